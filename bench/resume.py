@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Resume benchmark: what a crash and a resume cost, and what checkpointing itself costs.
+
+On the Placement example at about 1 million source rows (shared with embedded_load.py):
+  1. one clean `grafter run`: wall time T_clean, rows R (all mappings' rows read);
+  2. a run SIGKILLed once it has read half of R (watched through its own --metrics-addr
+     endpoint), then resumed with `grafter run`:
+     - rows processed by the killed attempt = rows its durable checkpoints cover;
+     - rows processed by the resumed attempt = rows it read itself (from its summary);
+     - ratio (both attempts) / R   (goal <= 1.01: nothing is done twice),
+     - wall time (killed + resumed) / T_clean   (goal <= 1.1);
+     - and the resumed graph's fingerprint must equal the clean run's.
+  3. grafeo's batch API alone, with and without grafter's per-batch checkpoint update
+     (bench/grafeo-anchor --checkpoints): the cost of checkpointing itself (goal <= 5%).
+
+Usage: bench/resume.py [--rows N] [--repeat K]
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import socket
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+TARGET_DIR = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache" / "grafter-target"))
+GRAFTER = TARGET_DIR / "release" / "grafter"
+ANCHOR = TARGET_DIR / "release" / "grafeo-anchor"
+
+
+def grafter(work, *args):
+    return subprocess.run([GRAFTER, *args], cwd=work, check=True, capture_output=True, text=True).stdout
+
+
+def fresh_dir(work, name, database):
+    path = work / name
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir()
+    shutil.copy(ROOT / "examples" / "placement" / "grafter.toml", path / "grafter.toml")
+    (path / "placement.sqlite").symlink_to(database)
+    return path
+
+
+def fingerprint(path):
+    return json.loads(grafter(path, "fingerprint", "--format", "json"))["overall"]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=5, help="anchor runs with and without checkpoints (default 5)")
+    args = parser.parse_args()
+    env = dict(os.environ, CARGO_TARGET_DIR=str(TARGET_DIR))
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "grafter-cli", "-p", "grafeo-anchor"], cwd=ROOT, env=env, check=True)
+    work = OUT / f"placement-{args.rows}"
+    work.mkdir(parents=True, exist_ok=True)
+    database = work / "placement.sqlite"
+    if not database.exists():
+        subprocess.run([GRAFTER, "generate", "placement", "--rows", str(args.rows), "-o", database], check=True, stdout=subprocess.DEVNULL)
+
+    clean = fresh_dir(work, "resume-clean", database)
+    started = time.monotonic()
+    summary = json.loads(grafter(clean, "run", "-q", "--format", "json"))
+    t_clean = time.monotonic() - started
+    rows = sum(m["read"] for m in summary["mappings"])
+    checkpoint_seconds = sum(m["checkpoint_seconds"] for m in summary["mappings"])
+    write_seconds = sum(m["write_seconds"] for m in summary["mappings"])
+    print(f"clean run:    {rows:,} rows in {t_clean:.2f}s")
+
+    crashed = fresh_dir(work, "resume-crashed", database)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [GRAFTER, "run", "-q", "--metrics-addr", f"127.0.0.1:{port}"], cwd=crashed, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    while process.poll() is None:
+        try:
+            text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1).read().decode()
+            read = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("grafter_rows_read_total{"))
+            if read >= rows / 2:
+                break
+        except OSError:
+            pass
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    t_killed = time.monotonic() - started
+    checkpoints = json.loads(grafter(crashed, "query", "--format", "json", "MATCH (c:_GrafterCheckpoint) RETURN c.read AS read"))
+    first = sum(c["read"] for c in checkpoints)
+    started = time.monotonic()
+    resumed = json.loads(grafter(crashed, "run", "-q", "--format", "json"))
+    t_resumed = time.monotonic() - started
+    second = sum(m["read"] - (m["resumed_at"] or 0) for m in resumed["mappings"] if m["status"] == "done")
+    same = fingerprint(crashed) == fingerprint(clean)
+    print(f"killed run:   SIGKILL after {t_killed:.2f}s; its durable checkpoints cover {first:,} rows")
+    print(f"resumed run:  read {second:,} more rows in {t_resumed:.2f}s (attempt {resumed['attempt']}); fingerprint equals clean: {same}")
+    print(f"rows processed by both attempts / source rows   {(first + second) / rows:.4f}   (goal <= 1.01)")
+    print(f"wall time killed + resumed / clean              {(t_killed + t_resumed) / t_clean:.3f}   (goal <= 1.10)")
+    if not same:
+        raise SystemExit("the resumed graph differs from the clean one")
+
+    plain, with_checkpoints = [], []
+    for attempt in range(args.repeat):
+        # Alternate which goes first: the machine's state drifts between runs.
+        order = [([], plain), (["--checkpoints"], with_checkpoints)]
+        for flag, results in order if attempt % 2 == 0 else reversed(order):
+            out = subprocess.run([ANCHOR, "grafter.toml", "anchor.grafeo", *flag], cwd=clean, check=True, capture_output=True, text=True).stdout
+            result = json.loads(out)
+            results.append(result["node_seconds"] + result["relationship_seconds"])
+    base, checked = statistics.median(plain), statistics.median(with_checkpoints)
+    print(
+        f"checkpoints, timed inside grafter's transactions: {checkpoint_seconds:.3f}s of {write_seconds:.2f}s writing "
+        f"= {100 * checkpoint_seconds / write_seconds:.2f}% of the store's time, {100 * checkpoint_seconds / t_clean:.2f}% of the run   (goal <= 5%)"
+    )
+    spread = lambda xs: f"{min(xs):.2f}-{max(xs):.2f}s"
+    print(
+        f"grafeo batch API alone, median of {args.repeat}: {base:.2f}s without checkpoints ({spread(plain)}), "
+        f"{checked:.2f}s with grafter's per-batch checkpoint ({spread(with_checkpoints)}): {100 * (checked - base) / base:+.1f}% "
+        "(run-to-run spread is wider than this difference)"
+    )
+
+
+if __name__ == "__main__":
+    main()

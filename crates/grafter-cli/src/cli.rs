@@ -1,0 +1,241 @@
+//! The command line as clap sees it: every command, flag and its help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// grafter moves relational data (SQLite, CSV, NDJSON) into a property graph, checkpointed
+/// and idempotent. Start with `grafter init --from sqlite:app.db`, read `grafter plan`, then
+/// `grafter run`.
+#[derive(Debug, Parser)]
+#[command(name = "grafter", version, max_term_width = 100)]
+pub struct Cli {
+    /// Configuration file.
+    #[arg(short, long, global = true, default_value = "grafter.toml", env = "GRAFTER_CONFIG")]
+    pub config: PathBuf,
+    /// Print log lines instead of progress bars.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// More detail in the log (repeat for even more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// grafter's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a starter grafter.toml from a source database's schema.
+    Init(InitArgs),
+    /// Show what a run will do: every mapping, what it reads and creates, and the load order.
+    Plan(PlanArgs),
+    /// Load the source into the target graph.
+    Run(RunArgs),
+    /// Run a Cypher query on the target graph and print the result.
+    Query(QueryArgs),
+    /// Prove the graph holds exactly what the source says: counts, every property of every
+    /// element, relationships' ends, hierarchies, and the custom checks. Exits 1 when
+    /// something differs.
+    Verify(VerifyArgs),
+    /// Show the runs recorded in the target: status, who, when, figures per mapping.
+    History(HistoryArgs),
+    /// Print an order-independent digest of the target graph, per label and relationship type.
+    Fingerprint(FingerprintArgs),
+    /// Return the target to its state before a run (from the snapshot taken then).
+    Rollback(RollbackArgs),
+    /// Show or break the target's lease lock.
+    #[command(subcommand)]
+    Lock(LockCommand),
+    /// Write example databases (for the bundled examples and benchmarks).
+    #[command(subcommand)]
+    Generate(GenerateCommand),
+}
+
+/// Output format of commands that print data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table for people.
+    Text,
+    /// JSON for programs.
+    Json,
+}
+
+/// `grafter init`
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The source to introspect: `sqlite:PATH` (relative to the current directory).
+    #[arg(long, value_name = "URL")]
+    pub from: String,
+    /// Where to write the configuration (default: the --config path).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `grafter plan`
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `grafter run`
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Run only these mappings (comma-separated names; see `grafter plan`).
+    #[arg(long, value_delimiter = ',', value_name = "MAPPINGS")]
+    pub only: Vec<String>,
+    /// Rows per batch (one transaction each); overrides `[run] batch_size`.
+    #[arg(long, value_name = "ROWS")]
+    pub batch_size: Option<usize>,
+    /// Stop when more rows than this are rejected; overrides `[run] max_rejects`.
+    #[arg(long, value_name = "ROWS")]
+    pub max_rejects: Option<u64>,
+    /// Check the config against the source and count rows; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Start over: ignore the checkpoints of earlier runs (existing elements are updated in
+    /// place by key, not duplicated). Without it, an unfinished run is resumed and finished
+    /// mappings are skipped.
+    #[arg(long)]
+    pub fresh: bool,
+    /// Do not snapshot the target before a new run (faster for big graphs; no rollback).
+    #[arg(long)]
+    pub no_snapshot: bool,
+    /// Lease of the target's lock in seconds: a lock whose holder stopped renewing it
+    /// expires after this long.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub lock_lease: u64,
+    /// Serve live figures in the Prometheus text format at http://ADDR/metrics while running.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Readers working at once: mappings of one stage side by side, and key-range
+    /// partitions of each keyed mapping, each with its own checkpoint (default: number of
+    /// cores).
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// Do not end with a verification of the graph against the source (it is on by default;
+    /// see `grafter verify`).
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Summary format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `grafter verify`
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Check the contents of N randomly chosen nodes per label instead of everything (quick;
+    /// counts stay exact, relationships are checked by count).
+    #[arg(long, value_name = "N")]
+    pub sample: Option<usize>,
+    /// Verify only these mappings (comma-separated names; a label or type several mappings
+    /// share is verified whole).
+    #[arg(long, value_delimiter = ',', value_name = "MAPPINGS")]
+    pub only: Vec<String>,
+    /// Report format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Also write the report as one self-contained HTML page (counts, findings, the last
+    /// run's throughput chart).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
+
+/// `grafter query`
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// The Cypher query.
+    pub cypher: String,
+    /// A query parameter, `name=value`; the value is read as JSON when it parses, else as a string.
+    #[arg(short, long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Let the query change the graph (by default the target is opened read-only). Changes
+    /// made this way are not runs: the history does not record them, and `grafter verify`
+    /// reports whatever no longer matches the source.
+    #[arg(long)]
+    pub write: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `grafter history`
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Show this run in full (default: a table of all runs).
+    pub run: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `grafter fingerprint`
+#[derive(Debug, Args)]
+pub struct FingerprintArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `grafter rollback`
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The run to roll back (default: the last one).
+    #[arg(conflicts_with = "last")]
+    pub run: Option<String>,
+    /// Roll back the newest run that is not rolled back yet.
+    #[arg(long)]
+    pub last: bool,
+    /// Say what would be removed or restored; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `grafter lock`
+#[derive(Debug, Subcommand)]
+pub enum LockCommand {
+    /// Who holds the target's lock, since when, until when.
+    Status,
+    /// Remove the lock whoever holds it (when its holder is known to be gone); recorded in
+    /// the history.
+    Break,
+}
+
+/// `grafter generate`
+#[derive(Debug, Subcommand)]
+pub enum GenerateCommand {
+    /// A realistic OpenStack Placement database (SQLite): compute-node trees with NUMA and
+    /// SR-IOV children, inventories, traits, aggregates, consumers and allocations.
+    Placement(PlacementArgs),
+}
+
+/// `grafter generate placement`
+#[derive(Debug, Args)]
+pub struct PlacementArgs {
+    /// The SQLite file to create (must not exist).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Number of compute nodes.
+    #[arg(long, value_name = "N", conflicts_with = "rows", default_value_t = 20)]
+    pub compute_nodes: u32,
+    /// Size the database to about this many rows in total instead.
+    #[arg(long, value_name = "N")]
+    pub rows: Option<u64>,
+    /// Random seed (same seed, same database).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Also store the standard resource classes in `resource_classes`, as Placement does
+    /// since Stein (default: only custom classes, as older nova-era databases have).
+    #[arg(long)]
+    pub sync_standard_classes: bool,
+}

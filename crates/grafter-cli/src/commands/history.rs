@@ -1,0 +1,41 @@
+//! `grafter history`: the audit trail of runs kept in the target.
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Format, HistoryArgs};
+use crate::commands::UsageError;
+use crate::output::table;
+
+/// Runs `grafter history`.
+pub async fn run(cli: &Cli, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
+    let plan = super::load_plan(&cli.config)?;
+    let runs = grafter_engine::history(&plan).await?;
+    match &args.run {
+        None => match args.format {
+            Format::Text if runs.is_empty() => {
+                outln!("no runs recorded in {}", grafter_model::redact_url(&plan.target_url))
+            }
+            Format::Text => outln!("{}", table::runs(&runs)),
+            Format::Json => outln!("{}", serde_json::to_string_pretty(&runs)?),
+        },
+        Some(id) => {
+            let Some(run) = runs.iter().find(|r| &r.id == id) else {
+                let known: Vec<&str> = runs.iter().map(|r| r.id.as_str()).collect();
+                return Err(UsageError {
+                    message: format!("no run `{id}` in the history"),
+                    hint: if known.is_empty() {
+                        "no runs are recorded yet".into()
+                    } else {
+                        format!("runs: {}", known.join(", "))
+                    },
+                }
+                .into());
+            };
+            match args.format {
+                Format::Text => out!("{}", table::run_detail(run)),
+                Format::Json => outln!("{}", serde_json::to_string_pretty(run)?),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,123 @@
+//! `grafter init`: introspect a source and write a starter grafter.toml.
+
+use std::path::{Component, Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use grafter_source::{SourceOptions, SourceUrl, parse_url};
+
+use crate::cli::{Cli, InitArgs};
+use crate::commands::UsageError;
+
+/// Runs `grafter init`.
+pub async fn run(cli: &Cli, args: &InitArgs) -> anyhow::Result<ExitCode> {
+    let output = args.output.clone().unwrap_or_else(|| cli.config.clone());
+    if output.exists() && !args.force {
+        return Err(UsageError {
+            message: format!("{} already exists", output.display()),
+            hint: "pass --force to overwrite it, or -o to write elsewhere".into(),
+        }
+        .into());
+    }
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let source = grafter_source::open(&args.from, &cwd, &SourceOptions::default()).await?;
+    let catalog = source.introspect().await?;
+    if catalog.tables.is_empty() {
+        return Err(UsageError {
+            message: format!("{} has no tables", source.describe()),
+            hint: "check the URL".into(),
+        }
+        .into());
+    }
+    let output_dir = output.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| cwd.clone(), |p| cwd.join(p));
+    let url_in_file = url_relative_to(&args.from, &cwd, &output_dir)?;
+    let starter = grafter_plan::init::starter_config(&catalog, &url_in_file);
+    std::fs::create_dir_all(&output_dir).with_context(|| format!("cannot create {}", output_dir.display()))?;
+    std::fs::write(&output, &starter.text).with_context(|| format!("cannot write {}", output.display()))?;
+    eprintln!(
+        "wrote {}: {} node mappings and {} relationship mappings from {} tables of {}",
+        output.display(),
+        starter.node_mappings,
+        starter.relationship_mappings,
+        catalog.tables.len(),
+        source.describe()
+    );
+    for warning in &starter.warnings {
+        eprintln!("warning: {warning}");
+    }
+    eprintln!("next: grafter plan -c {}   (then: grafter run -c {})", output.display(), output.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The source URL as the config must spell it: file paths relative to the config's directory.
+fn url_relative_to(url: &str, cwd: &Path, config_dir: &Path) -> anyhow::Result<String> {
+    let path = match parse_url(url, cwd)? {
+        SourceUrl::Sqlite(path) | SourceUrl::Csv(path) | SourceUrl::Ndjson(path) => path,
+        // A server URL is written as given, its password replaced by a variable reference.
+        SourceUrl::Postgres(_) | SourceUrl::Mysql(_) => return Ok(password_as_variable(url)),
+    };
+    let scheme = url.split_once(':').map_or("sqlite", |(s, _)| s);
+    Ok(format!("{scheme}:{}", relative_path(&normalize(&path), &normalize(config_dir)).display()))
+}
+
+/// The URL with its password (if any) replaced by `${GRAFTER_SOURCE_PASSWORD}`, so the
+/// config never holds the secret.
+fn password_as_variable(url: &str) -> String {
+    let redacted = grafter_model::redact_url(url);
+    if redacted == url { url.to_owned() } else { redacted.replacen("***", "${GRAFTER_SOURCE_PASSWORD}", 1) }
+}
+
+/// `path` without `.` and `..` components (purely lexical: the file may not exist yet).
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// `path` relative to `base` (both absolute and normalized).
+fn relative_path(path: &Path, base: &Path) -> PathBuf {
+    let path_parts: Vec<Component> = path.components().collect();
+    let base_parts: Vec<Component> = base.components().collect();
+    let common = path_parts.iter().zip(&base_parts).take_while(|(a, b)| a == b).count();
+    // Sharing only the root, a relative path would be a string of `..`: absolute reads better.
+    if common <= 1 && path.is_absolute() {
+        return path.to_path_buf();
+    }
+    let mut relative = PathBuf::new();
+    for _ in common..base_parts.len() {
+        relative.push("..");
+    }
+    for part in &path_parts[common..] {
+        relative.push(part);
+    }
+    if relative.as_os_str().is_empty() { PathBuf::from(".") } else { relative }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_walk_up_and_down() {
+        assert_eq!(relative_path(Path::new("/a/b/db.sqlite"), Path::new("/a/c")), PathBuf::from("../b/db.sqlite"));
+        assert_eq!(relative_path(Path::new("/a/db.sqlite"), Path::new("/a")), PathBuf::from("db.sqlite"));
+        assert_eq!(relative_path(Path::new("/data/db.sqlite"), Path::new("/tmp/x")), PathBuf::from("/data/db.sqlite"));
+    }
+
+    #[test]
+    fn passwords_never_reach_the_config() {
+        assert_eq!(
+            password_as_variable("postgres://app:s3cret@db/shop"),
+            "postgres://app:${GRAFTER_SOURCE_PASSWORD}@db/shop"
+        );
+        assert_eq!(password_as_variable("mysql://root@127.0.0.1/test"), "mysql://root@127.0.0.1/test");
+    }
+}

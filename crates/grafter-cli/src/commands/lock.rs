@@ -1,0 +1,32 @@
+//! `grafter lock status` and `grafter lock break`.
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, LockCommand};
+
+/// Runs `grafter lock …`.
+pub async fn run(cli: &Cli, command: &LockCommand) -> anyhow::Result<ExitCode> {
+    let plan = super::load_plan(&cli.config)?;
+    match command {
+        LockCommand::Status => match grafter_engine::lock_status(&plan).await {
+            Ok(None) => outln!("not locked"),
+            Ok(Some(grafter_engine::LockState::Held(holder))) => outln!("held: {holder}"),
+            Ok(Some(grafter_engine::LockState::Expired(holder))) => {
+                outln!("expired (the next run takes it over): {holder}");
+            }
+            Ok(Some(grafter_engine::LockState::Abandoned(holder))) => {
+                outln!("abandoned (its process is gone; the next run takes it over): {holder}");
+            }
+            // The store itself is open in another process: that process is the holder.
+            Err(grafter_engine::EngineError::Target(grafter_target::TargetError::InUse { holder, .. })) => {
+                outln!("held: the store is open in {}", holder.unwrap_or_else(|| "another process".into()));
+            }
+            Err(error) => return Err(error.into()),
+        },
+        LockCommand::Break => match grafter_engine::break_lock(&plan).await? {
+            None => outln!("not locked: nothing to break"),
+            Some(holder) => outln!("broke the lock ({holder}); recorded in the history"),
+        },
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,21 @@
+//! `grafter plan`: explain what a run will do.
+
+use std::process::ExitCode;
+
+use grafter_plan::explain;
+
+use crate::cli::{Cli, Format, PlanArgs};
+
+/// Runs `grafter plan`.
+pub async fn run(cli: &Cli, args: &PlanArgs) -> anyhow::Result<ExitCode> {
+    let plan = super::load_plan(&cli.config)?;
+    // Reading the source's columns lets the plan list exact properties and catches unknown
+    // tables and columns now rather than mid-run.
+    let bound = grafter_engine::describe_plan(&plan).await?;
+    let explanation = explain::explain(&plan, &bound);
+    match args.format {
+        Format::Text => out!("{}", explain::render_text(&explanation)),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&explanation)?),
+    }
+    Ok(ExitCode::SUCCESS)
+}

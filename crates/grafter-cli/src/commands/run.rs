@@ -1,0 +1,87 @@
+//! `grafter run`: load the source into the target and print the summary.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use grafter_engine::{Observer, RunOptions};
+use grafter_model::RunStatus;
+
+use crate::cli::{Cli, Format, RunArgs};
+use crate::output::{fanout::Fanout, metrics::Metrics, progress::Progress, table, verify};
+
+/// Runs `grafter run`.
+pub async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let plan = super::load_plan(&cli.config)?;
+    let mut options = RunOptions {
+        only: args.only.clone(),
+        batch_size: args.batch_size,
+        max_rejects: args.max_rejects,
+        dry_run: args.dry_run,
+        fresh: args.fresh,
+        snapshot: !args.no_snapshot,
+        lease: Duration::from_secs(args.lock_lease.max(3)),
+        handle_signals: true,
+        verify: !args.no_verify,
+        ..RunOptions::default()
+    };
+    if let Some(workers) = args.workers {
+        options.workers = workers.max(1);
+    }
+    options.partitions = options.workers;
+    let progress = Progress::new(cli.quiet);
+    // Counting rows is a second pass over the source: only worth it when bars show an ETA
+    // or the metrics endpoint reports lag.
+    options.count_rows = progress.shows_bars() || args.metrics_addr.is_some();
+    let mut observers: Vec<Arc<dyn Observer>> = vec![Arc::new(progress)];
+    let _metrics_server = match args.metrics_addr {
+        Some(addr) => {
+            let metrics = Arc::new(Metrics::default());
+            let server = metrics.serve(addr)?;
+            eprintln!("serving metrics at http://{}/metrics", server.address());
+            observers.push(metrics);
+            Some(server)
+        }
+        None => None,
+    };
+    let summary = grafter_engine::run(&plan, &options, Arc::new(Fanout(observers))).await?;
+    match args.format {
+        Format::Text => {
+            if summary.dry_run {
+                outln!("Dry run: nothing was written. The config fits the source; rows each mapping would read:");
+            } else {
+                let attempt = if summary.attempt > 1 {
+                    format!(" (attempt {}, resumed)", summary.attempt)
+                } else {
+                    String::new()
+                };
+                outln!("Run {}{attempt} into {}: {}", summary.run_id, summary.target, summary.status);
+            }
+            outln!("{}", table::summary(&summary));
+            if let Some(report) = &summary.verification {
+                outln!("");
+                out!("{}", verify::report(report));
+            }
+        }
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&summary)?),
+    }
+    if let Some(file) = &summary.reject_file {
+        eprintln!("{} rows were rejected; each is in {} with its reason", summary.rejected(), file.display());
+    }
+    if summary.status == RunStatus::Failed {
+        eprintln!(
+            "run {} failed its verification: the graph differs from the source (see above; `grafter history {}` records it)",
+            summary.run_id, summary.run_id
+        );
+        return Ok(ExitCode::from(crate::EXIT_DIFFERENCES));
+    }
+    if summary.status == RunStatus::Interrupted {
+        eprintln!(
+            "interrupted: run {} stopped at a batch boundary; everything up to there is committed. `grafter run -c {}` continues it.",
+            summary.run_id,
+            cli.config.display()
+        );
+        return Ok(ExitCode::from(crate::EXIT_INTERRUPTED));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,2 @@
+//! Generators of realistic example databases.
+pub mod placement;

@@ -1,0 +1,135 @@
+//! The `grafter` binary: parses the command line, runs the command, and maps every error to
+//! an exit code in one place ([`exit_code`]).
+//!
+//! Data goes to stdout (plans, summaries, query results); everything else — progress, logs,
+//! errors — goes to stderr, so output can be piped. Colour is never needed to understand
+//! anything, and `NO_COLOR` is respected.
+
+/// Prints to stdout like `print!`, but a reader that has gone away (`grafter … | head`)
+/// ends grafter quietly instead of a panic.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::output::write_stdout(format_args!($($arg)*), false) };
+}
+
+/// Like [`out!`] with a newline, as `println!`.
+macro_rules! outln {
+    ($($arg:tt)*) => { $crate::output::write_stdout(format_args!($($arg)*), true) };
+}
+
+mod cli;
+mod commands;
+mod generate;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+use crate::cli::{Cli, Command};
+
+// Records are built on worker threads and freed on the writer thread; mimalloc handles that
+// pattern much better than the system allocator (measured in bench/, see the README).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Exit code when a command failed while working (source, target, I/O).
+const EXIT_FAILURE: u8 = 1;
+/// Exit code for a configuration or usage problem: nothing was attempted.
+const EXIT_CONFIG: u8 = 2;
+/// Exit code when verification found the graph differs from the source (a command that
+/// worked, with a negative answer).
+pub const EXIT_DIFFERENCES: u8 = 1;
+/// Exit code of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    let result = runtime.block_on(async {
+        match &cli.command {
+            Command::Init(args) => commands::init::run(&cli, args).await,
+            Command::Plan(args) => commands::plan::run(&cli, args).await,
+            Command::Run(args) => commands::run::run(&cli, args).await,
+            Command::Query(args) => commands::query::run(&cli, args).await,
+            Command::Verify(args) => commands::verify::run(&cli, args).await,
+            Command::History(args) => commands::history::run(&cli, args).await,
+            Command::Fingerprint(args) => commands::fingerprint::run(&cli, args).await,
+            Command::Rollback(args) => commands::rollback::run(&cli, args).await,
+            Command::Lock(command) => commands::lock::run(&cli, command).await,
+            Command::Generate(command) => commands::generate::run(command),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {}", format_error(&error));
+            ExitCode::from(exit_code(&error))
+        }
+    }
+}
+
+/// The error and its causes, each on its own line (causes already in the message are not
+/// repeated).
+fn format_error(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(&format!("\n  caused by: {cause}"));
+        }
+    }
+    text
+}
+
+/// Configuration errors exit 2, everything else 1.
+fn exit_code(error: &anyhow::Error) -> u8 {
+    let config_error = error.chain().any(|cause| {
+        cause.is::<grafter_plan::ConfigError>()
+            || matches!(
+                cause.downcast_ref::<grafter_engine::EngineError>(),
+                Some(
+                    grafter_engine::EngineError::Plan(_)
+                        | grafter_engine::EngineError::UnknownMapping { .. }
+                        | grafter_engine::EngineError::KeyNotConfirmed { .. }
+                )
+            )
+            || matches!(
+                cause.downcast_ref::<grafter_engine::EngineError>(),
+                Some(grafter_engine::EngineError::Source(source)) if names_what_is_not_there(source)
+            )
+            || cause.downcast_ref::<grafter_source::SourceError>().is_some_and(names_what_is_not_there)
+            || cause.is::<commands::UsageError>()
+    });
+    if config_error { EXIT_CONFIG } else { EXIT_FAILURE }
+}
+
+/// Source errors that mean the config names a source, table or column that is not there:
+/// like an unknown column in a mapping, they are the config's to fix, and nothing was loaded.
+fn names_what_is_not_there(error: &grafter_source::SourceError) -> bool {
+    use grafter_source::SourceError as E;
+    matches!(error, E::BadUrl { .. } | E::NotFound { .. } | E::UnknownTable { .. } | E::UnknownColumn { .. })
+}
+
+/// Logs to stderr; `-v` shows info, `-vv` debug. `RUST_LOG` overrides.
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{level},grafeo=warn,grafeo_engine=warn,grafeo_core=warn"))
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::env::var_os("NO_COLOR").is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}

@@ -1,0 +1,273 @@
+//! Helpers shared by the end-to-end tests: a project directory to run `grafter` in, the
+//! Chinook database, and readers for what grafter leaves behind (query results, summaries,
+//! reject files).
+//!
+//! Every test gets its own [`Project`] (a temporary directory); `grafter` runs with that
+//! directory as its working directory, so the default `grafter.toml`, `grafter.grafeo` and
+//! `grafter.rejects.ndjson` all live there.
+
+// Each test binary uses only some of these helpers.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use rusqlite::Connection;
+use serde_json::{Map, Value};
+
+/// Where the Chinook sample database lives: `../shared` beside the repository (DESIGN.md).
+pub fn chinook() -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets/chinook/Chinook_Sqlite.sqlite");
+    match path.canonicalize() {
+        Ok(path) => path,
+        Err(e) => panic!(
+            "the Chinook database is missing at {}: {e}; these tests need it (see DESIGN.md, `Real data to test with`)",
+            path.display()
+        ),
+    }
+}
+
+/// The example projects of the repository.
+pub fn example(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(path)
+}
+
+/// A row of a `grafter query --format json` result: column → value.
+pub type Row = Map<String, Value>;
+
+/// A directory to run grafter in.
+pub struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    /// A new, empty project directory.
+    pub fn new() -> Project {
+        Project { dir: tempfile::tempdir().expect("create a temporary directory") }
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `name` inside the directory.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes `contents` to `name` (creating parent directories).
+    pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) {
+        let path = self.file(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create parent directory");
+        }
+        std::fs::write(&path, contents).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    }
+
+    /// The `grafter` binary, run in this directory, with an environment that cannot leak in
+    /// from the caller's (no GRAFTER_CONFIG, no RUST_LOG, no colour).
+    pub fn grafter(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_grafter"));
+        command
+            .current_dir(self.path())
+            .env_remove("GRAFTER_CONFIG")
+            .env_remove("RUST_LOG")
+            .env_remove("RUST_BACKTRACE")
+            .env("NO_COLOR", "1");
+        command
+    }
+
+    /// `grafter init --from sqlite:<db>`, which must succeed.
+    pub fn init_from_sqlite(&self, db: &Path) {
+        self.grafter().args(["init", "--from", &format!("sqlite:{}", db.display())]).assert().success();
+        assert!(self.file("grafter.toml").is_file(), "grafter init did not write grafter.toml");
+    }
+
+    /// `grafter run --format json <args>`, which must succeed; its summary.
+    pub fn run(&self, args: &[&str]) -> Summary {
+        let output = self.grafter().args(["run", "--format", "json"]).args(args).output().expect("start grafter");
+        assert!(
+            output.status.success(),
+            "grafter run {args:?} failed ({}):\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Summary::parse(&output.stdout)
+    }
+
+    /// `grafter query --format json <cypher>` with `name=value` parameters; its rows.
+    pub fn query_with(&self, cypher: &str, params: &[(&str, &str)]) -> Vec<Row> {
+        let mut command = self.grafter();
+        command.args(["query", "--format", "json", cypher]);
+        for (name, value) in params {
+            command.arg("--param").arg(format!("{name}={value}"));
+        }
+        let output = command.output().expect("start grafter");
+        assert!(
+            output.status.success(),
+            "grafter query {cypher:?} failed ({}):\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let rows: Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|e| panic!("query output is not JSON ({e}):\n{}", String::from_utf8_lossy(&output.stdout)));
+        rows.as_array()
+            .expect("query output is a JSON array")
+            .iter()
+            .map(|row| row.as_object().expect("each query row is a JSON object").clone())
+            .collect()
+    }
+
+    /// `grafter query --format json <cypher>`; its rows.
+    pub fn query(&self, cypher: &str) -> Vec<Row> {
+        self.query_with(cypher, &[])
+    }
+
+    /// The single integer a query returns (one row, one column).
+    pub fn query_int(&self, cypher: &str) -> i64 {
+        let rows = self.query(cypher);
+        assert_eq!(rows.len(), 1, "{cypher} returned {} rows: {rows:?}", rows.len());
+        let values: Vec<&Value> = rows[0].values().collect();
+        assert_eq!(values.len(), 1, "{cypher} returned {} columns: {rows:?}", values.len());
+        values[0].as_i64().unwrap_or_else(|| panic!("{cypher} returned {} rather than an integer", values[0]))
+    }
+
+    /// Nodes per label, grafter's own bookkeeping (`_Grafter…`) left out.
+    pub fn label_counts(&self) -> std::collections::BTreeMap<String, i64> {
+        let mut counts = std::collections::BTreeMap::new();
+        for row in self.query("MATCH (n) UNWIND labels(n) AS label RETURN label, count(n) AS n") {
+            let label = row["label"].as_str().expect("label is a string").to_owned();
+            if !label.starts_with("_Grafter") {
+                counts.insert(label, row["n"].as_i64().expect("count is an integer"));
+            }
+        }
+        counts
+    }
+
+    /// Relationships per type.
+    pub fn type_counts(&self) -> std::collections::BTreeMap<String, i64> {
+        self.query("MATCH ()-[r]->() RETURN type(r) AS type, count(r) AS n")
+            .into_iter()
+            .map(|row| {
+                (row["type"].as_str().expect("type is a string").to_owned(), row["n"].as_i64().expect("integer count"))
+            })
+            .collect()
+    }
+
+    /// The lines of the default reject file (`grafter.rejects.ndjson`), parsed.
+    pub fn rejects(&self) -> Vec<Value> {
+        let path = self.file("grafter.rejects.ndjson");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read the reject file {}: {e}", path.display()));
+        text.lines()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("reject line is not JSON ({e}): {line}")))
+            .collect()
+    }
+
+    /// The reject file's lines, or none when there is no reject file.
+    pub fn rejects_if_any(&self) -> Vec<Value> {
+        if self.file("grafter.rejects.ndjson").exists() { self.rejects() } else { Vec::new() }
+    }
+}
+
+/// A `grafter run --format json` summary.
+pub struct Summary {
+    /// The whole JSON document.
+    pub json: Value,
+}
+
+/// One mapping's figures in a summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingFigures {
+    /// Mapping name.
+    pub mapping: String,
+    /// `node` or `relationship`.
+    pub kind: String,
+    /// Rows read.
+    pub read: u64,
+    /// Rows written.
+    pub written: u64,
+    /// Rows rejected.
+    pub rejected: u64,
+    /// Elements created.
+    pub created: u64,
+    /// Elements updated.
+    pub updated: u64,
+}
+
+impl Summary {
+    /// Parses the summary printed on stdout.
+    pub fn parse(stdout: &[u8]) -> Summary {
+        let json = serde_json::from_slice(stdout)
+            .unwrap_or_else(|e| panic!("run summary is not JSON ({e}):\n{}", String::from_utf8_lossy(stdout)));
+        Summary { json }
+    }
+
+    /// Figures of every mapping, in the summary's order.
+    pub fn mappings(&self) -> Vec<MappingFigures> {
+        let number = |m: &Value, field: &str| {
+            m[field].as_u64().unwrap_or_else(|| panic!("summary field {field} is not a number in {m}"))
+        };
+        self.json["mappings"]
+            .as_array()
+            .expect("summary has a mappings array")
+            .iter()
+            .map(|m| MappingFigures {
+                mapping: m["mapping"].as_str().expect("mapping name").to_owned(),
+                kind: m["kind"].as_str().expect("mapping kind").to_owned(),
+                read: number(m, "read"),
+                written: number(m, "written"),
+                rejected: number(m, "rejected"),
+                created: number(m, "created"),
+                updated: number(m, "updated"),
+            })
+            .collect()
+    }
+
+    /// Figures of the mapping called `name`.
+    pub fn mapping(&self, name: &str) -> MappingFigures {
+        self.mappings()
+            .into_iter()
+            .find(|m| m.mapping == name)
+            .unwrap_or_else(|| panic!("no mapping `{name}` in the summary: {}", self.json))
+    }
+
+    /// Asserts that every row read was either written or rejected.
+    pub fn assert_every_row_accounted_for(&self) {
+        for m in self.mappings() {
+            assert_eq!(m.read, m.written + m.rejected, "mapping `{}`: read != written + rejected: {m:?}", m.mapping);
+            assert_eq!(
+                m.written,
+                m.created + m.updated,
+                "mapping `{}`: written != created + updated: {m:?}",
+                m.mapping
+            );
+        }
+    }
+}
+
+/// Opens a SQLite database for the test's own reading and writing.
+pub fn sqlite(path: &Path) -> Connection {
+    Connection::open(path).unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()))
+}
+
+/// The single integer `sql` returns.
+pub fn sql_int(connection: &Connection, sql: &str) -> i64 {
+    connection.query_row(sql, [], |row| row.get(0)).unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// Quotes an SQL identifier.
+pub fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Stdout and stderr of a finished command, as text.
+pub fn output_text(output: &std::process::Output) -> (String, String) {
+    (String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// The 1-based number of the line of `text` that contains `needle` (the first such line).
+pub fn line_of(text: &str, needle: &str) -> usize {
+    text.lines().position(|line| line.contains(needle)).unwrap_or_else(|| panic!("no line contains {needle:?}")) + 1
+}

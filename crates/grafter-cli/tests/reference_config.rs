@@ -1,0 +1,137 @@
+//! `docs/grafter.reference.toml` documents every option; this test keeps it true. The file
+//! must parse and plan (every key known, every expression valid), and the values it shows
+//! must come out of the parser as written. A key added to the file that grafter does not
+//! know fails here, with the line.
+
+use std::path::Path;
+
+use grafter_plan::{Config, Expect, MappingKind, NullReference, OneOrMany, Plan, ReadSpec};
+
+fn reference_text() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/grafter.reference.toml");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// The environment the file's `${DATA_DIR}` is read from.
+fn env(name: &str) -> Option<String> {
+    (name == "DATA_DIR").then(|| "/srv/data".to_owned())
+}
+
+fn parse(text: &str) -> Config {
+    Config::parse(text, "grafter.reference.toml", env).unwrap_or_else(|e| panic!("the reference does not parse: {e}"))
+}
+
+#[test]
+fn reference_config_parses_and_plans() {
+    let text = reference_text();
+    let config = parse(&text);
+    let plan = Plan::build(&config, Path::new("/project/grafter.reference.toml"), &text)
+        .unwrap_or_else(|e| panic!("the reference does not plan: {e}"));
+    assert_eq!(plan.mappings.len(), config.nodes.len() + config.relationships.len());
+}
+
+#[test]
+fn reference_config_values_round_trip() {
+    let text = reference_text();
+    let config = parse(&text);
+
+    assert_eq!(config.source.url, "sqlite:/srv/data/shop.sqlite", "${{DATA_DIR}} is interpolated");
+    let csv = &config.source.csv;
+    assert_eq!((csv.delimiter, csv.null.as_str(), csv.header, csv.trim), (',', "", true, false));
+    assert_eq!(config.target.url.as_deref(), Some("grafeo:shop.grafeo"));
+    assert_eq!(config.run.batch_size, Some(10_000));
+    assert_eq!(config.run.max_rejects, Some(1000));
+    assert_eq!(config.run.reject_file.as_deref(), Some("shop.rejects.ndjson"));
+
+    let labels: Vec<&str> = config.nodes.iter().map(|n| n.label.as_str()).collect();
+    assert_eq!(labels, ["Customer", "Country"]);
+    let customers = &config.nodes[0];
+    assert_eq!(customers.name.as_deref(), Some("customers"));
+    assert_eq!(customers.key, OneOrMany::One("id".into()));
+    assert_eq!(customers.exclude, ["country_code"]);
+    assert_eq!(customers.rename.get("name").map(String::as_str), Some("full_name"));
+    assert_eq!(customers.transform.get("email").map(String::as_str), Some("lower(trim(email))"));
+    assert!(!customers.key_guessed);
+    assert!(config.nodes[1].query.is_some() && config.nodes[1].table.is_none());
+
+    let lives_in = &config.relationships[0];
+    assert_eq!(lives_in.rel_type, "LIVES_IN");
+    assert_eq!((lives_in.start.label.as_str(), lives_in.end.label.as_str()), ("Customer", "Country"));
+    assert_eq!(lives_in.end.key, OneOrMany::One("upper(country_code)".into()));
+    assert_eq!(lives_in.null_reference, NullReference::Skip);
+    assert!(!lives_in.hierarchy);
+
+    let checks: Vec<(&str, Option<Expect>, bool)> =
+        config.checks.iter().map(|c| (c.name.as_str(), c.expect, c.sql.is_some())).collect();
+    assert_eq!(
+        checks,
+        [
+            ("customers match the source", None, true),
+            ("no customer without a country", Some(Expect::Zero), false),
+            ("emails are lower case", Some(Expect::Valid), false),
+        ]
+    );
+}
+
+#[test]
+fn reference_config_plan_resolves_paths_beside_the_config() {
+    let text = reference_text();
+    let plan = Plan::build(&parse(&text), Path::new("/project/grafter.reference.toml"), &text).unwrap();
+    assert_eq!(plan.target_url, "grafeo:shop.grafeo");
+    assert_eq!(plan.run.reject_file, Path::new("/project/shop.rejects.ndjson"));
+    assert_eq!(plan.run.batch_size, 10_000);
+    let country = plan.mapping("Country").expect("a query mapping is named after its label");
+    assert!(matches!(&country.read, ReadSpec::Query(sql) if sql.starts_with("SELECT DISTINCT")));
+    let lives_in = plan.mapping("customer_country").unwrap();
+    let MappingKind::Relationship { start, end, .. } = &lives_in.kind else {
+        panic!("customer_country is a relationship")
+    };
+    assert_eq!(start.key_properties, ["id"]);
+    assert_eq!(end.key_properties, ["code"]);
+    // Relationships come after the nodes they connect.
+    let stage = |name: &str| plan.mapping(name).unwrap().stage;
+    assert!(stage("customer_country") > stage("customers") && stage("customer_country") > stage("Country"));
+}
+
+/// `text` without its line starting with `start` (which must be there).
+fn without_line(text: &str, start: &str) -> String {
+    let before = text.lines().count();
+    let kept: Vec<&str> = text.lines().filter(|line| !line.starts_with(start)).collect();
+    assert_eq!(kept.len() + 1, before, "the reference should have exactly one line starting with {start:?}");
+    kept.join("\n")
+}
+
+#[test]
+fn reference_config_documented_defaults_hold_when_the_keys_are_omitted() {
+    let mut text = reference_text();
+    for key in ["null = ", "url = \"grafeo:", "max_rejects = ", "reject_file = ", "name = \"customers\""] {
+        text = without_line(&text, key);
+    }
+    let config = parse(&text);
+    // "the field text that means NULL (default: the empty field)"
+    assert_eq!(config.source.csv.null, "");
+    let plan = Plan::build(&config, Path::new("/project/shop.toml"), &text).unwrap();
+    // "Default when omitted: grafeo:<config file name>.grafeo beside this file."
+    assert_eq!(plan.target_url, "grafeo:/project/shop.grafeo");
+    // "(default: no limit)"
+    assert_eq!(plan.run.max_rejects, None);
+    // "default: <config file name>.rejects.ndjson"
+    assert_eq!(plan.run.reject_file, Path::new("/project/shop.rejects.ndjson"));
+    // "default: the table's name (or the label)"
+    assert!(plan.mapping("customers").is_some_and(|m| m.is_node()));
+    // "at most one per pair and type" unless `key` says otherwise; no properties by default.
+    let lives_in = &config.relationships[0];
+    assert!(lives_in.key.is_empty() && lives_in.columns.is_empty());
+}
+
+/// The strictness the first test relies on: an unknown key in this very file is an error
+/// naming its line.
+#[test]
+fn unknown_key_added_to_the_reference_is_rejected_with_its_line() {
+    let text = reference_text().replacen("[run]\n", "[run]\nbatch_sise = 5\n", 1);
+    let line = text.lines().position(|l| l == "batch_sise = 5").unwrap() + 1;
+    let err = Config::parse(&text, "grafter.reference.toml", env).unwrap_err();
+    assert_eq!(err.location.to_string(), format!("grafter.reference.toml:{line}"));
+    assert!(err.message.starts_with("unknown key `batch_sise`"), "{}", err.message);
+    assert_eq!(err.hint.as_deref(), Some("did you mean `batch_size`?"));
+}

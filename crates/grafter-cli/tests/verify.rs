@@ -1,0 +1,657 @@
+//! `grafter verify` end to end: a migrated Placement graph verifies clean; each deliberate
+//! corruption — a node deleted, a property changed, a relationship added, a relationship
+//! retargeted, a key duplicated, a hierarchy bent into a cycle or given a second parent — is
+//! reported exactly, nothing more and nothing less, with what is expected computed from the
+//! source database by SQL, never from grafter's own output. Also: custom checks, `--sample`,
+//! the verification that ends `grafter run`, Chinook, and the HTML report as Chromium
+//! renders it.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use common::{Project, chinook, example, output_text, sql_int, sqlite};
+use rusqlite::Connection;
+use serde_json::Value;
+
+/// The standard resource classes, in order: a class's id is its index (Placement keeps them
+/// in code; the generated database stores only custom classes).
+const STANDARD_RESOURCE_CLASSES: [&str; 18] = [
+    "VCPU",
+    "MEMORY_MB",
+    "DISK_GB",
+    "PCI_DEVICE",
+    "SRIOV_NET_VF",
+    "NUMA_SOCKET",
+    "NUMA_CORE",
+    "NUMA_THREAD",
+    "NUMA_MEMORY_MB",
+    "IPV4_ADDRESS",
+    "VGPU",
+    "VGPU_DISPLAY_HEAD",
+    "NET_BW_EGR_KILOBIT_PER_SEC",
+    "NET_BW_IGR_KILOBIT_PER_SEC",
+    "PCPU",
+    "MEM_ENCRYPTION_CONTEXT",
+    "FPGA",
+    "PGPU",
+];
+
+/// The example's config; without its custom checks when `checks` is false (the corruption
+/// tests assert verify's own findings, which the checks would echo).
+fn placement_config(checks: bool) -> String {
+    let text = std::fs::read_to_string(example("placement/grafter.toml")).expect("read the example config");
+    if checks {
+        return text;
+    }
+    let start = text.find("\n[[checks]]").expect("the example ships checks");
+    text[..start].to_owned()
+}
+
+/// A Placement database loaded into the embedded store by `grafter run` (which verifies).
+fn migrated(checks: bool) -> (Project, Connection) {
+    let project = Project::new();
+    project
+        .grafter()
+        .args(["generate", "placement", "-o"])
+        .arg(project.file("placement.sqlite"))
+        .args(["--compute-nodes", "4"])
+        .assert()
+        .success();
+    project.write("grafter.toml", placement_config(checks));
+    let summary = project.run(&[]);
+    summary.assert_every_row_accounted_for();
+    assert_eq!(summary.json["verification"]["passed"], true, "the run's own verification: {}", summary.json);
+    let db = sqlite(&project.file("placement.sqlite"));
+    (project, db)
+}
+
+/// `grafter query --write`: changes the graph behind grafter's back.
+fn corrupt(project: &Project, cypher: &str, params: &[(&str, &str)]) {
+    let mut command = project.grafter();
+    command.args(["query", "--write", cypher]);
+    for (name, value) in params {
+        // As JSON strings: an id of digits must stay a string.
+        command.arg("--param").arg(format!("{name}={}", serde_json::to_string(value).unwrap()));
+    }
+    let output = command.output().expect("start grafter");
+    assert!(output.status.success(), "{cypher}: {}", output_text(&output).1);
+}
+
+/// `grafter verify --format json <args>`: its exit code and report.
+fn verify(project: &Project, args: &[&str]) -> (i32, Value) {
+    let output = project.grafter().args(["verify", "--format", "json"]).args(args).output().expect("start grafter");
+    let (stdout, stderr) = output_text(&output);
+    let report = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("verify output is not JSON ({e}):\n{stdout}\nstderr:\n{stderr}"));
+    (output.status.code().expect("exit code"), report)
+}
+
+fn node(label: &str, key: &[(&str, &str)]) -> String {
+    let pairs: Vec<String> = key.iter().map(|(k, v)| format!("{k}: {}", Value::from(*v))).collect();
+    format!("(:{label} {{{}}})", pairs.join(", "))
+}
+
+fn provider(uuid: &str) -> String {
+    node("ResourceProvider", &[("uuid", uuid)])
+}
+
+fn rel(start: &str, rel_type: &str, end: &str) -> String {
+    format!("{start}-[:{rel_type}]->{end}")
+}
+
+/// A node as the report's JSON gives it, in the same form as [`node`].
+fn node_json(json: &Value) -> String {
+    let key = json["key"].as_object().expect("a node has a key");
+    let pairs: Vec<String> = key.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    format!("(:{} {{{}}})", json["label"].as_str().expect("label"), pairs.join(", "))
+}
+
+fn element_json(json: &Value) -> String {
+    match json["element"].as_str() {
+        Some("node") => node_json(json),
+        Some("relationship") => {
+            rel(&node_json(&json["start"]), json["type"].as_str().expect("type"), &node_json(&json["end"]))
+        }
+        other => panic!("unknown element {other:?} in {json}"),
+    }
+}
+
+/// Every finding of the report as one line, `mapping: what`.
+fn findings(report: &Value) -> BTreeSet<String> {
+    let mut lines = BTreeSet::new();
+    for mapping in report["mappings"].as_array().expect("mappings") {
+        let name = mapping["mapping"].as_str().expect("mapping name");
+        for f in mapping["findings"].as_array().expect("findings") {
+            let text = match f["kind"].as_str().expect("kind") {
+                "missing" => format!("missing {}", element_json(&f["element"])),
+                "extra" => format!("extra {}", element_json(&f["element"])),
+                "property_differs" => {
+                    let fields: Vec<String> = f["fields"]
+                        .as_array()
+                        .expect("fields")
+                        .iter()
+                        .map(|d| format!("{}: {} -> {}", d["property"].as_str().unwrap(), d["source"], d["target"]))
+                        .collect();
+                    format!("changed {} {}", element_json(&f["element"]), fields.join(", "))
+                }
+                "retargeted" => {
+                    format!("retargeted {} -> {}", element_json(&f["element"]), node_json(&f["actual_end"]))
+                }
+                "duplicate" => format!("duplicate {} x{}", element_json(&f["element"]), f["copies"]),
+                "count_mismatch" => {
+                    format!("count {} {} -> {}", f["what"].as_str().unwrap(), f["expected"], f["actual"])
+                }
+                "cycle" => {
+                    let mut nodes: Vec<String> = f["nodes"].as_array().unwrap().iter().map(node_json).collect();
+                    nodes.sort();
+                    format!("cycle {}", nodes.join(" "))
+                }
+                "several_parents" => {
+                    let mut parents: Vec<String> = f["parents"].as_array().unwrap().iter().map(node_json).collect();
+                    parents.sort();
+                    format!("several parents {} {}", node_json(&f["node"]), parents.join(" "))
+                }
+                other => format!("{other} {f}"),
+            };
+            lines.insert(format!("{name}: {text}"));
+        }
+    }
+    lines
+}
+
+fn set(lines: &[String]) -> BTreeSet<String> {
+    lines.iter().cloned().collect()
+}
+
+fn strings(db: &Connection, sql: &str, param: i64) -> Vec<String> {
+    let mut statement = db.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    statement.query_map([param], |row| row.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+}
+
+fn resource_class_name(db: &Connection, id: i64) -> String {
+    db.query_row("SELECT name FROM resource_classes WHERE id = ?1", [id], |row| row.get(0))
+        .unwrap_or_else(|_| STANDARD_RESOURCE_CLASSES[usize::try_from(id).expect("class id")].to_owned())
+}
+
+#[test]
+fn a_clean_migration_verifies_with_no_findings_and_the_example_checks_hold() {
+    let (project, db) = migrated(true);
+    let (code, report) = verify(&project, &[]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["passed"], true);
+    assert_eq!(findings(&report), BTreeSet::new());
+    // Every mapping: what the source holds is what the graph holds (this data has no rejects).
+    for mapping in report["mappings"].as_array().unwrap() {
+        assert_eq!(mapping["status"], "ok", "{mapping}");
+        assert_eq!(mapping["rejected"], 0, "{mapping}");
+        assert_eq!(mapping["expected"], mapping["in_target"], "{mapping}");
+        assert_eq!(mapping["expected"], mapping["source_rows"], "{mapping}");
+    }
+    let providers =
+        report["mappings"].as_array().unwrap().iter().find(|m| m["mapping"] == "resource_providers").unwrap();
+    assert_eq!(providers["in_target"], sql_int(&db, "SELECT count(*) FROM resource_providers"));
+    // A clean graph is read once per side: nothing compared one by one.
+    assert_eq!((report["passes"].as_u64(), report["rows_individual"].as_u64()), (Some(1), Some(0)));
+    let checks: Vec<(&str, bool)> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap(), c["passed"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(checks.len(), 11, "{checks:?}");
+    assert!(checks.iter().all(|(_, passed)| *passed), "{checks:?}");
+    assert!(
+        checks.iter().any(|(name, _)| *name == "empty roots")
+            && checks.iter().any(|(n, _)| *n == "provider generations")
+    );
+}
+
+#[test]
+fn a_deleted_node_is_reported_with_exactly_the_relationships_it_took_along() {
+    let (project, db) = migrated(false);
+    // A NUMA provider: it has a parent, inventories and traits.
+    let (id, uuid): (i64, String) = db
+        .query_row(
+            "SELECT rp.id, rp.uuid FROM resource_providers rp WHERE parent_provider_id IS NOT NULL \
+             AND EXISTS (SELECT 1 FROM inventories i WHERE i.resource_provider_id = rp.id) ORDER BY id LIMIT 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    corrupt(&project, "MATCH (p:ResourceProvider {uuid: $uuid}) DETACH DELETE p", &[("uuid", &uuid)]);
+
+    let me = provider(&uuid);
+    let mut expected = vec![format!("resource_providers: missing {me}")];
+    let mut lost = std::collections::BTreeMap::<&str, u64>::new();
+    for parent in strings(
+        &db,
+        "SELECT p.uuid FROM resource_providers c JOIN resource_providers p ON p.id = c.parent_provider_id WHERE c.id = ?1",
+        id,
+    ) {
+        expected.push(format!("provider_tree: missing {}", rel(&provider(&parent), "PARENT_OF", &me)));
+        *lost.entry("provider_tree").or_default() += 1;
+    }
+    for child in strings(&db, "SELECT uuid FROM resource_providers WHERE parent_provider_id = ?1", id) {
+        expected.push(format!("provider_tree: missing {}", rel(&me, "PARENT_OF", &provider(&child))));
+        *lost.entry("provider_tree").or_default() += 1;
+    }
+    let mut classes = db.prepare("SELECT resource_class_id FROM inventories WHERE resource_provider_id = ?1").unwrap();
+    let classes: Vec<i64> = classes.query_map([id], |row| row.get(0)).unwrap().collect::<Result<_, _>>().unwrap();
+    for class in classes {
+        let inventory =
+            node("Inventory", &[("provider_uuid", &uuid), ("resource_class", &resource_class_name(&db, class))]);
+        expected.push(format!("provider_inventories: missing {}", rel(&me, "HAS_INVENTORY", &inventory)));
+        *lost.entry("provider_inventories").or_default() += 1;
+    }
+    for name in strings(
+        &db,
+        "SELECT t.name FROM resource_provider_traits x JOIN traits t ON t.id = x.trait_id WHERE x.resource_provider_id = ?1",
+        id,
+    ) {
+        expected
+            .push(format!("provider_traits: missing {}", rel(&me, "HAS_TRAIT", &node("Trait", &[("name", &name)]))));
+        *lost.entry("provider_traits").or_default() += 1;
+    }
+    for aggregate in strings(
+        &db,
+        "SELECT a.uuid FROM resource_provider_aggregates x JOIN placement_aggregates a ON a.id = x.aggregate_id WHERE x.resource_provider_id = ?1",
+        id,
+    ) {
+        expected.push(format!(
+            "provider_aggregates: missing {}",
+            rel(&me, "MEMBER_OF", &node("Aggregate", &[("uuid", &aggregate)]))
+        ));
+        *lost.entry("provider_aggregates").or_default() += 1;
+    }
+    assert!(lost.len() >= 3, "the chosen provider should have several kinds of relationships: {lost:?}");
+    // Each label and type that lost elements says so in its count.
+    let total = |sql: &str| sql_int(&db, sql) as u64;
+    let providers = total("SELECT count(*) FROM resource_providers");
+    expected.push(format!("resource_providers: count (:ResourceProvider) {providers} -> {}", providers - 1));
+    for (mapping, pattern, sql) in [
+        (
+            "provider_tree",
+            "(:ResourceProvider)-[:PARENT_OF]->(:ResourceProvider)",
+            "SELECT count(*) FROM resource_providers WHERE parent_provider_id IS NOT NULL",
+        ),
+        (
+            "provider_inventories",
+            "(:ResourceProvider)-[:HAS_INVENTORY]->(:Inventory)",
+            "SELECT count(*) FROM inventories",
+        ),
+        (
+            "provider_traits",
+            "(:ResourceProvider)-[:HAS_TRAIT]->(:Trait)",
+            "SELECT count(*) FROM resource_provider_traits",
+        ),
+        (
+            "provider_aggregates",
+            "(:ResourceProvider)-[:MEMBER_OF]->(:Aggregate)",
+            "SELECT count(*) FROM resource_provider_aggregates",
+        ),
+    ] {
+        if let Some(n) = lost.get(mapping) {
+            let all = total(sql);
+            expected.push(format!("{mapping}: count {pattern} {all} -> {}", all - n));
+        }
+    }
+
+    let (code, report) = verify(&project, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(report["passed"], false);
+    assert_eq!(findings(&report), set(&expected));
+}
+
+#[test]
+fn a_changed_property_is_reported_with_both_values_reading_few_rows_one_by_one() {
+    let (project, db) = migrated(false);
+    let (uuid, generation): (String, i64) = db
+        .query_row("SELECT uuid, generation FROM resource_providers ORDER BY id LIMIT 1", [], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .unwrap();
+    corrupt(&project, "MATCH (p:ResourceProvider {uuid: $uuid}) SET p.generation = 999", &[("uuid", &uuid)]);
+
+    let (code, report) = verify(&project, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        findings(&report),
+        set(&[format!("resource_providers: changed {} generation: {generation} -> 999", provider(&uuid))])
+    );
+    let (individual, total) = (report["rows_individual"].as_u64().unwrap(), report["rows_total"].as_u64().unwrap());
+    assert!(individual > 0 && individual * 20 <= total, "{individual} of {total} rows read one by one");
+}
+
+#[test]
+fn an_extra_relationship_is_reported() {
+    let (project, db) = migrated(false);
+    let (uuid, name): (String, String) = db
+        .query_row(
+            "SELECT rp.uuid, t.name FROM resource_providers rp, traits t WHERE NOT EXISTS \
+             (SELECT 1 FROM resource_provider_traits x WHERE x.resource_provider_id = rp.id AND x.trait_id = t.id) \
+             ORDER BY rp.id, t.id LIMIT 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    corrupt(
+        &project,
+        "MATCH (p:ResourceProvider {uuid: $uuid}), (t:Trait {name: $name}) CREATE (p)-[:HAS_TRAIT]->(t)",
+        &[("uuid", &uuid), ("name", &name)],
+    );
+
+    let traits = sql_int(&db, "SELECT count(*) FROM resource_provider_traits");
+    let (code, report) = verify(&project, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        findings(&report),
+        set(&[
+            format!(
+                "provider_traits: extra {}",
+                rel(&provider(&uuid), "HAS_TRAIT", &node("Trait", &[("name", &name)]))
+            ),
+            format!("provider_traits: count (:ResourceProvider)-[:HAS_TRAIT]->(:Trait) {traits} -> {}", traits + 1),
+        ])
+    );
+}
+
+#[test]
+fn a_retargeted_relationship_is_reported_as_one_retargeting() {
+    let (project, db) = migrated(false);
+    let (consumer, project_id, other): (String, String, String) = db
+        .query_row(
+            "SELECT c.uuid, p.external_id, q.external_id FROM consumers c JOIN projects p ON p.id = c.project_id \
+             JOIN projects q ON q.id <> c.project_id ORDER BY c.id, q.id LIMIT 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .unwrap();
+    corrupt(&project, "MATCH (:Consumer {uuid: $c})-[r:OWNED_BY]->() DELETE r", &[("c", &consumer)]);
+    corrupt(
+        &project,
+        "MATCH (c:Consumer {uuid: $c}), (q:Project {external_id: $q}) CREATE (c)-[:OWNED_BY]->(q)",
+        &[("c", &consumer), ("q", &other)],
+    );
+
+    let (code, report) = verify(&project, &[]);
+    assert_eq!(code, 1);
+    let consumer = node("Consumer", &[("uuid", &consumer)]);
+    assert_eq!(
+        findings(&report),
+        set(&[format!(
+            "consumer_projects: retargeted {} -> {}",
+            rel(&consumer, "OWNED_BY", &node("Project", &[("external_id", &project_id)])),
+            node("Project", &[("external_id", &other)])
+        )])
+    );
+}
+
+#[test]
+fn a_duplicated_key_is_reported() {
+    let (project, db) = migrated(false);
+    let uuid: String =
+        db.query_row("SELECT uuid FROM resource_providers ORDER BY id LIMIT 1", [], |row| row.get(0)).unwrap();
+    corrupt(&project, "CREATE (:ResourceProvider {uuid: $uuid, name: 'impostor', generation: 0})", &[("uuid", &uuid)]);
+
+    let providers = sql_int(&db, "SELECT count(*) FROM resource_providers");
+    let (code, report) = verify(&project, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        findings(&report),
+        set(&[
+            format!("resource_providers: duplicate {} x2", provider(&uuid)),
+            format!("resource_providers: count (:ResourceProvider) {providers} -> {}", providers + 1),
+        ])
+    );
+}
+
+#[test]
+fn a_hierarchy_bent_into_a_cycle_or_given_a_second_parent_is_reported() {
+    let tree_count =
+        |db: &Connection| sql_int(db, "SELECT count(*) FROM resource_providers WHERE parent_provider_id IS NOT NULL");
+    let pattern = "(:ResourceProvider)-[:PARENT_OF]->(:ResourceProvider)";
+    let (project, db) = migrated(false);
+    let (child, root): (String, String) = db
+        .query_row(
+            "SELECT c.uuid, p.uuid FROM resource_providers c JOIN resource_providers p ON p.id = c.parent_provider_id ORDER BY c.id LIMIT 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    let other: String = db
+        .query_row(
+            "SELECT uuid FROM resource_providers WHERE parent_provider_id IS NULL AND uuid <> ?1 ORDER BY id LIMIT 1",
+            [&root],
+            |row| row.get(0),
+        )
+        .unwrap();
+
+    // The child becomes its own grandparent.
+    corrupt(
+        &project,
+        "MATCH (c:ResourceProvider {uuid: $c}), (r:ResourceProvider {uuid: $r}) CREATE (c)-[:PARENT_OF]->(r)",
+        &[("c", &child), ("r", &root)],
+    );
+    let n = tree_count(&db);
+    let mut pair = [provider(&root), provider(&child)];
+    pair.sort();
+    let (code, report) = verify(&project, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        findings(&report),
+        set(&[
+            format!("provider_tree: extra {}", rel(&provider(&child), "PARENT_OF", &provider(&root))),
+            format!("provider_tree: count {pattern} {n} -> {}", n + 1),
+            format!("provider_tree: cycle {}", pair.join(" ")),
+        ])
+    );
+
+    // Another root adopts the child too (on a fresh copy: the same generated database).
+    let (project, _) = migrated(false);
+    corrupt(
+        &project,
+        "MATCH (o:ResourceProvider {uuid: $o}), (c:ResourceProvider {uuid: $c}) CREATE (o)-[:PARENT_OF]->(c)",
+        &[("o", &other), ("c", &child)],
+    );
+    let mut parents = [provider(&root), provider(&other)];
+    parents.sort();
+    let (code, report) = verify(&project, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        findings(&report),
+        set(&[
+            format!("provider_tree: extra {}", rel(&provider(&other), "PARENT_OF", &provider(&child))),
+            format!("provider_tree: count {pattern} {n} -> {}", n + 1),
+            format!("provider_tree: several parents {} {}", provider(&child), parents.join(" ")),
+        ])
+    );
+}
+
+#[test]
+fn failing_checks_are_reported_with_their_reason() {
+    let (project, db) = migrated(true);
+    let (uuid, generation): (String, i64) = db
+        .query_row("SELECT uuid, generation FROM resource_providers ORDER BY id LIMIT 1", [], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .unwrap();
+    corrupt(&project, "MATCH (p:ResourceProvider {uuid: $uuid}) SET p.generation = 999", &[("uuid", &uuid)]);
+    let config = std::fs::read_to_string(project.file("grafter.toml")).unwrap();
+    project.write(
+        "grafter.toml",
+        format!("{config}\n[[checks]]\nname = \"no providers\"\ncypher = \"MATCH (p:ResourceProvider) RETURN count(p)\"\nexpect = \"zero\"\n"),
+    );
+
+    let (code, report) = verify(&project, &[]);
+    assert_eq!(code, 1);
+    let failed: Vec<(String, String)> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .map(|c| (c["name"].as_str().unwrap().to_owned(), c["reason"].as_str().unwrap().to_owned()))
+        .collect();
+    let providers = sql_int(&db, "SELECT count(*) FROM resource_providers");
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    assert_eq!(failed[0].0, "provider generations");
+    for row in
+        [format!(r#"only in the graph: ["{uuid}",999]"#), format!(r#"only in the source: ["{uuid}",{generation}]"#)]
+    {
+        assert!(failed[0].1.contains(&row), "{failed:?}");
+    }
+    assert_eq!(failed[1], ("no providers".to_owned(), format!("expected 0, got {providers}")));
+    // The text report names them too.
+    let output = project.grafter().arg("verify").output().unwrap();
+    let (stdout, _) = output_text(&output);
+    assert!(stdout.contains("FAILED  no providers: expected 0"), "{stdout}");
+}
+
+#[test]
+fn sample_passes_on_a_clean_graph_and_finds_properties_changed_on_many_nodes() {
+    let (project, db) = migrated(false);
+    let (code, report) = verify(&project, &["--sample", "50"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["mode"], "sample of 50");
+    assert_eq!(findings(&report), BTreeSet::new());
+
+    corrupt(&project, "MATCH (p:ResourceProvider) SET p.generation = -1", &[]);
+    let (code, report) = verify(&project, &["--sample", "50"]);
+    assert_eq!(code, 1);
+    let found = findings(&report);
+    let providers = sql_int(&db, "SELECT count(*) FROM resource_providers") as usize;
+    assert_eq!(found.len(), providers.min(50), "{found:?}");
+    for line in &found {
+        assert!(
+            line.starts_with("resource_providers: changed (:ResourceProvider") && line.contains("generation: "),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn run_records_its_verification_no_verify_skips_it_and_a_failed_one_fails_the_run() {
+    let (project, _db) = migrated(false);
+    let runs: Value =
+        serde_json::from_slice(&project.grafter().args(["history", "--format", "json"]).output().unwrap().stdout)
+            .unwrap();
+    let run = &runs[0];
+    assert_eq!(run["status"], "completed");
+    assert_eq!(run["verification"]["passed"], true, "{run}");
+    assert_eq!(run["verification"]["mode"], "full");
+    // The throughput series ends at every row written.
+    let written: u64 = run["mappings"].as_array().unwrap().iter().map(|m| m["written"].as_u64().unwrap()).sum();
+    let last = run["throughput"].as_array().and_then(|points| points.last()).cloned().unwrap_or_default();
+    assert_eq!(last[1], written, "{}", run["throughput"]);
+    let id = run["id"].as_str().unwrap();
+    let detail = output_text(&project.grafter().args(["history", id]).output().unwrap()).0;
+    assert!(detail.lines().any(|l| l.starts_with("verification") && l.contains("passed (full")), "{detail}");
+
+    // An element the source does not have: the next run (updating every row in place) fails
+    // its verification, says why, and the history keeps it.
+    corrupt(&project, "CREATE (:Project {external_id: 'nobody'})", &[]);
+    let output = project.grafter().args(["run", "--fresh", "--no-snapshot"]).output().unwrap();
+    let (stdout, stderr) = output_text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stdout.contains(r#"not in the source: (:Project {external_id: "nobody"})"#), "{stdout}");
+    let runs: Value =
+        serde_json::from_slice(&project.grafter().args(["history", "--format", "json"]).output().unwrap().stdout)
+            .unwrap();
+    let failed = &runs[1];
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["verification"]["passed"], false);
+    assert_eq!(failed["verification"]["by_kind"]["extra"], 1, "{failed}");
+    assert!(failed["error"].as_str().unwrap().starts_with("verification FAILED"), "{failed}");
+
+    // --no-verify: nothing is verified, nothing recorded.
+    let skipped = Project::new();
+    skipped
+        .grafter()
+        .args(["generate", "placement", "-o"])
+        .arg(skipped.file("placement.sqlite"))
+        .args(["--compute-nodes", "2"])
+        .assert()
+        .success();
+    skipped.write("grafter.toml", placement_config(false));
+    let summary = skipped.run(&["--no-verify"]);
+    assert!(summary.json.get("verification").is_none(), "{}", summary.json);
+    let runs: Value =
+        serde_json::from_slice(&skipped.grafter().args(["history", "--format", "json"]).output().unwrap().stdout)
+            .unwrap();
+    assert_eq!(runs[0]["status"], "completed");
+    assert!(runs[0].get("verification").is_none(), "{}", runs[0]);
+}
+
+#[test]
+fn chinook_from_sqlite_verifies_clean() {
+    let project = Project::new();
+    project.init_from_sqlite(&chinook());
+    let summary = project.run(&[]);
+    assert_eq!(summary.json["verification"]["passed"], true, "{}", summary.json);
+    let (code, report) = verify(&project, &[]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(findings(&report), BTreeSet::new());
+    let db = sqlite(&chinook());
+    let tracks = report["mappings"].as_array().unwrap().iter().find(|m| m["pattern"] == "(:Track)").unwrap();
+    assert_eq!(tracks["in_target"], sql_int(&db, "SELECT count(*) FROM Track"));
+}
+
+#[test]
+fn an_unknown_mapping_is_a_usage_error() {
+    let (project, _db) = migrated(false);
+    let output = project.grafter().args(["verify", "--only", "resource_provider"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output_text(&output).1.contains("did you mean `resource_providers`?"), "{}", output_text(&output).1);
+}
+
+/// Renders `page` in headless Chromium and returns the DOM it built.
+fn render(page: &Path, profile: &Path) -> String {
+    let chromium = Path::new("/usr/bin/chromium");
+    assert!(
+        chromium.exists(),
+        "Chromium is missing at /usr/bin/chromium: run scripts/chromium (scripts/test does) to install it"
+    );
+    let output = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("start chromium");
+    assert!(output.status.success(), "chromium failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn the_html_report_shows_the_failing_mapping_and_its_differing_key_in_a_browser() {
+    let (project, db) = migrated(true);
+    let uuid: String =
+        db.query_row("SELECT uuid FROM resource_providers ORDER BY id LIMIT 1", [], |row| row.get(0)).unwrap();
+    corrupt(&project, "MATCH (p:ResourceProvider {uuid: $uuid}) SET p.name = '<b>bold</b> & co'", &[("uuid", &uuid)]);
+    let page = project.file("report.html");
+    let output = project.grafter().arg("verify").arg("--html").arg(&page).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        !html.contains("<script") && !html.contains("http-equiv") && !html.contains("src="),
+        "the page fetches nothing"
+    );
+    let dom = render(&page, &project.file("chromium-profile"));
+    assert!(dom.contains("Verification FAILED"), "{dom}");
+    // The failing mapping links to its findings, which name the key and both values.
+    assert!(dom.contains(r##"<a href="#m-resource_providers">resource_providers</a>"##), "{dom}");
+    assert!(dom.contains(&uuid), "{dom}");
+    // Values from the data are text on the page, never markup.
+    assert!(dom.contains("&lt;b&gt;bold&lt;/b&gt; &amp; co") && !dom.contains("<b>bold</b>"), "{dom}");
+    assert!(dom.contains("<polyline"), "the run's throughput chart: {dom}");
+}

@@ -1,0 +1,240 @@
+//! The commands around runs: `history`, `fingerprint`, `lock status` / `lock break` and
+//! `rollback`. Each opens the plan's target, does one thing, and closes it.
+
+use std::sync::Arc;
+
+use grafter_model::{Fingerprint, LockHolder, RunRecord, RunStatus, now};
+use grafter_plan::Plan;
+use grafter_target::{Access, GraphTarget};
+
+use crate::lease::{DEFAULT_LEASE, Lease, holder};
+use crate::run::open_target;
+use crate::{EngineError, identity};
+
+/// Runs `work` on the plan's target and closes it whatever happens.
+async fn with_target<T, F, Fut>(plan: &Plan, access: Access, work: F) -> Result<T, EngineError>
+where
+    F: FnOnce(Arc<dyn GraphTarget>) -> Fut,
+    Fut: std::future::Future<Output = Result<T, EngineError>>,
+{
+    let target = open_target(plan, access).await?;
+    let result = work(Arc::clone(&target)).await;
+    let closed = target.close().await;
+    let value = result?;
+    closed?;
+    Ok(value)
+}
+
+/// Every run recorded in the target, oldest first.
+pub async fn history(plan: &Plan) -> Result<Vec<RunRecord>, EngineError> {
+    with_target(plan, Access::Read, |target| async move { Ok(target.runs().await?) }).await
+}
+
+/// The target's fingerprint.
+pub async fn fingerprint(plan: &Plan) -> Result<Fingerprint, EngineError> {
+    with_target(plan, Access::Read, |target| async move { Ok(target.fingerprint().await?) }).await
+}
+
+/// The state of a target's lock.
+#[derive(Debug, Clone)]
+pub enum LockState {
+    /// Held, lease running.
+    Held(LockHolder),
+    /// The lease ran out: the next run takes it over.
+    Expired(LockHolder),
+    /// Its holder's process is gone (same host, no such process): the next run takes it over.
+    Abandoned(LockHolder),
+}
+
+/// Who holds the target's lock, if anyone, and whether that still counts.
+pub async fn lock_status(plan: &Plan) -> Result<Option<LockState>, EngineError> {
+    with_target(plan, Access::Read, |target| async move {
+        let holder = target.lock_holder().await?;
+        Ok(holder.map(|h| {
+            if h.is_expired(chrono::Utc::now()) {
+                LockState::Expired(h)
+            } else if h.host == identity::host() && !std::path::Path::new(&format!("/proc/{}", h.pid)).exists() {
+                LockState::Abandoned(h)
+            } else {
+                LockState::Held(h)
+            }
+        }))
+    })
+    .await
+}
+
+/// Removes the lock whoever holds it, and records who broke it in the run it belonged to.
+pub async fn break_lock(plan: &Plan) -> Result<Option<LockHolder>, EngineError> {
+    with_target(plan, Access::Write, |target| async move {
+        let Some(broken) = target.break_lock().await? else { return Ok(None) };
+        let note = format!("lock broken by {}@{} (it was held {broken})", identity::user(), identity::host());
+        let runs = target.runs().await?;
+        let run = broken.run_id.as_ref().and_then(|id| runs.iter().find(|r| &r.id == id)).or_else(|| runs.last());
+        if let Some(run) = run {
+            let mut run = run.clone();
+            run.events.push(grafter_model::RunEvent { at: now(), what: note });
+            target.save_run(&run).await?;
+        }
+        Ok(Some(broken))
+    })
+    .await
+}
+
+/// Which run to roll back.
+#[derive(Debug, Clone)]
+pub enum RollbackTarget {
+    /// The newest run not rolled back yet.
+    Last,
+    /// A run by id.
+    Run(String),
+}
+
+/// What a rollback did (or, in a dry run, would do).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RollbackReport {
+    /// The run.
+    pub run_id: String,
+    /// Changes the rollback undoes, label by label and type by type.
+    pub changes: Vec<String>,
+    /// Fingerprint before the run (the state rolled back to).
+    pub fingerprint_before: String,
+    /// Fingerprint now: after the rollback, or, in a dry run, the current one.
+    pub fingerprint_now: String,
+    /// Whether anything was changed.
+    pub dry_run: bool,
+}
+
+/// Returns the target to its state before a run, proven by the fingerprint taken then.
+pub async fn rollback(plan: &Plan, which: RollbackTarget, dry_run: bool) -> Result<RollbackReport, EngineError> {
+    with_target(plan, Access::Write, |target| async move {
+        let (lease, _) = Lease::acquire(
+            Arc::clone(&target),
+            holder("rollback", None, DEFAULT_LEASE),
+            DEFAULT_LEASE,
+            crate::interrupt::StopRequest::default(),
+        )
+        .await?;
+        let result = rollback_locked(&target, which, dry_run).await;
+        let released = lease.release().await;
+        let report = result?;
+        released?;
+        Ok(report)
+    })
+    .await
+}
+
+fn refuse(message: String) -> EngineError {
+    EngineError::Rollback(message)
+}
+
+async fn rollback_locked(
+    target: &Arc<dyn GraphTarget>,
+    which: RollbackTarget,
+    dry_run: bool,
+) -> Result<RollbackReport, EngineError> {
+    let runs = target.runs().await?;
+    let live: Vec<&RunRecord> = runs.iter().filter(|r| r.status != RunStatus::RolledBack).collect();
+    let run = match &which {
+        RollbackTarget::Last => {
+            live.last().copied().ok_or_else(|| refuse("no run to roll back: the target has no run history".into()))?
+        }
+        RollbackTarget::Run(id) => runs.iter().find(|r| &r.id == id).ok_or_else(|| {
+            let known: Vec<&str> = runs.iter().map(|r| r.id.as_str()).collect();
+            refuse(format!("no run `{id}` in the target's history (runs: {})", known.join(", ")))
+        })?,
+    };
+    if run.status == RunStatus::RolledBack {
+        return Err(refuse(format!("run {} is already rolled back", run.id)));
+    }
+    if let Some(later) = live.iter().find(|r| r.id > run.id) {
+        return Err(refuse(format!(
+            "run {} came after run {}: roll it back first (rolling back restores the state before a run, which would undo later runs too)",
+            later.id, run.id
+        )));
+    }
+    let (Some(snapshot), Some(before)) = (&run.snapshot, &run.fingerprint_before) else {
+        return Err(refuse(format!(
+            "no snapshot was taken before run {} (it was started with snapshots off, or the target cannot take them)",
+            run.id
+        )));
+    };
+    let current = target.fingerprint().await?;
+    let changes = match target.snapshot_fingerprint(snapshot).await? {
+        // Going from now back to the snapshot: exactly these labels and types change.
+        Some(then) => {
+            let changes = then.differences_from(&current);
+            if changes.is_empty() {
+                vec!["nothing: the graph is already as it was before the run".into()]
+            } else {
+                changes
+            }
+        }
+        None => describe_changes(&current, run),
+    };
+    if dry_run {
+        return Ok(RollbackReport {
+            run_id: run.id.clone(),
+            changes,
+            fingerprint_before: before.clone(),
+            fingerprint_now: current.overall_hex(),
+            dry_run: true,
+        });
+    }
+
+    target.restore(snapshot).await?;
+    let restored = target.fingerprint().await?;
+    let mut history = runs.clone();
+    for record in &mut history {
+        if record.id == run.id {
+            record.ended_at = Some(now());
+            let note = format!("rolled back by {}@{}", identity::user(), identity::host());
+            record.set_status(RunStatus::RolledBack, Some(&note));
+            if restored.overall_hex() != *before {
+                record.events.push(grafter_model::RunEvent {
+                    at: now(),
+                    what: format!(
+                        "WARNING: fingerprint after rollback {} differs from before the run {before}",
+                        restored.overall_hex()
+                    ),
+                });
+            }
+        }
+    }
+    // The snapshot predates the run, so its history does too: put the full history back.
+    for record in &history {
+        target.save_run(record).await?;
+    }
+    if restored.overall_hex() != *before {
+        return Err(refuse(format!(
+            "the graph was restored from the snapshot of run {}, but its fingerprint {} differs from the one recorded before the run ({before})",
+            run.id,
+            restored.overall_hex()
+        )));
+    }
+    target.drop_snapshot(snapshot).await?;
+    Ok(RollbackReport {
+        run_id: run.id.clone(),
+        changes,
+        fingerprint_before: before.clone(),
+        fingerprint_now: restored.overall_hex(),
+        dry_run: false,
+    })
+}
+
+/// What rolling back `run` changes, from the run's figures and the current graph.
+fn describe_changes(current: &Fingerprint, run: &RunRecord) -> Vec<String> {
+    let mut changes: Vec<String> = run
+        .mappings
+        .iter()
+        .filter(|m| m.written > 0)
+        .map(|m| format!("undo mapping `{}`: {} rows it wrote (created or updated)", m.name, m.written))
+        .collect();
+    changes.push(format!(
+        "restore the graph as it was before run {} ({}); it now holds {} nodes and {} relationships",
+        run.id,
+        run.started_at,
+        current.node_count(),
+        current.relationship_count()
+    ));
+    changes
+}

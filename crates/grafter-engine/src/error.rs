@@ -1,0 +1,79 @@
+//! [`EngineError`]: why a run could not start or had to stop.
+
+use grafter_plan::PlanError;
+use grafter_source::SourceError;
+use grafter_target::TargetError;
+
+/// An error that stops a run (rows that cannot be loaded are rejects, not errors).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The config does not fit the source (unknown column, bad key, …).
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// The source failed.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// The target failed.
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// `--only` names a mapping the config does not have.
+    #[error("no mapping called `{name}`{}\n  mappings: {known}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
+    UnknownMapping {
+        /// The name given.
+        name: String,
+        /// The nearest existing name.
+        suggestion: Option<String>,
+        /// All mapping names.
+        known: String,
+    },
+    /// A mapping's key was guessed by `init` and not yet confirmed.
+    #[error(
+        "{location}: mapping `{mapping}` has a key guessed by `grafter init` (key_guessed = true)\n  hint: check that ({key}) identifies one row of its table, then remove `key_guessed = true`"
+    )]
+    KeyNotConfirmed {
+        /// The mapping.
+        mapping: String,
+        /// Its key.
+        key: String,
+        /// Where it is defined.
+        location: String,
+    },
+    /// More rows were rejected than `max_rejects` allows.
+    #[error(
+        "stopped: {rejected} rows rejected, more than the limit of {limit} (see {reject_file})\n  hint: fix the data or the mapping, or raise --max-rejects; batches already written stay written"
+    )]
+    TooManyRejects {
+        /// Rejected so far.
+        rejected: u64,
+        /// The limit.
+        limit: u64,
+        /// Where the rejects are.
+        reject_file: String,
+    },
+    /// The reject file cannot be written.
+    #[error("cannot write the reject file {path}: {source}")]
+    RejectFile {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The run lost its lock on the target while working.
+    #[error(
+        "stopped: {0}\n  hint: another process may be writing to the target; check `grafter lock status`; the run is resumable"
+    )]
+    LockLost(String),
+    /// A rollback that cannot be done.
+    #[error("cannot roll back: {0}")]
+    Rollback(String),
+    /// An internal task failed.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl EngineError {
+    /// Whether reading again from the last checkpoint may succeed (a dropped connection).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, EngineError::Source(e) if e.is_transient())
+    }
+}

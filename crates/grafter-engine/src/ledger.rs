@@ -1,0 +1,131 @@
+//! Recording runs in the target: a new run's record (fingerprint and snapshot taken before
+//! anything is written) and its per-mapping figures, rebuilt from the checkpoints.
+
+use std::sync::Arc;
+
+use grafter_model::{MappingRecord, RunRecord, RunStatus, now, redact_url};
+use grafter_plan::{MappingKind, Plan};
+use grafter_target::{Checkpoint, GraphTarget};
+
+use crate::prepare::PreparedMapping;
+use crate::run::{RunOptions, new_run_id};
+use crate::{EngineError, MappingStats, MappingStatus, Observer, identity};
+
+/// Records a new run: its fingerprint and snapshot before anything is written.
+pub(crate) async fn new_record(
+    plan: &Plan,
+    options: &RunOptions,
+    source: String,
+    target: &Arc<dyn GraphTarget>,
+    observer: &Arc<dyn Observer>,
+    prepared: &[PreparedMapping],
+) -> Result<RunRecord, EngineError> {
+    let id = new_run_id();
+    let before = target.fingerprint().await?;
+    if options.fresh && (before.node_count() > 0 || before.relationship_count() > 0) {
+        let labels: Vec<String> = prepared
+            .iter()
+            .filter_map(|p| match &p.mapping.kind {
+                MappingKind::Node { label, .. } => before.labels.get(label).map(|t| format!("{} :{label}", t.count)),
+                MappingKind::Relationship { rel_type, .. } => {
+                    before.types.get(rel_type).map(|t| format!("{} :{rel_type}", t.count))
+                }
+            })
+            .collect();
+        observer.message(&format!(
+            "--fresh: starting over, ignoring earlier checkpoints. The target already holds {} nodes and {} relationships{}. \
+             Every row is written again by key: existing elements with the same keys are updated in place, not duplicated; \
+             elements whose rows are gone from the source stay (roll back earlier runs first to remove them).",
+            before.node_count(),
+            before.relationship_count(),
+            if labels.is_empty() { String::new() } else { format!(" (of this config's: {})", labels.join(", ")) }
+        ));
+    }
+    let snapshot = if options.snapshot { target.snapshot(&id).await? } else { None };
+    let marks = target.begin_run(None).await?;
+    let mut record = RunRecord {
+        id,
+        status: RunStatus::Pending,
+        started_at: now(),
+        ended_at: None,
+        operator: identity::user(),
+        host: identity::host(),
+        grafter_version: identity::version().to_owned(),
+        config_path: plan.config_path.display().to_string(),
+        config_checksum: plan.config_checksum.clone(),
+        source: redact_url(&source),
+        target: redact_url(&plan.target_url),
+        only: options.only.clone(),
+        attempts: 1,
+        mappings: prepared
+            .iter()
+            .map(|p| MappingRecord {
+                name: p.mapping.name.clone(),
+                status: "pending".into(),
+                ..MappingRecord::default()
+            })
+            .collect(),
+        error: None,
+        fingerprint_before: Some(before.overall_hex()),
+        snapshot,
+        marks: Some(marks),
+        events: Vec::new(),
+        verification: None,
+        throughput: Vec::new(),
+    };
+    record.set_status(RunStatus::Pending, None);
+    record.set_status(RunStatus::InProgress, None);
+    Ok(record)
+}
+
+/// Prepares `record` for another attempt.
+pub(crate) async fn resume_record(
+    mut record: RunRecord,
+    target: &dyn GraphTarget,
+    observer: &dyn Observer,
+) -> Result<RunRecord, EngineError> {
+    record.attempts += 1;
+    record.error = None;
+    record.ended_at = None;
+    let note = format!("resumed by {}@{} (attempt {})", identity::user(), identity::host(), record.attempts);
+    record.set_status(RunStatus::InProgress, Some(&note));
+    target.begin_run(record.marks.as_deref()).await?;
+    observer.message(&format!("resuming run {} (attempt {})", record.id, record.attempts));
+    Ok(record)
+}
+
+/// The run's per-mapping figures, from its checkpoints: they commit with the data, so
+/// they are exact over every attempt, killed ones included. Mappings this run did not load
+/// (finished by earlier runs) are listed as such.
+pub(crate) async fn mapping_records(
+    target: &dyn GraphTarget,
+    run_id: &str,
+    prepared: &[PreparedMapping],
+    stats: &[MappingStats],
+) -> Result<Vec<MappingRecord>, EngineError> {
+    let checkpoints = target.checkpoints(run_id).await?;
+    let mut records = Vec::with_capacity(prepared.len());
+    for mapping in prepared {
+        let name = &mapping.mapping.name;
+        let own: Vec<&Checkpoint> = checkpoints.iter().filter(|c| &c.mapping == name).collect();
+        let status = stats.iter().find(|s| &s.mapping == name).map(|s| s.status);
+        let mut record = MappingRecord { name: name.clone(), ..MappingRecord::default() };
+        if own.is_empty() {
+            record.status = match status {
+                Some(MappingStatus::NothingToDo) => "nothing to do",
+                _ => "pending",
+            }
+            .into();
+        } else {
+            record.read = own.iter().map(|c| c.read).sum();
+            record.written = own.iter().map(|c| c.written).sum();
+            record.rejected = own.iter().map(|c| c.rejected).sum();
+            record.seconds = own.iter().map(|c| c.seconds).fold(0.0, f64::max);
+            record.rows_per_second = if record.seconds > 0.0 { record.read as f64 / record.seconds } else { 0.0 };
+            record.error_rate = if record.read > 0 { record.rejected as f64 / record.read as f64 } else { 0.0 };
+            record.status = if own.iter().all(|c| c.finished) { "done" } else { "stopped" }.into();
+        }
+        records.push(record);
+    }
+    Ok(records)
+}

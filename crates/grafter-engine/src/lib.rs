@@ -1,0 +1,43 @@
+//! The runner: joins a source and a target through a plan.
+//!
+//! [`run`] is `grafter run`. It binds every selected mapping against the source's columns
+//! ([`prepare`]), creates the key indexes, and then loads stage by stage: within a stage the
+//! mappings run side by side, each as a pipeline ([`pipeline`]) of three steps joined by small
+//! bounded channels — the source's scan, the transform of rows into records ([`records`]) plus
+//! the target's encoding, and the target's write with its checkpoint. Rows that cannot be
+//! loaded go to the reject file ([`rejects`]) with their reason; the [`RunSummary`] accounts
+//! for every row read. Progress is reported to an [`Observer`]. [`verify`] is `grafter
+//! verify`: the graph compared with the source, element by element where they differ; a run
+//! ends with it.
+//!
+//! The engine is the only crate that knows both sources and targets; it knows neither's
+//! connectors, only their traits.
+
+mod admin;
+mod error;
+mod fault;
+mod identity;
+mod interrupt;
+mod lease;
+mod ledger;
+mod observer;
+mod pipeline;
+mod prepare;
+mod records;
+mod rejects;
+mod resume;
+mod run;
+mod summary;
+mod throughput;
+mod verify;
+
+pub use admin::{LockState, RollbackReport, RollbackTarget, break_lock, fingerprint, history, lock_status, rollback};
+pub use error::EngineError;
+pub use observer::{NullObserver, Observer};
+pub use prepare::{PreparedMapping, describe_plan};
+pub use run::{RunOptions, new_run_id, run};
+pub use summary::{MappingStats, MappingStatus, RunSummary};
+pub use verify::{
+    CheckReport, ElementRef, FieldDifference, Finding, MappingReport, MappingVerdict, NodeRef, RunGlance,
+    VerifyOptions, VerifyReport, verify,
+};

@@ -1,0 +1,100 @@
+//! Getting mappings ready to run: each is bound against the columns its read really has,
+//! given a scan order, and turned into the record shape its target writes. Everything that
+//! can be wrong with a config shows up here, before anything is written.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use grafter_model::Cursor;
+use grafter_plan::{BoundMapping, Mapping, MappingKind, Plan, ReadSpec, bind};
+use grafter_source::{Read, ScanRequest, Source};
+use grafter_target::{EndpointSpec, NodeSpec, RelSpec};
+
+use crate::EngineError;
+
+/// What a mapping's records look like to the target.
+#[derive(Debug, Clone)]
+pub enum Shape {
+    /// Node records.
+    Node(Arc<NodeSpec>),
+    /// Relationship records.
+    Relationship(Arc<RelSpec>),
+}
+
+/// A mapping ready to run.
+#[derive(Debug, Clone)]
+pub struct PreparedMapping {
+    /// The mapping as planned.
+    pub mapping: Mapping,
+    /// Bound to its read's columns.
+    pub bound: BoundMapping,
+    /// The scan to run (from the start; the run sets where to continue).
+    pub request: ScanRequest,
+    /// The records it produces.
+    pub shape: Shape,
+}
+
+pub(crate) fn read_of(mapping: &Mapping) -> Read {
+    match &mapping.read {
+        ReadSpec::Table(table) => Read::Table(table.clone()),
+        ReadSpec::Query(sql) => Read::Query(sql.clone()),
+    }
+}
+
+/// Binds `mapping` against the source.
+pub(crate) async fn prepare(
+    mapping: &Mapping,
+    source: &dyn Source,
+    batch_size: usize,
+) -> Result<PreparedMapping, EngineError> {
+    let read = read_of(mapping);
+    let columns: Vec<String> = source.columns(&read).await?.into_iter().map(|c| c.name).collect();
+    let bound = bind(mapping, &columns)?;
+    // A unique key to order by makes the cursor a key: resuming then seeks instead of
+    // skipping, and the read can be split into key ranges.
+    let order_by = if mapping.order_by.is_empty() {
+        source.scan_key(&read).await?.unwrap_or_default()
+    } else {
+        mapping.order_by.clone()
+    };
+    let request = ScanRequest {
+        read,
+        columns: bound.scan_columns.clone(),
+        skip_null: bound.skip_null.clone(),
+        order_by,
+        after: Cursor::Start,
+        batch_size,
+        range: grafter_source::KeyRange::all(),
+    };
+    let property_names: Vec<String> = bound.properties.iter().map(|p| p.name.clone()).collect();
+    let shape = match &mapping.kind {
+        MappingKind::Node { label, .. } => Shape::Node(Arc::new(NodeSpec {
+            mapping: mapping.name.clone(),
+            label: label.clone(),
+            properties: property_names,
+            key: bound.key.clone(),
+        })),
+        MappingKind::Relationship { rel_type, start, end, .. } => Shape::Relationship(Arc::new(RelSpec {
+            mapping: mapping.name.clone(),
+            rel_type: rel_type.clone(),
+            start: EndpointSpec { label: start.label.clone(), key_properties: start.key_properties.clone() },
+            end: EndpointSpec { label: end.label.clone(), key_properties: end.key_properties.clone() },
+            properties: property_names,
+            key: bound.key.clone(),
+        })),
+    };
+    Ok(PreparedMapping { mapping: mapping.clone(), bound, request, shape })
+}
+
+/// Binds every mapping of `plan` against its source, for `grafter plan` to show exact
+/// properties. Stops at the first mapping that does not fit.
+pub async fn describe_plan(plan: &Plan) -> Result<BTreeMap<String, BoundMapping>, EngineError> {
+    let source = crate::run::open_source(plan).await?;
+    let source = source.as_ref();
+    let mut bound = BTreeMap::new();
+    for mapping in &plan.mappings {
+        let prepared = prepare(mapping, source, plan.run.batch_size).await?;
+        bound.insert(mapping.name.clone(), prepared.bound);
+    }
+    Ok(bound)
+}

@@ -1,0 +1,169 @@
+//! The reject file: one JSON line per row that could not be loaded, with the run, the
+//! mapping, the batch, where the row came from, the row itself and the reason. Nothing is
+//! dropped without a line here.
+//!
+//! Lines of a batch are written and flushed before that batch commits. A crash can
+//! therefore leave lines of a batch that never committed; when the run resumes,
+//! [`RejectSink::resume`] drops every line of a batch beyond its mapping's checkpoint, and the
+//! batch, read again, writes them again. So the file ends up exactly as one clean run would
+//! have left it.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead as _, BufReader, BufWriter, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde_json::json;
+
+use crate::EngineError;
+use crate::records::Origin;
+
+/// One rejected row, ready to be written.
+pub(crate) struct RejectLine<'a> {
+    pub mapping: &'a str,
+    pub partition: u32,
+    pub batch: u64,
+    pub columns: &'a [String],
+    pub origin: &'a Origin,
+    pub reason: &'a str,
+}
+
+/// Writes the rejects of a run; the file is created at the first reject, so a clean run
+/// leaves none behind.
+pub(crate) struct RejectSink {
+    path: PathBuf,
+    run_id: String,
+    file: Mutex<Option<BufWriter<File>>>,
+}
+
+impl RejectSink {
+    fn io(&self, source: std::io::Error) -> EngineError {
+        EngineError::RejectFile { path: self.path.display().to_string(), source }
+    }
+
+    /// A sink for a new run: an old file (from an earlier run) is removed now, so the file
+    /// only ever describes the latest run.
+    pub fn new(path: &Path, run_id: &str) -> Result<RejectSink, EngineError> {
+        let sink = RejectSink { path: path.to_path_buf(), run_id: run_id.to_owned(), file: Mutex::new(None) };
+        match std::fs::remove_file(path) {
+            Ok(()) => Ok(sink),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(sink),
+            Err(e) => Err(sink.io(e)),
+        }
+    }
+
+    /// A sink continuing run `run_id`: keeps the lines of batches that committed
+    /// (`committed[(mapping, partition)]` batches each) and appends after them.
+    pub fn resume(
+        path: &Path,
+        run_id: &str,
+        committed: &HashMap<(String, u32), u64>,
+    ) -> Result<RejectSink, EngineError> {
+        let sink = RejectSink { path: path.to_path_buf(), run_id: run_id.to_owned(), file: Mutex::new(None) };
+        let existing = match File::open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(sink),
+            Err(e) => return Err(sink.io(e)),
+        };
+        let temporary = path.with_extension("ndjson.resume");
+        {
+            let mut kept = BufWriter::new(File::create(&temporary).map_err(|e| sink.io(e))?);
+            for line in BufReader::new(existing).lines() {
+                let line = line.map_err(|e| sink.io(e))?;
+                let Ok(value) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+                let mapping = value["mapping"].as_str().unwrap_or_default().to_owned();
+                let partition = value["partition"].as_u64().unwrap_or(0) as u32;
+                let batch = value["batch"].as_u64().unwrap_or(u64::MAX);
+                let keep = value["run"].as_str() == Some(run_id)
+                    && committed.get(&(mapping, partition)).is_some_and(|&done| batch <= done);
+                if keep {
+                    writeln!(kept, "{line}").map_err(|e| sink.io(e))?;
+                }
+            }
+            kept.flush().map_err(|e| sink.io(e))?;
+        }
+        std::fs::rename(&temporary, path).map_err(|e| sink.io(e))?;
+        Ok(sink)
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes the lines of one batch and flushes them to disk, before the batch commits.
+    pub fn write_batch(&self, lines: &[RejectLine<'_>]) -> Result<(), EngineError> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let mut file = self.file.lock().expect("reject file lock");
+        if file.is_none() {
+            if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|e| self.io(e))?;
+            }
+            let opened = OpenOptions::new().create(true).append(true).open(&self.path).map_err(|e| self.io(e))?;
+            *file = Some(BufWriter::new(opened));
+        }
+        let writer = file.as_mut().expect("opened above");
+        for line in lines {
+            let value = json!({
+                "run": self.run_id,
+                "mapping": line.mapping,
+                "partition": line.partition,
+                "batch": line.batch,
+                "line": line.origin.line,
+                "reason": line.reason,
+                "row": line.origin.row.to_json(line.columns),
+            });
+            writeln!(writer, "{value}").map_err(|e| self.io(e))?;
+        }
+        writer.flush().map_err(|e| self.io(e))?;
+        writer.get_ref().sync_data().map_err(|e| self.io(e))
+    }
+
+    /// Whether the file exists (anything was ever written for this run).
+    pub fn exists(&self) -> bool {
+        self.path.is_file()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::RowData;
+
+    fn origin(line: u64) -> Origin {
+        Origin { line, row: RowData::Raw(format!("row {line}")) }
+    }
+
+    #[test]
+    fn resume_keeps_only_committed_batches_of_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rejects.ndjson");
+        let sink = RejectSink::new(&path, "r1").unwrap();
+        let write = |mapping: &str, batch: u64, line: u64| {
+            sink.write_batch(&[RejectLine {
+                mapping,
+                partition: 0,
+                batch,
+                columns: &[],
+                origin: &origin(line),
+                reason: "bad",
+            }])
+            .unwrap();
+        };
+        write("a", 1, 10);
+        write("a", 2, 20);
+        write("b", 1, 30);
+        drop(sink);
+        let committed = HashMap::from([(("a".to_owned(), 0), 1), (("b".to_owned(), 0), 1)]);
+        RejectSink::resume(&path, "r1", &committed).unwrap();
+        let lines: Vec<u64> = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["line"].as_u64().unwrap())
+            .collect();
+        assert_eq!(lines, vec![10, 30]);
+    }
+}

@@ -1,0 +1,500 @@
+//! `grafter verify`: proof that the graph holds exactly what the source says it must —
+//! nothing lost, changed or invented — without pulling either side into memory.
+//!
+//! The source side is the loader's semantics recomputed independently: every mapping's rows
+//! go through the same transform, and the same rules decide what the graph must hold
+//! ([`elements`]). The graph side is read back through [`GraphTarget::scan_nodes`] and
+//! [`GraphTarget::scan_relationships`]. Mappings are compared in [`group`]s (a label, or a
+//! type between two labels) by bisection over identity hashes ([`bisect`]): per bucket a
+//! count and a digest sum on each side, the differing buckets split in further passes until
+//! few elements are left, which are compared one by one ([`compare`]). A clean graph costs
+//! one streaming pass per side; each difference costs a few dozen rows read one by one.
+//! Then the structure of hierarchies ([`hierarchy`]) and the custom checks of grafter.toml
+//! ([`checks`]). With `sample`, node contents are checked for a random sample of keys
+//! instead, looked up one by one; counts are still exact.
+//!
+//! Both sides of a pass stream at the same time, each on a worker thread that pulls its
+//! stream and folds it into its own tally.
+
+mod bisect;
+mod checks;
+mod compare;
+mod elements;
+mod group;
+mod hierarchy;
+mod report;
+
+use std::collections::{BTreeMap, BinaryHeap};
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::StreamExt as _;
+use grafter_model::redact_url;
+use grafter_plan::Plan;
+use grafter_source::Source;
+use grafter_target::{Access, GraphTarget};
+use tokio::runtime::Handle;
+
+use self::bisect::{FIRST_BITS, MAX_RANGES, Pass, Tally, conclude};
+use self::compare::GroupFindings;
+use self::elements::{Dedup, Discard, Kept, KeySet, Sink, SourceCounts, source_batch, target_batch};
+use self::group::{Group, Kind};
+pub use self::report::{
+    CheckReport, ElementRef, FieldDifference, Finding, MappingReport, MappingVerdict, NodeRef, RunGlance, VerifyReport,
+};
+use crate::prepare::prepare;
+use crate::run::{open_source, open_target, select};
+use crate::{EngineError, Observer};
+
+/// How to verify.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// Check the contents of this many randomly chosen nodes per label instead of all
+    /// (counts stay exact; relationships are then checked by count).
+    pub sample: Option<usize>,
+    /// Verify only these mappings (empty: all). A label or type several mappings share is
+    /// verified whole.
+    pub only: Vec<String>,
+}
+
+/// `grafter verify`: opens the plan's source and target and verifies.
+pub async fn verify(
+    plan: &Plan,
+    options: &VerifyOptions,
+    observer: Arc<dyn Observer>,
+) -> Result<VerifyReport, EngineError> {
+    select(plan, &options.only)?;
+    let source = open_source(plan).await?;
+    let target = open_target(plan, Access::Read).await?;
+    let result: Result<VerifyReport, EngineError> = async {
+        let mut report = verify_with(plan, options, &source, &target, &observer).await?;
+        if let Some(holder) = target.lock_holder().await?
+            && !holder.is_expired(chrono::Utc::now())
+        {
+            report.warnings.push(format!("the target is locked ({holder}): it may have changed while it was read"));
+        }
+        Ok(report)
+    }
+    .await;
+    let closed = target.close().await;
+    let report = result?;
+    closed?;
+    Ok(report)
+}
+
+/// What every group's verification shares.
+struct Context {
+    source: Arc<dyn Source>,
+    target: Arc<dyn GraphTarget>,
+    observer: Arc<dyn Observer>,
+    sample: Option<usize>,
+    /// Mixed into sample scores, so each verification samples other keys.
+    salt: u128,
+}
+
+/// Verifies with a source and target already open (`grafter run` ends with this).
+pub(crate) async fn verify_with(
+    plan: &Plan,
+    options: &VerifyOptions,
+    source: &Arc<dyn Source>,
+    target: &Arc<dyn GraphTarget>,
+    observer: &Arc<dyn Observer>,
+) -> Result<VerifyReport, EngineError> {
+    let started = Instant::now();
+    let mut prepared = Vec::with_capacity(plan.mappings.len());
+    for mapping in &plan.mappings {
+        prepared.push(prepare(mapping, source.as_ref(), plan.run.batch_size).await?);
+    }
+    let only = &options.only;
+    let groups = group::groups(&prepared, |name| only.is_empty() || only.iter().any(|o| o == name));
+    let context = Context {
+        source: Arc::clone(source),
+        target: Arc::clone(target),
+        observer: Arc::clone(observer),
+        sample: options.sample,
+        salt: chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default() as u128,
+    };
+    // Labels whose keys selected relationship groups need to tell orphans.
+    let needed: Vec<String> = groups
+        .iter()
+        .filter(|g| g.selected)
+        .filter_map(|g| match &g.kind {
+            Kind::Relationships { start, end, .. } => Some([start.label.clone(), end.label.clone()]),
+            Kind::Nodes { .. } => None,
+        })
+        .flatten()
+        .collect();
+
+    let mut keys: BTreeMap<String, Arc<KeySet>> = BTreeMap::new();
+    let mut reports: BTreeMap<String, MappingReport> = BTreeMap::new();
+    let mut totals = Totals::default();
+    let mut warnings = Vec::new();
+    for group in groups {
+        let group = Arc::new(group);
+        let endpoints = match &group.kind {
+            Kind::Nodes { label, .. } => {
+                if !group.selected {
+                    if needed.contains(label) {
+                        let (_, dedup, _) = source_pass(&context, &group, None, Dedup::first(), Discard).await?;
+                        keys.insert(label.clone(), Arc::new(dedup.into_later().0));
+                    }
+                    continue;
+                }
+                None
+            }
+            Kind::Relationships { start, end, .. } => {
+                if !group.selected {
+                    continue;
+                }
+                let of = |label: &str| keys.get(label).cloned().unwrap_or_default();
+                Some((of(&start.label), of(&end.label)))
+            }
+        };
+        context.observer.message(&format!("verifying {}", group.what()));
+        let mut outcome = match context.sample {
+            Some(size) => sampled(&context, &group, endpoints, size).await?,
+            None => full(&context, &group, endpoints).await?,
+        };
+        if let Kind::Relationships { hierarchy: true, .. } = &group.kind {
+            outcome.group_findings.extend(hierarchy::check(&group, target.as_ref()).await?);
+        }
+        if let (Some(label), Some(seen)) = (group.label(), outcome.keys.take()) {
+            keys.insert(label.to_owned(), Arc::new(seen));
+        }
+        totals.rows += outcome.rows_total;
+        totals.individual += outcome.rows_individual;
+        totals.passes = totals.passes.max(outcome.passes);
+        for report in mapping_reports(&group, outcome) {
+            reports.insert(report.mapping.clone(), report);
+        }
+    }
+    if context.sample.is_some() && reports.values().any(|r| r.kind == "relationship") {
+        warnings.push("with --sample, relationships are checked by count; run without it to compare them".into());
+    }
+    context.observer.message("running the custom checks");
+    let checks = checks::run(&plan.checks, target.as_ref(), source.as_ref()).await;
+    let latest_run = target.runs().await?.into_iter().next_back().map(|run| RunGlance {
+        id: run.id,
+        status: run.status.to_string(),
+        started_at: run.started_at,
+        throughput: run.throughput,
+    });
+    // In load order.
+    let mappings: Vec<MappingReport> = plan.mappings.iter().filter_map(|m| reports.remove(&m.name)).collect();
+    let passed = mappings.iter().all(|m| m.findings.is_empty()) && checks.iter().all(|c| c.passed);
+    Ok(VerifyReport {
+        passed,
+        mode: match context.sample {
+            Some(size) => format!("sample of {size}"),
+            None => "full".into(),
+        },
+        source: redact_url(&source.describe()),
+        target: redact_url(&target.describe()),
+        mappings,
+        checks,
+        warnings,
+        rows_total: totals.rows,
+        rows_individual: totals.individual,
+        passes: totals.passes,
+        seconds: started.elapsed().as_secs_f64(),
+        latest_run,
+    })
+}
+
+#[derive(Default)]
+struct Totals {
+    rows: u64,
+    individual: u64,
+    passes: u64,
+}
+
+/// What comparing one group gave.
+#[derive(Default)]
+struct GroupOutcome {
+    /// Per member, what the source gives.
+    counts: Vec<SourceCounts>,
+    /// Elements in the graph.
+    target_count: u64,
+    /// Per member, findings.
+    per_member: Vec<Vec<Finding>>,
+    /// Per member, expected elements missing from the graph.
+    missing: Vec<u64>,
+    /// Findings about the group as a whole (counts, structure, what was not itemised).
+    group_findings: Vec<Finding>,
+    /// A node group's keys, for the relationship groups after it.
+    keys: Option<KeySet>,
+    rows_total: u64,
+    rows_individual: u64,
+    passes: u64,
+}
+
+impl GroupOutcome {
+    /// The count finding, when the graph holds another number of elements than expected.
+    fn count_finding(&self, group: &Group) -> Option<Finding> {
+        let expected: u64 = self.counts.iter().map(|c| c.expected).sum();
+        (expected != self.target_count).then(|| Finding::CountMismatch {
+            what: group.what(),
+            expected,
+            actual: self.target_count,
+        })
+    }
+}
+
+/// Folds a stream into a pass's tally.
+struct PassSink {
+    pass: Arc<Pass>,
+    tally: Tally<Kept>,
+}
+
+impl PassSink {
+    fn new(pass: &Arc<Pass>) -> PassSink {
+        PassSink { pass: Arc::clone(pass), tally: Tally::new(pass) }
+    }
+}
+
+impl Sink for PassSink {
+    fn element(&mut self, identity: u128, digest: u128, kept: &dyn Fn() -> Kept) {
+        self.tally.add(&self.pass, identity, digest, kept);
+    }
+}
+
+/// Streams a group's source rows (every member's, in load order) into `sink`, on a worker
+/// thread. Returns the sink, the deduplication state and what each member's rows gave.
+async fn source_pass<S: Sink + Send + 'static>(
+    context: &Context,
+    group: &Arc<Group>,
+    endpoints: Option<(Arc<KeySet>, Arc<KeySet>)>,
+    mut dedup: Dedup,
+    mut sink: S,
+) -> Result<(S, Dedup, Vec<SourceCounts>), EngineError> {
+    let (group, source, target) = (Arc::clone(group), Arc::clone(&context.source), Arc::clone(&context.target));
+    let handle = Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let mut counts = vec![SourceCounts::default(); group.members.len()];
+        let endpoints = endpoints.as_ref().map(|(s, e)| (s.as_ref(), e.as_ref()));
+        for (index, member) in group.members.iter().enumerate() {
+            let mut stream = handle.block_on(source.scan(member.prepared.request.clone()))?;
+            while let Some(batch) = handle.block_on(stream.next()) {
+                let rows = batch?.rows;
+                source_batch(
+                    &group,
+                    index,
+                    rows,
+                    target.as_ref(),
+                    endpoints,
+                    &mut dedup,
+                    &mut counts[index],
+                    &mut sink,
+                );
+            }
+        }
+        Ok((sink, dedup, counts))
+    })
+    .await
+    .map_err(|e| EngineError::Internal(format!("verification reader failed: {e}")))?
+}
+
+/// Streams the group's elements back from the graph into `sink`, on a worker thread.
+async fn target_pass<S: Sink + Send + 'static>(
+    context: &Context,
+    group: &Arc<Group>,
+    mut sink: S,
+) -> Result<S, EngineError> {
+    let mut stream = match &group.kind {
+        Kind::Nodes { label, .. } => context.target.scan_nodes(label, &group.names).await?,
+        Kind::Relationships { rel_type, start, end, .. } => {
+            context.target.scan_relationships(rel_type, start, end, &group.names).await?
+        }
+    };
+    let group = Arc::clone(group);
+    let handle = Handle::current();
+    tokio::task::spawn_blocking(move || {
+        while let Some(batch) = handle.block_on(stream.next()) {
+            target_batch(&group, batch?, &mut sink);
+        }
+        Ok(sink)
+    })
+    .await
+    .map_err(|e| EngineError::Internal(format!("verification reader failed: {e}")))?
+}
+
+/// Compares a group in full: bisection passes until every difference is itemised.
+async fn full(
+    context: &Context,
+    group: &Arc<Group>,
+    endpoints: Option<(Arc<KeySet>, Arc<KeySet>)>,
+) -> Result<GroupOutcome, EngineError> {
+    let mut outcome = GroupOutcome::default();
+    let mut findings = GroupFindings::new(group.members.len());
+    let mut pass = Arc::new(Pass::first(FIRST_BITS));
+    let mut dedup = Dedup::first();
+    let mut budget = MAX_RANGES;
+    let mut not_itemised = (0, 0);
+    loop {
+        let (source, target) = tokio::join!(
+            source_pass(context, group, endpoints.clone(), dedup, PassSink::new(&pass)),
+            target_pass(context, group, PassSink::new(&pass))
+        );
+        let ((expected, used_dedup, counts), actual) = (source?, target?);
+        let (seen, later) = used_dedup.into_later();
+        dedup = later;
+        if outcome.passes == 0 {
+            if group.label().is_some() {
+                outcome.keys = Some(seen);
+            }
+            outcome.counts = counts;
+            outcome.target_count = actual.tally.elements;
+            outcome.rows_total = expected.tally.elements + actual.tally.elements;
+        }
+        outcome.passes += 1;
+        outcome.rows_individual += expected.tally.kept_count + actual.tally.kept_count;
+        let concluded = conclude(&pass, expected.tally, actual.tally, &mut budget);
+        for (expected, actual) in concluded.resolved {
+            findings.resolve(group, expected, actual);
+        }
+        not_itemised.0 += concluded.not_itemised.0;
+        not_itemised.1 += concluded.not_itemised.1;
+        match concluded.next {
+            Some(next) => {
+                context.observer.message(&format!(
+                    "{}: differences found, narrowing them down (pass {})",
+                    group.what(),
+                    outcome.passes + 1
+                ));
+                pass = Arc::new(next);
+            }
+            None => break,
+        }
+    }
+    (outcome.per_member, outcome.missing) = findings.finish(group);
+    outcome.group_findings.extend(outcome.count_finding(group));
+    if not_itemised != (0, 0) {
+        outcome
+            .group_findings
+            .push(Finding::NotItemised { source_elements: not_itemised.0, target_elements: not_itemised.1 });
+    }
+    Ok(outcome)
+}
+
+/// A kept element and its sample score; the heap keeps the lowest scores.
+struct Scored(u128, Kept);
+
+impl PartialEq for Scored {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for Scored {}
+
+impl PartialOrd for Scored {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Scored {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.cmp(&other.0)
+    }
+}
+
+/// Keeps the `size` elements whose salted identity hashes lowest: a uniform random sample,
+/// without knowing the count in advance and without a random number generator.
+struct SampleSink {
+    size: usize,
+    salt: u128,
+    heap: BinaryHeap<Scored>,
+}
+
+impl Sink for SampleSink {
+    fn element(&mut self, identity: u128, _: u128, kept: &dyn Fn() -> Kept) {
+        let score = grafter_model::combine_hashes(&[identity, self.salt]);
+        if self.heap.len() < self.size {
+            self.heap.push(Scored(score, kept()));
+        } else if self.heap.peek().is_some_and(|top| score < top.0) {
+            self.heap.pop();
+            self.heap.push(Scored(score, kept()));
+        }
+    }
+}
+
+/// Collects every element.
+struct Collect(Vec<Kept>);
+
+impl Sink for Collect {
+    fn element(&mut self, _: u128, _: u128, kept: &dyn Fn() -> Kept) {
+        self.0.push(kept());
+    }
+}
+
+/// Checks a group by sample: counts in full, the contents of `size` nodes looked up by key.
+async fn sampled(
+    context: &Context,
+    group: &Arc<Group>,
+    endpoints: Option<(Arc<KeySet>, Arc<KeySet>)>,
+    size: usize,
+) -> Result<GroupOutcome, EngineError> {
+    let mut outcome = GroupOutcome::default();
+    let mut findings = GroupFindings::new(group.members.len());
+    let sink = SampleSink { size, salt: context.salt, heap: BinaryHeap::new() };
+    let (sink, dedup, counts) = source_pass(context, group, endpoints, Dedup::first(), sink).await?;
+    outcome.counts = counts;
+    outcome.passes = 1;
+    match &group.kind {
+        Kind::Nodes { label, key } => {
+            outcome.keys = Some(dedup.into_later().0);
+            outcome.target_count = context.target.count_nodes(label).await?;
+            let sample: Vec<Kept> = sink.heap.into_iter().map(|Scored(_, kept)| kept).collect();
+            let wanted: Vec<Vec<grafter_model::Value>> = sample.iter().map(|k| k.start.clone()).collect();
+            let rows = context.target.lookup_nodes(label, key, &wanted, &group.names).await?;
+            let mut found = Collect(Vec::new());
+            target_batch(group, rows, &mut found);
+            outcome.rows_individual = (sample.len() + found.0.len()) as u64;
+            findings.resolve(group, sample, found.0);
+        }
+        Kind::Relationships { rel_type, start, end, .. } => {
+            outcome.target_count = context.target.count_relationships(rel_type, &start.label, &end.label).await?;
+        }
+    }
+    outcome.rows_total = outcome.counts.iter().map(|c| c.rows).sum::<u64>() + outcome.target_count;
+    (outcome.per_member, outcome.missing) = findings.finish(group);
+    outcome.group_findings.extend(outcome.count_finding(group));
+    Ok(outcome)
+}
+
+/// One report per member of `group`; findings about the group as a whole go to its first.
+fn mapping_reports(group: &Group, outcome: GroupOutcome) -> Vec<MappingReport> {
+    let GroupOutcome { counts, target_count, per_member, missing, group_findings, .. } = outcome;
+    let found: Vec<u64> = counts.iter().zip(&missing).map(|(c, m)| c.expected.saturating_sub(*m)).collect();
+    // The graph's elements are shared out by which member's rows they match; the rest
+    // (extra elements) count for the first member.
+    let others: u64 = found.iter().skip(1).sum();
+    let mut group_findings = Some(group_findings);
+    group
+        .members
+        .iter()
+        .zip(counts)
+        .zip(per_member)
+        .enumerate()
+        .map(|(index, ((member, counts), mut findings))| {
+            if index == 0 {
+                findings.extend(group_findings.take().unwrap_or_default());
+            }
+            let mapping = &member.prepared.mapping;
+            MappingReport {
+                mapping: mapping.name.clone(),
+                kind: if mapping.is_node() { "node" } else { "relationship" },
+                pattern: mapping.pattern(),
+                source_rows: counts.rows,
+                rejected: counts.rejected,
+                duplicates: counts.duplicates,
+                orphans: counts.orphans,
+                expected: counts.expected,
+                in_target: if index == 0 { target_count.saturating_sub(others) } else { found[index] },
+                status: if findings.is_empty() { MappingVerdict::Ok } else { MappingVerdict::Failed },
+                findings,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,33 @@
+//! The vocabulary every other grafter crate speaks.
+//!
+//! A [`Value`] is one cell of data on its way from a source to a graph. Sources produce
+//! [`Batch`]es of rows described by [`Column`]s; the plan turns rows into node and
+//! relationship records; targets store them. Keys identify nodes across that walk
+//! ([`KeyHash`]), and a [`Cursor`] says how far a scan has come, so a run can resume.
+//!
+//! This crate does no I/O and depends on no other grafter crate: it is the floor the
+//! house stands on (see `DESIGN.md`).
+
+mod batch;
+mod catalog;
+mod cursor;
+mod digest;
+mod fingerprint;
+mod key;
+mod names;
+mod redact;
+mod run;
+mod types;
+mod value;
+
+pub use batch::{Batch, Column, LogicalType, SourceRow};
+pub use catalog::{Catalog, ForeignKey, Table};
+pub use cursor::{Cursor, CursorError, KeyRange};
+pub use digest::{RowDigest, combine_hashes};
+pub use fingerprint::{Fingerprint, FingerprintBuilder, Tally, is_bookkeeping_label};
+pub use key::{KeyHash, key_hash};
+pub use names::{NameError, NameKind, check_name, quote_name};
+pub use redact::redact_url;
+pub use run::{LockHolder, MappingRecord, RunEvent, RunRecord, RunStatus, THROUGHPUT_POINTS, VerificationSummary, now};
+pub use types::{BytesPolicy, DecimalPolicy, JsonPolicy, TypePolicy, UnsignedOverflow, ZeroDatePolicy};
+pub use value::{Duration, Value, ValueKind};

@@ -1,0 +1,391 @@
+//! The grafter.toml file as written: [`Config`] and its sections, parsed strictly.
+//!
+//! Every struct denies unknown keys, and [`Config::parse`] turns the TOML parser's errors into
+//! a [`ConfigError`] that names the file, the line and, for a misspelt key, the nearest valid
+//! one. `${VAR}` in the `[source]` and `[target]` URLs is replaced from the environment, so
+//! passwords need not be written into the file. Semantic checks (does the label exist, is the
+//! key a property) happen in [`crate::Plan::build`].
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::locate::{self, Location};
+
+/// A whole grafter.toml.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where rows come from.
+    pub source: SourceConfig,
+    /// Where the graph goes; the embedded store beside the config when omitted.
+    #[serde(default)]
+    pub target: TargetConfig,
+    /// How runs behave.
+    #[serde(default)]
+    pub run: RunConfig,
+    /// Node mappings: rows become nodes.
+    #[serde(default)]
+    pub nodes: Vec<NodeMapping>,
+    /// Relationship mappings: rows become relationships between nodes found by key.
+    #[serde(default)]
+    pub relationships: Vec<RelationshipMapping>,
+    /// Custom checks `grafter verify` runs on the graph.
+    #[serde(default)]
+    pub checks: Vec<crate::checks::CheckConfig>,
+}
+
+/// `[source]`
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// `sqlite:PATH`, `csv:DIR` or `ndjson:DIR`; relative paths are from the config's directory.
+    pub url: String,
+    /// Options for `csv:` sources.
+    #[serde(default)]
+    pub csv: CsvConfig,
+    /// How values without an exact graph counterpart are converted.
+    #[serde(default)]
+    pub types: grafter_model::TypePolicy,
+}
+
+/// `[source.csv]`: how CSV files are read.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CsvConfig {
+    /// Field separator, one ASCII character.
+    #[serde(default = "default_delimiter")]
+    pub delimiter: char,
+    /// The field text that means NULL (by default the empty field).
+    #[serde(default)]
+    pub null: String,
+    /// Whether the first line names the columns. Without a header, columns are `column_1`, ….
+    #[serde(default = "default_true")]
+    pub header: bool,
+    /// Strip spaces around fields.
+    #[serde(default)]
+    pub trim: bool,
+}
+
+impl Default for CsvConfig {
+    fn default() -> Self {
+        CsvConfig { delimiter: ',', null: String::new(), header: true, trim: false }
+    }
+}
+
+fn default_delimiter() -> char {
+    ','
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// `[target]`
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TargetConfig {
+    /// `grafeo:PATH` (the embedded store). Default: `grafeo:<config name>.grafeo` beside the config.
+    pub url: Option<String>,
+}
+
+/// `[run]`
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// Rows per batch (one transaction each). Default 10000.
+    pub batch_size: Option<usize>,
+    /// Stop the run when more rows than this have been rejected. Default: no limit.
+    pub max_rejects: Option<u64>,
+    /// Where rejected rows are written (NDJSON). Default: `<config name>.rejects.ndjson` beside the config.
+    pub reject_file: Option<String>,
+}
+
+/// One or several names: `key = "id"` or `key = ["a", "b"]`.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// A single name.
+    One(String),
+    /// A list of names.
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    /// The names as a list.
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(one) => vec![one.clone()],
+            OneOrMany::Many(many) => many.clone(),
+        }
+    }
+}
+
+/// `[[nodes]]`: each row of a table or query becomes one node.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NodeMapping {
+    /// The mapping's name (for `--only`, summaries, rejects). Default: the table's name, or the label.
+    pub name: Option<String>,
+    /// The node label.
+    pub label: String,
+    /// Read this table (or file, for file sources). Exactly one of `table` and `query`.
+    pub table: Option<String>,
+    /// Read the rows of this SQL query.
+    pub query: Option<String>,
+    /// The property (or properties) that identify a node of this label.
+    pub key: OneOrMany,
+    /// Source columns copied as properties. Default: all columns.
+    pub columns: Option<Vec<String>>,
+    /// Source columns not copied.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Property names for copied columns: `{ column = "property" }`.
+    #[serde(default)]
+    pub rename: BTreeMap<String, String>,
+    /// Computed properties: `{ property = "expression" }` (see the transform language).
+    #[serde(default)]
+    pub transform: BTreeMap<String, String>,
+    /// Why this mapping exists; shown by `grafter plan` (`grafter init` fills it in).
+    pub description: Option<String>,
+    /// Unique column(s) that order the read: resuming seeks by them and parallel reads split
+    /// on them. Default: the table's primary key; a query has none unless given here.
+    #[serde(default)]
+    pub order_by: Vec<String>,
+    /// Set by `grafter init` when the table has no primary key and the key was guessed: runs
+    /// refuse the mapping until a person has checked the key and removed this line.
+    #[serde(default)]
+    pub key_guessed: bool,
+    /// Mappings that must finish before this one starts (beyond the automatic order).
+    #[serde(default)]
+    pub after: Vec<String>,
+}
+
+/// `[[relationships]]`: each row becomes one relationship between two nodes found by key.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RelationshipMapping {
+    /// The mapping's name. Default: the table's name, or the type.
+    pub name: Option<String>,
+    /// The relationship type.
+    #[serde(rename = "type")]
+    pub rel_type: String,
+    /// Read this table (or file). Exactly one of `table` and `query`.
+    pub table: Option<String>,
+    /// Read the rows of this SQL query.
+    pub query: Option<String>,
+    /// The start node.
+    pub start: Endpoint,
+    /// The end node.
+    pub end: Endpoint,
+    /// Properties that tell apart several relationships of this type between the same two
+    /// nodes. Default: none (at most one such relationship per pair).
+    #[serde(default)]
+    pub key: Vec<String>,
+    /// Source columns copied as properties. Default: none.
+    #[serde(default)]
+    pub columns: Vec<String>,
+    /// Property names for copied columns: `{ column = "property" }`.
+    #[serde(default)]
+    pub rename: BTreeMap<String, String>,
+    /// Computed properties: `{ property = "expression" }`.
+    #[serde(default)]
+    pub transform: BTreeMap<String, String>,
+    /// Unique column(s) that order the read: resuming seeks by them and parallel reads split
+    /// on them. Default: the table's primary key; a query has none unless given here.
+    #[serde(default)]
+    pub order_by: Vec<String>,
+    /// The relationship forms a hierarchy (each node has at most one parent, no cycles); set by
+    /// `grafter init` for self-referencing foreign keys.
+    #[serde(default)]
+    pub hierarchy: bool,
+    /// What a row whose start or end key column is NULL means: `skip` (default) — no
+    /// relationship, the row is not read, as for a nullable foreign key; `reject` — a broken
+    /// reference, the row goes to the reject file (use it when the read joins to find keys).
+    #[serde(default)]
+    pub null_reference: NullReference,
+    /// Why this mapping exists; shown by `grafter plan`.
+    pub description: Option<String>,
+    /// Mappings that must finish before this one starts (beyond the automatic order).
+    #[serde(default)]
+    pub after: Vec<String>,
+}
+
+/// What a NULL in a relationship's endpoint key means.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NullReference {
+    /// No relationship: the row is not read.
+    #[default]
+    Skip,
+    /// A broken reference: the row is rejected with the reason.
+    Reject,
+}
+
+/// `start = { label = "…", key = ["column", …] }`: the node with this label whose key equals
+/// these values of the row (source columns, or expressions over them), in key order.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    /// The node's label; a node mapping in this file must create it.
+    pub label: String,
+    /// One expression per key property of that label, usually a column name.
+    pub key: OneOrMany,
+}
+
+/// A grafter.toml that cannot be used, with where and why.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{location}: {message}{}", hint.as_ref().map(|h| format!("\n  hint: {h}")).unwrap_or_default())]
+pub struct ConfigError {
+    /// File and line.
+    pub location: Location,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub hint: Option<String>,
+}
+
+impl Config {
+    /// Parses grafter.toml text. `file` names it in errors; `env` looks up `${VAR}`s.
+    pub fn parse(text: &str, file: &str, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let mut config: Config = toml::from_str(text).map_err(|e| from_toml_error(&e, text, file))?;
+        let locate_key =
+            |section: &str, key: &str| locate::key_line(text, section, key).map(|line| Location::line(file, line));
+        config.source.url = interpolate(&config.source.url, &env).map_err(|(message, hint)| ConfigError {
+            location: locate_key("source", "url").unwrap_or(Location::file(file)),
+            message,
+            hint,
+        })?;
+        if let Some(url) = &config.target.url {
+            config.target.url = Some(interpolate(url, &env).map_err(|(message, hint)| ConfigError {
+                location: locate_key("target", "url").unwrap_or(Location::file(file)),
+                message,
+                hint,
+            })?);
+        }
+        Ok(config)
+    }
+}
+
+/// Replaces `${NAME}` with the environment variable's value. `$${` writes a literal `${`.
+fn interpolate(text: &str, env: &impl Fn(&str) -> Option<String>) -> Result<String, (String, Option<String>)> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        if rest[..start].ends_with('$') {
+            out.push_str(&rest[..start - 1]);
+            out.push_str("${");
+            rest = &rest[start + 2..];
+            continue;
+        }
+        out.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find('}') else {
+            return Err(("unclosed `${` in URL".into(), Some("write ${NAME} to use an environment variable".into())));
+        };
+        let name = &rest[start + 2..start + end];
+        match env(name) {
+            Some(value) => out.push_str(&value),
+            None => {
+                return Err((
+                    format!("environment variable `{name}` is not set"),
+                    Some(format!("export {name}=… before running grafter, or write the value into the file")),
+                ));
+            }
+        }
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Turns a TOML/serde error into a [`ConfigError`] with a line and, for unknown keys and
+/// variants, the nearest valid name.
+fn from_toml_error(error: &toml::de::Error, text: &str, file: &str) -> ConfigError {
+    let location = match error.span() {
+        Some(span) => Location::at_offset(file, text, span.start),
+        None => Location::file(file),
+    };
+    let message = error.message().trim().to_owned();
+    let hint = nearest_hint(&message);
+    // serde says "unknown field"; in a TOML file it is a key.
+    let message = message.replacen("unknown field", "unknown key", 1);
+    ConfigError { location, message, hint }
+}
+
+/// For serde's "unknown field `x`, expected one of `a`, `b`" (and "unknown variant"), the
+/// nearest expected name.
+fn nearest_hint(message: &str) -> Option<String> {
+    let unknown = message.split('`').nth(1)?;
+    let (_, expected) = message.split_once("expected")?;
+    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    // Optimal string alignment counts a swapped pair of letters ("lable") as one edit.
+    let distance = |c: &str| strsim::osa_distance(&unknown.to_lowercase(), &c.to_lowercase());
+    let best = candidates.iter().map(|c| distance(c)).min()?;
+    let nearest: Vec<String> = candidates.iter().filter(|c| distance(c) == best).map(|c| format!("`{c}`")).collect();
+    // When nothing is close, serde's own message already lists the valid keys.
+    (best <= (unknown.len() / 2).max(2)).then(|| format!("did you mean {}?", nearest.join(" or ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    const MINIMAL: &str = r#"
+[source]
+url = "sqlite:shop.db"
+
+[[nodes]]
+label = "Customer"
+table = "customers"
+key = "id"
+"#;
+
+    #[test]
+    fn minimal_config_parses_with_defaults() {
+        let config = Config::parse(MINIMAL, "grafter.toml", no_env).unwrap();
+        assert_eq!(config.source.url, "sqlite:shop.db");
+        assert_eq!(config.target.url, None);
+        assert_eq!(config.nodes[0].key, OneOrMany::One("id".into()));
+        assert!(config.relationships.is_empty());
+    }
+
+    #[test]
+    fn misspelt_key_names_line_and_nearest_key() {
+        let text = MINIMAL.replace("label = ", "lable = ");
+        let err = Config::parse(&text, "shop/grafter.toml", no_env).unwrap_err();
+        assert_eq!(err.location.to_string(), "shop/grafter.toml:6");
+        assert!(err.message.starts_with("unknown key `lable`"), "{}", err.message);
+        assert_eq!(err.hint.as_deref(), Some("did you mean `label` or `table`?"));
+    }
+
+    #[test]
+    fn missing_required_key_is_reported() {
+        let text = MINIMAL.replace("key = \"id\"\n", "");
+        let err = Config::parse(&text, "grafter.toml", no_env).unwrap_err();
+        assert!(err.message.contains("missing field `key`"), "{}", err.message);
+    }
+
+    #[test]
+    fn env_vars_are_interpolated_in_urls() {
+        let text = MINIMAL.replace("sqlite:shop.db", "sqlite:${DATA_DIR}/shop.db");
+        let env = |name: &str| (name == "DATA_DIR").then(|| "/srv".to_owned());
+        let config = Config::parse(&text, "grafter.toml", env).unwrap();
+        assert_eq!(config.source.url, "sqlite:/srv/shop.db");
+    }
+
+    #[test]
+    fn missing_env_var_names_it_and_the_line() {
+        let text = MINIMAL.replace("sqlite:shop.db", "sqlite:${NOPE}");
+        let err = Config::parse(&text, "grafter.toml", no_env).unwrap_err();
+        assert_eq!(err.to_string().lines().next().unwrap(), "grafter.toml:3: environment variable `NOPE` is not set");
+    }
+
+    #[test]
+    fn dollar_dollar_escapes_interpolation() {
+        assert_eq!(interpolate("a$${B}c", &no_env).unwrap(), "a${B}c");
+    }
+}

@@ -1,0 +1,255 @@
+//! What `grafter plan` shows: an [`Explanation`] of a [`Plan`] (serialisable, for
+//! `--format json`) and its text rendering ([`render_text`]).
+//!
+//! When the engine could read the source, the explanation lists each mapping's exact
+//! properties (from [`BoundMapping`]s); otherwise it says what the config asks for.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use grafter_model::redact_url;
+use serde::Serialize;
+
+use crate::{BoundMapping, Mapping, MappingKind, Plan, ReadSpec};
+
+/// A whole plan, explained.
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    /// The config file.
+    pub config: String,
+    /// Source URL, password redacted.
+    pub source: String,
+    /// Target URL, password redacted.
+    pub target: String,
+    /// Rows per batch.
+    pub batch_size: usize,
+    /// Where rejected rows go.
+    pub reject_file: String,
+    /// Reject limit.
+    pub max_rejects: Option<u64>,
+    /// Number of stages.
+    pub stages: usize,
+    /// Mappings in load order.
+    pub mappings: Vec<MappingExplanation>,
+}
+
+/// One mapping, explained.
+#[derive(Debug, Clone, Serialize)]
+pub struct MappingExplanation {
+    /// 1-based position in the load order.
+    pub order: usize,
+    /// Stage (mappings of one stage may run at the same time).
+    pub stage: usize,
+    /// Name.
+    pub name: String,
+    /// `node` or `relationship`.
+    pub kind: &'static str,
+    /// What it reads, in words.
+    pub reads: String,
+    /// The table, or the query's text.
+    pub read: ReadSpec,
+    /// The pattern it creates, e.g. `(:Album)` or `(:Album)-[:ARTIST]->(:Artist)`.
+    pub creates: String,
+    /// Key properties (nodes) or relationship key properties.
+    pub key: Vec<String>,
+    /// Properties written (exact when the source was read, else what the config says).
+    pub properties: Vec<String>,
+    /// How the start node is found (relationships).
+    pub start: Option<String>,
+    /// How the end node is found (relationships).
+    pub end: Option<String>,
+    /// Columns whose NULL means "no relationship": such rows are not read.
+    pub skips_rows_where_null: Vec<String>,
+    /// Whether it forms a hierarchy.
+    pub hierarchy: bool,
+    /// The config's description.
+    pub description: Option<String>,
+    /// Mappings that finish before it starts.
+    pub after: Vec<String>,
+    /// Why it sits where it does.
+    pub why_here: Vec<String>,
+    /// Things a person should look at.
+    pub warnings: Vec<String>,
+}
+
+/// Explains `plan`; `bound` holds the bound form of each mapping the source could describe.
+pub fn explain(plan: &Plan, bound: &BTreeMap<String, BoundMapping>) -> Explanation {
+    Explanation {
+        config: plan.config_path.display().to_string(),
+        source: redact_url(&plan.source_url),
+        target: redact_url(&plan.target_url),
+        batch_size: plan.run.batch_size,
+        reject_file: plan.run.reject_file.display().to_string(),
+        max_rejects: plan.run.max_rejects,
+        stages: plan.stage_count(),
+        mappings: plan
+            .mappings
+            .iter()
+            .enumerate()
+            .map(|(index, mapping)| explain_mapping(index + 1, mapping, bound.get(&mapping.name)))
+            .collect(),
+    }
+}
+
+fn explain_mapping(order: usize, mapping: &Mapping, bound: Option<&BoundMapping>) -> MappingExplanation {
+    let reads = match &mapping.read {
+        ReadSpec::Table(table) => format!("table `{table}`"),
+        ReadSpec::Query(sql) => format!("query `{}`", shorten(sql, 70)),
+    };
+    let properties = match bound {
+        Some(bound) => bound.properties.iter().map(|p| p.name.clone()).collect(),
+        None => declared_properties(mapping),
+    };
+    let mut warnings = Vec::new();
+    if mapping.key_guessed {
+        warnings.push(
+            "the key was guessed by `grafter init` (the table has no primary key): check that it identifies a row, then remove `key_guessed = true`; runs refuse this mapping until then"
+                .to_owned(),
+        );
+    }
+    let (kind, key, start, end, hierarchy) = match &mapping.kind {
+        MappingKind::Node { key, .. } => ("node", key.clone(), None, None, false),
+        MappingKind::Relationship { key, start, end, hierarchy, .. } => {
+            let describe = |endpoint: &crate::EndpointSpec| {
+                let pairs: Vec<String> = endpoint
+                    .key_properties
+                    .iter()
+                    .zip(&endpoint.key)
+                    .map(|(property, expr)| format!("{property} = {expr}"))
+                    .collect();
+                format!("the {} whose {}", endpoint.label, pairs.join(" and "))
+            };
+            ("relationship", key.clone(), Some(describe(start)), Some(describe(end)), *hierarchy)
+        }
+    };
+    MappingExplanation {
+        order,
+        stage: mapping.stage,
+        name: mapping.name.clone(),
+        kind,
+        reads,
+        read: mapping.read.clone(),
+        creates: mapping.pattern(),
+        key,
+        properties,
+        start,
+        end,
+        skips_rows_where_null: bound.map(|b| b.skip_null.clone()).unwrap_or_default(),
+        hierarchy,
+        description: mapping.description.clone(),
+        after: mapping.depends_on.clone(),
+        why_here: mapping.order_reasons.clone(),
+        warnings,
+    }
+}
+
+/// Properties as the config states them, for when the source's columns are unknown.
+fn declared_properties(mapping: &Mapping) -> Vec<String> {
+    let spec = &mapping.properties;
+    let mut names: Vec<String> = match &spec.columns {
+        Some(columns) => columns
+            .iter()
+            .filter(|c| !spec.exclude.contains(c))
+            .map(|c| spec.rename.get(c).cloned().unwrap_or_else(|| c.clone()))
+            .collect(),
+        None => {
+            let mut all = "(all columns".to_owned();
+            if !spec.exclude.is_empty() {
+                let _ = write!(all, " except {}", spec.exclude.join(", "));
+            }
+            all.push(')');
+            vec![all]
+        }
+    };
+    for (name, _) in &spec.transform {
+        if !names.contains(name) {
+            names.push(name.clone());
+        }
+    }
+    names
+}
+
+fn shorten(text: &str, max: usize) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > max { format!("{}…", flat.chars().take(max - 1).collect::<String>()) } else { flat }
+}
+
+/// The explanation as text for a terminal.
+pub fn render_text(explanation: &Explanation) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Plan for {}", explanation.config);
+    let _ = writeln!(out, "  source   {}", explanation.source);
+    let _ = writeln!(out, "  target   {}", explanation.target);
+    let _ = writeln!(out, "  batches  {} rows, one transaction each", explanation.batch_size);
+    let _ = writeln!(
+        out,
+        "  rejects  {}{}",
+        explanation.reject_file,
+        explanation.max_rejects.map(|m| format!(" (run stops after {m})")).unwrap_or_default()
+    );
+    let _ = writeln!(
+        out,
+        "\nLoad order: {} mapping{} in {} stage{}; mappings of one stage run at the same time.",
+        explanation.mappings.len(),
+        plural(explanation.mappings.len()),
+        explanation.stages,
+        plural(explanation.stages)
+    );
+    let mut stage = 0;
+    for mapping in &explanation.mappings {
+        if mapping.stage != stage {
+            stage = mapping.stage;
+            let _ = writeln!(out, "\nStage {stage}");
+        }
+        let _ = writeln!(out, "  {}. {}  {}", mapping.order, mapping.name, mapping.creates);
+        if let Some(description) = &mapping.description {
+            let _ = writeln!(out, "       {description}");
+        }
+        let _ = writeln!(out, "       reads       {}", mapping.reads);
+        if !mapping.skips_rows_where_null.is_empty() {
+            let _ = writeln!(
+                out,
+                "                   rows where {} is NULL are skipped (no relationship to create)",
+                mapping.skips_rows_where_null.join(" or ")
+            );
+        }
+        match mapping.kind {
+            "node" => {
+                let _ = writeln!(out, "       key         {}", mapping.key.join(", "));
+            }
+            _ => {
+                if let (Some(start), Some(end)) = (&mapping.start, &mapping.end) {
+                    let _ = writeln!(out, "       start       {start}");
+                    let _ = writeln!(out, "       end         {end}");
+                }
+                if !mapping.key.is_empty() {
+                    let _ = writeln!(
+                        out,
+                        "       key         {} (tells apart parallel relationships)",
+                        mapping.key.join(", ")
+                    );
+                }
+                if mapping.hierarchy {
+                    let _ = writeln!(
+                        out,
+                        "       hierarchy   each node has at most one parent; verification checks for cycles"
+                    );
+                }
+            }
+        }
+        let properties =
+            if mapping.properties.is_empty() { "(none)".to_owned() } else { mapping.properties.join(", ") };
+        let _ = writeln!(out, "       properties  {properties}");
+        for reason in &mapping.why_here {
+            let _ = writeln!(out, "       why here    {reason}");
+        }
+        for warning in &mapping.warnings {
+            let _ = writeln!(out, "       WARNING     {warning}");
+        }
+    }
+    out
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}

@@ -1,0 +1,43 @@
+//! grafter.toml → a validated, explained [`Plan`]. Pure: no I/O.
+//!
+//! The walk is: [`Config::parse`] reads the text strictly (unknown keys are errors with a
+//! line and the nearest valid key); [`Plan::build`] checks names, keys and expressions,
+//! resolves defaults and orders the mappings with a reason for each position; once the engine
+//! has asked the source for a read's columns, [`bind()`] compiles the mapping against them.
+//! [`explain`] turns a plan into what `grafter plan` shows, and [`init`] turns an introspected
+//! catalog into a starter grafter.toml. Transforms are a small expression language
+//! ([`transform`]).
+//!
+//! This crate reads no files and opens no connections: callers hand in text and column
+//! lists, which keeps every rule here testable in isolation.
+
+mod bind;
+mod checks;
+mod config;
+pub mod explain;
+pub mod init;
+mod locate;
+mod plan;
+pub mod transform;
+
+pub use bind::{BoundMapping, BoundProperty, bind};
+pub use checks::{Check, CheckConfig, Expect, Expectation};
+pub use config::{
+    Config, ConfigError, CsvConfig, Endpoint, NodeMapping, NullReference, OneOrMany, RelationshipMapping,
+};
+pub use locate::Location;
+pub use plan::{
+    DEFAULT_BATCH_SIZE, EndpointSpec, Mapping, MappingKind, Plan, PlanError, PropertySpec, ReadSpec, RunSettings,
+};
+
+/// The candidate nearest to `wanted` (case-insensitive edit distance), if close enough to be
+/// a plausible typo.
+pub(crate) fn suggest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let wanted_lower = wanted.to_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (strsim::levenshtein(&wanted_lower, &c.to_lowercase()), c))
+        .filter(|(distance, c)| *distance <= (wanted.len().max(c.len()) / 3).max(2))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, c)| c.to_owned())
+}

@@ -1,0 +1,604 @@
+//! [`Plan`]: a checked [`Config`] with its load order worked out and explained.
+//!
+//! Building a plan resolves defaults (mapping names, the embedded target's path), checks
+//! every name, key and expression that can be checked without reading the source, and orders
+//! the mappings: node mappings before the relationship mappings that connect them, `after`
+//! constraints honoured, and mappings with no order between them grouped into stages that
+//! may run at the same time. Every mapping carries the reasons for its position, which is
+//! what `grafter plan` prints. Checks that need the source's columns happen in
+//! [`crate::bind`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use grafter_model::{NameKind, check_name};
+
+use crate::config::{Config, Endpoint, NodeMapping, NullReference, RelationshipMapping};
+use crate::locate::{self, Location};
+use crate::transform::{self, Expr};
+
+/// Default rows per batch: big enough that per-transaction costs vanish, small enough that
+/// a batch of wide rows stays a few megabytes.
+pub const DEFAULT_BATCH_SIZE: usize = 10_000;
+
+/// What a mapping reads.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadSpec {
+    /// A table (or file).
+    Table(String),
+    /// A SQL query.
+    Query(String),
+}
+
+/// Which source columns become which properties.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PropertySpec {
+    /// Columns copied; `None` means every column of the read.
+    pub columns: Option<Vec<String>>,
+    /// Columns not copied.
+    pub exclude: Vec<String>,
+    /// Property names for copied columns.
+    pub rename: BTreeMap<String, String>,
+    /// Computed properties, parsed.
+    pub transform: Vec<(String, Expr)>,
+}
+
+/// A node found by key: the label, the key properties of that label, and the expression
+/// giving each key value from the row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointSpec {
+    /// The node's label.
+    pub label: String,
+    /// That label's key properties (from its node mapping), in order.
+    pub key_properties: Vec<String>,
+    /// One expression per key property.
+    pub key: Vec<Expr>,
+}
+
+/// What a mapping creates.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MappingKind {
+    /// Nodes with `label`, identified by the `key` properties.
+    Node {
+        /// The label.
+        label: String,
+        /// Key properties, in order.
+        key: Vec<String>,
+    },
+    /// Relationships of `rel_type` from `start` to `end`.
+    Relationship {
+        /// The type.
+        rel_type: String,
+        /// The start node.
+        start: EndpointSpec,
+        /// The end node.
+        end: EndpointSpec,
+        /// Properties telling apart parallel relationships.
+        key: Vec<String>,
+        /// Whether the relationships form a hierarchy.
+        hierarchy: bool,
+        /// What a NULL endpoint key means.
+        null_reference: NullReference,
+    },
+}
+
+/// One mapping, checked and placed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mapping {
+    /// Unique name.
+    pub name: String,
+    /// What it creates.
+    pub kind: MappingKind,
+    /// What it reads.
+    pub read: ReadSpec,
+    /// Which properties it writes.
+    pub properties: PropertySpec,
+    /// The config's description, if any.
+    pub description: Option<String>,
+    /// Whether `init` guessed the key (the run refuses the mapping until confirmed).
+    pub key_guessed: bool,
+    /// Unique columns ordering the read, when the config names them.
+    pub order_by: Vec<String>,
+    /// Mappings that must finish first.
+    pub depends_on: Vec<String>,
+    /// Why it sits where it does in the load order.
+    pub order_reasons: Vec<String>,
+    /// 1-based stage number: mappings of one stage may run at the same time.
+    pub stage: usize,
+    /// Where it is defined.
+    pub location: Location,
+    /// SHA-256 (hex) of its definition and the source URL: a checkpoint only resumes a
+    /// mapping that still reads the same source the same way.
+    pub checksum: String,
+}
+
+impl Mapping {
+    /// Whether this is a node mapping.
+    pub fn is_node(&self) -> bool {
+        matches!(self.kind, MappingKind::Node { .. })
+    }
+
+    /// `(:Label)` or `(:A)-[:TYPE]->(:B)`, for display.
+    pub fn pattern(&self) -> String {
+        match &self.kind {
+            MappingKind::Node { label, .. } => format!("(:{label})"),
+            MappingKind::Relationship { rel_type, start, end, .. } => {
+                format!("(:{})-[:{rel_type}]->(:{})", start.label, end.label)
+            }
+        }
+    }
+}
+
+/// Run settings with defaults applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSettings {
+    /// Rows per batch.
+    pub batch_size: usize,
+    /// Reject limit, if any.
+    pub max_rejects: Option<u64>,
+    /// Reject file path.
+    pub reject_file: PathBuf,
+}
+
+/// A checked, ordered, explained plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// The config file's path, as given.
+    pub config_path: PathBuf,
+    /// The source URL (interpolated).
+    pub source_url: String,
+    /// The target URL with the default resolved.
+    pub target_url: String,
+    /// Run settings.
+    pub run: RunSettings,
+    /// Mappings in load order.
+    pub mappings: Vec<Mapping>,
+    /// CSV options, passed through to the source.
+    pub csv: crate::config::CsvConfig,
+    /// Type conversion policy, passed through to the source.
+    pub types: grafter_model::TypePolicy,
+    /// SHA-256 (hex) of the config file's text, for the audit trail.
+    pub config_checksum: String,
+    /// Custom checks for `grafter verify`, in file order.
+    pub checks: Vec<crate::checks::Check>,
+}
+
+/// SHA-256 of `parts`, as hex.
+fn sha256_hex(parts: &[&str]) -> String {
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
+    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A config that parses but cannot be planned.
+pub type PlanError = crate::config::ConfigError;
+
+impl Plan {
+    /// Checks `config` (read from `config_path`, whose text is `text`) and orders it.
+    pub fn build(config: &Config, config_path: &Path, text: &str) -> Result<Plan, PlanError> {
+        Builder { config, text, file: config_path.display().to_string() }.build(config_path)
+    }
+
+    /// The mapping called `name`.
+    pub fn mapping(&self, name: &str) -> Option<&Mapping> {
+        self.mappings.iter().find(|m| m.name == name)
+    }
+
+    /// Number of stages.
+    pub fn stage_count(&self) -> usize {
+        self.mappings.iter().map(|m| m.stage).max().unwrap_or(0)
+    }
+}
+
+struct Builder<'a> {
+    config: &'a Config,
+    text: &'a str,
+    file: String,
+}
+
+/// A mapping's place in the file: which array and which entry.
+#[derive(Clone, Copy)]
+struct Entry {
+    array: &'static str,
+    index: usize,
+}
+
+impl Builder<'_> {
+    fn error(&self, entry: Entry, key: Option<&str>, message: String, hint: Option<String>) -> PlanError {
+        let line = key
+            .and_then(|key| locate::array_key_line(self.text, entry.array, entry.index, key))
+            .or_else(|| locate::array_entry_line(self.text, entry.array, entry.index));
+        let location = match line {
+            Some(line) => Location::line(&self.file, line),
+            None => Location::file(&self.file),
+        };
+        PlanError { location, message, hint }
+    }
+
+    fn build(&self, config_path: &Path) -> Result<Plan, PlanError> {
+        let config_dir = config_path.parent().unwrap_or(Path::new("."));
+        let stem = config_path.file_stem().and_then(|s| s.to_str()).unwrap_or("grafter");
+        if self.config.nodes.is_empty() && self.config.relationships.is_empty() {
+            return Err(PlanError {
+                location: Location::file(&self.file),
+                message: "the file has no mappings".into(),
+                hint: Some(
+                    "add [[nodes]] and [[relationships]] sections, or start from `grafter init --from URL`".into(),
+                ),
+            });
+        }
+
+        let mut mappings = Vec::new();
+        // Label → (key properties, mapping names creating it), for endpoints and ordering.
+        let mut labels: BTreeMap<String, (Vec<String>, Vec<String>)> = BTreeMap::new();
+        for (index, node) in self.config.nodes.iter().enumerate() {
+            let entry = Entry { array: "nodes", index };
+            let mapping = self.node(node, entry)?;
+            let MappingKind::Node { label, key } = &mapping.kind else { unreachable!("node() builds nodes") };
+            match labels.get_mut(label) {
+                Some((existing_key, creators)) => {
+                    if existing_key != key {
+                        return Err(self.error(
+                            entry,
+                            Some("key"),
+                            format!(
+                                "label `{label}` is keyed by ({}) here but by ({}) in mapping `{}`",
+                                key.join(", "),
+                                existing_key.join(", "),
+                                creators[0]
+                            ),
+                            Some("all mappings creating one label must use the same key properties".into()),
+                        ));
+                    }
+                    creators.push(mapping.name.clone());
+                }
+                None => {
+                    labels.insert(label.clone(), (key.clone(), vec![mapping.name.clone()]));
+                }
+            }
+            mappings.push(mapping);
+        }
+        for (index, relationship) in self.config.relationships.iter().enumerate() {
+            let entry = Entry { array: "relationships", index };
+            mappings.push(self.relationship(relationship, entry, &labels)?);
+        }
+        self.check_unique_names(&mappings)?;
+        self.order(&mut mappings, &labels)?;
+
+        let run = &self.config.run;
+        let reject_file = match &run.reject_file {
+            Some(path) => config_dir.join(path),
+            None => config_dir.join(format!("{stem}.rejects.ndjson")),
+        };
+        let target_url = match &self.config.target.url {
+            Some(url) => url.clone(),
+            None => format!("grafeo:{}", config_dir.join(format!("{stem}.grafeo")).display()),
+        };
+        if run.batch_size == Some(0) {
+            return Err(PlanError {
+                location: locate::key_line(self.text, "run", "batch_size")
+                    .map_or(Location::file(&self.file), |line| Location::line(&self.file, line)),
+                message: "batch_size must be at least 1".into(),
+                hint: None,
+            });
+        }
+        Ok(Plan {
+            config_path: config_path.to_path_buf(),
+            source_url: self.config.source.url.clone(),
+            target_url,
+            run: RunSettings {
+                batch_size: run.batch_size.unwrap_or(DEFAULT_BATCH_SIZE),
+                max_rejects: run.max_rejects,
+                reject_file,
+            },
+            mappings,
+            csv: self.config.source.csv.clone(),
+            types: self.config.source.types,
+            config_checksum: {
+                use sha2::Digest as _;
+                sha2::Sha256::digest(self.text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+            },
+            checks: crate::checks::build(&self.config.checks, self.text, &self.file)?,
+        })
+    }
+
+    fn read_spec(&self, table: &Option<String>, query: &Option<String>, entry: Entry) -> Result<ReadSpec, PlanError> {
+        match (table, query) {
+            (Some(table), None) => Ok(ReadSpec::Table(table.clone())),
+            (None, Some(query)) => Ok(ReadSpec::Query(query.clone())),
+            (Some(_), Some(_)) => Err(self.error(
+                entry,
+                Some("query"),
+                "both `table` and `query` are set".into(),
+                Some("a mapping reads either a table or a query: keep one".into()),
+            )),
+            (None, None) => Err(self.error(
+                entry,
+                None,
+                "neither `table` nor `query` is set".into(),
+                Some("add `table = \"name\"` or `query = \"SELECT …\"`".into()),
+            )),
+        }
+    }
+
+    fn check_name(&self, kind: NameKind, name: &str, entry: Entry, key: &str) -> Result<(), PlanError> {
+        check_name(kind, name).map_err(|e| self.error(entry, Some(key), e.to_string(), None))
+    }
+
+    fn properties(
+        &self,
+        columns: Option<Vec<String>>,
+        exclude: &[String],
+        rename: &BTreeMap<String, String>,
+        transform: &BTreeMap<String, String>,
+        entry: Entry,
+    ) -> Result<PropertySpec, PlanError> {
+        for property in rename.values() {
+            self.check_name(NameKind::Property, property, entry, "rename")?;
+        }
+        let mut parsed = Vec::new();
+        for (property, text) in transform {
+            self.check_name(NameKind::Property, property, entry, "transform")?;
+            let expr = transform::parse(text).map_err(|e| {
+                self.error(
+                    entry,
+                    Some(property),
+                    format!("transform of property `{property}`: {}", e.render(text)),
+                    e.hint.clone(),
+                )
+            })?;
+            parsed.push((property.clone(), expr));
+        }
+        Ok(PropertySpec { columns, exclude: exclude.to_vec(), rename: rename.clone(), transform: parsed })
+    }
+
+    fn node(&self, node: &NodeMapping, entry: Entry) -> Result<Mapping, PlanError> {
+        self.check_name(NameKind::Label, &node.label, entry, "label")?;
+        let read = self.read_spec(&node.table, &node.query, entry)?;
+        let key = node.key.to_vec();
+        if key.is_empty() {
+            return Err(self.error(
+                entry,
+                Some("key"),
+                "the key is empty".into(),
+                Some("name the property (or properties) that identify a node".into()),
+            ));
+        }
+        for property in &key {
+            self.check_name(NameKind::Property, property, entry, "key")?;
+        }
+        let name = node.name.clone().unwrap_or_else(|| match &read {
+            ReadSpec::Table(table) => table.clone(),
+            ReadSpec::Query(_) => node.label.clone(),
+        });
+        Ok(Mapping {
+            properties: self.properties(node.columns.clone(), &node.exclude, &node.rename, &node.transform, entry)?,
+            name,
+            kind: MappingKind::Node { label: node.label.clone(), key },
+            read,
+            description: node.description.clone(),
+            key_guessed: node.key_guessed,
+            order_by: node.order_by.clone(),
+            depends_on: node.after.clone(),
+            order_reasons: Vec::new(),
+            stage: 0,
+            location: self.location(entry),
+            checksum: self.checksum(node),
+        })
+    }
+
+    /// Checksum of a mapping's definition as written (whitespace and comments aside) and of
+    /// the source it reads.
+    fn checksum(&self, definition: &impl serde::Serialize) -> String {
+        let json = serde_json::to_string(definition).unwrap_or_default();
+        sha256_hex(&[&self.config.source.url, &json])
+    }
+
+    fn location(&self, entry: Entry) -> Location {
+        match locate::array_entry_line(self.text, entry.array, entry.index) {
+            Some(line) => Location::line(&self.file, line),
+            None => Location::file(&self.file),
+        }
+    }
+
+    fn endpoint(
+        &self,
+        endpoint: &Endpoint,
+        which: &str,
+        entry: Entry,
+        labels: &BTreeMap<String, (Vec<String>, Vec<String>)>,
+    ) -> Result<EndpointSpec, PlanError> {
+        let Some((key_properties, _)) = labels.get(&endpoint.label) else {
+            let known: Vec<&str> = labels.keys().map(String::as_str).collect();
+            let near = known
+                .iter()
+                .map(|l| (strsim::levenshtein(&l.to_lowercase(), &endpoint.label.to_lowercase()), *l))
+                .min_by_key(|(d, _)| *d)
+                .filter(|(d, l)| *d <= (l.len() / 3).max(2));
+            return Err(self.error(
+                entry,
+                Some(which),
+                format!("{which} label `{}` is not created by any [[nodes]] mapping in this file", endpoint.label),
+                Some(match near {
+                    Some((_, l)) => format!("did you mean `{l}`?"),
+                    None => format!("labels created here: {}", known.join(", ")),
+                }),
+            ));
+        };
+        let exprs = endpoint.key.to_vec();
+        if exprs.len() != key_properties.len() {
+            return Err(self.error(
+                entry,
+                Some(which),
+                format!(
+                    "{which} key has {} value(s) but `{}` is keyed by {} propert{} ({})",
+                    exprs.len(),
+                    endpoint.label,
+                    key_properties.len(),
+                    if key_properties.len() == 1 { "y" } else { "ies" },
+                    key_properties.join(", ")
+                ),
+                Some("give one column (or expression) per key property, in the same order".into()),
+            ));
+        }
+        let key = exprs
+            .iter()
+            .map(|text| {
+                transform::parse(text).map_err(|e| {
+                    self.error(entry, Some(which), format!("{which} key: {}", e.render(text)), e.hint.clone())
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(EndpointSpec { label: endpoint.label.clone(), key_properties: key_properties.clone(), key })
+    }
+
+    fn relationship(
+        &self,
+        relationship: &RelationshipMapping,
+        entry: Entry,
+        labels: &BTreeMap<String, (Vec<String>, Vec<String>)>,
+    ) -> Result<Mapping, PlanError> {
+        self.check_name(NameKind::RelationshipType, &relationship.rel_type, entry, "type")?;
+        let read = self.read_spec(&relationship.table, &relationship.query, entry)?;
+        let start = self.endpoint(&relationship.start, "start", entry, labels)?;
+        let end = self.endpoint(&relationship.end, "end", entry, labels)?;
+        for property in &relationship.key {
+            self.check_name(NameKind::Property, property, entry, "key")?;
+        }
+        if relationship.hierarchy && start.label != end.label {
+            return Err(self.error(
+                entry,
+                Some("hierarchy"),
+                format!(
+                    "a hierarchy connects nodes of one label, but this goes from `{}` to `{}`",
+                    start.label, end.label
+                ),
+                None,
+            ));
+        }
+        let name = relationship.name.clone().unwrap_or_else(|| match &read {
+            ReadSpec::Table(table) => table.clone(),
+            ReadSpec::Query(_) => relationship.rel_type.clone(),
+        });
+        let properties = self.properties(
+            Some(relationship.columns.clone()),
+            &[],
+            &relationship.rename,
+            &relationship.transform,
+            entry,
+        )?;
+        Ok(Mapping {
+            name,
+            kind: MappingKind::Relationship {
+                rel_type: relationship.rel_type.clone(),
+                start,
+                end,
+                key: relationship.key.clone(),
+                hierarchy: relationship.hierarchy,
+                null_reference: relationship.null_reference,
+            },
+            read,
+            properties,
+            description: relationship.description.clone(),
+            key_guessed: false,
+            order_by: relationship.order_by.clone(),
+            depends_on: relationship.after.clone(),
+            order_reasons: Vec::new(),
+            stage: 0,
+            location: self.location(entry),
+            checksum: self.checksum(relationship),
+        })
+    }
+
+    fn check_unique_names(&self, mappings: &[Mapping]) -> Result<(), PlanError> {
+        let mut seen: BTreeMap<&str, &Mapping> = BTreeMap::new();
+        for mapping in mappings {
+            if let Some(first) = seen.insert(&mapping.name, mapping) {
+                return Err(PlanError {
+                    location: mapping.location.clone(),
+                    message: format!("two mappings are called `{}` (the first at {})", mapping.name, first.location),
+                    hint: Some("give one of them a `name = \"…\"` of its own (names default to the table's)".into()),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds the automatic dependencies, checks `after` references, sorts topologically
+    /// (stable: file order among equals) and numbers the stages.
+    fn order(
+        &self,
+        mappings: &mut Vec<Mapping>,
+        labels: &BTreeMap<String, (Vec<String>, Vec<String>)>,
+    ) -> Result<(), PlanError> {
+        let names: BTreeSet<String> = mappings.iter().map(|m| m.name.clone()).collect();
+        for mapping in mappings.iter_mut() {
+            for after in &mapping.depends_on {
+                if !names.contains(after) {
+                    let near = names
+                        .iter()
+                        .map(|n| (strsim::levenshtein(n, after), n))
+                        .min_by_key(|(d, _)| *d)
+                        .filter(|(d, n)| *d <= (n.len() / 3).max(2));
+                    return Err(PlanError {
+                        location: mapping.location.clone(),
+                        message: format!("mapping `{}` is to run after `{after}`, which does not exist", mapping.name),
+                        hint: near.map(|(_, n)| format!("did you mean `{n}`?")),
+                    });
+                }
+                mapping.order_reasons.push(format!("after `{after}`, as its `after` setting asks"));
+            }
+            if let MappingKind::Relationship { rel_type, start, end, .. } = &mapping.kind {
+                let mut endpoint_labels = vec![(&start.label, "start")];
+                if end.label == start.label {
+                    endpoint_labels[0].1 = "start and end";
+                } else {
+                    endpoint_labels.push((&end.label, "end"));
+                }
+                for (label, role) in endpoint_labels {
+                    let creators = &labels[label].1;
+                    for creator in creators {
+                        if !mapping.depends_on.contains(creator) {
+                            mapping.depends_on.push(creator.clone());
+                        }
+                    }
+                    mapping.order_reasons.push(format!(
+                        "after {}: it creates the {label} nodes at the {role} of each {rel_type} (nodes before the relationships that connect them)",
+                        creators.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+                    ));
+                }
+            } else if mapping.depends_on.is_empty() {
+                mapping.order_reasons.push("first: a node mapping that needs nothing loaded before it".into());
+            }
+        }
+
+        // Kahn's algorithm over file order, assigning each mapping the stage after its latest dependency.
+        let mut ordered: Vec<Mapping> = Vec::with_capacity(mappings.len());
+        let mut stage_of: BTreeMap<String, usize> = BTreeMap::new();
+        let mut pending: Vec<Mapping> = std::mem::take(mappings);
+        while !pending.is_empty() {
+            let ready = pending.iter().position(|m| m.depends_on.iter().all(|d| stage_of.contains_key(d)));
+            let Some(index) = ready else {
+                let stuck: Vec<String> = pending.iter().map(|m| format!("`{}`", m.name)).collect();
+                return Err(PlanError {
+                    location: pending[0].location.clone(),
+                    message: format!("the load order has a cycle among {}", stuck.join(", ")),
+                    hint: Some("check the `after` settings of these mappings".into()),
+                });
+            };
+            let mut mapping = pending.remove(index);
+            mapping.stage = mapping.depends_on.iter().map(|d| stage_of[d]).max().unwrap_or(0) + 1;
+            stage_of.insert(mapping.name.clone(), mapping.stage);
+            ordered.push(mapping);
+        }
+        // Stage order first, file order within a stage.
+        ordered.sort_by_key(|m| m.stage);
+        *mappings = ordered;
+        Ok(())
+    }
+}

@@ -1,0 +1,241 @@
+//! Targets: where the graph goes.
+//!
+//! A [`GraphTarget`] is opened from a URL ([`open`]). Loading is split in two so that the
+//! expensive part can run beside the store: [`GraphTarget::encode`] turns a
+//! [`RecordBatch`] into the store's own form (pure CPU, on a worker thread), and
+//! [`GraphTarget::write`] applies it together with the mapping's [`Checkpoint`] in one
+//! transaction (serially, on the store). Writes are idempotent by key: a record whose key
+//! already exists from before the run updates that node or relationship instead of adding
+//! another. Every target also answers Cypher ([`GraphTarget::query`]), which is how users
+//! and tests look at the result.
+//!
+//! The run state a target keeps (checkpoints now; locks and history as they are added)
+//! lives here because it must commit with the data. Targets never see sources.
+
+use std::path::Path;
+use std::pin::Pin;
+
+use async_trait::async_trait;
+use futures::Stream;
+use grafter_model::{Fingerprint, LockHolder, RunRecord, Value};
+
+mod error;
+mod records;
+mod url;
+
+#[cfg(feature = "grafeo")]
+pub mod grafeo;
+pub mod null;
+
+pub use error::TargetError;
+pub use records::{
+    Checkpoint, Encoded, EndpointSpec, NodeRecord, NodeSpec, QueryResult, RecordBatch, RelRecord, RelSpec, RowOutcome,
+    WriteReport,
+};
+pub use url::{TargetUrl, parse_url};
+
+/// An index the target should have before loading: on `properties` of nodes labelled `label`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyIndex {
+    /// The label.
+    pub label: String,
+    /// The key properties, in key order.
+    pub properties: Vec<String>,
+}
+
+/// Rows read back from the graph, in batches: one value per requested column, NULL where
+/// a property is not set.
+pub type RowStream = Pin<Box<dyn Stream<Item = Result<Vec<Vec<Value>>, TargetError>> + Send>>;
+
+/// Called by a write after its outcomes are known and before it commits: the engine writes
+/// the batch's rejects there, so that rejects and data are durable together (a failure here
+/// rolls the batch back).
+pub type BeforeCommit = Box<dyn FnOnce(&WriteReport) -> Result<(), String> + Send>;
+
+/// A graph store grafter loads into.
+///
+/// The required core loads and answers queries; the run-state methods keep checkpoints,
+/// history and the lease lock in the store itself, so they commit with the data they
+/// describe; [`GraphTarget::snapshot`] and [`GraphTarget::restore`] are optional
+/// capabilities for rollback.
+#[async_trait]
+pub trait GraphTarget: Send + Sync {
+    /// The target's URL for people to read, password redacted.
+    fn describe(&self) -> String;
+
+    // ------------------------------------------------------------------ loading
+
+    /// Starts (or, with the `marks` a previous attempt returned, resumes) a run: from now on
+    /// writes tell this run's elements from older ones. Returns the marks to store with the
+    /// run, so that a resume after a crash judges duplicates exactly as one clean run would.
+    async fn begin_run(&self, marks: Option<&str>) -> Result<String, TargetError>;
+
+    /// Creates the key indexes (idempotently). Returns the statements it ran, for the log.
+    async fn ensure_indexes(&self, indexes: &[KeyIndex]) -> Result<Vec<String>, TargetError>;
+
+    /// Prepares a batch for [`GraphTarget::write`]: converts values to the store's types and
+    /// checks them. Pure CPU work, safe to run on any thread beside a write in progress.
+    fn encode(&self, batch: RecordBatch) -> Result<Encoded, TargetError>;
+
+    /// Writes an encoded batch and stores `checkpoint`, atomically: after a crash either
+    /// both are there or neither. Rows the target cannot store are reported as rejected, with
+    /// the reason, and do not stop the batch. `before_commit` runs once the outcomes are
+    /// known, before the commit.
+    async fn write(
+        &self,
+        encoded: Encoded,
+        checkpoint: &Checkpoint,
+        before_commit: BeforeCommit,
+    ) -> Result<WriteReport, TargetError>;
+
+    // ------------------------------------------------------------------ run state
+
+    /// Stores several checkpoints in one transaction: all or none (a mapping's partitions,
+    /// laid out before any data).
+    async fn save_checkpoints(&self, checkpoints: &[Checkpoint]) -> Result<(), TargetError>;
+
+    /// The checkpoints stored for `run_id`.
+    async fn checkpoints(&self, run_id: &str) -> Result<Vec<Checkpoint>, TargetError>;
+
+    /// The checkpoints of `mapping` (with this definition `checksum`) from the newest run that
+    /// has any, one per partition; empty when no run has loaded it.
+    async fn latest_checkpoints(&self, mapping: &str, checksum: &str) -> Result<Vec<Checkpoint>, TargetError>;
+
+    /// Stores (creates or replaces) a run's record.
+    async fn save_run(&self, record: &RunRecord) -> Result<(), TargetError>;
+
+    /// Every run recorded, oldest first.
+    async fn runs(&self) -> Result<Vec<RunRecord>, TargetError>;
+
+    /// Takes the target's lease lock for `holder`. A lock held by another live holder whose
+    /// lease has not run out is refused with [`TargetError::Locked`]; an expired (or, where
+    /// the target can tell, abandoned) lock is taken over and returned.
+    async fn acquire_lock(&self, holder: &LockHolder) -> Result<Option<LockHolder>, TargetError>;
+
+    /// Extends the lease; fails if the lock is no longer `holder`'s.
+    async fn renew_lock(&self, holder: &LockHolder) -> Result<(), TargetError>;
+
+    /// Releases the lock if `holder` still has it.
+    async fn release_lock(&self, holder: &LockHolder) -> Result<(), TargetError>;
+
+    /// The current lock holder, if any (expired or not).
+    async fn lock_holder(&self) -> Result<Option<LockHolder>, TargetError>;
+
+    /// Removes the lock whoever holds it; returns who did.
+    async fn break_lock(&self) -> Result<Option<LockHolder>, TargetError>;
+
+    // ------------------------------------------------------------------ proving and undoing
+
+    /// The fingerprint of the graph, grafter's bookkeeping left out.
+    async fn fingerprint(&self) -> Result<Fingerprint, TargetError>;
+
+    /// Saves what rollback needs to bring the graph back to its state now; returns a
+    /// description of the snapshot, or `None` when the target cannot take one.
+    async fn snapshot(&self, run_id: &str) -> Result<Option<String>, TargetError> {
+        let _ = run_id;
+        Ok(None)
+    }
+
+    /// Brings the graph back to a snapshot taken by [`GraphTarget::snapshot`]. Bookkeeping
+    /// (history, checkpoints) comes back as it was then too: the caller re-saves history.
+    async fn restore(&self, snapshot: &str) -> Result<(), TargetError> {
+        let _ = snapshot;
+        Err(TargetError::Unsupported { target: self.describe(), what: "restoring snapshots".into() })
+    }
+
+    /// The fingerprint of the graph a snapshot holds, when the target can read it without
+    /// restoring it (for `rollback --dry-run`).
+    async fn snapshot_fingerprint(&self, snapshot: &str) -> Result<Option<Fingerprint>, TargetError> {
+        let _ = snapshot;
+        Ok(None)
+    }
+
+    /// Removes a snapshot that is no longer needed.
+    async fn drop_snapshot(&self, snapshot: &str) -> Result<(), TargetError> {
+        let _ = snapshot;
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ reading back
+
+    /// The value `value` becomes once stored and read back: what verification compares the
+    /// graph's values with. Targets that store some types with less precision (grafeo keeps
+    /// timestamps to the millisecond, finer ones as text) say so here; the default stores
+    /// everything as is.
+    fn stored_form(&self, value: Value) -> Value {
+        value
+    }
+
+    /// Whether the target keeps what it is given. The null target does not: there is then
+    /// nothing to verify.
+    fn keeps_graph(&self) -> bool {
+        true
+    }
+
+    /// Every node labelled `label`, in batches: per node, the values of `properties` in that
+    /// order (NULL when unset). Streams without holding the label in memory beyond what the
+    /// store needs to list it; grafter's own bookkeeping nodes never appear.
+    async fn scan_nodes(&self, label: &str, properties: &[String]) -> Result<RowStream, TargetError>;
+
+    /// Every relationship of `rel_type` from a node labelled `start.label` to one labelled
+    /// `end.label`, in batches: per relationship, the start node's key values (its
+    /// `start.key_properties`), the end node's, then the relationship's `properties`.
+    async fn scan_relationships(
+        &self,
+        rel_type: &str,
+        start: &EndpointSpec,
+        end: &EndpointSpec,
+        properties: &[String],
+    ) -> Result<RowStream, TargetError>;
+
+    /// The number of nodes labelled `label`.
+    async fn count_nodes(&self, label: &str) -> Result<u64, TargetError>;
+
+    /// The number of relationships of `rel_type` from a `start_label` node to an `end_label` one.
+    async fn count_relationships(&self, rel_type: &str, start_label: &str, end_label: &str)
+    -> Result<u64, TargetError>;
+
+    /// The nodes labelled `label` whose `key_properties` equal one of `keys` (values in the
+    /// stored form): per node found, the values of `properties`. A key two nodes hold gives
+    /// two rows, a key no node holds none.
+    async fn lookup_nodes(
+        &self,
+        label: &str,
+        key_properties: &[String],
+        keys: &[Vec<Value>],
+        properties: &[String],
+    ) -> Result<Vec<Vec<Value>>, TargetError>;
+
+    // ------------------------------------------------------------------ looking
+
+    /// Runs a Cypher query with parameters and returns all its rows.
+    async fn query(
+        &self,
+        cypher: &str,
+        params: Vec<(String, grafter_model::Value)>,
+    ) -> Result<QueryResult, TargetError>;
+
+    /// Flushes and closes the store.
+    async fn close(&self) -> Result<(), TargetError>;
+}
+
+/// Opens the target a URL names. Relative paths are resolved against `base_dir`.
+pub async fn open(url: &str, base_dir: &Path, access: Access) -> Result<Box<dyn GraphTarget>, TargetError> {
+    match parse_url(url, base_dir)? {
+        #[cfg(feature = "grafeo")]
+        TargetUrl::Grafeo(path) => Ok(Box::new(grafeo::GrafeoTarget::open(&path, access).await?)),
+        TargetUrl::Null => Ok(Box::new(null::NullTarget::default())),
+        #[allow(unreachable_patterns)]
+        other => Err(TargetError::NotBuiltIn { scheme: other.scheme().to_owned() }),
+    }
+}
+
+/// What a command will do with a target: reading commands must not create a store that is
+/// not there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Load data (creates the store if missing).
+    Write,
+    /// Only read (the store must exist).
+    Read,
+}

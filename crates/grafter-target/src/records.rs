@@ -1,0 +1,221 @@
+//! What the engine hands a target and what it gets back: [`RecordBatch`]es of node and
+//! relationship records, the opaque [`Encoded`] form, [`WriteReport`]s, [`Checkpoint`]s and
+//! [`QueryResult`]s.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use grafter_model::{Cursor, KeyRange, Value};
+
+/// The shape of a node mapping's records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeSpec {
+    /// The mapping's name (for messages).
+    pub mapping: String,
+    /// The label.
+    pub label: String,
+    /// Property names; each record holds one value per name (NULL: not set).
+    pub properties: Vec<String>,
+    /// Positions in `properties` of the key.
+    pub key: Vec<usize>,
+}
+
+impl NodeSpec {
+    /// The key property names, in key order.
+    pub fn key_names(&self) -> Vec<&str> {
+        self.key.iter().map(|&i| self.properties[i].as_str()).collect()
+    }
+}
+
+/// How a relationship's endpoint is found: the node with `label` whose key properties equal
+/// the record's values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointSpec {
+    /// The label.
+    pub label: String,
+    /// That label's key properties, in key order.
+    pub key_properties: Vec<String>,
+}
+
+/// The shape of a relationship mapping's records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RelSpec {
+    /// The mapping's name (for messages).
+    pub mapping: String,
+    /// The relationship type.
+    pub rel_type: String,
+    /// The start node.
+    pub start: EndpointSpec,
+    /// The end node.
+    pub end: EndpointSpec,
+    /// Property names.
+    pub properties: Vec<String>,
+    /// Positions in `properties` of the key telling apart parallel relationships.
+    pub key: Vec<usize>,
+}
+
+/// One node: a value per property of its [`NodeSpec`] (the key values are never NULL).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeRecord {
+    /// Values aligned with [`NodeSpec::properties`].
+    pub properties: Vec<Value>,
+}
+
+/// One relationship: the endpoint keys and a value per property.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RelRecord {
+    /// The start node's key values.
+    pub start: Vec<Value>,
+    /// The end node's key values.
+    pub end: Vec<Value>,
+    /// Values aligned with [`RelSpec::properties`].
+    pub properties: Vec<Value>,
+}
+
+/// A batch of records of one mapping.
+#[derive(Debug, Clone)]
+pub enum RecordBatch {
+    /// Nodes.
+    Nodes {
+        /// Their shape.
+        spec: Arc<NodeSpec>,
+        /// The records.
+        records: Vec<NodeRecord>,
+    },
+    /// Relationships.
+    Relationships {
+        /// Their shape.
+        spec: Arc<RelSpec>,
+        /// The records.
+        records: Vec<RelRecord>,
+    },
+}
+
+impl RecordBatch {
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        match self {
+            RecordBatch::Nodes { records, .. } => records.len(),
+            RecordBatch::Relationships { records, .. } => records.len(),
+        }
+    }
+
+    /// Whether there are no records.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A batch in a target's own form, made by [`crate::GraphTarget::encode`] and consumed by
+/// [`crate::GraphTarget::write`] of the same target.
+pub struct Encoded {
+    records: usize,
+    inner: Box<dyn Any + Send>,
+}
+
+impl Encoded {
+    /// Wraps a target's encoded batch of `records` records.
+    pub fn new<T: Any + Send>(records: usize, inner: T) -> Encoded {
+        Encoded { records, inner: Box::new(inner) }
+    }
+
+    /// Number of records.
+    pub fn records(&self) -> usize {
+        self.records
+    }
+
+    /// Unwraps the target's own form; `None` if it was made by another kind of target.
+    pub fn downcast<T: Any>(self) -> Option<T> {
+        self.inner.downcast::<T>().ok().map(|b| *b)
+    }
+}
+
+impl std::fmt::Debug for Encoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Encoded({} records)", self.records)
+    }
+}
+
+/// What happened to one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowOutcome {
+    /// Created anew.
+    Created,
+    /// It existed from before this run and was updated.
+    Updated,
+    /// Not written, for this reason.
+    Rejected(String),
+}
+
+/// What a write did, record by record (in batch order).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WriteReport {
+    /// One outcome per record of the batch.
+    pub outcomes: Vec<RowOutcome>,
+    /// Seconds spent storing the checkpoint inside the transaction (what checkpointing
+    /// itself costs).
+    pub checkpoint_seconds: f64,
+}
+
+impl WriteReport {
+    /// Records created or updated.
+    pub fn written(&self) -> u64 {
+        self.outcomes.iter().filter(|o| !matches!(o, RowOutcome::Rejected(_))).count() as u64
+    }
+
+    /// Records created.
+    pub fn created(&self) -> u64 {
+        self.outcomes.iter().filter(|o| matches!(o, RowOutcome::Created)).count() as u64
+    }
+}
+
+/// How far a mapping (or one partition of it) has come in a run, stored with each batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checkpoint {
+    /// The run.
+    pub run_id: String,
+    /// The mapping.
+    pub mapping: String,
+    /// The key-range partition (0 when the mapping is read whole).
+    pub partition: u32,
+    /// The partition's key range (the whole read when not split): stored with the first
+    /// checkpoint, so a resume reads exactly the same partitions.
+    pub range: KeyRange,
+    /// Checksum of the mapping's definition: a checkpoint only resumes the same mapping.
+    pub checksum: String,
+    /// Batches committed so far, this one included (rejects are tagged with it).
+    pub batches: u64,
+    /// Where the scan continues.
+    pub cursor: Cursor,
+    /// Rows read so far, this batch included.
+    pub read: u64,
+    /// Rows written so far, not counting this batch's writes (only the target knows those:
+    /// it adds them before storing, see [`Checkpoint::with_outcomes`]).
+    pub written: u64,
+    /// Rows rejected so far, including this batch's rejects found before the write but not
+    /// those the write itself finds (the target adds them).
+    pub rejected: u64,
+    /// Whether the scan reached the end.
+    pub finished: bool,
+    /// Seconds spent on the mapping so far, over all attempts.
+    pub seconds: f64,
+}
+
+impl Checkpoint {
+    /// The checkpoint as stored: the batch's write outcomes added to its counts, so that
+    /// `read = written + rejected` holds in the stored figures too.
+    pub fn with_outcomes(&self, report: &WriteReport) -> Checkpoint {
+        let written = report.written();
+        let rejected = report.outcomes.len() as u64 - written;
+        Checkpoint { written: self.written + written, rejected: self.rejected + rejected, ..self.clone() }
+    }
+}
+
+/// The rows a query returned.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueryResult {
+    /// Column names.
+    pub columns: Vec<String>,
+    /// Rows, one value per column.
+    pub rows: Vec<Vec<Value>>,
+}
