@@ -4,7 +4,8 @@
 //! that a server that is down or a bad query fails with a clear message.
 //!
 //! The servers are the ones running on every machine (PostgreSQL 127.0.0.1:5432, trust;
-//! MariaDB 127.0.0.1:3306, root without password). A missing server fails these tests.
+//! MariaDB 127.0.0.1:3306, root without password; psql and the mariadb client load them). A
+//! missing server fails these tests.
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -309,4 +310,266 @@ fn postgres_errors_name_what_is_wrong() {
     assert_eq!(rejects.lines().count(), 1, "{rejects}");
     assert!(rejects.contains("day") && rejects.contains("infinity"), "{rejects}");
     assert_eq!(count(dir.path(), "MATCH (d:D) RETURN count(d) AS n"), 1);
+}
+
+// ---------------------------------------------------------------- MariaDB
+
+/// A fresh MariaDB database, dropped when the test ends.
+struct Mariadb {
+    name: String,
+}
+
+impl Mariadb {
+    fn new() -> Mariadb {
+        let name = database_name("my");
+        Mariadb::client("test", &format!("CREATE DATABASE {name} CHARACTER SET utf8mb4"));
+        Mariadb { name }
+    }
+
+    fn url(&self) -> String {
+        format!("mysql://root@127.0.0.1:3306/{}", self.name)
+    }
+
+    /// Runs SQL (or a script on stdin) with the `mariadb` client; panics with its output when
+    /// it fails (or is not there).
+    fn client_with_input(database: &str, sql: Option<&str>, input: Option<&str>) -> String {
+        let mut command = Command::new("mariadb");
+        command.args(["-h", "127.0.0.1", "-P", "3306", "-u", "root", "--default-character-set=utf8mb4", "--batch"]);
+        command.args(["--skip-column-names", "-D", database]);
+        if let Some(sql) = sql {
+            command.args(["-e", sql]);
+        }
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the mariadb client is installed (MariaDB is part of every machine)");
+        let mut stdin = child.stdin.take().expect("stdin");
+        if let Some(input) = input {
+            std::io::Write::write_all(&mut stdin, input.as_bytes()).expect("write script");
+        }
+        drop(stdin);
+        let output = child.wait_with_output().expect("mariadb");
+        assert!(
+            output.status.success(),
+            "mariadb failed — is MariaDB running on 127.0.0.1:3306? {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("utf-8")
+    }
+
+    fn client(database: &str, sql: &str) -> String {
+        Mariadb::client_with_input(database, Some(sql), None)
+    }
+
+    fn sql(&self, sql: &str) -> String {
+        Mariadb::client(&self.name, sql)
+    }
+
+    fn count(&self, sql: &str) -> i64 {
+        self.sql(sql).trim().parse().unwrap_or_else(|_| panic!("a number from {sql}"))
+    }
+
+    fn load_chinook(&self) {
+        // The script makes its own `Chinook` database; load it into this one instead.
+        let script = chinook_script("Chinook_MySql.sql")
+            .replace("DROP DATABASE IF EXISTS `Chinook`;", "")
+            .replace("CREATE DATABASE `Chinook`;", "")
+            .replace("USE `Chinook`;", "");
+        Mariadb::client_with_input(&self.name, None, Some(&script));
+    }
+}
+
+impl Drop for Mariadb {
+    fn drop(&mut self) {
+        let _ = Command::new("mariadb")
+            .args(["-h", "127.0.0.1", "-P", "3306", "-u", "root", "-e"])
+            .arg(format!("DROP DATABASE IF EXISTS {}", self.name))
+            .output();
+    }
+}
+
+#[test]
+fn chinook_from_mariadb_counts_match_sql() {
+    let db = Mariadb::new();
+    db.load_chinook();
+    let dir = tempfile::tempdir().expect("tempdir");
+    ok(dir.path(), &["init", "--from", &db.url()]);
+    let config = std::fs::read_to_string(dir.path().join("grafter.toml")).expect("config");
+    assert!(config.contains("label = \"InvoiceLine\""), "{config}");
+    assert!(config.contains("table = \"PlaylistTrack\""), "the join table is mapped:\n{config}");
+    ok(dir.path(), &["run", "-q"]);
+
+    for table in
+        ["Album", "Artist", "Customer", "Employee", "Genre", "Invoice", "InvoiceLine", "MediaType", "Playlist", "Track"]
+    {
+        let expected = db.count(&format!("SELECT count(*) FROM {table}"));
+        assert_eq!(count(dir.path(), &format!("MATCH (n:{table}) RETURN count(n) AS n")), expected, "{table}");
+    }
+    // One relationship per non-null foreign key value, and one per PlaylistTrack row.
+    let expected_relationships = db.count(
+        "SELECT (SELECT count(ArtistId) FROM Album) + (SELECT count(SupportRepId) FROM Customer)
+              + (SELECT count(ReportsTo) FROM Employee) + (SELECT count(CustomerId) FROM Invoice)
+              + (SELECT count(InvoiceId) + count(TrackId) FROM InvoiceLine)
+              + (SELECT count(AlbumId) + count(GenreId) + count(MediaTypeId) FROM Track)
+              + (SELECT count(*) FROM PlaylistTrack)",
+    );
+    assert_eq!(count(dir.path(), "MATCH ()-[r]->() RETURN count(r) AS n"), expected_relationships);
+    // A DECIMAL(10,2) price arrives exactly, as the policy's default string.
+    let price = db.sql("SELECT UnitPrice FROM Track WHERE TrackId = 1").trim().to_owned();
+    let graph = query(dir.path(), "MATCH (t:Track {TrackId: 1}) RETURN t.UnitPrice AS p");
+    assert_eq!(graph[0]["p"], Json::String(price), "decimal arrives as its exact digits");
+    // utf8mb4 text arrives intact.
+    let name = db.sql("SELECT Name FROM Artist WHERE ArtistId = 208").trim().to_owned();
+    let graph = query(dir.path(), "MATCH (a:Artist {ArtistId: 208}) RETURN a.Name AS name");
+    assert_eq!(graph[0]["name"], Json::String(name));
+}
+
+#[test]
+fn every_mariadb_type_arrives_exactly() {
+    let db = Mariadb::new();
+    db.sql(
+        "CREATE TABLE everything (
+           id INT PRIMARY KEY, flag TINYINT(1), small SMALLINT, big BIGINT, unsigned_big BIGINT UNSIGNED,
+           exact DECIMAL(30,10), real_ FLOAT, double_ DOUBLE, short CHAR(3), name_ VARCHAR(20), body TEXT,
+           raw BLOB, day DATE, clock TIME(6), stamp DATETIME(6), stamp_ts TIMESTAMP(3) NULL, year_ YEAR,
+           feeling ENUM('sad','happy'), doc JSON, nothing TEXT)",
+    );
+    db.sql(
+        "SET time_zone = '+00:00';
+         INSERT INTO everything VALUES (1, 1, -32768, -9223372036854775808, 9223372036854775807,
+           '12345678901234567890.1234567890', 1.5, -0.25, 'ab', 'grüße 😀', 'line one\\nline two',
+           x'00ff10', '1962-02-18', '13:05:09.25', '1969-12-31 23:59:59.123456', '2024-06-15 05:00:00.125', 2024,
+           'happy', '{\"a\": [1, 2.5, null], \"b\": {\"c\": \"d\"}}', NULL)",
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("grafter.toml"),
+        format!("[source]\nurl = \"{}\"\n\n[[nodes]]\nlabel = \"Thing\"\ntable = \"everything\"\nkey = \"id\"\n", db.url()),
+    )
+    .expect("config");
+    ok(dir.path(), &["run", "-q"]);
+    let row = &query(dir.path(), "MATCH (t:Thing) RETURN t")[0]["t"];
+    let expected = serde_json::json!({
+        "id": 1, "flag": true, "small": -32768, "big": i64::MIN, "unsigned_big": i64::MAX,
+        "exact": "12345678901234567890.1234567890", "real_": 1.5, "double_": -0.25, "short": "ab",
+        "name_": "grüße 😀", "body": "line one\nline two", "raw": "AP8Q", "day": "1962-02-18",
+        "clock": "13:05:09.250", "stamp": "1969-12-31T23:59:59.123456", "stamp_ts": "2024-06-15T05:00:00.125+00:00",
+        "year_": 2024, "feeling": "happy", "doc": {"a": [1, 2.5, null], "b": {"c": "d"}},
+    });
+    for (name, value) in expected.as_object().expect("object") {
+        assert_eq!(&row[name], value, "property {name} (whole node: {row})");
+    }
+    assert!(row.get("nothing").is_none(), "NULL is no property: {row}");
+}
+
+#[test]
+fn an_unsigned_bigint_beyond_i64_is_rejected_by_default_with_its_reason() {
+    let db = Mariadb::new();
+    db.sql(
+        "CREATE TABLE counter (id INT PRIMARY KEY, hits BIGINT UNSIGNED);
+         INSERT INTO counter VALUES (1, 5), (2, 18446744073709551615)",
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config =
+        format!("[source]\nurl = \"{}\"\n\n[[nodes]]\nlabel = \"Counter\"\ntable = \"counter\"\nkey = \"id\"\n", db.url());
+    std::fs::write(dir.path().join("grafter.toml"), &config).expect("config");
+    ok(dir.path(), &["run", "-q"]);
+    let rejects = std::fs::read_to_string(dir.path().join("grafter.rejects.ndjson")).expect("reject file");
+    assert_eq!(rejects.lines().count(), 1, "{rejects}");
+    assert!(rejects.contains("hits") && rejects.contains("18446744073709551615"), "{rejects}");
+    assert_eq!(count(dir.path(), "MATCH (c:Counter) RETURN count(c) AS n"), 1);
+
+    // With the documented policy `unsigned_overflow = "string"`, the value is kept exactly.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = config.replace("[[nodes]]", "[source.types]\nunsigned_overflow = \"string\"\n\n[[nodes]]");
+    std::fs::write(dir.path().join("grafter.toml"), &config).expect("config");
+    ok(dir.path(), &["run", "-q"]);
+    let graph = query(dir.path(), "MATCH (c:Counter {id: 2}) RETURN c.hits AS hits");
+    assert_eq!(graph[0]["hits"], Json::from("18446744073709551615"));
+}
+
+#[test]
+fn a_mariadb_connection_killed_mid_run_is_read_again_from_the_checkpoint() {
+    let db = Mariadb::new();
+    const ROWS: i64 = 300_000;
+    // Big enough (about 35 MB) that the read is still streaming when its connection dies.
+    db.sql(&format!(
+        "CREATE TABLE item (id INT PRIMARY KEY, label TEXT);
+         INSERT INTO item SELECT seq, concat('item ', seq, repeat('.', 100)) FROM seq_1_to_{ROWS}"
+    ));
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("grafter.toml"),
+        format!("[source]\nurl = \"{}\"\n\n[[nodes]]\nlabel = \"Item\"\ntable = \"item\"\nkey = \"id\"\n", db.url()),
+    )
+    .expect("config");
+    let child = grafter()
+        .current_dir(dir.path())
+        .args(["run", "-q", "--batch-size", "1000", "--workers", "1"])
+        .env("GRAFTER_SLOW_BATCH_MS", "20")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut killed = 0;
+    while killed < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(700));
+        let ids = Mariadb::client(
+            "test",
+            &format!(
+                "SELECT id FROM information_schema.PROCESSLIST WHERE db = '{}' AND command <> 'Sleep' AND info LIKE 'SELECT%' AND id <> CONNECTION_ID()",
+                db.name
+            ),
+        );
+        for id in ids.split_whitespace() {
+            Mariadb::client("test", &format!("KILL CONNECTION {id}"));
+            killed += 1;
+        }
+    }
+    let output = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(killed > 0, "a reading connection was killed");
+    assert!(output.status.success(), "the run completed: {stderr}");
+    assert!(stderr.contains("reading again from the last checkpoint"), "{stderr}");
+    assert_eq!(count(dir.path(), "MATCH (i:Item) RETURN count(i) AS n"), ROWS, "every row, none twice");
+    let history: Json = serde_json::from_str(&ok(dir.path(), &["history", "--format", "json"])).expect("json");
+    let mapping = &history[0]["mappings"][0];
+    assert_eq!((mapping["read"].as_u64(), mapping["written"].as_u64()), (Some(ROWS as u64), Some(ROWS as u64)), "{mapping}");
+}
+
+#[test]
+fn mariadb_errors_name_what_is_wrong() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The server is not there.
+    let config = "[source]\nurl = \"mysql://app:s3cret@127.0.0.1:1/shop\"\n\n[[nodes]]\nlabel = \"A\"\ntable = \"a\"\nkey = \"id\"\n";
+    std::fs::write(dir.path().join("grafter.toml"), config).expect("config");
+    let output = run(dir.path(), &["run", "-q"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("127.0.0.1:1") && stderr.contains("hint"), "{stderr}");
+    assert!(!stderr.contains("s3cret"), "the password never shows: {stderr}");
+
+    // A query with a syntax error: the server's own message.
+    let db = Mariadb::new();
+    db.sql("CREATE TABLE a (id INT PRIMARY KEY)");
+    let config = format!("[source]\nurl = \"{}\"\n\n[[nodes]]\nlabel = \"A\"\nquery = \"SELEC id FROM a\"\nkey = \"id\"\n", db.url());
+    std::fs::write(dir.path().join("grafter.toml"), config).expect("config");
+    let output = run(dir.path(), &["run", "-q"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("You have an error in your SQL syntax") && stderr.contains("SELEC id FROM a"), "{stderr}");
+
+    // A missing column names the table, the column and the nearest one.
+    let config = format!(
+        "[source]\nurl = \"{}\"\n\n[[nodes]]\nlabel = \"A\"\ntable = \"a\"\nkey = \"idd\"\n",
+        db.url()
+    );
+    std::fs::write(dir.path().join("grafter.toml"), config).expect("config");
+    let output = run(dir.path(), &["run", "-q"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("key property `idd`") && stderr.contains("hint: properties: id"), "{stderr}");
 }
