@@ -4,7 +4,8 @@
 Generates the Placement example at about 1 million source rows (once, into bench/out/),
 then, in alternation and REPEAT times each:
   - grafter:  `grafter run` of examples/placement/grafter.toml into a fresh .grafeo file;
-              wall time measured around the whole process (open, load, indexes, close).
+              wall time measured around the whole process (open, load, indexes, close;
+              `--no-verify`: the verification after a run is measured by bench/verify.py).
   - anchor:   bench/grafeo-anchor loads the very same records, already materialised in
               memory and with endpoints resolved, through grafeo's batch API; only the
               store's work is timed (batches, commits, key indexes, close).
@@ -61,7 +62,7 @@ def main():
     for attempt in range(1, args.repeat + 1):
         for leftover in work.glob("*.grafeo*"):
             shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
-        out, wall, rss = timed([RELEASE / "grafter", "run", "-q", "--format", "json"], work)
+        out, wall, rss = timed([RELEASE / "grafter", "run", "-q", "--no-verify", "--format", "json"], work)
         summary = json.loads(out)
         rows = sum(m["read"] for m in summary["mappings"])
         grafter_runs.append({"seconds": wall, "rows": rows, "rss_mib": rss})

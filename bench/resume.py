@@ -67,7 +67,7 @@ def main():
 
     clean = fresh_dir(work, "resume-clean", database)
     started = time.monotonic()
-    summary = json.loads(grafter(clean, "run", "-q", "--format", "json"))
+    summary = json.loads(grafter(clean, "run", "-q", "--no-verify", "--format", "json"))
     t_clean = time.monotonic() - started
     rows = sum(m["read"] for m in summary["mappings"])
     checkpoint_seconds = sum(m["checkpoint_seconds"] for m in summary["mappings"])
@@ -80,7 +80,7 @@ def main():
         port = probe.getsockname()[1]
     started = time.monotonic()
     process = subprocess.Popen(
-        [GRAFTER, "run", "-q", "--metrics-addr", f"127.0.0.1:{port}"], cwd=crashed, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [GRAFTER, "run", "-q", "--no-verify", "--metrics-addr", f"127.0.0.1:{port}"], cwd=crashed, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     while process.poll() is None:
         try:
@@ -97,7 +97,7 @@ def main():
     checkpoints = json.loads(grafter(crashed, "query", "--format", "json", "MATCH (c:_GrafterCheckpoint) RETURN c.read AS read"))
     first = sum(c["read"] for c in checkpoints)
     started = time.monotonic()
-    resumed = json.loads(grafter(crashed, "run", "-q", "--format", "json"))
+    resumed = json.loads(grafter(crashed, "run", "-q", "--no-verify", "--format", "json"))
     t_resumed = time.monotonic() - started
     second = sum(m["read"] - (m["resumed_at"] or 0) for m in resumed["mappings"] if m["status"] == "done")
     same = fingerprint(crashed) == fingerprint(clean)

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// grafter moves relational data (SQLite, CSV, NDJSON) into a property graph, checkpointed
-/// and idempotent. Start with `grafter init --from sqlite:app.db`, read `grafter plan`, then
-/// `grafter run`.
+/// grafter moves relational data (PostgreSQL, MySQL/MariaDB, SQLite, CSV, NDJSON) into a
+/// property graph, checkpointed, idempotent and verified. Start with `grafter init --from
+/// postgres://user@host/db` (or `sqlite:app.db`), read `grafter plan`, then `grafter run`.
 #[derive(Debug, Parser)]
 #[command(name = "grafter", version, max_term_width = 100)]
 pub struct Cli {
@@ -65,7 +65,9 @@ pub enum Format {
 /// `grafter init`
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// The source to introspect: `sqlite:PATH` (relative to the current directory).
+    /// The source to introspect: `postgres://user@host:5432/db`, `mysql://user@host:3306/db`
+    /// (or `mariadb://`), or `sqlite:PATH` (relative to the current directory). A password in
+    /// the URL is written to the config as `${GRAFTER_SOURCE_PASSWORD}`, never as itself.
     #[arg(long, value_name = "URL")]
     pub from: String,
     /// Where to write the configuration (default: the --config path).

@@ -446,7 +446,10 @@ fn every_mariadb_type_arrives_exactly() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(
         dir.path().join("grafter.toml"),
-        format!("[source]\nurl = \"{}\"\n\n[[nodes]]\nlabel = \"Thing\"\ntable = \"everything\"\nkey = \"id\"\n", db.url()),
+        format!(
+            "[source]\nurl = \"{}\"\n\n[[nodes]]\nlabel = \"Thing\"\ntable = \"everything\"\nkey = \"id\"\n",
+            db.url()
+        ),
     )
     .expect("config");
     ok(dir.path(), &["run", "-q"]);
@@ -472,8 +475,10 @@ fn an_unsigned_bigint_beyond_i64_is_rejected_by_default_with_its_reason() {
          INSERT INTO counter VALUES (1, 5), (2, 18446744073709551615)",
     );
     let dir = tempfile::tempdir().expect("tempdir");
-    let config =
-        format!("[source]\nurl = \"{}\"\n\n[[nodes]]\nlabel = \"Counter\"\ntable = \"counter\"\nkey = \"id\"\n", db.url());
+    let config = format!(
+        "[source]\nurl = \"{}\"\n\n[[nodes]]\nlabel = \"Counter\"\ntable = \"counter\"\nkey = \"id\"\n",
+        db.url()
+    );
     std::fs::write(dir.path().join("grafter.toml"), &config).expect("config");
     ok(dir.path(), &["run", "-q"]);
     let rejects = std::fs::read_to_string(dir.path().join("grafter.rejects.ndjson")).expect("reject file");
@@ -537,7 +542,11 @@ fn a_mariadb_connection_killed_mid_run_is_read_again_from_the_checkpoint() {
     assert_eq!(count(dir.path(), "MATCH (i:Item) RETURN count(i) AS n"), ROWS, "every row, none twice");
     let history: Json = serde_json::from_str(&ok(dir.path(), &["history", "--format", "json"])).expect("json");
     let mapping = &history[0]["mappings"][0];
-    assert_eq!((mapping["read"].as_u64(), mapping["written"].as_u64()), (Some(ROWS as u64), Some(ROWS as u64)), "{mapping}");
+    assert_eq!(
+        (mapping["read"].as_u64(), mapping["written"].as_u64()),
+        (Some(ROWS as u64), Some(ROWS as u64)),
+        "{mapping}"
+    );
 }
 
 #[test]
@@ -555,18 +564,19 @@ fn mariadb_errors_name_what_is_wrong() {
     // A query with a syntax error: the server's own message.
     let db = Mariadb::new();
     db.sql("CREATE TABLE a (id INT PRIMARY KEY)");
-    let config = format!("[source]\nurl = \"{}\"\n\n[[nodes]]\nlabel = \"A\"\nquery = \"SELEC id FROM a\"\nkey = \"id\"\n", db.url());
+    let config = format!(
+        "[source]\nurl = \"{}\"\n\n[[nodes]]\nlabel = \"A\"\nquery = \"SELEC id FROM a\"\nkey = \"id\"\n",
+        db.url()
+    );
     std::fs::write(dir.path().join("grafter.toml"), config).expect("config");
     let output = run(dir.path(), &["run", "-q"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
     assert!(stderr.contains("You have an error in your SQL syntax") && stderr.contains("SELEC id FROM a"), "{stderr}");
 
-    // A missing column names the table, the column and the nearest one.
-    let config = format!(
-        "[source]\nurl = \"{}\"\n\n[[nodes]]\nlabel = \"A\"\ntable = \"a\"\nkey = \"idd\"\n",
-        db.url()
-    );
+    // A key that is not a column names the mapping, the key and the columns there are.
+    let config =
+        format!("[source]\nurl = \"{}\"\n\n[[nodes]]\nlabel = \"A\"\ntable = \"a\"\nkey = \"idd\"\n", db.url());
     std::fs::write(dir.path().join("grafter.toml"), config).expect("config");
     let output = run(dir.path(), &["run", "-q"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
