@@ -77,7 +77,7 @@ def main():
     # One changed property among all the rows.
     out, _, _ = grafter(
         work, "query", "--write", "--format", "json",
-        "MATCH (i:Inventory) WITH i ORDER BY i.provider_uuid, i.resource_class SKIP 123456 LIMIT 1 "
+        "MATCH (i:Inventory) WITH i ORDER BY i.provider_uuid, i.resource_class SKIP 1000 LIMIT 1 "
         "SET i.total = i.total + 1 RETURN i.provider_uuid AS provider, i.resource_class AS class",
     )
     changed = json.loads(out)[0]
