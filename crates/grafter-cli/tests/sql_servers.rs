@@ -46,6 +46,66 @@ fn count(dir: &Path, cypher: &str) -> i64 {
     query(dir, cypher)[0]["n"].as_i64().expect("a count named n")
 }
 
+/// Rows of the table the killed-connection tests read: big enough (about 35 MB) that the
+/// read is still streaming, not sitting whole in the socket's buffers, when it is killed.
+const KILL_TEST_ROWS: i64 = 300_000;
+
+/// Loads table `item` (KILL_TEST_ROWS rows) from `url` while `kill_reader` kills grafter's
+/// reading connection (it returns how many it killed) twice, then checks that the run
+/// read again from its checkpoint and that every row arrived exactly once.
+fn killed_reads_are_read_again(url: &str, mut kill_reader: impl FnMut() -> i64) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("grafter.toml"),
+        format!("[source]\nurl = \"{url}\"\n\n[[nodes]]\nlabel = \"Item\"\ntable = \"item\"\nkey = \"id\"\n"),
+    )
+    .expect("config");
+    let child = grafter()
+        .current_dir(dir.path())
+        .args(["run", "-q", "--batch-size", "1000", "--workers", "1"])
+        .env("GRAFTER_SLOW_BATCH_MS", "20")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut killed = 0;
+    while killed < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(700));
+        killed += kill_reader();
+    }
+    let output = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(killed > 0, "a reading connection was killed");
+    assert!(output.status.success(), "the run completed: {stderr}");
+    assert!(stderr.contains("reading again from the last checkpoint"), "{stderr}");
+    assert_eq!(count(dir.path(), "MATCH (i:Item) RETURN count(i) AS n"), KILL_TEST_ROWS, "every row, none twice");
+    let history: Json = serde_json::from_str(&ok(dir.path(), &["history", "--format", "json"])).expect("json");
+    let mapping = &history[0]["mappings"][0];
+    let expected = Some(KILL_TEST_ROWS as u64);
+    assert_eq!((mapping["read"].as_u64(), mapping["written"].as_u64()), (expected, expected), "{mapping}");
+}
+
+/// Writes `config` as grafter.toml in `dir`, runs it, checks that the run failed, and
+/// returns what it said.
+fn failed_run(dir: &Path, config: &str) -> String {
+    std::fs::write(dir.join("grafter.toml"), config).expect("config");
+    let output = run(dir, &["run", "-q"]);
+    assert!(!output.status.success(), "the run failed");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A `scheme://` server that is not there: the error names where, gives a hint, and never
+/// shows the password.
+fn a_server_that_is_down_is_named_with_a_hint_and_no_password(dir: &Path, scheme: &str) {
+    let config = format!(
+        "[source]\nurl = \"{scheme}://app:s3cret@127.0.0.1:1/shop\"\n\n[[nodes]]\nlabel = \"A\"\ntable = \"a\"\nkey = \"id\"\n"
+    );
+    let stderr = failed_run(dir, &config);
+    assert!(stderr.contains("127.0.0.1:1") && stderr.contains("hint"), "{stderr}");
+    assert!(!stderr.contains("s3cret"), "the password never shows: {stderr}");
+}
+
 /// A unique database name for this test process.
 fn database_name(server: &str) -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -221,70 +281,25 @@ fn every_postgres_type_arrives_exactly() {
 #[test]
 fn a_postgres_connection_killed_mid_run_is_read_again_from_the_checkpoint() {
     let db = Postgres::new();
-    // Big enough (about 40 MB) that the COPY is still streaming, not sitting whole in the
-    // socket's buffers, when its connection is killed.
-    const ROWS: i64 = 300_000;
     db.sql(&format!(
         "CREATE TABLE item (id integer PRIMARY KEY, label text);
-         INSERT INTO item SELECT g, 'item ' || g || repeat('.', 100) FROM generate_series(1, {ROWS}) g"
+         INSERT INTO item SELECT g, 'item ' || g || repeat('.', 100) FROM generate_series(1, {KILL_TEST_ROWS}) g"
     ));
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join("grafter.toml"),
-        format!("[source]\nurl = \"{}\"\n\n[[nodes]]\nlabel = \"Item\"\ntable = \"item\"\nkey = \"id\"\n", db.url()),
-    )
-    .expect("config");
-    let child = grafter()
-        .current_dir(dir.path())
-        .args(["run", "-q", "--batch-size", "1000", "--workers", "1"])
-        .env("GRAFTER_SLOW_BATCH_MS", "20")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    // Kill grafter's reading connection a few times while it loads.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut killed = 0;
-    while killed < 2 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(700));
-        let n: i64 = Postgres::psql(
-            "test",
-            &format!(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid() AND query ILIKE 'COPY%'",
-                db.name
-            ),
-        )
-        .trim()
-        .parse()
-        .expect("count");
-        killed += n;
-    }
-    let output = child.wait_with_output().expect("wait");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(killed > 0, "a reading connection was killed");
-    assert!(output.status.success(), "the run completed: {stderr}");
-    assert!(stderr.contains("reading again from the last checkpoint"), "{stderr}");
-    assert_eq!(count(dir.path(), "MATCH (i:Item) RETURN count(i) AS n"), ROWS, "every row, none twice");
-    let history: Json = serde_json::from_str(&ok(dir.path(), &["history", "--format", "json"])).expect("json");
-    let mapping = &history[0]["mappings"][0];
-    assert_eq!(
-        (mapping["read"].as_u64(), mapping["written"].as_u64()),
-        (Some(ROWS as u64), Some(ROWS as u64)),
-        "{mapping}"
-    );
+    let kill_reader = || -> i64 {
+        let sql = format!(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE datname = '{}' AND pid <> pg_backend_pid() AND query ILIKE 'COPY%'",
+            db.name
+        );
+        Postgres::psql("test", &sql).trim().parse().expect("count")
+    };
+    killed_reads_are_read_again(&db.url(), kill_reader);
 }
 
 #[test]
 fn postgres_errors_name_what_is_wrong() {
     let dir = tempfile::tempdir().expect("tempdir");
-    // The server is not there.
-    let config = "[source]\nurl = \"postgres://app:s3cret@127.0.0.1:1/shop\"\n\n[[nodes]]\nlabel = \"A\"\ntable = \"a\"\nkey = \"id\"\n";
-    std::fs::write(dir.path().join("grafter.toml"), config).expect("config");
-    let output = run(dir.path(), &["run", "-q"]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success());
-    assert!(stderr.contains("127.0.0.1:1") && stderr.contains("hint"), "{stderr}");
-    assert!(!stderr.contains("s3cret"), "the password never shows: {stderr}");
+    a_server_that_is_down_is_named_with_a_hint_and_no_password(dir.path(), "postgres");
 
     // A query with a syntax error: the server's own message.
     let db = Postgres::new();
@@ -293,10 +308,7 @@ fn postgres_errors_name_what_is_wrong() {
         "[source]\nurl = \"{}\"\n\n[[nodes]]\nlabel = \"A\"\nquery = \"SELEC id FROM a\"\nkey = \"id\"\n",
         db.url()
     );
-    std::fs::write(dir.path().join("grafter.toml"), config).expect("config");
-    let output = run(dir.path(), &["run", "-q"]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success());
+    let stderr = failed_run(dir.path(), &config);
     assert!(stderr.contains("syntax error at or near \"SELEC\" (at character 1 of the query)"), "{stderr}");
 
     // A value the graph cannot hold: an infinite date is rejected with its reason; the rest loads.
@@ -498,68 +510,29 @@ fn an_unsigned_bigint_beyond_i64_is_rejected_by_default_with_its_reason() {
 #[test]
 fn a_mariadb_connection_killed_mid_run_is_read_again_from_the_checkpoint() {
     let db = Mariadb::new();
-    const ROWS: i64 = 300_000;
-    // Big enough (about 35 MB) that the read is still streaming when its connection dies.
     db.sql(&format!(
         "CREATE TABLE item (id INT PRIMARY KEY, label TEXT);
-         INSERT INTO item SELECT seq, concat('item ', seq, repeat('.', 100)) FROM seq_1_to_{ROWS}"
+         INSERT INTO item SELECT seq, concat('item ', seq, repeat('.', 100)) FROM seq_1_to_{KILL_TEST_ROWS}"
     ));
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join("grafter.toml"),
-        format!("[source]\nurl = \"{}\"\n\n[[nodes]]\nlabel = \"Item\"\ntable = \"item\"\nkey = \"id\"\n", db.url()),
-    )
-    .expect("config");
-    let child = grafter()
-        .current_dir(dir.path())
-        .args(["run", "-q", "--batch-size", "1000", "--workers", "1"])
-        .env("GRAFTER_SLOW_BATCH_MS", "20")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut killed = 0;
-    while killed < 2 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(700));
-        let ids = Mariadb::client(
-            "test",
-            &format!(
-                "SELECT id FROM information_schema.PROCESSLIST WHERE db = '{}' AND command <> 'Sleep' AND info LIKE 'SELECT%' AND id <> CONNECTION_ID()",
-                db.name
-            ),
+    let kill_reader = || -> i64 {
+        let sql = format!(
+            "SELECT id FROM information_schema.PROCESSLIST
+             WHERE db = '{}' AND command <> 'Sleep' AND info LIKE 'SELECT%' AND id <> CONNECTION_ID()",
+            db.name
         );
+        let ids = Mariadb::client("test", &sql);
         for id in ids.split_whitespace() {
             Mariadb::client("test", &format!("KILL CONNECTION {id}"));
-            killed += 1;
         }
-    }
-    let output = child.wait_with_output().expect("wait");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(killed > 0, "a reading connection was killed");
-    assert!(output.status.success(), "the run completed: {stderr}");
-    assert!(stderr.contains("reading again from the last checkpoint"), "{stderr}");
-    assert_eq!(count(dir.path(), "MATCH (i:Item) RETURN count(i) AS n"), ROWS, "every row, none twice");
-    let history: Json = serde_json::from_str(&ok(dir.path(), &["history", "--format", "json"])).expect("json");
-    let mapping = &history[0]["mappings"][0];
-    assert_eq!(
-        (mapping["read"].as_u64(), mapping["written"].as_u64()),
-        (Some(ROWS as u64), Some(ROWS as u64)),
-        "{mapping}"
-    );
+        ids.split_whitespace().count() as i64
+    };
+    killed_reads_are_read_again(&db.url(), kill_reader);
 }
 
 #[test]
 fn mariadb_errors_name_what_is_wrong() {
     let dir = tempfile::tempdir().expect("tempdir");
-    // The server is not there.
-    let config = "[source]\nurl = \"mysql://app:s3cret@127.0.0.1:1/shop\"\n\n[[nodes]]\nlabel = \"A\"\ntable = \"a\"\nkey = \"id\"\n";
-    std::fs::write(dir.path().join("grafter.toml"), config).expect("config");
-    let output = run(dir.path(), &["run", "-q"]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success());
-    assert!(stderr.contains("127.0.0.1:1") && stderr.contains("hint"), "{stderr}");
-    assert!(!stderr.contains("s3cret"), "the password never shows: {stderr}");
+    a_server_that_is_down_is_named_with_a_hint_and_no_password(dir.path(), "mysql");
 
     // A query with a syntax error: the server's own message.
     let db = Mariadb::new();
@@ -568,10 +541,7 @@ fn mariadb_errors_name_what_is_wrong() {
         "[source]\nurl = \"{}\"\n\n[[nodes]]\nlabel = \"A\"\nquery = \"SELEC id FROM a\"\nkey = \"id\"\n",
         db.url()
     );
-    std::fs::write(dir.path().join("grafter.toml"), config).expect("config");
-    let output = run(dir.path(), &["run", "-q"]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success());
+    let stderr = failed_run(dir.path(), &config);
     assert!(stderr.contains("You have an error in your SQL syntax") && stderr.contains("SELEC id FROM a"), "{stderr}");
 
     // A key that is not a column names the mapping, the key and the columns there are.
