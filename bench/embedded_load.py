@@ -16,21 +16,11 @@ Usage: bench/embedded_load.py [--rows N] [--repeat K]
 """
 import argparse
 import json
-import os
-import shutil
 import statistics
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "bench" / "out"
-TARGET_DIR = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache" / "grafter-target"))
-RELEASE = TARGET_DIR / "release"
-
-
-def sh(args, **kw):
-    return subprocess.run(args, check=True, **kw)
+from placement import GRAFTER, RELEASE, build, database as placement_database, fresh_dir
 
 
 def timed(args, cwd):
@@ -48,21 +38,13 @@ def main():
     parser.add_argument("--repeat", type=int, default=3, help="runs of each side (default 3)")
     args = parser.parse_args()
 
-    env = dict(os.environ, CARGO_TARGET_DIR=str(TARGET_DIR))
-    sh(["cargo", "build", "--release", "-q", "-p", "grafter-cli", "-p", "grafeo-anchor"], cwd=ROOT, env=env)
-    OUT.mkdir(parents=True, exist_ok=True)
-    work = OUT / f"placement-{args.rows}"
-    work.mkdir(exist_ok=True)
-    database = work / "placement.sqlite"
-    if not database.exists():
-        sh([RELEASE / "grafter", "generate", "placement", "--rows", str(args.rows), "-o", database], stdout=subprocess.DEVNULL)
-    shutil.copy(ROOT / "examples" / "placement" / "grafter.toml", work / "grafter.toml")
+    build("grafter-cli", "grafeo-anchor")
+    placement, database = placement_database(args.rows)
 
     grafter_runs, anchor_runs = [], []
     for attempt in range(1, args.repeat + 1):
-        for leftover in work.glob("*.grafeo*"):
-            shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
-        out, wall, rss = timed([RELEASE / "grafter", "run", "-q", "--no-verify", "--format", "json"], work)
+        work = fresh_dir(placement, "embedded-load", database)
+        out, wall, rss = timed([GRAFTER, "run", "-q", "--no-verify", "--format", "json"], work)
         summary = json.loads(out)
         rows = sum(m["read"] for m in summary["mappings"])
         grafter_runs.append({"seconds": wall, "rows": rows, "rss_mib": rss})

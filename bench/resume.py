@@ -17,35 +17,20 @@ Usage: bench/resume.py [--rows N] [--repeat K]
 """
 import argparse
 import json
-import os
-import shutil
 import signal
 import statistics
 import subprocess
 import socket
 import time
 import urllib.request
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "bench" / "out"
-TARGET_DIR = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache" / "grafter-target"))
-GRAFTER = TARGET_DIR / "release" / "grafter"
-ANCHOR = TARGET_DIR / "release" / "grafeo-anchor"
+from placement import GRAFTER, RELEASE, build, database as placement_database, fresh_dir
+
+ANCHOR = RELEASE / "grafeo-anchor"
 
 
 def grafter(work, *args):
     return subprocess.run([GRAFTER, *args], cwd=work, check=True, capture_output=True, text=True).stdout
-
-
-def fresh_dir(work, name, database):
-    path = work / name
-    if path.exists():
-        shutil.rmtree(path)
-    path.mkdir()
-    shutil.copy(ROOT / "examples" / "placement" / "grafter.toml", path / "grafter.toml")
-    (path / "placement.sqlite").symlink_to(database)
-    return path
 
 
 def fingerprint(path):
@@ -57,13 +42,8 @@ def main():
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=5, help="anchor runs with and without checkpoints (default 5)")
     args = parser.parse_args()
-    env = dict(os.environ, CARGO_TARGET_DIR=str(TARGET_DIR))
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "grafter-cli", "-p", "grafeo-anchor"], cwd=ROOT, env=env, check=True)
-    work = OUT / f"placement-{args.rows}"
-    work.mkdir(parents=True, exist_ok=True)
-    database = work / "placement.sqlite"
-    if not database.exists():
-        subprocess.run([GRAFTER, "generate", "placement", "--rows", str(args.rows), "-o", database], check=True, stdout=subprocess.DEVNULL)
+    build("grafter-cli", "grafeo-anchor")
+    work, database = placement_database(args.rows)
 
     clean = fresh_dir(work, "resume-clean", database)
     started = time.monotonic()

@@ -15,17 +15,12 @@ Usage: bench/verify.py [--rows N] [--repeat K]
 """
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "bench" / "out"
-TARGET_DIR = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache" / "grafter-target"))
-GRAFTER = TARGET_DIR / "release" / "grafter"
+from placement import GRAFTER, build, database as placement_database, fresh_dir
 
 
 def grafter(cwd, *args, ok_codes=(0,)):
@@ -44,23 +39,12 @@ def main():
     parser.add_argument("--repeat", type=int, default=3, help="migration + verification pairs (default 3)")
     args = parser.parse_args()
 
-    env = dict(os.environ, CARGO_TARGET_DIR=str(TARGET_DIR))
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "grafter-cli"], cwd=ROOT, env=env, check=True)
-    source = OUT / f"placement-{args.rows}"
-    source.mkdir(parents=True, exist_ok=True)
-    database = source / "placement.sqlite"
-    if not database.exists():
-        subprocess.run([GRAFTER, "generate", "placement", "--rows", str(args.rows), "-o", database], check=True, stdout=subprocess.DEVNULL)
-    work = OUT / f"verify-{args.rows}"
-    work.mkdir(exist_ok=True)
-    config = (ROOT / "examples" / "placement" / "grafter.toml").read_text()
-    config = config.replace('url = "sqlite:placement.sqlite"', f'url = "sqlite:{database}"')
-    assert str(database) in config, "the example reads sqlite:placement.sqlite"
-    (work / "grafter.toml").write_text(config)
+    build("grafter-cli")
+    placement, database = placement_database(args.rows)
 
     ratios = []
     for attempt in range(1, args.repeat + 1):
-        subprocess.run(f"rm -rf {work}/*.grafeo* {work}/grafter.rejects.ndjson", shell=True, check=True)
+        work = fresh_dir(placement, "verify", database)
         out, migration, _ = grafter(work, "run", "-q", "--no-verify", "--no-snapshot", "--format", "json")
         rows = sum(m["read"] for m in json.loads(out)["mappings"])
         out, verification, _ = grafter(work, "verify", "-q", "--format", "json")

@@ -46,6 +46,36 @@ fn count(dir: &Path, cypher: &str) -> i64 {
     query(dir, cypher)[0]["n"].as_i64().expect("a count named n")
 }
 
+/// `grafter init --from url`, then `grafter run` of what it wrote, in a new directory;
+/// returns the directory and the configuration.
+fn init_and_run(url: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    ok(dir.path(), &["init", "--from", url]);
+    let config = std::fs::read_to_string(dir.path().join("grafter.toml")).expect("config");
+    ok(dir.path(), &["run", "-q"]);
+    (dir, config)
+}
+
+/// A grafter.toml that reads `url` into nodes labelled `label`, keyed by `id`; `read` is the
+/// mapping's `table = "…"` or `query = "…"` line.
+fn one_label_config(url: &str, label: &str, read: &str) -> String {
+    format!("[source]\nurl = \"{url}\"\n\n[[nodes]]\nlabel = \"{label}\"\n{read}\nkey = \"id\"\n")
+}
+
+/// Loads table `everything` (one row) from `url` and checks that its node has exactly the
+/// `expected` properties, and none for the NULL column `nothing`.
+fn the_row_of_everything_arrives_as(url: &str, expected: &Json) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("grafter.toml"), one_label_config(url, "Thing", "table = \"everything\""))
+        .expect("config");
+    ok(dir.path(), &["run", "-q"]);
+    let row = &query(dir.path(), "MATCH (t:Thing) RETURN t")[0]["t"];
+    for (name, value) in expected.as_object().expect("object") {
+        assert_eq!(&row[name], value, "property {name} (whole node: {row})");
+    }
+    assert!(row.get("nothing").is_none(), "NULL is no property: {row}");
+}
+
 /// Rows of the table the killed-connection tests read: big enough (about 35 MB) that the
 /// read is still streaming, not sitting whole in the socket's buffers, when it is killed.
 const KILL_TEST_ROWS: i64 = 300_000;
@@ -55,11 +85,7 @@ const KILL_TEST_ROWS: i64 = 300_000;
 /// read again from its checkpoint and that every row arrived exactly once.
 fn killed_reads_are_read_again(url: &str, mut kill_reader: impl FnMut() -> i64) {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join("grafter.toml"),
-        format!("[source]\nurl = \"{url}\"\n\n[[nodes]]\nlabel = \"Item\"\ntable = \"item\"\nkey = \"id\"\n"),
-    )
-    .expect("config");
+    std::fs::write(dir.path().join("grafter.toml"), one_label_config(url, "Item", "table = \"item\"")).expect("config");
     let child = grafter()
         .current_dir(dir.path())
         .args(["run", "-q", "--batch-size", "1000", "--workers", "1"])
@@ -98,9 +124,7 @@ fn failed_run(dir: &Path, config: &str) -> String {
 /// A `scheme://` server that is not there: the error names where, gives a hint, and never
 /// shows the password.
 fn a_server_that_is_down_is_named_with_a_hint_and_no_password(dir: &Path, scheme: &str) {
-    let config = format!(
-        "[source]\nurl = \"{scheme}://app:s3cret@127.0.0.1:1/shop\"\n\n[[nodes]]\nlabel = \"A\"\ntable = \"a\"\nkey = \"id\"\n"
-    );
+    let config = one_label_config(&format!("{scheme}://app:s3cret@127.0.0.1:1/shop"), "A", "table = \"a\"");
     let stderr = failed_run(dir, &config);
     assert!(stderr.contains("127.0.0.1:1") && stderr.contains("hint"), "{stderr}");
     assert!(!stderr.contains("s3cret"), "the password never shows: {stderr}");
@@ -192,11 +216,8 @@ impl Drop for Postgres {
 fn chinook_from_postgres_counts_match_sql() {
     let db = Postgres::new();
     db.load_chinook();
-    let dir = tempfile::tempdir().expect("tempdir");
-    ok(dir.path(), &["init", "--from", &db.url()]);
-    let config = std::fs::read_to_string(dir.path().join("grafter.toml")).expect("config");
+    let (dir, config) = init_and_run(&db.url());
     assert!(config.contains("label = \"InvoiceLine\""), "snake_case tables become PascalCase labels:\n{config}");
-    ok(dir.path(), &["run", "-q"]);
 
     for (label, table) in [
         ("Album", "album"),
@@ -253,17 +274,6 @@ fn every_postgres_type_arrives_exactly() {
            '2024-06-15 10:30:00+05:30', '1 year 2 months 3 days 04:05:06.5', 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11',
            '{\"a\": [1, 2.5, null], \"b\": {\"c\": \"d\"}}', ARRAY['x', NULL, 'z'], ARRAY[[1,2],[3,4]], 'happy', 7, NULL)",
     );
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join("grafter.toml"),
-        format!(
-            "[source]\nurl = \"{}\"\n\n[[nodes]]\nlabel = \"Thing\"\ntable = \"everything\"\nkey = \"id\"\n",
-            db.url()
-        ),
-    )
-    .expect("config");
-    ok(dir.path(), &["run", "-q"]);
-    let row = &query(dir.path(), "MATCH (t:Thing) RETURN t")[0]["t"];
     let expected = serde_json::json!({
         "id": 1, "small": -32768, "big": 9223372036854775807_i64, "exact": "12345678901234567890.1234567890",
         "real_": 1.5, "double_": -0.25, "flag": true, "short": "ab ", "name_": "grüße ✓", "body": "line one\nline two",
@@ -272,10 +282,7 @@ fn every_postgres_type_arrives_exactly() {
         "doc": {"a": [1, 2.5, null], "b": {"c": "d"}}, "tags": ["x", null, "z"], "grid": [[1, 2], [3, 4]],
         "feeling": "happy", "amount": 7,
     });
-    for (name, value) in expected.as_object().expect("object") {
-        assert_eq!(&row[name], value, "property {name} (whole node: {row})");
-    }
-    assert!(row.get("nothing").is_none(), "NULL is no property: {row}");
+    the_row_of_everything_arrives_as(&db.url(), &expected);
 }
 
 #[test]
@@ -304,10 +311,7 @@ fn postgres_errors_name_what_is_wrong() {
     // A query with a syntax error: the server's own message.
     let db = Postgres::new();
     db.sql("CREATE TABLE a (id integer PRIMARY KEY)");
-    let config = format!(
-        "[source]\nurl = \"{}\"\n\n[[nodes]]\nlabel = \"A\"\nquery = \"SELEC id FROM a\"\nkey = \"id\"\n",
-        db.url()
-    );
+    let config = one_label_config(&db.url(), "A", "query = \"SELEC id FROM a\"");
     let stderr = failed_run(dir.path(), &config);
     assert!(stderr.contains("syntax error at or near \"SELEC\" (at character 1 of the query)"), "{stderr}");
 
@@ -315,7 +319,7 @@ fn postgres_errors_name_what_is_wrong() {
     db.sql(
         "CREATE TABLE d (id integer PRIMARY KEY, day date); INSERT INTO d VALUES (1, '2024-01-01'), (2, 'infinity')",
     );
-    let config = format!("[source]\nurl = \"{}\"\n\n[[nodes]]\nlabel = \"D\"\ntable = \"d\"\nkey = \"id\"\n", db.url());
+    let config = one_label_config(&db.url(), "D", "table = \"d\"");
     std::fs::write(dir.path().join("grafter.toml"), config).expect("config");
     ok(dir.path(), &["run", "-q"]);
     let rejects = std::fs::read_to_string(dir.path().join("grafter.rejects.ndjson")).expect("reject file");
@@ -406,12 +410,9 @@ impl Drop for Mariadb {
 fn chinook_from_mariadb_counts_match_sql() {
     let db = Mariadb::new();
     db.load_chinook();
-    let dir = tempfile::tempdir().expect("tempdir");
-    ok(dir.path(), &["init", "--from", &db.url()]);
-    let config = std::fs::read_to_string(dir.path().join("grafter.toml")).expect("config");
+    let (dir, config) = init_and_run(&db.url());
     assert!(config.contains("label = \"InvoiceLine\""), "{config}");
     assert!(config.contains("table = \"PlaylistTrack\""), "the join table is mapped:\n{config}");
-    ok(dir.path(), &["run", "-q"]);
 
     for table in
         ["Album", "Artist", "Customer", "Employee", "Genre", "Invoice", "InvoiceLine", "MediaType", "Playlist", "Track"]
@@ -455,17 +456,6 @@ fn every_mariadb_type_arrives_exactly() {
            x'00ff10', '1962-02-18', '13:05:09.25', '1969-12-31 23:59:59.123456', '2024-06-15 05:00:00.125', 2024,
            'happy', '{\"a\": [1, 2.5, null], \"b\": {\"c\": \"d\"}}', NULL)",
     );
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join("grafter.toml"),
-        format!(
-            "[source]\nurl = \"{}\"\n\n[[nodes]]\nlabel = \"Thing\"\ntable = \"everything\"\nkey = \"id\"\n",
-            db.url()
-        ),
-    )
-    .expect("config");
-    ok(dir.path(), &["run", "-q"]);
-    let row = &query(dir.path(), "MATCH (t:Thing) RETURN t")[0]["t"];
     let expected = serde_json::json!({
         "id": 1, "flag": true, "small": -32768, "big": i64::MIN, "unsigned_big": i64::MAX,
         "exact": "12345678901234567890.1234567890", "real_": 1.5, "double_": -0.25, "short": "ab",
@@ -473,10 +463,7 @@ fn every_mariadb_type_arrives_exactly() {
         "clock": "13:05:09.250", "stamp": "1969-12-31T23:59:59.123456", "stamp_ts": "2024-06-15T05:00:00.125+00:00",
         "year_": 2024, "feeling": "happy", "doc": {"a": [1, 2.5, null], "b": {"c": "d"}},
     });
-    for (name, value) in expected.as_object().expect("object") {
-        assert_eq!(&row[name], value, "property {name} (whole node: {row})");
-    }
-    assert!(row.get("nothing").is_none(), "NULL is no property: {row}");
+    the_row_of_everything_arrives_as(&db.url(), &expected);
 }
 
 #[test]
@@ -487,10 +474,7 @@ fn an_unsigned_bigint_beyond_i64_is_rejected_by_default_with_its_reason() {
          INSERT INTO counter VALUES (1, 5), (2, 18446744073709551615)",
     );
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = format!(
-        "[source]\nurl = \"{}\"\n\n[[nodes]]\nlabel = \"Counter\"\ntable = \"counter\"\nkey = \"id\"\n",
-        db.url()
-    );
+    let config = one_label_config(&db.url(), "Counter", "table = \"counter\"");
     std::fs::write(dir.path().join("grafter.toml"), &config).expect("config");
     ok(dir.path(), &["run", "-q"]);
     let rejects = std::fs::read_to_string(dir.path().join("grafter.rejects.ndjson")).expect("reject file");
@@ -521,10 +505,11 @@ fn a_mariadb_connection_killed_mid_run_is_read_again_from_the_checkpoint() {
             db.name
         );
         let ids = Mariadb::client("test", &sql);
-        for id in ids.split_whitespace() {
+        let ids: Vec<&str> = ids.split_whitespace().collect();
+        for id in &ids {
             Mariadb::client("test", &format!("KILL CONNECTION {id}"));
         }
-        ids.split_whitespace().count() as i64
+        ids.len() as i64
     };
     killed_reads_are_read_again(&db.url(), kill_reader);
 }
@@ -537,16 +522,12 @@ fn mariadb_errors_name_what_is_wrong() {
     // A query with a syntax error: the server's own message.
     let db = Mariadb::new();
     db.sql("CREATE TABLE a (id INT PRIMARY KEY)");
-    let config = format!(
-        "[source]\nurl = \"{}\"\n\n[[nodes]]\nlabel = \"A\"\nquery = \"SELEC id FROM a\"\nkey = \"id\"\n",
-        db.url()
-    );
+    let config = one_label_config(&db.url(), "A", "query = \"SELEC id FROM a\"");
     let stderr = failed_run(dir.path(), &config);
     assert!(stderr.contains("You have an error in your SQL syntax") && stderr.contains("SELEC id FROM a"), "{stderr}");
 
     // A key that is not a column names the mapping, the key and the columns there are.
-    let config =
-        format!("[source]\nurl = \"{}\"\n\n[[nodes]]\nlabel = \"A\"\ntable = \"a\"\nkey = \"idd\"\n", db.url());
+    let config = one_label_config(&db.url(), "A", "table = \"a\"").replace("key = \"id\"", "key = \"idd\"");
     std::fs::write(dir.path().join("grafter.toml"), config).expect("config");
     let output = run(dir.path(), &["run", "-q"]);
     let stderr = String::from_utf8_lossy(&output.stderr);

@@ -1,0 +1,43 @@
+"""What the Placement benchmarks share: where things are, building the release binaries,
+the generated 1M-row database (made once into bench/out/ and reused), and a fresh working
+directory that runs the example's grafter.toml against it."""
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+TARGET_DIR = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache" / "grafter-target"))
+RELEASE = TARGET_DIR / "release"
+GRAFTER = RELEASE / "grafter"
+
+
+def build(*packages):
+    """Builds the given workspace packages in release mode, into the persistent target dir."""
+    env = dict(os.environ, CARGO_TARGET_DIR=str(TARGET_DIR))
+    selected = [arg for package in packages for arg in ("-p", package)]
+    subprocess.run(["cargo", "build", "--release", "-q", *selected], cwd=ROOT, env=env, check=True)
+
+
+def database(rows):
+    """The Placement database of about `rows` source rows, generated on first use.
+    Returns its directory (bench/out/placement-ROWS) and its path."""
+    work = OUT / f"placement-{rows}"
+    work.mkdir(parents=True, exist_ok=True)
+    path = work / "placement.sqlite"
+    if not path.exists():
+        subprocess.run([GRAFTER, "generate", "placement", "--rows", str(rows), "-o", path], check=True, stdout=subprocess.DEVNULL)
+    return work, path
+
+
+def fresh_dir(work, name, database_path):
+    """An empty directory `work/name` holding the example's grafter.toml and a link to the
+    database, so a run there starts from nothing."""
+    path = work / name
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir()
+    shutil.copy(ROOT / "examples" / "placement" / "grafter.toml", path / "grafter.toml")
+    (path / "placement.sqlite").symlink_to(database_path)
+    return path
