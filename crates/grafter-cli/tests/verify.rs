@@ -11,7 +11,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use common::{Project, chinook, example, output_text, sql_int, sqlite};
+use common::{Project, Target, chinook, example, output_text, sql_int, sqlite};
 use rusqlite::Connection;
 use serde_json::Value;
 
@@ -51,6 +51,11 @@ fn placement_config(checks: bool) -> String {
 
 /// A Placement database loaded into the embedded store by `grafter run` (which verifies).
 fn migrated(checks: bool) -> (Project, Connection) {
+    migrated_into(Target::Embedded, checks)
+}
+
+/// A Placement database loaded into `target` by `grafter run` (which verifies).
+fn migrated_into(target: Target, checks: bool) -> (Project, Connection) {
     let project = Project::new();
     project
         .grafter()
@@ -59,7 +64,7 @@ fn migrated(checks: bool) -> (Project, Connection) {
         .args(["--compute-nodes", "4"])
         .assert()
         .success();
-    project.write("grafter.toml", placement_config(checks));
+    project.write("grafter.toml", placement_config(checks) + &target.section("placement"));
     let summary = project.run(&[]);
     summary.assert_every_row_accounted_for();
     assert_eq!(summary.json["verification"]["passed"], true, "the run's own verification: {}", summary.json);
@@ -175,9 +180,38 @@ fn resource_class_name(db: &Connection, id: i64) -> String {
         .unwrap_or_else(|_| STANDARD_RESOURCE_CLASSES[usize::try_from(id).expect("class id")].to_owned())
 }
 
-#[test]
-fn a_clean_migration_verifies_with_no_findings_and_the_example_checks_hold() {
-    let (project, db) = migrated(true);
+/// Every corruption scenario, on every target: the same findings, exactly.
+macro_rules! on_every_target {
+    ($($scenario:ident),* $(,)?) => {
+        mod embedded {
+            use super::*;
+            $(#[test]
+            fn $scenario() {
+                super::$scenario(Target::Embedded)
+            })*
+        }
+        mod falkordb {
+            use super::*;
+            $(#[test]
+            fn $scenario() {
+                let _one_at_a_time = common::falkordb_serial();
+                super::$scenario(Target::FalkorDb)
+            })*
+        }
+    };
+}
+
+on_every_target!(
+    a_clean_migration_verifies_with_no_findings_and_the_example_checks_hold,
+    a_deleted_node_is_reported_with_exactly_the_relationships_it_took_along,
+    a_changed_property_is_reported_with_both_values_reading_few_rows_one_by_one,
+    an_extra_relationship_is_reported,
+    a_retargeted_relationship_is_reported_as_one_retargeting,
+    a_duplicated_key_is_reported,
+);
+
+fn a_clean_migration_verifies_with_no_findings_and_the_example_checks_hold(target: Target) {
+    let (project, db) = migrated_into(target, true);
     let (code, report) = verify(&project, &[]);
     assert_eq!(code, 0, "{report}");
     assert_eq!(report["passed"], true);
@@ -208,9 +242,8 @@ fn a_clean_migration_verifies_with_no_findings_and_the_example_checks_hold() {
     );
 }
 
-#[test]
-fn a_deleted_node_is_reported_with_exactly_the_relationships_it_took_along() {
-    let (project, db) = migrated(false);
+fn a_deleted_node_is_reported_with_exactly_the_relationships_it_took_along(target: Target) {
+    let (project, db) = migrated_into(target, false);
     // A NUMA provider: it has a parent, inventories and traits.
     let (id, uuid): (i64, String) = db
         .query_row(
@@ -304,9 +337,8 @@ fn a_deleted_node_is_reported_with_exactly_the_relationships_it_took_along() {
     assert_eq!(findings(&report), set(&expected));
 }
 
-#[test]
-fn a_changed_property_is_reported_with_both_values_reading_few_rows_one_by_one() {
-    let (project, db) = migrated(false);
+fn a_changed_property_is_reported_with_both_values_reading_few_rows_one_by_one(target: Target) {
+    let (project, db) = migrated_into(target, false);
     let (uuid, generation): (String, i64) = db
         .query_row("SELECT uuid, generation FROM resource_providers ORDER BY id LIMIT 1", [], |row| {
             Ok((row.get(0)?, row.get(1)?))
@@ -324,9 +356,8 @@ fn a_changed_property_is_reported_with_both_values_reading_few_rows_one_by_one()
     assert!(individual > 0 && individual * 20 <= total, "{individual} of {total} rows read one by one");
 }
 
-#[test]
-fn an_extra_relationship_is_reported() {
-    let (project, db) = migrated(false);
+fn an_extra_relationship_is_reported(target: Target) {
+    let (project, db) = migrated_into(target, false);
     let (uuid, name): (String, String) = db
         .query_row(
             "SELECT rp.uuid, t.name FROM resource_providers rp, traits t WHERE NOT EXISTS \
@@ -357,9 +388,8 @@ fn an_extra_relationship_is_reported() {
     );
 }
 
-#[test]
-fn a_retargeted_relationship_is_reported_as_one_retargeting() {
-    let (project, db) = migrated(false);
+fn a_retargeted_relationship_is_reported_as_one_retargeting(target: Target) {
+    let (project, db) = migrated_into(target, false);
     let (consumer, project_id, other): (String, String, String) = db
         .query_row(
             "SELECT c.uuid, p.external_id, q.external_id FROM consumers c JOIN projects p ON p.id = c.project_id \
@@ -388,9 +418,8 @@ fn a_retargeted_relationship_is_reported_as_one_retargeting() {
     );
 }
 
-#[test]
-fn a_duplicated_key_is_reported() {
-    let (project, db) = migrated(false);
+fn a_duplicated_key_is_reported(target: Target) {
+    let (project, db) = migrated_into(target, false);
     let uuid: String =
         db.query_row("SELECT uuid FROM resource_providers ORDER BY id LIMIT 1", [], |row| row.get(0)).unwrap();
     corrupt(&project, "CREATE (:ResourceProvider {uuid: $uuid, name: 'impostor', generation: 0})", &[("uuid", &uuid)]);

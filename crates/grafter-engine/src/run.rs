@@ -323,27 +323,38 @@ impl Run<'_> {
 
         let mut summary =
             summary_shell(plan, self.source.describe(), record.id.clone(), RunStatus::InProgress, record.attempts);
-        let mut failure = self.load(decisions, &context, &mut summary).await.err();
+        // A server finds keys through its own index while loading: build it first there.
+        let indexes_first = target.indexes_first();
+        let mut failure = None;
+        if indexes_first {
+            match target.ensure_indexes(&key_indexes(self.prepared)).await {
+                Ok(statements) => summary.indexes = statements,
+                Err(error) => failure = Some(error.into()),
+            }
+        }
+        if failure.is_none() {
+            failure = self.load(decisions, &context, &mut summary).await.err();
+        }
         if let Some(signals) = signals {
             signals.abort();
         }
         if let Some(reason) = lease.lost() {
             failure.get_or_insert(EngineError::LockLost(reason));
         }
-        // Key indexes are built once the data is in, also after a failure (for what did
-        // load): the loader finds nodes through its own key table and never needs the
-        // store's index, and building an index over loaded nodes costs a third of
-        // maintaining it row by row (measured on grafeo, see bench/README.md).
-        match target.ensure_indexes(&key_indexes(self.prepared)).await {
-            Ok(statements) => {
-                if !statements.is_empty() {
-                    observer.message(&format!("{} key indexes in place", statements.len()));
+        // On the embedded store key indexes are built once the data is in, also after a
+        // failure (for what did load): the loader finds nodes through its own key table and
+        // never needs the store's index, and building an index over loaded nodes costs a
+        // third of maintaining it row by row (measured on grafeo, see bench/README.md).
+        if !indexes_first {
+            match target.ensure_indexes(&key_indexes(self.prepared)).await {
+                Ok(statements) => summary.indexes = statements,
+                Err(error) => {
+                    failure.get_or_insert(error.into());
                 }
-                summary.indexes = statements;
             }
-            Err(error) => {
-                failure.get_or_insert(error.into());
-            }
+        }
+        if !summary.indexes.is_empty() {
+            observer.message(&format!("{} key indexes in place", summary.indexes.len()));
         }
         if context.rejects.exists() {
             summary.reject_file = Some(plan.run.reject_file.clone());
@@ -359,6 +370,16 @@ impl Run<'_> {
             record.set_status(RunStatus::Failed, None);
             target.save_run(&record).await?;
             return Err(error);
+        }
+        if !stop.is_set() {
+            // Every mapping loaded: the target may drop what it kept to tell this run's writes
+            // apart (a resume still needs it, so only now).
+            if let Err(error) = target.finish_run(&record.id).await {
+                record.error = Some(error.to_string());
+                record.set_status(RunStatus::Failed, None);
+                target.save_run(&record).await?;
+                return Err(error.into());
+            }
         }
         if stop.is_set() {
             record.set_status(RunStatus::Interrupted, None);

@@ -19,20 +19,24 @@ use async_trait::async_trait;
 use futures::Stream;
 use grafter_model::{Fingerprint, LockHolder, RunRecord, Value};
 
+mod dialect;
 mod error;
 mod records;
 mod url;
 
+#[cfg(feature = "falkordb")]
+pub mod falkordb;
 #[cfg(feature = "grafeo")]
 pub mod grafeo;
 pub mod null;
 
+pub use dialect::Dialect;
 pub use error::TargetError;
 pub use records::{
     Checkpoint, Encoded, EndpointSpec, NodeRecord, NodeSpec, QueryResult, RecordBatch, RelRecord, RelSpec, RowOutcome,
     WriteReport,
 };
-pub use url::{TargetUrl, parse_url};
+pub use url::{FalkorDbUrl, TargetUrl, parse_url};
 
 /// An index the target should have before loading: on `properties` of nodes labelled `label`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +74,13 @@ pub trait GraphTarget: Send + Sync {
     /// run, so that a resume after a crash judges duplicates exactly as one clean run would.
     async fn begin_run(&self, marks: Option<&str>) -> Result<String, TargetError>;
 
+    /// Whether the key indexes must exist before loading (servers, whose MERGE and MATCH
+    /// scan a label without one) rather than be built after it (the embedded store, where
+    /// building once is cheaper than maintaining row by row).
+    fn indexes_first(&self) -> bool {
+        false
+    }
+
     /// Creates the key indexes (idempotently). Returns the statements it ran, for the log.
     async fn ensure_indexes(&self, indexes: &[KeyIndex]) -> Result<Vec<String>, TargetError>;
 
@@ -87,6 +98,13 @@ pub trait GraphTarget: Send + Sync {
         checkpoint: &Checkpoint,
         before_commit: BeforeCommit,
     ) -> Result<WriteReport, TargetError>;
+
+    /// Called once every mapping of a run has loaded without failure: the target drops
+    /// whatever it kept on elements to tell this run's writes apart during the run.
+    async fn finish_run(&self, run_id: &str) -> Result<(), TargetError> {
+        let _ = run_id;
+        Ok(())
+    }
 
     // ------------------------------------------------------------------ run state
 
@@ -225,6 +243,8 @@ pub async fn open(url: &str, base_dir: &Path, access: Access) -> Result<Box<dyn 
         #[cfg(feature = "grafeo")]
         TargetUrl::Grafeo(path) => Ok(Box::new(grafeo::GrafeoTarget::open(&path, access).await?)),
         TargetUrl::Null => Ok(Box::new(null::NullTarget::default())),
+        #[cfg(feature = "falkordb")]
+        TargetUrl::FalkorDb(url) => Ok(Box::new(falkordb::FalkorDbTarget::open(&url).await?)),
         #[allow(unreachable_patterns)]
         other => Err(TargetError::NotBuiltIn { scheme: other.scheme().to_owned() }),
     }

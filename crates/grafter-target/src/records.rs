@@ -202,6 +202,41 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
+    /// A checkpoint from its stored fields, in the order `run, mapping, partition, checksum,
+    /// batches, cursor, read, written, rejected, finished, seconds, range`; `None` when one
+    /// is missing or of the wrong type (damaged bookkeeping).
+    pub fn from_fields(row: &[Value]) -> Option<Checkpoint> {
+        let string = |v: &Value| match v {
+            Value::String(s) => Some(s.clone()),
+            _ => None,
+        };
+        let number = |v: &Value| match v {
+            Value::Int(i) => u64::try_from(*i).ok(),
+            _ => None,
+        };
+        Some(Checkpoint {
+            run_id: string(row.first()?)?,
+            mapping: string(row.get(1)?)?,
+            partition: u32::try_from(number(row.get(2)?)?).ok()?,
+            checksum: string(row.get(3)?)?,
+            batches: number(row.get(4)?)?,
+            cursor: Cursor::decode(&string(row.get(5)?)?).ok()?,
+            read: number(row.get(6)?)?,
+            written: number(row.get(7)?)?,
+            rejected: number(row.get(8)?)?,
+            finished: matches!(row.get(9)?, Value::Bool(true)),
+            seconds: match row.get(10)? {
+                Value::Float(x) => *x,
+                Value::Int(i) => *i as f64,
+                _ => 0.0,
+            },
+            range: match row.get(11)? {
+                Value::String(text) => KeyRange::decode(text).ok()?,
+                _ => KeyRange::all(),
+            },
+        })
+    }
+
     /// The checkpoint as stored: the batch's write outcomes added to its counts, so that
     /// `read = written + rejected` holds in the stored figures too.
     pub fn with_outcomes(&self, report: &WriteReport) -> Checkpoint {
@@ -218,4 +253,17 @@ pub struct QueryResult {
     pub columns: Vec<String>,
     /// Rows, one value per column.
     pub rows: Vec<Vec<Value>>,
+}
+
+/// `(:Label {a: 1, b: "x"})`: a node named by its key, for reject reasons and messages.
+pub(crate) fn node_text(label: &str, names: &[String], values: &[Value]) -> String {
+    let pairs: Vec<String> = names
+        .iter()
+        .zip(values)
+        .map(|(name, value)| match value {
+            Value::String(s) => format!("{name}: {s:?}"),
+            other => format!("{name}: {other}"),
+        })
+        .collect();
+    format!("(:{label} {{{}}})", pairs.join(", "))
 }

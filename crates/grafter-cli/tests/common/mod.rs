@@ -271,3 +271,59 @@ pub fn output_text(output: &std::process::Output) -> (String, String) {
 pub fn line_of(text: &str, needle: &str) -> usize {
     text.lines().position(|line| line.contains(needle)).unwrap_or_else(|| panic!("no line contains {needle:?}")) + 1
 }
+
+/// The FalkorDB server the tests use: `FALKORDB_URL` (`falkordb://HOST:PORT`), by default the
+/// one `scripts/falkordb start` runs. It must answer: a missing server fails the test loudly
+/// rather than skipping it.
+pub fn falkordb_server() -> String {
+    let server = std::env::var("FALKORDB_URL").unwrap_or_else(|_| "falkordb://127.0.0.1:6380".to_owned());
+    let address = server.trim_start_matches("falkordb://").trim_end_matches('/').to_owned();
+    let answers = std::net::TcpStream::connect(&address).and_then(|mut stream| {
+        use std::io::{Read, Write};
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
+        stream.write_all(b"*1\r\n$4\r\nPING\r\n")?;
+        let mut reply = [0u8; 7];
+        stream.read_exact(&mut reply)?;
+        Ok(reply == *b"+PONG\r\n")
+    });
+    match answers {
+        Ok(true) => server.trim_end_matches('/').to_owned(),
+        other => panic!(
+            "FalkorDB does not answer at {server} ({other:?}): these tests need it; start it with `scripts/falkordb start` (scripts/test does), or set FALKORDB_URL"
+        ),
+    }
+}
+
+/// A URL naming a graph on the test server that no other test uses.
+pub fn falkordb_graph(name: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}/{name}_{}_{n}", falkordb_server(), std::process::id())
+}
+
+/// Where a test loads: the embedded store (the default) or a fresh graph on FalkorDB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// `grafeo:` beside the config.
+    Embedded,
+    /// A graph of its own on the test FalkorDB server.
+    FalkorDb,
+}
+
+impl Target {
+    /// The `[target]` section to append to a config that has none.
+    pub fn section(self, name: &str) -> String {
+        match self {
+            Target::Embedded => String::new(),
+            Target::FalkorDb => format!("\n[target]\nurl = \"{}\"\n", falkordb_graph(name)),
+        }
+    }
+}
+
+/// Held by each FalkorDB test for its whole length, so that a test binary's FalkorDB tests
+/// run one at a time: FalkorDB 4.16 was seen to deadlock (its `GRAPH.COPY` waiting for the
+/// module lock forever) while six grafters loaded, copied and indexed graphs at once.
+pub fn falkordb_serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use grafeo::GrafeoDB;
 use grafeo_common::types::Value as G;
-use grafter_model::{Cursor, KeyRange, LockHolder, RunRecord};
+use grafter_model::{LockHolder, RunRecord};
 
 use super::CHECKPOINT_LABEL;
 use crate::{Checkpoint, TargetError};
@@ -37,41 +37,12 @@ fn damaged(what: String) -> TargetError {
     TargetError::Bookkeeping { target: "grafeo".into(), message: what }
 }
 
-fn checkpoint_from_row(row: &[G]) -> Option<Checkpoint> {
-    let string = |v: &G| match v {
-        G::String(s) => Some(s.to_string()),
-        _ => None,
-    };
-    let count = |v: &G| match v {
-        G::Int64(i) => u64::try_from(*i).ok(),
-        _ => None,
-    };
-    Some(Checkpoint {
-        run_id: string(row.first()?)?,
-        mapping: string(row.get(1)?)?,
-        partition: u32::try_from(count(row.get(2)?)?).ok()?,
-        checksum: string(row.get(3)?)?,
-        batches: count(row.get(4)?)?,
-        cursor: Cursor::decode(&string(row.get(5)?)?).ok()?,
-        read: count(row.get(6)?)?,
-        written: count(row.get(7)?)?,
-        rejected: count(row.get(8)?)?,
-        finished: matches!(row.get(9)?, G::Bool(true)),
-        seconds: match row.get(10)? {
-            G::Float64(x) => *x,
-            _ => 0.0,
-        },
-        range: match row.get(11)? {
-            G::String(text) => KeyRange::decode(text).ok()?,
-            _ => KeyRange::all(),
-        },
-    })
-}
-
 fn checkpoints_of(rows: Vec<Vec<G>>) -> Result<Vec<Checkpoint>, TargetError> {
     rows.into_iter()
         .map(|row| {
-            checkpoint_from_row(&row).ok_or_else(|| damaged(format!("a checkpoint has unexpected fields: {row:?}")))
+            let fields: Vec<grafter_model::Value> = row.iter().map(super::convert::from_grafeo).collect();
+            Checkpoint::from_fields(&fields)
+                .ok_or_else(|| damaged(format!("a checkpoint has unexpected fields: {row:?}")))
         })
         .collect()
 }

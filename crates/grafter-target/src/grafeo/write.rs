@@ -14,6 +14,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use super::CHECKPOINT_LABEL;
 use super::convert::{from_grafeo, to_grafeo};
 use super::index::{EdgeIdentity, EdgeIndex, NodeIndex, Seen};
+use crate::records::node_text;
 use crate::{BeforeCommit, Checkpoint, Encoded, NodeSpec, RecordBatch, RelSpec, RowOutcome, WriteReport};
 
 /// The loader's memory between batches: lookup tables and where the run's ids begin.
@@ -171,19 +172,6 @@ pub(crate) fn encode(batch: RecordBatch) -> Encoded {
             Encoded::new(rows.len(), EncodedBatch::Relationships { spec, rows })
         }
     }
-}
-
-/// `(:Label {a: 1, b: "x"})`, for messages.
-fn node_text(label: &str, names: &[String], values: &[Value]) -> String {
-    let pairs: Vec<String> = names
-        .iter()
-        .zip(values)
-        .map(|(name, value)| match value {
-            Value::String(s) => format!("{name}: {s:?}"),
-            other => format!("{name}: {other}"),
-        })
-        .collect();
-    format!("(:{label} {{{}}})", pairs.join(", "))
 }
 
 /// Writes an encoded batch and the checkpoint in one transaction. The error is the store's

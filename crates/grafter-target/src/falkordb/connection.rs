@@ -1,0 +1,216 @@
+//! The connection to a FalkorDB server: GRAPH.QUERY with parameters over the Redis protocol,
+//! reconnecting after a failure, with bounded retries for what is safe to repeat.
+//!
+//! The `redis` crate carries the protocol (a well-kept driver with a tokio multiplexed
+//! connection); FalkorDB's query language and replies are handled here and in [`super::reply`].
+//! Errors are split in two: the server refusing a query ([`ClientError::Query`], final) and
+//! the connection failing ([`ClientError::Connection`], worth a retry once the server is back).
+
+use std::time::Duration;
+
+use grafter_model::Value;
+use redis::aio::MultiplexedConnection;
+use tokio::sync::Mutex;
+
+use super::literal::params_prefix;
+use super::reply::{self, Names, Reply};
+use crate::FalkorDbUrl;
+
+/// How long to wait for the server to accept a connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long one reply may take. Generous: a query over a big graph is slow, a dead server is
+/// noticed by its closed socket long before this.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(600);
+/// Attempts for a repeatable request before giving up, with the waits between them: about
+/// six seconds in all, so a server that is down fails the run quickly (and resumably).
+const RETRY_WAITS_MS: [u64; 5] = [100, 300, 700, 1500, 3000];
+
+/// What went wrong talking to FalkorDB.
+#[derive(Debug, Clone)]
+pub(crate) enum ClientError {
+    /// The server answered with an error.
+    Query(String),
+    /// The connection failed or could not be made; the request may or may not have run.
+    Connection(String),
+}
+
+impl std::fmt::Display for ClientError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClientError::Query(message) | ClientError::Connection(message) => f.write_str(message),
+        }
+    }
+}
+
+fn classify(error: redis::RedisError) -> ClientError {
+    let message = error.to_string();
+    if error.is_io_error()
+        || error.is_connection_dropped()
+        || error.is_connection_refusal()
+        || error.is_timeout()
+        || message.contains("LOADING")
+    {
+        ClientError::Connection(message)
+    } else {
+        ClientError::Query(error.detail().map_or(message.clone(), str::to_owned))
+    }
+}
+
+/// A FalkorDB server and one graph on it.
+pub(crate) struct Client {
+    client: redis::Client,
+    url: FalkorDbUrl,
+    connection: Mutex<Option<MultiplexedConnection>>,
+    names: Mutex<Names>,
+}
+
+impl Client {
+    /// Prepares a client; nothing is sent until the first request.
+    pub fn new(url: &FalkorDbUrl) -> Result<Client, ClientError> {
+        use redis::IntoConnectionInfo as _;
+        let mut settings = redis::RedisConnectionInfo::default();
+        if let Some(user) = &url.user {
+            settings = settings.set_username(user);
+        }
+        if let Some(password) = &url.password {
+            settings = settings.set_password(password);
+        }
+        let info = redis::ConnectionAddr::Tcp(url.host.clone(), url.port)
+            .into_connection_info()
+            .map_err(|e| ClientError::Query(e.to_string()))?
+            .set_redis_settings(settings);
+        let client = redis::Client::open(info).map_err(|e| ClientError::Query(e.to_string()))?;
+        Ok(Client { client, url: url.clone(), connection: Mutex::new(None), names: Mutex::new(Names::default()) })
+    }
+
+    /// The graph's name.
+    pub fn graph(&self) -> &str {
+        &self.url.graph
+    }
+
+    async fn connection(&self) -> Result<MultiplexedConnection, ClientError> {
+        let mut slot = self.connection.lock().await;
+        if let Some(connection) = slot.as_ref() {
+            return Ok(connection.clone());
+        }
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(RESPONSE_TIMEOUT));
+        let connection = self
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+            .map_err(|e| ClientError::Connection(format!("cannot connect to {}: {e}", self.url.describe())))?;
+        *slot = Some(connection.clone());
+        Ok(connection)
+    }
+
+    /// Forgets a connection that failed, so the next request opens a new one.
+    async fn drop_connection(&self) {
+        *self.connection.lock().await = None;
+    }
+
+    /// Sends one command once.
+    pub async fn command(&self, command: redis::Cmd) -> Result<redis::Value, ClientError> {
+        let mut connection = self.connection().await?;
+        match command.query_async::<redis::Value>(&mut connection).await {
+            Ok(value) => Ok(value),
+            Err(error) => {
+                let error = classify(error);
+                if matches!(error, ClientError::Connection(_)) {
+                    self.drop_connection().await;
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Sends a command that is safe to repeat, retrying while the connection fails.
+    pub async fn command_with_retry(&self, command: &redis::Cmd) -> Result<redis::Value, ClientError> {
+        retry(|| self.command(command.clone())).await
+    }
+
+    /// Runs Cypher on `graph` once (writes must not be blindly repeated: see the writer).
+    pub async fn query_graph(
+        &self,
+        graph: &str,
+        cypher: &str,
+        params: &[(String, Value)],
+        read_only: bool,
+    ) -> Result<Reply, ClientError> {
+        let mut text = params_prefix(params);
+        text.push_str(cypher);
+        self.query_text(graph, &text, read_only).await
+    }
+
+    /// Runs a query whose text already carries its parameters.
+    pub async fn query_text(&self, graph: &str, text: &str, read_only: bool) -> Result<Reply, ClientError> {
+        let mut command = redis::cmd(if read_only { "GRAPH.RO_QUERY" } else { "GRAPH.QUERY" });
+        command.arg(graph).arg(text).arg("--compact");
+        let raw = self.command(command).await?;
+        let stale = reply::needs_names(&raw, &*self.names.lock().await);
+        if stale {
+            self.refresh_names(graph).await?;
+        }
+        reply::decode(raw, &*self.names.lock().await).map_err(ClientError::Query)
+    }
+
+    /// Runs a read-only query on the graph, retrying while the connection fails.
+    pub async fn read(&self, cypher: &str, params: &[(String, Value)]) -> Result<Reply, ClientError> {
+        retry(|| self.query_graph(&self.url.graph, cypher, params, true)).await
+    }
+
+    /// Runs a query that is safe to repeat (idempotent writes), retrying while the
+    /// connection fails.
+    pub async fn idempotent(&self, cypher: &str, params: &[(String, Value)]) -> Result<Reply, ClientError> {
+        retry(|| self.query_graph(&self.url.graph, cypher, params, false)).await
+    }
+
+    /// Reads the graph's label, type and property-key names (to decode nodes and edges).
+    async fn refresh_names(&self, graph: &str) -> Result<(), ClientError> {
+        let mut names = Names::default();
+        for (procedure, list) in [
+            ("CALL db.labels()", &mut names.labels),
+            ("CALL db.relationshipTypes()", &mut names.types),
+            ("CALL db.propertyKeys()", &mut names.keys),
+        ] {
+            let mut command = redis::cmd("GRAPH.RO_QUERY");
+            command.arg(graph).arg(procedure).arg("--compact");
+            let raw = self.command(command).await?;
+            let decoded = reply::decode(raw, &Names::default()).map_err(ClientError::Query)?;
+            *list = decoded.rows.into_iter().filter_map(|row| row.into_iter().next()).map(|v| v.to_string()).collect();
+        }
+        *self.names.lock().await = names;
+        Ok(())
+    }
+}
+
+/// Runs `attempt` until it succeeds, fails with a query error, or the connection has failed
+/// [`RETRY_WAITS_MS`]`.len() + 1` times; waits grow, with jitter so that several clients do
+/// not come back in step.
+pub(crate) async fn retry<T, F, Fut>(mut attempt: F) -> Result<T, ClientError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ClientError>>,
+{
+    let mut waits = RETRY_WAITS_MS.iter();
+    loop {
+        match attempt().await {
+            Err(ClientError::Connection(message)) => match waits.next() {
+                Some(&wait) => {
+                    tracing::debug!("FalkorDB connection failed ({message}); retrying in about {wait} ms");
+                    tokio::time::sleep(Duration::from_millis(jitter(wait))).await;
+                }
+                None => return Err(ClientError::Connection(message)),
+            },
+            other => return other,
+        }
+    }
+}
+
+/// `wait` ± 25%, from the clock's low bits (no need for a random-number crate here).
+fn jitter(wait: u64) -> u64 {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let spread = wait / 2;
+    wait - wait / 4 + u64::from(nanos) % (spread + 1)
+}

@@ -1,0 +1,301 @@
+//! The FalkorDB target (`falkordb://HOST:PORT/GRAPH`): a graph on a FalkorDB server, spoken
+//! to in its native protocol (Redis, Cypher through `GRAPH.QUERY`).
+//!
+//! Everything the embedded target keeps, this one keeps in the graph too: checkpoints, run
+//! history and the lease lock are `_Grafter…` nodes ([`bookkeeping`]). Batches and their
+//! checkpoints commit in one query ([`write`]); snapshots for rollback are copies of the graph
+//! made by the server (`GRAPH.COPY`). Values FalkorDB has no type for are stored as text
+//! ([`literal`]); replies are decoded in [`reply`], reading back in [`scan`].
+
+mod bookkeeping;
+mod connection;
+mod literal;
+mod reply;
+mod scan;
+mod write;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use grafter_model::{Fingerprint, LockHolder, RunRecord, Value};
+
+use self::connection::{Client, ClientError};
+use crate::dialect::Dialect;
+use crate::{
+    BeforeCommit, Checkpoint, Encoded, EndpointSpec, FalkorDbUrl, GraphTarget, KeyIndex, QueryResult, RecordBatch,
+    RowStream, TargetError, WriteReport,
+};
+
+/// Label of grafter's checkpoint nodes.
+const CHECKPOINT_LABEL: &str = "_GrafterCheckpoint";
+/// Label of run records.
+const RUN_LABEL: &str = "_GrafterRun";
+/// Label of the lock node.
+const LOCK_LABEL: &str = "_GrafterLock";
+/// The property marking elements written by the run in progress (removed when it finishes).
+const RUN_PROPERTY: &str = "_grafter_run";
+
+/// A graph on a FalkorDB server.
+pub struct FalkorDbTarget {
+    client: Arc<Client>,
+    url: FalkorDbUrl,
+}
+
+/// The error for a failed request: the server's own message for a refused query; for a
+/// connection that failed, where and what to do.
+fn failed(target: &str, error: ClientError) -> TargetError {
+    match error {
+        ClientError::Query(message) => TargetError::Query { message },
+        ClientError::Connection(message) => TargetError::Store {
+            target: target.to_owned(),
+            message: format!(
+                "the server does not answer ({message})\n  hint: check that FalkorDB is running and reachable (for a local one: scripts/falkordb start); a run stopped by this resumes where it stopped with `grafter run`"
+            ),
+        },
+    }
+}
+
+impl FalkorDbTarget {
+    /// Connects to the server (a failure here names the server and what to check).
+    pub async fn open(url: &FalkorDbUrl) -> Result<FalkorDbTarget, TargetError> {
+        let target = url.describe();
+        let client = Client::new(url).map_err(|e| failed(&target, e))?;
+        // Fail now, clearly, rather than at the first batch.
+        client.command_with_retry(&redis::cmd("PING")).await.map_err(|e| failed(&target, e))?;
+        let modules = client.command(redis::cmd("GRAPH.LIST")).await;
+        if let Err(ClientError::Query(message)) = modules {
+            return Err(TargetError::Store {
+                target,
+                message: format!(
+                    "the server answers but has no graph module ({message})\n  hint: is this a plain Redis? FalkorDB loads falkordb.so as a module"
+                ),
+            });
+        }
+        Ok(FalkorDbTarget { client: Arc::new(client), url: url.clone() })
+    }
+
+    fn snapshot_name(&self, run_id: &str) -> String {
+        format!("{}__grafter_snapshot_{run_id}", self.url.graph)
+    }
+
+    async fn delete_graph(&self, graph: &str) -> Result<(), TargetError> {
+        match self.client.command_with_retry(redis::cmd("GRAPH.DELETE").arg(graph)).await {
+            Ok(_) => Ok(()),
+            // Deleting a graph that is not there is what we wanted.
+            Err(ClientError::Query(message)) if message.contains("empty key") || message.contains("Invalid graph") => {
+                Ok(())
+            }
+            Err(error) => Err(failed(&self.describe(), error)),
+        }
+    }
+}
+
+#[async_trait]
+impl GraphTarget for FalkorDbTarget {
+    fn describe(&self) -> String {
+        self.url.describe()
+    }
+
+    async fn begin_run(&self, marks: Option<&str>) -> Result<String, TargetError> {
+        // Elements carry the run's id (the checkpoint's) until the run finishes: nothing else
+        // to remember.
+        Ok(marks.unwrap_or("{}").to_owned())
+    }
+
+    fn indexes_first(&self) -> bool {
+        // Without an index every MERGE and MATCH on a key scans the label.
+        true
+    }
+
+    async fn ensure_indexes(&self, indexes: &[KeyIndex]) -> Result<Vec<String>, TargetError> {
+        let mut statements = Vec::new();
+        for index in indexes {
+            for statement in Dialect::FalkorDb.key_index(&index.label, &index.properties) {
+                match self.client.idempotent(&statement, &[]).await {
+                    Ok(_) => statements.push(statement),
+                    // FalkorDB has no IF NOT EXISTS: an index already there is fine.
+                    Err(ClientError::Query(message)) if message.contains("already indexed") => {}
+                    Err(error) => return Err(failed(&self.describe(), error)),
+                }
+            }
+        }
+        Ok(statements)
+    }
+
+    fn encode(&self, batch: RecordBatch) -> Result<Encoded, TargetError> {
+        Ok(write::encode(batch))
+    }
+
+    async fn write(
+        &self,
+        encoded: Encoded,
+        checkpoint: &Checkpoint,
+        before_commit: BeforeCommit,
+    ) -> Result<WriteReport, TargetError> {
+        write::write(&self.client, &self.describe(), &checkpoint.run_id, encoded, checkpoint, before_commit).await
+    }
+
+    async fn finish_run(&self, run_id: &str) -> Result<(), TargetError> {
+        let unmarked = write::finish_run(&self.client, &self.describe(), run_id).await?;
+        tracing::debug!("{}: {unmarked} elements unmarked", self.describe());
+        Ok(())
+    }
+
+    async fn save_checkpoints(&self, checkpoints: &[Checkpoint]) -> Result<(), TargetError> {
+        bookkeeping::save_checkpoints(&self.client, &self.describe(), checkpoints).await
+    }
+
+    async fn checkpoints(&self, run_id: &str) -> Result<Vec<Checkpoint>, TargetError> {
+        bookkeeping::checkpoints(&self.client, &self.describe(), run_id).await
+    }
+
+    async fn latest_checkpoints(&self, mapping: &str, checksum: &str) -> Result<Vec<Checkpoint>, TargetError> {
+        bookkeeping::latest_checkpoints(&self.client, &self.describe(), mapping, checksum).await
+    }
+
+    async fn save_run(&self, record: &RunRecord) -> Result<(), TargetError> {
+        bookkeeping::save_run(&self.client, &self.describe(), record).await
+    }
+
+    async fn runs(&self) -> Result<Vec<RunRecord>, TargetError> {
+        bookkeeping::runs(&self.client, &self.describe()).await
+    }
+
+    async fn acquire_lock(&self, holder: &LockHolder) -> Result<Option<LockHolder>, TargetError> {
+        match bookkeeping::acquire_lock(&self.client, &self.describe(), holder).await? {
+            Ok(previous) => Ok(previous),
+            Err(current) => Err(TargetError::Locked { target: self.describe(), holder: Box::new(current) }),
+        }
+    }
+
+    async fn renew_lock(&self, holder: &LockHolder) -> Result<(), TargetError> {
+        match bookkeeping::renew_lock(&self.client, &self.describe(), holder).await? {
+            Ok(()) => Ok(()),
+            Err(Some(other)) => {
+                Err(TargetError::LockLost { target: self.describe(), reason: format!("now held by {other}") })
+            }
+            Err(None) => Err(TargetError::LockLost { target: self.describe(), reason: "the lock was broken".into() }),
+        }
+    }
+
+    async fn release_lock(&self, holder: &LockHolder) -> Result<(), TargetError> {
+        bookkeeping::release_lock(&self.client, &self.describe(), holder).await
+    }
+
+    async fn lock_holder(&self) -> Result<Option<LockHolder>, TargetError> {
+        bookkeeping::lock_holder(&self.client, &self.describe()).await
+    }
+
+    async fn break_lock(&self) -> Result<Option<LockHolder>, TargetError> {
+        bookkeeping::break_lock(&self.client, &self.describe()).await
+    }
+
+    async fn fingerprint(&self) -> Result<Fingerprint, TargetError> {
+        scan::fingerprint(Arc::clone(&self.client), &self.describe(), &self.url.graph).await
+    }
+
+    async fn snapshot(&self, run_id: &str) -> Result<Option<String>, TargetError> {
+        let name = self.snapshot_name(run_id);
+        self.delete_graph(&name).await?;
+        let exists = self.client.command_with_retry(&redis::cmd("EXISTS").arg(&self.url.graph).clone()).await;
+        match exists {
+            // Nothing to copy yet: an empty snapshot is recorded as an empty graph.
+            Ok(redis::Value::Int(0)) => {
+                self.client
+                    .query_graph(&name, "RETURN 0", &[], false)
+                    .await
+                    .map_err(|e| failed(&self.describe(), e))?;
+            }
+            Ok(_) => {
+                self.client
+                    .command_with_retry(redis::cmd("GRAPH.COPY").arg(&self.url.graph).arg(&name))
+                    .await
+                    .map_err(|e| failed(&self.describe(), e))?;
+            }
+            Err(error) => return Err(failed(&self.describe(), error)),
+        }
+        Ok(Some(name))
+    }
+
+    async fn restore(&self, snapshot: &str) -> Result<(), TargetError> {
+        self.delete_graph(&self.url.graph).await?;
+        self.client
+            .command_with_retry(redis::cmd("GRAPH.COPY").arg(snapshot).arg(&self.url.graph))
+            .await
+            .map_err(|e| failed(&self.describe(), e))?;
+        Ok(())
+    }
+
+    async fn snapshot_fingerprint(&self, snapshot: &str) -> Result<Option<Fingerprint>, TargetError> {
+        scan::fingerprint(Arc::clone(&self.client), &self.describe(), snapshot).await.map(Some)
+    }
+
+    async fn drop_snapshot(&self, snapshot: &str) -> Result<(), TargetError> {
+        self.delete_graph(snapshot).await
+    }
+
+    fn stored_form(&self, value: Value) -> Value {
+        literal::reported_form(value)
+    }
+
+    async fn scan_nodes(&self, label: &str, properties: &[String]) -> Result<RowStream, TargetError> {
+        Ok(scan::nodes(Arc::clone(&self.client), &self.describe(), label, properties))
+    }
+
+    async fn scan_relationships(
+        &self,
+        rel_type: &str,
+        start: &EndpointSpec,
+        end: &EndpointSpec,
+        properties: &[String],
+    ) -> Result<RowStream, TargetError> {
+        Ok(scan::relationships(Arc::clone(&self.client), &self.describe(), rel_type, start, end, properties))
+    }
+
+    async fn count_nodes(&self, label: &str) -> Result<u64, TargetError> {
+        scan::count_nodes(&self.client, &self.describe(), label).await
+    }
+
+    async fn count_relationships(
+        &self,
+        rel_type: &str,
+        start_label: &str,
+        end_label: &str,
+    ) -> Result<u64, TargetError> {
+        scan::count_relationships(&self.client, &self.describe(), rel_type, start_label, end_label).await
+    }
+
+    async fn lookup_nodes(
+        &self,
+        label: &str,
+        key_properties: &[String],
+        keys: &[Vec<Value>],
+        properties: &[String],
+    ) -> Result<Vec<Vec<Value>>, TargetError> {
+        scan::lookup_nodes(&self.client, &self.describe(), label, key_properties, keys, properties).await
+    }
+
+    async fn query(&self, cypher: &str, params: Vec<(String, Value)>) -> Result<QueryResult, TargetError> {
+        let mut converted = Vec::with_capacity(params.len());
+        for (name, value) in params {
+            if !literal::is_bare_identifier(&name) {
+                return Err(TargetError::Query {
+                    message: format!(
+                        "parameter name `{name}`: FalkorDB takes letters, digits and underscores only (not first a digit)"
+                    ),
+                });
+            }
+            converted.push((name, literal::parameter(value)?));
+        }
+        let reply = self
+            .client
+            .query_graph(&self.url.graph, cypher, &converted, false)
+            .await
+            .map_err(|e| failed(&self.describe(), e))?;
+        Ok(QueryResult { columns: reply.columns, rows: reply.rows })
+    }
+
+    async fn close(&self) -> Result<(), TargetError> {
+        Ok(())
+    }
+}
