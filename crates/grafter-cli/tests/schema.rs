@@ -218,6 +218,33 @@ fn a_failing_statement_restores_the_graph() {
 }
 
 #[test]
+fn an_attempt_left_in_progress_stops_up_until_repair_marks_it_resolved() {
+    let project = project("happy");
+    schema_ok(&project, &["up", "--to", "V0001"]);
+    // As a process killed half-way through V0001 leaves it.
+    project
+        .grafter()
+        .args([
+            "query",
+            "--write",
+            "MATCH (m:_GrafterMigration {version: 1}) SET m.record = replace(m.record, '\"completed\"', '\"in_progress\"')",
+        ])
+        .assert()
+        .success();
+    assert_eq!(status_of(&project, "V0001"), "in_progress");
+    let (code, _, stderr) = schema(&project, &["up"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("V0001 add status is in_progress from an earlier attempt"), "{stderr}");
+    assert!(stderr.contains("grafter schema repair"), "{stderr}");
+
+    let stdout = schema_ok(&project, &["repair"]);
+    assert!(stdout.contains("repaired V0001: was in_progress: marked resolved"), "{stdout}");
+    assert_eq!(status_of(&project, "V0001"), "pending");
+    schema_ok(&project, &["up"]);
+    assert!(statuses(&project).iter().all(|(_, s, _)| s == "completed"));
+}
+
+#[test]
 fn a_dependency_cycle_is_refused_before_anything_runs() {
     let project = project("cycle");
     let before = fingerprint(&project);

@@ -13,7 +13,7 @@ use grafter_model::{Fingerprint, LockHolder, Value};
 use grafter_target::GraphTarget;
 
 use crate::history::{self, MigrationRecord, MigrationStatus};
-use crate::migration::{Migration, Version};
+use crate::migration::{Kind, Migration, Version};
 use crate::plan::{PlannedMigration, plan_statements};
 use crate::statement::Statement;
 use crate::{MigrationSet, SchemaError};
@@ -265,9 +265,19 @@ impl<'a> Migrator<'a> {
             }
         };
         if let Some(one_way) = revert.iter().find(|m| m.down.is_empty()) {
+            let (why, hint) = match one_way.kind {
+                Kind::Cypher => (
+                    "has no `// down` section",
+                    "write its `// down` statements (changing an applied file needs `grafter schema repair`)",
+                ),
+                Kind::Toml => (
+                    "has a one-way refactoring (remove_property)",
+                    "write a new migration that puts back what you need instead",
+                ),
+            };
             return Err(SchemaError::Refused {
-                message: format!("{} has no `// down` section: it cannot be reverted", one_way.path.display()),
-                hint: "write its `// down` statements (changing an applied file needs `grafter schema repair`)".into(),
+                message: format!("{} {why}: it cannot be reverted", one_way.path.display()),
+                hint: hint.into(),
             });
         }
         Ok(revert)
