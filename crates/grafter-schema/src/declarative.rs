@@ -120,18 +120,30 @@ fn compile(path: &Path, refactor: &Refactor) -> Result<Compiled, SchemaError> {
     Ok(match refactor {
         Refactor::AddProperty { label: l, property: p, default } => {
             let (l, p) = (label(l)?, property(p)?);
-            let mut up = cypher(format!("MATCH (n:{l}) WHERE n.{p} IS NULL SET n.{p} = $default"));
+            let mut up = Statement::batchable(
+                &format!("MATCH (n:{l}) WHERE n.{p} IS NULL"),
+                "n",
+                &format!("SET n.{p} = $default"),
+            );
             up.params.push(("default".into(), value(path, default)?));
             Compiled {
                 up: vec![up],
-                down: Some(vec![cypher(format!("MATCH (n:{l}) REMOVE n.{p}"))]),
+                down: Some(vec![Statement::batchable(
+                    &format!("MATCH (n:{l}) WHERE n.{p} IS NOT NULL"),
+                    "n",
+                    &format!("REMOVE n.{p}"),
+                )]),
                 verify: vec![cypher(format!("MATCH (n:{l}) WHERE n.{p} IS NULL RETURN n.{p} AS missing LIMIT 3"))],
             }
         }
         Refactor::RemoveProperty { label: l, property: p } => {
             let (l, p) = (label(l)?, property(p)?);
             Compiled {
-                up: vec![cypher(format!("MATCH (n:{l}) WHERE n.{p} IS NOT NULL REMOVE n.{p}"))],
+                up: vec![Statement::batchable(
+                    &format!("MATCH (n:{l}) WHERE n.{p} IS NOT NULL"),
+                    "n",
+                    &format!("REMOVE n.{p}"),
+                )],
                 down: None,
                 verify: vec![cypher(format!("MATCH (n:{l}) WHERE n.{p} IS NOT NULL RETURN n.{p} AS left LIMIT 3"))],
             }
@@ -139,7 +151,11 @@ fn compile(path: &Path, refactor: &Refactor) -> Result<Compiled, SchemaError> {
         Refactor::RenameProperty { label: l, from, to } => {
             let (l, from, to) = (label(l)?, property(from)?, property(to)?);
             let rename = |a: &str, b: &str| {
-                cypher(format!("MATCH (n:{l}) WHERE n.{a} IS NOT NULL SET n.{b} = n.{a} REMOVE n.{a}"))
+                Statement::batchable(
+                    &format!("MATCH (n:{l}) WHERE n.{a} IS NOT NULL"),
+                    "n",
+                    &format!("SET n.{b} = n.{a} REMOVE n.{a}"),
+                )
             };
             Compiled {
                 up: vec![rename(&from, &to)],
@@ -151,7 +167,9 @@ fn compile(path: &Path, refactor: &Refactor) -> Result<Compiled, SchemaError> {
         }
         Refactor::RenameLabel { from, to } => {
             let (from, to) = (label(from)?, label(to)?);
-            let rename = |a: &str, b: &str| cypher(format!("MATCH (n:{a}) SET n:{b} REMOVE n:{a}"));
+            let rename = |a: &str, b: &str| {
+                Statement::batchable(&format!("MATCH (n:{a})"), "n", &format!("SET n:{b} REMOVE n:{a}"))
+            };
             Compiled {
                 up: vec![rename(&from, &to)],
                 down: Some(vec![rename(&to, &from)]),
@@ -161,8 +179,12 @@ fn compile(path: &Path, refactor: &Refactor) -> Result<Compiled, SchemaError> {
         Refactor::AddLabel { label: l, add } => {
             let (l, add) = (label(l)?, label(add)?);
             Compiled {
-                up: vec![cypher(format!("MATCH (n:{l}) SET n:{add}"))],
-                down: Some(vec![cypher(format!("MATCH (n:{add}) REMOVE n:{add}"))]),
+                up: vec![Statement::batchable(
+                    &format!("MATCH (n:{l}) WHERE NOT n:{add}"),
+                    "n",
+                    &format!("SET n:{add}"),
+                )],
+                down: Some(vec![Statement::batchable(&format!("MATCH (n:{add})"), "n", &format!("REMOVE n:{add}"))]),
                 verify: vec![cypher(format!("MATCH (n:{l}) WHERE NOT n:{add} RETURN count(n) = 0 AS valid"))],
             }
         }
@@ -172,13 +194,11 @@ fn compile(path: &Path, refactor: &Refactor) -> Result<Compiled, SchemaError> {
             let copied = properties.iter().map(|p| property(p)).collect::<Result<Vec<_>, _>>()?;
             let change = |a: &str, b: &str| {
                 let props: Vec<String> = copied.iter().map(|p| format!("{p}: r.{p}")).collect();
-                vec![
-                    cypher(format!(
-                        "MATCH (s:{start})-[r:{a}]->(e:{end}) CREATE (s)-[:{b} {{{}}}]->(e)",
-                        props.join(", ")
-                    )),
-                    cypher(format!("MATCH (s:{start})-[r:{a}]->(e:{end}) DELETE r")),
-                ]
+                vec![Statement::batchable(
+                    &format!("MATCH (s:{start})-[r:{a}]->(e:{end})"),
+                    "s, r, e",
+                    &format!("CREATE (s)-[:{b} {{{}}}]->(e) DELETE r", props.join(", ")),
+                )]
             };
             Compiled {
                 up: change(&from, &to),
@@ -223,9 +243,11 @@ fn compile(path: &Path, refactor: &Refactor) -> Result<Compiled, SchemaError> {
             });
             Compiled {
                 up: vec![up],
-                down: Some(vec![cypher(format!(
-                    "MATCH (n:{l}) WHERE n.{old} IS NOT NULL SET n.{p} = n.{old} REMOVE n.{old}"
-                ))]),
+                down: Some(vec![Statement::batchable(
+                    &format!("MATCH (n:{l}) WHERE n.{old} IS NOT NULL"),
+                    "n",
+                    &format!("SET n.{p} = n.{old} REMOVE n.{old}"),
+                )]),
                 verify: vec![cypher(format!(
                     "MATCH (n:{l}) WHERE n.{p} IS NOT NULL AND n.{old} IS NULL RETURN n.{p} AS not_transformed LIMIT 3"
                 ))],
@@ -293,7 +315,13 @@ mod tests {
         assert_eq!(m.requires, vec![Version(1)]);
         assert_eq!(m.up[0].text, "MATCH (n:`A`) SET n:`B` REMOVE n:`A`");
         assert_eq!(m.up[1].params, vec![("default".to_owned(), Value::String("active".into()))]);
-        assert_eq!(m.down[0].text, "MATCH (n:`B`) REMOVE n.`status`");
+        assert_eq!(m.down[0].text, "MATCH (n:`B`) WHERE n.`status` IS NOT NULL REMOVE n.`status`");
+        assert_eq!(
+            m.down[0].batched.as_deref(),
+            Some(
+                "MATCH (n:`B`) WHERE n.`status` IS NOT NULL WITH n LIMIT $batch REMOVE n.`status` RETURN count(*) AS done"
+            )
+        );
         assert_eq!(m.down[1].text, "MATCH (n:`B`) SET n:`A` REMOVE n:`B`");
         assert_eq!(m.verify.len(), 2);
     }

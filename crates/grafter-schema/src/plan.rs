@@ -61,7 +61,7 @@ pub async fn plan_statements(
         for statement in statements {
             let estimate = match estimate_query(&statement.text) {
                 None => Estimate::NotCounted,
-                Some(query) => match target.query(&query, statement.params.clone()).await {
+                Some(query) => match target.query(&query, estimate_params(statement)).await {
                     Ok(result) => match result.rows.first().and_then(|r| r.first()) {
                         Some(Value::Int(n)) => Estimate::Matches(u64::try_from(*n).unwrap_or(0)),
                         other => Estimate::Unknown(format!("the count came back as {other:?}")),
@@ -84,4 +84,14 @@ pub async fn plan_statements(
         });
     }
     Ok(planned)
+}
+
+/// The statement's parameters for its counting query; a batched statement's `$batch` is
+/// lifted so that the count covers everything it will change, not one batch.
+fn estimate_params(statement: &crate::statement::Statement) -> Vec<(String, Value)> {
+    let mut params = statement.params.clone();
+    if statement.text.contains("$batch") {
+        params.push(("batch".into(), Value::Int(1 << 40)));
+    }
+    params
 }

@@ -400,6 +400,32 @@ impl<'a> Migrator<'a> {
         }
     }
 
+    /// Repeats a batched statement (see [`Statement::batched`]) until it changes nothing,
+    /// renewing the lock and reporting progress after each batch.
+    async fn run_batched(&mut self, migration: &Migration, statement: &Statement, batched: &str) -> Result<(), String> {
+        let size = migration.batch_size.unwrap_or(crate::transform::DEFAULT_BATCH_SIZE).max(1);
+        let mut params = statement.params.clone();
+        params.push(("batch".into(), Value::Int(i64::try_from(size).unwrap_or(i64::MAX))));
+        let mut total = 0i64;
+        loop {
+            let result = self.target.query(batched, params.clone()).await.map_err(|e| e.to_string())?;
+            let done = match result.rows.first().and_then(|row| row.first()) {
+                Some(Value::Int(n)) => *n,
+                other => {
+                    return Err(format!(
+                        "a statement that reads $batch must return how many elements it changed (`RETURN count(*) AS done`), got {other:?}"
+                    ));
+                }
+            };
+            if done == 0 {
+                return Ok(());
+            }
+            total += done;
+            (self.log)(&format!("{}: {total} changed", location(migration, statement)));
+            self.renew().await.map_err(|e| e.to_string())?;
+        }
+    }
+
     /// Runs statements one by one, renewing the lock after each.
     async fn run_statements(&mut self, migration: &Migration, statements: &[Statement]) -> Result<(), StepFailure> {
         for statement in statements {
@@ -410,12 +436,15 @@ impl<'a> Migrator<'a> {
                     let mut progress = |done: u64| log(&format!("{}: {done} nodes transformed", migration.version));
                     crate::transform::run(self.target, step, batch_size, &mut progress).await.map(|_| ())
                 }
-                None => self
-                    .target
-                    .query(&statement.text, statement.params.clone())
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| e.to_string()),
+                None => match &statement.batched {
+                    Some(batched) => self.run_batched(migration, statement, batched).await,
+                    None => self
+                        .target
+                        .query(&statement.text, statement.params.clone())
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string()),
+                },
             };
             if let Err(e) = result {
                 return Err(StepFailure { message: format!("{}: {e}", location(migration, statement)) });

@@ -22,6 +22,10 @@ pub struct Statement {
     /// Set when the statement is a transform of a property's values, which grafter computes
     /// itself in batches (see [`crate::transform`]); `text` then shows what it does.
     pub transform: Option<TransformStep>,
+    /// The statement in batches: it changes at most `$batch` elements that still need the
+    /// change and returns how many it changed (one column); the runner repeats it until that
+    /// is 0. What is done no longer matches, so the statement is its own resumable cursor.
+    pub batched: Option<String>,
 }
 
 /// A property transformed by an expression of the transform language: for every `label`
@@ -40,7 +44,16 @@ pub struct TransformStep {
 impl Statement {
     /// A statement without parameters.
     pub fn new(text: impl Into<String>, line: usize) -> Statement {
-        Statement { text: text.into(), line, params: Vec::new(), transform: None }
+        Statement { text: text.into(), line, params: Vec::new(), transform: None, batched: None }
+    }
+
+    /// A statement run in batches of `$batch`: `matching` (a `MATCH … WHERE …` that only
+    /// matches what still needs the change) binds `vars`, and `action` changes them. Shown
+    /// and counted whole; run as `matching WITH vars LIMIT $batch action RETURN count(*)`.
+    pub fn batchable(matching: &str, vars: &str, action: &str) -> Statement {
+        let mut statement = Statement::new(format!("{matching} {action}"), 0);
+        statement.batched = Some(format!("{matching} WITH {vars} LIMIT $batch {action} RETURN count(*) AS done"));
+        statement
     }
 
     /// Whether it deletes or removes something (see [`is_destructive`]).
@@ -113,7 +126,12 @@ pub fn split(section: &str, first_line: usize) -> Vec<Statement> {
         // The first line with code on it (comments are blanked in `code`).
         let leading = code[from..to].len() - code[from..to].trim_start().len();
         let line = first_line + section[..from + leading].matches('\n').count();
-        statements.push(Statement::new(strip_comment_lines(piece.trim()), line));
+        let mut statement = Statement::new(strip_comment_lines(piece.trim()), line);
+        // A statement written for batches (it reads `$batch`) is repeated until it returns 0.
+        if code[from..to].contains("$batch") {
+            statement.batched = Some(statement.text.clone());
+        }
+        statements.push(statement);
     };
     for (i, c) in code.char_indices() {
         if c == ';' {
@@ -174,6 +192,16 @@ mod tests {
         assert_eq!(statements[0].line, 11);
         assert_eq!(statements[1].text, "MATCH (n:B)\n  SET n.y = 1");
         assert_eq!(statements[1].line, 13);
+    }
+
+    #[test]
+    fn a_statement_reading_batch_runs_in_batches() {
+        let statements = split(
+            "MATCH (n:A) WHERE n.x IS NULL WITH n LIMIT $batch SET n.x = 1 RETURN count(n);\nMATCH (n:A) SET n.y = '$batch'",
+            1,
+        );
+        assert_eq!(statements[0].batched.as_deref(), Some(statements[0].text.as_str()));
+        assert_eq!(statements[1].batched, None, "only outside strings");
     }
 
     #[test]

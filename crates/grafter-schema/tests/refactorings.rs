@@ -130,6 +130,10 @@ async fn every_reversible_refactoring_applies_verifies_and_inverts_exactly() {
     let progress = lines.lock().expect("log").clone();
     assert!(progress.iter().any(|l| l == "V0001: 3 nodes transformed"), "one node a batch: {progress:?}");
     assert!(progress.iter().any(|l| l == "V0001: 1 nodes transformed"), "{progress:?}");
+    // Batched data changes report their running total, one element a batch here.
+    let status_added: Vec<&String> = progress.iter().filter(|l| l.contains("SET n.`status` = $default`")).collect();
+    assert_eq!(status_added.len(), 3, "{progress:?}");
+    assert!(status_added[2].ends_with(": 3 changed"), "{progress:?}");
     let verified = migrator.verify().await.expect("verify");
     assert!(verified.iter().all(|v| v.failure.is_none()), "{verified:?}");
     let after_up = target.fingerprint().await.expect("fingerprint");
