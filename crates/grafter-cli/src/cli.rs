@@ -256,8 +256,13 @@ pub enum SchemaCommand {
         format: Format,
     },
     /// Accept applied migration files that were changed on purpose (shows the old and new
-    /// checksums) and mark failed attempts resolved; recorded in the history.
-    Repair,
+    /// checksums and the diff of the text) and mark failed attempts resolved; recorded in
+    /// the history.
+    Repair {
+        /// Show what would be accepted; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Adopt an existing graph: mark every migration up to VERSION applied without running it.
     Baseline {
         /// The newest migration the graph already has (`V0003`).

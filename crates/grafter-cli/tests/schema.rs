@@ -159,8 +159,15 @@ fn a_changed_applied_file_stops_up_until_repair_accepts_it() {
     let changed = statuses(&project).into_iter().find(|(v, _, _)| v == "V0001").expect("V0001").2;
     assert_eq!(changed, "changed");
 
+    let dry = schema_ok(&project, &["repair", "--dry-run"]);
+    assert!(dry.contains("would repair V0001: checksum"), "{dry}");
+    assert_eq!(statuses(&project)[0].2, "changed", "a dry run accepts nothing");
     let stdout = schema_ok(&project, &["repair"]);
     assert!(stdout.contains("repaired V0001: checksum") && stdout.contains("→"), "{stdout}");
+    // The diff of the text, from the file as applied to the file now.
+    assert!(stdout.contains("--- as applied") && stdout.contains("+++ now"), "{stdout}");
+    assert!(stdout.contains("\n-MATCH (p:Provider) SET p.status = 'active';\n"), "{stdout}");
+    assert!(stdout.contains("\n+MATCH (p:Provider) SET p.status = 'enabled';\n"), "{stdout}");
     assert_eq!(statuses(&project)[0].2, "matches");
     let status = schema_ok(&project, &["status", "--format", "json"]);
     assert!(status.contains("repaired by"), "the repair is recorded in the history: {status}");

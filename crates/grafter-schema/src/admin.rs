@@ -79,13 +79,16 @@ pub struct VerifyLine {
     pub queries: usize,
 }
 
-/// What `repair` changed.
+/// What `repair` changed (or, in a dry run, would change).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Repair {
     /// The version.
     pub version: Version,
     /// What was done, in words (old and new checksum, or the attempt marked resolved).
     pub what: String,
+    /// For a changed file: a unified diff from the text as applied to the file now (empty
+    /// when the history has no text, as for records written before it kept one).
+    pub diff: String,
 }
 
 /// What `roundtrip` found.
@@ -125,11 +128,12 @@ impl<'a> Migrator<'a> {
 
     /// Accepts changed files of applied migrations (their new checksum is recorded) and marks
     /// attempts left half done as resolved. Each change is an event in the history.
-    pub async fn repair(&mut self) -> Result<Vec<Repair>, SchemaError> {
-        self.locked(async |this| {
+    pub async fn repair(&mut self, dry_run: bool) -> Result<Vec<Repair>, SchemaError> {
+        self.locked(async move |this| {
             let records = history::load(this.target()).await?;
             let mut repairs = Vec::new();
             for mut record in records {
+                let mut diff = String::new();
                 let what = if record.status.is_dirty() {
                     let was = record.status;
                     record.status = MigrationStatus::Pending;
@@ -145,14 +149,24 @@ impl<'a> Migrator<'a> {
                         short(&migration.checksum),
                         migration.path.display()
                     );
+                    if let Some(applied) = &record.source {
+                        diff = similar::TextDiff::from_lines(applied.as_str(), migration.source.as_str())
+                            .unified_diff()
+                            .context_radius(2)
+                            .header("as applied", "now")
+                            .to_string();
+                    }
                     record.checksum = migration.checksum.clone();
+                    record.source = Some(migration.source.clone());
                     what
                 } else {
                     continue;
                 };
-                record.event(format!("repaired by {}: {what}", this.operator()));
-                history::save(this.target(), &record).await?;
-                repairs.push(Repair { version: record.version, what });
+                if !dry_run {
+                    record.event(format!("repaired by {}: {what}", this.operator()));
+                    history::save(this.target(), &record).await?;
+                }
+                repairs.push(Repair { version: record.version, what, diff });
             }
             Ok(repairs)
         })

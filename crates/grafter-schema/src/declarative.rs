@@ -295,6 +295,7 @@ pub fn parse(path: &Path, version: Version, description: String, text: &str) -> 
         verify,
         batch_size: file.batch_size,
         checksum: checksum::checksum(text),
+        source: checksum::normalise(text),
     })
 }
 

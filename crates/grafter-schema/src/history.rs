@@ -80,6 +80,9 @@ pub struct MigrationRecord {
     pub seconds: f64,
     /// What it changed, label by label and type by type (from fingerprints before and after).
     pub affected: Vec<String>,
+    /// The file's text (normalised) as applied or accepted: `repair` shows the difference.
+    #[serde(default)]
+    pub source: Option<String>,
     /// Why it failed, when it did.
     pub error: Option<String>,
     /// What happened to it over time: applied, reverted, repaired, restored….

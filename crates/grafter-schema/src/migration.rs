@@ -76,6 +76,9 @@ pub struct Migration {
     pub batch_size: Option<usize>,
     /// Checksum of the file (see [`checksum`]).
     pub checksum: String,
+    /// The file's text, normalised as for the checksum: kept in the history so that
+    /// `repair` can show what changed.
+    pub source: String,
 }
 
 impl Migration {
@@ -211,6 +214,7 @@ pub fn parse_cypher(path: &Path, version: Version, description: String, text: &s
         verify: take(Section::Verify),
         batch_size: None,
         checksum: checksum::checksum(text),
+        source: normalised,
     })
 }
 

@@ -131,6 +131,7 @@ impl<'a> Migrator<'a> {
             finished_at: None,
             seconds: 0.0,
             affected: Vec::new(),
+            source: Some(migration.source.clone()),
             error: None,
             events: Vec::new(),
         }

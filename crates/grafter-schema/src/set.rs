@@ -152,6 +152,7 @@ mod tests {
             verify: Vec::new(),
             batch_size: None,
             checksum: String::new(),
+            source: String::new(),
         }
     }
 

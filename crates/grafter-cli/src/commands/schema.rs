@@ -98,13 +98,15 @@ async fn dispatch(command: &SchemaCommand, target: &dyn GraphTarget, set: &Migra
                 return Ok(ExitCode::from(crate::EXIT_DIFFERENCES));
             }
         }
-        SchemaCommand::Repair => {
-            let repairs = migrator.repair().await?;
+        SchemaCommand::Repair { dry_run } => {
+            let repairs = migrator.repair(*dry_run).await?;
             if repairs.is_empty() {
                 outln!("nothing to repair: every applied file matches its checksum and no attempt is left half done");
             }
+            let verb = if *dry_run { "would repair" } else { "repaired" };
             for repair in &repairs {
-                outln!("repaired {}: {}", repair.version, repair.what);
+                outln!("{verb} {}: {}", repair.version, repair.what);
+                out!("{}", repair.diff);
             }
         }
         SchemaCommand::Baseline { version: text } => {
