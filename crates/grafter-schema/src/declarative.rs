@@ -18,8 +18,9 @@ use std::path::Path;
 
 use grafter_model::{NameKind, Value, check_name, quote_name};
 
+use crate::merge::MergeStep;
 use crate::migration::{Kind, Migration, Version, parse_requires};
-use crate::statement::{Statement, TransformStep};
+use crate::statement::{Statement, Step, TransformStep};
 use crate::{SchemaError, checksum};
 
 /// A `.toml` migration file.
@@ -61,6 +62,8 @@ enum Refactor {
     CreateUniqueConstraint { name: String, label: String, property: String },
     /// Drops the uniqueness constraint `name` on `label`.`property`; down creates it again.
     DropUniqueConstraint { name: String, label: String, property: String },
+    /// Merges `label` nodes that share `key` into one (one-way).
+    MergeDuplicateNodes { label: String, key: Vec<String> },
     /// Replaces `property` of `label` nodes with `expression` (transform language, reading
     /// the node's properties), keeping the old value in `<property>_old` so down restores it.
     TransformProperty { label: String, property: String, expression: String },
@@ -222,6 +225,32 @@ fn compile(path: &Path, refactor: &Refactor) -> Result<Compiled, SchemaError> {
             let creates = matches!(refactor, Refactor::CreateUniqueConstraint { .. });
             schema_change(creates, create, drop)
         }
+        Refactor::MergeDuplicateNodes { label: raw_label, key } => {
+            let l = label(raw_label)?;
+            let keys = key.iter().map(|k| property(k)).collect::<Result<Vec<_>, _>>()?;
+            if keys.is_empty() {
+                return Err(SchemaError::File {
+                    file: path.display().to_string(),
+                    line: None,
+                    message: "merge_duplicate_nodes needs a `key`".into(),
+                    hint: "name the properties that make two nodes the same: key = [\"uuid\"]".into(),
+                });
+            }
+            let step = MergeStep { label: raw_label.clone(), key: key.clone() };
+            let set: Vec<String> = keys.iter().map(|k| format!("d.{k} IS NOT NULL")).collect();
+            let group: Vec<String> = keys.iter().enumerate().map(|(i, k)| format!("d.{k} AS k{i}")).collect();
+            // What it amounts to, shown by dry runs and counted for them; grafter first moves
+            // each duplicate's relationships and missing properties to the survivor.
+            let mut up = cypher(format!(
+                "MATCH (d:{l}) WHERE {} WITH {}, collect(d) AS same WHERE size(same) > 1 UNWIND tail(same) AS d DETACH DELETE d",
+                set.join(" AND "),
+                group.join(", ")
+            ));
+            up.step = Some(Step::Merge(step.clone()));
+            let mut verify = cypher(crate::merge::groups_query(&step));
+            verify.params.push(("batch".into(), Value::Int(3)));
+            Compiled { up: vec![up], down: None, verify: vec![verify] }
+        }
         Refactor::TransformProperty { label: raw_label, property: raw_property, expression } => {
             grafter_plan::transform::parse(expression).map_err(|e| SchemaError::File {
                 file: path.display().to_string(),
@@ -236,11 +265,11 @@ fn compile(path: &Path, refactor: &Refactor) -> Result<Compiled, SchemaError> {
             let mut up = cypher(format!(
                 "MATCH (n:{l}) WHERE n.{p} IS NOT NULL AND n.{old} IS NULL SET n.{old} = n.{p}, n.{p} = transform({expression})"
             ));
-            up.transform = Some(TransformStep {
+            up.step = Some(Step::Transform(TransformStep {
                 label: raw_label.clone(),
                 property: raw_property.clone(),
                 expression: expression.clone(),
-            });
+            }));
             Compiled {
                 up: vec![up],
                 down: Some(vec![Statement::batchable(
@@ -262,7 +291,7 @@ pub fn parse(path: &Path, version: Version, description: String, text: &str) -> 
         file: path.display().to_string(),
         line: e.span().map(|span| text[..span.start].matches('\n').count() + 1),
         message: e.message().to_owned(),
-        hint: "each [[refactor]] has an `op` (add_property, remove_property, rename_property, rename_label, add_label, change_relationship_type, create_index, drop_index, create_unique_constraint, drop_unique_constraint, transform_property) and that op's fields".into(),
+        hint: "each [[refactor]] has an `op` (add_property, remove_property, rename_property, rename_label, add_label, change_relationship_type, create_index, drop_index, create_unique_constraint, drop_unique_constraint, transform_property, merge_duplicate_nodes) and that op's fields".into(),
     })?;
     if file.refactor.is_empty() {
         return Err(SchemaError::File {

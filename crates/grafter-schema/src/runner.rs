@@ -15,7 +15,7 @@ use grafter_target::GraphTarget;
 use crate::history::{self, MigrationRecord, MigrationStatus};
 use crate::migration::{Kind, Migration, Version};
 use crate::plan::{PlannedMigration, plan_statements};
-use crate::statement::Statement;
+use crate::statement::{Statement, Step};
 use crate::{MigrationSet, SchemaError};
 
 /// How to apply or revert.
@@ -272,7 +272,7 @@ impl<'a> Migrator<'a> {
                     "write its `// down` statements (changing an applied file needs `grafter schema repair`)",
                 ),
                 Kind::Toml => (
-                    "has a one-way refactoring (remove_property)",
+                    "has a one-way refactoring (remove_property or merge_duplicate_nodes)",
                     "write a new migration that puts back what you need instead",
                 ),
             };
@@ -430,12 +430,16 @@ impl<'a> Migrator<'a> {
     /// Runs statements one by one, renewing the lock after each.
     async fn run_statements(&mut self, migration: &Migration, statements: &[Statement]) -> Result<(), StepFailure> {
         for statement in statements {
-            let result = match &statement.transform {
-                Some(step) => {
-                    let batch_size = migration.batch_size.unwrap_or(crate::transform::DEFAULT_BATCH_SIZE);
-                    let log = self.log;
+            let batch_size = migration.batch_size.unwrap_or(crate::transform::DEFAULT_BATCH_SIZE);
+            let log = self.log;
+            let result = match &statement.step {
+                Some(Step::Transform(step)) => {
                     let mut progress = |done: u64| log(&format!("{}: {done} nodes transformed", migration.version));
                     crate::transform::run(self.target, step, batch_size, &mut progress).await.map(|_| ())
+                }
+                Some(Step::Merge(step)) => {
+                    let mut progress = |done: u64| log(&format!("{}: {done} duplicates merged", migration.version));
+                    crate::merge::run(self.target, step, batch_size, &mut progress).await.map(|_| ())
                 }
                 None => match &statement.batched {
                     Some(batched) => self.run_batched(migration, statement, batched).await,

@@ -19,13 +19,22 @@ pub struct Statement {
     pub line: usize,
     /// Values it needs, passed as query parameters.
     pub params: Vec<(String, Value)>,
-    /// Set when the statement is a transform of a property's values, which grafter computes
-    /// itself in batches (see [`crate::transform`]); `text` then shows what it does.
-    pub transform: Option<TransformStep>,
+    /// Set when grafter does the work itself, in batches, rather than running `text`
+    /// (which then shows what it does).
+    pub step: Option<Step>,
     /// The statement in batches: it changes at most `$batch` elements that still need the
     /// change and returns how many it changed (one column); the runner repeats it until that
     /// is 0. What is done no longer matches, so the statement is its own resumable cursor.
     pub batched: Option<String>,
+}
+
+/// Work grafter does itself rather than as one Cypher statement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// `transform_property` (see [`crate::transform`]).
+    Transform(TransformStep),
+    /// `merge_duplicate_nodes` (see [`crate::merge`]).
+    Merge(crate::merge::MergeStep),
 }
 
 /// A property transformed by an expression of the transform language: for every `label`
@@ -44,7 +53,7 @@ pub struct TransformStep {
 impl Statement {
     /// A statement without parameters.
     pub fn new(text: impl Into<String>, line: usize) -> Statement {
-        Statement { text: text.into(), line, params: Vec::new(), transform: None, batched: None }
+        Statement { text: text.into(), line, params: Vec::new(), step: None, batched: None }
     }
 
     /// A statement run in batches of `$batch`: `matching` (a `MATCH … WHERE …` that only

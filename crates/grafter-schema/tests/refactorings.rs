@@ -186,6 +186,53 @@ async fn a_one_way_refactoring_cannot_be_reverted() {
     migrator.up(&Options { allow_destructive: true, ..Options::default() }).await.expect("up");
     assert_eq!(int(&target, "MATCH (n:Person) WHERE n.full IS NOT NULL RETURN count(n) AS n").await, 0);
     let error = migrator.down(&Options::default()).await.expect_err("one way").to_string();
-    assert!(error.contains("V0001__drop_full.toml has a one-way refactoring (remove_property)"), "{error}");
+    assert!(
+        error.contains("V0001__drop_full.toml has a one-way refactoring (remove_property or merge_duplicate_nodes)"),
+        "{error}"
+    );
+    target.close().await.expect("close");
+}
+
+#[tokio::test]
+async fn duplicates_merge_into_one_node_with_every_relationship() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let target = GrafeoTarget::open(&dir.path().join("graph.grafeo"), Access::Write).await.expect("open the store");
+    for statement in [
+        "CREATE (:City {name: 'Oslo', pop: 700})",
+        "CREATE (:City {name: 'Oslo', country: 'NO'})",
+        "CREATE (:City {name: 'Oslo'})",
+        "CREATE (:City {name: 'Rome'})",
+        "CREATE (:Person {name: 'ann'})",
+        "MATCH (p:Person), (c:City {country: 'NO'}) CREATE (p)-[:LIVES_IN {since: 2001}]->(c)",
+        "MATCH (c:City {country: 'NO'}), (d:City {pop: 700}) CREATE (c)-[:SAME_AS]->(d)",
+        "MATCH (c:City), (p:Person) WHERE c.name = 'Oslo' AND c.pop IS NULL AND c.country IS NULL CREATE (c)-[:HOME_OF]->(p)",
+    ] {
+        target.query(statement, Vec::new()).await.expect(statement);
+    }
+    write(
+        &dir,
+        "V0001__merge_cities.toml",
+        "batch_size = 1\n[[refactor]]\nop = \"merge_duplicate_nodes\"\nlabel = \"City\"\nkey = [\"name\"]\n",
+    );
+    let set = MigrationSet::load(&dir.path().join("migrations")).expect("the migration compiles");
+    let log = |_: &str| {};
+    let mut migrator = Migrator::new(&target, &set, holder(), Duration::from_secs(60), &log);
+    let dry = Options { dry_run: true, ..Options::default() };
+    let Report::Planned(plan) = migrator.up(&dry).await.expect("dry run") else { panic!("a dry run") };
+    let statement = &plan[0].statements[0];
+    assert!(statement.destructive);
+    assert!(matches!(statement.estimate, grafter_schema::Estimate::Matches(2)), "two duplicates go: {statement:?}");
+
+    migrator.up(&Options { allow_destructive: true, ..Options::default() }).await.expect("up");
+    let t: &dyn GraphTarget = &target;
+    assert_eq!(int(t, "MATCH (c:City) RETURN count(c) AS n").await, 2);
+    assert_eq!(int(t, "MATCH (c:City {name: 'Oslo', pop: 700, country: 'NO'}) RETURN count(c) AS n").await, 1);
+    assert_eq!(
+        int(t, "MATCH (:Person)-[r:LIVES_IN {since: 2001}]->(:City {name: 'Oslo'}) RETURN count(r) AS n").await,
+        1
+    );
+    assert_eq!(int(t, "MATCH (:City {name: 'Oslo'})-[r:HOME_OF]->(:Person) RETURN count(r) AS n").await, 1);
+    assert_eq!(int(t, "MATCH (c:City)-[r:SAME_AS]->(c) RETURN count(r) AS n").await, 1, "a loop on the survivor");
+    assert!(migrator.verify().await.expect("verify").iter().all(|v| v.failure.is_none()));
     target.close().await.expect("close");
 }
