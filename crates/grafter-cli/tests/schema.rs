@@ -252,6 +252,20 @@ fn an_attempt_left_in_progress_stops_up_until_repair_marks_it_resolved() {
 }
 
 #[test]
+fn a_mistake_in_a_declarative_migration_names_the_file_and_line() {
+    let project = project("happy");
+    project.write(
+        "migrations/V0004__rename.toml",
+        "[[refactor]]\nop = \"rename_label\"\nfrom = \"Provider\"\ntoo = \"Supplier\"\n",
+    );
+    let (code, _, stderr) = schema(&project, &["up"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("V0004__rename.toml:1: unknown field `too`"), "{stderr}");
+    assert!(stderr.contains("hint: each [[refactor]] has an `op`"), "{stderr}");
+    assert_eq!(project.query_int("MATCH (m:_GrafterMigration) RETURN count(m) AS n"), 0, "nothing ran");
+}
+
+#[test]
 fn a_dependency_cycle_is_refused_before_anything_runs() {
     let project = project("cycle");
     let before = fingerprint(&project);

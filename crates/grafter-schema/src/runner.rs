@@ -45,6 +45,7 @@ pub struct Outcome {
 
 /// What `up` or `down` did or, in a dry run, would do.
 #[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Report {
     /// Migrations applied or reverted, in order.
     Done(Vec<Outcome>),
@@ -561,15 +562,17 @@ impl Guard {
         let Some(snapshot) = &self.snapshot else {
             return Err(format!("{} cannot take snapshots; it was left as the failure found it", target.describe()));
         };
-        target.restore(snapshot).await.map_err(|e| e.to_string())?;
-        let now = target.fingerprint().await.map_err(|e| e.to_string())?;
-        let _ = target.drop_snapshot(snapshot).await;
+        // On failure the snapshot stays, and the message says where: it is the way back.
+        let kept = |e: String| format!("{e} (the snapshot taken before the migration is kept: {snapshot})");
+        target.restore(snapshot).await.map_err(|e| kept(e.to_string()))?;
+        let now = target.fingerprint().await.map_err(|e| kept(e.to_string()))?;
         if now != self.before {
-            return Err(format!(
+            return Err(kept(format!(
                 "the restored graph differs from the one before: {}",
                 now.differences_from(&self.before).join("; ")
-            ));
+            )));
         }
+        let _ = target.drop_snapshot(snapshot).await;
         Ok(())
     }
 
