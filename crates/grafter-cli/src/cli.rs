@@ -263,6 +263,12 @@ pub enum SchemaCommand {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Remove the old values an applied migration's transform_property kept
+    /// (`<property>_old`); it can no longer be reverted afterwards.
+    Finalize {
+        /// The migration (`V0003`).
+        version: String,
+    },
     /// Adopt an existing graph: mark every migration up to VERSION applied without running it.
     Baseline {
         /// The newest migration the graph already has (`V0003`).

@@ -413,4 +413,20 @@ fn placement_example_migrations_roundtrip_after_migrating_the_example() {
     // And all the way back.
     schema_ok(&project, &["down", "--to", "0"]);
     assert_eq!(fingerprint(&project), before);
+
+    // Finalising the transform drops the old values, and with them the way back.
+    schema_ok(&project, &["up", "--allow-destructive"]);
+    let inventories = project.query_int("MATCH (i:Inventory) RETURN count(i) AS n");
+    let stdout = schema_ok(&project, &["finalize", "V0003"]);
+    assert!(stdout.contains(&format!(":Inventory.allocation_ratio_old removed from {inventories} nodes")), "{stdout}");
+    assert_eq!(
+        project.query_int("MATCH (i:Inventory) WHERE i.allocation_ratio_old IS NOT NULL RETURN count(i) AS n"),
+        0
+    );
+    let (code, _, stderr) = schema(&project, &["down"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("V0003 round allocation ratio was finalised"), "{stderr}");
+    assert!(schema_ok(&project, &["status", "--format", "json"]).contains("finalised by"));
+    let verified = schema_ok(&project, &["verify"]);
+    assert_eq!(verified.lines().filter(|l| l.starts_with("ok")).count(), 3, "still verified: {verified}");
 }

@@ -6,7 +6,9 @@ use grafter_model::Fingerprint;
 use crate::history::{self, MigrationRecord, MigrationStatus};
 use crate::migration::Version;
 use crate::runner::{Migrator, Options, Report, short, verify_one};
+use crate::statement::{Statement, Step, TransformStep};
 use crate::{MigrationSet, SchemaError};
+use grafter_model::quote_name;
 
 /// Whether a file still matches what was applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -113,13 +115,13 @@ impl<'a> Migrator<'a> {
         self.validate(&records)?;
         let mut lines = Vec::new();
         for migration in &self.set().migrations {
-            if !records.iter().any(|r| r.version == migration.version && r.status.is_applied()) {
+            let Some(record) = records.iter().find(|r| r.version == migration.version && r.status.is_applied()) else {
                 continue;
-            }
+            };
             lines.push(VerifyLine {
                 version: migration.version,
                 description: migration.description.clone(),
-                failure: verify_one(self.target(), migration).await.err(),
+                failure: verify_one(self.target(), migration, record.finalized).await.err(),
                 queries: migration.verify.len(),
             });
         }
@@ -169,6 +171,57 @@ impl<'a> Migrator<'a> {
                 repairs.push(Repair { version: record.version, what, diff });
             }
             Ok(repairs)
+        })
+        .await
+    }
+
+    /// Removes the old values (`<property>_old`) an applied migration's transforms kept, in
+    /// batches; from then on it cannot be reverted. Returns the properties cleared, each with
+    /// the number of nodes.
+    pub async fn finalize(&mut self, version: Version) -> Result<Vec<(String, u64)>, SchemaError> {
+        self.locked(async move |this| {
+            let records = history::load(this.target()).await?;
+            this.validate(&records)?;
+            let migration = this.set().get(version).ok_or_else(|| SchemaError::Refused {
+                message: format!("no migration {version} in {}", this.set().dir.display()),
+                hint: "see the versions with `grafter schema status`".into(),
+            })?;
+            let Some(mut record) = records.into_iter().find(|r| r.version == version && r.status.is_applied()) else {
+                return Err(SchemaError::Refused {
+                    message: format!("{version} is not applied: there is nothing to finalise"),
+                    hint: "apply it first with `grafter schema up`".into(),
+                });
+            };
+            let transforms: Vec<&TransformStep> = migration
+                .up
+                .iter()
+                .filter_map(|s| match &s.step {
+                    Some(Step::Transform(step)) => Some(step),
+                    _ => None,
+                })
+                .collect();
+            if transforms.is_empty() {
+                return Err(SchemaError::Refused {
+                    message: format!("{} keeps no old values: it has no transform_property", migration.path.display()),
+                    hint: "only migrations with transform_property are finalised".into(),
+                });
+            }
+            let mut cleared = Vec::new();
+            for step in transforms {
+                let old = crate::transform::old_property(&step.property);
+                let statement = Statement::batchable(
+                    &format!("MATCH (n:{}) WHERE n.{} IS NOT NULL", quote_name(&step.label), quote_name(&old)),
+                    "n",
+                    &format!("REMOVE n.{}", quote_name(&old)),
+                );
+                let count = this.repeat(migration, &statement).await?;
+                cleared.push((format!(":{}.{old}", step.label), count));
+            }
+            record.finalized = true;
+            let what: Vec<String> = cleared.iter().map(|(p, n)| format!("{p} removed from {n} nodes")).collect();
+            record.event(format!("finalised by {}: {}", this.operator(), what.join(", ")));
+            history::save(this.target(), &record).await?;
+            Ok(cleared)
         })
         .await
     }

@@ -270,6 +270,7 @@ fn compile(path: &Path, refactor: &Refactor) -> Result<Compiled, SchemaError> {
                 property: raw_property.clone(),
                 expression: expression.clone(),
             }));
+            let step = up.step.clone();
             Compiled {
                 up: vec![up],
                 down: Some(vec![Statement::batchable(
@@ -277,9 +278,14 @@ fn compile(path: &Path, refactor: &Refactor) -> Result<Compiled, SchemaError> {
                     "n",
                     &format!("SET n.{p} = n.{old} REMOVE n.{old}"),
                 )]),
-                verify: vec![cypher(format!(
-                    "MATCH (n:{l}) WHERE n.{p} IS NOT NULL AND n.{old} IS NULL RETURN n.{p} AS not_transformed LIMIT 3"
-                ))],
+                verify: vec![{
+                    // Marked as the transform's: `finalize` removes the old values it checks.
+                    let mut check = cypher(format!(
+                        "MATCH (n:{l}) WHERE n.{p} IS NOT NULL AND n.{old} IS NULL RETURN n.{p} AS not_transformed LIMIT 3"
+                    ));
+                    check.step = step.clone();
+                    check
+                }],
             }
         }
     })

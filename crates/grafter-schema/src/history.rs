@@ -87,6 +87,10 @@ pub struct MigrationRecord {
     pub error: Option<String>,
     /// What happened to it over time: applied, reverted, repaired, restored….
     pub events: Vec<RunEvent>,
+    /// Whether `finalize` removed the old values its transforms kept: it can no longer be
+    /// reverted.
+    #[serde(default)]
+    pub finalized: bool,
 }
 
 impl MigrationRecord {

@@ -135,6 +135,7 @@ impl<'a> Migrator<'a> {
             source: Some(migration.source.clone()),
             error: None,
             events: Vec::new(),
+            finalized: false,
         }
     }
 
@@ -266,6 +267,16 @@ impl<'a> Migrator<'a> {
                 applied[keep..].iter().rev().copied().collect()
             }
         };
+        let finalized = |m: &Migration| records.iter().any(|r| r.version == m.version && r.finalized);
+        if let Some(done) = revert.iter().find(|m| finalized(m)) {
+            return Err(SchemaError::Refused {
+                message: format!(
+                    "{} {} was finalised (the old values its transforms kept are gone): it cannot be reverted",
+                    done.version, done.description
+                ),
+                hint: "write a new migration that puts back what you need instead".into(),
+            });
+        }
         if let Some(one_way) = revert.iter().find(|m| m.down.is_empty()) {
             let (why, hint) = match one_way.kind {
                 Kind::Cypher => (
@@ -311,7 +322,7 @@ impl<'a> Migrator<'a> {
         if result.is_ok() {
             record.status = MigrationStatus::Validating;
             history::save(self.target, &record).await?;
-            result = verify_migration(self.target, migration).await;
+            result = verify_migration(self.target, migration, false).await;
         }
         record.seconds = started.elapsed().as_secs_f64();
         record.finished_at = Some(grafter_model::now());
@@ -404,7 +415,12 @@ impl<'a> Migrator<'a> {
 
     /// Repeats a batched statement (see [`Statement::batched`]) until it changes nothing,
     /// renewing the lock and reporting progress after each batch.
-    async fn run_batched(&mut self, migration: &Migration, statement: &Statement, batched: &str) -> Result<(), String> {
+    async fn run_batched(
+        &mut self,
+        migration: &Migration,
+        statement: &Statement,
+        batched: &str,
+    ) -> Result<u64, String> {
         let size = migration.batch_size.unwrap_or(crate::transform::DEFAULT_BATCH_SIZE).max(1);
         let mut params = statement.params.clone();
         params.push(("batch".into(), Value::Int(i64::try_from(size).unwrap_or(i64::MAX))));
@@ -420,12 +436,23 @@ impl<'a> Migrator<'a> {
                 }
             };
             if done == 0 {
-                return Ok(());
+                return Ok(u64::try_from(total).unwrap_or(0));
             }
             total += done;
             (self.log)(&format!("{}: {total} changed", location(migration, statement)));
             self.renew().await.map_err(|e| e.to_string())?;
         }
+    }
+
+    /// Runs a batched statement to the end; returns how many elements it changed.
+    pub(crate) async fn repeat(&mut self, migration: &Migration, statement: &Statement) -> Result<u64, SchemaError> {
+        let batched = statement.batched.as_deref().expect("a batched statement");
+        self.run_batched(migration, statement, batched).await.map_err(|message| SchemaError::Failed {
+            version: migration.version.to_string(),
+            what: "finalize".into(),
+            message,
+            restored: false,
+        })
     }
 
     /// Runs statements one by one, renewing the lock after each.
@@ -443,7 +470,7 @@ impl<'a> Migrator<'a> {
                     crate::merge::run(self.target, step, batch_size, &mut progress).await.map(|_| ())
                 }
                 None => match &statement.batched {
-                    Some(batched) => self.run_batched(migration, statement, batched).await,
+                    Some(batched) => self.run_batched(migration, statement, batched).await.map(|_| ()),
                     None => self
                         .target
                         .query(&statement.text, statement.params.clone())
@@ -472,9 +499,14 @@ pub(crate) fn location(migration: &Migration, statement: &Statement) -> String {
     }
 }
 
-/// Runs a migration's verify queries; the first that does not hold fails it.
-pub(crate) async fn verify_migration(target: &dyn GraphTarget, migration: &Migration) -> Result<(), StepFailure> {
-    for statement in &migration.verify {
+/// Runs a migration's verify queries; the first that does not hold fails it. Once
+/// `finalized`, the checks that a transform kept its old values are left out.
+pub(crate) async fn verify_migration(
+    target: &dyn GraphTarget,
+    migration: &Migration,
+    finalized: bool,
+) -> Result<(), StepFailure> {
+    for statement in migration.verify.iter().filter(|s| !(finalized && matches!(s.step, Some(Step::Transform(_))))) {
         let at = location(migration, statement);
         let result = target
             .query(&statement.text, statement.params.clone())
@@ -506,8 +538,8 @@ pub(crate) async fn verify_migration(target: &dyn GraphTarget, migration: &Migra
 }
 
 /// Verifies an applied migration; `Err` with the reason when it does not hold.
-pub async fn verify_one(target: &dyn GraphTarget, migration: &Migration) -> Result<(), String> {
-    verify_migration(target, migration).await.map_err(|f| f.message)
+pub async fn verify_one(target: &dyn GraphTarget, migration: &Migration, finalized: bool) -> Result<(), String> {
+    verify_migration(target, migration, finalized).await.map_err(|f| f.message)
 }
 
 /// Refuses destructive statements, listing every one.

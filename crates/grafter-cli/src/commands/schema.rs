@@ -109,6 +109,12 @@ async fn dispatch(command: &SchemaCommand, target: &dyn GraphTarget, set: &Migra
                 out!("{}", repair.diff);
             }
         }
+        SchemaCommand::Finalize { version: text } => {
+            let version = version(text)?;
+            for (property, count) in migrator.finalize(version).await? {
+                outln!("finalised {version}: {property} removed from {count} nodes");
+            }
+        }
         SchemaCommand::Baseline { version: text } => {
             let adopted = migrator.baseline(version(text)?).await?;
             let names: Vec<String> = adopted.iter().map(Version::to_string).collect();
