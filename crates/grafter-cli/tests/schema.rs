@@ -266,6 +266,31 @@ fn a_mistake_in_a_declarative_migration_names_the_file_and_line() {
 }
 
 #[test]
+fn a_migration_killed_half_way_is_restored_by_repair_from_its_snapshot() {
+    let project = project("happy");
+    schema_ok(&project, &["up", "--to", "V0001"]);
+    let before = fingerprint(&project);
+    // Killed right after V0002's first statement (of two).
+    let output =
+        project.grafter().args(["schema", "up"]).env("GRAFTER_SCHEMA_KILL_AFTER", "1").output().expect("start");
+    assert!(output.status.code().is_none(), "killed by a signal: {output:?}");
+    assert_eq!(status_of(&project, "V0002"), "in_progress");
+    assert_eq!(project.query_int("MATCH ()-[r:CONSUMES]->() WHERE r.checked RETURN count(r) AS n"), 3, "half applied");
+    assert_ne!(fingerprint(&project), before);
+
+    let (code, _, stderr) = schema(&project, &["up"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("V0002 mark consumptions is in_progress from an earlier attempt"), "{stderr}");
+    let stdout = schema_ok(&project, &["repair"]);
+    assert!(stdout.contains("repaired V0002: was in_progress: the target is restored from the snapshot"), "{stdout}");
+    assert_eq!(fingerprint(&project), before, "exactly the graph from before V0002");
+    assert_eq!(status_of(&project, "V0001"), "completed");
+    assert_eq!(status_of(&project, "V0002"), "rolled_back");
+    schema_ok(&project, &["up"]);
+    assert!(statuses(&project).iter().all(|(_, s, _)| s == "completed"));
+}
+
+#[test]
 fn a_dependency_cycle_is_refused_before_anything_runs() {
     let project = project("cycle");
     let before = fingerprint(&project);

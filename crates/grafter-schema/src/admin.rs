@@ -132,14 +132,29 @@ impl<'a> Migrator<'a> {
     /// attempts left half done as resolved. Each change is an event in the history.
     pub async fn repair(&mut self, dry_run: bool) -> Result<Vec<Repair>, SchemaError> {
         self.locked(async move |this| {
-            let records = history::load(this.target()).await?;
+            let mut records = history::load(this.target()).await?;
+            // A restore brings the history back to the snapshot's time: restore first, then
+            // record the rest.
+            records.sort_by_key(|r| !(r.status.is_dirty() && r.snapshot.is_some()));
             let mut repairs = Vec::new();
             for mut record in records {
                 let mut diff = String::new();
-                let what = if record.status.is_dirty() {
+                let what = if let Some(snapshot) = record.snapshot.clone().filter(|_| record.status.is_dirty()) {
+                    // An attempt interrupted half-way (killed, lock lost): its snapshot is the
+                    // state before it.
+                    let was = record.status;
+                    if !dry_run {
+                        this.target().restore(&snapshot).await?;
+                        this.retake_lock().await?;
+                        let _ = this.target().drop_snapshot(&snapshot).await;
+                    }
+                    record.status = MigrationStatus::RolledBack;
+                    record.snapshot = None;
+                    format!("was {was}: the target is restored from the snapshot taken before it (rolled_back)")
+                } else if record.status.is_dirty() {
                     let was = record.status;
                     record.status = MigrationStatus::Pending;
-                    format!("was {was}: marked resolved (pending again); grafter did not restore the target for it",)
+                    format!("was {was}: marked resolved (pending again); grafter did not restore the target for it")
                 } else if let Some(migration) = this
                     .set()
                     .get(record.version)

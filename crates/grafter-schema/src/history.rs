@@ -87,6 +87,10 @@ pub struct MigrationRecord {
     pub error: Option<String>,
     /// What happened to it over time: applied, reverted, repaired, restored….
     pub events: Vec<RunEvent>,
+    /// The snapshot taken before the last attempt (while it runs): `repair` restores it
+    /// when the attempt was interrupted.
+    #[serde(default)]
+    pub snapshot: Option<String>,
     /// Whether `finalize` removed the old values its transforms kept: it can no longer be
     /// reverted.
     #[serde(default)]

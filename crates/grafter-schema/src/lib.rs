@@ -20,6 +20,7 @@ pub mod admin;
 pub mod checksum;
 pub mod declarative;
 mod error;
+mod fault;
 pub mod history;
 pub mod merge;
 pub mod migration;

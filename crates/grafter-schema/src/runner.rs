@@ -114,6 +114,13 @@ impl<'a> Migrator<'a> {
         Ok(self.target.renew_lock(&self.holder).await?)
     }
 
+    /// Takes the lock again after a restore brought back a snapshot's lock node (whose holder
+    /// may be a process that is gone).
+    pub(crate) async fn retake_lock(&mut self) -> Result<(), SchemaError> {
+        self.target.acquire_lock(&self.holder).await?;
+        Ok(())
+    }
+
     /// Who is migrating (the lock holder's user).
     pub(crate) fn operator(&self) -> &str {
         &self.holder.user
@@ -136,6 +143,7 @@ impl<'a> Migrator<'a> {
             error: None,
             events: Vec::new(),
             finalized: false,
+            snapshot: None,
         }
     }
 
@@ -198,7 +206,7 @@ impl<'a> Migrator<'a> {
                     dirty.status,
                     dirty.error.as_ref().map(|e| format!(" ({e})")).unwrap_or_default()
                 ),
-                hint: "look at the graph and put it right, then `grafter schema repair` marks the attempt resolved"
+                hint: "`grafter schema repair` restores the snapshot taken before it (or, without one, marks the attempt resolved once you have put the graph right)"
                     .into(),
             });
         }
@@ -317,6 +325,7 @@ impl<'a> Migrator<'a> {
         let mut record = self.new_record(migration, MigrationStatus::InProgress);
         record.events = previous.map(|p| p.events).unwrap_or_default();
         let guard = Guard::take(self.target, &format!("schema-{}-up", migration.version)).await?;
+        record.snapshot = guard.snapshot.clone();
         history::save(self.target, &record).await?;
         let mut result = self.run_statements(migration, &migration.up).await;
         if result.is_ok() {
@@ -330,6 +339,7 @@ impl<'a> Migrator<'a> {
             Ok(()) => {
                 record.affected = guard.changes(self.target).await?;
                 record.status = MigrationStatus::Completed;
+                record.snapshot = None;
                 record.event(format!("applied by {}@{}", record.operator, record.host));
                 history::save(self.target, &record).await?;
                 guard.release(self.target).await;
@@ -344,6 +354,7 @@ impl<'a> Migrator<'a> {
             Err(failure) => {
                 let restored = guard.restore(self.target).await;
                 self.renew().await?;
+                record.snapshot = None;
                 record.error = Some(failure.message.clone());
                 record.status = if restored.is_ok() { MigrationStatus::RolledBack } else { MigrationStatus::Failed };
                 record.event(match &restored {
@@ -482,6 +493,7 @@ impl<'a> Migrator<'a> {
             if let Err(e) = result {
                 return Err(StepFailure { message: format!("{}: {e}", location(migration, statement)) });
             }
+            crate::fault::statement_done();
             if let Err(e) = self.renew().await {
                 return Err(StepFailure { message: e.to_string() });
             }
@@ -574,7 +586,7 @@ pub fn short(checksum: &str) -> &str {
 /// snapshot, when the target can take one.
 struct Guard {
     before: Fingerprint,
-    snapshot: Option<String>,
+    pub(crate) snapshot: Option<String>,
 }
 
 impl Guard {
