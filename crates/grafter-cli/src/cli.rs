@@ -52,7 +52,8 @@ pub enum Command {
     #[command(subcommand)]
     Generate(GenerateCommand),
     /// Versioned migrations of the graph's schema: `V0001__name.cypher` (sections `// up`,
-    /// `// down`, `// verify`) in `migrations/` beside the config.
+    /// `// down`, `// verify`) and `V0002__name.toml` (declarative refactorings) in
+    /// `migrations/` beside the config.
     Schema(SchemaArgs),
 }
 
@@ -256,8 +257,8 @@ pub enum SchemaCommand {
         format: Format,
     },
     /// Accept applied migration files that were changed on purpose (shows the old and new
-    /// checksums and the diff of the text) and mark failed attempts resolved; recorded in
-    /// the history.
+    /// checksums and the diff of the text); restore the snapshot of an attempt that was
+    /// killed half-way, or mark a failed one resolved. Recorded in the history.
     Repair {
         /// Show what would be accepted; change nothing.
         #[arg(long)]
