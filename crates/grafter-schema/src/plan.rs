@@ -70,7 +70,12 @@ pub async fn plan_statements(
                 },
             };
             shown.push(PlannedStatement {
-                location: location(migration, statement),
+                // The text follows in full: a generated statement is named by its file alone.
+                location: if statement.line == 0 {
+                    format!("{} (generated)", migration.path.display())
+                } else {
+                    location(migration, statement)
+                },
                 text: statement.text.clone(),
                 destructive: statement.is_destructive(),
                 estimate,
