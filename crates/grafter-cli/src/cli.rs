@@ -51,6 +51,10 @@ pub enum Command {
     /// Write example databases (for the bundled examples and benchmarks).
     #[command(subcommand)]
     Generate(GenerateCommand),
+    /// Versioned migrations of the graph's schema: `V0001__name.cypher` (sections `// up`,
+    /// `// down`, `// verify`) and `V0002__name.toml` (declarative refactorings) in
+    /// `migrations/` beside the config.
+    Schema(SchemaArgs),
 }
 
 /// Output format of commands that print data.
@@ -211,6 +215,107 @@ pub enum LockCommand {
     /// Remove the lock whoever holds it (when its holder is known to be gone); recorded in
     /// the history.
     Break,
+}
+
+/// `grafter schema`
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// The migrations folder (default: `migrations/` beside the config file).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub migrations: Option<PathBuf>,
+    /// The command.
+    #[command(subcommand)]
+    pub command: SchemaCommand,
+}
+
+/// `grafter schema …`
+#[derive(Debug, Subcommand)]
+pub enum SchemaCommand {
+    /// Write a new migration file with the next version; prints its path.
+    New {
+        /// What it does, in letters, digits and `_` (`add_status`).
+        name: String,
+        /// A declarative refactoring (`.toml`) instead of Cypher sections.
+        #[arg(long)]
+        toml: bool,
+    },
+    /// Every version: applied, pending, failed or rolled back; checksum state; when, by whom,
+    /// how long, what it changed.
+    Status {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Apply pending migrations, each verified, with a snapshot restored if it fails.
+    Up(SchemaUpArgs),
+    /// Revert the last applied migration (or all after `--to V`) with its `// down` section.
+    Down(SchemaDownArgs),
+    /// Re-run the verify queries of every applied migration; exits 1 when one fails.
+    Verify {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Accept applied migration files that were changed on purpose (shows the old and new
+    /// checksums and the diff of the text); restore the snapshot of an attempt that was
+    /// killed half-way, or mark a failed one resolved. Recorded in the history.
+    Repair {
+        /// Show what would be accepted; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Remove the old values an applied migration's transform_property kept
+    /// (`<property>_old`); it can no longer be reverted afterwards.
+    Finalize {
+        /// The migration (`V0003`).
+        version: String,
+    },
+    /// Adopt an existing graph: mark every migration up to VERSION applied without running it.
+    Baseline {
+        /// The newest migration the graph already has (`V0003`).
+        version: String,
+    },
+    /// For CI: up, down, up again on the target; fails unless down restores the graph's
+    /// fingerprint exactly and the second up equals the first.
+    Roundtrip {
+        /// Let destructive statements run.
+        #[arg(long)]
+        allow_destructive: bool,
+    },
+}
+
+/// `grafter schema up`
+#[derive(Debug, Args)]
+pub struct SchemaUpArgs {
+    /// Apply up to and including this version (default: all pending).
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<String>,
+    /// Print every statement that would run, additive or destructive, with a count of what
+    /// it touches now; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Let destructive statements (DELETE, REMOVE, DROP, SET … = null) run.
+    #[arg(long)]
+    pub allow_destructive: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `grafter schema down`
+#[derive(Debug, Args)]
+pub struct SchemaDownArgs {
+    /// Revert every migration applied after this version (`V0000` or `0`: all); default:
+    /// only the last one.
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<String>,
+    /// Print every statement that would run, with a count of what it touches now; change
+    /// nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 /// `grafter generate`

@@ -64,6 +64,7 @@ fn main() -> ExitCode {
             Command::Rollback(args) => commands::rollback::run(&cli, args).await,
             Command::Lock(command) => commands::lock::run(&cli, command).await,
             Command::Generate(command) => commands::generate::run(command),
+            Command::Schema(args) => commands::schema::run(&cli, args).await,
         }
     });
     match result {
@@ -106,6 +107,7 @@ fn exit_code(error: &anyhow::Error) -> u8 {
             )
             || cause.downcast_ref::<grafter_source::SourceError>().is_some_and(names_what_is_not_there)
             || cause.is::<commands::UsageError>()
+            || cause.downcast_ref::<grafter_schema::SchemaError>().is_some_and(grafter_schema::SchemaError::is_usage)
     });
     if config_error { EXIT_CONFIG } else { EXIT_FAILURE }
 }

@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::{Project, example, output_text, sql_int, sqlite};
+use common::{Project, output_text, sql_int, sqlite};
 use rusqlite::Connection;
 
 /// The standard resource classes of `os-resource-classes` 1.1, in order: a class's index is
@@ -36,15 +36,7 @@ const STANDARD_RESOURCE_CLASSES: [&str; 18] = [
 /// A project with a generated Placement database and the example's grafter.toml beside it.
 fn placement_project(extra_generate_args: &[&str]) -> (Project, Connection) {
     let project = Project::new();
-    project
-        .grafter()
-        .args(["generate", "placement", "-o"])
-        .arg(project.file("placement.sqlite"))
-        .args(["--compute-nodes", "8"])
-        .args(extra_generate_args)
-        .assert()
-        .success();
-    std::fs::copy(example("placement/grafter.toml"), project.file("grafter.toml")).expect("copy the example config");
+    common::placement_example(&project, extra_generate_args);
     let db = sqlite(&project.file("placement.sqlite"));
     (project, db)
 }

@@ -33,6 +33,7 @@ mod verify;
 
 pub use admin::{LockState, RollbackReport, RollbackTarget, break_lock, fingerprint, history, lock_status, rollback};
 pub use error::EngineError;
+pub use lease::{DEFAULT_LEASE, holder};
 pub use observer::{NullObserver, Observer};
 pub use prepare::{PreparedMapping, describe_plan};
 pub use run::{RunOptions, new_run_id, run};

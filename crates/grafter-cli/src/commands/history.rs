@@ -10,8 +10,17 @@ use crate::output::table;
 pub async fn run(cli: &Cli, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
     let plan = super::load_plan(&cli.config)?;
     let runs = grafter_engine::history(&plan).await?;
+    let migrations = super::schema::migration_history(&plan).await?;
     match &args.run {
         None => match args.format {
+            Format::Text if runs.is_empty() && !migrations.is_empty() => {
+                outln!("no runs recorded in {}", grafter_model::redact_url(&plan.target_url));
+                outln!("\nschema migrations:\n{}", super::schema::history_table(&migrations));
+            }
+            Format::Text if !migrations.is_empty() => {
+                outln!("{}", table::runs(&runs));
+                outln!("\nschema migrations:\n{}", super::schema::history_table(&migrations));
+            }
             Format::Text if runs.is_empty() => {
                 outln!("no runs recorded in {}", grafter_model::redact_url(&plan.target_url))
             }

@@ -9,6 +9,7 @@ pub mod plan;
 pub mod query;
 pub mod rollback;
 pub mod run;
+pub mod schema;
 pub mod verify;
 
 use std::path::Path;

@@ -32,6 +32,20 @@ pub fn example(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(path)
 }
 
+/// Writes a generated Placement database (8 compute nodes, plus `extra_generate_args`) into
+/// the project as `placement.sqlite`, with the example's grafter.toml beside it.
+pub fn placement_example(project: &Project, extra_generate_args: &[&str]) {
+    project
+        .grafter()
+        .args(["generate", "placement", "-o"])
+        .arg(project.file("placement.sqlite"))
+        .args(["--compute-nodes", "8"])
+        .args(extra_generate_args)
+        .assert()
+        .success();
+    std::fs::copy(example("placement/grafter.toml"), project.file("grafter.toml")).expect("copy the example config");
+}
+
 /// A row of a `grafter query --format json` result: column → value.
 pub type Row = Map<String, Value>;
 
