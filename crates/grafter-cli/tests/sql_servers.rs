@@ -7,6 +7,8 @@
 //! MariaDB 127.0.0.1:3306, root without password; psql and the mariadb client load them). A
 //! missing server fails these tests.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -253,6 +255,70 @@ fn chinook_from_postgres_counts_match_sql() {
     let price = db.sql("SELECT unit_price FROM track WHERE track_id = 1").trim().to_owned();
     let graph = query(dir.path(), "MATCH (t:Track {track_id: 1}) RETURN t.unit_price AS p");
     assert_eq!(graph[0]["p"], Json::String(price), "numeric arrives as its exact digits");
+}
+
+#[test]
+fn a_graph_corrupted_five_ways_after_a_postgres_migration_is_reported_exactly() {
+    let db = Postgres::new();
+    db.load_chinook();
+    let (dir, _) = init_and_run(&db.url());
+    let corrupt = |cypher: &str, params: &[(&str, i64)]| {
+        let mut args = vec!["query".to_owned(), "--write".to_owned(), cypher.to_owned()];
+        for (name, value) in params {
+            args.extend(["--param".to_owned(), format!("{name}={value}")]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ok(dir.path(), &args);
+    };
+    // What to corrupt, and what verify must then report, from SQL alone.
+    let lonely_artist = db.count(
+        "SELECT min(artist_id) FROM artist a WHERE NOT EXISTS (SELECT 1 FROM album b WHERE b.artist_id = a.artist_id)",
+    );
+    let title = db.sql("SELECT title FROM album WHERE album_id = 1").trim().to_owned();
+    let album_artist = db.count("SELECT artist_id FROM album WHERE album_id = 1");
+    let other_artist = db
+        .count("SELECT min(artist_id) FROM artist WHERE artist_id <> (SELECT artist_id FROM album WHERE album_id = 1)");
+    let track_not_in_playlist_1 = db.count(
+        "SELECT min(track_id) FROM track t WHERE NOT EXISTS (SELECT 1 FROM playlist_track p WHERE p.playlist_id = 1 AND p.track_id = t.track_id)",
+    );
+
+    corrupt("MATCH (a:Artist {artist_id: $id}) DETACH DELETE a", &[("id", lonely_artist)]);
+    corrupt("MATCH (a:Album {album_id: 1}) SET a.title = \"Changed behind grafter's back\"", &[]);
+    corrupt("MATCH (:Album {album_id: 1})-[r:ARTIST]->() DELETE r", &[]);
+    corrupt(
+        "MATCH (a:Album {album_id: 1}), (b:Artist {artist_id: $id}) CREATE (a)-[:ARTIST]->(b)",
+        &[("id", other_artist)],
+    );
+    corrupt(
+        "MATCH (p:Playlist {playlist_id: 1}), (t:Track {track_id: $id}) CREATE (p)-[:PLAYLIST_TRACK]->(t)",
+        &[("id", track_not_in_playlist_1)],
+    );
+    corrupt("CREATE (:Genre {genre_id: 1, name: 'impostor'})", &[]);
+
+    let output = run(dir.path(), &["verify", "--format", "json"]);
+    let report: Json = serde_json::from_slice(&output.stdout).expect("verify JSON");
+    assert_eq!(output.status.code(), Some(1), "{report}");
+    let artists = db.count("SELECT count(*) FROM artist");
+    let memberships = db.count("SELECT count(*) FROM playlist_track");
+    let genres = db.count("SELECT count(*) FROM genre");
+    let expected = common::set(&[
+        format!("artist: missing (:Artist {{artist_id: {lonely_artist}}})"),
+        format!("artist: count (:Artist) {artists} -> {}", artists - 1),
+        format!(
+            "album: changed (:Album {{album_id: 1}}) title: {} -> \"Changed behind grafter's back\"",
+            Json::from(title)
+        ),
+        format!(
+            "album.artist_id: retargeted (:Album {{album_id: 1}})-[:ARTIST]->(:Artist {{artist_id: {album_artist}}}) -> (:Artist {{artist_id: {other_artist}}})"
+        ),
+        format!(
+            "playlist_track: extra (:Playlist {{playlist_id: 1}})-[:PLAYLIST_TRACK]->(:Track {{track_id: {track_not_in_playlist_1}}})"
+        ),
+        format!("playlist_track: count (:Playlist)-[:PLAYLIST_TRACK]->(:Track) {memberships} -> {}", memberships + 1),
+        "genre: duplicate (:Genre {genre_id: 1}) x2".to_owned(),
+        format!("genre: count (:Genre) {genres} -> {}", genres + 1),
+    ]);
+    assert_eq!(common::findings(&report), expected);
 }
 
 #[test]

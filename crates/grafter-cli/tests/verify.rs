@@ -11,7 +11,9 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use common::{Project, Target, chinook, example, output_text, sql_int, sqlite};
+use common::{
+    Project, Target, chinook, element_json, example, findings, node, node_json, output_text, rel, set, sql_int, sqlite,
+};
 use rusqlite::Connection;
 use serde_json::Value;
 
@@ -93,81 +95,8 @@ fn verify(project: &Project, args: &[&str]) -> (i32, Value) {
     (output.status.code().expect("exit code"), report)
 }
 
-fn node(label: &str, key: &[(&str, &str)]) -> String {
-    let pairs: Vec<String> = key.iter().map(|(k, v)| format!("{k}: {}", Value::from(*v))).collect();
-    format!("(:{label} {{{}}})", pairs.join(", "))
-}
-
 fn provider(uuid: &str) -> String {
     node("ResourceProvider", &[("uuid", uuid)])
-}
-
-fn rel(start: &str, rel_type: &str, end: &str) -> String {
-    format!("{start}-[:{rel_type}]->{end}")
-}
-
-/// A node as the report's JSON gives it, in the same form as [`node`].
-fn node_json(json: &Value) -> String {
-    let key = json["key"].as_object().expect("a node has a key");
-    let pairs: Vec<String> = key.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-    format!("(:{} {{{}}})", json["label"].as_str().expect("label"), pairs.join(", "))
-}
-
-fn element_json(json: &Value) -> String {
-    match json["element"].as_str() {
-        Some("node") => node_json(json),
-        Some("relationship") => {
-            rel(&node_json(&json["start"]), json["type"].as_str().expect("type"), &node_json(&json["end"]))
-        }
-        other => panic!("unknown element {other:?} in {json}"),
-    }
-}
-
-/// Every finding of the report as one line, `mapping: what`.
-fn findings(report: &Value) -> BTreeSet<String> {
-    let mut lines = BTreeSet::new();
-    for mapping in report["mappings"].as_array().expect("mappings") {
-        let name = mapping["mapping"].as_str().expect("mapping name");
-        for f in mapping["findings"].as_array().expect("findings") {
-            let text = match f["kind"].as_str().expect("kind") {
-                "missing" => format!("missing {}", element_json(&f["element"])),
-                "extra" => format!("extra {}", element_json(&f["element"])),
-                "property_differs" => {
-                    let fields: Vec<String> = f["fields"]
-                        .as_array()
-                        .expect("fields")
-                        .iter()
-                        .map(|d| format!("{}: {} -> {}", d["property"].as_str().unwrap(), d["source"], d["target"]))
-                        .collect();
-                    format!("changed {} {}", element_json(&f["element"]), fields.join(", "))
-                }
-                "retargeted" => {
-                    format!("retargeted {} -> {}", element_json(&f["element"]), node_json(&f["actual_end"]))
-                }
-                "duplicate" => format!("duplicate {} x{}", element_json(&f["element"]), f["copies"]),
-                "count_mismatch" => {
-                    format!("count {} {} -> {}", f["what"].as_str().unwrap(), f["expected"], f["actual"])
-                }
-                "cycle" => {
-                    let mut nodes: Vec<String> = f["nodes"].as_array().unwrap().iter().map(node_json).collect();
-                    nodes.sort();
-                    format!("cycle {}", nodes.join(" "))
-                }
-                "several_parents" => {
-                    let mut parents: Vec<String> = f["parents"].as_array().unwrap().iter().map(node_json).collect();
-                    parents.sort();
-                    format!("several parents {} {}", node_json(&f["node"]), parents.join(" "))
-                }
-                other => format!("{other} {f}"),
-            };
-            lines.insert(format!("{name}: {text}"));
-        }
-    }
-    lines
-}
-
-fn set(lines: &[String]) -> BTreeSet<String> {
-    lines.iter().cloned().collect()
 }
 
 fn strings(db: &Connection, sql: &str, param: i64) -> Vec<String> {

@@ -9,6 +9,7 @@
 // Each test binary uses only some of these helpers.
 #![allow(dead_code)]
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -340,4 +341,79 @@ impl Target {
 pub fn falkordb_serial() -> std::sync::MutexGuard<'static, ()> {
     static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
     SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+// ---------------------------------------------------------------- verify reports
+
+pub fn node(label: &str, key: &[(&str, &str)]) -> String {
+    let pairs: Vec<String> = key.iter().map(|(k, v)| format!("{k}: {}", Value::from(*v))).collect();
+    format!("(:{label} {{{}}})", pairs.join(", "))
+}
+
+pub fn rel(start: &str, rel_type: &str, end: &str) -> String {
+    format!("{start}-[:{rel_type}]->{end}")
+}
+
+/// A node as the report's JSON gives it, in the same form as [`node`].
+pub fn node_json(json: &Value) -> String {
+    let key = json["key"].as_object().expect("a node has a key");
+    let pairs: Vec<String> = key.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    format!("(:{} {{{}}})", json["label"].as_str().expect("label"), pairs.join(", "))
+}
+
+pub fn element_json(json: &Value) -> String {
+    match json["element"].as_str() {
+        Some("node") => node_json(json),
+        Some("relationship") => {
+            rel(&node_json(&json["start"]), json["type"].as_str().expect("type"), &node_json(&json["end"]))
+        }
+        other => panic!("unknown element {other:?} in {json}"),
+    }
+}
+
+/// Every finding of the report as one line, `mapping: what`.
+pub fn findings(report: &Value) -> BTreeSet<String> {
+    let mut lines = BTreeSet::new();
+    for mapping in report["mappings"].as_array().expect("mappings") {
+        let name = mapping["mapping"].as_str().expect("mapping name");
+        for f in mapping["findings"].as_array().expect("findings") {
+            let text = match f["kind"].as_str().expect("kind") {
+                "missing" => format!("missing {}", element_json(&f["element"])),
+                "extra" => format!("extra {}", element_json(&f["element"])),
+                "property_differs" => {
+                    let fields: Vec<String> = f["fields"]
+                        .as_array()
+                        .expect("fields")
+                        .iter()
+                        .map(|d| format!("{}: {} -> {}", d["property"].as_str().unwrap(), d["source"], d["target"]))
+                        .collect();
+                    format!("changed {} {}", element_json(&f["element"]), fields.join(", "))
+                }
+                "retargeted" => {
+                    format!("retargeted {} -> {}", element_json(&f["element"]), node_json(&f["actual_end"]))
+                }
+                "duplicate" => format!("duplicate {} x{}", element_json(&f["element"]), f["copies"]),
+                "count_mismatch" => {
+                    format!("count {} {} -> {}", f["what"].as_str().unwrap(), f["expected"], f["actual"])
+                }
+                "cycle" => {
+                    let mut nodes: Vec<String> = f["nodes"].as_array().unwrap().iter().map(node_json).collect();
+                    nodes.sort();
+                    format!("cycle {}", nodes.join(" "))
+                }
+                "several_parents" => {
+                    let mut parents: Vec<String> = f["parents"].as_array().unwrap().iter().map(node_json).collect();
+                    parents.sort();
+                    format!("several parents {} {}", node_json(&f["node"]), parents.join(" "))
+                }
+                other => format!("{other} {f}"),
+            };
+            lines.insert(format!("{name}: {text}"));
+        }
+    }
+    lines
+}
+
+pub fn set(lines: &[String]) -> BTreeSet<String> {
+    lines.iter().cloned().collect()
 }

@@ -4,7 +4,7 @@
 //! Everything the embedded target keeps, this one keeps in the graph too: checkpoints, run
 //! history and the lease lock are `_Grafter…` nodes ([`bookkeeping`]). Batches and their
 //! checkpoints commit in one query ([`write`]); snapshots for rollback are copies of the graph
-//! made by the server (`GRAPH.COPY`). Values FalkorDB has no type for are stored as text
+//! into another graph on the server ([`snapshot`]). Values FalkorDB has no type for are stored as text
 //! ([`literal`]); replies are decoded in [`reply`], reading back in [`scan`].
 
 mod bookkeeping;
@@ -12,6 +12,7 @@ mod connection;
 mod literal;
 mod reply;
 mod scan;
+mod snapshot;
 mod write;
 
 use std::sync::Arc;
@@ -55,6 +56,13 @@ fn failed(target: &str, error: ClientError) -> TargetError {
     }
 }
 
+/// Whether a process with this id runs on this host (Linux: it has a /proc entry). Where
+/// that cannot be told, it is taken as alive, so a lock is never taken from a live holder.
+fn process_alive(pid: u32) -> bool {
+    let proc = std::path::Path::new("/proc");
+    !proc.is_dir() || proc.join(pid.to_string()).exists()
+}
+
 impl FalkorDbTarget {
     /// Connects to the server (a failure here names the server and what to check).
     pub async fn open(url: &FalkorDbUrl) -> Result<FalkorDbTarget, TargetError> {
@@ -76,17 +84,6 @@ impl FalkorDbTarget {
 
     fn snapshot_name(&self, run_id: &str) -> String {
         format!("{}__grafter_snapshot_{run_id}", self.url.graph)
-    }
-
-    async fn delete_graph(&self, graph: &str) -> Result<(), TargetError> {
-        match self.client.command_with_retry(redis::cmd("GRAPH.DELETE").arg(graph)).await {
-            Ok(_) => Ok(()),
-            // Deleting a graph that is not there is what we wanted.
-            Err(ClientError::Query(message)) if message.contains("empty key") || message.contains("Invalid graph") => {
-                Ok(())
-            }
-            Err(error) => Err(failed(&self.describe(), error)),
-        }
     }
 }
 
@@ -164,6 +161,16 @@ impl GraphTarget for FalkorDbTarget {
     async fn acquire_lock(&self, holder: &LockHolder) -> Result<Option<LockHolder>, TargetError> {
         match bookkeeping::acquire_lock(&self.client, &self.describe(), holder).await? {
             Ok(previous) => Ok(previous),
+            // A holder on this host whose process is gone (killed, or failed without reaching
+            // the server to release) cannot be using the lock: take it over now rather than
+            // make the user wait out its lease.
+            Err(current) if current.host == holder.host && !process_alive(current.pid) => {
+                bookkeeping::release_lock(&self.client, &self.describe(), &current).await?;
+                match bookkeeping::acquire_lock(&self.client, &self.describe(), holder).await? {
+                    Ok(_) => Ok(Some(current)),
+                    Err(other) => Err(TargetError::Locked { target: self.describe(), holder: Box::new(other) }),
+                }
+            }
             Err(current) => Err(TargetError::Locked { target: self.describe(), holder: Box::new(current) }),
         }
     }
@@ -196,34 +203,12 @@ impl GraphTarget for FalkorDbTarget {
 
     async fn snapshot(&self, run_id: &str) -> Result<Option<String>, TargetError> {
         let name = self.snapshot_name(run_id);
-        self.delete_graph(&name).await?;
-        let exists = self.client.command_with_retry(&redis::cmd("EXISTS").arg(&self.url.graph).clone()).await;
-        match exists {
-            // Nothing to copy yet: an empty snapshot is recorded as an empty graph.
-            Ok(redis::Value::Int(0)) => {
-                self.client
-                    .query_graph(&name, "RETURN 0", &[], false)
-                    .await
-                    .map_err(|e| failed(&self.describe(), e))?;
-            }
-            Ok(_) => {
-                self.client
-                    .command_with_retry(redis::cmd("GRAPH.COPY").arg(&self.url.graph).arg(&name))
-                    .await
-                    .map_err(|e| failed(&self.describe(), e))?;
-            }
-            Err(error) => return Err(failed(&self.describe(), error)),
-        }
+        snapshot::copy_graph(&self.client, &self.describe(), &self.url.graph, &name).await?;
         Ok(Some(name))
     }
 
     async fn restore(&self, snapshot: &str) -> Result<(), TargetError> {
-        self.delete_graph(&self.url.graph).await?;
-        self.client
-            .command_with_retry(redis::cmd("GRAPH.COPY").arg(snapshot).arg(&self.url.graph))
-            .await
-            .map_err(|e| failed(&self.describe(), e))?;
-        Ok(())
+        snapshot::copy_graph(&self.client, &self.describe(), snapshot, &self.url.graph).await
     }
 
     async fn snapshot_fingerprint(&self, snapshot: &str) -> Result<Option<Fingerprint>, TargetError> {
@@ -231,7 +216,7 @@ impl GraphTarget for FalkorDbTarget {
     }
 
     async fn drop_snapshot(&self, snapshot: &str) -> Result<(), TargetError> {
-        self.delete_graph(snapshot).await
+        snapshot::delete_graph(&self.client, &self.describe(), snapshot).await
     }
 
     fn stored_form(&self, value: Value) -> Value {
