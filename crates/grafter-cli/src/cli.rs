@@ -48,6 +48,13 @@ pub enum Command {
     /// Show or break the target's lease lock.
     #[command(subcommand)]
     Lock(LockCommand),
+    /// Write what the mappings read from the source into a portable archive (a compressed
+    /// tar of a manifest and one CSV or NDJSON file per table or query), which `archive:FILE`
+    /// reads back as a source on another installation.
+    Export(ExportArgs),
+    /// Look into archives.
+    #[command(subcommand)]
+    Archive(ArchiveCommand),
     /// Write example databases (for the bundled examples and benchmarks).
     #[command(subcommand)]
     Generate(GenerateCommand),
@@ -211,6 +218,49 @@ pub enum LockCommand {
     /// Remove the lock whoever holds it (when its holder is known to be gone); recorded in
     /// the history.
     Break,
+}
+
+/// `grafter export`
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The archive to write: `*.tar.zst` (zstd) or `*.tar.bz2` (bzip2). Written under a
+    /// temporary name and renamed when complete.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Export only these entities (comma-separated table names, or mapping names for the
+    /// tables or queries they read).
+    #[arg(long, value_delimiter = ',', value_name = "ENTITIES")]
+    pub only: Vec<String>,
+    /// How entity files are written inside the archive (values keep their types either way).
+    #[arg(long, value_enum, default_value_t = DataFormatArg::Csv)]
+    pub format: DataFormatArg,
+}
+
+/// How entity files are written inside an archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DataFormatArg {
+    /// CSV with a header row; `\N` is NULL.
+    Csv,
+    /// One JSON object per line.
+    Ndjson,
+}
+
+/// `grafter archive`
+#[derive(Debug, Subcommand)]
+pub enum ArchiveCommand {
+    /// Show an archive's manifest and check every entity's row count and SHA-256 (exit 1 if
+    /// anything differs).
+    Inspect(InspectArgs),
+}
+
+/// `grafter archive inspect`
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The archive.
+    pub file: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 /// `grafter generate`

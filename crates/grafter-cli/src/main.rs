@@ -63,6 +63,8 @@ fn main() -> ExitCode {
             Command::Fingerprint(args) => commands::fingerprint::run(&cli, args).await,
             Command::Rollback(args) => commands::rollback::run(&cli, args).await,
             Command::Lock(command) => commands::lock::run(&cli, command).await,
+            Command::Export(args) => commands::export::run(&cli, args).await,
+            Command::Archive(command) => commands::archive::run(command),
             Command::Generate(command) => commands::generate::run(command),
         }
     });
@@ -97,6 +99,7 @@ fn exit_code(error: &anyhow::Error) -> u8 {
                 Some(
                     grafter_engine::EngineError::Plan(_)
                         | grafter_engine::EngineError::UnknownMapping { .. }
+                        | grafter_engine::EngineError::UnknownEntity { .. }
                         | grafter_engine::EngineError::KeyNotConfirmed { .. }
                 )
             )

@@ -15,6 +15,7 @@
 
 mod admin;
 mod error;
+mod export;
 mod fault;
 mod identity;
 mod interrupt;
@@ -33,6 +34,7 @@ mod verify;
 
 pub use admin::{LockState, RollbackReport, RollbackTarget, break_lock, fingerprint, history, lock_status, rollback};
 pub use error::EngineError;
+pub use export::{ExportOptions, ExportSummary, ExportedEntity, export};
 pub use observer::{NullObserver, Observer};
 pub use prepare::{PreparedMapping, describe_plan};
 pub use run::{RunOptions, new_run_id, run};
