@@ -100,6 +100,7 @@ fn exit_code(error: &anyhow::Error) -> u8 {
                     grafter_engine::EngineError::Plan(_)
                         | grafter_engine::EngineError::UnknownMapping { .. }
                         | grafter_engine::EngineError::UnknownEntity { .. }
+                        | grafter_engine::EngineError::Remap { .. }
                         | grafter_engine::EngineError::KeyNotConfirmed { .. }
                 )
             )

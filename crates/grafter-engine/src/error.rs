@@ -48,6 +48,14 @@ pub enum EngineError {
         /// Why it cannot be read.
         reason: String,
     },
+    /// A remap table cannot be loaded or does not fit its mapping.
+    #[error("remap table `{table}`: {message}")]
+    Remap {
+        /// The table's name.
+        table: String,
+        /// What is wrong.
+        message: String,
+    },
     /// Writing or reading an archive failed.
     #[error(transparent)]
     Archive(#[from] grafter_archive::ArchiveError),

@@ -26,6 +26,7 @@ mod pipeline;
 mod prepare;
 mod records;
 mod rejects;
+mod remap;
 mod resume;
 mod run;
 mod summary;
