@@ -25,7 +25,8 @@ pub use codec::{from_typed_json, to_typed_json};
 pub use compression::Compression;
 pub use error::ArchiveError;
 pub use manifest::{
-    Content, DataFormat, Entity, EntityRead, FORMAT_NAME, FORMAT_VERSION, MANIFEST_ENTRY, Manifest, ManifestColumn,
+    Content, DataFormat, Entity, EntityRead, FORMAT_NAME, FORMAT_VERSION, GraphEnd, MANIFEST_ENTRY, Manifest,
+    ManifestColumn,
 };
 pub use reader::{ArchiveReader, ArchiveRow, EntityCheck};
 pub use writer::{ArchiveOptions, ArchiveWriter, EntityWriter, FinishedEntity};

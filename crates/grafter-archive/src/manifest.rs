@@ -94,10 +94,28 @@ pub enum EntityRead {
     Table(String),
     /// A SQL query, as written in the config.
     Query(String),
-    /// The nodes of a label (graph archives).
-    Nodes(String),
-    /// The relationships of a type (graph archives).
-    Relationships(String),
+    /// The nodes of a label (graph archives); their columns are their properties.
+    Nodes(GraphEnd),
+    /// The relationships of a type between two labels (graph archives); their columns are
+    /// the start node's key (`_start_<property>`), the end node's (`_end_<property>`), then
+    /// the relationship's properties.
+    Relationships {
+        /// The relationship type.
+        rel_type: String,
+        /// The start nodes' label and key.
+        start: GraphEnd,
+        /// The end nodes' label and key.
+        end: GraphEnd,
+    },
+}
+
+/// A label and the properties identifying its nodes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct GraphEnd {
+    /// The label.
+    pub label: String,
+    /// Its key properties, in key order.
+    pub key: Vec<String>,
 }
 
 /// One column of an entity.

@@ -52,6 +52,9 @@ pub enum Command {
     /// tar of a manifest and one CSV or NDJSON file per table or query), which `archive:FILE`
     /// reads back as a source on another installation.
     Export(ExportArgs),
+    /// Load a graph dump (`grafter export --graph`) into the target: backup and restore, or a
+    /// move between stores. A run like any other: resumable, recorded, verified.
+    Import(ImportArgs),
     /// Look into archives.
     #[command(subcommand)]
     Archive(ArchiveCommand),
@@ -234,6 +237,21 @@ pub struct ExportArgs {
     /// How entity files are written inside the archive (values keep their types either way).
     #[arg(long, value_enum, default_value_t = DataFormatArg::Csv)]
     pub format: DataFormatArg,
+    /// Dump the target graph instead of the source: per label its nodes, per relationship
+    /// type its relationships (with their ends' keys), every property; `grafter import`
+    /// loads it.
+    #[arg(long)]
+    pub graph: bool,
+}
+
+/// `grafter import`
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The graph dump to load.
+    pub file: PathBuf,
+    /// The run's options.
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// How entity files are written inside an archive.

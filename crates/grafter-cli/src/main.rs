@@ -64,6 +64,7 @@ fn main() -> ExitCode {
             Command::Rollback(args) => commands::rollback::run(&cli, args).await,
             Command::Lock(command) => commands::lock::run(&cli, command).await,
             Command::Export(args) => commands::export::run(&cli, args).await,
+            Command::Import(args) => commands::run::import(&cli, args).await,
             Command::Archive(command) => commands::archive::run(command),
             Command::Generate(command) => commands::generate::run(command),
         }
@@ -101,6 +102,7 @@ fn exit_code(error: &anyhow::Error) -> u8 {
                         | grafter_engine::EngineError::UnknownMapping { .. }
                         | grafter_engine::EngineError::UnknownEntity { .. }
                         | grafter_engine::EngineError::Remap { .. }
+                        | grafter_engine::EngineError::Import(_)
                         | grafter_engine::EngineError::KeyNotConfirmed { .. }
                 )
             )

@@ -3,7 +3,8 @@
 //! fresh target, verified, and equal to a load straight from PostgreSQL; `archive inspect`
 //! shows the manifest and checks it; and archives that are cut short, have a byte changed, a
 //! manifest whose counts lie, or a newer format version are refused with a clear error
-//! before anything is written.
+//! before anything is written; an upload killed anywhere resumes to one clean upload; and a
+//! graph dump (`export --graph`) imported into another target gives the same graph.
 
 mod common;
 
@@ -221,4 +222,31 @@ fn an_upload_from_an_archive_killed_anywhere_resumes_without_duplicates() {
         }
         assert_eq!(outcome(&project), expected, "{point}: the graph and figures of one clean upload");
     }
+}
+
+#[test]
+fn a_graph_dump_imported_into_another_target_gives_an_equal_fingerprint() {
+    let origin = Project::new();
+    origin.init_from_sqlite(&common::chinook());
+    ok(&origin, &["run", "-q"]);
+    let dumps = tempfile::tempdir().expect("tempdir");
+    let dump = dumps.path().join("graph.tar.bz2");
+    let table = ok(&origin, &["export", "--graph", "-o", dump.to_str().unwrap(), "--format", "ndjson"]);
+    assert!(table.contains("(:Playlist)-[:PLAYLIST_TRACK]->(:Track)") && table.contains("8715"), "{table}");
+
+    // Another installation with the same config: its own, empty store.
+    let restored = Project::new();
+    restored.write("grafter.toml", std::fs::read_to_string(origin.file("grafter.toml")).unwrap());
+    ok(&restored, &["import", "-q", dump.to_str().unwrap()]);
+    assert_eq!(fingerprint(&restored), fingerprint(&origin), "the imported graph equals the dumped one");
+
+    // A source archive is no graph dump: refused, nothing written.
+    let rows = dumps.path().join("rows.tar.zst");
+    ok(&origin, &["export", "-o", rows.to_str().unwrap()]);
+    let elsewhere = Project::new();
+    elsewhere.write("grafter.toml", std::fs::read_to_string(origin.file("grafter.toml")).unwrap());
+    let assert = elsewhere.grafter().args(["import", rows.to_str().unwrap()]).assert().code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(stderr.contains("holds source rows, not a graph dump"), "{stderr}");
+    assert!(!elsewhere.file("grafter.grafeo").exists(), "nothing was written");
 }

@@ -56,6 +56,9 @@ pub enum EngineError {
         /// What is wrong.
         message: String,
     },
+    /// An archive that `grafter import` cannot load.
+    #[error("cannot import: {0}")]
+    Import(String),
     /// Writing or reading an archive failed.
     #[error(transparent)]
     Archive(#[from] grafter_archive::ArchiveError),

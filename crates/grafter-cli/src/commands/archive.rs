@@ -81,7 +81,7 @@ fn read_text(read: &grafter_archive::EntityRead) -> String {
     match read {
         R::Table(name) => format!("table {name}"),
         R::Query(sql) => format!("query {}", sql.split_whitespace().collect::<Vec<_>>().join(" ")),
-        R::Nodes(label) => format!("nodes :{label}"),
-        R::Relationships(rel_type) => format!("relationships :{rel_type}"),
+        R::Nodes(end) => format!("nodes :{}", end.label),
+        R::Relationships { rel_type, start, end } => format!("(:{})-[:{rel_type}]->(:{})", start.label, end.label),
     }
 }

@@ -19,7 +19,11 @@ pub async fn run(cli: &Cli, args: &ExportArgs) -> anyhow::Result<ExitCode> {
             DataFormatArg::Ndjson => DataFormat::Ndjson,
         },
     };
-    let summary = grafter_engine::export(&plan, &options).await?;
+    let summary = if args.graph {
+        grafter_engine::export_graph(&plan, &options).await?
+    } else {
+        grafter_engine::export(&plan, &options).await?
+    };
     let mut rows = table::new_table(vec!["entity", "read", "rows"]);
     for entity in &summary.entities {
         rows.add_row(vec![

@@ -7,12 +7,24 @@ use std::time::Duration;
 use grafter_engine::{Observer, RunOptions};
 use grafter_model::RunStatus;
 
-use crate::cli::{Cli, Format, RunArgs};
+use crate::cli::{Cli, Format, ImportArgs, RunArgs};
 use crate::output::{fanout::Fanout, metrics::Metrics, progress::Progress, table, verify};
 
 /// Runs `grafter run`.
 pub async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let plan = super::load_plan(&cli.config)?;
+    run_plan(cli, &plan, args).await
+}
+
+/// Runs `grafter import`: a run of the plan the graph dump's manifest makes, into the
+/// config's target.
+pub async fn import(cli: &Cli, args: &ImportArgs) -> anyhow::Result<ExitCode> {
+    let plan = super::load_plan(&cli.config)?;
+    let plan = grafter_engine::import_plan(&plan, &args.file)?;
+    run_plan(cli, &plan, &args.run).await
+}
+
+async fn run_plan(cli: &Cli, plan: &grafter_plan::Plan, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let mut options = RunOptions {
         only: args.only.clone(),
         batch_size: args.batch_size,
@@ -44,7 +56,7 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    let summary = grafter_engine::run(&plan, &options, Arc::new(Fanout(observers))).await?;
+    let summary = grafter_engine::run(plan, &options, Arc::new(Fanout(observers))).await?;
     match args.format {
         Format::Text => {
             if summary.dry_run {
