@@ -135,6 +135,11 @@ pub struct RunArgs {
     /// see `grafter verify`).
     #[arg(long)]
     pub no_verify: bool,
+    /// While loading, also write everything the mappings read from the source into this
+    /// archive (as `grafter export` does), and check it when both are done: a verified copy
+    /// an old system leaves behind. `.tar.zst` or `.tar.bz2`.
+    #[arg(long, value_name = "FILE")]
+    pub keep_archive: Option<PathBuf>,
     /// Summary format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

@@ -250,3 +250,20 @@ fn a_graph_dump_imported_into_another_target_gives_an_equal_fingerprint() {
     assert!(stderr.contains("holds source rows, not a graph dump"), "{stderr}");
     assert!(!elsewhere.file("grafter.grafeo").exists(), "nothing was written");
 }
+
+#[test]
+fn a_run_keeps_a_verified_archive_that_uploads_to_the_same_graph() {
+    let origin = Project::new();
+    origin.init_from_sqlite(&common::chinook());
+    let kept = tempfile::tempdir().expect("tempdir");
+    let archive = kept.path().join("kept.tar.bz2");
+    let assert = origin.grafter().args(["run", "-q", "--keep-archive", archive.to_str().unwrap()]).assert().success();
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(stderr.contains("entities, 15607 rows, every row count and checksum verified"), "{stderr}");
+    ok(&origin, &["archive", "inspect", archive.to_str().unwrap()]);
+
+    let config = std::fs::read_to_string(origin.file("grafter.toml")).unwrap();
+    let target = project_reading(&archive, &config);
+    ok(&target, &["run", "-q"]);
+    assert_eq!(fingerprint(&target), fingerprint(&origin), "the kept copy uploads to the same graph");
+}
