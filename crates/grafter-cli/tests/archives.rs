@@ -267,3 +267,37 @@ fn a_run_keeps_a_verified_archive_that_uploads_to_the_same_graph() {
     ok(&target, &["run", "-q"]);
     assert_eq!(fingerprint(&target), fingerprint(&origin), "the kept copy uploads to the same graph");
 }
+
+#[test]
+fn export_only_picks_entities_and_a_query_mapping_reads_its_own_entity_back() {
+    let origin = Project::new();
+    let config = format!(
+        "[source]\nurl = \"sqlite:{}\"\n\n\
+         [[nodes]]\nlabel = \"Genre\"\ntable = \"Genre\"\nkey = \"GenreId\"\n\n\
+         [[nodes]]\nname = \"long_tracks\"\nlabel = \"LongTrack\"\nkey = \"TrackId\"\n\
+         query = \"SELECT TrackId, Name, Milliseconds FROM Track WHERE Milliseconds > 600000\"\n\n\
+         [[nodes]]\nlabel = \"Artist\"\ntable = \"Artist\"\nkey = \"ArtistId\"\n",
+        common::chinook().display()
+    );
+    origin.write("grafter.toml", &config);
+    ok(&origin, &["run", "-q"]);
+    let exports = tempfile::tempdir().expect("tempdir");
+    let archive = exports.path().join("some.tar.zst");
+    let table = ok(&origin, &["export", "-o", archive.to_str().unwrap(), "--only", "Genre,long_tracks"]);
+    assert!(table.contains("Genre") && table.contains("long_tracks") && !table.contains("Artist"), "{table}");
+
+    let unknown =
+        origin.grafter().args(["export", "-o", archive.to_str().unwrap(), "--only", "Genres"]).assert().code(2);
+    let stderr = String::from_utf8_lossy(&unknown.get_output().stderr).into_owned();
+    assert!(stderr.contains("no entity or mapping called `Genres`; did you mean `Genre`?"), "{stderr}");
+
+    // The same config without the Artist mapping uploads from the archive.
+    let without_artists = config.split("\n[[nodes]]\nlabel = \"Artist\"").next().unwrap().to_owned();
+    let target = project_reading(&archive, &without_artists);
+    ok(&target, &["run", "-q"]);
+    assert_eq!(target.label_counts(), {
+        let mut counts = origin.label_counts();
+        counts.remove("Artist");
+        counts
+    });
+}
