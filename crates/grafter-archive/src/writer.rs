@@ -10,7 +10,8 @@
 //! into the compressed tar. The archive appears under its name only when complete (it is
 //! written to a temporary file in the same directory and renamed), so a crash never leaves a
 //! half-written archive that looks whole. The cost is the entities' uncompressed size on disk
-//! while writing.
+//! while writing. Like the spool, the archive is readable by its owner only: it carries the
+//! source's data.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};

@@ -266,6 +266,25 @@ fn a_run_keeps_a_verified_archive_that_uploads_to_the_same_graph() {
     let target = project_reading(&archive, &config);
     ok(&target, &["run", "-q"]);
     assert_eq!(fingerprint(&target), fingerprint(&origin), "the kept copy uploads to the same graph");
+
+    // A run killed half-way leaves no half archive (the copy may have been completed before
+    // the kill: then it is whole); resumed, it keeps a complete copy, not only what the
+    // resumed part read.
+    let killed = Project::new();
+    killed.write("grafter.toml", &config);
+    let again = kept.path().join("again.tar.zst");
+    let args = ["run", "-q", "--batch-size", "200", "--workers", "1", "--keep-archive", again.to_str().unwrap()];
+    let output = killed.grafter().args(args).env("GRAFTER_KILL_AT", "after-commit:20").output().unwrap();
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&output.status), Some(9));
+    if again.exists() {
+        ok(&killed, &["archive", "inspect", again.to_str().unwrap()]);
+    }
+    let assert = killed.grafter().args(args).assert().success();
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("resuming run") && stderr.contains("15607 rows, every row count and checksum verified"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -66,7 +66,15 @@ async fn run_plan(cli: &Cli, plan: &grafter_plan::Plan, args: &RunArgs) -> anyho
         tokio::spawn(async move { grafter_engine::export(&plan, &options).await })
     });
     let summary = grafter_engine::run(plan, &options, Arc::new(Fanout(observers))).await;
-    if let Some(keeping) = keeping {
+    let finished = summary.as_ref().is_ok_and(|s| s.status != RunStatus::Interrupted);
+    if let Some(keeping) = keeping.filter(|keeping| {
+        // A run that stopped leaves no copy (it is written only when complete): stop at once.
+        if !finished {
+            keeping.abort();
+            eprintln!("no archive kept: the run did not finish");
+        }
+        finished
+    }) {
         let exported = keeping.await.map_err(|e| anyhow::anyhow!("the archive writer failed: {e}"))??;
         let path = exported.archive.clone();
         let checks = tokio::task::spawn_blocking(move || {
