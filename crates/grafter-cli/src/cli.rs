@@ -50,7 +50,8 @@ pub enum Command {
     Lock(LockCommand),
     /// Write what the mappings read from the source into a portable archive (a compressed
     /// tar of a manifest and one CSV or NDJSON file per table or query), which `archive:FILE`
-    /// reads back as a source on another installation.
+    /// reads back as a source on another installation; with `--graph`, dump the target graph
+    /// instead, for `grafter import`.
     Export(ExportArgs),
     /// Load a graph dump (`grafter export --graph`) into the target: backup and restore, or a
     /// move between stores. A run like any other: resumable, recorded, verified.
