@@ -28,5 +28,5 @@ pub use manifest::{
     Content, DataFormat, Entity, EntityRead, FORMAT_NAME, FORMAT_VERSION, GraphEnd, MANIFEST_ENTRY, Manifest,
     ManifestColumn,
 };
-pub use reader::{ArchiveReader, ArchiveRow, EntityCheck};
+pub use reader::{ArchiveReader, ArchiveRow, EntityCheck, Extracted};
 pub use writer::{ArchiveOptions, ArchiveWriter, EntityWriter, FinishedEntity};

@@ -111,7 +111,29 @@ impl ArchiveReader {
     /// Reads the whole archive, checking that every entity the manifest lists is there once,
     /// with every row readable, the row count and the SHA-256 the manifest says, and that
     /// nothing else is there. `on_entity` hears of each entity found intact.
-    pub fn verify(&self, mut on_entity: impl FnMut(&EntityCheck)) -> Result<Vec<EntityCheck>, ArchiveError> {
+    pub fn verify(&self, on_entity: impl FnMut(&EntityCheck)) -> Result<Vec<EntityCheck>, ArchiveError> {
+        self.verify_into(None, on_entity)
+    }
+
+    /// Verifies the archive as [`ArchiveReader::verify`] does and, in the same pass, unpacks
+    /// every entity file into a temporary directory (under the system's temporary directory,
+    /// `TMPDIR`), so that each entity can then be read on its own without decompressing the
+    /// entities before it. Costs the entities' uncompressed size on disk until dropped.
+    pub fn extract(&self, on_entity: impl FnMut(&EntityCheck)) -> Result<Extracted, ArchiveError> {
+        let dir = tempfile::Builder::new()
+            .prefix("grafter-archive-")
+            .tempdir()
+            .map_err(|source| ArchiveError::Io { path: std::env::temp_dir().display().to_string(), source })?;
+        self.verify_into(Some(dir.path()), on_entity)?;
+        Ok(Extracted { reader: self.clone(), dir })
+    }
+
+    /// `verify`, copying each entity file to `unpack/<index>` when given.
+    fn verify_into(
+        &self,
+        unpack: Option<&Path>,
+        mut on_entity: impl FnMut(&EntityCheck),
+    ) -> Result<Vec<EntityCheck>, ArchiveError> {
         let mut seen = HashSet::new();
         let mut checks = Vec::with_capacity(self.manifest.entities.len());
         self.each_entry(|name, data| {
@@ -121,9 +143,19 @@ impl ArchiveReader {
             if !seen.insert(name.to_owned()) {
                 return Err(self.mismatch(entity, "its file appears twice".into()));
             }
+            let mut copy = match unpack {
+                Some(dir) => {
+                    let path = dir.join(self.index_of(entity).to_string());
+                    let file = std::fs::File::create(&path)
+                        .map_err(|source| ArchiveError::Io { path: path.display().to_string(), source })?;
+                    Some(io::BufWriter::with_capacity(256 * 1024, file))
+                }
+                None => None,
+            };
+            let mut tee = Tee { inner: data, copy: copy.as_mut() };
             let mut rows = 0u64;
             let mut bad_row = None;
-            let sha256 = self.rows_of(entity, data, &mut |row| {
+            let sha256 = self.rows_of(entity, &mut tee, &mut |row| {
                 rows += 1;
                 if let Err(reason) = &row.values {
                     bad_row = Some(format!("row {} (line {}) cannot be read: {reason}", row.number, row.line));
@@ -144,6 +176,9 @@ impl ArchiveReader {
                 return Err(
                     self.mismatch(entity, format!("its SHA-256 is {sha256}, the manifest says {}", entity.sha256))
                 );
+            }
+            if let Some(copy) = copy {
+                copy.into_inner().map_err(|e| self.damaged(e.error()))?;
             }
             let check = EntityCheck { name: entity.name.clone(), rows, sha256 };
             on_entity(&check);
@@ -181,6 +216,10 @@ impl ArchiveReader {
                 hint: cut_short_hint(),
             })
         }
+    }
+
+    fn index_of(&self, entity: &Entity) -> usize {
+        self.manifest.entities.iter().position(|e| e.file == entity.file).unwrap_or(0)
     }
 
     /// The entity called `name`.
@@ -367,6 +406,52 @@ fn placeholder_manifest() -> Manifest {
         content: crate::manifest::Content::Source,
         data_format: DataFormat::Csv,
         entities: Vec::new(),
+    }
+}
+
+/// An archive verified and unpacked by [`ArchiveReader::extract`]: entities are read from
+/// their own files. The files are removed when this is dropped.
+#[derive(Debug)]
+pub struct Extracted {
+    reader: ArchiveReader,
+    dir: tempfile::TempDir,
+}
+
+impl Extracted {
+    /// The archive.
+    pub fn archive(&self) -> &ArchiveReader {
+        &self.reader
+    }
+
+    /// Where the entity files were unpacked (removed when this is dropped).
+    pub fn unpacked_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Streams the rows of the entity `name` to `visit` until it returns `false`.
+    pub fn read_rows(&self, name: &str, mut visit: impl FnMut(ArchiveRow) -> bool) -> Result<(), ArchiveError> {
+        let entity = self.reader.entity(name)?;
+        let path = self.dir.path().join(self.reader.index_of(entity).to_string());
+        let file = std::fs::File::open(&path)
+            .map_err(|source| ArchiveError::Io { path: path.display().to_string(), source })?;
+        self.reader.rows_of(entity, &mut BufReader::with_capacity(256 * 1024, file), &mut visit)?;
+        Ok(())
+    }
+}
+
+/// A reader that also writes what it reads to `copy`, when there is one.
+struct Tee<'a, R> {
+    inner: R,
+    copy: Option<&'a mut io::BufWriter<std::fs::File>>,
+}
+
+impl<R: Read> Read for Tee<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(copy) = &mut self.copy {
+            io::Write::write_all(copy, &buf[..n])?;
+        }
+        Ok(n)
     }
 }
 

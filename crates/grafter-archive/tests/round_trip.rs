@@ -85,6 +85,29 @@ fn rows_come_back_exactly_in_every_format_and_compression() {
 }
 
 #[test]
+fn an_extracted_archive_reads_each_entity_from_its_own_file_and_cleans_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.tar.zst");
+    write(&path, DataFormat::Ndjson);
+    let reader = ArchiveReader::open(&path).unwrap();
+    let mut intact = Vec::new();
+    let extracted = reader.extract(|check| intact.push(check.name.clone())).unwrap();
+    assert_eq!(intact, ["people", "empty"], "verified while unpacking");
+    let mut people = Vec::new();
+    extracted
+        .read_rows("people", |row| {
+            people.push(row.values.unwrap());
+            true
+        })
+        .unwrap();
+    assert_eq!(people, rows());
+    let unpacked = extracted.unpacked_dir().to_path_buf();
+    assert!(unpacked.is_dir());
+    drop(extracted);
+    assert!(!unpacked.exists(), "the unpacked files are removed with it");
+}
+
+#[test]
 fn an_unknown_extension_is_refused_with_the_names_to_use() {
     let dir = tempfile::tempdir().unwrap();
     let options = ArchiveOptions { data_format: DataFormat::Csv, content: Content::Source, source: "x".into() };

@@ -3,7 +3,10 @@
 //!
 //! Opening the source reads the whole archive once and checks every entity's row count and
 //! SHA-256 against the manifest (see `grafter-archive`), so a cut-short, changed or
-//! too-new archive is refused before the engine writes anything to a target.
+//! too-new archive is refused before the engine writes anything to a target. The same pass
+//! unpacks the entity files into a temporary directory (`TMPDIR`; removed when the source
+//! is dropped): each scan then reads its own entity's file, instead of decompressing every
+//! entity before it, which would make reading all entities quadratic in their number.
 //!
 //! A mapping finds its entity by what it reads: `table = "X"` the entity exported from table
 //! `X` (or the entity named `X`), `query = "…"` the entity exported from exactly that query.
@@ -15,7 +18,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use grafter_archive::{ArchiveReader, Entity, EntityRead};
+use grafter_archive::{ArchiveReader, Entity, EntityRead, Extracted};
 use grafter_model::{Batch, Column, Cursor, SourceRow, Value};
 
 use crate::blocking::spawn_reader;
@@ -24,7 +27,7 @@ use crate::{BatchStream, Read, ScanRequest, Source, SourceError};
 /// A grafter archive read as a source.
 #[derive(Debug)]
 pub struct ArchiveSource {
-    reader: Arc<ArchiveReader>,
+    extracted: Arc<Extracted>,
 }
 
 impl ArchiveSource {
@@ -39,13 +42,14 @@ impl ArchiveSource {
             });
         }
         let reader = ArchiveReader::open(path)?;
-        reader.verify(|check| tracing::debug!(entity = %check.name, rows = check.rows, "archive entity intact"))?;
-        Ok(ArchiveSource { reader: Arc::new(reader) })
+        let extracted = reader
+            .extract(|check| tracing::debug!(entity = %check.name, rows = check.rows, "archive entity intact"))?;
+        Ok(ArchiveSource { extracted: Arc::new(extracted) })
     }
 
     /// The entity `read` refers to.
     fn entity(&self, read: &Read) -> Result<&Entity, SourceError> {
-        let manifest = self.reader.manifest();
+        let manifest = self.extracted.archive().manifest();
         match read {
             Read::Table(name) => manifest
                 .entity_for(&EntityRead::Table(name.clone()))
@@ -88,7 +92,7 @@ impl ArchiveSource {
 #[async_trait]
 impl Source for ArchiveSource {
     fn describe(&self) -> String {
-        format!("archive:{}", self.reader.path().display())
+        format!("archive:{}", self.extracted.archive().path().display())
     }
 
     async fn columns(&self, read: &Read) -> Result<Vec<Column>, SourceError> {
@@ -127,7 +131,7 @@ impl Source for ArchiveSource {
         };
         let columns: Arc<[Column]> = wanted.iter().map(|&i| Column::from(&entity.columns[i])).collect();
         let name = entity.name.clone();
-        let reader = Arc::clone(&self.reader);
+        let reader = Arc::clone(&self.extracted);
         let batch_size = request.batch_size.max(1);
         Ok(spawn_reader(move |sender| {
             let mut rows = Vec::with_capacity(batch_size.min(16 * 1024));
