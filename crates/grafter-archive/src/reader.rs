@@ -120,8 +120,14 @@ impl ArchiveReader {
     /// `TMPDIR`), so that each entity can then be read on its own without decompressing the
     /// entities before it. Costs the entities' uncompressed size on disk until dropped.
     pub fn extract(&self, on_entity: impl FnMut(&EntityCheck)) -> Result<Extracted, ArchiveError> {
-        let dir = tempfile::Builder::new()
-            .prefix("grafter-archive-")
+        remove_orphaned_unpack_dirs();
+        let mut builder = tempfile::Builder::new();
+        let prefix = format!("{UNPACK_PREFIX}{}-", std::process::id());
+        builder.prefix(&prefix);
+        // The files are the source's data: for the owner's eyes only.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
+        let dir = builder
             .tempdir()
             .map_err(|source| ArchiveError::Io { path: std::env::temp_dir().display().to_string(), source })?;
         self.verify_into(Some(dir.path()), on_entity)?;
@@ -406,6 +412,24 @@ fn placeholder_manifest() -> Manifest {
         content: crate::manifest::Content::Source,
         data_format: DataFormat::Csv,
         entities: Vec::new(),
+    }
+}
+
+/// How unpack directories begin, followed by the pid of the process that made them.
+const UNPACK_PREFIX: &str = "grafter-archive-";
+
+/// Removes the unpack directories of processes that are gone (a run killed before it could
+/// clean up), so that crashes do not fill the temporary directory. Linux only: elsewhere
+/// there is no cheap check whether a pid is alive, and they stay.
+fn remove_orphaned_unpack_dirs() {
+    #[cfg(target_os = "linux")]
+    for entry in std::fs::read_dir(std::env::temp_dir()).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix(UNPACK_PREFIX).and_then(|rest| rest.split('-').next()) else { continue };
+        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            // Another process may be removing it too; what is left is tried again next time.
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
 }
 

@@ -63,10 +63,13 @@ impl ArchiveWriter {
     pub fn create(path: &Path, options: ArchiveOptions) -> Result<ArchiveWriter, ArchiveError> {
         let compression = Compression::from_name(path)?;
         let dir = parent_dir(path);
-        let spool = tempfile::Builder::new()
-            .prefix(".grafter-archive-spool-")
-            .tempdir_in(dir)
-            .map_err(|source| ArchiveError::Io { path: dir.display().to_string(), source })?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".grafter-archive-spool-");
+        // The spool holds the source's data: for the owner's eyes only.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
+        let spool =
+            builder.tempdir_in(dir).map_err(|source| ArchiveError::Io { path: dir.display().to_string(), source })?;
         let options = ArchiveOptions { source: grafter_model::redact_url(&options.source), ..options };
         Ok(ArchiveWriter { path: path.to_path_buf(), compression, options, spool, state: Mutex::default() })
     }

@@ -103,6 +103,11 @@ fn an_extracted_archive_reads_each_entity_from_its_own_file_and_cleans_up() {
     assert_eq!(people, rows());
     let unpacked = extracted.unpacked_dir().to_path_buf();
     assert!(unpacked.is_dir());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(unpacked.metadata().unwrap().permissions().mode() & 0o777, 0o700, "the owner's only");
+    }
     drop(extracted);
     assert!(!unpacked.exists(), "the unpacked files are removed with it");
 }
@@ -135,4 +140,19 @@ fn an_entity_name_is_written_once() {
     let writer = ArchiveWriter::create(&dir.path().join("a.tar.zst"), options).unwrap();
     let _first = writer.entity("t", EntityRead::Table("t".into()), vec![]).unwrap();
     assert!(writer.entity("t", EntityRead::Table("t".into()), vec![]).is_err());
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn unpacked_files_left_by_a_process_that_is_gone_are_removed() {
+    // No process has a pid this high (pid_max is at most 2^22).
+    let orphan = std::env::temp_dir().join("grafter-archive-4294967294-abc");
+    std::fs::create_dir_all(&orphan).unwrap();
+    std::fs::write(orphan.join("0"), "old rows").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.tar.zst");
+    write(&path, DataFormat::Csv);
+    let extracted = ArchiveReader::open(&path).unwrap().extract(|_| {}).unwrap();
+    assert!(!orphan.exists(), "the orphan was removed");
+    assert!(extracted.unpacked_dir().is_dir(), "the live one stays");
 }
