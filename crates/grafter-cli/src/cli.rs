@@ -48,6 +48,17 @@ pub enum Command {
     /// Show or break the target's lease lock.
     #[command(subcommand)]
     Lock(LockCommand),
+    /// Write what the mappings read from the source into a portable archive (a compressed
+    /// tar of a manifest and one CSV or NDJSON file per table or query), which `archive:FILE`
+    /// reads back as a source on another installation; with `--graph`, dump the target graph
+    /// instead, for `grafter import`.
+    Export(ExportArgs),
+    /// Load a graph dump (`grafter export --graph`) into the target: backup and restore, or a
+    /// move between stores. A run like any other: resumable, recorded, verified.
+    Import(ImportArgs),
+    /// Look into archives.
+    #[command(subcommand)]
+    Archive(ArchiveCommand),
     /// Write example databases (for the bundled examples and benchmarks).
     #[command(subcommand)]
     Generate(GenerateCommand),
@@ -129,6 +140,11 @@ pub struct RunArgs {
     /// see `grafter verify`).
     #[arg(long)]
     pub no_verify: bool,
+    /// While loading, also write everything the mappings read from the source into this
+    /// archive (as `grafter export` does), and check it when both are done: a verified copy
+    /// an old system leaves behind. `.tar.zst` or `.tar.bz2`.
+    #[arg(long, value_name = "FILE")]
+    pub keep_archive: Option<PathBuf>,
     /// Summary format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -313,6 +329,64 @@ pub struct SchemaDownArgs {
     /// nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `grafter export`
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The archive to write: `*.tar.zst` (zstd) or `*.tar.bz2` (bzip2). Written under a
+    /// temporary name and renamed when complete.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Export only these entities (comma-separated table names, or mapping names for the
+    /// tables or queries they read).
+    #[arg(long, value_delimiter = ',', value_name = "ENTITIES")]
+    pub only: Vec<String>,
+    /// How entity files are written inside the archive (values keep their types either way).
+    #[arg(long, value_enum, default_value_t = DataFormatArg::Csv)]
+    pub format: DataFormatArg,
+    /// Dump the target graph instead of the source: per label its nodes, per relationship
+    /// type its relationships (with their ends' keys), every property; `grafter import`
+    /// loads it.
+    #[arg(long)]
+    pub graph: bool,
+}
+
+/// `grafter import`
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The graph dump to load.
+    pub file: PathBuf,
+    /// The run's options.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// How entity files are written inside an archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DataFormatArg {
+    /// CSV with a header row; `\N` is NULL.
+    Csv,
+    /// One JSON object per line.
+    Ndjson,
+}
+
+/// `grafter archive`
+#[derive(Debug, Subcommand)]
+pub enum ArchiveCommand {
+    /// Show an archive's manifest and check every entity's row count and SHA-256 (exit 1 if
+    /// anything differs).
+    Inspect(InspectArgs),
+}
+
+/// `grafter archive inspect`
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The archive.
+    pub file: PathBuf,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

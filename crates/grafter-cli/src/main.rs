@@ -63,6 +63,9 @@ fn main() -> ExitCode {
             Command::Fingerprint(args) => commands::fingerprint::run(&cli, args).await,
             Command::Rollback(args) => commands::rollback::run(&cli, args).await,
             Command::Lock(command) => commands::lock::run(&cli, command).await,
+            Command::Export(args) => commands::export::run(&cli, args).await,
+            Command::Import(args) => commands::run::import(&cli, args).await,
+            Command::Archive(command) => commands::archive::run(command),
             Command::Generate(command) => commands::generate::run(command),
             Command::Schema(args) => commands::schema::run(&cli, args).await,
         }
@@ -98,6 +101,9 @@ fn exit_code(error: &anyhow::Error) -> u8 {
                 Some(
                     grafter_engine::EngineError::Plan(_)
                         | grafter_engine::EngineError::UnknownMapping { .. }
+                        | grafter_engine::EngineError::UnknownEntity { .. }
+                        | grafter_engine::EngineError::Remap { .. }
+                        | grafter_engine::EngineError::Import(_)
                         | grafter_engine::EngineError::KeyNotConfirmed { .. }
                 )
             )

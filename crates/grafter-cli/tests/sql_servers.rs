@@ -7,16 +7,15 @@
 //! MariaDB 127.0.0.1:3306, root without password; psql and the mariadb client load them). A
 //! missing server fails these tests.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 
-const CHINOOK: &str = "../../../shared/datasets/chinook";
+mod common;
+
+use common::postgres::{Postgres, chinook_script, database_name};
 
 fn grafter() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_grafter"));
@@ -132,87 +131,7 @@ fn a_server_that_is_down_is_named_with_a_hint_and_no_password(dir: &Path, scheme
     assert!(!stderr.contains("s3cret"), "the password never shows: {stderr}");
 }
 
-/// A unique database name for this test process.
-fn database_name(server: &str) -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    format!("grafter_e2e_{server}_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst))
-}
-
-fn chinook_script(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(CHINOOK).join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("the Chinook script {} is needed: {e}", path.display()))
-}
-
 // ---------------------------------------------------------------- PostgreSQL
-
-/// A fresh PostgreSQL database, dropped when the test ends.
-struct Postgres {
-    name: String,
-}
-
-impl Postgres {
-    fn new() -> Postgres {
-        let name = database_name("pg");
-        Postgres::psql("test", &format!("CREATE DATABASE {name}"));
-        Postgres { name }
-    }
-
-    fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
-    }
-
-    /// Runs SQL with psql; panics with psql's output when it fails (or is not there).
-    fn psql(database: &str, sql: &str) -> String {
-        let output = Command::new("psql")
-            .args(["-h", "127.0.0.1", "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-tAq", "-c", sql])
-            .output()
-            .expect("psql is installed (PostgreSQL is part of every machine)");
-        assert!(
-            output.status.success(),
-            "psql failed — is PostgreSQL running on 127.0.0.1:5432? {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).expect("utf-8")
-    }
-
-    fn sql(&self, sql: &str) -> String {
-        Postgres::psql(&self.name, sql)
-    }
-
-    fn count(&self, sql: &str) -> i64 {
-        self.sql(sql).trim().parse().unwrap_or_else(|_| panic!("a number from {sql}"))
-    }
-
-    fn load_chinook(&self) {
-        let script = chinook_script("Chinook_PostgreSql.sql");
-        let body = script
-            .lines()
-            .filter(|line| {
-                let l = line.trim();
-                !(l.starts_with("DROP DATABASE") || l.starts_with("CREATE DATABASE") || l.starts_with("\\c"))
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        let file = tempfile::NamedTempFile::new().expect("temp file");
-        std::fs::write(file.path(), body).expect("write script");
-        let output = Command::new("psql")
-            .args(["-h", "127.0.0.1", "-U", "postgres", "-d", &self.name, "-v", "ON_ERROR_STOP=1", "-q", "-f"])
-            .arg(file.path())
-            .stdout(Stdio::null())
-            .output()
-            .expect("psql");
-        assert!(output.status.success(), "loading Chinook failed: {}", String::from_utf8_lossy(&output.stderr));
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        let _ = Command::new("psql")
-            .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qc"])
-            .arg(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-            .output();
-    }
-}
 
 #[test]
 fn chinook_from_postgres_counts_match_sql() {

@@ -11,9 +11,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use common::{
-    Project, Target, chinook, element_json, example, findings, node, node_json, output_text, rel, set, sql_int, sqlite,
-};
+use common::{Project, Target, chinook, example, findings, node, output_text, rel, set, sql_int, sqlite};
 use rusqlite::Connection;
 use serde_json::Value;
 

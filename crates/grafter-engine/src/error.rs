@@ -26,6 +26,42 @@ pub enum EngineError {
         /// All mapping names.
         known: String,
     },
+    /// `export --only` names an entity the config does not read.
+    #[error("no entity or mapping called `{name}`{}\n  entities: {known}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
+    UnknownEntity {
+        /// The name given.
+        name: String,
+        /// The nearest entity name.
+        suggestion: Option<String>,
+        /// All entity names.
+        known: String,
+    },
+    /// A source row that cannot be read stops an export: the archive would miss it.
+    #[error(
+        "{read}, line {line}: {reason}\n  hint: an archive is a full copy, so the export stopped; fix the row at the source and export again"
+    )]
+    ExportRow {
+        /// The table or query.
+        read: String,
+        /// Its line or row number.
+        line: u64,
+        /// Why it cannot be read.
+        reason: String,
+    },
+    /// A remap table cannot be loaded or does not fit its mapping.
+    #[error("remap table `{table}`: {message}")]
+    Remap {
+        /// The table's name.
+        table: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// An archive that `grafter import` cannot load.
+    #[error("cannot import: {0}")]
+    Import(String),
+    /// Writing or reading an archive failed.
+    #[error(transparent)]
+    Archive(#[from] grafter_archive::ArchiveError),
     /// A mapping's key was guessed by `init` and not yet confirmed.
     #[error(
         "{location}: mapping `{mapping}` has a key guessed by `grafter init` (key_guessed = true)\n  hint: check that ({key}) identifies one row of its table, then remove `key_guessed = true`"

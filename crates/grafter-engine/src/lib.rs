@@ -15,7 +15,9 @@
 
 mod admin;
 mod error;
+mod export;
 mod fault;
+mod graph_archive;
 mod identity;
 mod interrupt;
 mod lease;
@@ -25,6 +27,7 @@ mod pipeline;
 mod prepare;
 mod records;
 mod rejects;
+mod remap;
 mod resume;
 mod run;
 mod summary;
@@ -33,6 +36,8 @@ mod verify;
 
 pub use admin::{LockState, RollbackReport, RollbackTarget, break_lock, fingerprint, history, lock_status, rollback};
 pub use error::EngineError;
+pub use export::{ExportOptions, ExportSummary, ExportedEntity, export};
+pub use graph_archive::{export_graph, import_plan};
 pub use lease::{DEFAULT_LEASE, holder};
 pub use observer::{NullObserver, Observer};
 pub use prepare::{PreparedMapping, describe_plan};

@@ -110,6 +110,7 @@ struct ReadyBatch {
     origins: Vec<Origin>,
     rejected: Vec<Rejected>,
     rows_read: u64,
+    remapped: u64,
     cursor: Cursor,
 }
 
@@ -127,6 +128,7 @@ pub(crate) fn new_stats(prepared: &PreparedMapping, total: Option<u64>) -> Mappi
         created: 0,
         updated: 0,
         rejected: 0,
+        remapped: 0,
         seconds: 0.0,
         write_seconds: 0.0,
         transform_seconds: 0.0,
@@ -238,7 +240,7 @@ impl Shared {
     fn add(
         &self,
         context: &RunContext,
-        read: u64,
+        (read, remapped): (u64, u64),
         report: &grafter_target::WriteReport,
         rejected_before: u64,
         seconds: (f64, f64),
@@ -250,6 +252,7 @@ impl Shared {
         stats.updated += written - created;
         stats.written += written;
         stats.read += read;
+        stats.remapped += remapped;
         stats.rejected += rejected_before + report.outcomes.len() as u64 - written;
         stats.transform_seconds += seconds.0;
         stats.write_seconds += seconds.1;
@@ -369,6 +372,7 @@ async fn pass(
     let (sender, mut receiver) = mpsc::channel::<Result<ReadyBatch, EngineError>>(AHEAD);
     let bound = Arc::new(prepared.bound.clone());
     let shape = prepared.shape.clone();
+    let remap = Arc::clone(&prepared.remap);
     let target = Arc::clone(&context.target);
     let producer = tokio::spawn(async move {
         while let Some(batch) = stream.next().await {
@@ -379,11 +383,12 @@ async fn pass(
                     return;
                 }
             };
-            let (bound, shape, target) = (Arc::clone(&bound), shape.clone(), Arc::clone(&target));
+            let (bound, shape, target, remap) =
+                (Arc::clone(&bound), shape.clone(), Arc::clone(&target), Arc::clone(&remap));
             let ready = tokio::task::spawn_blocking(move || {
                 let transform_started = Instant::now();
                 let rows_read = batch.rows.len() as u64;
-                let transformed = transform(batch.rows, &bound, &shape);
+                let transformed = transform(batch.rows, &bound, &shape, &remap);
                 let encoded = target.encode(transformed.records)?;
                 Ok(ReadyBatch {
                     encoded,
@@ -391,6 +396,7 @@ async fn pass(
                     origins: transformed.origins,
                     rejected: transformed.rejected,
                     rows_read,
+                    remapped: transformed.remapped,
                     cursor: batch.cursor_after,
                 })
             })
@@ -440,7 +446,13 @@ async fn pass(
             next.rejected += report.outcomes.len() as u64 - written;
             let batch_rejects = next.rejected - progress.rejected;
             *progress = next;
-            shared.add(context, ready.rows_read, &report, rejected_before, (ready.transform_seconds, write_seconds));
+            shared.add(
+                context,
+                (ready.rows_read, ready.remapped),
+                &report,
+                rejected_before,
+                (ready.transform_seconds, write_seconds),
+            );
             crate::fault::slow_batch().await;
             let rejected_total =
                 context.rejected_total.fetch_add(batch_rejects, std::sync::atomic::Ordering::Relaxed) + batch_rejects;

@@ -32,6 +32,8 @@ pub struct PreparedMapping {
     pub request: ScanRequest,
     /// The records it produces.
     pub shape: Shape,
+    /// Its remap tables, loaded.
+    pub(crate) remap: Arc<crate::remap::Remapper>,
 }
 
 pub(crate) fn read_of(mapping: &Mapping) -> Read {
@@ -44,6 +46,7 @@ pub(crate) fn read_of(mapping: &Mapping) -> Read {
 /// Binds `mapping` against the source.
 pub(crate) async fn prepare(
     mapping: &Mapping,
+    remaps: &BTreeMap<String, grafter_plan::RemapTable>,
     source: &dyn Source,
     batch_size: usize,
 ) -> Result<PreparedMapping, EngineError> {
@@ -83,7 +86,8 @@ pub(crate) async fn prepare(
             key: bound.key.clone(),
         })),
     };
-    Ok(PreparedMapping { mapping: mapping.clone(), bound, request, shape })
+    let remap = Arc::new(crate::remap::Remapper::load(mapping, remaps, &bound.scan_columns, source).await?);
+    Ok(PreparedMapping { mapping: mapping.clone(), bound, request, shape, remap })
 }
 
 /// Binds every mapping of `plan` against its source, for `grafter plan` to show exact
@@ -93,7 +97,7 @@ pub async fn describe_plan(plan: &Plan) -> Result<BTreeMap<String, BoundMapping>
     let source = source.as_ref();
     let mut bound = BTreeMap::new();
     for mapping in &plan.mappings {
-        let prepared = prepare(mapping, source, plan.run.batch_size).await?;
+        let prepared = prepare(mapping, &plan.remaps, source, plan.run.batch_size).await?;
         bound.insert(mapping.name.clone(), prepared.bound);
     }
     Ok(bound)

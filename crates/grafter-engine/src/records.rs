@@ -6,6 +6,7 @@ use grafter_plan::BoundMapping;
 use grafter_target::{NodeRecord, RecordBatch, RelRecord};
 
 use crate::prepare::Shape;
+use crate::remap::Remapper;
 
 /// Where a record came from, kept until the write says whether it was rejected. The row
 /// stays as values: turning it into JSON is only worth it for the few that are rejected.
@@ -55,22 +56,35 @@ pub(crate) struct Transformed {
     pub records: RecordBatch,
     pub origins: Vec<Origin>,
     pub rejected: Vec<Rejected>,
+    /// Values translated by remap tables.
+    pub remapped: u64,
 }
 
-/// Transforms one batch of rows.
-pub(crate) fn transform(rows: Vec<SourceRow>, bound: &BoundMapping, shape: &Shape) -> Transformed {
+/// Transforms one batch of rows, remap tables first.
+pub(crate) fn transform(rows: Vec<SourceRow>, bound: &BoundMapping, shape: &Shape, remap: &Remapper) -> Transformed {
+    let mut remapped = 0;
     let mut node_records = Vec::new();
     let mut rel_records = Vec::new();
     let mut origins = Vec::with_capacity(rows.len());
     let mut rejected = Vec::new();
     for row in rows {
-        let (values, line) = match row {
+        let (mut values, line) = match row {
             SourceRow::Ok { values, line } => (values, line),
             SourceRow::Malformed { raw, reason, line } => {
                 rejected.push(Rejected { origin: Origin { line, row: RowData::Raw(raw) }, reason });
                 continue;
             }
         };
+        // A failed remap leaves the row as read, which is what the reject file shows.
+        if !remap.is_empty() {
+            match remap.apply(&mut values) {
+                Ok(n) => remapped += n,
+                Err(reason) => {
+                    rejected.push(Rejected { origin: Origin { line, row: RowData::Values(values) }, reason });
+                    continue;
+                }
+            }
+        }
         let reject = |reason: String, rejected: &mut Vec<Rejected>| {
             rejected.push(Rejected { origin: Origin { line, row: RowData::Values(values.clone()) }, reason });
         };
@@ -130,5 +144,5 @@ pub(crate) fn transform(rows: Vec<SourceRow>, bound: &BoundMapping, shape: &Shap
         Shape::Node(spec) => RecordBatch::Nodes { spec: spec.clone(), records: node_records },
         Shape::Relationship(spec) => RecordBatch::Relationships { spec: spec.clone(), records: rel_records },
     };
-    Transformed { records, origins, rejected }
+    Transformed { records, origins, rejected, remapped }
 }

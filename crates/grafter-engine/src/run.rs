@@ -173,7 +173,7 @@ pub async fn run(plan: &Plan, options: &RunOptions, observer: Arc<dyn Observer>)
     let source = open_source(plan).await?;
     let mut prepared = Vec::with_capacity(selected.len());
     for mapping in &selected {
-        prepared.push(prepare(mapping, source.as_ref(), batch_size).await?);
+        prepared.push(prepare(mapping, &plan.remaps, source.as_ref(), batch_size).await?);
     }
 
     if options.dry_run {

@@ -46,6 +46,8 @@ pub struct MappingStats {
     pub updated: u64,
     /// Rows rejected.
     pub rejected: u64,
+    /// Values translated by remap tables (by this attempt of the run).
+    pub remapped: u64,
     /// Seconds spent.
     pub seconds: f64,
     /// Of those, seconds the target spent writing (the rest is reading and transforming, or

@@ -136,6 +136,7 @@ mod tests {
             created: written,
             updated: 0,
             rejected: 0,
+            remapped: 0,
             seconds: 0.0,
             write_seconds: 0.0,
             transform_seconds: 0.0,

@@ -7,7 +7,7 @@ use crate::{Cursor, Value};
 
 /// The logical type of a source column, as far as the source knows it. Used by `init` to
 /// explain mappings and by `plan` to show what arrives; values themselves carry their type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LogicalType {
     /// Booleans.

@@ -33,6 +33,9 @@ pub struct Config {
     /// Custom checks `grafter verify` runs on the graph.
     #[serde(default)]
     pub checks: Vec<crate::checks::CheckConfig>,
+    /// Remap tables (old → new values) that mappings can apply to columns.
+    #[serde(default)]
+    pub remaps: BTreeMap<String, crate::remap::RemapConfig>,
 }
 
 /// `[source]`
@@ -156,6 +159,9 @@ pub struct NodeMapping {
     /// refuse the mapping until a person has checked the key and removed this line.
     #[serde(default)]
     pub key_guessed: bool,
+    /// Remap tables applied to columns before the transforms: `[{ table, columns, missing }]`.
+    #[serde(default)]
+    pub remap: Vec<crate::remap::RemapUse>,
     /// Mappings that must finish before this one starts (beyond the automatic order).
     #[serde(default)]
     pub after: Vec<String>,
@@ -206,6 +212,9 @@ pub struct RelationshipMapping {
     pub null_reference: NullReference,
     /// Why this mapping exists; shown by `grafter plan`.
     pub description: Option<String>,
+    /// Remap tables applied to columns before the transforms: `[{ table, columns, missing }]`.
+    #[serde(default)]
+    pub remap: Vec<crate::remap::RemapUse>,
     /// Mappings that must finish before this one starts (beyond the automatic order).
     #[serde(default)]
     pub after: Vec<String>,

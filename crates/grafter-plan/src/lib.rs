@@ -18,6 +18,7 @@ pub mod explain;
 pub mod init;
 mod locate;
 mod plan;
+mod remap;
 pub mod transform;
 
 pub use bind::{BoundMapping, BoundProperty, bind};
@@ -29,6 +30,7 @@ pub use locate::Location;
 pub use plan::{
     DEFAULT_BATCH_SIZE, EndpointSpec, Mapping, MappingKind, Plan, PlanError, PropertySpec, ReadSpec, RunSettings,
 };
+pub use remap::{MissingPolicy, RemapConfig, RemapFrom, RemapTable, RemapUse};
 
 /// The candidate nearest to `wanted` (case-insensitive edit distance), if close enough to be
 /// a plausible typo.

@@ -111,6 +111,9 @@ pub struct Mapping {
     /// SHA-256 (hex) of its definition and the source URL: a checkpoint only resumes a
     /// mapping that still reads the same source the same way.
     pub checksum: String,
+    /// Remap tables applied to its columns before the transforms (each names a table of
+    /// [`Plan::remaps`]).
+    pub remap: Vec<crate::remap::RemapUse>,
 }
 
 impl Mapping {
@@ -162,6 +165,8 @@ pub struct Plan {
     pub config_checksum: String,
     /// Custom checks for `grafter verify`, in file order.
     pub checks: Vec<crate::checks::Check>,
+    /// Remap tables by name.
+    pub remaps: BTreeMap<String, crate::remap::RemapTable>,
 }
 
 /// SHA-256 of `parts`, as hex.
@@ -304,6 +309,7 @@ impl Builder<'_> {
                 sha2::Sha256::digest(self.text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
             },
             checks: crate::checks::build(&self.config.checks, self.text, &self.file)?,
+            remaps: self.remap_tables(config_dir)?,
         })
     }
 
@@ -389,6 +395,7 @@ impl Builder<'_> {
             stage: 0,
             location: self.location(entry),
             checksum: self.checksum(node),
+            remap: self.remap_uses(&node.remap, entry)?,
         })
     }
 
@@ -512,7 +519,71 @@ impl Builder<'_> {
             stage: 0,
             location: self.location(entry),
             checksum: self.checksum(relationship),
+            remap: self.remap_uses(&relationship.remap, entry)?,
         })
+    }
+
+    /// A mapping's remap uses, each naming a declared table and at least one column.
+    fn remap_uses(
+        &self,
+        uses: &[crate::remap::RemapUse],
+        entry: Entry,
+    ) -> Result<Vec<crate::remap::RemapUse>, PlanError> {
+        for used in uses {
+            if !self.config.remaps.contains_key(&used.table) {
+                let declared: Vec<&str> = self.config.remaps.keys().map(String::as_str).collect();
+                let hint = match crate::suggest(&used.table, declared.iter().copied()) {
+                    Some(near) => format!("did you mean `{near}`? Declared: {}", declared.join(", ")),
+                    None => format!(
+                        "declare it as [remaps.{}] with `file = \"…csv\"` or `query = \"SELECT …\"`",
+                        used.table
+                    ),
+                };
+                return Err(self.error(
+                    entry,
+                    Some("remap"),
+                    format!("remap table `{}` is not declared", used.table),
+                    Some(hint),
+                ));
+            }
+            if used.columns.is_empty() {
+                return Err(self.error(
+                    entry,
+                    Some("remap"),
+                    format!("remap table `{}` is applied to no column", used.table),
+                    Some("name the source columns to translate: `columns = [\"user_id\"]`".into()),
+                ));
+            }
+        }
+        Ok(uses.to_vec())
+    }
+
+    /// The declared remap tables, each with exactly one of `file` and `query`.
+    fn remap_tables(&self, config_dir: &Path) -> Result<BTreeMap<String, crate::remap::RemapTable>, PlanError> {
+        use crate::remap::{RemapFrom, RemapTable};
+        let mut tables = BTreeMap::new();
+        for (name, table) in &self.config.remaps {
+            let from = match (&table.file, &table.query) {
+                (Some(file), None) => RemapFrom::File(config_dir.join(file)),
+                (None, Some(query)) => RemapFrom::Query(query.clone()),
+                _ => {
+                    return Err(PlanError {
+                        location: locate::key_line(self.text, &format!("remaps.{name}"), "file")
+                            .or_else(|| locate::key_line(self.text, &format!("remaps.{name}"), "query"))
+                            .map_or(Location::file(&self.file), |line| Location::line(&self.file, line)),
+                        message: format!("remap table `{name}` needs exactly one of `file` and `query`"),
+                        hint: Some(
+                            "`file = \"ids.csv\"` (a CSV with a header) or `query = \"SELECT old, new FROM …\"`".into(),
+                        ),
+                    });
+                }
+            };
+            tables.insert(
+                name.clone(),
+                RemapTable { name: name.clone(), from, old: table.old.clone(), new: table.new.clone() },
+            );
+        }
+        Ok(tables)
     }
 
     fn check_unique_names(&self, mappings: &[Mapping]) -> Result<(), PlanError> {

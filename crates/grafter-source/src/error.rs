@@ -97,6 +97,10 @@ pub enum SourceError {
     /// otherwise was read; the engine rejects the row with this text.
     #[error("{0}")]
     Value(String),
+    /// An archive source that is damaged, too new, or lacks what a mapping reads.
+    #[cfg(feature = "archive")]
+    #[error(transparent)]
+    Archive(#[from] grafter_archive::ArchiveError),
     /// Something else the source's driver reported.
     #[error("{source_url}: {message}")]
     Driver {

@@ -25,6 +25,8 @@ mod error;
 mod files;
 mod url;
 
+#[cfg(feature = "archive")]
+pub mod archive;
 #[cfg(feature = "csv")]
 pub mod csv;
 #[cfg(feature = "mysql")]
@@ -193,6 +195,18 @@ pub async fn open(url: &str, base_dir: &Path, options: &SourceOptions) -> Result
         SourceUrl::Postgres(url) => Ok(Box::new(postgres::PostgresSource::connect(&url, options.types).await?)),
         #[cfg(feature = "mysql")]
         SourceUrl::Mysql(url) => Ok(Box::new(mysql::MysqlSource::connect(&url, options.types).await?)),
+        #[cfg(feature = "archive")]
+        SourceUrl::Archive(path) => {
+            // Opening verifies the whole archive: a pass over the file, off the async runtime.
+            let opened = tokio::task::spawn_blocking(move || archive::ArchiveSource::open(&path)).await;
+            match opened {
+                Ok(source) => Ok(Box::new(source?)),
+                Err(failure) => Err(SourceError::Driver {
+                    source_url: "archive".into(),
+                    message: format!("the archive reader failed: {failure}"),
+                }),
+            }
+        }
         #[allow(unreachable_patterns)]
         other => Err(SourceError::NotBuiltIn { scheme: other.scheme().to_owned() }),
     }

@@ -1,4 +1,4 @@
-//! Source URLs: `sqlite:PATH`, `csv:DIR`, `ndjson:DIR`.
+//! Source URLs: `sqlite:PATH`, `csv:DIR`, `ndjson:DIR`, `archive:FILE`, `postgres://…`, `mysql://…`.
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +17,8 @@ pub enum SourceUrl {
     Postgres(String),
     /// `mysql://…` or `mariadb://…` — a MySQL or MariaDB server (the URL as given).
     Mysql(String),
+    /// `archive:FILE` — a grafter archive (`grafter export`).
+    Archive(PathBuf),
 }
 
 impl SourceUrl {
@@ -28,12 +30,13 @@ impl SourceUrl {
             SourceUrl::Ndjson(_) => "ndjson",
             SourceUrl::Postgres(_) => "postgres",
             SourceUrl::Mysql(_) => "mysql",
+            SourceUrl::Archive(_) => "archive",
         }
     }
 }
 
 /// The schemes grafter knows, for the error on an unknown one.
-const KNOWN_SCHEMES: &[&str] = &["sqlite", "csv", "ndjson", "postgres", "postgresql", "mysql", "mariadb"];
+const KNOWN_SCHEMES: &[&str] = &["sqlite", "csv", "ndjson", "postgres", "postgresql", "mysql", "mariadb", "archive"];
 
 /// Parses a source URL; relative paths are taken relative to `base_dir`. `sqlite://PATH` and
 /// `sqlite:///abs/path` are accepted too.
@@ -63,6 +66,7 @@ pub fn parse_url(url: &str, base_dir: &Path) -> Result<SourceUrl, SourceError> {
         "sqlite" => Ok(SourceUrl::Sqlite(path)),
         "csv" => Ok(SourceUrl::Csv(path)),
         "ndjson" | "jsonl" => Ok(SourceUrl::Ndjson(path)),
+        "archive" => Ok(SourceUrl::Archive(path)),
         other => Err(SourceError::BadUrl {
             url: grafter_model::redact_url(url),
             reason: format!("unknown scheme `{other}`"),

@@ -52,7 +52,7 @@ pub async fn run(cli: &Cli, args: &InitArgs) -> anyhow::Result<ExitCode> {
 /// The source URL as the config must spell it: file paths relative to the config's directory.
 fn url_relative_to(url: &str, cwd: &Path, config_dir: &Path) -> anyhow::Result<String> {
     let path = match parse_url(url, cwd)? {
-        SourceUrl::Sqlite(path) | SourceUrl::Csv(path) | SourceUrl::Ndjson(path) => path,
+        SourceUrl::Sqlite(path) | SourceUrl::Csv(path) | SourceUrl::Ndjson(path) | SourceUrl::Archive(path) => path,
         // A server URL is written as given, its password replaced by a variable reference.
         SourceUrl::Postgres(_) | SourceUrl::Mysql(_) => return Ok(password_as_variable(url)),
     };

@@ -1,5 +1,7 @@
 //! One module per command; shared here: loading grafter.toml into a plan.
 
+pub mod archive;
+pub mod export;
 pub mod fingerprint;
 pub mod generate;
 pub mod history;

@@ -4,15 +4,28 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use grafter_archive::DataFormat;
 use grafter_engine::{Observer, RunOptions};
 use grafter_model::RunStatus;
 
-use crate::cli::{Cli, Format, RunArgs};
+use crate::cli::{Cli, Format, ImportArgs, RunArgs};
 use crate::output::{fanout::Fanout, metrics::Metrics, progress::Progress, table, verify};
 
 /// Runs `grafter run`.
 pub async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let plan = super::load_plan(&cli.config)?;
+    run_plan(cli, &plan, args).await
+}
+
+/// Runs `grafter import`: a run of the plan the graph dump's manifest makes, into the
+/// config's target.
+pub async fn import(cli: &Cli, args: &ImportArgs) -> anyhow::Result<ExitCode> {
+    let plan = super::load_plan(&cli.config)?;
+    let plan = grafter_engine::import_plan(&plan, &args.file)?;
+    run_plan(cli, &plan, &args.run).await
+}
+
+async fn run_plan(cli: &Cli, plan: &grafter_plan::Plan, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let mut options = RunOptions {
         only: args.only.clone(),
         batch_size: args.batch_size,
@@ -44,7 +57,38 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    let summary = grafter_engine::run(&plan, &options, Arc::new(Fanout(observers))).await?;
+    // The copy is a second, complete read of the source beside the load (not a tee of the
+    // load's reads: a resumed run does not read again what it committed before, and the
+    // copy must hold everything).
+    let keeping = args.keep_archive.as_ref().filter(|_| !args.dry_run).map(|output| {
+        let (plan, only) = (plan.clone(), args.only.clone());
+        let options = grafter_engine::ExportOptions { output: output.clone(), only, data_format: DataFormat::Csv };
+        tokio::spawn(async move { grafter_engine::export(&plan, &options).await })
+    });
+    let summary = grafter_engine::run(plan, &options, Arc::new(Fanout(observers))).await;
+    let finished = summary.as_ref().is_ok_and(|s| s.status != RunStatus::Interrupted);
+    if let Some(keeping) = keeping.filter(|keeping| {
+        // A run that stopped leaves no copy (it is written only when complete): stop at once.
+        if !finished {
+            keeping.abort();
+            eprintln!("no archive kept: the run did not finish");
+        }
+        finished
+    }) {
+        let exported = keeping.await.map_err(|e| anyhow::anyhow!("the archive writer failed: {e}"))??;
+        let path = exported.archive.clone();
+        let checks = tokio::task::spawn_blocking(move || {
+            grafter_archive::ArchiveReader::open(&path).and_then(|reader| reader.verify(|_| {}))
+        })
+        .await??;
+        let rows: u64 = checks.iter().map(|c| c.rows).sum();
+        eprintln!(
+            "kept {}: {} entities, {rows} rows, every row count and checksum verified",
+            exported.archive.display(),
+            checks.len()
+        );
+    }
+    let summary = summary?;
     match args.format {
         Format::Text => {
             if summary.dry_run {

@@ -68,7 +68,12 @@ pub fn summary(summary: &RunSummary) -> String {
             Cell::new(format!("{rate:.0}")).set_alignment(CellAlignment::Right),
         ]);
     }
-    table.to_string()
+    let mut text = table.to_string();
+    // Only runs that remap say so, so the summaries of all other runs stay as they were.
+    for stats in summary.mappings.iter().filter(|s| s.remapped > 0) {
+        let _ = write!(text, "\nremapped: {} values of mapping {}", stats.remapped, stats.mapping);
+    }
+    text
 }
 
 /// Query results as a table.

@@ -9,6 +9,8 @@
 // Each test binary uses only some of these helpers.
 #![allow(dead_code)]
 
+pub mod postgres;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 

@@ -164,7 +164,7 @@ pub(crate) fn source_batch(
     let member = &group.members[member_index];
     let bound = &member.prepared.bound;
     counts.rows += rows.len() as u64;
-    let transformed = transform(rows, bound, &member.prepared.shape);
+    let transformed = transform(rows, bound, &member.prepared.shape, &member.prepared.remap);
     counts.rejected += transformed.rejected.len() as u64;
     let stored = |values: Vec<Value>| -> Vec<Value> { values.into_iter().map(|v| target.stored_form(v)).collect() };
     match transformed.records {

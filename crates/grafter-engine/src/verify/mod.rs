@@ -103,7 +103,7 @@ pub(crate) async fn verify_with(
     let started = Instant::now();
     let mut prepared = Vec::with_capacity(plan.mappings.len());
     for mapping in &plan.mappings {
-        prepared.push(prepare(mapping, source.as_ref(), plan.run.batch_size).await?);
+        prepared.push(prepare(mapping, &plan.remaps, source.as_ref(), plan.run.batch_size).await?);
     }
     let only = &options.only;
     let groups = group::groups(&prepared, |name| only.is_empty() || only.iter().any(|o| o == name));
