@@ -341,3 +341,27 @@ pub fn falkordb_serial() -> std::sync::MutexGuard<'static, ()> {
     static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
     SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
+
+/// Runs each scenario — a function taking a [`Target`] — as a test on the embedded target
+/// (`embedded::<scenario>`) and as one on FalkorDB (`falkordb::<scenario>`, holding
+/// [`falkordb_serial`]). The test file needs `Target` in scope.
+#[allow(unused_macros)]
+macro_rules! on_every_target {
+    ($($scenario:ident),* $(,)?) => {
+        mod embedded {
+            use super::*;
+            $(#[test]
+            fn $scenario() {
+                super::$scenario(Target::Embedded)
+            })*
+        }
+        mod falkordb {
+            use super::*;
+            $(#[test]
+            fn $scenario() {
+                let _one_at_a_time = common::falkordb_serial();
+                super::$scenario(Target::FalkorDb)
+            })*
+        }
+    };
+}
