@@ -153,6 +153,18 @@ fn happy_path_applies_in_order_records_history_and_reverts_to_the_same_graph(tar
     let (history, _) = output_text(&history);
     assert!(history.contains("schema migrations") && history.contains("add status"), "{history}");
     assert!(history.contains("applied by"), "{history}");
+    let output = project.grafter().args(["history", "--migrations", "--format", "json"]).output().expect("start");
+    let records: Value = serde_json::from_slice(&output.stdout).expect("the migrations' history as JSON");
+    let records = records.as_array().expect("an array");
+    assert_eq!(records.len(), 3, "{records:?}");
+    for (record, version) in records.iter().zip(1..) {
+        assert_eq!((record["version"].as_u64(), record["status"].as_str()), (Some(version), Some("completed")));
+        let operator = record["operator"].as_str().filter(|o| !o.is_empty()).expect("who applied it");
+        let applied_by = format!("applied by {operator}@");
+        let events = record["events"].as_array().expect("events");
+        assert!(events.iter().any(|e| e["what"].as_str().is_some_and(|w| w.starts_with(&applied_by))), "{record}");
+    }
+    assert!(records[0]["affected"].to_string().contains("Provider"), "what V0001 changed: {}", records[0]);
 
     // down: the last one; then everything.
     schema_ok(&project, &["down"]);

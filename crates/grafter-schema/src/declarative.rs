@@ -55,11 +55,13 @@ enum Refactor {
     /// Changes the type of `from` relationships from `start` nodes to `end` nodes to `to`,
     /// keeping their properties.
     ChangeRelationshipType { from: String, to: String, start: String, end: String, properties: Vec<String> },
-    /// Creates an index on `label`.`property`, named `name`; down drops it.
+    /// Creates an index on `label`.`property`, named `name` where the target names indexes
+    /// (FalkorDB does not); down drops it.
     CreateIndex { name: String, label: String, property: String },
     /// Drops the index `name` on `label`.`property`; down creates it again.
     DropIndex { name: String, label: String, property: String },
-    /// Creates a uniqueness constraint `name` on `label`.`property`; down drops it.
+    /// Creates a uniqueness constraint `name` on `label`.`property` (FalkorDB: with the index
+    /// it needs, which down leaves); down drops it.
     CreateUniqueConstraint { name: String, label: String, property: String },
     /// Drops the uniqueness constraint `name` on `label`.`property`; down creates it again.
     DropUniqueConstraint { name: String, label: String, property: String },
