@@ -193,6 +193,10 @@ pub struct QueryArgs {
 pub struct HistoryArgs {
     /// Show this run in full (default: a table of all runs).
     pub run: Option<String>,
+    /// Show only the schema migrations' history (`grafter schema`): per version its status,
+    /// checksum, operator, timings, what it changed and its events.
+    #[arg(long, conflicts_with = "run")]
+    pub migrations: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

@@ -6,6 +6,7 @@
 //! the verification that ends `grafter run`, Chinook, and the HTML report as Chromium
 //! renders it.
 
+#[macro_use]
 mod common;
 
 use std::collections::BTreeSet;
@@ -107,27 +108,7 @@ fn resource_class_name(db: &Connection, id: i64) -> String {
         .unwrap_or_else(|_| STANDARD_RESOURCE_CLASSES[usize::try_from(id).expect("class id")].to_owned())
 }
 
-/// Every corruption scenario, on every target: the same findings, exactly.
-macro_rules! on_every_target {
-    ($($scenario:ident),* $(,)?) => {
-        mod embedded {
-            use super::*;
-            $(#[test]
-            fn $scenario() {
-                super::$scenario(Target::Embedded)
-            })*
-        }
-        mod falkordb {
-            use super::*;
-            $(#[test]
-            fn $scenario() {
-                let _one_at_a_time = common::falkordb_serial();
-                super::$scenario(Target::FalkorDb)
-            })*
-        }
-    };
-}
-
+// Every corruption scenario, on every target: the same findings, exactly.
 on_every_target!(
     a_clean_migration_verifies_with_no_findings_and_the_example_checks_hold,
     a_deleted_node_is_reported_with_exactly_the_relationships_it_took_along,

@@ -17,6 +17,7 @@
 use std::path::Path;
 
 use grafter_model::{NameKind, Value, check_name, quote_name};
+use grafter_target::{Dialect, PropertySchema, SchemaKind};
 
 use crate::merge::MergeStep;
 use crate::migration::{Kind, Migration, Version, parse_requires};
@@ -54,11 +55,13 @@ enum Refactor {
     /// Changes the type of `from` relationships from `start` nodes to `end` nodes to `to`,
     /// keeping their properties.
     ChangeRelationshipType { from: String, to: String, start: String, end: String, properties: Vec<String> },
-    /// Creates an index on `label`.`property`, named `name`; down drops it.
+    /// Creates an index on `label`.`property`, named `name` where the target names indexes
+    /// (FalkorDB does not); down drops it.
     CreateIndex { name: String, label: String, property: String },
     /// Drops the index `name` on `label`.`property`; down creates it again.
     DropIndex { name: String, label: String, property: String },
-    /// Creates a uniqueness constraint `name` on `label`.`property`; down drops it.
+    /// Creates a uniqueness constraint `name` on `label`.`property` (FalkorDB: with the index
+    /// it needs, which down leaves); down drops it.
     CreateUniqueConstraint { name: String, label: String, property: String },
     /// Drops the uniqueness constraint `name` on `label`.`property`; down creates it again.
     DropUniqueConstraint { name: String, label: String, property: String },
@@ -108,15 +111,38 @@ fn cypher(text: String) -> Statement {
     Statement::new(text, 0)
 }
 
-/// An index or constraint created (or dropped), with the opposite as its inverse. Stores
-/// cannot be asked about these portably, so there is no verify query: the statement's own
-/// success is the proof.
-fn schema_change(creates: bool, create: Statement, drop: Statement) -> Compiled {
+/// An index or constraint created (or dropped) in the target's dialect, with the opposite as
+/// its inverse. Verified where the dialect can ask the server what exists (FalkorDB);
+/// elsewhere the statement's own success is the proof.
+fn schema_change(dialect: Dialect, creates: bool, schema: &PropertySchema) -> Compiled {
+    let (create, drop) = (dialect.create(schema), dialect.drop(schema));
+    let steps = |run: &[grafter_target::Ddl], undo: &[grafter_target::Ddl]| -> Vec<Statement> {
+        run.iter()
+            .map(|ddl| {
+                let mut statement = cypher(ddl.to_string());
+                statement.step = Some(Step::Ddl { run: ddl.clone(), undo: undo.to_vec() });
+                statement
+            })
+            .collect()
+    };
+    let (create, drop) = (steps(&create, &drop), steps(&drop, &create));
     let (up, down) = if creates { (create, drop) } else { (drop, create) };
-    Compiled { up: vec![up], down: Some(vec![down]), verify: Vec::new() }
+    let mut verify: Vec<Statement> = dialect
+        .exists_query(schema, creates)
+        .map(|(query, params)| Statement { params, ..cypher(query) })
+        .into_iter()
+        .collect();
+    if creates && schema.kind == SchemaKind::Unique {
+        // Some stores (the embedded one) accept a constraint the data already breaks.
+        let (l, p) = (quote_name(&schema.label), quote_name(&schema.property));
+        verify.push(cypher(format!(
+            "MATCH (n:{l}) WHERE n.{p} IS NOT NULL WITH n.{p} AS shared, count(*) AS nodes WHERE nodes > 1 RETURN shared, nodes LIMIT 3"
+        )));
+    }
+    Compiled { up, down: Some(down), verify }
 }
 
-fn compile(path: &Path, refactor: &Refactor) -> Result<Compiled, SchemaError> {
+fn compile(path: &Path, dialect: Dialect, refactor: &Refactor) -> Result<Compiled, SchemaError> {
     use NameKind::{Label, Property, RelationshipType};
     let label = |t: &str| name(path, Label, t);
     let property = |t: &str| name(path, Property, t);
@@ -210,20 +236,20 @@ fn compile(path: &Path, refactor: &Refactor) -> Result<Compiled, SchemaError> {
             }
         }
         Refactor::CreateIndex { name: index, label: l, property: p }
-        | Refactor::DropIndex { name: index, label: l, property: p } => {
-            let (index, l, p) = (name(path, Property, index)?, label(l)?, property(p)?);
-            let create = cypher(format!("CREATE INDEX {index} FOR (n:{l}) ON (n.{p})"));
-            let drop = cypher(format!("DROP INDEX {index}"));
-            let creates = matches!(refactor, Refactor::CreateIndex { .. });
-            schema_change(creates, create, drop)
-        }
-        Refactor::CreateUniqueConstraint { name: constraint, label: l, property: p }
-        | Refactor::DropUniqueConstraint { name: constraint, label: l, property: p } => {
-            let (constraint, l, p) = (name(path, Property, constraint)?, label(l)?, property(p)?);
-            let create = cypher(format!("CREATE CONSTRAINT {constraint} FOR (n:{l}) REQUIRE n.{p} IS UNIQUE"));
-            let drop = cypher(format!("DROP CONSTRAINT {constraint}"));
-            let creates = matches!(refactor, Refactor::CreateUniqueConstraint { .. });
-            schema_change(creates, create, drop)
+        | Refactor::DropIndex { name: index, label: l, property: p }
+        | Refactor::CreateUniqueConstraint { name: index, label: l, property: p }
+        | Refactor::DropUniqueConstraint { name: index, label: l, property: p } => {
+            // Checked here; the dialect quotes them (or passes them as command arguments).
+            name(path, Property, index)?;
+            label(l)?;
+            property(p)?;
+            let kind = match refactor {
+                Refactor::CreateIndex { .. } | Refactor::DropIndex { .. } => SchemaKind::Index,
+                _ => SchemaKind::Unique,
+            };
+            let creates = matches!(refactor, Refactor::CreateIndex { .. } | Refactor::CreateUniqueConstraint { .. });
+            let schema = PropertySchema { kind, name: index.clone(), label: l.clone(), property: p.clone() };
+            schema_change(dialect, creates, &schema)
         }
         Refactor::MergeDuplicateNodes { label: raw_label, key } => {
             let l = label(raw_label)?;
@@ -291,8 +317,14 @@ fn compile(path: &Path, refactor: &Refactor) -> Result<Compiled, SchemaError> {
     })
 }
 
-/// Reads a `.toml` migration and compiles its refactorings.
-pub fn parse(path: &Path, version: Version, description: String, text: &str) -> Result<Migration, SchemaError> {
+/// Reads a `.toml` migration and compiles its refactorings to `dialect`.
+pub fn parse(
+    path: &Path,
+    dialect: Dialect,
+    version: Version,
+    description: String,
+    text: &str,
+) -> Result<Migration, SchemaError> {
     let file: File = toml::from_str(text).map_err(|e| SchemaError::File {
         file: path.display().to_string(),
         line: e.span().map(|span| text[..span.start].matches('\n').count() + 1),
@@ -310,7 +342,7 @@ pub fn parse(path: &Path, version: Version, description: String, text: &str) -> 
     let requires = parse_requires(path, None, &file.requires.join(","))?;
     let (mut up, mut downs, mut verify, mut reversible) = (Vec::new(), Vec::new(), Vec::new(), true);
     for refactor in &file.refactor {
-        let compiled = compile(path, refactor)?;
+        let compiled = compile(path, dialect, refactor)?;
         up.extend(compiled.up);
         verify.extend(compiled.verify);
         match compiled.down {
@@ -339,7 +371,7 @@ mod tests {
     use super::*;
 
     fn compile_text(text: &str) -> Result<Migration, SchemaError> {
-        parse(Path::new("V0002__x.toml"), Version(2), "x".into(), text)
+        parse(Path::new("V0002__x.toml"), Dialect::Neo4j, Version(2), "x".into(), text)
     }
 
     #[test]

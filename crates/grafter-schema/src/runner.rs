@@ -60,6 +60,8 @@ pub struct Migrator<'a> {
     holder: LockHolder,
     lease: Duration,
     log: &'a (dyn Fn(&str) + Send + Sync),
+    /// What undoes the DDL the migration in progress has run, in the order it ran.
+    ddl_undo: Vec<grafter_target::Ddl>,
 }
 
 /// The result of one step of a migration: the statement that failed and why.
@@ -77,7 +79,7 @@ impl<'a> Migrator<'a> {
         lease: Duration,
         log: &'a (dyn Fn(&str) + Send + Sync),
     ) -> Migrator<'a> {
-        Migrator { target, set, holder, lease, log }
+        Migrator { target, set, holder, lease, log, ddl_undo: Vec::new() }
     }
 
     /// The target.
@@ -115,8 +117,11 @@ impl<'a> Migrator<'a> {
     }
 
     /// Takes the lock again after a restore brought back a snapshot's lock node (whose holder
-    /// may be a process that is gone).
+    /// may be a process that is gone). This process held the lock right up to the restore,
+    /// so the restored one is stale whoever it names: on a server, where the lock lives in
+    /// the graph, it may be a killed process's, unexpired.
     pub(crate) async fn retake_lock(&mut self) -> Result<(), SchemaError> {
+        self.target.break_lock().await?;
         self.target.acquire_lock(&self.holder).await?;
         Ok(())
     }
@@ -325,6 +330,7 @@ impl<'a> Migrator<'a> {
         let mut record = self.new_record(migration, MigrationStatus::InProgress);
         record.events = previous.map(|p| p.events).unwrap_or_default();
         let guard = Guard::take(self.target, &format!("schema-{}-up", migration.version)).await?;
+        self.ddl_undo.clear();
         record.snapshot = guard.snapshot.clone();
         history::save(self.target, &record).await?;
         let mut result = self.run_statements(migration, &migration.up).await;
@@ -352,6 +358,7 @@ impl<'a> Migrator<'a> {
                 })
             }
             Err(failure) => {
+                self.undo_ddl().await;
                 let restored = guard.restore(self.target).await;
                 self.renew().await?;
                 record.snapshot = None;
@@ -380,6 +387,7 @@ impl<'a> Migrator<'a> {
         (self.log)(&format!("reverting {} {}", migration.version, migration.description));
         let started = Instant::now();
         let guard = Guard::take(self.target, &format!("schema-{}-down", migration.version)).await?;
+        self.ddl_undo.clear();
         match self.run_statements(migration, &migration.down).await {
             Ok(()) => {
                 let affected = guard.changes(self.target).await?;
@@ -403,6 +411,7 @@ impl<'a> Migrator<'a> {
                 })
             }
             Err(failure) => {
+                self.undo_ddl().await;
                 let restored = guard.restore(self.target).await;
                 self.renew().await?;
                 record.event(match &restored {
@@ -466,6 +475,16 @@ impl<'a> Migrator<'a> {
         })
     }
 
+    /// Undoes the DDL the failed migration ran, newest first. Best effort: the snapshot
+    /// restored next is the proof (its fingerprint), this only keeps the catalog in step.
+    async fn undo_ddl(&mut self) {
+        for ddl in std::mem::take(&mut self.ddl_undo).iter().rev() {
+            if let Err(e) = self.target.run_ddl(ddl).await {
+                (self.log)(&format!("undoing `{ddl}` failed: {e}"));
+            }
+        }
+    }
+
     /// Runs statements one by one, renewing the lock after each.
     async fn run_statements(&mut self, migration: &Migration, statements: &[Statement]) -> Result<(), StepFailure> {
         for statement in statements {
@@ -479,6 +498,13 @@ impl<'a> Migrator<'a> {
                 Some(Step::Merge(step)) => {
                     let mut progress = |done: u64| log(&format!("{}: {done} duplicates merged", migration.version));
                     crate::merge::run(self.target, step, batch_size, &mut progress).await.map(|_| ())
+                }
+                Some(Step::Ddl { run, undo }) => {
+                    let done = self.target.run_ddl(run).await.map_err(|e| e.to_string());
+                    if done.is_ok() {
+                        self.ddl_undo.extend(undo.iter().cloned());
+                    }
+                    done
                 }
                 None => match &statement.batched {
                     Some(batched) => self.run_batched(migration, statement, batched).await.map(|_| ()),

@@ -8,6 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use grafter_target::Dialect;
+
 use crate::migration::{Kind, Migration, Version, parse_cypher, parse_file_name};
 use crate::{SchemaError, declarative};
 
@@ -21,8 +23,10 @@ pub struct MigrationSet {
 }
 
 impl MigrationSet {
-    /// Reads every `V…__….cypher` and `V…__….toml` in `dir`. A missing folder is an empty set.
-    pub fn load(dir: &Path) -> Result<MigrationSet, SchemaError> {
+    /// Reads every `V…__….cypher` and `V…__….toml` in `dir`, compiling `.toml` refactorings
+    /// to `dialect` (the target's: [`grafter_target::GraphTarget::dialect`]). A missing
+    /// folder is an empty set.
+    pub fn load(dir: &Path, dialect: Dialect) -> Result<MigrationSet, SchemaError> {
         let mut migrations = Vec::new();
         let entries = match std::fs::read_dir(dir) {
             Ok(entries) => entries,
@@ -50,7 +54,7 @@ impl MigrationSet {
             let text = std::fs::read_to_string(&path).map_err(|e| io_error(&path, e))?;
             migrations.push(match kind {
                 Kind::Cypher => parse_cypher(&path, version, description, &text)?,
-                Kind::Toml => declarative::parse(&path, version, description, &text)?,
+                Kind::Toml => declarative::parse(&path, dialect, version, description, &text)?,
             });
         }
         let migrations = order(migrations)?;

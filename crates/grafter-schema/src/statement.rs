@@ -35,6 +35,16 @@ pub enum Step {
     Transform(TransformStep),
     /// `merge_duplicate_nodes` (see [`crate::merge`]).
     Merge(crate::merge::MergeStep),
+    /// Index or constraint DDL in the target's dialect, run by the target (FalkorDB's
+    /// constraints are server commands, not Cypher), with the steps that undo it: a failed
+    /// migration runs them before restoring its snapshot, because a store's snapshot may
+    /// bring back its data but not its catalog (the embedded store's does not).
+    Ddl {
+        /// The step.
+        run: grafter_target::Ddl,
+        /// What undoes it.
+        undo: Vec<grafter_target::Ddl>,
+    },
 }
 
 /// A property transformed by an expression of the transform language: for every `label`

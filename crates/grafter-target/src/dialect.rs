@@ -1,7 +1,11 @@
-//! [`Dialect`]: the DDL each graph server speaks for what grafter needs before loading — an
-//! index on a label's key properties. Neo4j 5, Memgraph and FalkorDB write it differently.
+//! [`Dialect`]: the DDL each graph server speaks for what grafter needs — an index on a
+//! label's key properties before loading, and the indexes and uniqueness constraints schema
+//! migrations create and drop ([`PropertySchema`]). Neo4j 5, Memgraph and FalkorDB write
+//! them differently; the embedded store speaks Neo4j 5's.
 
-use grafter_model::quote_name;
+use std::fmt;
+
+use grafter_model::{Value, quote_name};
 
 /// A graph server's DDL dialect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +45,133 @@ impl Dialect {
     }
 }
 
+/// What a schema migration creates or drops: an index or a uniqueness constraint on one
+/// property of a label's nodes. Names are checked by the caller (`check_name`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PropertySchema {
+    /// An index or a uniqueness constraint.
+    pub kind: SchemaKind,
+    /// Its name, where the server names them (Neo4j, the embedded store; FalkorDB and
+    /// Memgraph identify them by label and property).
+    pub name: String,
+    /// The label.
+    pub label: String,
+    /// The property.
+    pub property: String,
+}
+
+/// An index or a uniqueness constraint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemaKind {
+    /// A (range) index.
+    Index,
+    /// A uniqueness constraint.
+    Unique,
+}
+
+/// One DDL step as a dialect writes it: Cypher, or a server command where the server has
+/// no Cypher for it. Shown to people with [`fmt::Display`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ddl {
+    /// A Cypher statement, run like any other.
+    Cypher(String),
+    /// FalkorDB's `GRAPH.CONSTRAINT CREATE|DROP <graph> UNIQUE NODE <label> PROPERTIES 1
+    /// <property>` (its constraints have no Cypher); the target fills in its graph, and
+    /// creating one first creates the index it needs.
+    FalkorDbUnique {
+        /// Create (or drop).
+        create: bool,
+        /// The label, unquoted (it travels as a command argument).
+        label: String,
+        /// The property, unquoted.
+        property: String,
+    },
+}
+
+impl fmt::Display for Ddl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ddl::Cypher(text) => f.write_str(text),
+            Ddl::FalkorDbUnique { create, label, property } => write!(
+                f,
+                "GRAPH.CONSTRAINT {} <graph> UNIQUE NODE {label} PROPERTIES 1 {property}",
+                if *create { "CREATE" } else { "DROP" }
+            ),
+        }
+    }
+}
+
+impl Dialect {
+    /// The steps that create `schema`.
+    pub fn create(self, schema: &PropertySchema) -> Vec<Ddl> {
+        let (name, label, property) =
+            (quote_name(&schema.name), quote_name(&schema.label), quote_name(&schema.property));
+        let cypher = |text: String| vec![Ddl::Cypher(text)];
+        match (self, schema.kind) {
+            (Dialect::FalkorDb, SchemaKind::Index) => cypher(format!("CREATE INDEX FOR (n:{label}) ON (n.{property})")),
+            (Dialect::FalkorDb, SchemaKind::Unique) => vec![Ddl::FalkorDbUnique {
+                create: true,
+                label: schema.label.clone(),
+                property: schema.property.clone(),
+            }],
+            (Dialect::Neo4j, SchemaKind::Index) => {
+                cypher(format!("CREATE INDEX {name} FOR (n:{label}) ON (n.{property})"))
+            }
+            (Dialect::Neo4j, SchemaKind::Unique) => {
+                cypher(format!("CREATE CONSTRAINT {name} FOR (n:{label}) REQUIRE n.{property} IS UNIQUE"))
+            }
+            (Dialect::Memgraph, SchemaKind::Index) => cypher(format!("CREATE INDEX ON :{label}({property})")),
+            (Dialect::Memgraph, SchemaKind::Unique) => {
+                cypher(format!("CREATE CONSTRAINT ON (n:{label}) ASSERT n.{property} IS UNIQUE"))
+            }
+        }
+    }
+
+    /// The steps that drop `schema`. Dropping a FalkorDB constraint leaves the index it was
+    /// built on (the key index a run made may be that index).
+    pub fn drop(self, schema: &PropertySchema) -> Vec<Ddl> {
+        let (name, label, property) =
+            (quote_name(&schema.name), quote_name(&schema.label), quote_name(&schema.property));
+        let cypher = |text: String| vec![Ddl::Cypher(text)];
+        match (self, schema.kind) {
+            (Dialect::FalkorDb, SchemaKind::Index) | (Dialect::Memgraph, SchemaKind::Index) => {
+                cypher(format!("DROP INDEX ON :{label}({property})"))
+            }
+            (Dialect::FalkorDb, SchemaKind::Unique) => vec![Ddl::FalkorDbUnique {
+                create: false,
+                label: schema.label.clone(),
+                property: schema.property.clone(),
+            }],
+            (Dialect::Neo4j, SchemaKind::Index) => cypher(format!("DROP INDEX {name}")),
+            (Dialect::Neo4j, SchemaKind::Unique) => cypher(format!("DROP CONSTRAINT {name}")),
+            (Dialect::Memgraph, SchemaKind::Unique) => {
+                cypher(format!("DROP CONSTRAINT ON (n:{label}) ASSERT n.{property} IS UNIQUE"))
+            }
+        }
+    }
+
+    /// A query whose `valid` column says whether `schema` exists (`present`) or not, with
+    /// its parameters; `None` where the server cannot be asked in a way grafter reads.
+    pub fn exists_query(self, schema: &PropertySchema, present: bool) -> Option<(String, Vec<(String, Value)>)> {
+        let test = if present { "count(*) > 0" } else { "count(*) = 0" };
+        let query = match (self, schema.kind) {
+            (Dialect::FalkorDb, SchemaKind::Index) => format!(
+                "CALL db.indexes() YIELD label, properties WHERE label = $label AND $property IN properties RETURN {test} AS valid"
+            ),
+            // A constraint FalkorDB could not build (duplicates) is listed as FAILED.
+            (Dialect::FalkorDb, SchemaKind::Unique) => format!(
+                "CALL db.constraints() YIELD type, label, properties, status WHERE type = 'UNIQUE' AND label = $label AND properties = [$property] AND status = 'OPERATIONAL' RETURN {test} AS valid"
+            ),
+            _ => return None,
+        };
+        let params = vec![
+            ("label".to_owned(), Value::String(schema.label.clone())),
+            ("property".to_owned(), Value::String(schema.property.clone())),
+        ];
+        Some((query, params))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,5 +193,39 @@ mod tests {
             Dialect::Memgraph.key_index("Resource Provider", &key),
             ["CREATE INDEX ON :`Resource Provider`(`id`)", "CREATE INDEX ON :`Resource Provider`(`region name`)"]
         );
+    }
+
+    #[test]
+    fn indexes_and_constraints_in_each_dialect() {
+        let schema = |kind| PropertySchema {
+            kind,
+            name: "provider_uuid".into(),
+            label: "Resource Provider".into(),
+            property: "uuid".into(),
+        };
+        let shown = |steps: Vec<Ddl>| steps.iter().map(ToString::to_string).collect::<Vec<_>>();
+        let index = schema(SchemaKind::Index);
+        assert_eq!(shown(Dialect::FalkorDb.create(&index)), ["CREATE INDEX FOR (n:`Resource Provider`) ON (n.`uuid`)"]);
+        assert_eq!(shown(Dialect::FalkorDb.drop(&index)), ["DROP INDEX ON :`Resource Provider`(`uuid`)"]);
+        assert_eq!(
+            shown(Dialect::Neo4j.create(&index)),
+            ["CREATE INDEX `provider_uuid` FOR (n:`Resource Provider`) ON (n.`uuid`)"]
+        );
+        assert_eq!(shown(Dialect::Neo4j.drop(&index)), ["DROP INDEX `provider_uuid`"]);
+        let unique = schema(SchemaKind::Unique);
+        assert_eq!(
+            Dialect::FalkorDb.create(&unique),
+            [Ddl::FalkorDbUnique { create: true, label: "Resource Provider".into(), property: "uuid".into() }]
+        );
+        assert_eq!(
+            shown(Dialect::FalkorDb.drop(&unique)),
+            ["GRAPH.CONSTRAINT DROP <graph> UNIQUE NODE Resource Provider PROPERTIES 1 uuid"]
+        );
+        assert_eq!(
+            shown(Dialect::Memgraph.create(&unique)),
+            ["CREATE CONSTRAINT ON (n:`Resource Provider`) ASSERT n.`uuid` IS UNIQUE"]
+        );
+        assert!(Dialect::FalkorDb.exists_query(&unique, true).is_some());
+        assert!(Dialect::Neo4j.exists_query(&unique, true).is_none());
     }
 }

@@ -30,7 +30,7 @@ pub mod falkordb;
 pub mod grafeo;
 pub mod null;
 
-pub use dialect::Dialect;
+pub use dialect::{Ddl, Dialect, PropertySchema, SchemaKind};
 pub use error::TargetError;
 pub use records::{
     Checkpoint, Encoded, EndpointSpec, NodeRecord, NodeSpec, QueryResult, RecordBatch, RelRecord, RelSpec, RowOutcome,
@@ -223,6 +223,23 @@ pub trait GraphTarget: Send + Sync {
         keys: &[Vec<Value>],
         properties: &[String],
     ) -> Result<Vec<Vec<Value>>, TargetError>;
+
+    // ------------------------------------------------------------------ schema
+
+    /// The DDL the target speaks for indexes and constraints. The embedded store speaks
+    /// Neo4j 5's (named indexes and constraints).
+    fn dialect(&self) -> Dialect {
+        Dialect::Neo4j
+    }
+
+    /// Runs one DDL step its [`GraphTarget::dialect`] wrote: Cypher through
+    /// [`GraphTarget::query`]; FalkorDB also runs its constraint commands.
+    async fn run_ddl(&self, ddl: &Ddl) -> Result<(), TargetError> {
+        match ddl {
+            Ddl::Cypher(text) => self.query(text, Vec::new()).await.map(|_| ()),
+            other => Err(TargetError::Unsupported { target: self.describe(), what: format!("`{other}`") }),
+        }
+    }
 
     // ------------------------------------------------------------------ looking
 

@@ -9,6 +9,17 @@ use crate::output::table;
 /// Runs `grafter history`.
 pub async fn run(cli: &Cli, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
     let plan = super::load_plan(&cli.config)?;
+    if args.migrations {
+        let migrations = super::schema::migration_history(&plan).await?;
+        match args.format {
+            Format::Text if migrations.is_empty() => {
+                outln!("no schema migrations recorded in {}", grafter_model::redact_url(&plan.target_url))
+            }
+            Format::Text => outln!("{}", super::schema::history_table(&migrations)),
+            Format::Json => outln!("{}", serde_json::to_string_pretty(&migrations)?),
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let runs = grafter_engine::history(&plan).await?;
     let migrations = super::schema::migration_history(&plan).await?;
     match &args.run {

@@ -25,7 +25,6 @@ pub async fn run(cli: &Cli, args: &SchemaArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let plan = super::load_plan(&cli.config)?;
-    let set = MigrationSet::load(&dir)?;
     let access = match &args.command {
         SchemaCommand::Status { .. } | SchemaCommand::Verify { .. } => Access::Read,
         SchemaCommand::Up(up) if up.dry_run => Access::Read,
@@ -37,12 +36,16 @@ pub async fn run(cli: &Cli, args: &SchemaArgs) -> anyhow::Result<ExitCode> {
         // Nothing loaded yet: every migration is pending.
         Err(TargetError::NotFound { .. }) if matches!(args.command, SchemaCommand::Status { .. }) => {
             let SchemaCommand::Status { format } = &args.command else { unreachable!("matched above") };
-            print_status(&set, &[], *format)?;
+            // Only the embedded store can be missing: its dialect.
+            print_status(&MigrationSet::load(&dir, grafter_target::Dialect::Neo4j)?, &[], *format)?;
             return Ok(ExitCode::SUCCESS);
         }
         Err(e) => return Err(e.into()),
     };
-    let result = dispatch(&args.command, target.as_ref(), &set).await;
+    let result = match MigrationSet::load(&dir, target.dialect()) {
+        Ok(set) => dispatch(&args.command, target.as_ref(), &set).await,
+        Err(e) => Err(e.into()),
+    };
     let closed = target.close().await;
     let code = result?;
     closed?;

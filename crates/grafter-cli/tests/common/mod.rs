@@ -419,3 +419,27 @@ pub fn findings(report: &Value) -> BTreeSet<String> {
 pub fn set(lines: &[String]) -> BTreeSet<String> {
     lines.iter().cloned().collect()
 }
+
+/// Runs each scenario — a function taking a [`Target`] — as a test on the embedded target
+/// (`embedded::<scenario>`) and as one on FalkorDB (`falkordb::<scenario>`, holding
+/// [`falkordb_serial`]). The test file needs `Target` in scope.
+#[allow(unused_macros)]
+macro_rules! on_every_target {
+    ($($scenario:ident),* $(,)?) => {
+        mod embedded {
+            use super::*;
+            $(#[test]
+            fn $scenario() {
+                super::$scenario(Target::Embedded)
+            })*
+        }
+        mod falkordb {
+            use super::*;
+            $(#[test]
+            fn $scenario() {
+                let _one_at_a_time = common::falkordb_serial();
+                super::$scenario(Target::FalkorDb)
+            })*
+        }
+    };
+}

@@ -9,6 +9,7 @@
 
 mod bookkeeping;
 mod connection;
+mod constraint;
 mod literal;
 mod reply;
 mod scan;
@@ -23,7 +24,7 @@ use grafter_model::{Fingerprint, LockHolder, RunRecord, Value};
 use self::connection::{Client, ClientError};
 use crate::dialect::Dialect;
 use crate::{
-    BeforeCommit, Checkpoint, Encoded, EndpointSpec, FalkorDbUrl, GraphTarget, KeyIndex, QueryResult, RecordBatch,
+    BeforeCommit, Checkpoint, Ddl, Encoded, EndpointSpec, FalkorDbUrl, GraphTarget, KeyIndex, QueryResult, RecordBatch,
     RowStream, TargetError, WriteReport,
 };
 
@@ -258,6 +259,22 @@ impl GraphTarget for FalkorDbTarget {
         properties: &[String],
     ) -> Result<Vec<Vec<Value>>, TargetError> {
         scan::lookup_nodes(&self.client, &self.describe(), label, key_properties, keys, properties).await
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::FalkorDb
+    }
+
+    async fn run_ddl(&self, ddl: &Ddl) -> Result<(), TargetError> {
+        match ddl {
+            Ddl::Cypher(text) => self.query(text, Vec::new()).await.map(|_| ()),
+            Ddl::FalkorDbUnique { create: true, label, property } => {
+                constraint::create_unique(&self.client, &self.describe(), label, property).await
+            }
+            Ddl::FalkorDbUnique { create: false, label, property } => {
+                constraint::drop_unique(&self.client, &self.describe(), label, property).await
+            }
+        }
     }
 
     async fn query(&self, cypher: &str, params: Vec<(String, Value)>) -> Result<QueryResult, TargetError> {
