@@ -425,7 +425,7 @@ pub(crate) async fn finish_run(client: &Client, target: &str, run_id: &str) -> R
     for element in ["MATCH (e) WHERE e.", "MATCH ()-[e]->() WHERE e."] {
         loop {
             let mut cypher = String::from(element);
-            let _ = write!(cypher, "{run} IS NOT NULL WITH e LIMIT 100000 SET e.{run} = NULL RETURN count(e)");
+            let _ = write!(cypher, "{run} IS NOT NULL WITH e LIMIT 1000000 SET e.{run} = NULL RETURN count(e)");
             let reply = client
                 .idempotent(&cypher, &[("run".into(), Value::String(run_id.to_owned()))])
                 .await
