@@ -303,13 +303,17 @@ fn a_server_killed_mid_run_fails_the_run_within_seconds_and_a_resume_completes_i
     let mut run = Command::new(env!("CARGO_BIN_EXE_grafter"))
         .current_dir(project.path())
         .args(["run", "-q", "--batch-size", "50"])
-        .env("GRAFTER_SLOW_BATCH_MS", "20")
+        .env("GRAFTER_SLOW_BATCH_MS", "50")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start the run");
     // Let it commit some batches, then kill the server under it.
-    std::thread::sleep(Duration::from_millis(2500));
+    let started = Instant::now();
+    while project.query_int("MATCH (n:ResourceProvider) RETURN count(n) AS n") == 0 {
+        assert!(started.elapsed() < Duration::from_secs(60), "the run wrote nothing in a minute");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     assert!(run.try_wait().expect("poll").is_none(), "the run finished before the server could be killed");
     server.kill();
     let killed_at = Instant::now();

@@ -62,6 +62,10 @@ pub(crate) struct Client {
     url: FalkorDbUrl,
     connection: Mutex<Option<MultiplexedConnection>>,
     names: Mutex<Names>,
+    /// Set when a request has used up its retries against a dead server: later requests try
+    /// once and fail at once, so that a run whose server died fails within seconds instead
+    /// of waiting out every retry of every bookkeeping step. Cleared by the next success.
+    down: std::sync::atomic::AtomicBool,
 }
 
 impl Client {
@@ -80,7 +84,13 @@ impl Client {
             .map_err(|e| ClientError::Query(e.to_string()))?
             .set_redis_settings(settings);
         let client = redis::Client::open(info).map_err(|e| ClientError::Query(e.to_string()))?;
-        Ok(Client { client, url: url.clone(), connection: Mutex::new(None), names: Mutex::new(Names::default()) })
+        Ok(Client {
+            client,
+            url: url.clone(),
+            connection: Mutex::new(None),
+            names: Mutex::new(Names::default()),
+            down: std::sync::atomic::AtomicBool::new(false),
+        })
     }
 
     /// The graph's name.
@@ -127,7 +137,7 @@ impl Client {
 
     /// Sends a command that is safe to repeat, retrying while the connection fails.
     pub async fn command_with_retry(&self, command: &redis::Cmd) -> Result<redis::Value, ClientError> {
-        retry(|| self.command(command.clone())).await
+        self.retry(|| self.command(command.clone())).await
     }
 
     /// Runs Cypher on `graph` once (writes must not be blindly repeated: see the writer).
@@ -157,13 +167,13 @@ impl Client {
 
     /// Runs a read-only query on the graph, retrying while the connection fails.
     pub async fn read(&self, cypher: &str, params: &[(String, Value)]) -> Result<Reply, ClientError> {
-        retry(|| self.query_graph(&self.url.graph, cypher, params, true)).await
+        self.retry(|| self.query_graph(&self.url.graph, cypher, params, true)).await
     }
 
     /// Runs a query that is safe to repeat (idempotent writes), retrying while the
     /// connection fails.
     pub async fn idempotent(&self, cypher: &str, params: &[(String, Value)]) -> Result<Reply, ClientError> {
-        retry(|| self.query_graph(&self.url.graph, cypher, params, false)).await
+        self.retry(|| self.query_graph(&self.url.graph, cypher, params, false)).await
     }
 
     /// Reads the graph's label, type and property-key names (to decode nodes and edges).
@@ -185,25 +195,36 @@ impl Client {
     }
 }
 
-/// Runs `attempt` until it succeeds, fails with a query error, or the connection has failed
-/// [`RETRY_WAITS_MS`]`.len() + 1` times; waits grow, with jitter so that several clients do
-/// not come back in step.
-pub(crate) async fn retry<T, F, Fut>(mut attempt: F) -> Result<T, ClientError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, ClientError>>,
-{
-    let mut waits = RETRY_WAITS_MS.iter();
-    loop {
-        match attempt().await {
-            Err(ClientError::Connection(message)) => match waits.next() {
-                Some(&wait) => {
-                    tracing::debug!("FalkorDB connection failed ({message}); retrying in about {wait} ms");
-                    tokio::time::sleep(Duration::from_millis(jitter(wait))).await;
+impl Client {
+    /// Runs `attempt` until it succeeds, fails with a query error, or the connection has
+    /// failed [`RETRY_WAITS_MS`]`.len() + 1` times; waits grow, with jitter so that several
+    /// clients do not come back in step. Once the server is known to be down, one attempt.
+    pub(crate) async fn retry<T, F, Fut>(&self, mut attempt: F) -> Result<T, ClientError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, ClientError>>,
+    {
+        use std::sync::atomic::Ordering;
+        let mut waits = RETRY_WAITS_MS.iter();
+        loop {
+            match attempt().await {
+                Err(ClientError::Connection(message)) => match waits.next() {
+                    Some(&wait) if !self.down.load(Ordering::Relaxed) => {
+                        tracing::debug!("FalkorDB connection failed ({message}); retrying in about {wait} ms");
+                        tokio::time::sleep(Duration::from_millis(jitter(wait))).await;
+                    }
+                    _ => {
+                        self.down.store(true, Ordering::Relaxed);
+                        return Err(ClientError::Connection(message));
+                    }
+                },
+                other => {
+                    if other.is_ok() {
+                        self.down.store(false, Ordering::Relaxed);
+                    }
+                    return other;
                 }
-                None => return Err(ClientError::Connection(message)),
-            },
-            other => return other,
+            }
         }
     }
 }

@@ -22,7 +22,7 @@ const PAGE: i64 = 50_000;
 /// The highest node id (`nodes`) or relationship id in use, -1 when there are none.
 async fn max_id(client: &Client, graph: &str, nodes: bool) -> Result<i64, super::connection::ClientError> {
     let cypher = if nodes { "MATCH (n) RETURN max(id(n))" } else { "MATCH ()-[x]->() RETURN max(id(x))" };
-    let reply = super::connection::retry(|| client.query_graph(graph, cypher, &[], true)).await?;
+    let reply = client.retry(|| client.query_graph(graph, cypher, &[], true)).await?;
     Ok(match reply.rows.first().and_then(|r| r.first()) {
         Some(Value::Int(n)) => *n,
         _ => -1,
@@ -46,7 +46,8 @@ fn paged(client: Arc<Client>, target: String, cypher: String, nodes: bool) -> Ro
             return None;
         }
         let params = [("from".to_owned(), Value::Int(from)), ("to".to_owned(), Value::Int(from + PAGE))];
-        let rows = super::connection::retry(|| client.query_graph(&graph, &cypher, &params, true))
+        let rows = client
+            .retry(|| client.query_graph(&graph, &cypher, &params, true))
             .await
             .map(|reply| reply.rows)
             .map_err(|e| failed(&target, e));
@@ -167,7 +168,8 @@ pub(crate) async fn fingerprint(client: Arc<Client>, target: &str, graph: &str) 
         let mut from = 0;
         while from <= max {
             let params = [("from".to_owned(), Value::Int(from)), ("to".to_owned(), Value::Int(from + PAGE))];
-            let reply = super::connection::retry(|| client.query_graph(graph, cypher, &params, true))
+            let reply = client
+                .retry(|| client.query_graph(graph, cypher, &params, true))
                 .await
                 .map_err(|e| failed(target, e))?;
             for row in reply.rows {

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use grafter_model::{Value, quote_name};
 use rustc_hash::FxHashMap;
 
-use super::connection::{Client, ClientError, retry};
+use super::connection::{Client, ClientError};
 use super::failed;
 use super::literal::write_literal;
 use crate::TargetError;
@@ -64,7 +64,7 @@ async fn exists(client: &Client, graph: &str) -> Result<bool, ClientError> {
 
 async fn highest_id(client: &Client, graph: &str, nodes: bool) -> Result<i64, ClientError> {
     let cypher = if nodes { "MATCH (n) RETURN max(id(n))" } else { "MATCH ()-[x]->() RETURN max(id(x))" };
-    let reply = retry(|| client.query_graph(graph, cypher, &[], true)).await?;
+    let reply = client.retry(|| client.query_graph(graph, cypher, &[], true)).await?;
     Ok(match reply.rows.first().and_then(|r| r.first()) {
         Some(Value::Int(n)) => *n,
         _ => -1,
@@ -118,7 +118,7 @@ pub(crate) async fn copy_graph(client: &Client, target: &str, from: &str, to: &s
     let mut start = 0;
     while start <= max {
         let params = [("from".to_owned(), Value::Int(start)), ("to".to_owned(), Value::Int(start + PAGE))];
-        let page = retry(|| client.query_graph(from, &read, &params, true)).await.map_err(fail)?;
+        let page = client.retry(|| client.query_graph(from, &read, &params, true)).await.map_err(fail)?;
         let mut groups: BTreeMap<(Vec<String>, Vec<String>), Vec<Vec<Value>>> = BTreeMap::new();
         for row in page.rows {
             let mut row = row.into_iter();
@@ -153,7 +153,7 @@ pub(crate) async fn copy_graph(client: &Client, target: &str, from: &str, to: &s
     let mut start = 0;
     while start <= max {
         let params = [("from".to_owned(), Value::Int(start)), ("to".to_owned(), Value::Int(start + PAGE))];
-        let page = retry(|| client.query_graph(from, &read, &params, true)).await.map_err(fail)?;
+        let page = client.retry(|| client.query_graph(from, &read, &params, true)).await.map_err(fail)?;
         let mut groups: BTreeMap<(String, Vec<String>), Vec<Vec<Value>>> = BTreeMap::new();
         for row in page.rows {
             let mut row = row.into_iter();
@@ -179,16 +179,17 @@ pub(crate) async fn copy_graph(client: &Client, target: &str, from: &str, to: &s
     }
 
     // Node indexes, so that a restored graph is as fast as the one it replaces.
-    let indexes = retry(|| {
-        client.query_graph(
-            from,
-            "CALL db.indexes() YIELD label, properties, entitytype RETURN label, properties, entitytype",
-            &[],
-            true,
-        )
-    })
-    .await
-    .map_err(fail)?;
+    let indexes = client
+        .retry(|| {
+            client.query_graph(
+                from,
+                "CALL db.indexes() YIELD label, properties, entitytype RETURN label, properties, entitytype",
+                &[],
+                true,
+            )
+        })
+        .await
+        .map_err(fail)?;
     for row in indexes.rows {
         let (Some(Value::String(label)), Some(Value::List(properties)), Some(Value::String(kind))) =
             (row.first(), row.get(1), row.get(2))

@@ -25,7 +25,7 @@ use grafter_model::{KeyHash, Value, key_hash, quote_name};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::bookkeeping::{checkpoint_clause, checkpoint_fields, checkpoint_identity};
-use super::connection::{Client, ClientError, retry};
+use super::connection::{Client, ClientError};
 use super::literal::{params_prefix, storable, write_literal};
 use super::{RUN_PROPERTY, failed};
 use crate::records::node_text;
@@ -288,7 +288,8 @@ pub(crate) async fn write(
     if !batch.positions.is_empty() {
         let all: Vec<&String> = batch.lookup_rows.iter().collect();
         let text = format!("{}{lookup}", prefix_with_rows(&run, &all));
-        let reply = retry(|| client.query_text(client.graph(), &text, true)).await.map_err(|e| failed(target, e))?;
+        let reply =
+            client.retry(|| client.query_text(client.graph(), &text, true)).await.map_err(|e| failed(target, e))?;
         let mut decided: FxHashMap<usize, RowOutcome> = FxHashMap::default();
         for row in reply.rows {
             let Some(Value::Int(i)) = row.first() else { continue };
@@ -372,7 +373,8 @@ pub(crate) async fn write(
             }
             Err(ClientError::Connection(message)) if attempts <= 5 => {
                 // Did the batch commit before the connection failed? Its checkpoint says.
-                let committed = retry(|| stored_batches(client, &stored)).await.map_err(|e| failed(target, e))?;
+                let committed =
+                    client.retry(|| stored_batches(client, &stored)).await.map_err(|e| failed(target, e))?;
                 match committed {
                     Some(n) if n >= stored.batches => break,
                     Some(n) if n + 1 == stored.batches => {}
