@@ -149,24 +149,35 @@ fn before_commit(
     origins: Arc<Vec<Origin>>,
 ) -> BeforeCommit {
     let (sink, mapping, columns) = (Arc::clone(&context.rejects), mapping.to_owned(), Arc::clone(columns));
+    // What earlier calls wrote: the rejects found before the write, and the outcomes by position.
+    let mut wrote_earlier_rejects = false;
+    let mut written = vec![false; origins.len()];
     Box::new(move |report| {
-        let mut lines: Vec<RejectLine<'_>> = rejected
-            .iter()
-            .map(|r| RejectLine {
+        let mut lines: Vec<RejectLine<'_>> = Vec::new();
+        if !wrote_earlier_rejects {
+            lines.extend(rejected.iter().map(|r| RejectLine {
                 mapping: &mapping,
                 partition: 0,
                 batch,
                 columns: &columns,
                 origin: &r.origin,
                 reason: &r.reason,
-            })
-            .collect();
-        for (outcome, origin) in report.outcomes.iter().zip(origins.iter()) {
-            if let RowOutcome::Rejected(reason) = outcome {
+            }));
+        }
+        let mut now_written = Vec::new();
+        for (i, (outcome, origin)) in report.outcomes.iter().zip(origins.iter()).enumerate() {
+            if let RowOutcome::Rejected(reason) = outcome
+                && !written[i]
+            {
                 lines.push(RejectLine { mapping: &mapping, partition, batch, columns: &columns, origin, reason });
+                now_written.push(i);
             }
         }
         sink.write_batch(&lines).map_err(|e| e.to_string())?;
+        wrote_earlier_rejects = true;
+        for i in now_written {
+            written[i] = true;
+        }
         crate::fault::pass(crate::fault::Point::BeforeCommit);
         Ok(())
     })

@@ -53,8 +53,10 @@ pub type RowStream = Pin<Box<dyn Stream<Item = Result<Vec<Vec<Value>>, TargetErr
 
 /// Called by a write after its outcomes are known and before it commits: the engine writes
 /// the batch's rejects there, so that rejects and data are durable together (a failure here
-/// rolls the batch back).
-pub type BeforeCommit = Box<dyn FnOnce(&WriteReport) -> Result<(), String> + Send>;
+/// rolls the batch back). A target may call it again before committing, with a report that
+/// rejects more records (a write tried one way that did not commit, then another): each call
+/// writes only the rejects not written by an earlier one.
+pub type BeforeCommit = Box<dyn FnMut(&WriteReport) -> Result<(), String> + Send>;
 
 /// A graph store grafter loads into.
 ///

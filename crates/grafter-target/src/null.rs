@@ -63,7 +63,7 @@ impl GraphTarget for NullTarget {
         &self,
         encoded: Encoded,
         checkpoint: &Checkpoint,
-        before_commit: BeforeCommit,
+        mut before_commit: BeforeCommit,
     ) -> Result<WriteReport, TargetError> {
         let report = WriteReport { outcomes: vec![RowOutcome::Created; encoded.records()], checkpoint_seconds: 0.0 };
         before_commit(&report).map_err(|message| TargetError::Write { target: self.describe(), message })?;

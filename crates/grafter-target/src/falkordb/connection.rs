@@ -66,6 +66,8 @@ pub(crate) struct Client {
     /// once and fail at once, so that a run whose server died fails within seconds instead
     /// of waiting out every retry of every bookkeeping step. Cleared by the next success.
     down: std::sync::atomic::AtomicBool,
+    /// Relationship types whose one-query write failed once (see `write`).
+    pessimistic: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl Client {
@@ -90,7 +92,18 @@ impl Client {
             connection: Mutex::new(None),
             names: Mutex::new(Names::default()),
             down: std::sync::atomic::AtomicBool::new(false),
+            pessimistic: std::sync::Mutex::new(std::collections::HashSet::new()),
         })
+    }
+
+    /// Whether the one-query write of `rel_type` failed before in this process.
+    pub fn optimism_failed(&self, rel_type: &str) -> bool {
+        self.pessimistic.lock().expect("pessimistic types").contains(rel_type)
+    }
+
+    /// Remembers that the one-query write of `rel_type` failed.
+    pub fn set_optimism_failed(&self, rel_type: &str) {
+        self.pessimistic.lock().expect("pessimistic types").insert(rel_type.to_owned());
     }
 
     /// The graph's name.

@@ -11,7 +11,6 @@
 use std::collections::BTreeMap;
 
 use grafter_model::{Value, quote_name};
-use rustc_hash::FxHashMap;
 
 use super::connection::{Client, ClientError};
 use super::failed;
@@ -20,6 +19,9 @@ use crate::TargetError;
 
 /// Ids per page read.
 const PAGE: i64 = 20_000;
+/// The temporary label and property of copied nodes (see [`copy_graph`]).
+const COPY_LABEL: &str = "_GrafterCopy";
+const COPY_ID: &str = "_grafter_copy_id";
 
 /// Per element: `[key, value, is_float, exponent, mantissa]` per property, so that a double
 /// comes back exactly as `mantissa × 2^(exponent − 52)`.
@@ -109,7 +111,13 @@ pub(crate) async fn copy_graph(client: &Client, target: &str, from: &str, to: &s
     if !exists(client, from).await.map_err(fail)? {
         return Ok(());
     }
-    let mut new_ids: FxHashMap<i64, i64> = FxHashMap::default();
+    // Each copy carries its original's id under a temporary label with an index, so that
+    // relationships find their ends by index: FalkorDB scans every node for `id(a) = r[0]`
+    // when `r` comes from UNWIND.
+    client
+        .query_graph(to, &format!("CREATE INDEX FOR (n:{COPY_LABEL}) ON (n.{COPY_ID})"), &[], false)
+        .await
+        .map_err(fail)?;
 
     // Nodes, grouped by labels and property names so that each group is one UNWIND.
     let max = highest_id(client, from, true).await.map_err(fail)?;
@@ -130,16 +138,11 @@ pub(crate) async fn copy_graph(client: &Client, target: &str, from: &str, to: &s
         for ((labels, names), rows) in groups {
             let labels: String = labels.iter().map(|l| format!(":{}", quote_name(l))).collect();
             let text = format!(
-                "{}UNWIND $rows AS r CREATE (n{labels}){} RETURN r[0], id(n)",
+                "{}UNWIND $rows AS r CREATE (n{labels}:{COPY_LABEL}) SET n.{COPY_ID} = r[0]{}",
                 rows_param(&rows),
-                sets("n", &names, 1)
+                sets("n", &names, 1).replacen(" SET ", ", ", 1)
             );
-            let reply = client.query_text(to, &text, false).await.map_err(fail)?;
-            for row in reply.rows {
-                if let (Some(Value::Int(old)), Some(Value::Int(new))) = (row.first(), row.get(1)) {
-                    new_ids.insert(*old, *new);
-                }
-            }
+            client.query_text(to, &text, false).await.map_err(fail)?;
         }
         start += PAGE;
     }
@@ -161,14 +164,13 @@ pub(crate) async fn copy_graph(client: &Client, target: &str, from: &str, to: &s
             else {
                 continue;
             };
-            let (Some(&a), Some(&b)) = (new_ids.get(&a), new_ids.get(&b)) else { continue };
             let (names, values): (Vec<String>, Vec<Value>) = decode_properties(row.next()).into_iter().unzip();
             let row = [Value::Int(a), Value::Int(b)].into_iter().chain(values).collect();
             groups.entry((rel_type.to_string(), names)).or_default().push(row);
         }
         for ((rel_type, names), rows) in groups {
             let text = format!(
-                "{}UNWIND $rows AS r MATCH (a) WHERE id(a) = r[0] MATCH (b) WHERE id(b) = r[1] CREATE (a)-[x:{}]->(b){}",
+                "{}UNWIND $rows AS r MATCH (a:{COPY_LABEL} {{{COPY_ID}: r[0]}}) MATCH (b:{COPY_LABEL} {{{COPY_ID}: r[1]}}) CREATE (a)-[x:{}]->(b){}",
                 rows_param(&rows),
                 quote_name(&rel_type),
                 sets("x", &names, 2)
@@ -177,6 +179,23 @@ pub(crate) async fn copy_graph(client: &Client, target: &str, from: &str, to: &s
         }
         start += PAGE;
     }
+
+    // The copies lose their temporary label and id.
+    loop {
+        let reply = client
+            .query_graph(
+                to,
+                &format!("MATCH (n:{COPY_LABEL}) WITH n LIMIT 100000 REMOVE n:{COPY_LABEL} SET n.{COPY_ID} = NULL RETURN count(n)"),
+                &[],
+                false,
+            )
+            .await
+            .map_err(fail)?;
+        if !matches!(reply.rows.first().and_then(|r| r.first()), Some(Value::Int(n)) if *n > 0) {
+            break;
+        }
+    }
+    client.query_graph(to, &format!("DROP INDEX ON :{COPY_LABEL}({COPY_ID})"), &[], false).await.map_err(fail)?;
 
     // Node indexes, so that a restored graph is as fast as the one it replaces.
     let indexes = client

@@ -181,7 +181,7 @@ pub(crate) fn write(
     state: &mut WriterState,
     encoded: Encoded,
     checkpoint: &Checkpoint,
-    before_commit: BeforeCommit,
+    mut before_commit: BeforeCommit,
 ) -> Result<WriteReport, String> {
     let batch = encoded.downcast::<EncodedBatch>().ok_or("the batch was encoded by another kind of target")?;
     let mut session = db.session();
