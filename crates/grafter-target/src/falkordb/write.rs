@@ -169,6 +169,18 @@ fn pattern(names: &[String], first: usize) -> String {
     format!("{{{}}}", pairs.join(", "))
 }
 
+/// `v.`a` = r[first], v.`b` = r[first + 1], …, v.`_grafter_run` = $run`: every property
+/// from its row position, and the run's mark.
+fn marked_sets(variable: &str, names: &[String], first: usize) -> String {
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| format!("{variable}.{} = r[{}]", quote_name(name), first + i))
+        .chain(std::iter::once(format!("{variable}.{} = $run", quote_name(RUN_PROPERTY))))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The queries of a node mapping: (lookup, write with MERGE, write with CREATE).
 fn node_queries(spec: &NodeSpec) -> (String, String, String) {
     let label = quote_name(&spec.label);
@@ -188,14 +200,7 @@ fn node_queries(spec: &NodeSpec) -> (String, String, String) {
     let tail = format!("WITH count(n) AS written {} RETURN written", checkpoint_clause());
     let merge =
         format!("UNWIND $rows AS r MERGE (n:{label} {{{}}}) SET {} {tail}", merge_key.join(", "), sets.join(", "));
-    let all_sets: Vec<String> = spec
-        .properties
-        .iter()
-        .enumerate()
-        .map(|(i, name)| format!("n.{} = r[{}]", quote_name(name), i + 1))
-        .chain(std::iter::once(format!("n.{run} = $run")))
-        .collect();
-    let create = format!("UNWIND $rows AS r CREATE (n:{label}) SET {} {tail}", all_sets.join(", "));
+    let create = format!("UNWIND $rows AS r CREATE (n:{label}) SET {} {tail}", marked_sets("n", &spec.properties, 1));
     (lookup, merge, create)
 }
 
@@ -234,14 +239,10 @@ fn relationship_queries(spec: &RelSpec) -> (String, String, String) {
     let tail = format!("WITH count(x) AS written {} RETURN written", checkpoint_clause());
     let merge_pattern = if merge_key.is_empty() { String::new() } else { format!(" {{{}}}", merge_key.join(", ")) };
     let merge = format!("{matched} MERGE (a)-[x:{rel_type}{merge_pattern}]->(b) SET {} {tail}", sets.join(", "));
-    let all_sets: Vec<String> = spec
-        .properties
-        .iter()
-        .enumerate()
-        .map(|(i, name)| format!("x.{} = r[{}]", quote_name(name), first_property + i))
-        .chain(std::iter::once(format!("x.{run} = $run")))
-        .collect();
-    let create = format!("{matched} CREATE (a)-[x:{rel_type}]->(b) SET {} {tail}", all_sets.join(", "));
+    let create = format!(
+        "{matched} CREATE (a)-[x:{rel_type}]->(b) SET {} {tail}",
+        marked_sets("x", &spec.properties, first_property)
+    );
     (lookup, merge, create)
 }
 
@@ -253,7 +254,6 @@ fn relationship_queries(spec: &RelSpec) -> (String, String, String) {
 fn optimistic_relationship_query(spec: &RelSpec) -> String {
     let (start_label, end_label, rel_type) =
         (quote_name(&spec.start.label), quote_name(&spec.end.label), quote_name(&spec.rel_type));
-    let run = quote_name(RUN_PROPERTY);
     let starts = spec.start.key_properties.len();
     let ends = spec.end.key_properties.len();
     let first_property = 1 + starts + ends;
@@ -265,13 +265,6 @@ fn optimistic_relationship_query(spec: &RelSpec) -> String {
         .map(|(&k, name)| format!("{}: r[{}]", quote_name(name), first_property + k))
         .collect();
     let key = if key_positions.is_empty() { String::new() } else { format!(" {{{}}}", key_positions.join(", ")) };
-    let sets: Vec<String> = spec
-        .properties
-        .iter()
-        .enumerate()
-        .map(|(i, name)| format!("x.{} = r[{}]", quote_name(name), first_property + i))
-        .chain(std::iter::once(format!("x.{run} = $run")))
-        .collect();
     format!(
         "UNWIND $rows AS r \
          MATCH (a:{start_label} {}) MATCH (b:{end_label} {}) \
@@ -282,7 +275,7 @@ fn optimistic_relationship_query(spec: &RelSpec) -> String {
          WITH count(x) AS written WHERE written = $n {} RETURN written",
         pattern(&spec.start.key_properties, 1),
         pattern(&spec.end.key_properties, 1 + starts),
-        sets.join(", "),
+        marked_sets("x", &spec.properties, first_property),
         checkpoint_clause()
     )
 }
