@@ -20,7 +20,7 @@ use crate::{EndpointSpec, RowStream, TargetError};
 const PAGE: i64 = 50_000;
 
 /// The highest node id (`nodes`) or relationship id in use, -1 when there are none.
-async fn max_id(client: &Client, graph: &str, nodes: bool) -> Result<i64, super::connection::ClientError> {
+pub(crate) async fn max_id(client: &Client, graph: &str, nodes: bool) -> Result<i64, super::connection::ClientError> {
     let cypher = if nodes { "MATCH (n) RETURN max(id(n))" } else { "MATCH ()-[x]->() RETURN max(id(x))" };
     let reply = client.retry(|| client.query_graph(graph, cypher, &[], true)).await?;
     Ok(match reply.rows.first().and_then(|r| r.first()) {

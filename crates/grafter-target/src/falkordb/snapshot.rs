@@ -14,7 +14,7 @@ use grafter_model::{Value, quote_name};
 
 use super::connection::{Client, ClientError};
 use super::failed;
-use super::literal::write_literal;
+use super::write::{list_literal, prefix_with_rows};
 use crate::TargetError;
 
 /// Ids per page read.
@@ -64,26 +64,10 @@ async fn exists(client: &Client, graph: &str) -> Result<bool, ClientError> {
     Ok(!matches!(reply, redis::Value::Int(0)))
 }
 
-async fn highest_id(client: &Client, graph: &str, nodes: bool) -> Result<i64, ClientError> {
-    let cypher = if nodes { "MATCH (n) RETURN max(id(n))" } else { "MATCH ()-[x]->() RETURN max(id(x))" };
-    let reply = client.retry(|| client.query_graph(graph, cypher, &[], true)).await?;
-    Ok(match reply.rows.first().and_then(|r| r.first()) {
-        Some(Value::Int(n)) => *n,
-        _ => -1,
-    })
-}
-
-/// `rows=[…]` written from values.
+/// `CYPHER rows=[…] ` written from values.
 fn rows_param(rows: &[Vec<Value>]) -> String {
-    let mut text = String::from("CYPHER rows=[");
-    for (i, row) in rows.iter().enumerate() {
-        if i > 0 {
-            text.push(',');
-        }
-        write_literal(&mut text, &Value::List(row.clone()));
-    }
-    text.push_str("] ");
-    text
+    let literals: Vec<String> = rows.iter().map(|row| list_literal(row.iter().cloned())).collect();
+    prefix_with_rows(&[], &literals.iter().collect::<Vec<_>>())
 }
 
 /// `SET x.`a` = r[2], x.`b` = r[3]` for properties starting at row position `first`.
@@ -120,7 +104,7 @@ pub(crate) async fn copy_graph(client: &Client, target: &str, from: &str, to: &s
         .map_err(fail)?;
 
     // Nodes, grouped by labels and property names so that each group is one UNWIND.
-    let max = highest_id(client, from, true).await.map_err(fail)?;
+    let max = super::scan::max_id(client, from, true).await.map_err(fail)?;
     let read =
         format!("MATCH (n) WHERE id(n) >= $from AND id(n) < $to RETURN id(n), labels(n), {}", exact_properties("n"));
     let mut start = 0;
@@ -148,7 +132,7 @@ pub(crate) async fn copy_graph(client: &Client, target: &str, from: &str, to: &s
     }
 
     // Relationships, between the copies of their nodes.
-    let max = highest_id(client, from, false).await.map_err(fail)?;
+    let max = super::scan::max_id(client, from, false).await.map_err(fail)?;
     let read = format!(
         "MATCH (a)-[x]->(b) WHERE id(x) >= $from AND id(x) < $to RETURN id(a), id(b), type(x), {}",
         exact_properties("x")

@@ -51,7 +51,7 @@ enum Shape {
     Relationships(Arc<RelSpec>),
 }
 
-fn list_literal(values: impl IntoIterator<Item = Value>) -> String {
+pub(crate) fn list_literal(values: impl IntoIterator<Item = Value>) -> String {
     let mut out = String::new();
     write_literal(&mut out, &Value::List(values.into_iter().collect()));
     out
@@ -322,7 +322,7 @@ async fn send(client: &Client, target: &str, text: &str, stored: &Checkpoint) ->
 }
 
 /// `CYPHER name=literal … rows=[…] ` with the rows given as ready-made literals.
-fn prefix_with_rows(params: &[(String, Value)], rows: &[&String]) -> String {
+pub(crate) fn prefix_with_rows(params: &[(String, Value)], rows: &[&String]) -> String {
     let mut text = params_prefix(params);
     if text.is_empty() {
         text.push_str("CYPHER ");
