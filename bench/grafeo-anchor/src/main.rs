@@ -93,6 +93,7 @@ async fn main() {
             after: grafter_model::Cursor::Start,
             batch_size: plan.run.batch_size,
             range: grafter_source::KeyRange::all(),
+            filters: Vec::new(),
         };
         let mut stream = source.scan(request).await.expect("scan");
         let mut keys = Vec::new();

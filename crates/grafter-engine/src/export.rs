@@ -110,6 +110,7 @@ pub async fn export(plan: &Plan, options: &ExportOptions) -> Result<ExportSummar
             after: Cursor::Start,
             batch_size: plan.run.batch_size,
             range: KeyRange::all(),
+            filters: Vec::new(),
         };
         let entity_read = match &entity.read {
             Read::Table(table) => EntityRead::Table(table.clone()),

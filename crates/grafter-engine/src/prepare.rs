@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use grafter_model::Cursor;
 use grafter_plan::{BoundMapping, Mapping, MappingKind, Plan, ReadSpec, bind};
-use grafter_source::{Read, ScanRequest, Source};
+use grafter_source::{Filter, Read, ScanRequest, Source};
 use grafter_target::{EndpointSpec, NodeSpec, RelSpec};
 
 use crate::EngineError;
@@ -68,6 +68,8 @@ pub(crate) async fn prepare(
         after: Cursor::Start,
         batch_size,
         range: grafter_source::KeyRange::all(),
+        // Rows marked deleted are not part of what the graph must hold.
+        filters: mapping.soft_delete.iter().map(|column| Filter::IsNull(column.clone())).collect(),
     };
     let property_names: Vec<String> = bound.properties.iter().map(|p| p.name.clone()).collect();
     let shape = match &mapping.kind {

@@ -17,6 +17,7 @@ mod key;
 mod names;
 mod redact;
 mod run;
+mod sync;
 mod types;
 mod value;
 
@@ -29,5 +30,6 @@ pub use key::{KeyHash, key_hash};
 pub use names::{NameError, NameKind, check_name, quote_name};
 pub use redact::redact_url;
 pub use run::{LockHolder, MappingRecord, RunEvent, RunRecord, RunStatus, THROUGHPUT_POINTS, VerificationSummary, now};
+pub use sync::{PendingRow, SyncState};
 pub use types::{BytesPolicy, DecimalPolicy, JsonPolicy, TypePolicy, UnsignedOverflow, ZeroDatePolicy};
 pub use value::{Duration, Value, ValueKind};

@@ -36,6 +36,62 @@ pub struct Config {
     /// Remap tables (old → new values) that mappings can apply to columns.
     #[serde(default)]
     pub remaps: BTreeMap<String, crate::remap::RemapConfig>,
+    /// How `grafter sync` follows changes.
+    #[serde(default)]
+    pub sync: SyncConfig,
+}
+
+/// `[sync]`: how `grafter sync` keeps the graph in step with the source.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SyncConfig {
+    /// Each pass reads again the changes this far before the watermark, so that a row whose
+    /// transaction committed late (its timestamp older than rows already read) is not
+    /// missed. Applies to date/time cursors and change logs. Default "5s".
+    pub overlap: Option<String>,
+    /// The same for integer cursors (version numbers): how many cursor values back each pass
+    /// starts. Default 0.
+    pub overlap_integer: Option<i64>,
+    /// Pause between passes of `grafter sync --follow`. Default "5s".
+    pub interval: Option<String>,
+    /// `grafter sync --until-caught-up` verifies once the lag is under this. Default "10s".
+    pub max_lag: Option<String>,
+    /// How long a relationship whose node is not in the graph yet is retried before it goes
+    /// to the reject file. Default "5m".
+    pub pending_timeout: Option<String>,
+    /// The columns of change-log tables.
+    #[serde(default)]
+    pub change_log: ChangeLogConfig,
+}
+
+/// `[sync.change_log]`: the layout of change-log tables (one row per change of a row of a
+/// synced table, usually written by triggers).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChangeLogConfig {
+    /// A unique, increasing id (a sequence). Default "id".
+    pub id: String,
+    /// The name of the table whose row changed. Default "table_name".
+    pub table: String,
+    /// `INSERT`, `UPDATE` or `DELETE` (or `I`, `U`, `D`). Default "operation".
+    pub operation: String,
+    /// The changed row's primary key: its text for a one-column key, a JSON array for a
+    /// composite one. Default "record_key".
+    pub key: String,
+    /// When the change happened. Default "changed_at".
+    pub changed_at: String,
+}
+
+impl Default for ChangeLogConfig {
+    fn default() -> Self {
+        ChangeLogConfig {
+            id: "id".into(),
+            table: "table_name".into(),
+            operation: "operation".into(),
+            key: "record_key".into(),
+            changed_at: "changed_at".into(),
+        }
+    }
 }
 
 /// `[source]`
@@ -165,6 +221,19 @@ pub struct NodeMapping {
     /// Mappings that must finish before this one starts (beyond the automatic order).
     #[serde(default)]
     pub after: Vec<String>,
+    /// A column set when a row is deleted (soft delete): such rows are not loaded, and
+    /// `grafter sync` removes their node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soft_delete: Option<String>,
+    /// Sync: a column whose value grows at every change of a row (a timestamp set on every
+    /// write, or a version number); `grafter sync` upserts the rows changed since its watermark.
+    /// Not part of the mapping's checksum: adding it does not make a run load again.
+    #[serde(default, skip_serializing)]
+    pub cursor: Option<String>,
+    /// Sync: a change-log table listing every INSERT, UPDATE and DELETE of this mapping's
+    /// table (layout in `[sync.change_log]`); drives inserts, updates and deletes.
+    #[serde(default, skip_serializing)]
+    pub change_log: Option<String>,
 }
 
 /// `[[relationships]]`: each row becomes one relationship between two nodes found by key.
@@ -218,6 +287,16 @@ pub struct RelationshipMapping {
     /// Mappings that must finish before this one starts (beyond the automatic order).
     #[serde(default)]
     pub after: Vec<String>,
+    /// A column set when a row is deleted (soft delete): such rows give no relationship,
+    /// and `grafter sync` removes the one they gave.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soft_delete: Option<String>,
+    /// Sync: a column whose value grows at every change of a row (see `[[nodes]]`).
+    #[serde(default, skip_serializing)]
+    pub cursor: Option<String>,
+    /// Sync: a change-log table of this mapping's table (see `[[nodes]]`).
+    #[serde(default, skip_serializing)]
+    pub change_log: Option<String>,
 }
 
 /// What a NULL in a relationship's endpoint key means.

@@ -24,11 +24,12 @@ pub mod transform;
 pub use bind::{BoundMapping, BoundProperty, bind};
 pub use checks::{Check, CheckConfig, Expect, Expectation};
 pub use config::{
-    Config, ConfigError, CsvConfig, Endpoint, NodeMapping, NullReference, OneOrMany, RelationshipMapping,
+    ChangeLogConfig, Config, ConfigError, CsvConfig, Endpoint, NodeMapping, NullReference, OneOrMany, RelationshipMapping,
 };
 pub use locate::Location;
 pub use plan::{
     DEFAULT_BATCH_SIZE, EndpointSpec, Mapping, MappingKind, Plan, PlanError, PropertySpec, ReadSpec, RunSettings,
+    SyncSettings, Tracking,
 };
 pub use remap::{MissingPolicy, RemapConfig, RemapFrom, RemapTable, RemapUse};
 

@@ -114,6 +114,29 @@ pub struct Mapping {
     /// Remap tables applied to its columns before the transforms (each names a table of
     /// [`Plan::remaps`]).
     pub remap: Vec<crate::remap::RemapUse>,
+    /// The column that marks a row deleted (soft delete): such rows are not loaded.
+    pub soft_delete: Option<String>,
+    /// How `grafter sync` finds the mapping's changes, if it follows them.
+    pub tracking: Option<Tracking>,
+}
+
+/// How `grafter sync` finds a mapping's changes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tracking {
+    /// Rows whose (cursor column, key) is past the watermark changed.
+    Cursor(String),
+    /// A change-log table lists the changed rows' keys.
+    ChangeLog(String),
+}
+
+impl std::fmt::Display for Tracking {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Tracking::Cursor(column) => write!(f, "cursor `{column}`"),
+            Tracking::ChangeLog(table) => write!(f, "change log `{table}`"),
+        }
+    }
 }
 
 impl Mapping {
@@ -144,6 +167,23 @@ pub struct RunSettings {
     pub reject_file: PathBuf,
 }
 
+/// `[sync]` with defaults applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncSettings {
+    /// How far before the watermark each pass starts reading (date/time cursors, change logs).
+    pub overlap: std::time::Duration,
+    /// How many values before the watermark each pass starts reading (integer cursors).
+    pub overlap_integer: i64,
+    /// Pause between passes of `--follow`.
+    pub interval: std::time::Duration,
+    /// Lag under which `--until-caught-up` verifies.
+    pub max_lag: std::time::Duration,
+    /// How long a row waiting for its node is retried.
+    pub pending_timeout: std::time::Duration,
+    /// The change-log tables' columns.
+    pub change_log: crate::config::ChangeLogConfig,
+}
+
 /// A checked, ordered, explained plan.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
@@ -167,6 +207,8 @@ pub struct Plan {
     pub checks: Vec<crate::checks::Check>,
     /// Remap tables by name.
     pub remaps: BTreeMap<String, crate::remap::RemapTable>,
+    /// How `grafter sync` follows changes.
+    pub sync: SyncSettings,
 }
 
 /// SHA-256 of `parts`, as hex.
@@ -310,6 +352,7 @@ impl Builder<'_> {
             },
             checks: crate::checks::build(&self.config.checks, self.text, &self.file)?,
             remaps: self.remap_tables(config_dir)?,
+            sync: self.sync_settings()?,
         })
     }
 
@@ -366,6 +409,7 @@ impl Builder<'_> {
     fn node(&self, node: &NodeMapping, entry: Entry) -> Result<Mapping, PlanError> {
         self.check_name(NameKind::Label, &node.label, entry, "label")?;
         let read = self.read_spec(&node.table, &node.query, entry)?;
+        let tracking = self.tracking(&node.cursor, &node.change_log, &read, entry)?;
         let key = node.key.to_vec();
         if key.is_empty() {
             return Err(self.error(
@@ -396,6 +440,8 @@ impl Builder<'_> {
             location: self.location(entry),
             checksum: self.checksum(node),
             remap: self.remap_uses(&node.remap, entry)?,
+            soft_delete: self.soft_delete(&node.soft_delete, entry)?,
+            tracking,
         })
     }
 
@@ -472,6 +518,7 @@ impl Builder<'_> {
     ) -> Result<Mapping, PlanError> {
         self.check_name(NameKind::RelationshipType, &relationship.rel_type, entry, "type")?;
         let read = self.read_spec(&relationship.table, &relationship.query, entry)?;
+        let tracking = self.tracking(&relationship.cursor, &relationship.change_log, &read, entry)?;
         let start = self.endpoint(&relationship.start, "start", entry, labels)?;
         let end = self.endpoint(&relationship.end, "end", entry, labels)?;
         for property in &relationship.key {
@@ -520,6 +567,97 @@ impl Builder<'_> {
             location: self.location(entry),
             checksum: self.checksum(relationship),
             remap: self.remap_uses(&relationship.remap, entry)?,
+            soft_delete: self.soft_delete(&relationship.soft_delete, entry)?,
+            tracking,
+        })
+    }
+
+    /// A mapping's soft-delete column, if it names one.
+    fn soft_delete(&self, column: &Option<String>, entry: Entry) -> Result<Option<String>, PlanError> {
+        match column {
+            Some(column) if column.trim().is_empty() => Err(self.error(
+                entry,
+                Some("soft_delete"),
+                "`soft_delete` names no column".into(),
+                Some("name the column that is set when a row is deleted, e.g. `soft_delete = \"deleted_at\"`".into()),
+            )),
+            other => Ok(other.clone()),
+        }
+    }
+
+    /// A mapping's change tracking: at most one of `cursor` and `change_log`; a change log
+    /// lists rows of a table, so it needs a mapping that reads one.
+    fn tracking(
+        &self,
+        cursor: &Option<String>,
+        change_log: &Option<String>,
+        read: &ReadSpec,
+        entry: Entry,
+    ) -> Result<Option<Tracking>, PlanError> {
+        let named = |key: &str, value: &str| {
+            if value.trim().is_empty() {
+                Err(self.error(entry, Some(key), format!("`{key}` names nothing"), None))
+            } else {
+                Ok(())
+            }
+        };
+        match (cursor, change_log) {
+            (Some(_), Some(_)) => Err(self.error(
+                entry,
+                Some("change_log"),
+                "both `cursor` and `change_log` are set".into(),
+                Some("a mapping's changes are found one way: a cursor column, or a change-log table".into()),
+            )),
+            (Some(column), None) => {
+                named("cursor", column)?;
+                Ok(Some(Tracking::Cursor(column.clone())))
+            }
+            (None, Some(table)) => {
+                named("change_log", table)?;
+                if let ReadSpec::Query(_) = read {
+                    return Err(self.error(
+                        entry,
+                        Some("change_log"),
+                        "a change log lists rows of a table, but this mapping reads a query".into(),
+                        Some(
+                            "use `cursor = \"…\"` with a column the query returns, or map the table itself".into(),
+                        ),
+                    ));
+                }
+                Ok(Some(Tracking::ChangeLog(table.clone())))
+            }
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// `[sync]` with its defaults, every duration parsed.
+    fn sync_settings(&self) -> Result<SyncSettings, PlanError> {
+        let sync = &self.config.sync;
+        let duration = |key: &str, text: &Option<String>, default: &str| -> Result<std::time::Duration, PlanError> {
+            let text = text.as_deref().unwrap_or(default);
+            humantime::parse_duration(text).map_err(|e| PlanError {
+                location: locate::key_line(self.text, "sync", key)
+                    .map_or(Location::file(&self.file), |line| Location::line(&self.file, line)),
+                message: format!("[sync] {key} = {text:?} is not a duration: {e}"),
+                hint: Some("write it like \"5s\", \"500ms\" or \"2m\"".into()),
+            })
+        };
+        let overlap_integer = sync.overlap_integer.unwrap_or(0);
+        if overlap_integer < 0 {
+            return Err(PlanError {
+                location: locate::key_line(self.text, "sync", "overlap_integer")
+                    .map_or(Location::file(&self.file), |line| Location::line(&self.file, line)),
+                message: format!("[sync] overlap_integer = {overlap_integer} is negative"),
+                hint: Some("0 or more cursor values to read again at each pass".into()),
+            });
+        }
+        Ok(SyncSettings {
+            overlap: duration("overlap", &sync.overlap, "5s")?,
+            overlap_integer,
+            interval: duration("interval", &sync.interval, "5s")?,
+            max_lag: duration("max_lag", &sync.max_lag, "10s")?,
+            pending_timeout: duration("pending_timeout", &sync.pending_timeout, "5m")?,
+            change_log: sync.change_log.clone(),
         })
     }
 

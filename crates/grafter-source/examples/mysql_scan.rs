@@ -155,6 +155,7 @@ async fn scan(source: &MysqlSource, expected: u32) -> Duration {
         after: Cursor::Start,
         batch_size: 10_000,
         range: KeyRange::all(),
+        filters: Vec::new(),
     };
     let started = Instant::now();
     let mut stream = source.scan(request).await.expect("scan starts");

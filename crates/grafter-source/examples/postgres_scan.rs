@@ -142,6 +142,7 @@ async fn scan(source: &PostgresSource, order_by: &[&str], expected: i64) -> Dura
         after: Cursor::Start,
         batch_size: 10_000,
         range: KeyRange::all(),
+        filters: Vec::new(),
     };
     let started = Instant::now();
     let mut stream = source.scan(request).await.expect("scan starts");

@@ -72,6 +72,24 @@ impl ArchiveSource {
         }
     }
 
+    /// The soft-delete columns of the request's filters; any other filter is refused (an
+    /// archive is read in file order, whole).
+    fn deleted_columns(&self, request: &ScanRequest) -> Result<Vec<String>, SourceError> {
+        let mut columns = Vec::new();
+        for filter in &request.filters {
+            match filter {
+                crate::Filter::IsNull(column) => columns.push(column.clone()),
+                _ => {
+                    return Err(SourceError::Unsupported {
+                        source_url: self.describe(),
+                        what: "reading only the changed rows (grafter sync needs a SQL source)".into(),
+                    });
+                }
+            }
+        }
+        Ok(columns)
+    }
+
     fn column_positions(&self, entity: &Entity, read: &Read, wanted: &[String]) -> Result<Vec<usize>, SourceError> {
         let names: Vec<&str> = entity.columns.iter().map(|c| c.name.as_str()).collect();
         wanted
@@ -105,14 +123,19 @@ impl Source for ArchiveSource {
     }
 
     async fn count(&self, request: &ScanRequest) -> Result<Option<u64>, SourceError> {
+        self.deleted_columns(request)?;
         let entity = self.entity(&request.read)?;
-        Ok(request.skip_null.is_empty().then_some(entity.rows))
+        Ok((request.skip_null.is_empty() && request.filters.is_empty()).then_some(entity.rows))
     }
 
     async fn scan(&self, request: ScanRequest) -> Result<BatchStream, SourceError> {
+        let deleted = self.deleted_columns(&request)?;
         let entity = self.entity(&request.read)?;
         let wanted = self.column_positions(entity, &request.read, &request.columns)?;
         let skip_null = self.column_positions(entity, &request.read, &request.skip_null)?;
+        // Soft-deleted rows (a value in a `soft_delete` column) are skipped like rows
+        // without a reference.
+        let skip_set = self.column_positions(entity, &request.read, &deleted)?;
         if !request.order_by.is_empty() {
             return Err(SourceError::Unsupported {
                 source_url: self.describe(),
@@ -152,7 +175,9 @@ impl Source for ArchiveSource {
                 }
                 let source_row = match row.values {
                     Ok(values) => {
-                        if skip_null.iter().any(|&i| values[i].is_null()) {
+                        if skip_null.iter().any(|&i| values[i].is_null())
+                            || skip_set.iter().any(|&i| !values[i].is_null())
+                        {
                             return true;
                         }
                         SourceRow::Ok {

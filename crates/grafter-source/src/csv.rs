@@ -104,6 +104,7 @@ impl Source for CsvSource {
     }
 
     async fn count(&self, request: &ScanRequest) -> Result<Option<u64>, SourceError> {
+        crate::refuse_filters(self.describe(), &request)?;
         let path = self.dir.file_for(&request.read)?;
         let (dir, options, skip_null) = (self.dir.clone(), self.options.clone(), request.skip_null.clone());
         run_blocking(self.describe(), move || {
@@ -123,6 +124,7 @@ impl Source for CsvSource {
     }
 
     async fn scan(&self, request: ScanRequest) -> Result<BatchStream, SourceError> {
+        crate::refuse_filters(self.describe(), &request)?;
         let path = self.dir.file_for(&request.read)?;
         let resume = resume_point(&self.dir, &request)?;
         let header = {
@@ -491,6 +493,7 @@ mod tests {
             after: Cursor::Start,
             batch_size: 1000,
             range: crate::KeyRange::all(),
+            filters: Vec::new(),
         }
     }
 

@@ -85,6 +85,52 @@ pub struct ScanRequest {
     pub batch_size: usize,
     /// Only rows whose `order_by` key lies in this range (a partition of a parallel read).
     pub range: KeyRange,
+    /// Further conditions every row read must meet (SQL sources; file sources refuse them).
+    pub filters: Vec<Filter>,
+}
+
+/// A condition on the rows of a scan, beyond its key range: how soft-deleted rows are left
+/// out and how `grafter sync` reads only what changed. Values travel as parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    /// Only rows where this column is NULL (rows marked deleted are left out).
+    IsNull(String),
+    /// Only rows where this column equals the value.
+    Equals(String, grafter_model::Value),
+    /// Only rows where this column is at least the value.
+    AtLeast(String, grafter_model::Value),
+    /// Only rows whose `order_by` key is one of these (each with one value per key column).
+    KeyIn(Vec<Vec<grafter_model::Value>>),
+}
+
+impl Filter {
+    /// The column the filter reads, if it names one (`KeyIn` reads the `order_by` key).
+    pub fn column(&self) -> Option<&String> {
+        match self {
+            Filter::IsNull(column) | Filter::Equals(column, _) | Filter::AtLeast(column, _) => Some(column),
+            Filter::KeyIn(_) => None,
+        }
+    }
+}
+
+/// The columns a request reads besides those it delivers: filtered columns.
+pub(crate) fn filter_columns(request: &ScanRequest) -> impl Iterator<Item = &String> {
+    request.filters.iter().filter_map(Filter::column)
+}
+
+/// The refusal of file sources, which read every record in order and cannot filter.
+#[cfg(any(feature = "csv", feature = "ndjson"))]
+pub(crate) fn refuse_filters(source_url: String, request: &ScanRequest) -> Result<(), SourceError> {
+    match request.filters.first() {
+        None => Ok(()),
+        Some(filter) => Err(SourceError::Unsupported {
+            source_url,
+            what: match filter {
+                Filter::IsNull(column) => format!("`soft_delete = \"{column}\"` (a SQL source is needed)"),
+                _ => "reading only the changed rows (grafter sync needs a SQL source)".into(),
+            },
+        }),
+    }
 }
 
 /// A stream of batches; ends after the last row of the read.
@@ -140,6 +186,7 @@ pub trait Source: Send + Sync {
             after: Cursor::Start,
             batch_size: 10_000,
             range: KeyRange::all(),
+            filters: Vec::new(),
         };
         let mut stream = self.scan(request).await?;
         let mut rows = Vec::new();

@@ -93,6 +93,7 @@ impl Source for NdjsonSource {
     }
 
     async fn count(&self, request: &ScanRequest) -> Result<Option<u64>, SourceError> {
+        crate::refuse_filters(self.describe(), &request)?;
         let path = self.dir.file_for(&request.read)?;
         if !request.skip_null.is_empty() {
             resolve_columns(&self.dir, &path, &self.keys(&path).await?, &request.skip_null)?;
@@ -114,6 +115,7 @@ impl Source for NdjsonSource {
     }
 
     async fn scan(&self, request: ScanRequest) -> Result<BatchStream, SourceError> {
+        crate::refuse_filters(self.describe(), &request)?;
         let path = self.dir.file_for(&request.read)?;
         let resume = resume_point(&self.dir, &request)?;
         // Checked before the stream starts, so a typo fails the scan at once.
@@ -449,6 +451,7 @@ mod tests {
             after: Cursor::Start,
             batch_size: 1000,
             range: crate::KeyRange::all(),
+            filters: Vec::new(),
         }
     }
 

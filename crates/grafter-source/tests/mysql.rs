@@ -97,6 +97,7 @@ fn request(read: Read, columns: &[&str], order_by: &[&str], batch_size: usize) -
         after: Cursor::Start,
         batch_size,
         range: KeyRange::all(),
+        filters: Vec::new(),
     }
 }
 

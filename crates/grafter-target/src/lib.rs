@@ -17,7 +17,7 @@ use std::pin::Pin;
 
 use async_trait::async_trait;
 use futures::Stream;
-use grafter_model::{Fingerprint, LockHolder, RunRecord, Value};
+use grafter_model::{Fingerprint, LockHolder, RunRecord, SyncState, Value};
 
 mod dialect;
 mod error;
@@ -33,7 +33,7 @@ pub mod null;
 pub use dialect::{Ddl, Dialect, PropertySchema, SchemaKind};
 pub use error::TargetError;
 pub use records::{
-    Checkpoint, Encoded, EndpointSpec, NodeRecord, NodeSpec, QueryResult, RecordBatch, RelRecord, RelSpec, RowOutcome,
+    Anchor, AnchorKey, ChangeOutcome, ChangeReport, ChangeSet, Checkpoint, Encoded, EndpointSpec, NodeRecord, NodeSpec, QueryResult, RecordBatch, RelRecord, RelSpec, RowOutcome,
     WriteReport,
 };
 pub use url::{FalkorDbUrl, TargetUrl, parse_url};
@@ -57,6 +57,11 @@ pub type RowStream = Pin<Box<dyn Stream<Item = Result<Vec<Vec<Value>>, TargetErr
 /// rejects more records (a write tried one way that did not commit, then another): each call
 /// writes only the rejects not written by an earlier one.
 pub type BeforeCommit = Box<dyn FnMut(&WriteReport) -> Result<(), String> + Send>;
+
+/// Called by [`GraphTarget::apply_changes`] once every change's outcome is known and before
+/// the commit: the engine writes the rejects there and returns the sync state to store with
+/// the changes (its figures depend on the outcomes). An error rolls everything back.
+pub type ChangeCommit = Box<dyn FnOnce(&ChangeReport) -> Result<SyncState, String> + Send>;
 
 /// A graph store grafter loads into.
 ///
@@ -106,6 +111,28 @@ pub trait GraphTarget: Send + Sync {
     async fn finish_run(&self, run_id: &str) -> Result<(), TargetError> {
         let _ = run_id;
         Ok(())
+    }
+
+    // ------------------------------------------------------------------ incremental sync
+
+    /// Applies one mapping's changes (`grafter sync`) and stores the sync state
+    /// `commit` returns, atomically: after a crash either both are there or neither.
+    /// Upserts leave exactly the record's properties; a node delete takes its relationships
+    /// along. Targets that cannot keep up incrementally refuse.
+    async fn apply_changes(&self, changes: ChangeSet, commit: ChangeCommit) -> Result<ChangeReport, TargetError> {
+        let _ = (changes, commit);
+        Err(TargetError::Unsupported { target: self.describe(), what: "incremental sync".into() })
+    }
+
+    /// The sync states stored, one per mapping that was synced or loaded with change tracking.
+    async fn sync_states(&self) -> Result<Vec<SyncState>, TargetError> {
+        Ok(Vec::new())
+    }
+
+    /// Stores (creates or replaces, by mapping) sync states, all in one transaction.
+    async fn save_sync_states(&self, states: &[SyncState]) -> Result<(), TargetError> {
+        let _ = states;
+        Err(TargetError::Unsupported { target: self.describe(), what: "incremental sync".into() })
     }
 
     // ------------------------------------------------------------------ run state

@@ -246,6 +246,107 @@ impl Checkpoint {
     }
 }
 
+/// How the relationships one source row gave are found again, for `grafter sync` to replace
+/// or remove them: the row's key is a node's key (or both nodes' keys together).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anchor {
+    /// The row's key is the start node's: its relationships are those of the mapping's type
+    /// from that node to a node of the end label (a foreign key: at most one).
+    Start,
+    /// The row's key is the end node's: those of the type into that node from a node of the
+    /// start label.
+    End,
+    /// The row's key is both nodes' keys: those of the type between the two (a join table).
+    Pair,
+}
+
+/// What a deleted (or reference-less) row leaves to remove: the anchored node's key values
+/// (both nodes' for [`Anchor::Pair`]; the side the anchor does not name is empty).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnchorKey {
+    /// The start node's key values ([`Anchor::Start`], [`Anchor::Pair`]).
+    pub start: Vec<Value>,
+    /// The end node's key values ([`Anchor::End`], [`Anchor::Pair`]).
+    pub end: Vec<Value>,
+}
+
+/// One mapping's changes, applied by [`crate::GraphTarget::apply_changes`] in one
+/// transaction with the mapping's sync state. Every key (anchor) appears at most once.
+#[derive(Debug, Clone)]
+pub enum ChangeSet {
+    /// Nodes.
+    Nodes {
+        /// Their shape.
+        spec: Arc<NodeSpec>,
+        /// Nodes to create, or to update to exactly these properties.
+        upserts: Vec<NodeRecord>,
+        /// Keys of nodes to remove, with every relationship they have.
+        deletes: Vec<Vec<Value>>,
+    },
+    /// Relationships.
+    Relationships {
+        /// Their shape.
+        spec: Arc<RelSpec>,
+        /// How a row's relationships are found.
+        anchor: Anchor,
+        /// Each replaces whatever its anchor holds: the graph ends with exactly this
+        /// relationship there.
+        upserts: Vec<RelRecord>,
+        /// Anchors whose relationships are removed.
+        deletes: Vec<AnchorKey>,
+    },
+}
+
+impl ChangeSet {
+    /// Number of changes.
+    pub fn len(&self) -> usize {
+        match self {
+            ChangeSet::Nodes { upserts, deletes, .. } => upserts.len() + deletes.len(),
+            ChangeSet::Relationships { upserts, deletes, .. } => upserts.len() + deletes.len(),
+        }
+    }
+
+    /// Whether there are no changes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// What happened to one change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeOutcome {
+    /// The element was not there and was created.
+    Created,
+    /// The element was there and was changed to the record.
+    Updated,
+    /// The graph already held exactly this (a change read again).
+    Unchanged,
+    /// Something was removed (a node with its relationships, or a row's relationships).
+    Deleted,
+    /// There was nothing to remove.
+    Absent,
+    /// A node the relationship connects is not in the graph (yet): nothing was written.
+    Missing(String),
+    /// The target cannot store the record, for this reason.
+    Rejected(String),
+}
+
+/// What [`crate::GraphTarget::apply_changes`] did, change by change.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChangeReport {
+    /// One outcome per upsert, in order.
+    pub upserts: Vec<ChangeOutcome>,
+    /// One outcome per delete, in order.
+    pub deletes: Vec<ChangeOutcome>,
+}
+
+impl ChangeReport {
+    /// Outcomes of this kind.
+    pub fn count(&self, matches: impl Fn(&ChangeOutcome) -> bool) -> u64 {
+        self.upserts.iter().chain(&self.deletes).filter(|o| matches(o)).count() as u64
+    }
+}
+
 /// The rows a query returned.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct QueryResult {

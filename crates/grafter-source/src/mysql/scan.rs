@@ -24,7 +24,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::connect::{server_code, statement_error};
 use super::convert::{self, Conversion, convert};
 use super::{MysqlSource, introspect, quote_ident};
-use crate::{BatchStream, KeyRange, Read, ScanRequest, SourceError};
+use crate::{BatchStream, Filter, KeyRange, Read, ScanRequest, SourceError};
 
 /// Batches in flight between a scan's reader task and the engine: what keeps memory flat.
 const IN_FLIGHT: usize = 4;
@@ -114,7 +114,8 @@ async fn query_columns(source: &MysqlSource, connection: &mut Conn, read: &Read)
 
 /// Fails with [`SourceError::UnknownColumn`] when the request names a column the read lacks.
 fn check_columns(source: &MysqlSource, request: &ScanRequest, available: &[Column]) -> Result<(), SourceError> {
-    let wanted = request.columns.iter().chain(&request.skip_null).chain(&request.order_by);
+    let wanted =
+        request.columns.iter().chain(&request.skip_null).chain(&request.order_by).chain(crate::filter_columns(request));
     for column in wanted {
         if !available.iter().any(|c| &c.name == column) {
             let names: Vec<&str> = available.iter().map(|c| c.name.as_str()).collect();
@@ -186,6 +187,40 @@ impl Conditions {
         convert::placeholder(key.logical_type, declared)
     }
 
+    /// The condition of one [`Filter`]; `keys` are the `order_by` columns a `KeyIn` lists.
+    fn filter(&mut self, filter: &Filter, available: &[Column], keys: &[&Column]) -> Result<(), String> {
+        let column = |name: &String| available.iter().find(|c| &c.name == name).ok_or_else(|| format!("no column `{name}`"));
+        let condition = match filter {
+            Filter::IsNull(name) => format!("{} IS NULL", quote_ident(name)),
+            Filter::Equals(name, value) | Filter::AtLeast(name, value) => {
+                let operator = if matches!(filter, Filter::Equals(..)) { "=" } else { ">=" };
+                let mark = self.placeholder(column(name)?, value);
+                format!("{} {operator} {mark}", quote_ident(name))
+            }
+            Filter::KeyIn(values) => {
+                if keys.is_empty() {
+                    return Err("rows chosen by key need a key to order by".into());
+                }
+                if values.is_empty() {
+                    "FALSE".to_owned()
+                } else {
+                    let mut tuples = Vec::with_capacity(values.len());
+                    for key in values {
+                        if key.len() != keys.len() {
+                            return Err(format!("a key has {} values but the key has {} columns", key.len(), keys.len()));
+                        }
+                        let marks: Vec<String> = keys.iter().zip(key).map(|(c, v)| self.placeholder(c, v)).collect();
+                        tuples.push(format!("({})", marks.join(", ")));
+                    }
+                    let names: Vec<String> = keys.iter().map(|c| quote_ident(&c.name)).collect();
+                    format!("({}) IN ({})", names.join(", "), tuples.join(", "))
+                }
+            }
+        };
+        self.conditions.push(condition);
+        Ok(())
+    }
+
     fn skip_nulls(&mut self, columns: &[String]) {
         self.conditions.extend(columns.iter().map(|c| format!("{} IS NOT NULL", quote_ident(c))));
     }
@@ -223,6 +258,12 @@ fn conditions(
         }
     }
     conditions.skip_nulls(&request.skip_null);
+    for filter in &request.filters {
+        conditions.filter(filter, available, &keys).map_err(|message| SourceError::Driver {
+            source_url: source.describe_url(),
+            message: format!("{}: {message}", request.read),
+        })?;
+    }
     Ok(conditions)
 }
 
@@ -262,6 +303,7 @@ pub(super) async fn split(
         after: Cursor::Start,
         batch_size: 1,
         range: KeyRange::all(),
+        filters: Vec::new(),
     };
     check_columns(source, &probe, &available)?;
     let from = from_clause(read);

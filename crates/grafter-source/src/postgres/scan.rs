@@ -33,7 +33,7 @@ use super::copy::CopyParser;
 use super::describe::{Described, PgColumn, describe};
 use super::params::{TextParam, type_name};
 use super::quote_ident;
-use crate::{BatchStream, KeyRange, Read, ScanRequest, Source as _, SourceError};
+use crate::{BatchStream, Filter, KeyRange, Read, ScanRequest, Source as _, SourceError};
 
 /// How rows travel from the server to grafter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -97,6 +97,41 @@ impl Conditions {
         Ok(())
     }
 
+    /// The condition of one [`Filter`]; `order_by` is the key a `KeyIn` lists.
+    fn filter(&mut self, described: &Described, filter: &Filter, order_by: &[String]) -> Result<(), String> {
+        let column = |name: &String| described.column(name).ok_or_else(|| format!("no column `{name}`"));
+        let condition = match filter {
+            Filter::IsNull(name) => format!("{} IS NULL", quote_ident(name)),
+            Filter::Equals(name, value) | Filter::AtLeast(name, value) => {
+                let operator = if matches!(filter, Filter::Equals(..)) { "=" } else { ">=" };
+                let placeholder = self.placeholder(value, &column(name)?.ty);
+                format!("{} {operator} {placeholder}", quote_ident(name))
+            }
+            Filter::KeyIn(keys) => {
+                let columns = order_by.iter().map(column).collect::<Result<Vec<_>, _>>()?;
+                if columns.is_empty() {
+                    return Err("rows chosen by key need a key to order by".into());
+                }
+                if keys.is_empty() {
+                    "false".to_owned()
+                } else {
+                    let mut tuples = Vec::with_capacity(keys.len());
+                    for key in keys {
+                        if key.len() != columns.len() {
+                            return Err(format!("a key has {} values but the key has {} columns", key.len(), columns.len()));
+                        }
+                        let marks: Vec<String> = columns.iter().zip(key).map(|(c, v)| self.placeholder(v, &c.ty)).collect();
+                        tuples.push(format!("({})", marks.join(", ")));
+                    }
+                    let names: Vec<String> = columns.iter().map(|c| quote_ident(&c.column.name)).collect();
+                    format!("({}) IN ({})", names.join(", "), tuples.join(", "))
+                }
+            }
+        };
+        self.conditions.push(condition);
+        Ok(())
+    }
+
     /// The conditions as ` WHERE …`, or nothing.
     fn where_clause(&self) -> String {
         if self.conditions.is_empty() { String::new() } else { format!(" WHERE {}", self.conditions.join(" AND ")) }
@@ -119,6 +154,9 @@ fn conditions(
     let mut conditions = Conditions::new(style);
     for column in &request.skip_null {
         conditions.conditions.push(format!("{} IS NOT NULL", quote_ident(column)));
+    }
+    for filter in &request.filters {
+        conditions.filter(described, filter, &request.order_by).map_err(|e| driver(source, &request.read, e))?;
     }
     let bounds = [(lower.or(request.range.after.as_ref()), ">"), (request.range.up_to.as_ref(), "<=")];
     if bounds.iter().any(|(bound, _)| bound.is_some()) {
@@ -167,7 +205,7 @@ pub(super) fn check_columns<'a>(
 }
 
 fn request_columns(request: &ScanRequest) -> impl Iterator<Item = &String> {
-    request.columns.iter().chain(&request.skip_null).chain(&request.order_by)
+    request.columns.iter().chain(&request.skip_null).chain(&request.order_by).chain(crate::filter_columns(request))
 }
 
 /// Rows a scan of `request` from the start yields (within its range).

@@ -8,7 +8,7 @@ use rusqlite::{Connection, ToSql, types::ValueRef};
 use super::convert::{Conversion, conversion, convert, logical_type};
 use super::{SqliteSource, quote_ident};
 use crate::blocking::BatchSender;
-use crate::{KeyRange, Read, ScanRequest, Source as _, SourceError};
+use crate::{Filter, KeyRange, Read, ScanRequest, Source as _, SourceError};
 
 /// The columns of a table, view or query.
 pub(super) fn columns(source: &SqliteSource, connection: &Connection, read: &Read) -> Result<Vec<Column>, SourceError> {
@@ -60,7 +60,8 @@ pub(super) fn check_columns(
     request: &ScanRequest,
     available: &[Column],
 ) -> Result<(), SourceError> {
-    let wanted = request.columns.iter().chain(&request.skip_null).chain(&request.order_by);
+    let wanted =
+        request.columns.iter().chain(&request.skip_null).chain(&request.order_by).chain(crate::filter_columns(request));
     for column in wanted {
         if !available.iter().any(|c| &c.name == column) {
             let names: Vec<&str> = available.iter().map(|c| c.name.as_str()).collect();
@@ -84,9 +85,35 @@ fn from_clause(read: &Read) -> String {
     }
 }
 
-/// The `WHERE` conditions that skip rows without references.
-fn skip_null_conditions(request: &ScanRequest) -> Vec<String> {
-    request.skip_null.iter().map(|c| format!("{} IS NOT NULL", quote_ident(c))).collect()
+/// The `WHERE` conditions that skip rows without references, and those of the request's
+/// filters; their parameters are numbered from `first`.
+fn skip_null_conditions(request: &ScanRequest, first: usize) -> (Vec<String>, Vec<Value>) {
+    let mut conditions: Vec<String> = request.skip_null.iter().map(|c| format!("{} IS NOT NULL", quote_ident(c))).collect();
+    let mut parameters: Vec<Value> = Vec::new();
+    let mark = |value: &Value, parameters: &mut Vec<Value>| {
+        parameters.push(value.clone());
+        format!("?{}", first + parameters.len() - 1)
+    };
+    for filter in &request.filters {
+        conditions.push(match filter {
+            Filter::IsNull(name) => format!("{} IS NULL", quote_ident(name)),
+            Filter::Equals(name, value) => format!("{} = {}", quote_ident(name), mark(value, &mut parameters)),
+            Filter::AtLeast(name, value) => format!("{} >= {}", quote_ident(name), mark(value, &mut parameters)),
+            Filter::KeyIn(keys) if keys.is_empty() => "0".to_owned(),
+            Filter::KeyIn(keys) => {
+                let names: Vec<String> = request.order_by.iter().map(|k| quote_ident(k)).collect();
+                let tuples: Vec<String> = keys
+                    .iter()
+                    .map(|key| {
+                        let marks: Vec<String> = key.iter().map(|v| mark(v, &mut parameters)).collect();
+                        format!("({})", marks.join(", "))
+                    })
+                    .collect();
+                format!("({}) IN (VALUES {})", names.join(", "), tuples.join(", "))
+            }
+        });
+    }
+    (conditions, parameters)
 }
 
 /// The `WHERE` conditions and parameters that keep a scan inside `range` (starting after
@@ -120,8 +147,10 @@ fn query_row<T>(
 
 /// Rows a scan of `request` from the start yields (within its range).
 pub(super) fn count(source: &SqliteSource, connection: &Connection, request: &ScanRequest) -> Result<u64, SourceError> {
-    let (mut conditions, parameters) = range_conditions(request, None);
-    conditions.extend(skip_null_conditions(request));
+    let (mut conditions, mut parameters) = range_conditions(request, None);
+    let (filtered, filter_parameters) = skip_null_conditions(request, parameters.len() + 1);
+    conditions.extend(filtered);
+    parameters.extend(filter_parameters);
     let mut sql = format!("SELECT count(*) FROM {}", from_clause(&request.read));
     if !conditions.is_empty() {
         sql.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
@@ -202,8 +231,10 @@ pub(super) fn stream(
             });
         }
     };
-    let (mut conditions, parameters) = range_conditions(request, lower);
-    conditions.extend(skip_null_conditions(request));
+    let (mut conditions, mut parameters) = range_conditions(request, lower);
+    let (filtered, filter_parameters) = skip_null_conditions(request, parameters.len() + 1);
+    conditions.extend(filtered);
+    parameters.extend(filter_parameters);
     let mut sql = format!(
         "SELECT {} FROM {}",
         selected.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", "),

@@ -74,6 +74,13 @@ impl NodeIndex {
         }
     }
 
+    /// Forgets a node that was deleted (if the key still names it).
+    pub fn remove(&mut self, key: KeyHash, id: NodeId) {
+        if self.by_key.get(&key) == Some(&id) {
+            self.by_key.remove(&key);
+        }
+    }
+
     /// Records committed writes.
     pub fn commit(
         &mut self,
@@ -111,6 +118,18 @@ impl EdgeIndex {
             by_identity.entry((edge.src, edge.dst, key_hash(&values))).or_insert(edge.id);
         }
         EdgeIndex { by_identity, updated: FxHashSet::default() }
+    }
+
+    /// Forgets a relationship that was deleted.
+    pub fn remove(&mut self, identity: &EdgeIdentity, id: EdgeId) {
+        if self.by_identity.get(identity) == Some(&id) {
+            self.by_identity.remove(identity);
+        }
+    }
+
+    /// Remembers a relationship created outside a run (by sync).
+    pub fn insert(&mut self, identity: EdgeIdentity, id: EdgeId) {
+        self.by_identity.entry(identity).or_insert(id);
     }
 
     /// Where this relationship stands, given the run's first edge id.

@@ -15,6 +15,7 @@ mod holder;
 mod index;
 mod scan;
 mod snapshot;
+mod sync;
 mod write;
 
 use std::collections::HashMap;
@@ -23,10 +24,10 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use grafeo::GrafeoDB;
-use grafter_model::{Fingerprint, LockHolder, RunRecord, Value, quote_name};
+use grafter_model::{Fingerprint, LockHolder, RunRecord, SyncState, Value, quote_name};
 
 use crate::{
-    Access, BeforeCommit, Checkpoint, Encoded, EndpointSpec, GraphTarget, KeyIndex, QueryResult, RecordBatch,
+    Access, BeforeCommit, ChangeCommit, ChangeReport, ChangeSet, Checkpoint, Encoded, EndpointSpec, GraphTarget, KeyIndex, QueryResult, RecordBatch,
     RowStream, TargetError, WriteReport,
 };
 
@@ -189,6 +190,31 @@ impl GraphTarget for GrafeoTarget {
         self.blocking(move |inner| {
             let mut state = inner.state.lock().expect("writer state lock");
             write::write(&inner.db, &mut state, encoded, &checkpoint, before_commit)
+                .map_err(|message| TargetError::Write { target: inner.describe(), message })
+        })
+        .await
+    }
+
+    async fn apply_changes(&self, changes: ChangeSet, commit: ChangeCommit) -> Result<ChangeReport, TargetError> {
+        self.blocking(move |inner| {
+            let mut state = inner.state.lock().expect("writer state lock");
+            sync::apply(&inner.db, &mut state, changes, commit)
+                .map_err(|message| TargetError::Write { target: inner.describe(), message })
+        })
+        .await
+    }
+
+    async fn sync_states(&self) -> Result<Vec<SyncState>, TargetError> {
+        self.blocking(|inner| {
+            sync::states(&inner.db).map_err(|message| TargetError::Bookkeeping { target: inner.describe(), message })
+        })
+        .await
+    }
+
+    async fn save_sync_states(&self, states: &[SyncState]) -> Result<(), TargetError> {
+        let states = states.to_vec();
+        self.blocking(move |inner| {
+            sync::save_states(&inner.db, &states)
                 .map_err(|message| TargetError::Write { target: inner.describe(), message })
         })
         .await

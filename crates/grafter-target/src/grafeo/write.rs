@@ -24,8 +24,8 @@ pub(crate) struct WriterState {
     /// The checkpoint node of each (run, mapping, partition) already stored, so that later
     /// batches update it in place instead of finding it by query.
     checkpoint_nodes: FxHashMap<(String, String, u32), NodeId>,
-    nodes: FxHashMap<String, NodeIndex>,
-    edges: FxHashMap<(String, Vec<String>), EdgeIndex>,
+    pub(super) nodes: FxHashMap<String, NodeIndex>,
+    pub(super) edges: FxHashMap<(String, Vec<String>), EdgeIndex>,
 }
 
 impl WriterState {
@@ -62,7 +62,7 @@ impl WriterState {
         Ok(serde_json::json!({"first_node_id": first_node, "first_edge_id": first_edge}).to_string())
     }
 
-    fn node_index(&mut self, db: &GrafeoDB, label: &str, key: &[String]) -> &mut NodeIndex {
+    pub(super) fn node_index(&mut self, db: &GrafeoDB, label: &str, key: &[String]) -> &mut NodeIndex {
         self.nodes.entry(label.to_owned()).or_insert_with(|| NodeIndex::load(db, label, key))
     }
 }
@@ -74,12 +74,12 @@ fn next_ids(db: &GrafeoDB) -> (u64, u64) {
 
 /// A property set in grafeo's types, and the mapped properties that are NULL (removed from an
 /// existing element, so that it ends up exactly as a fresh load would leave it).
-struct Properties {
-    set: HashMap<PropertyKey, G>,
-    unset: Vec<PropertyKey>,
+pub(super) struct Properties {
+    pub set: HashMap<PropertyKey, G>,
+    pub unset: Vec<PropertyKey>,
 }
 
-fn properties(names: &[PropertyKey], values: &[Value]) -> Properties {
+pub(super) fn properties(names: &[PropertyKey], values: &[Value]) -> Properties {
     let mut set = HashMap::with_capacity(values.len());
     let mut unset = Vec::new();
     for (name, value) in names.iter().zip(values) {
@@ -118,7 +118,7 @@ enum EncodedBatch {
 
 /// The hash of key values as the store will hold them: temporal values are stored to the
 /// microsecond, so they are hashed after the same round trip, or a re-run would not find them.
-fn stored_key_hash(values: &[Value]) -> KeyHash {
+pub(super) fn stored_key_hash(values: &[Value]) -> KeyHash {
     let temporal = values.iter().any(|v| matches!(v, Value::Time(_) | Value::DateTime(_) | Value::DateTimeTz(_)));
     if temporal {
         let stored: Vec<Value> = values.iter().map(|v| from_grafeo(&to_grafeo(v))).collect();
