@@ -33,6 +33,10 @@ pub enum Command {
     Plan(PlanArgs),
     /// Load the source into the target graph.
     Run(RunArgs),
+    /// Keep the graph in step with a source that is still being written to: apply the rows
+    /// changed since the last sync (mappings with `cursor = "…"` or `change_log = "…"`),
+    /// once, or `--follow`ing, or `--until-caught-up` for a cut-over.
+    Sync(SyncArgs),
     /// Run a Cypher query on the target graph and print the result.
     Query(QueryArgs),
     /// Prove the graph holds exactly what the source says: counts, every property of every
@@ -146,6 +150,41 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub keep_archive: Option<PathBuf>,
     /// Summary format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `grafter sync`
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Sync only these mappings (comma-separated names; default: every mapping with change
+    /// tracking).
+    #[arg(long, value_delimiter = ',', value_name = "MAPPINGS")]
+    pub only: Vec<String>,
+    /// Rows per batch (one transaction each, with the watermark); overrides `[run] batch_size`.
+    #[arg(long, value_name = "ROWS")]
+    pub batch_size: Option<usize>,
+    /// Keep going: a pass every --interval until Ctrl-C (which stops after the current
+    /// batch), printing each pass's lag and changes.
+    #[arg(long)]
+    pub follow: bool,
+    /// Pause between passes, e.g. `5s`, `500ms` (default: `[sync] interval`, 5s).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub interval: Option<std::time::Duration>,
+    /// Pass until the lag is under --max-lag and a verification of the graph against the
+    /// source passes, then exit 0: the signal a cut-over script waits for.
+    #[arg(long)]
+    pub until_caught_up: bool,
+    /// The lag --until-caught-up waits for (default: `[sync] max_lag`, 10s).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub max_lag: Option<std::time::Duration>,
+    /// Give up after this long (exit 1), e.g. `30m`.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub timeout: Option<std::time::Duration>,
+    /// Lease of the target's lock in seconds (see `grafter run --lock-lease`).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub lock_lease: u64,
+    /// Summary format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }

@@ -57,6 +57,7 @@ fn main() -> ExitCode {
             Command::Init(args) => commands::init::run(&cli, args).await,
             Command::Plan(args) => commands::plan::run(&cli, args).await,
             Command::Run(args) => commands::run::run(&cli, args).await,
+            Command::Sync(args) => commands::sync::run(&cli, args).await,
             Command::Query(args) => commands::query::run(&cli, args).await,
             Command::Verify(args) => commands::verify::run(&cli, args).await,
             Command::History(args) => commands::history::run(&cli, args).await,
@@ -105,6 +106,8 @@ fn exit_code(error: &anyhow::Error) -> u8 {
                         | grafter_engine::EngineError::Remap { .. }
                         | grafter_engine::EngineError::Import(_)
                         | grafter_engine::EngineError::KeyNotConfirmed { .. }
+                        | grafter_engine::EngineError::SyncMapping { .. }
+                        | grafter_engine::EngineError::NothingToSync(_)
                 )
             )
             || matches!(

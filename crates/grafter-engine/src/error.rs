@@ -102,6 +102,29 @@ pub enum EngineError {
     /// A rollback that cannot be done.
     #[error("cannot roll back: {0}")]
     Rollback(String),
+    /// A mapping `grafter sync` cannot follow as configured.
+    #[error("{location}: mapping `{mapping}`: {message}\n  hint: {hint}")]
+    SyncMapping {
+        /// The mapping.
+        mapping: String,
+        /// Where it is defined.
+        location: String,
+        /// What stands in the way.
+        message: String,
+        /// How to fix it.
+        hint: String,
+    },
+    /// `grafter sync` was given nothing it can follow.
+    #[error("nothing to sync: {0}\n  hint: give a mapping `cursor = \"updated_at\"` (a column every write sets) or `change_log = \"table\"`; see `[sync]` in docs/grafter.reference.toml")]
+    NothingToSync(String),
+    /// `grafter sync --until-caught-up` gave up.
+    #[error("not caught up within {waited}: {reason}\n  hint: the graph stays as far as it got; run `grafter sync` again (or with a longer --timeout)")]
+    NotCaughtUp {
+        /// How long it tried.
+        waited: String,
+        /// The last lag or verification seen.
+        reason: String,
+    },
     /// An internal task failed.
     #[error("internal error: {0}")]
     Internal(String),

@@ -45,6 +45,7 @@ pub(crate) async fn new_record(
     let marks = target.begin_run(None).await?;
     let mut record = RunRecord {
         id,
+        kind: grafter_model::RunKind::Load,
         status: RunStatus::Pending,
         started_at: now(),
         ended_at: None,

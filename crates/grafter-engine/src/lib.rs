@@ -31,6 +31,7 @@ mod remap;
 mod resume;
 mod run;
 mod summary;
+mod sync;
 mod throughput;
 mod verify;
 
@@ -43,6 +44,7 @@ pub use observer::{NullObserver, Observer};
 pub use prepare::{PreparedMapping, describe_plan};
 pub use run::{RunOptions, new_run_id, run};
 pub use summary::{MappingStats, MappingStatus, RunSummary};
+pub use sync::{Counts, MappingSync, PassReport, SyncEnd, SyncOptions, SyncSummary, sync, sync_reject_file};
 pub use verify::{
     CheckReport, ElementRef, FieldDifference, Finding, MappingReport, MappingVerdict, NodeRef, RunGlance,
     VerifyOptions, VerifyReport, verify,

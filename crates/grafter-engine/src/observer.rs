@@ -15,6 +15,10 @@ pub trait Observer: Send + Sync {
     fn batch_written(&self, stats: &MappingStats);
     /// A mapping finished (or stopped: see its status).
     fn mapping_finished(&self, stats: &MappingStats);
+    /// A pass of `grafter sync` ended.
+    fn sync_pass(&self, report: &crate::sync::PassReport) {
+        let _ = report;
+    }
 }
 
 /// An observer that ignores everything (tests, library use).

@@ -60,6 +60,29 @@ impl RejectSink {
         run_id: &str,
         committed: &HashMap<(String, u32), u64>,
     ) -> Result<RejectSink, EngineError> {
+        RejectSink::keeping(path, run_id, |line| {
+            let mapping = line["mapping"].as_str().unwrap_or_default().to_owned();
+            let partition = line["partition"].as_u64().unwrap_or(0) as u32;
+            let batch = line["batch"].as_u64().unwrap_or(u64::MAX);
+            line["run"].as_str() == Some(run_id)
+                && committed.get(&(mapping, partition)).is_some_and(|&done| batch <= done)
+        })
+    }
+
+    /// A sink for `grafter sync` session `session`, appending to the sync reject file: keeps
+    /// every line of a batch that committed (`committed[mapping]` batches each, counted over
+    /// all sessions) and drops those of a batch a crash stopped before its commit, which the
+    /// next pass reads and rejects again.
+    pub fn sync(path: &Path, session: &str, committed: &HashMap<String, u64>) -> Result<RejectSink, EngineError> {
+        RejectSink::keeping(path, session, |line| {
+            let mapping = line["mapping"].as_str().unwrap_or_default();
+            let batch = line["batch"].as_u64().unwrap_or(u64::MAX);
+            committed.get(mapping).is_some_and(|&done| batch <= done)
+        })
+    }
+
+    /// A sink appending to `path` after keeping only the lines `keep` accepts.
+    fn keeping(path: &Path, run_id: &str, keep: impl Fn(&serde_json::Value) -> bool) -> Result<RejectSink, EngineError> {
         let sink = RejectSink { path: path.to_path_buf(), run_id: run_id.to_owned(), file: Mutex::new(None) };
         let existing = match File::open(path) {
             Ok(file) => file,
@@ -72,12 +95,7 @@ impl RejectSink {
             for line in BufReader::new(existing).lines() {
                 let line = line.map_err(|e| sink.io(e))?;
                 let Ok(value) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
-                let mapping = value["mapping"].as_str().unwrap_or_default().to_owned();
-                let partition = value["partition"].as_u64().unwrap_or(0) as u32;
-                let batch = value["batch"].as_u64().unwrap_or(u64::MAX);
-                let keep = value["run"].as_str() == Some(run_id)
-                    && committed.get(&(mapping, partition)).is_some_and(|&done| batch <= done);
-                if keep {
+                if keep(&value) {
                     writeln!(kept, "{line}").map_err(|e| sink.io(e))?;
                 }
             }

@@ -120,7 +120,7 @@ fn levenshtein(a: &str, b: &str) -> usize {
 }
 
 /// Key indexes for every label the selected mappings create or connect.
-fn key_indexes(selected: &[PreparedMapping]) -> Vec<KeyIndex> {
+pub(crate) fn key_indexes(selected: &[PreparedMapping]) -> Vec<KeyIndex> {
     let mut indexes: Vec<KeyIndex> = Vec::new();
     let mut add = |label: &str, properties: &[String]| {
         if !indexes.iter().any(|i| i.label == label) {
@@ -486,6 +486,22 @@ impl Run<'_> {
             }
             if in_stage.is_empty() {
                 continue;
+            }
+            // Tracked mappings loaded from the start: where `grafter sync` will pick up.
+            let starting: Vec<&PreparedMapping> =
+                in_stage.iter().filter(|(_, resume)| resume.is_none()).map(|(p, _)| p).collect();
+            if let Err(error) = crate::sync::set_first_watermarks(
+                self.plan,
+                &context.run_id,
+                &starting,
+                self.source.as_ref(),
+                self.target.as_ref(),
+                self.observer.as_ref(),
+            )
+            .await
+            {
+                failure = Some(error);
+                break;
             }
             let names: Vec<&str> = in_stage.iter().map(|(p, _)| p.mapping.name.as_str()).collect();
             self.observer.message(&format!("stage {stage}: {}", names.join(", ")));

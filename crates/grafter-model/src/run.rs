@@ -71,11 +71,41 @@ pub struct RunEvent {
     pub what: String,
 }
 
+/// What a recorded run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunKind {
+    /// `grafter run` (or `import`): a load, with a snapshot to roll back to.
+    #[default]
+    Load,
+    /// `grafter sync`: a session of incremental passes (no snapshot).
+    Sync,
+}
+
+impl RunKind {
+    /// Whether this is a load (the default, left out of the stored record).
+    pub fn is_load(&self) -> bool {
+        *self == RunKind::Load
+    }
+}
+
+impl std::fmt::Display for RunKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RunKind::Load => "run",
+            RunKind::Sync => "sync",
+        })
+    }
+}
+
 /// Everything recorded about a run: the audit trail.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
     /// The run's id.
     pub id: String,
+    /// A load or a sync session.
+    #[serde(default, skip_serializing_if = "RunKind::is_load")]
+    pub kind: RunKind,
     /// Where it stands.
     pub status: RunStatus,
     /// When it started (RFC 3339, UTC).

@@ -32,6 +32,10 @@ pub struct SyncState {
     /// Passes that ran to the end of the changes.
     #[serde(default)]
     pub passes: u64,
+    /// Batches of changes committed (reject lines carry it, so lines of a batch that never
+    /// committed can be told).
+    #[serde(default)]
+    pub batches: u64,
     /// Elements created, over all passes.
     #[serde(default)]
     pub created: u64,
@@ -94,6 +98,7 @@ impl SyncState {
             origin: origin.to_owned(),
             pending: Vec::new(),
             passes: 0,
+            batches: 0,
             created: 0,
             updated: 0,
             deleted: 0,

@@ -17,7 +17,7 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use futures::Stream;
 pub use grafter_model::KeyRange;
-use grafter_model::{Batch, Catalog, Column, Cursor, SourceRow};
+use grafter_model::{Batch, Catalog, Column, Cursor, SourceRow, Value};
 
 mod blocking;
 mod error;
@@ -95,8 +95,8 @@ pub struct ScanRequest {
 pub enum Filter {
     /// Only rows where this column is NULL (rows marked deleted are left out).
     IsNull(String),
-    /// Only rows where this column equals the value.
-    Equals(String, grafter_model::Value),
+    /// Only rows where this column equals one of the values.
+    OneOf(String, Vec<grafter_model::Value>),
     /// Only rows where this column is at least the value.
     AtLeast(String, grafter_model::Value),
     /// Only rows whose `order_by` key is one of these (each with one value per key column).
@@ -107,7 +107,7 @@ impl Filter {
     /// The column the filter reads, if it names one (`KeyIn` reads the `order_by` key).
     pub fn column(&self) -> Option<&String> {
         match self {
-            Filter::IsNull(column) | Filter::Equals(column, _) | Filter::AtLeast(column, _) => Some(column),
+            Filter::IsNull(column) | Filter::OneOf(column, _) | Filter::AtLeast(column, _) => Some(column),
             Filter::KeyIn(_) => None,
         }
     }
@@ -161,6 +161,14 @@ pub trait Source: Send + Sync {
     async fn split(&self, read: &Read, key: &[String], parts: usize) -> Result<Vec<KeyRange>, SourceError> {
         let _ = (read, key, parts);
         Ok(vec![KeyRange::all()])
+    }
+
+    /// The greatest values of `key`, compared column by column in order, among the rows of
+    /// `read` whose key columns are all set; `None` when there are none. `grafter run` asks
+    /// for the newest change before it reads, where `grafter sync` then starts.
+    async fn max_key(&self, read: &Read, key: &[String]) -> Result<Option<Vec<Value>>, SourceError> {
+        let _ = (read, key);
+        Err(SourceError::Unsupported { source_url: self.describe(), what: "finding the newest change (grafter sync needs a SQL source)".into() })
     }
 
     /// Describes the database's tables, keys and foreign keys (for `grafter init`).

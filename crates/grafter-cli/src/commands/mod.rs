@@ -12,6 +12,7 @@ pub mod query;
 pub mod rollback;
 pub mod run;
 pub mod schema;
+pub mod sync;
 pub mod verify;
 
 use std::path::Path;

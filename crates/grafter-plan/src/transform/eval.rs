@@ -41,6 +41,24 @@ pub(crate) struct Call {
 }
 
 impl Op {
+    /// Adds the indexes of the columns this node reads to `into`.
+    pub(crate) fn column_indexes(&self, into: &mut Vec<usize>) {
+        match self {
+            Op::Const(_) => {}
+            Op::Column { index, .. } => {
+                if !into.contains(index) {
+                    into.push(*index);
+                }
+            }
+            Op::Neg(inner) | Op::Not(inner) => inner.column_indexes(into),
+            Op::Binary(_, left, right) => {
+                left.column_indexes(into);
+                right.column_indexes(into);
+            }
+            Op::Call(call) => call.args.iter().for_each(|arg| arg.column_indexes(into)),
+        }
+    }
+
     /// The value, if this node is a constant.
     pub(crate) fn as_const(&self) -> Option<&Value> {
         match self {

@@ -206,6 +206,13 @@ impl Compiled {
         }
     }
 
+    /// The indexes (into the bound columns) of every column the expression reads.
+    pub fn column_indexes(&self) -> Vec<usize> {
+        let mut indexes = Vec::new();
+        self.root.column_indexes(&mut indexes);
+        indexes
+    }
+
     /// The value when the expression reads no column and could be computed at bind time.
     pub fn as_constant(&self) -> Option<&Value> {
         self.root.as_const()

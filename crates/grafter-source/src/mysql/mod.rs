@@ -20,7 +20,7 @@ mod introspect;
 mod scan;
 
 use async_trait::async_trait;
-use grafter_model::{Catalog, Column, TypePolicy};
+use grafter_model::{Catalog, Column, TypePolicy, Value};
 use mysql_async::Conn;
 
 use crate::{BatchStream, KeyRange, Read, ScanRequest, Source, SourceError};
@@ -112,6 +112,11 @@ impl Source for MysqlSource {
     async fn split(&self, read: &Read, key: &[String], parts: usize) -> Result<Vec<KeyRange>, SourceError> {
         let mut connection = self.connection().await?;
         scan::split(self, &mut connection, read, key, parts).await
+    }
+
+    async fn max_key(&self, read: &Read, key: &[String]) -> Result<Option<Vec<Value>>, SourceError> {
+        let mut connection = self.connection().await?;
+        scan::max_key(self, &mut connection, read, key).await
     }
 
     async fn introspect(&self) -> Result<Catalog, SourceError> {

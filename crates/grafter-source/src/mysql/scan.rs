@@ -192,10 +192,15 @@ impl Conditions {
         let column = |name: &String| available.iter().find(|c| &c.name == name).ok_or_else(|| format!("no column `{name}`"));
         let condition = match filter {
             Filter::IsNull(name) => format!("{} IS NULL", quote_ident(name)),
-            Filter::Equals(name, value) | Filter::AtLeast(name, value) => {
-                let operator = if matches!(filter, Filter::Equals(..)) { "=" } else { ">=" };
+            Filter::AtLeast(name, value) => {
                 let mark = self.placeholder(column(name)?, value);
-                format!("{} {operator} {mark}", quote_ident(name))
+                format!("{} >= {mark}", quote_ident(name))
+            }
+            Filter::OneOf(_, values) if values.is_empty() => "FALSE".to_owned(),
+            Filter::OneOf(name, values) => {
+                let column = column(name)?;
+                let marks: Vec<String> = values.iter().map(|v| self.placeholder(column, v)).collect();
+                format!("{} IN ({})", quote_ident(name), marks.join(", "))
             }
             Filter::KeyIn(values) => {
                 if keys.is_empty() {
@@ -282,6 +287,52 @@ pub(super) async fn count(
         .await
         .map_err(|e| read_error(source, &request.read, e))?;
     Ok(count.unwrap_or(0))
+}
+
+/// The greatest values of `key` (in order, NULLs left out) among the rows of `read`.
+pub(super) async fn max_key(
+    source: &MysqlSource,
+    connection: &mut Conn,
+    read: &Read,
+    key: &[String],
+) -> Result<Option<Vec<Value>>, SourceError> {
+    let available = columns(source, connection, read).await?;
+    let probe = ScanRequest {
+        read: read.clone(),
+        columns: Vec::new(),
+        skip_null: Vec::new(),
+        order_by: key.to_vec(),
+        after: Cursor::Start,
+        batch_size: 1,
+        range: KeyRange::all(),
+        filters: Vec::new(),
+    };
+    check_columns(source, &probe, &available)?;
+    let quoted: Vec<String> = key.iter().map(|k| quote_ident(k)).collect();
+    let sql = format!(
+        "SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT 1",
+        quoted.join(", "),
+        from_clause(read),
+        quoted.iter().map(|k| format!("{k} IS NOT NULL")).collect::<Vec<_>>().join(" AND "),
+        quoted.iter().map(|k| format!("{k} DESC")).collect::<Vec<_>>().join(", "),
+    );
+    let mut result = connection.exec_iter(sql.as_str(), ()).await.map_err(|e| read_error(source, read, e))?;
+    let conversions: Vec<Conversion> = result
+        .columns()
+        .map(|columns| columns.iter().map(|c| Conversion::of(c, false)).collect())
+        .unwrap_or_default();
+    let row = result.next().await.map_err(|e| read_error(source, read, e))?;
+    result.drop_result().await.map_err(|e| read_error(source, read, e))?;
+    Ok(row.map(|row| {
+        row.unwrap_raw()
+            .into_iter()
+            .zip(&conversions)
+            .map(|(cell, conversion)| {
+                convert(cell.unwrap_or(My::NULL), *conversion, &source.types, true)
+                    .unwrap_or_else(|rejected| rejected.stored)
+            })
+            .collect()
+    }))
 }
 
 /// Consecutive key ranges of about equal size: the boundary keys sit at every

@@ -35,7 +35,7 @@ mod scan;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use grafter_model::{Catalog, Column, TypePolicy};
+use grafter_model::{Catalog, Column, TypePolicy, Value};
 use tokio_postgres::Client;
 
 pub use scan::Transfer;
@@ -142,6 +142,11 @@ impl Source for PostgresSource {
     async fn split(&self, read: &Read, key: &[String], parts: usize) -> Result<Vec<KeyRange>, SourceError> {
         let client = self.client().await?;
         scan::split(self, &client, read, key, parts).await
+    }
+
+    async fn max_key(&self, read: &Read, key: &[String]) -> Result<Option<Vec<Value>>, SourceError> {
+        let client = self.client().await?;
+        scan::max_key(self, &client, read, key).await
     }
 
     async fn introspect(&self) -> Result<Catalog, SourceError> {

@@ -102,10 +102,15 @@ impl Conditions {
         let column = |name: &String| described.column(name).ok_or_else(|| format!("no column `{name}`"));
         let condition = match filter {
             Filter::IsNull(name) => format!("{} IS NULL", quote_ident(name)),
-            Filter::Equals(name, value) | Filter::AtLeast(name, value) => {
-                let operator = if matches!(filter, Filter::Equals(..)) { "=" } else { ">=" };
+            Filter::AtLeast(name, value) => {
                 let placeholder = self.placeholder(value, &column(name)?.ty);
-                format!("{} {operator} {placeholder}", quote_ident(name))
+                format!("{} >= {placeholder}", quote_ident(name))
+            }
+            Filter::OneOf(_, values) if values.is_empty() => "false".to_owned(),
+            Filter::OneOf(name, values) => {
+                let ty = &column(name)?.ty;
+                let marks: Vec<String> = values.iter().map(|v| self.placeholder(v, ty)).collect();
+                format!("{} IN ({})", quote_ident(name), marks.join(", "))
             }
             Filter::KeyIn(keys) => {
                 let columns = order_by.iter().map(column).collect::<Result<Vec<_>, _>>()?;
@@ -256,22 +261,61 @@ pub(super) async fn split(
     let mut ranges = Vec::with_capacity(parts);
     let mut previous: Option<Vec<Value>> = None;
     for row in boundaries {
-        let mut boundary = Vec::with_capacity(keys.len());
-        for (index, (decoder, _)) in decoders.iter().enumerate() {
-            let RawField(raw) = row.try_get(index).map_err(|e| source.query_error(&e, read, &sql))?;
-            let value = match raw {
-                None => Value::Null,
-                Some(raw) => decode(decoder, raw, Policy::keys()).map_err(|reason| {
-                    driver(source, read, format!("split boundary, column `{}`: {reason}", keys[index].column.name))
-                })?,
-            };
-            boundary.push(value);
-        }
+        let boundary = decode_key_row(source, read, &sql, &row, &keys, &decoders, "split boundary")?;
         ranges.push(KeyRange { after: previous.take(), up_to: Some(boundary.clone()) });
         previous = Some(boundary);
     }
     ranges.push(KeyRange { after: previous, up_to: None });
     Ok(ranges)
+}
+
+/// The key values of a row that selected `keys` (with their casts), decoded.
+fn decode_key_row(
+    source: &PostgresSource,
+    read: &Read,
+    sql: &str,
+    row: &tokio_postgres::Row,
+    keys: &[&PgColumn],
+    decoders: &[(Decoder, Cast)],
+    what: &str,
+) -> Result<Vec<Value>, SourceError> {
+    let mut values = Vec::with_capacity(keys.len());
+    for (index, (decoder, _)) in decoders.iter().enumerate() {
+        let RawField(raw) = row.try_get(index).map_err(|e| source.query_error(&e, read, sql))?;
+        let value = match raw {
+            None => Value::Null,
+            Some(raw) => decode(decoder, raw, Policy::keys()).map_err(|reason| {
+                driver(source, read, format!("{what}, column `{}`: {reason}", keys[index].column.name))
+            })?,
+        };
+        values.push(value);
+    }
+    Ok(values)
+}
+
+/// The greatest values of `key` (compared in order, NULLs left out) among the rows of `read`.
+pub(super) async fn max_key(
+    source: &PostgresSource,
+    client: &Client,
+    read: &Read,
+    key: &[String],
+) -> Result<Option<Vec<Value>>, SourceError> {
+    let described = describe(source, client, read).await?;
+    check_columns(source, read, &described, key)?;
+    let keys = key_columns(&described, key);
+    let decoders: Vec<(Decoder, Cast)> = keys.iter().map(|k| plan(&k.ty)).collect();
+    let quoted: Vec<String> = keys.iter().map(|k| quote_ident(&k.column.name)).collect();
+    let outer: Vec<String> =
+        quoted.iter().zip(&decoders).map(|(k, (_, cast))| format!("{k}{}", cast.suffix())).collect();
+    let sql = format!(
+        "SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT 1",
+        outer.join(", "),
+        described.from,
+        quoted.iter().map(|k| format!("{k} IS NOT NULL")).collect::<Vec<_>>().join(" AND "),
+        quoted.iter().map(|k| format!("{k} DESC")).collect::<Vec<_>>().join(", "),
+    );
+    let rows = client.query(&sql, &[]).await.map_err(|e| source.query_error(&e, read, &sql))?;
+    rows.first().map(|row| decode_key_row(source, read, &sql, row, &keys, &decoders, "greatest key")).transpose()
 }
 
 /// Starts streaming the rows of `request`. Problems with the read itself (unknown table or

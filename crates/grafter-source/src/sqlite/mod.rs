@@ -13,7 +13,7 @@ mod scan;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use grafter_model::{Catalog, Column};
+use grafter_model::{Catalog, Column, Value};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::{BatchStream, KeyRange, Read, ScanRequest, Source, SourceError};
@@ -117,6 +117,11 @@ impl Source for SqliteSource {
     async fn split(&self, read: &Read, key: &[String], parts: usize) -> Result<Vec<KeyRange>, SourceError> {
         let (read, key) = (read.clone(), key.to_vec());
         self.with_connection(move |source, connection| scan::split(source, connection, &read, &key, parts)).await
+    }
+
+    async fn max_key(&self, read: &Read, key: &[String]) -> Result<Option<Vec<Value>>, SourceError> {
+        let (read, key) = (read.clone(), key.to_vec());
+        self.with_connection(move |source, connection| scan::max_key(source, connection, &read, &key)).await
     }
 
     async fn introspect(&self) -> Result<Catalog, SourceError> {

@@ -97,7 +97,10 @@ fn skip_null_conditions(request: &ScanRequest, first: usize) -> (Vec<String>, Ve
     for filter in &request.filters {
         conditions.push(match filter {
             Filter::IsNull(name) => format!("{} IS NULL", quote_ident(name)),
-            Filter::Equals(name, value) => format!("{} = {}", quote_ident(name), mark(value, &mut parameters)),
+            Filter::OneOf(name, values) => {
+                let marks: Vec<String> = values.iter().map(|v| mark(v, &mut parameters)).collect();
+                if marks.is_empty() { "0".to_owned() } else { format!("{} IN ({})", quote_ident(name), marks.join(", ")) }
+            }
             Filter::AtLeast(name, value) => format!("{} >= {}", quote_ident(name), mark(value, &mut parameters)),
             Filter::KeyIn(keys) if keys.is_empty() => "0".to_owned(),
             Filter::KeyIn(keys) => {
@@ -193,6 +196,38 @@ pub(super) fn split(
     }
     ranges.push(KeyRange { after: previous, up_to: None });
     Ok(ranges)
+}
+
+/// The greatest values of `key` (in order, NULLs left out) among the rows of `read`.
+pub(super) fn max_key(
+    source: &SqliteSource,
+    connection: &Connection,
+    read: &Read,
+    key: &[String],
+) -> Result<Option<Vec<Value>>, SourceError> {
+    let available = columns(source, connection, read)?;
+    let conversions: Vec<Conversion> = key
+        .iter()
+        .map(|name| conversion(available.iter().find(|c| &c.name == name).and_then(|c| c.declared_type.as_deref())))
+        .collect();
+    let quoted: Vec<String> = key.iter().map(|k| quote_ident(k)).collect();
+    let sql = format!(
+        "SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT 1",
+        quoted.join(", "),
+        from_clause(read),
+        quoted.iter().map(|k| format!("{k} IS NOT NULL")).collect::<Vec<_>>().join(" AND "),
+        quoted.iter().map(|k| format!("{k} DESC")).collect::<Vec<_>>().join(", "),
+    );
+    let result = query_row(connection, &sql, &[], |row| {
+        (0..key.len())
+            .map(|i| Ok(convert(row.get_ref(i)?, conversions[i], source.types.bytes).unwrap_or(Value::Null)))
+            .collect::<rusqlite::Result<Vec<Value>>>()
+    });
+    match result {
+        Ok(values) => Ok(Some(values)),
+        Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+        Err(e) => Err(source.query_error(read, e)),
+    }
 }
 
 /// Streams the rows of `request` to `sender`, batch by batch.

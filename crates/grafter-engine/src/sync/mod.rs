@@ -1,0 +1,637 @@
+//! `grafter sync`: keeps the graph in step with a source that applications still write to,
+//! so a migration can load once, follow the changes, check, and cut over.
+//!
+//! Each mapping with change tracking ([`tracked`]) is followed from its watermark: by a
+//! cursor column (rows whose `(cursor, key)` lies past it), or by a change-log table whose
+//! entries name the changed rows. A pass reads every mapping's changes, in load order (nodes
+//! before the relationships that need them), and applies them batch by batch
+//! ([`changes`]), each batch in one transaction with the mapping's sync state — watermark,
+//! figures, rows waiting for their nodes — so a crash anywhere repeats nothing and loses
+//! nothing. The overlap rule that keeps late commits from being missed is in
+//! [`watermark`]; change logs are read in [`change_log`].
+//!
+//! `grafter run` sets the first watermark of a tracked mapping: the newest change the
+//! source holds just before the load reads it, so that the first sync picks up exactly what
+//! changed while the load ran. One pass, passes every `interval` until stopped (`--follow`),
+//! or passes until the lag is small and a verification passes (`--until-caught-up`: the
+//! signal a cut-over waits for). A session holds the target's lock and is recorded in the
+//! history like a run.
+
+mod change_log;
+mod changes;
+mod tracked;
+pub(crate) mod watermark;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt as _;
+use grafter_model::{Cursor, MappingRecord, RunKind, RunRecord, RunStatus, SyncState, Value, now, redact_url};
+use grafter_plan::Plan;
+use grafter_source::Source;
+use grafter_target::{Access, GraphTarget};
+
+pub use self::changes::Counts;
+use self::changes::{BatchContext, Incoming};
+use self::tracked::Tracked;
+use crate::interrupt::{StopRequest, watch_signals};
+use crate::lease::{DEFAULT_LEASE, Lease, holder};
+use crate::prepare::prepare;
+use crate::rejects::RejectSink;
+use crate::run::{new_run_id, open_source, open_target, select};
+use crate::verify::{VerifyOptions, VerifyReport, verify_with};
+use crate::{EngineError, Observer, identity};
+
+/// Rows read back by key in one query (pending rows, change-log entries).
+const FETCH: usize = 1_000;
+
+/// How to sync.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Sync only these mappings (empty: every mapping with change tracking).
+    pub only: Vec<String>,
+    /// Rows per batch, overriding the config.
+    pub batch_size: Option<usize>,
+    /// Keep going, a pass every `interval`, until stopped.
+    pub follow: bool,
+    /// Pause between passes (default: `[sync] interval`).
+    pub interval: Option<Duration>,
+    /// Pass until the lag is under `max_lag` and a verification passes, then stop.
+    pub until_caught_up: bool,
+    /// The lag `until_caught_up` waits for (default: `[sync] max_lag`).
+    pub max_lag: Option<Duration>,
+    /// Give up after this long (`until_caught_up`).
+    pub timeout: Option<Duration>,
+    /// Length of the lock's lease.
+    pub lease: Duration,
+    /// Watch for Ctrl-C / SIGTERM (stop after the current batch).
+    pub handle_signals: bool,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            only: Vec::new(),
+            batch_size: None,
+            follow: false,
+            interval: None,
+            until_caught_up: false,
+            max_lag: None,
+            timeout: None,
+            lease: DEFAULT_LEASE,
+            handle_signals: false,
+        }
+    }
+}
+
+/// One pass, as reported after it ended.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PassReport {
+    /// The pass's number in the session (from 1).
+    pub pass: u64,
+    /// Per mapping, what the pass did.
+    pub mappings: Vec<(String, Counts)>,
+    /// How long it took.
+    pub seconds: f64,
+    /// Whether it read every change (not stopped half-way).
+    pub complete: bool,
+    /// Seconds since the last complete pass began: every change committed before then
+    /// (within the overlap) is in the graph.
+    pub lag_seconds: f64,
+    /// The newest change applied so far, per the mappings' cursor values.
+    pub newest_change: Option<String>,
+}
+
+impl PassReport {
+    /// The pass's figures over all mappings.
+    pub fn total(&self) -> Counts {
+        let mut total = Counts::default();
+        for (_, counts) in &self.mappings {
+            total.add(counts);
+        }
+        total.waiting = self.mappings.iter().map(|(_, c)| c.waiting).sum();
+        total
+    }
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncEnd {
+    /// One pass was asked for, and done.
+    OnePass,
+    /// Stopped by Ctrl-C / SIGTERM (or a lost lock) after a batch.
+    Stopped,
+    /// The lag was small and the verification passed (`--until-caught-up`).
+    CaughtUp,
+}
+
+/// A mapping's standing at the end of a session.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MappingSync {
+    /// The mapping.
+    pub mapping: String,
+    /// How its changes are found.
+    pub tracking: String,
+    /// What the session did for it.
+    pub session: Counts,
+    /// Its watermark now, as text.
+    pub watermark: String,
+    /// The newest change applied, for people to read.
+    pub newest_change: Option<String>,
+    /// Rows waiting for their nodes.
+    pub waiting: u64,
+}
+
+/// What a sync session did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SyncSummary {
+    /// The session's id (its history record).
+    pub session: String,
+    /// Passes run.
+    pub passes: u64,
+    /// Per mapping.
+    pub mappings: Vec<MappingSync>,
+    /// Why it ended.
+    pub end: SyncEnd,
+    /// The lag after the last complete pass.
+    pub lag_seconds: Option<f64>,
+    /// The verification that ended an `--until-caught-up` session.
+    #[serde(skip)]
+    pub verification: Option<VerifyReport>,
+    /// The sync reject file, if anything was ever rejected there.
+    pub reject_file: Option<std::path::PathBuf>,
+    /// Seconds the session took.
+    pub seconds: f64,
+}
+
+/// Where `grafter sync` writes its rejects: beside the run's reject file, `.sync` before
+/// its extension (`grafter.rejects.ndjson` → `grafter.rejects.sync.ndjson`).
+pub fn sync_reject_file(plan: &Plan) -> std::path::PathBuf {
+    let path = &plan.run.reject_file;
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("grafter.rejects");
+    let extension = path.extension().and_then(|s| s.to_str()).unwrap_or("ndjson");
+    path.with_file_name(format!("{stem}.sync.{extension}"))
+}
+
+/// `grafter sync`.
+pub async fn sync(plan: &Plan, options: &SyncOptions, observer: Arc<dyn Observer>) -> Result<SyncSummary, EngineError> {
+    let started = Instant::now();
+    let selected = select(plan, &options.only)?;
+    let (followed, untracked): (Vec<_>, Vec<_>) = selected.into_iter().partition(|m| m.tracking.is_some());
+    if followed.is_empty() {
+        let names: Vec<&str> = untracked.iter().map(|m| m.name.as_str()).collect();
+        return Err(EngineError::NothingToSync(format!(
+            "none of the mappings {} has change tracking",
+            if names.is_empty() { String::new() } else { format!("({})", names.join(", ")) }
+        )));
+    }
+    for mapping in &untracked {
+        observer.message(&format!(
+            "{}: no change tracking (`cursor` or `change_log`): sync leaves it as the last run loaded it",
+            mapping.name
+        ));
+    }
+    let batch_size = options.batch_size.unwrap_or(plan.run.batch_size).max(1);
+    let source = open_source(plan).await?;
+    let mut tracked = Vec::with_capacity(followed.len());
+    for mapping in followed {
+        let prepared = prepare(mapping, &plan.remaps, source.as_ref(), batch_size).await?;
+        tracked.push(Tracked::new(prepared, source.as_ref(), &plan.sync).await?);
+    }
+    let target = open_target(plan, Access::Write).await?;
+    let session = Session { plan, options, tracked: &tracked, source: &source, target: &target, observer: &observer, batch_size, started };
+    let result = session.locked().await;
+    let closed = target.close().await;
+    let summary = result?;
+    closed?;
+    Ok(summary)
+}
+
+/// Sets the first sync state of the tracked mappings a run is about to load from the start:
+/// their watermark is the newest change the source holds now, so the first sync reads what
+/// changes from here on (the load reads everything before). Mappings without tracking, and
+/// sources or targets that cannot sync, are left alone (with a note).
+pub(crate) async fn set_first_watermarks(
+    plan: &Plan,
+    run_id: &str,
+    starting: &[&crate::prepare::PreparedMapping],
+    source: &dyn Source,
+    target: &dyn GraphTarget,
+    observer: &dyn Observer,
+) -> Result<(), EngineError> {
+    let mut states = Vec::new();
+    for prepared in starting.iter().filter(|p| p.mapping.tracking.is_some()) {
+        let tracked = match Tracked::new((*prepared).clone(), source, &plan.sync).await {
+            Ok(tracked) => tracked,
+            Err(error) => {
+                observer.message(&format!("{}: `grafter sync` will not be able to follow it: {error}", prepared.mapping.name));
+                continue;
+            }
+        };
+        let (read, key) = tracked.watermark_key();
+        let newest = match source.max_key(&read, &key).await {
+            Ok(newest) => newest,
+            Err(error) => {
+                observer.message(&format!("{}: no watermark for `grafter sync`: {error}", tracked.name()));
+                continue;
+            }
+        };
+        let watermark = newest.map_or(Cursor::Start, Cursor::Key);
+        states.push(SyncState::new(tracked.name(), &tracked.checksum, &watermark, run_id));
+    }
+    if states.is_empty() {
+        return Ok(());
+    }
+    match target.save_sync_states(&states).await {
+        Ok(()) => Ok(()),
+        Err(grafter_target::TargetError::Unsupported { .. }) => {
+            observer.message(&format!("{} cannot be synced: no watermark kept", target.describe()));
+            Ok(())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// A sync session and what its steps share.
+struct Session<'a> {
+    plan: &'a Plan,
+    options: &'a SyncOptions,
+    tracked: &'a [Tracked],
+    source: &'a Arc<dyn Source>,
+    target: &'a Arc<dyn GraphTarget>,
+    observer: &'a Arc<dyn Observer>,
+    batch_size: usize,
+    started: Instant,
+}
+
+impl Session<'_> {
+    /// Takes the target's lock, syncs, and lets the lock go.
+    async fn locked(&self) -> Result<SyncSummary, EngineError> {
+        let stop = StopRequest::default();
+        let id = new_run_id();
+        let lease = self.options.lease;
+        let (lease, taken_over) =
+            Lease::acquire(Arc::clone(self.target), holder("sync", Some(&id), lease), lease, stop.clone()).await?;
+        if let Some(previous) = taken_over {
+            self.observer.message(&format!("took over the lock left by a process that is gone: {previous}"));
+        }
+        let result = self.with_lease(&id, &stop, &lease).await;
+        let released = lease.release().await;
+        let summary = result?;
+        released?;
+        Ok(summary)
+    }
+
+    /// The stored states of the tracked mappings; a mapping without one (or whose tracking
+    /// changed) starts from the beginning of its read.
+    async fn states(&self) -> Result<Vec<SyncState>, EngineError> {
+        let mut stored: HashMap<String, SyncState> =
+            self.target.sync_states().await?.into_iter().map(|s| (s.mapping.clone(), s)).collect();
+        let mut states = Vec::with_capacity(self.tracked.len());
+        for tracked in self.tracked {
+            let state = match stored.remove(tracked.name()) {
+                Some(state) if state.checksum == tracked.checksum => state,
+                found => {
+                    self.observer.message(&format!(
+                        "{}: {}; its first pass reads every row once (what the graph already holds is left as it is)",
+                        tracked.name(),
+                        if found.is_some() {
+                            "its mapping or change tracking changed since its last sync"
+                        } else {
+                            "no watermark yet (`grafter run` sets one when it loads a tracked mapping)"
+                        }
+                    ));
+                    SyncState::new(tracked.name(), &tracked.checksum, &Cursor::Start, "sync")
+                }
+            };
+            states.push(state);
+        }
+        Ok(states)
+    }
+
+    fn new_record(&self, id: &str) -> RunRecord {
+        let mut record = RunRecord {
+            id: id.to_owned(),
+            kind: RunKind::Sync,
+            status: RunStatus::Pending,
+            started_at: now(),
+            ended_at: None,
+            operator: identity::user(),
+            host: identity::host(),
+            grafter_version: identity::version().to_owned(),
+            config_path: self.plan.config_path.display().to_string(),
+            config_checksum: self.plan.config_checksum.clone(),
+            source: redact_url(&self.source.describe()),
+            target: redact_url(&self.plan.target_url),
+            only: self.options.only.clone(),
+            attempts: 1,
+            mappings: self
+                .tracked
+                .iter()
+                .map(|t| MappingRecord { name: t.name().to_owned(), status: "pending".into(), ..MappingRecord::default() })
+                .collect(),
+            error: None,
+            fingerprint_before: None,
+            snapshot: None,
+            marks: None,
+            events: Vec::new(),
+            verification: None,
+            throughput: Vec::new(),
+        };
+        record.set_status(RunStatus::InProgress, None);
+        record
+    }
+
+    async fn with_lease(&self, id: &str, stop: &StopRequest, lease: &Lease) -> Result<SyncSummary, EngineError> {
+        let mut states = self.states().await?;
+        if self.target.indexes_first() {
+            let prepared: Vec<_> = self.tracked.iter().map(|t| t.prepared.clone()).collect();
+            self.target.ensure_indexes(&crate::run::key_indexes(&prepared)).await?;
+        }
+        let mut record = self.new_record(id);
+        self.target.save_run(&record).await?;
+        let reject_path = sync_reject_file(self.plan);
+        let committed: HashMap<String, u64> = states.iter().map(|s| (s.mapping.clone(), s.batches)).collect();
+        let context = BatchContext {
+            target: Arc::clone(self.target),
+            rejects: Arc::new(RejectSink::sync(&reject_path, id, &committed)?),
+            pending_timeout: self.plan.sync.pending_timeout,
+        };
+        let signals = self.options.handle_signals.then(|| {
+            let observer = Arc::clone(self.observer);
+            watch_signals(stop.clone(), move || {
+                observer.message("stopping after the current batch (Ctrl-C again to kill at once; nothing is lost)");
+            })
+        });
+        let result = self.passes(&context, &mut states, stop).await;
+        if let Some(signals) = signals {
+            signals.abort();
+        }
+        let (end, passes, lag, verification, failure, session_counts) = match result {
+            Ok(outcome) => (outcome.end, outcome.passes, outcome.lag, outcome.verification, None, outcome.counts),
+            Err((error, counts, passes)) => (SyncEnd::Stopped, passes, None, None, Some(error), counts),
+        };
+        let failure = failure.or_else(|| lease.lost().map(EngineError::LockLost));
+        record.mappings = self
+            .tracked
+            .iter()
+            .map(|t| {
+                let counts = session_counts.get(t.name()).copied().unwrap_or_default();
+                MappingRecord {
+                    name: t.name().to_owned(),
+                    read: counts.read,
+                    written: counts.applied() + counts.unchanged,
+                    rejected: counts.rejected,
+                    seconds: self.started.elapsed().as_secs_f64(),
+                    rows_per_second: counts.read as f64 / self.started.elapsed().as_secs_f64().max(1e-9),
+                    error_rate: if counts.read == 0 { 0.0 } else { counts.rejected as f64 / counts.read as f64 },
+                    status: if failure.is_some() { "stopped".into() } else { "done".into() },
+                }
+            })
+            .collect();
+        record.ended_at = Some(now());
+        record.events.push(grafter_model::RunEvent { at: now(), what: format!("{passes} passes") });
+        if let Some(verification) = &verification {
+            record.verification = Some(verification.summary());
+        }
+        if let Some(error) = failure {
+            record.error = Some(error.to_string());
+            record.set_status(RunStatus::Failed, None);
+            self.target.save_run(&record).await?;
+            return Err(error);
+        }
+        record.set_status(if end == SyncEnd::Stopped { RunStatus::Interrupted } else { RunStatus::Completed }, None);
+        self.target.save_run(&record).await?;
+        Ok(SyncSummary {
+            session: id.to_owned(),
+            passes,
+            mappings: self
+                .tracked
+                .iter()
+                .zip(&states)
+                .map(|(t, state)| MappingSync {
+                    mapping: t.name().to_owned(),
+                    tracking: t.tracking.to_string(),
+                    session: session_counts.get(t.name()).copied().unwrap_or_default(),
+                    watermark: match state.watermark() {
+                        Ok(Cursor::Key(values)) => values.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+                        _ => "(start)".into(),
+                    },
+                    newest_change: state.newest_change.clone(),
+                    waiting: state.pending.len() as u64,
+                })
+                .collect(),
+            end,
+            lag_seconds: lag,
+            verification,
+            reject_file: reject_path.is_file().then_some(reject_path),
+            seconds: self.started.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// Runs passes as the options ask.
+    async fn passes(
+        &self,
+        context: &BatchContext,
+        states: &mut [SyncState],
+        stop: &StopRequest,
+    ) -> Result<Outcome, (EngineError, HashMap<String, Counts>, u64)> {
+        let interval = self.options.interval.unwrap_or(self.plan.sync.interval);
+        let max_lag = self.options.max_lag.unwrap_or(self.plan.sync.max_lag);
+        let mut counts: HashMap<String, Counts> = HashMap::new();
+        let mut passes = 0;
+        let mut caught_up_at: Option<Instant> = None;
+        loop {
+            passes += 1;
+            let report = match self.pass(passes, context, states, stop, caught_up_at).await {
+                Ok(report) => report,
+                Err(error) => return Err((error, counts, passes)),
+            };
+            for (mapping, pass_counts) in &report.mappings {
+                counts.entry(mapping.clone()).or_default().add(pass_counts);
+            }
+            if report.complete {
+                caught_up_at = Some(Instant::now() - Duration::from_secs_f64(report.seconds));
+            }
+            self.observer.sync_pass(&report);
+            let lag = caught_up_at.map(|t| t.elapsed().as_secs_f64());
+            if stop.is_set() {
+                return Ok(Outcome { end: SyncEnd::Stopped, passes, lag, verification: None, counts });
+            }
+            if self.options.until_caught_up && report.complete && report.lag_seconds <= max_lag.as_secs_f64() {
+                self.observer.message(&format!(
+                    "lag {:.1}s is under {:.1}s: verifying the graph against the source",
+                    report.lag_seconds,
+                    max_lag.as_secs_f64()
+                ));
+                let options = VerifyOptions { sample: None, only: self.options.only.clone() };
+                let verified = verify_with(self.plan, &options, self.source, self.target, self.observer).await;
+                match verified {
+                    Ok(verification) if verification.summary().passed => {
+                        return Ok(Outcome { end: SyncEnd::CaughtUp, passes, lag, verification: Some(verification), counts });
+                    }
+                    Ok(verification) => self.observer.message(&format!(
+                        "verification {}: changes still arriving? syncing on",
+                        verification.summary()
+                    )),
+                    Err(error) => return Err((error, counts, passes)),
+                }
+            }
+            if !self.options.follow && !self.options.until_caught_up {
+                return Ok(Outcome { end: SyncEnd::OnePass, passes, lag, verification: None, counts });
+            }
+            if let Some(timeout) = self.options.timeout
+                && self.started.elapsed() >= timeout
+            {
+                let reason = match lag {
+                    Some(lag) => format!("the lag was {lag:.1}s after {passes} passes"),
+                    None => format!("no pass completed in {passes} tries"),
+                };
+                return Err((
+                    EngineError::NotCaughtUp { waited: humantime::format_duration(timeout).to_string(), reason },
+                    counts,
+                    passes,
+                ));
+            }
+            // Sleep, but wake for a stop.
+            let wake = Instant::now() + interval;
+            while Instant::now() < wake && !stop.is_set() {
+                tokio::time::sleep((wake - Instant::now()).min(Duration::from_millis(100))).await;
+            }
+            if stop.is_set() {
+                return Ok(Outcome { end: SyncEnd::Stopped, passes, lag, verification: None, counts });
+            }
+        }
+    }
+
+    /// One pass over every tracked mapping, in load order.
+    async fn pass(
+        &self,
+        number: u64,
+        context: &BatchContext,
+        states: &mut [SyncState],
+        stop: &StopRequest,
+        previous_complete: Option<Instant>,
+    ) -> Result<PassReport, EngineError> {
+        let started = Instant::now();
+        let started_at = now();
+        let mut report = PassReport {
+            pass: number,
+            mappings: Vec::with_capacity(self.tracked.len()),
+            seconds: 0.0,
+            complete: true,
+            lag_seconds: 0.0,
+            newest_change: None,
+        };
+        for (tracked, state) in self.tracked.iter().zip(states.iter_mut()) {
+            let (counts, complete) = self.mapping_pass(context, tracked, state, stop).await?;
+            report.mappings.push((tracked.name().to_owned(), counts));
+            report.complete &= complete;
+            if !complete {
+                break;
+            }
+        }
+        if report.complete {
+            for state in states.iter_mut() {
+                state.passes += 1;
+                state.caught_up_at = Some(started_at.clone());
+            }
+            self.target.save_sync_states(states).await?;
+        }
+        report.seconds = started.elapsed().as_secs_f64();
+        report.lag_seconds = if report.complete {
+            report.seconds
+        } else {
+            previous_complete.map_or(f64::INFINITY, |t| t.elapsed().as_secs_f64())
+        };
+        report.newest_change = states.iter().filter_map(|s| s.newest_change.clone()).max();
+        Ok(report)
+    }
+
+    /// One mapping's part of a pass: its waiting rows, then its changes since the watermark.
+    /// Returns what it did and whether it read to the end.
+    async fn mapping_pass(
+        &self,
+        context: &BatchContext,
+        tracked: &Tracked,
+        state: &mut SyncState,
+        stop: &StopRequest,
+    ) -> Result<(Counts, bool), EngineError> {
+        let mut counts = Counts { waiting: state.pending.len() as u64, ..Counts::default() };
+        let waiting: Vec<Vec<Value>> = state.pending.iter().filter_map(|p| p.key_values().ok()).collect();
+        for chunk in waiting.chunks(FETCH) {
+            let (rows, gone) = changes::fetch(self.source.as_ref(), tracked, chunk.to_vec()).await?;
+            let incoming = Incoming { rows, gone, read: chunk.len() as u64, retried: chunk.to_vec(), ..Incoming::default() };
+            counts.add(&changes::apply(context, tracked, state, incoming).await?);
+        }
+
+        let watermark = state.watermark().map_err(|e| EngineError::Internal(format!("{}: {e}", tracked.name())))?;
+        let batch_size = if tracked.log.is_some() { self.batch_size.min(FETCH) } else { self.batch_size };
+        let request = tracked.changes_request(&watermark, &self.plan.sync, batch_size);
+        // Reading again from before the watermark (the overlap), or strictly after it.
+        let overlapping = request.after == Cursor::Start && matches!(watermark, Cursor::Key(_));
+        let mut stream = self.source.scan(request).await?;
+        while let Some(batch) = stream.next().await {
+            if stop.is_set() {
+                return Ok((counts, false));
+            }
+            let rows = batch?.rows;
+            let current = match state.watermark() {
+                Ok(Cursor::Key(values)) => values,
+                _ => Vec::new(),
+            };
+            let incoming = match &tracked.log {
+                None => {
+                    let last = rows.iter().rev().find_map(|row| match row {
+                        grafter_model::SourceRow::Ok { values, .. } => {
+                            let cursor = &values[tracked.cursor_at.expect("cursor mode")];
+                            (!cursor.is_null()).then(|| {
+                                let mut position = vec![cursor.clone()];
+                                position.extend(tracked.identity_of(values));
+                                position
+                            })
+                        }
+                        grafter_model::SourceRow::Malformed { .. } => None,
+                    });
+                    let watermark = last.map(|last| watermark::advance(&current, &last, overlapping));
+                    Incoming {
+                        read: rows.len() as u64,
+                        newest: watermark.as_ref().and_then(|w| w.first().cloned()),
+                        watermark,
+                        rows,
+                        ..Incoming::default()
+                    }
+                }
+                Some(_) => {
+                    let log = change_log::read_entries(rows, tracked);
+                    let (rows, gone) = changes::fetch(self.source.as_ref(), tracked, log.identities).await?;
+                    let watermark = log.last.map(|last| watermark::advance(&current, &last, overlapping));
+                    Incoming {
+                        rows,
+                        gone,
+                        unreadable: log.unreadable,
+                        newest: watermark.as_ref().and_then(|w| w.first().cloned()),
+                        watermark,
+                        read: log.read,
+                        retried: Vec::new(),
+                    }
+                }
+            };
+            counts.add(&changes::apply(context, tracked, state, incoming).await?);
+            crate::fault::slow_batch().await;
+        }
+        counts.waiting = state.pending.len() as u64;
+        Ok((counts, !stop.is_set()))
+    }
+}
+
+/// How the passes ended.
+struct Outcome {
+    end: SyncEnd,
+    passes: u64,
+    lag: Option<f64>,
+    verification: Option<VerifyReport>,
+    counts: HashMap<String, Counts>,
+}
