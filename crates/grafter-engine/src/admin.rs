@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use grafter_model::{Fingerprint, LockHolder, RunRecord, RunStatus, now};
+use grafter_model::{Fingerprint, LockHolder, RunKind, RunRecord, RunStatus, now};
 use grafter_plan::Plan;
 use grafter_target::{Access, GraphTarget};
 
@@ -134,19 +134,36 @@ async fn rollback_locked(
 ) -> Result<RollbackReport, EngineError> {
     let runs = target.runs().await?;
     let live: Vec<&RunRecord> = runs.iter().filter(|r| r.status != RunStatus::RolledBack).collect();
+    // Sync sessions take no snapshot: a rollback returns to the state before a load, which
+    // undoes the sync sessions after it too.
+    let loads: Vec<&RunRecord> = live.iter().copied().filter(|r| r.kind == RunKind::Load).collect();
     let run = match &which {
         RollbackTarget::Last => {
-            live.last().copied().ok_or_else(|| refuse("no run to roll back: the target has no run history".into()))?
+            loads.last().copied().ok_or_else(|| refuse("no run to roll back: the target has no run history".into()))?
         }
         RollbackTarget::Run(id) => runs.iter().find(|r| &r.id == id).ok_or_else(|| {
             let known: Vec<&str> = runs.iter().map(|r| r.id.as_str()).collect();
             refuse(format!("no run `{id}` in the target's history (runs: {})", known.join(", ")))
         })?,
     };
+    if run.kind == RunKind::Sync {
+        let before = loads.iter().rev().find(|r| r.id < run.id);
+        return Err(refuse(format!(
+            "{} is a sync session, which takes no snapshot{}",
+            run.id,
+            match before {
+                Some(load) => format!(
+                    "; `grafter rollback {}` returns to the state before the load it followed, undoing the syncs after it too",
+                    load.id
+                ),
+                None => String::new(),
+            }
+        )));
+    }
     if run.status == RunStatus::RolledBack {
         return Err(refuse(format!("run {} is already rolled back", run.id)));
     }
-    if let Some(later) = live.iter().find(|r| r.id > run.id) {
+    if let Some(later) = loads.iter().find(|r| r.id > run.id) {
         return Err(refuse(format!(
             "run {} came after run {}: roll it back first (rolling back restores the state before a run, which would undo later runs too)",
             later.id, run.id
@@ -185,6 +202,10 @@ async fn rollback_locked(
     let restored = target.fingerprint().await?;
     let mut history = runs.clone();
     for record in &mut history {
+        if record.kind == RunKind::Sync && record.id > run.id && record.status != RunStatus::RolledBack {
+            let note = format!("undone by rolling back run {}", run.id);
+            record.set_status(RunStatus::RolledBack, Some(&note));
+        }
         if record.id == run.id {
             record.ended_at = Some(now());
             let note = format!("rolled back by {}@{}", identity::user(), identity::host());

@@ -29,6 +29,11 @@ pub struct SyncState {
     /// read again at every pass until they apply or time out into the reject file.
     #[serde(default)]
     pub pending: Vec<PendingRow>,
+    /// Rows rejected after waiting too long, with the position of the change that was
+    /// rejected: read again (the overlap window), that same change does not wait again.
+    /// Dropped once the window has moved past them.
+    #[serde(default)]
+    pub given_up: Vec<PendingRow>,
     /// Passes that ran to the end of the changes.
     #[serde(default)]
     pub passes: u64,
@@ -71,12 +76,29 @@ pub struct PendingRow {
     pub since: String,
     /// Why it waits.
     pub reason: String,
+    /// The position of the change it comes from (the cursor value and key, or the change
+    /// log's time and id), as [`Cursor::encode`] text, when known.
+    #[serde(default)]
+    pub position: Option<String>,
 }
 
 impl PendingRow {
     /// A waiting row with these key values.
-    pub fn new(key: &[Value], since: String, reason: String) -> PendingRow {
-        PendingRow { key: Cursor::Key(key.to_vec()).encode(), since, reason }
+    pub fn new(key: &[Value], since: String, reason: String, position: Option<&[Value]>) -> PendingRow {
+        PendingRow {
+            key: Cursor::Key(key.to_vec()).encode(),
+            since,
+            reason,
+            position: position.map(|p| Cursor::Key(p.to_vec()).encode()),
+        }
+    }
+
+    /// The position of the change it comes from, when known.
+    pub fn position_values(&self) -> Option<Vec<Value>> {
+        match Cursor::decode(self.position.as_deref()?).ok()? {
+            Cursor::Key(values) => Some(values),
+            _ => None,
+        }
     }
 
     /// The row's key values.
@@ -97,6 +119,7 @@ impl SyncState {
             watermark: watermark.encode(),
             origin: origin.to_owned(),
             pending: Vec::new(),
+            given_up: Vec::new(),
             passes: 0,
             batches: 0,
             created: 0,
@@ -142,12 +165,18 @@ mod tests {
             Value::Int(42),
         ]);
         let mut state = SyncState::new("customers", "abc", &watermark, "20260301T090000.000Z-0001");
-        state.pending.push(PendingRow::new(&[Value::String("x'y".into())], crate::now(), "end node missing".into()));
+        state.pending.push(PendingRow::new(
+            &[Value::String("x'y".into())],
+            crate::now(),
+            "end node missing".into(),
+            Some(&[Value::Int(7)]),
+        ));
         state.created = 3;
         let back = SyncState::from_json(&state.to_json()).unwrap();
         assert_eq!(back, state);
         assert_eq!(back.watermark().unwrap(), watermark);
         assert_eq!(back.pending[0].key_values().unwrap(), vec![Value::String("x'y".into())]);
+        assert_eq!(back.pending[0].position_values(), Some(vec![Value::Int(7)]));
         assert_eq!(back.applied(), 3);
     }
 }

@@ -95,12 +95,13 @@ pub fn rows(columns: &[String], rows: &[Vec<Value>]) -> String {
 /// The run history: one line per run.
 pub fn runs(runs: &[RunRecord]) -> String {
     let mut table = new_table(vec![
-        "run", "status", "started", "ended", "by", "mappings", "read", "written", "rejected", "attempts",
+        "run", "kind", "status", "started", "ended", "by", "mappings", "read", "written", "rejected", "attempts",
     ]);
     for run in runs {
         let sum = |f: fn(&grafter_model::MappingRecord) -> u64| run.mappings.iter().map(f).sum::<u64>();
         table.add_row(vec![
             Cell::new(&run.id),
+            Cell::new(run.kind.to_string()),
             Cell::new(run.status.to_string()),
             Cell::new(&run.started_at),
             Cell::new(run.ended_at.as_deref().unwrap_or("")),
@@ -122,6 +123,7 @@ pub fn run_detail(run: &RunRecord) -> String {
         let _ = writeln!(out, "{name:<20} {value}");
     };
     field(&mut out, "run", &run.id);
+    field(&mut out, "kind", &run.kind.to_string());
     field(&mut out, "status", &run.status.to_string());
     field(&mut out, "started", &run.started_at);
     field(&mut out, "ended", run.ended_at.as_deref().unwrap_or("-"));

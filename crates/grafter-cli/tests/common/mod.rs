@@ -9,6 +9,7 @@
 // Each test binary uses only some of these helpers.
 #![allow(dead_code)]
 
+pub mod mariadb;
 pub mod postgres;
 
 use std::collections::BTreeSet;

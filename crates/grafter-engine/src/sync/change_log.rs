@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use grafter_model::{LogicalType, SourceRow, Value};
 
+use super::changes::identity_text;
 use super::tracked::Tracked;
 use crate::records::{Origin, Rejected, RowData};
 
@@ -25,12 +26,21 @@ pub(crate) struct LogBatch {
     pub newest: Option<Value>,
     /// Entries read.
     pub read: u64,
+    /// Per identity (as [`identity_text`]), the position (changed at, id) of its last entry.
+    pub positions: std::collections::HashMap<String, Vec<Value>>,
 }
 
 /// Reads a batch of log rows (columns: id, table, operation, key, changed at).
 pub(crate) fn read_entries(rows: Vec<SourceRow>, tracked: &Tracked) -> LogBatch {
     let columns = Arc::new(tracked.log.as_ref().map(|l| l.columns.clone()).unwrap_or_default());
-    let mut batch = LogBatch { identities: Vec::new(), unreadable: Vec::new(), last: None, newest: None, read: 0 };
+    let mut batch = LogBatch {
+        identities: Vec::new(),
+        unreadable: Vec::new(),
+        last: None,
+        newest: None,
+        read: 0,
+        positions: std::collections::HashMap::new(),
+    };
     let mut seen = std::collections::HashSet::new();
     for row in rows {
         batch.read += 1;
@@ -49,7 +59,9 @@ pub(crate) fn read_entries(rows: Vec<SourceRow>, tracked: &Tracked) -> LogBatch 
         let entry = check_operation(&values[2]).and_then(|()| parse_key(&values[3], &tracked.identity_types));
         match entry {
             Ok(identity) => {
-                if seen.insert(identity.iter().map(ToString::to_string).collect::<Vec<_>>().join("\u{1f}")) {
+                let text = identity_text(&identity);
+                batch.positions.insert(text.clone(), vec![values[4].clone(), values[0].clone()]);
+                if seen.insert(text) {
                     batch.identities.push(identity);
                 }
             }

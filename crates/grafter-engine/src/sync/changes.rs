@@ -45,6 +45,14 @@ pub(crate) struct Incoming {
     pub read: u64,
     /// Identities of pending rows this batch reads again.
     pub retried: Vec<Vec<Value>>,
+    /// The position of each row's change (by [`identity_text`]), where known: the cursor
+    /// value and key, or the change log's time and id.
+    pub positions: HashMap<String, Vec<Value>>,
+}
+
+/// An identity as text, to find it again whatever type its values came back in.
+pub(crate) fn identity_text(identity: &[Value]) -> String {
+    identity.iter().map(ToString::to_string).collect::<Vec<_>>().join("\u{1f}")
 }
 
 /// What a batch did.
@@ -237,6 +245,7 @@ pub(crate) async fn apply(
             removed,
             rejected,
             retried: incoming.retried,
+            positions: incoming.positions,
             watermark: incoming.watermark,
             newest: incoming.newest,
             read: incoming.read,
@@ -265,6 +274,7 @@ struct Settle {
     removed: Vec<Vec<Value>>,
     rejected: Vec<(Rejected, Arc<Vec<String>>)>,
     retried: Vec<Vec<Value>>,
+    positions: HashMap<String, Vec<Value>>,
     watermark: Option<Vec<Value>>,
     newest: Option<Value>,
     read: u64,
@@ -286,16 +296,21 @@ fn next_state(
     Box::new(move |report| {
         let now = chrono::Utc::now();
         let stamp = grafter_model::now();
-        let text = |identity: &[Value]| identity.iter().map(ToString::to_string).collect::<Vec<_>>().join("\u{1f}");
+        let text = |identity: &[Value]| identity_text(identity);
         let mut counts = Counts { read: settle.read, ..Counts::default() };
         let mut lines: Vec<(Origin, String, Arc<Vec<String>>)> = Vec::new();
         for (rejected, columns) in settle.rejected {
             lines.push((rejected.origin, rejected.reason, columns));
         }
         // Pending rows: those this batch settles leave the list; those still waiting keep
-        // the time they started waiting.
-        let since: HashMap<String, String> =
-            state.pending.iter().filter_map(|p| Some((text(&p.key_values().ok()?), p.since.clone()))).collect();
+        // the time they started waiting (and their change's position, when this read has none).
+        let earlier: HashMap<String, PendingRow> =
+            state.pending.iter().filter_map(|p| Some((text(&p.key_values().ok()?), p.clone()))).collect();
+        let given_up: HashMap<String, Vec<Value>> = state
+            .given_up
+            .iter()
+            .filter_map(|p| Some((text(&p.key_values().ok()?), p.position_values().unwrap_or_default())))
+            .collect();
         let mut settled: HashSet<String> = settle.retried.iter().map(|id| text(id)).collect();
         settled.extend(settle.removed.iter().map(|id| text(id)));
         settled.extend(settle.upserted.iter().map(|(id, _)| text(id)));
@@ -308,15 +323,35 @@ fn next_state(
                 ChangeOutcome::Deleted => counts.deleted += 1,
                 ChangeOutcome::Rejected(reason) => lines.push((origin, reason.clone(), Arc::clone(&columns))),
                 ChangeOutcome::Missing(reason) => {
-                    let first = since.get(&text(&identity)).cloned().unwrap_or_else(|| stamp.clone());
+                    let key = text(&identity);
+                    let position = settle
+                        .positions
+                        .get(&key)
+                        .cloned()
+                        .or_else(|| earlier.get(&key).and_then(PendingRow::position_values));
+                    // The same change, read again after it was rejected for waiting too long.
+                    let already_rejected = given_up.get(&key).is_some_and(|rejected_at| match &position {
+                        Some(position) => !newer(position, rejected_at),
+                        None => true,
+                    });
+                    if already_rejected {
+                        counts.unchanged += 1;
+                        continue;
+                    }
+                    let first = earlier.get(&key).map_or_else(|| stamp.clone(), |p| p.since.clone());
                     let waited_out = chrono::DateTime::parse_from_rfc3339(&first)
                         .is_ok_and(|t| now.signed_duration_since(t) > timeout);
-                    if waited_out {
-                        lines.push((origin, format!("{reason} (waited since {first})"), Arc::clone(&columns)));
-                    } else if state.pending.len() + waiting.len() >= MAX_PENDING {
-                        lines.push((origin, format!("{reason} ({MAX_PENDING} rows already wait)"), Arc::clone(&columns)));
+                    if waited_out || state.pending.len() + waiting.len() >= MAX_PENDING {
+                        let why = if waited_out {
+                            format!("{reason} (waited since {first})")
+                        } else {
+                            format!("{reason} ({MAX_PENDING} rows already wait)")
+                        };
+                        lines.push((origin, why, Arc::clone(&columns)));
+                        state.given_up.retain(|p| p.key_values().map(|k| text(&k) != key).unwrap_or(false));
+                        state.given_up.push(PendingRow::new(&identity, stamp.clone(), reason.clone(), position.as_deref()));
                     } else {
-                        waiting.push(PendingRow::new(&identity, first, reason.clone()));
+                        waiting.push(PendingRow::new(&identity, first, reason.clone(), position.as_deref()));
                     }
                 }
             }
@@ -365,6 +400,19 @@ fn next_state(
     })
 }
 
+/// Whether position `a` lies after `b`: compared value by value (cursor or log time first),
+/// as the source orders them.
+fn newer(a: &[Value], b: &[Value]) -> bool {
+    for (x, y) in a.iter().zip(b) {
+        let order = super::watermark::compare(x, y).unwrap_or_else(|| x.to_string().cmp(&y.to_string()));
+        match order {
+            std::cmp::Ordering::Equal => continue,
+            other => return other == std::cmp::Ordering::Greater,
+        }
+    }
+    false
+}
+
 /// Reads the rows of `identities` from the source: the rows found, and the identities of
 /// rows that are not there (any more).
 pub(crate) async fn fetch(
@@ -378,7 +426,7 @@ pub(crate) async fn fetch(
     }
     // The source's text of each key value: a key read back may come in another type than the
     // one parsed from a change log (an integer for "42"), never with another text.
-    let text = |identity: &[Value]| identity.iter().map(ToString::to_string).collect::<Vec<_>>().join("\u{1f}");
+    let text = |identity: &[Value]| identity_text(identity);
     let mut stream = source.scan(tracked.rows_request(identities.clone())).await?;
     let mut rows = Vec::new();
     let mut found: HashSet<String> = HashSet::new();

@@ -136,6 +136,9 @@ pub struct MappingSync {
     pub tracking: String,
     /// What the session did for it.
     pub session: Counts,
+    /// What every sync of it did, from its first watermark on (committed batches only, so
+    /// a crash never counts a change twice).
+    pub since_first: Counts,
     /// Its watermark now, as text.
     pub watermark: String,
     /// The newest change applied, for people to read.
@@ -415,6 +418,15 @@ impl Session<'_> {
                     mapping: t.name().to_owned(),
                     tracking: t.tracking.to_string(),
                     session: session_counts.get(t.name()).copied().unwrap_or_default(),
+                    since_first: Counts {
+                        read: 0,
+                        created: state.created,
+                        updated: state.updated,
+                        deleted: state.deleted,
+                        unchanged: state.unchanged,
+                        rejected: state.rejected,
+                        waiting: state.pending.len() as u64,
+                    },
                     watermark: match state.watermark() {
                         Ok(Cursor::Key(values)) => values.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
                         _ => "(start)".into(),
@@ -563,13 +575,23 @@ impl Session<'_> {
         let waiting: Vec<Vec<Value>> = state.pending.iter().filter_map(|p| p.key_values().ok()).collect();
         for chunk in waiting.chunks(FETCH) {
             let (rows, gone) = changes::fetch(self.source.as_ref(), tracked, chunk.to_vec()).await?;
-            let incoming = Incoming { rows, gone, read: chunk.len() as u64, retried: chunk.to_vec(), ..Incoming::default() };
+            let incoming =
+                Incoming { rows, gone, read: chunk.len() as u64, retried: chunk.to_vec(), ..Incoming::default() };
             counts.add(&changes::apply(context, tracked, state, incoming).await?);
         }
 
         let watermark = state.watermark().map_err(|e| EngineError::Internal(format!("{}: {e}", tracked.name())))?;
         let batch_size = if tracked.log.is_some() { self.batch_size.min(FETCH) } else { self.batch_size };
         let request = tracked.changes_request(&watermark, &self.plan.sync, batch_size);
+        // Rejected changes the window has moved past cannot be read again: forget them.
+        if let Cursor::Key(values) = &watermark {
+            let floor = watermark::step_back(&values[0], tracked.cursor_kind, &self.plan.sync).unwrap_or(values[0].clone());
+            state.given_up.retain(|p| {
+                p.position_values().and_then(|position| position.first().cloned()).is_none_or(|at| {
+                    watermark::compare(&at, &floor) != Some(std::cmp::Ordering::Less)
+                })
+            });
+        }
         // Reading again from before the watermark (the overlap), or strictly after it.
         let overlapping = request.after == Cursor::Start && matches!(watermark, Cursor::Key(_));
         let mut stream = self.source.scan(request).await?;
@@ -596,11 +618,25 @@ impl Session<'_> {
                         grafter_model::SourceRow::Malformed { .. } => None,
                     });
                     let watermark = last.map(|last| watermark::advance(&current, &last, overlapping));
+                    let at = tracked.cursor_at.expect("cursor mode");
+                    let positions = rows
+                        .iter()
+                        .filter_map(|row| match row {
+                            grafter_model::SourceRow::Ok { values, .. } => {
+                                let identity = tracked.identity_of(values);
+                                let mut position = vec![values[at].clone()];
+                                position.extend(identity.iter().cloned());
+                                Some((changes::identity_text(&identity), position))
+                            }
+                            grafter_model::SourceRow::Malformed { .. } => None,
+                        })
+                        .collect();
                     Incoming {
                         read: rows.len() as u64,
                         newest: watermark.as_ref().and_then(|w| w.first().cloned()),
                         watermark,
                         rows,
+                        positions,
                         ..Incoming::default()
                     }
                 }
@@ -616,6 +652,7 @@ impl Session<'_> {
                         watermark,
                         read: log.read,
                         retried: Vec::new(),
+                        positions: log.positions,
                     }
                 }
             };

@@ -118,7 +118,7 @@ impl Tracked {
                     }
                     Some(kind) => cursor_kind(kind).ok_or_else(|| {
                         fail(
-                            format!("cursor `{column}` is a {kind:?} column"),
+                            format!("cursor `{column}` is a {} column", type_name(kind)),
                             "a cursor is a timestamp, date or integer column that every write sets to a greater value (e.g. `updated_at … DEFAULT now()` kept by the application or a trigger)".into(),
                         )
                     })?,
@@ -307,6 +307,11 @@ impl Removal {
             }
         }
     }
+}
+
+/// A logical type's name as grafter writes it (`string`, `decimal`, …).
+fn type_name(kind: LogicalType) -> String {
+    serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_else(|| format!("{kind:?}"))
 }
 
 /// How a cursor column of this type steps back, if it can be one.

@@ -263,18 +263,20 @@ fn apply_relationships(
         }
     }
     for record in upserts {
-        let Some(start) = find(starts, &record.start) else {
-            report.upserts.push(ChangeOutcome::Missing(format!(
-                "start node {} not found",
-                node_text(&spec.start.label, &spec.start.key_properties, &record.start)
-            )));
-            continue;
-        };
-        let Some(end) = find(ends, &record.end) else {
-            report.upserts.push(ChangeOutcome::Missing(format!(
-                "end node {} not found",
-                node_text(&spec.end.label, &spec.end.key_properties, &record.end)
-            )));
+        let (start, end) = (find(starts, &record.start), find(ends, &record.end));
+        let (Some(start), Some(end)) = (start, end) else {
+            // The row no longer gives what its anchor holds (it points at a node that is not
+            // there yet): that goes now, the new relationship once the node is there.
+            for edge in anchored(session, spec, anchor, start, end) {
+                delete_edge(session, edge, changes)?;
+            }
+            report.upserts.push(ChangeOutcome::Missing(match start {
+                None => format!(
+                    "start node {} not found",
+                    node_text(&spec.start.label, &spec.start.key_properties, &record.start)
+                ),
+                Some(_) => format!("end node {} not found", node_text(&spec.end.label, &spec.end.key_properties, &record.end)),
+            }));
             continue;
         };
         let wanted = properties(&names, &record.properties);

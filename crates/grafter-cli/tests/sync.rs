@@ -1,0 +1,677 @@
+//! `grafter sync` end to end, against the PostgreSQL and MariaDB every machine runs (and a
+//! SQLite file): a load, then writers changing the source while sync follows, a sync
+//! killed with SIGKILL mid-pass and started again, and at the end a verification that
+//! finds nothing different and figures that prove no change was applied twice or missed.
+//!
+//! The shop: `country` and `customer` are followed by a cursor column (`updated_at`, kept
+//! by the database on every write), customers are soft-deleted (`deleted_at`), `orders` is
+//! followed through a change-log table written by triggers (hard deletes included).
+//! Customers live in countries (`LIVES_IN`, anchored at the customer) and place orders
+//! (`PLACED`, anchored at the order).
+
+use std::collections::BTreeSet;
+use std::io::Write as _;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value as Json;
+
+mod common;
+
+use common::Project;
+use common::mariadb::Mariadb;
+use common::postgres::Postgres;
+
+/// A database server the shop lives on.
+enum Server {
+    Pg(Postgres),
+    My(Mariadb),
+}
+
+impl Server {
+    fn url(&self) -> String {
+        match self {
+            Server::Pg(db) => db.url(),
+            Server::My(db) => db.url(),
+        }
+    }
+
+    /// Runs SQL statements (a script).
+    fn sql(&self, sql: &str) -> String {
+        let mut child = self.script(sql);
+        let output = child_output(&mut child);
+        assert!(output.status.success(), "SQL failed: {}\n{sql}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn count(&self, sql: &str) -> i64 {
+        match self {
+            Server::Pg(db) => db.count(sql),
+            Server::My(db) => db.count(sql),
+        }
+    }
+
+    /// Starts a client process running `script` (a concurrent writer).
+    fn script(&self, script: &str) -> Child {
+        let mut command = match self {
+            Server::Pg(db) => {
+                let mut command = Command::new("psql");
+                command.args(["-h", "127.0.0.1", "-U", "postgres", "-d", &db.name, "-v", "ON_ERROR_STOP=1", "-q", "-tA"]);
+                command
+            }
+            Server::My(db) => {
+                let mut command = Command::new("mariadb");
+                command.args(["-h", "127.0.0.1", "-P", "3306", "-u", "root", "--batch", "--skip-column-names"]);
+                command.args(["-D", &db.name]);
+                command
+            }
+        };
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the SQL client is installed (PostgreSQL and MariaDB are part of every machine)");
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(script.as_bytes()).expect("write the script");
+        drop(stdin);
+        child
+    }
+
+    fn sleep(&self, seconds: f64) -> String {
+        match self {
+            Server::Pg(_) => format!("SELECT pg_sleep({seconds});\n"),
+            Server::My(_) => format!("DO SLEEP({seconds});\n"),
+        }
+    }
+
+    fn begin(&self) -> &'static str {
+        match self {
+            Server::Pg(_) => "BEGIN;\n",
+            Server::My(_) => "START TRANSACTION;\n",
+        }
+    }
+
+    fn now(&self) -> &'static str {
+        match self {
+            Server::Pg(_) => "now()",
+            Server::My(_) => "CURRENT_TIMESTAMP(6)",
+        }
+    }
+
+    /// The shop's tables, the triggers that keep `updated_at` and the change log, and its
+    /// first rows: 5 countries, 200 customers, 500 orders.
+    fn create_shop(&self) {
+        let schema = match self {
+            Server::Pg(_) => r"
+CREATE TABLE country (id int PRIMARY KEY, name text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE customer (id int PRIMARY KEY, name text NOT NULL, email text, country_id int,
+  updated_at timestamptz NOT NULL DEFAULT now(), deleted_at timestamptz);
+CREATE TABLE orders (id int PRIMARY KEY, customer_id int NOT NULL, total numeric(10,2) NOT NULL);
+CREATE TABLE change_log (id bigserial PRIMARY KEY, table_name text NOT NULL, operation text NOT NULL,
+  record_key text NOT NULL, changed_at timestamptz NOT NULL DEFAULT now());
+-- now() is when the transaction began: a transaction that commits late writes an old time.
+CREATE FUNCTION touch() RETURNS trigger AS $$ BEGIN NEW.updated_at = now(); RETURN NEW; END $$ LANGUAGE plpgsql;
+CREATE TRIGGER country_touch BEFORE UPDATE ON country FOR EACH ROW EXECUTE FUNCTION touch();
+CREATE TRIGGER customer_touch BEFORE UPDATE ON customer FOR EACH ROW EXECUTE FUNCTION touch();
+CREATE FUNCTION log_change() RETURNS trigger AS $$
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    INSERT INTO change_log (table_name, operation, record_key) VALUES (TG_TABLE_NAME, TG_OP, OLD.id::text);
+    RETURN OLD;
+  END IF;
+  INSERT INTO change_log (table_name, operation, record_key) VALUES (TG_TABLE_NAME, TG_OP, NEW.id::text);
+  RETURN NEW;
+END $$ LANGUAGE plpgsql;
+CREATE TRIGGER orders_log AFTER INSERT OR UPDATE OR DELETE ON orders FOR EACH ROW EXECUTE FUNCTION log_change();
+",
+            Server::My(_) => r"
+CREATE TABLE country (id INT PRIMARY KEY, name VARCHAR(60) NOT NULL,
+  updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6));
+CREATE TABLE customer (id INT PRIMARY KEY, name VARCHAR(200) NOT NULL, email VARCHAR(100), country_id INT,
+  updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6), deleted_at DATETIME(6) NULL);
+CREATE TABLE orders (id INT PRIMARY KEY, customer_id INT NOT NULL, total DECIMAL(10,2) NOT NULL);
+CREATE TABLE change_log (id BIGINT AUTO_INCREMENT PRIMARY KEY, table_name VARCHAR(64) NOT NULL,
+  operation VARCHAR(6) NOT NULL, record_key VARCHAR(100) NOT NULL,
+  changed_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6));
+CREATE TRIGGER orders_ins AFTER INSERT ON orders FOR EACH ROW
+  INSERT INTO change_log (table_name, operation, record_key) VALUES ('orders', 'INSERT', NEW.id);
+CREATE TRIGGER orders_upd AFTER UPDATE ON orders FOR EACH ROW
+  INSERT INTO change_log (table_name, operation, record_key) VALUES ('orders', 'UPDATE', NEW.id);
+CREATE TRIGGER orders_del AFTER DELETE ON orders FOR EACH ROW
+  INSERT INTO change_log (table_name, operation, record_key) VALUES ('orders', 'DELETE', OLD.id);
+",
+        };
+        self.sql(schema);
+        let mut rows = String::new();
+        for id in 1..=5 {
+            rows.push_str(&format!("INSERT INTO country (id, name) VALUES ({id}, 'country {id}');\n"));
+        }
+        for id in 1..=200 {
+            rows.push_str(&format!(
+                "INSERT INTO customer (id, name, email, country_id) VALUES ({id}, 'customer {id}', 'c{id}@shop', {});\n",
+                1 + id % 5
+            ));
+        }
+        for id in 1..=500 {
+            rows.push_str(&format!(
+                "INSERT INTO orders (id, customer_id, total) VALUES ({id}, {}, {}.50);\n",
+                1 + id % 200,
+                id % 97
+            ));
+        }
+        self.sql(&rows);
+    }
+}
+
+fn child_output(child: &mut Child) -> Output {
+    let mut stdout = Vec::new();
+    let mut stderr = Vec::new();
+    if let Some(mut out) = child.stdout.take() {
+        std::io::Read::read_to_end(&mut out, &mut stdout).expect("read stdout");
+    }
+    if let Some(mut err) = child.stderr.take() {
+        std::io::Read::read_to_end(&mut err, &mut stderr).expect("read stderr");
+    }
+    let status = child.wait().expect("wait");
+    Output { status, stdout, stderr }
+}
+
+/// The shop's grafter.toml for `url`.
+fn shop_config(url: &str, sync: &str) -> String {
+    format!(
+        r#"[source]
+url = "{url}"
+
+[sync]
+{sync}
+
+[[nodes]]
+label = "Country"
+table = "country"
+key = "id"
+exclude = ["updated_at"]
+cursor = "updated_at"
+
+[[nodes]]
+label = "Customer"
+table = "customer"
+key = "id"
+exclude = ["updated_at", "deleted_at", "country_id"]
+cursor = "updated_at"
+soft_delete = "deleted_at"
+
+[[nodes]]
+label = "Order"
+table = "orders"
+key = "id"
+exclude = ["customer_id"]
+change_log = "change_log"
+
+[[relationships]]
+name = "lives_in"
+type = "LIVES_IN"
+table = "customer"
+start = {{ label = "Customer", key = "id" }}
+end = {{ label = "Country", key = "country_id" }}
+cursor = "updated_at"
+soft_delete = "deleted_at"
+
+[[relationships]]
+name = "placed"
+type = "PLACED"
+table = "orders"
+start = {{ label = "Customer", key = "customer_id" }}
+end = {{ label = "Order", key = "id" }}
+change_log = "change_log"
+"#
+    )
+}
+
+/// What the writers did, to hold the sync's figures against.
+#[derive(Default)]
+struct Written {
+    customers_inserted: u64,
+    customers_soft_deleted: BTreeSet<u64>,
+    orders_inserted: u64,
+    orders_deleted: BTreeSet<u64>,
+}
+
+/// A small deterministic generator, so every run of the test writes the same changes.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n
+    }
+}
+
+/// Two writers' scripts: customers (inserts, renames, moves, soft deletes, bursts of
+/// updates in one statement — one timestamp for dozens of rows) and orders (inserts,
+/// updates, hard deletes, reassignments, and transactions that commit seconds after they
+/// wrote, with old timestamps).
+fn writer_scripts(server: &Server, operations: u64) -> (String, String, Written) {
+    let mut random = Lcg(7);
+    let mut written = Written::default();
+    let mut customers = String::new();
+    let mut orders = String::new();
+    for i in 0..operations {
+        let new_customer = 1000 + i;
+        customers.push_str(&format!(
+            "INSERT INTO customer (id, name, email, country_id) VALUES ({new_customer}, 'new {i}', 'n{i}@shop', {});\n",
+            1 + random.below(5)
+        ));
+        written.customers_inserted += 1;
+        customers.push_str(&format!(
+            "UPDATE customer SET name = concat(name, ' r{i}') WHERE id = {};\n",
+            1 + random.below(200)
+        ));
+        if i % 7 == 3 {
+            customers.push_str(&format!("UPDATE customer SET country_id = {} WHERE id = {};\n", 1 + random.below(5), 1 + random.below(200)));
+        }
+        if i % 10 == 5 {
+            let gone = 1 + random.below(200);
+            customers.push_str(&format!("UPDATE customer SET deleted_at = {} WHERE id = {gone} AND deleted_at IS NULL;\n", server.now()));
+            written.customers_soft_deleted.insert(gone);
+        }
+        if i % 25 == 12 {
+            let from = 1 + random.below(170);
+            customers.push_str(&format!("UPDATE customer SET name = concat(name, '!') WHERE id BETWEEN {from} AND {};\n", from + 30));
+        }
+        if i % 40 == 20 {
+            customers.push_str(&format!("UPDATE country SET name = concat(name, '.') WHERE id = {};\n", 1 + random.below(5)));
+        }
+        customers.push_str(&server.sleep(0.02));
+
+        let new_order = 1000 + i;
+        // Some orders are for customers the other writer has only just added (or is about
+        // to add): their relationship waits for the customer's node.
+        let buyer = if i % 3 == 0 { 1000 + i / 2 } else { 1 + random.below(200) };
+        orders.push_str(&format!("INSERT INTO orders (id, customer_id, total) VALUES ({new_order}, {buyer}, {}.25);\n", i % 50));
+        written.orders_inserted += 1;
+        orders.push_str(&format!("UPDATE orders SET total = total + 1 WHERE id = {};\n", 1 + random.below(500)));
+        if i % 6 == 2 {
+            let gone = 1 + random.below(500);
+            orders.push_str(&format!("DELETE FROM orders WHERE id = {gone};\n"));
+            written.orders_deleted.insert(gone);
+        }
+        if i % 9 == 4 {
+            orders.push_str(&format!("UPDATE orders SET customer_id = {} WHERE id = {};\n", 1 + random.below(200), 1 + random.below(500)));
+        }
+        if i % 30 == 15 {
+            // Written now, committed 1.5 s later: its rows carry a time older than rows
+            // other transactions commit meanwhile.
+            orders.push_str(server.begin());
+            orders.push_str(&format!("UPDATE orders SET total = total + 100 WHERE id = {};\n", 1 + random.below(500)));
+            orders.push_str(&format!("UPDATE customer SET email = 'late{i}@shop' WHERE id = {};\n", 1 + random.below(200)));
+            orders.push_str(&server.sleep(1.5));
+            orders.push_str("COMMIT;\n");
+        }
+        orders.push_str(&server.sleep(0.02));
+    }
+    (customers, orders, written)
+}
+
+/// Starts `grafter sync` with `args` in the project.
+fn spawn_sync(project: &Project, args: &[&str], kill_at: Option<&str>) -> Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_grafter"));
+    command
+        .current_dir(project.path())
+        .args(["sync", "-q"])
+        .args(args)
+        .env_remove("GRAFTER_CONFIG")
+        .env_remove("GRAFTER_KILL_AT")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(point) = kill_at {
+        command.env("GRAFTER_KILL_AT", point);
+    }
+    command.spawn().expect("start grafter sync")
+}
+
+/// Waits for a child at most `limit`; kills it and fails when it takes longer.
+fn wait_at_most(child: &mut Child, limit: Duration, what: &str) -> Output {
+    let deadline = Instant::now() + limit;
+    while child.try_wait().expect("try_wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let output = child_output(child);
+            panic!("{what} did not end within {limit:?}:\n{}", String::from_utf8_lossy(&output.stderr));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child_output(child)
+}
+
+fn interrupt(child: &Child) {
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+}
+
+/// `grafter sync --format json` (one pass); its summary.
+fn sync_json(project: &Project) -> Json {
+    let output = project.grafter().args(["sync", "-q", "--format", "json"]).output().expect("grafter sync");
+    assert!(output.status.success(), "grafter sync failed: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("JSON summary")
+}
+
+fn mapping<'a>(summary: &'a Json, name: &str) -> &'a Json {
+    summary["mappings"].as_array().expect("mappings").iter().find(|m| m["mapping"] == name).unwrap_or_else(|| panic!("no mapping {name} in {summary}"))
+}
+
+/// The whole story on one server: load, writers and sync side by side, sync killed with
+/// SIGKILL mid-pass and started again, caught up, verified, counted.
+fn sync_follows_concurrent_writers_through_a_crash(server: &Server) {
+    server.create_shop();
+    let project = Project::new();
+    project.write("grafter.toml", shop_config(&server.url(), "overlap = \"5s\"\ninterval = \"200ms\""));
+    project.grafter().args(["run", "-q"]).assert().success();
+
+    let (customers, orders, written) = writer_scripts(server, 150);
+    let mut writers = [server.script(&customers), server.script(&orders)];
+
+    // The first follower dies by SIGKILL inside its 12th batch, before the commit.
+    let mut first = spawn_sync(&project, &["--follow", "--interval", "200ms"], Some("before-commit:12"));
+    let killed = wait_at_most(&mut first, Duration::from_secs(60), "the first sync");
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&killed.status), Some(9), "killed: {}", String::from_utf8_lossy(&killed.stderr));
+
+    let mut second = spawn_sync(&project, &["--follow", "--interval", "200ms"], None);
+    for writer in &mut writers {
+        let output = wait_at_most(writer, Duration::from_secs(120), "a writer");
+        assert!(output.status.success(), "writer failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    std::thread::sleep(Duration::from_millis(800));
+    interrupt(&second);
+    let followed = wait_at_most(&mut second, Duration::from_secs(60), "the following sync");
+    let log = String::from_utf8_lossy(&followed.stderr);
+    assert_eq!(followed.status.code(), Some(130), "Ctrl-C stops a follower after a batch: {log}");
+    assert!(log.contains("took over the lock left by a process that is gone"), "{log}");
+    let pass_lines: Vec<&str> = log.lines().filter(|l| l.starts_with("pass ")).collect();
+    assert!(pass_lines.len() >= 3, "a line per pass: {log}");
+    assert!(pass_lines.iter().all(|l| l.contains("; lag ") && l.contains("changes read")), "{pass_lines:?}");
+
+    let caught_up = project
+        .grafter()
+        .args(["sync", "-q", "--until-caught-up", "--max-lag", "5s", "--timeout", "60s", "--interval", "200ms"])
+        .output()
+        .expect("grafter sync --until-caught-up");
+    let stdout = String::from_utf8_lossy(&caught_up.stdout);
+    assert!(caught_up.status.success(), "caught up: {stdout}\n{}", String::from_utf8_lossy(&caught_up.stderr));
+    assert!(stdout.contains("caught up, verified"), "{stdout}");
+    assert!(stdout.contains("PASSED"), "the verification is shown: {stdout}");
+
+    // An independent verification finds nothing different.
+    let verified = project.grafter().args(["verify"]).output().expect("grafter verify");
+    assert!(verified.status.success(), "verify: {}", String::from_utf8_lossy(&verified.stdout));
+
+    // The graph holds what SQL says.
+    let live_customers = server.count("SELECT count(*) FROM customer WHERE deleted_at IS NULL");
+    assert_eq!(project.query_int("MATCH (c:Customer) RETURN count(c) AS n"), live_customers);
+    assert_eq!(project.query_int("MATCH (o:Order) RETURN count(o) AS n"), server.count("SELECT count(*) FROM orders"));
+
+    // Every change applied exactly once, none missed: the figures of committed batches (the
+    // SIGKILLed batch never committed, so its changes count when they were applied again).
+    let summary = sync_json(&project);
+    let customer = &mapping(&summary, "customer")["since_first"];
+    assert_eq!(customer["created"].as_u64(), Some(written.customers_inserted), "{customer}");
+    assert_eq!(customer["deleted"].as_u64(), Some(written.customers_soft_deleted.len() as u64), "{customer}");
+    let order = &mapping(&summary, "orders")["since_first"];
+    assert_eq!(order["created"].as_u64(), Some(written.orders_inserted), "{order}");
+    assert_eq!(order["deleted"].as_u64(), Some(written.orders_deleted.len() as u64), "{order}");
+    assert_eq!(mapping(&summary, "placed")["since_first"]["rejected"].as_u64(), Some(0));
+
+    // The history records the load and the sync sessions.
+    let history: Json = serde_json::from_slice(&project.grafter().args(["history", "--format", "json"]).output().unwrap().stdout).unwrap();
+    let kinds: Vec<&str> = history.as_array().unwrap().iter().map(|r| r["kind"].as_str().unwrap_or("load")).collect();
+    assert_eq!(kinds.first(), Some(&"load"), "{kinds:?}");
+    assert!(kinds.iter().filter(|k| **k == "sync").count() >= 4, "{kinds:?}");
+}
+
+#[test]
+fn postgres_sync_follows_concurrent_writers_through_a_crash() {
+    sync_follows_concurrent_writers_through_a_crash(&Server::Pg(Postgres::new()));
+}
+
+#[test]
+fn mariadb_sync_follows_concurrent_writers_through_a_crash() {
+    sync_follows_concurrent_writers_through_a_crash(&Server::My(Mariadb::new()));
+}
+
+/// Rows sharing one cursor value across batch boundaries, a sync killed between two of
+/// those batches: without an overlap, the restart continues after (cursor value, key) —
+/// nothing skipped, nothing repeated.
+fn ties_are_neither_skipped_nor_repeated(server: &Server, second_precision: &str) {
+    server.sql(&format!(
+        "CREATE TABLE item (id int PRIMARY KEY, v int NOT NULL, updated_at {second_precision});\n{}",
+        (1..=100).map(|id| format!("INSERT INTO item (id, v) VALUES ({id}, 0);\n")).collect::<String>()
+    ));
+    let project = Project::new();
+    project.write(
+        "grafter.toml",
+        format!(
+            "[source]\nurl = \"{}\"\n\n[sync]\noverlap = \"0s\"\n\n[[nodes]]\nlabel = \"Item\"\ntable = \"item\"\nkey = \"id\"\nexclude = [\"updated_at\"]\ncursor = \"updated_at\"\n",
+            server.url()
+        ),
+    );
+    project.grafter().args(["run", "-q"]).assert().success();
+    // A later second than the load's watermark; one statement: every row gets the same time.
+    std::thread::sleep(Duration::from_millis(1100));
+    server.sql(&format!("UPDATE item SET v = v + 1, updated_at = {};", match server {
+        Server::Pg(_) => "date_trunc('second', now())",
+        Server::My(_) => "CURRENT_TIMESTAMP",
+    }));
+    let mut killed = spawn_sync(&project, &["--batch-size", "7"], Some("before-commit:5"));
+    let output = wait_at_most(&mut killed, Duration::from_secs(60), "the killed sync");
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&output.status), Some(9));
+
+    let summary = sync_json(&project);
+    let item = mapping(&summary, "item");
+    // Four batches of 7 committed before the kill; the rest now, each row once.
+    assert_eq!(item["session"]["read"].as_u64(), Some(72), "{item}");
+    assert_eq!(item["session"]["updated"].as_u64(), Some(72), "{item}");
+    assert_eq!(item["session"]["unchanged"].as_u64(), Some(0), "no row read twice: {item}");
+    assert_eq!(item["since_first"]["updated"].as_u64(), Some(100), "{item}");
+    assert_eq!(project.query_int("MATCH (i:Item) WHERE i.v = 1 RETURN count(i) AS n"), 100);
+    project.grafter().args(["verify"]).assert().success();
+}
+
+#[test]
+fn postgres_ties_are_neither_skipped_nor_repeated() {
+    ties_are_neither_skipped_nor_repeated(&Server::Pg(Postgres::new()), "timestamp NOT NULL DEFAULT date_trunc('second', now())");
+}
+
+#[test]
+fn mariadb_ties_are_neither_skipped_nor_repeated() {
+    ties_are_neither_skipped_nor_repeated(
+        &Server::My(Mariadb::new()),
+        "TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP",
+    );
+}
+
+/// The rule that keeps late commits: a transaction that wrote its row, then committed after
+/// a pass had already moved the watermark past that row's time. Without an overlap the row
+/// is lost (verify says where); with one, the next pass finds it.
+#[test]
+fn a_late_commit_is_found_by_the_overlap_and_lost_without_it() {
+    let server = Server::Pg(Postgres::new());
+    server.sql(
+        "CREATE TABLE item (id int PRIMARY KEY, v text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now());
+         CREATE FUNCTION touch() RETURNS trigger AS $$ BEGIN NEW.updated_at = now(); RETURN NEW; END $$ LANGUAGE plpgsql;
+         CREATE TRIGGER item_touch BEFORE UPDATE ON item FOR EACH ROW EXECUTE FUNCTION touch();
+         INSERT INTO item (id, v) VALUES (1, 'a'), (2, 'b');",
+    );
+    let config = |overlap: &str| {
+        format!(
+            "[source]\nurl = \"{}\"\n\n[sync]\noverlap = \"{overlap}\"\n\n[[nodes]]\nlabel = \"Item\"\ntable = \"item\"\nkey = \"id\"\nexclude = [\"updated_at\"]\ncursor = \"updated_at\"\n",
+            server.url()
+        )
+    };
+    let without = Project::new();
+    without.write("grafter.toml", config("0s"));
+    let with = Project::new();
+    with.write("grafter.toml", config("5s"));
+    for project in [&without, &with] {
+        project.grafter().args(["run", "-q"]).assert().success();
+    }
+    // Item 1 is written by a transaction that began first and commits last.
+    let mut late = server.script("BEGIN;\nUPDATE item SET v = 'late' WHERE id = 1;\nSELECT pg_sleep(3);\nCOMMIT;\n");
+    std::thread::sleep(Duration::from_millis(700));
+    server.sql("UPDATE item SET v = 'early' WHERE id = 2;");
+    for project in [&without, &with] {
+        project.grafter().args(["sync", "-q"]).assert().success();
+    }
+    let output = wait_at_most(&mut late, Duration::from_secs(30), "the late transaction");
+    assert!(output.status.success());
+    for project in [&without, &with] {
+        project.grafter().args(["sync", "-q"]).assert().success();
+    }
+    let lost = without.grafter().args(["verify"]).output().expect("verify");
+    let report = String::from_utf8_lossy(&lost.stdout);
+    assert_eq!(lost.status.code(), Some(1), "without an overlap the late row is lost: {report}");
+    assert!(report.contains(r#"(:Item {id: 1}): v: source "late" ≠ graph "a""#), "{report}");
+    with.grafter().args(["verify"]).assert().success();
+    assert_eq!(with.query_int("MATCH (i:Item {v: 'late'}) RETURN count(i) AS n"), 1);
+}
+
+/// A relationship read before the node it connects waits, and applies once the node is
+/// there; one whose node never comes is rejected after `pending_timeout`, with the reason.
+#[test]
+fn relationships_wait_for_their_nodes_then_time_out_into_the_reject_file() {
+    let server = Server::Pg(Postgres::new());
+    server.create_shop();
+    let project = Project::new();
+    project.write("grafter.toml", shop_config(&server.url(), "overlap = \"5s\"\npending_timeout = \"2s\""));
+    project.grafter().args(["run", "-q"]).assert().success();
+
+    // A new customer, then deleted, and an order for it comes after.
+    server.sql("INSERT INTO customer (id, name) VALUES (5000, 'briefly');");
+    sync_json(&project);
+    server.sql("UPDATE customer SET deleted_at = now() WHERE id = 5000; INSERT INTO orders VALUES (9001, 5000, 1.00);");
+    let summary = sync_json(&project);
+    assert_eq!(mapping(&summary, "placed")["waiting"].as_u64(), Some(1), "order 9001 waits for customer 5000: {summary}");
+    // The customer comes back: its node, and the relationship that waited for it.
+    server.sql("UPDATE customer SET deleted_at = NULL WHERE id = 5000;");
+    let summary = sync_json(&project);
+    assert_eq!(mapping(&summary, "placed")["waiting"].as_u64(), Some(0), "{summary}");
+    assert_eq!(project.query_int("MATCH (:Customer {id: 5000})-[p:PLACED]->(:Order {id: 9001}) RETURN count(p) AS n"), 1);
+    project.grafter().args(["verify"]).assert().success();
+
+    // An order for a customer that never exists: rejected once it waited too long.
+    server.sql("INSERT INTO orders VALUES (9002, 123456, 2.00);");
+    let summary = sync_json(&project);
+    assert_eq!(mapping(&summary, "placed")["waiting"].as_u64(), Some(1));
+    std::thread::sleep(Duration::from_millis(2500));
+    let summary = sync_json(&project);
+    let placed = mapping(&summary, "placed");
+    assert_eq!((placed["waiting"].as_u64(), placed["session"]["rejected"].as_u64()), (Some(0), Some(1)), "{placed}");
+    let rejects = std::fs::read_to_string(project.file("grafter.rejects.sync.ndjson")).expect("the sync reject file");
+    let line: Json = serde_json::from_str(rejects.lines().last().expect("a line")).expect("JSON");
+    assert_eq!(line["mapping"], "placed");
+    assert_eq!(line["row"]["id"], 9002);
+    let reason = line["reason"].as_str().unwrap();
+    assert!(reason.starts_with("start node (:Customer {id: 123456}) not found (waited since "), "{reason}");
+    // The graph and the source agree: the order's relationship is rejected on both sides.
+    project.grafter().args(["verify"]).assert().success();
+}
+
+/// A SQLite file followed too: timestamps kept as text, a soft delete, a rollback of the load
+/// that undoes the syncs after it, and a sync session that cannot itself be rolled back.
+#[test]
+fn sqlite_sources_sync_and_a_rollback_undoes_the_syncs_after_a_load() {
+    let project = Project::new();
+    let db = project.file("shop.sqlite");
+    let connection = rusqlite::Connection::open(&db).expect("sqlite");
+    let stamp = "strftime('%Y-%m-%d %H:%M:%f', 'now')";
+    connection
+        .execute_batch(&format!(
+            "CREATE TABLE customer (id INTEGER PRIMARY KEY, name TEXT NOT NULL, updated_at DATETIME NOT NULL DEFAULT ({stamp}), deleted_at DATETIME);
+             INSERT INTO customer (id, name) VALUES (1, 'a'), (2, 'b'), (3, 'c');"
+        ))
+        .expect("schema");
+    project.write(
+        "grafter.toml",
+        "[source]\nurl = \"sqlite:shop.sqlite\"\n\n[sync]\noverlap = \"0s\"\n\n[[nodes]]\nlabel = \"Customer\"\ntable = \"customer\"\nkey = \"id\"\nexclude = [\"updated_at\", \"deleted_at\"]\ncursor = \"updated_at\"\nsoft_delete = \"deleted_at\"\n",
+    );
+    project.grafter().args(["run", "-q"]).assert().success();
+    let empty = project.grafter().args(["fingerprint", "--format", "json"]).output().unwrap().stdout;
+    std::thread::sleep(Duration::from_millis(20));
+    connection
+        .execute_batch(&format!(
+            "UPDATE customer SET name = 'renamed', updated_at = {stamp} WHERE id = 1;
+             UPDATE customer SET deleted_at = {stamp}, updated_at = {stamp} WHERE id = 2;
+             INSERT INTO customer (id, name) VALUES (4, 'd');"
+        ))
+        .expect("changes");
+    let summary = sync_json(&project);
+    let customer = &mapping(&summary, "customer")["session"];
+    assert_eq!(
+        (customer["created"].as_u64(), customer["updated"].as_u64(), customer["deleted"].as_u64()),
+        (Some(1), Some(1), Some(1)),
+        "{customer}"
+    );
+    project.grafter().args(["verify"]).assert().success();
+    assert_eq!(project.query_int("MATCH (c:Customer) RETURN count(c) AS n"), 3);
+    assert_ne!(project.grafter().args(["fingerprint", "--format", "json"]).output().unwrap().stdout, empty);
+
+    let history: Json = serde_json::from_slice(&project.grafter().args(["history", "--format", "json"]).output().unwrap().stdout).unwrap();
+    let session = history.as_array().unwrap().last().unwrap()["id"].as_str().unwrap().to_owned();
+    let refused = project.grafter().args(["rollback", &session]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(stderr.contains("is a sync session, which takes no snapshot"), "{stderr}");
+    project.grafter().args(["rollback", "--last"]).assert().success();
+    assert_eq!(project.query_int("MATCH (c:Customer) RETURN count(c) AS n"), 0, "the load and the syncs after it are undone");
+    let history: Json = serde_json::from_slice(&project.grafter().args(["history", "--format", "json"]).output().unwrap().stdout).unwrap();
+    assert!(history.as_array().unwrap().iter().all(|r| r["status"] == "rolled_back"), "{history}");
+}
+
+/// Mappings sync cannot follow are refused before anything is written, each naming the
+/// mapping, the line and what to do.
+#[test]
+fn mappings_sync_cannot_follow_are_refused_with_the_reason() {
+    let project = Project::new();
+    let db = project.file("shop.sqlite");
+    rusqlite::Connection::open(&db)
+        .expect("sqlite")
+        .execute_batch(
+            "CREATE TABLE country (id INTEGER PRIMARY KEY, name TEXT, updated_at DATETIME);
+             CREATE TABLE customer (id INTEGER PRIMARY KEY, name TEXT, updated_at DATETIME);
+             CREATE TABLE visit (id INTEGER PRIMARY KEY, customer_id INTEGER, country_id INTEGER, updated_at DATETIME);",
+        )
+        .expect("schema");
+    let base = "[source]\nurl = \"sqlite:shop.sqlite\"\n\n[[nodes]]\nlabel = \"Country\"\ntable = \"country\"\nkey = \"id\"\n\n[[nodes]]\nlabel = \"Customer\"\ntable = \"customer\"\nkey = \"id\"\n";
+    let refused = |config: String, expected: &[&str]| {
+        project.write("grafter.toml", config);
+        let output = project.grafter().args(["sync"]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        for text in expected {
+            assert!(stderr.contains(text), "{text:?} in {stderr}");
+        }
+    };
+    refused(base.to_owned(), &["nothing to sync", "hint: give a mapping `cursor"]);
+    refused(
+        base.replace("table = \"customer\"\nkey = \"id\"\n", "table = \"customer\"\nkey = \"id\"\ncursor = \"name\"\n"),
+        &["grafter.toml:9: mapping `customer`: cursor `name` is a string column", "hint: a cursor is a timestamp"],
+    );
+    refused(
+        base.replace("table = \"customer\"\nkey = \"id\"\n", "table = \"customer\"\nkey = \"id\"\ncursor = \"changed\"\n"),
+        &["cursor `changed` is not a column of table `customer`", "columns: id, name, updated_at"],
+    );
+    refused(
+        format!(
+            "{base}\n[[relationships]]\ntype = \"VISITED\"\ntable = \"visit\"\nstart = {{ label = \"Customer\", key = \"customer_id\" }}\nend = {{ label = \"Country\", key = \"country_id\" }}\ncursor = \"updated_at\"\n"
+        ),
+        &["mapping `visit`: its rows are identified by (id), which is neither its start node's key", "hint: sync relationships read from a table whose key is a node's key"],
+    );
+    refused(
+        base.replace("table = \"customer\"\nkey = \"id\"\n", "query = \"SELECT * FROM customer\"\nkey = \"id\"\nchange_log = \"log\"\n"),
+        &["grafter.toml:13: a change log lists rows of a table, but this mapping reads a query"],
+    );
+    refused(
+        base.replace("table = \"customer\"\nkey = \"id\"\n", "table = \"customer\"\nkey = \"id\"\nchange_log = \"log\"\n"),
+        &["mapping `customer`: change log `log`", "create the change-log table"],
+    );
+}
