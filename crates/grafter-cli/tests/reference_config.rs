@@ -52,6 +52,15 @@ fn reference_config_values_round_trip() {
     assert_eq!(customers.rename.get("name").map(String::as_str), Some("full_name"));
     assert_eq!(customers.transform.get("email").map(String::as_str), Some("lower(trim(email))"));
     assert!(!customers.key_guessed);
+    assert_eq!(customers.soft_delete.as_deref(), Some("deleted_at"));
+    assert_eq!((customers.cursor.as_deref(), customers.change_log.as_deref()), (Some("updated_at"), None));
+    let sync = &config.sync;
+    assert_eq!(
+        (sync.overlap.as_deref(), sync.overlap_integer, sync.interval.as_deref(), sync.max_lag.as_deref()),
+        (Some("5s"), Some(0), Some("5s"), Some("10s"))
+    );
+    assert_eq!(sync.pending_timeout.as_deref(), Some("5m"));
+    assert_eq!(sync.change_log, grafter_plan::ChangeLogConfig::default(), "the reference shows the defaults");
     assert!(config.nodes[1].query.is_some() && config.nodes[1].table.is_none());
 
     let lives_in = &config.relationships[0];
@@ -60,6 +69,7 @@ fn reference_config_values_round_trip() {
     assert_eq!(lives_in.end.key, OneOrMany::One("upper(country_code)".into()));
     assert_eq!(lives_in.null_reference, NullReference::Skip);
     assert!(!lives_in.hierarchy);
+    assert_eq!(lives_in.cursor.as_deref(), Some("updated_at"));
 
     let checks: Vec<(&str, Option<Expect>, bool)> =
         config.checks.iter().map(|c| (c.name.as_str(), c.expect, c.sql.is_some())).collect();
@@ -80,6 +90,12 @@ fn reference_config_plan_resolves_paths_beside_the_config() {
     assert_eq!(plan.target_url, "grafeo:shop.grafeo");
     assert_eq!(plan.run.reject_file, Path::new("/project/shop.rejects.ndjson"));
     assert_eq!(plan.run.batch_size, 10_000);
+    assert_eq!(plan.sync.overlap, std::time::Duration::from_secs(5));
+    assert_eq!(plan.sync.pending_timeout, std::time::Duration::from_secs(300));
+    assert_eq!(
+        plan.mapping("customers").unwrap().tracking,
+        Some(grafter_plan::Tracking::Cursor("updated_at".into()))
+    );
     let country = plan.mapping("Country").expect("a query mapping is named after its label");
     assert!(matches!(&country.read, ReadSpec::Query(sql) if sql.starts_with("SELECT DISTINCT")));
     let lives_in = plan.mapping("customer_country").unwrap();
@@ -104,7 +120,17 @@ fn without_line(text: &str, start: &str) -> String {
 #[test]
 fn reference_config_documented_defaults_hold_when_the_keys_are_omitted() {
     let mut text = reference_text();
-    for key in ["null = ", "url = \"grafeo:", "max_rejects = ", "reject_file = ", "name = \"customers\""] {
+    for key in [
+        "null = ",
+        "url = \"grafeo:",
+        "max_rejects = ",
+        "reject_file = ",
+        "name = \"customers\"",
+        "overlap = ",
+        "interval = ",
+        "max_lag = ",
+        "pending_timeout = ",
+    ] {
         text = without_line(&text, key);
     }
     let config = parse(&text);
@@ -117,6 +143,12 @@ fn reference_config_documented_defaults_hold_when_the_keys_are_omitted() {
     assert_eq!(plan.run.max_rejects, None);
     // "default: <config file name>.rejects.ndjson"
     assert_eq!(plan.run.reject_file, Path::new("/project/shop.rejects.ndjson"));
+    // [sync]: "(default "5s")", "(default "10s")", "(default "5m")".
+    let seconds = std::time::Duration::from_secs;
+    assert_eq!(
+        (plan.sync.overlap, plan.sync.interval, plan.sync.max_lag, plan.sync.pending_timeout),
+        (seconds(5), seconds(5), seconds(10), seconds(300))
+    );
     // "default: the table's name (or the label)"
     assert!(plan.mapping("customers").is_some_and(|m| m.is_node()));
     // "at most one per pair and type" unless `key` says otherwise; no properties by default.

@@ -14,17 +14,18 @@ mod literal;
 mod reply;
 mod scan;
 mod snapshot;
+mod sync;
 mod write;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use grafter_model::{Fingerprint, LockHolder, RunRecord, Value};
+use grafter_model::{Fingerprint, LockHolder, RunRecord, SyncState, Value};
 
 use self::connection::{Client, ClientError};
 use crate::dialect::Dialect;
 use crate::{
-    BeforeCommit, Checkpoint, Ddl, Encoded, EndpointSpec, FalkorDbUrl, GraphTarget, KeyIndex, QueryResult, RecordBatch,
+    BeforeCommit, ChangeCommit, ChangeReport, ChangeSet, Checkpoint, Ddl, Encoded, EndpointSpec, FalkorDbUrl, GraphTarget, KeyIndex, QueryResult, RecordBatch,
     RowStream, TargetError, WriteReport,
 };
 
@@ -145,6 +146,18 @@ impl GraphTarget for FalkorDbTarget {
 
     async fn checkpoints(&self, run_id: &str) -> Result<Vec<Checkpoint>, TargetError> {
         bookkeeping::checkpoints(&self.client, &self.describe(), run_id).await
+    }
+
+    async fn apply_changes(&self, changes: ChangeSet, commit: ChangeCommit) -> Result<ChangeReport, TargetError> {
+        sync::apply(&self.client, &self.describe(), changes, commit).await
+    }
+
+    async fn sync_states(&self) -> Result<Vec<SyncState>, TargetError> {
+        sync::states(&self.client, &self.describe()).await
+    }
+
+    async fn save_sync_states(&self, states: &[SyncState]) -> Result<(), TargetError> {
+        sync::save_states(&self.client, &self.describe(), states).await
     }
 
     async fn latest_checkpoints(&self, mapping: &str, checksum: &str) -> Result<Vec<Checkpoint>, TargetError> {
