@@ -18,7 +18,7 @@ use serde_json::Value as Json;
 
 mod common;
 
-use common::Project;
+use common::{Project, Target, falkordb_serial};
 use common::mariadb::Mariadb;
 use common::postgres::Postgres;
 
@@ -177,10 +177,10 @@ fn child_output(child: &mut Child) -> Output {
     Output { status, stdout, stderr }
 }
 
-/// The shop's grafter.toml for `url`.
-fn shop_config(url: &str, sync: &str) -> String {
+/// The shop's grafter.toml for `url`, loading into `target`.
+fn shop_config(url: &str, sync: &str, target: Target) -> String {
     format!(
-        r#"[source]
+        r#"{target}[source]
 url = "{url}"
 
 [sync]
@@ -224,7 +224,8 @@ table = "orders"
 start = {{ label = "Customer", key = "customer_id" }}
 end = {{ label = "Order", key = "id" }}
 change_log = "change_log"
-"#
+"#,
+        target = target.section("sync").trim_start()
     )
 }
 
@@ -363,10 +364,10 @@ fn mapping<'a>(summary: &'a Json, name: &str) -> &'a Json {
 
 /// The whole story on one server: load, writers and sync side by side, sync killed with
 /// SIGKILL mid-pass and started again, caught up, verified, counted.
-fn sync_follows_concurrent_writers_through_a_crash(server: &Server) {
+fn sync_follows_concurrent_writers_through_a_crash(server: &Server, target: Target) {
     server.create_shop();
     let project = Project::new();
-    project.write("grafter.toml", shop_config(&server.url(), "overlap = \"5s\"\ninterval = \"200ms\""));
+    project.write("grafter.toml", shop_config(&server.url(), "overlap = \"5s\"\ninterval = \"200ms\"", target));
     project.grafter().args(["run", "-q"]).assert().success();
 
     let (customers, orders, written) = writer_scripts(server, 150);
@@ -431,18 +432,30 @@ fn sync_follows_concurrent_writers_through_a_crash(server: &Server) {
 
 #[test]
 fn postgres_sync_follows_concurrent_writers_through_a_crash() {
-    sync_follows_concurrent_writers_through_a_crash(&Server::Pg(Postgres::new()));
+    sync_follows_concurrent_writers_through_a_crash(&Server::Pg(Postgres::new()), Target::Embedded);
 }
 
 #[test]
 fn mariadb_sync_follows_concurrent_writers_through_a_crash() {
-    sync_follows_concurrent_writers_through_a_crash(&Server::My(Mariadb::new()));
+    sync_follows_concurrent_writers_through_a_crash(&Server::My(Mariadb::new()), Target::Embedded);
+}
+
+#[test]
+fn postgres_sync_into_falkordb_follows_concurrent_writers_through_a_crash() {
+    let _one_at_a_time = falkordb_serial();
+    sync_follows_concurrent_writers_through_a_crash(&Server::Pg(Postgres::new()), Target::FalkorDb);
+}
+
+#[test]
+fn mariadb_sync_into_falkordb_follows_concurrent_writers_through_a_crash() {
+    let _one_at_a_time = falkordb_serial();
+    sync_follows_concurrent_writers_through_a_crash(&Server::My(Mariadb::new()), Target::FalkorDb);
 }
 
 /// Rows sharing one cursor value across batch boundaries, a sync killed between two of
 /// those batches: without an overlap, the restart continues after (cursor value, key) —
 /// nothing skipped, nothing repeated.
-fn ties_are_neither_skipped_nor_repeated(server: &Server, second_precision: &str) {
+fn ties_are_neither_skipped_nor_repeated(server: &Server, second_precision: &str, target: Target) {
     server.sql(&format!(
         "CREATE TABLE item (id int PRIMARY KEY, v int NOT NULL, updated_at {second_precision});\n{}",
         (1..=100).map(|id| format!("INSERT INTO item (id, v) VALUES ({id}, 0);\n")).collect::<String>()
@@ -451,8 +464,9 @@ fn ties_are_neither_skipped_nor_repeated(server: &Server, second_precision: &str
     project.write(
         "grafter.toml",
         format!(
-            "[source]\nurl = \"{}\"\n\n[sync]\noverlap = \"0s\"\n\n[[nodes]]\nlabel = \"Item\"\ntable = \"item\"\nkey = \"id\"\nexclude = [\"updated_at\"]\ncursor = \"updated_at\"\n",
-            server.url()
+            "[source]\nurl = \"{}\"\n\n[sync]\noverlap = \"0s\"\n\n[[nodes]]\nlabel = \"Item\"\ntable = \"item\"\nkey = \"id\"\nexclude = [\"updated_at\"]\ncursor = \"updated_at\"\n{}",
+            server.url(),
+            target.section("ties")
         ),
     );
     project.grafter().args(["run", "-q"]).assert().success();
@@ -477,17 +491,23 @@ fn ties_are_neither_skipped_nor_repeated(server: &Server, second_precision: &str
     project.grafter().args(["verify"]).assert().success();
 }
 
+const PG_SECONDS: &str = "timestamp NOT NULL DEFAULT date_trunc('second', now())";
+const MY_SECONDS: &str = "TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP";
+
 #[test]
 fn postgres_ties_are_neither_skipped_nor_repeated() {
-    ties_are_neither_skipped_nor_repeated(&Server::Pg(Postgres::new()), "timestamp NOT NULL DEFAULT date_trunc('second', now())");
+    ties_are_neither_skipped_nor_repeated(&Server::Pg(Postgres::new()), PG_SECONDS, Target::Embedded);
 }
 
 #[test]
 fn mariadb_ties_are_neither_skipped_nor_repeated() {
-    ties_are_neither_skipped_nor_repeated(
-        &Server::My(Mariadb::new()),
-        "TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP",
-    );
+    ties_are_neither_skipped_nor_repeated(&Server::My(Mariadb::new()), MY_SECONDS, Target::Embedded);
+}
+
+#[test]
+fn mariadb_ties_into_falkordb_are_neither_skipped_nor_repeated() {
+    let _one_at_a_time = falkordb_serial();
+    ties_are_neither_skipped_nor_repeated(&Server::My(Mariadb::new()), MY_SECONDS, Target::FalkorDb);
 }
 
 /// The rule that keeps late commits: a transaction that wrote its row, then committed after
@@ -537,12 +557,11 @@ fn a_late_commit_is_found_by_the_overlap_and_lost_without_it() {
 
 /// A relationship read before the node it connects waits, and applies once the node is
 /// there; one whose node never comes is rejected after `pending_timeout`, with the reason.
-#[test]
-fn relationships_wait_for_their_nodes_then_time_out_into_the_reject_file() {
+fn relationships_wait_for_their_nodes_then_time_out_into_the_reject_file(target: Target) {
     let server = Server::Pg(Postgres::new());
     server.create_shop();
     let project = Project::new();
-    project.write("grafter.toml", shop_config(&server.url(), "overlap = \"5s\"\npending_timeout = \"2s\""));
+    project.write("grafter.toml", shop_config(&server.url(), "overlap = \"5s\"\npending_timeout = \"2s\"", target));
     project.grafter().args(["run", "-q"]).assert().success();
 
     // A new customer, then deleted, and an order for it comes after.
@@ -574,6 +593,17 @@ fn relationships_wait_for_their_nodes_then_time_out_into_the_reject_file() {
     assert!(reason.starts_with("start node (:Customer {id: 123456}) not found (waited since "), "{reason}");
     // The graph and the source agree: the order's relationship is rejected on both sides.
     project.grafter().args(["verify"]).assert().success();
+}
+
+#[test]
+fn relationships_wait_for_their_nodes_then_time_out_into_the_reject_file_embedded() {
+    relationships_wait_for_their_nodes_then_time_out_into_the_reject_file(Target::Embedded);
+}
+
+#[test]
+fn relationships_wait_for_their_nodes_then_time_out_into_the_reject_file_falkordb() {
+    let _one_at_a_time = falkordb_serial();
+    relationships_wait_for_their_nodes_then_time_out_into_the_reject_file(Target::FalkorDb);
 }
 
 /// A SQLite file followed too: timestamps kept as text, a soft delete, a rollback of the load
