@@ -11,6 +11,44 @@ use crate::prepare::PreparedMapping;
 use crate::run::{RunOptions, new_run_id};
 use crate::{EngineError, MappingStats, MappingStatus, Observer, identity};
 
+/// A new record of kind `kind` for `plan`, started now, its mappings pending.
+pub(crate) fn blank_record(
+    plan: &Plan,
+    id: String,
+    kind: grafter_model::RunKind,
+    source: &str,
+    only: &[String],
+    mappings: &[String],
+) -> RunRecord {
+    RunRecord {
+        id,
+        kind,
+        status: RunStatus::Pending,
+        started_at: now(),
+        ended_at: None,
+        operator: identity::user(),
+        host: identity::host(),
+        grafter_version: identity::version().to_owned(),
+        config_path: plan.config_path.display().to_string(),
+        config_checksum: plan.config_checksum.clone(),
+        source: redact_url(source),
+        target: redact_url(&plan.target_url),
+        only: only.to_vec(),
+        attempts: 1,
+        mappings: mappings
+            .iter()
+            .map(|name| MappingRecord { name: name.clone(), status: "pending".into(), ..MappingRecord::default() })
+            .collect(),
+        error: None,
+        fingerprint_before: None,
+        snapshot: None,
+        marks: None,
+        events: Vec::new(),
+        verification: None,
+        throughput: Vec::new(),
+    }
+}
+
 /// Records a new run: its fingerprint and snapshot before anything is written.
 pub(crate) async fn new_record(
     plan: &Plan,
@@ -43,37 +81,11 @@ pub(crate) async fn new_record(
     }
     let snapshot = if options.snapshot { target.snapshot(&id).await? } else { None };
     let marks = target.begin_run(None).await?;
-    let mut record = RunRecord {
-        id,
-        kind: grafter_model::RunKind::Load,
-        status: RunStatus::Pending,
-        started_at: now(),
-        ended_at: None,
-        operator: identity::user(),
-        host: identity::host(),
-        grafter_version: identity::version().to_owned(),
-        config_path: plan.config_path.display().to_string(),
-        config_checksum: plan.config_checksum.clone(),
-        source: redact_url(&source),
-        target: redact_url(&plan.target_url),
-        only: options.only.clone(),
-        attempts: 1,
-        mappings: prepared
-            .iter()
-            .map(|p| MappingRecord {
-                name: p.mapping.name.clone(),
-                status: "pending".into(),
-                ..MappingRecord::default()
-            })
-            .collect(),
-        error: None,
-        fingerprint_before: Some(before.overall_hex()),
-        snapshot,
-        marks: Some(marks),
-        events: Vec::new(),
-        verification: None,
-        throughput: Vec::new(),
-    };
+    let names: Vec<String> = prepared.iter().map(|p| p.mapping.name.clone()).collect();
+    let mut record = blank_record(plan, id, grafter_model::RunKind::Load, &source, &options.only, &names);
+    record.fingerprint_before = Some(before.overall_hex());
+    record.snapshot = snapshot;
+    record.marks = Some(marks);
     record.set_status(RunStatus::Pending, None);
     record.set_status(RunStatus::InProgress, None);
     Ok(record)

@@ -104,7 +104,7 @@ impl Source for CsvSource {
     }
 
     async fn count(&self, request: &ScanRequest) -> Result<Option<u64>, SourceError> {
-        crate::refuse_filters(self.describe(), &request)?;
+        crate::refuse_filters(self.describe(), request)?;
         let path = self.dir.file_for(&request.read)?;
         let (dir, options, skip_null) = (self.dir.clone(), self.options.clone(), request.skip_null.clone());
         run_blocking(self.describe(), move || {

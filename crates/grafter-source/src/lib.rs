@@ -113,6 +113,17 @@ impl Filter {
     }
 }
 
+/// ` WHERE k1 IS NOT NULL AND … ORDER BY k1 DESC, … LIMIT 1`: what a SELECT of the key
+/// columns (`quoted`, already quoted for the dialect) needs to return the greatest key.
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+pub(crate) fn greatest_key_clauses(quoted: &[String]) -> String {
+    format!(
+        " WHERE {} ORDER BY {} LIMIT 1",
+        quoted.iter().map(|k| format!("{k} IS NOT NULL")).collect::<Vec<_>>().join(" AND "),
+        quoted.iter().map(|k| format!("{k} DESC")).collect::<Vec<_>>().join(", "),
+    )
+}
+
 /// The columns a request reads besides those it delivers: filtered columns.
 pub(crate) fn filter_columns(request: &ScanRequest) -> impl Iterator<Item = &String> {
     request.filters.iter().filter_map(Filter::column)

@@ -93,7 +93,7 @@ impl Source for NdjsonSource {
     }
 
     async fn count(&self, request: &ScanRequest) -> Result<Option<u64>, SourceError> {
-        crate::refuse_filters(self.describe(), &request)?;
+        crate::refuse_filters(self.describe(), request)?;
         let path = self.dir.file_for(&request.read)?;
         if !request.skip_null.is_empty() {
             resolve_columns(&self.dir, &path, &self.keys(&path).await?, &request.skip_null)?;

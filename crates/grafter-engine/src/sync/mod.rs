@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
-use grafter_model::{Cursor, MappingRecord, RunKind, RunRecord, RunStatus, SyncState, Value, now, redact_url};
+use grafter_model::{Cursor, MappingRecord, RunKind, RunRecord, RunStatus, SyncState, Value, now};
 use grafter_plan::Plan;
 use grafter_source::Source;
 use grafter_target::{Access, GraphTarget};
@@ -41,7 +41,7 @@ use crate::prepare::prepare;
 use crate::rejects::RejectSink;
 use crate::run::{new_run_id, open_source, open_target, select};
 use crate::verify::{VerifyOptions, VerifyReport, verify_with};
-use crate::{EngineError, Observer, identity};
+use crate::{EngineError, Observer};
 
 /// Rows read back by key in one query (pending rows, change-log entries).
 const FETCH: usize = 1_000;
@@ -315,34 +315,15 @@ impl Session<'_> {
     }
 
     fn new_record(&self, id: &str) -> RunRecord {
-        let mut record = RunRecord {
-            id: id.to_owned(),
-            kind: RunKind::Sync,
-            status: RunStatus::Pending,
-            started_at: now(),
-            ended_at: None,
-            operator: identity::user(),
-            host: identity::host(),
-            grafter_version: identity::version().to_owned(),
-            config_path: self.plan.config_path.display().to_string(),
-            config_checksum: self.plan.config_checksum.clone(),
-            source: redact_url(&self.source.describe()),
-            target: redact_url(&self.plan.target_url),
-            only: self.options.only.clone(),
-            attempts: 1,
-            mappings: self
-                .tracked
-                .iter()
-                .map(|t| MappingRecord { name: t.name().to_owned(), status: "pending".into(), ..MappingRecord::default() })
-                .collect(),
-            error: None,
-            fingerprint_before: None,
-            snapshot: None,
-            marks: None,
-            events: Vec::new(),
-            verification: None,
-            throughput: Vec::new(),
-        };
+        let names: Vec<String> = self.tracked.iter().map(|t| t.name().to_owned()).collect();
+        let mut record = crate::ledger::blank_record(
+            self.plan,
+            id.to_owned(),
+            RunKind::Sync,
+            &self.source.describe(),
+            &self.options.only,
+            &names,
+        );
         record.set_status(RunStatus::InProgress, None);
         record
     }

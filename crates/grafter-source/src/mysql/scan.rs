@@ -296,6 +296,14 @@ pub(super) async fn max_key(
     read: &Read,
     key: &[String],
 ) -> Result<Option<Vec<Value>>, SourceError> {
+    check_key(source, connection, read, key).await?;
+    let quoted: Vec<String> = key.iter().map(|k| quote_ident(k)).collect();
+    let sql = format!("SELECT {} FROM {}{}", quoted.join(", "), from_clause(read), crate::greatest_key_clauses(&quoted));
+    key_row(source, connection, read, &sql, Params::Empty).await
+}
+
+/// Checks that `read` has the columns of `key`.
+async fn check_key(source: &MysqlSource, connection: &mut Conn, read: &Read, key: &[String]) -> Result<(), SourceError> {
     let available = columns(source, connection, read).await?;
     let probe = ScanRequest {
         read: read.clone(),
@@ -307,16 +315,18 @@ pub(super) async fn max_key(
         range: KeyRange::all(),
         filters: Vec::new(),
     };
-    check_columns(source, &probe, &available)?;
-    let quoted: Vec<String> = key.iter().map(|k| quote_ident(k)).collect();
-    let sql = format!(
-        "SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT 1",
-        quoted.join(", "),
-        from_clause(read),
-        quoted.iter().map(|k| format!("{k} IS NOT NULL")).collect::<Vec<_>>().join(" AND "),
-        quoted.iter().map(|k| format!("{k} DESC")).collect::<Vec<_>>().join(", "),
-    );
-    let mut result = connection.exec_iter(sql.as_str(), ()).await.map_err(|e| read_error(source, read, e))?;
+    check_columns(source, &probe, &available)
+}
+
+/// The first row of a query that selects key columns, decoded; `None` when it has none.
+async fn key_row(
+    source: &MysqlSource,
+    connection: &mut Conn,
+    read: &Read,
+    sql: &str,
+    params: Params,
+) -> Result<Option<Vec<Value>>, SourceError> {
+    let mut result = connection.exec_iter(sql, params).await.map_err(|e| read_error(source, read, e))?;
     let conversions: Vec<Conversion> = result
         .columns()
         .map(|columns| columns.iter().map(|c| Conversion::of(c, false)).collect())
@@ -345,18 +355,7 @@ pub(super) async fn split(
     key: &[String],
     parts: usize,
 ) -> Result<Vec<KeyRange>, SourceError> {
-    let available = columns(source, connection, read).await?;
-    let probe = ScanRequest {
-        read: read.clone(),
-        columns: Vec::new(),
-        skip_null: Vec::new(),
-        order_by: key.to_vec(),
-        after: Cursor::Start,
-        batch_size: 1,
-        range: KeyRange::all(),
-        filters: Vec::new(),
-    };
-    check_columns(source, &probe, &available)?;
+    check_key(source, connection, read, key).await?;
     let from = from_clause(read);
     let rows: Option<u64> = connection
         .exec_first(format!("SELECT COUNT(*) FROM {from}"), ())
@@ -370,27 +369,9 @@ pub(super) async fn split(
     let mut previous: Option<Vec<Value>> = None;
     for part in 1..parts {
         let offset = rows * part / parts - 1;
-        let mut result = connection
-            .exec_iter(sql.as_str(), Params::Positional(vec![My::UInt(offset)]))
-            .await
-            .map_err(|e| read_error(source, read, e))?;
-        let conversions: Vec<Conversion> = result
-            .columns()
-            .map(|columns| columns.iter().map(|c| Conversion::of(c, false)).collect())
-            .unwrap_or_default();
-        let row = result.next().await.map_err(|e| read_error(source, read, e))?;
-        result.drop_result().await.map_err(|e| read_error(source, read, e))?;
+        let row = key_row(source, connection, read, &sql, Params::Positional(vec![My::UInt(offset)])).await?;
         // Rows deleted since the count: the remaining ranges would be empty anyway.
-        let Some(row) = row else { break };
-        let boundary: Vec<Value> = row
-            .unwrap_raw()
-            .into_iter()
-            .zip(&conversions)
-            .map(|(cell, conversion)| {
-                convert(cell.unwrap_or(My::NULL), *conversion, &source.types, true)
-                    .unwrap_or_else(|rejected| rejected.stored)
-            })
-            .collect();
+        let Some(boundary) = row else { break };
         ranges.push(KeyRange { after: previous.take(), up_to: Some(boundary.clone()) });
         previous = Some(boundary);
     }

@@ -307,13 +307,8 @@ pub(super) async fn max_key(
     let quoted: Vec<String> = keys.iter().map(|k| quote_ident(&k.column.name)).collect();
     let outer: Vec<String> =
         quoted.iter().zip(&decoders).map(|(k, (_, cast))| format!("{k}{}", cast.suffix())).collect();
-    let sql = format!(
-        "SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT 1",
-        outer.join(", "),
-        described.from,
-        quoted.iter().map(|k| format!("{k} IS NOT NULL")).collect::<Vec<_>>().join(" AND "),
-        quoted.iter().map(|k| format!("{k} DESC")).collect::<Vec<_>>().join(", "),
-    );
+    let sql =
+        format!("SELECT {} FROM {}{}", outer.join(", "), described.from, crate::greatest_key_clauses(&quoted));
     let rows = client.query(&sql, &[]).await.map_err(|e| source.query_error(&e, read, &sql))?;
     rows.first().map(|row| decode_key_row(source, read, &sql, row, &keys, &decoders, "greatest key")).transpose()
 }

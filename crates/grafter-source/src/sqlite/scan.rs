@@ -211,13 +211,7 @@ pub(super) fn max_key(
         .map(|name| conversion(available.iter().find(|c| &c.name == name).and_then(|c| c.declared_type.as_deref())))
         .collect();
     let quoted: Vec<String> = key.iter().map(|k| quote_ident(k)).collect();
-    let sql = format!(
-        "SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT 1",
-        quoted.join(", "),
-        from_clause(read),
-        quoted.iter().map(|k| format!("{k} IS NOT NULL")).collect::<Vec<_>>().join(" AND "),
-        quoted.iter().map(|k| format!("{k} DESC")).collect::<Vec<_>>().join(", "),
-    );
+    let sql = format!("SELECT {} FROM {}{}", quoted.join(", "), from_clause(read), crate::greatest_key_clauses(&quoted));
     let result = query_row(connection, &sql, &[], |row| {
         (0..key.len())
             .map(|i| Ok(convert(row.get_ref(i)?, conversions[i], source.types.bytes).unwrap_or(Value::Null)))
