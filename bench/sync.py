@@ -109,6 +109,10 @@ PASS_LINE = re.compile(
 )
 
 
+# Quiet the server's notices (DROP … IF EXISTS of what is not there yet).
+os.environ["PGOPTIONS"] = "-c client_min_messages=warning"
+
+
 def psql(sql, database=DATABASE):
     subprocess.run(PSQL + ["-d", database], input=sql, text=True, check=True, stdout=subprocess.DEVNULL)
 
@@ -166,7 +170,11 @@ def main():
 
         # 1. Steady state.
         follower = subprocess.Popen(
-            [GRAFTER, "sync", "-q", "--follow", "--interval", "1s"], cwd=work, stderr=subprocess.PIPE, text=True
+            [GRAFTER, "sync", "-q", "--follow", "--interval", "1s"],
+            cwd=work,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         time.sleep(2)
         written, tps = pgbench(scripts, args.rate, seconds=args.seconds)
@@ -191,15 +199,16 @@ def main():
         applied = sum(p["applied"] for p in passes)
         p95 = lags[min(len(lags) - 1, int(0.95 * len(lags)))]
         print(
-            f"steady state: pgbench wrote {written:,} changes at {tps:,.0f}/s for {args.seconds}s; sync ran {len(passes)} passes, "
-            f"applied {applied:,} changes ({applied / args.seconds:,.0f}/s; {applied / written:.3f} of the changes written — "
-            f"updates to one row between two passes are applied once)",
+            f"steady state: pgbench wrote {written:,} source changes at {tps:,.0f}/s for {args.seconds}s; sync ran "
+            f"{len(passes)} passes and applied {applied:,} graph changes ({applied / args.seconds:,.0f}/s: a ledger row's "
+            f"change is its node's and its relationship's; two changes of one row between passes are applied once)",
             flush=True,
         )
+        interval = 1.0
         print(
-            f"lag over {len(lags)} steady passes: median {statistics.median(lags):.2f}s, p95 {p95:.2f}s, max {lags[-1]:.2f}s; "
-            f"pass time median {statistics.median(p['seconds'] for p in steady):.2f}s; "
-            f"peak RSS of sync {rss:.0f} MiB" if rss else "",
+            f"lag at the end of each of {len(lags)} steady passes: median {statistics.median(lags):.2f}s, p95 {p95:.2f}s, "
+            f"max {lags[-1]:.2f}s; a change waits at most about lag + interval ({lags[-1] + interval:.1f}s) to be in the "
+            f"graph; peak RSS of sync {rss:.0f} MiB",
             flush=True,
         )
 

@@ -70,6 +70,10 @@ pub struct MappingExplanation {
     pub why_here: Vec<String>,
     /// Things a person should look at.
     pub warnings: Vec<String>,
+    /// How `grafter sync` follows the mapping's changes, if it does.
+    pub sync: Option<String>,
+    /// The column that marks rows deleted: such rows are not loaded.
+    pub soft_delete: Option<String>,
 }
 
 /// Explains `plan`; `bound` holds the bound form of each mapping the source could describe.
@@ -140,6 +144,8 @@ fn explain_mapping(order: usize, mapping: &Mapping, bound: Option<&BoundMapping>
         after: mapping.depends_on.clone(),
         why_here: mapping.order_reasons.clone(),
         warnings,
+        sync: mapping.tracking.as_ref().map(ToString::to_string),
+        soft_delete: mapping.soft_delete.clone(),
     }
 }
 
@@ -240,6 +246,12 @@ pub fn render_text(explanation: &Explanation) -> String {
         let properties =
             if mapping.properties.is_empty() { "(none)".to_owned() } else { mapping.properties.join(", ") };
         let _ = writeln!(out, "       properties  {properties}");
+        if let Some(column) = &mapping.soft_delete {
+            let _ = writeln!(out, "       deleted     rows whose {column} is set are left out (and removed by sync)");
+        }
+        if let Some(tracking) = &mapping.sync {
+            let _ = writeln!(out, "       sync        follows its changes by {tracking}");
+        }
         for reason in &mapping.why_here {
             let _ = writeln!(out, "       why here    {reason}");
         }
