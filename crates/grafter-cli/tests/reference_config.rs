@@ -92,10 +92,7 @@ fn reference_config_plan_resolves_paths_beside_the_config() {
     assert_eq!(plan.run.batch_size, 10_000);
     assert_eq!(plan.sync.overlap, std::time::Duration::from_secs(5));
     assert_eq!(plan.sync.pending_timeout, std::time::Duration::from_secs(300));
-    assert_eq!(
-        plan.mapping("customers").unwrap().tracking,
-        Some(grafter_plan::Tracking::Cursor("updated_at".into()))
-    );
+    assert_eq!(plan.mapping("customers").unwrap().tracking, Some(grafter_plan::Tracking::Cursor("updated_at".into())));
     let country = plan.mapping("Country").expect("a query mapping is named after its label");
     assert!(matches!(&country.read, ReadSpec::Query(sql) if sql.starts_with("SELECT DISTINCT")));
     let lives_in = plan.mapping("customer_country").unwrap();

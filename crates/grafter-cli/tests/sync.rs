@@ -18,9 +18,9 @@ use serde_json::Value as Json;
 
 mod common;
 
-use common::{Project, Target, falkordb_serial};
 use common::mariadb::Mariadb;
 use common::postgres::Postgres;
+use common::{Project, Target, falkordb_serial};
 
 /// A database server the shop lives on.
 enum Server {
@@ -56,7 +56,18 @@ impl Server {
         let mut command = match self {
             Server::Pg(db) => {
                 let mut command = Command::new("psql");
-                command.args(["-h", "127.0.0.1", "-U", "postgres", "-d", &db.name, "-v", "ON_ERROR_STOP=1", "-q", "-tA"]);
+                command.args([
+                    "-h",
+                    "127.0.0.1",
+                    "-U",
+                    "postgres",
+                    "-d",
+                    &db.name,
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-q",
+                    "-tA",
+                ]);
                 command
             }
             Server::My(db) => {
@@ -103,7 +114,8 @@ impl Server {
     /// first rows: 5 countries, 200 customers, 500 orders.
     fn create_shop(&self) {
         let schema = match self {
-            Server::Pg(_) => r"
+            Server::Pg(_) => {
+                r"
 CREATE TABLE country (id int PRIMARY KEY, name text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now());
 CREATE TABLE customer (id int PRIMARY KEY, name text NOT NULL, email text, country_id int,
   updated_at timestamptz NOT NULL DEFAULT now(), deleted_at timestamptz);
@@ -124,8 +136,10 @@ BEGIN
   RETURN NEW;
 END $$ LANGUAGE plpgsql;
 CREATE TRIGGER orders_log AFTER INSERT OR UPDATE OR DELETE ON orders FOR EACH ROW EXECUTE FUNCTION log_change();
-",
-            Server::My(_) => r"
+"
+            }
+            Server::My(_) => {
+                r"
 CREATE TABLE country (id INT PRIMARY KEY, name VARCHAR(60) NOT NULL,
   updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6));
 CREATE TABLE customer (id INT PRIMARY KEY, name VARCHAR(200) NOT NULL, email VARCHAR(100), country_id INT,
@@ -140,7 +154,8 @@ CREATE TRIGGER orders_upd AFTER UPDATE ON orders FOR EACH ROW
   INSERT INTO change_log (table_name, operation, record_key) VALUES ('orders', 'UPDATE', NEW.id);
 CREATE TRIGGER orders_del AFTER DELETE ON orders FOR EACH ROW
   INSERT INTO change_log (table_name, operation, record_key) VALUES ('orders', 'DELETE', OLD.id);
-",
+"
+            }
         };
         self.sql(schema);
         let mut rows = String::new();
@@ -269,19 +284,32 @@ fn writer_scripts(server: &Server, operations: u64) -> (String, String, Written)
             1 + random.below(200)
         ));
         if i % 7 == 3 {
-            customers.push_str(&format!("UPDATE customer SET country_id = {} WHERE id = {};\n", 1 + random.below(5), 1 + random.below(200)));
+            customers.push_str(&format!(
+                "UPDATE customer SET country_id = {} WHERE id = {};\n",
+                1 + random.below(5),
+                1 + random.below(200)
+            ));
         }
         if i % 10 == 5 {
             let gone = 1 + random.below(200);
-            customers.push_str(&format!("UPDATE customer SET deleted_at = {} WHERE id = {gone} AND deleted_at IS NULL;\n", server.now()));
+            customers.push_str(&format!(
+                "UPDATE customer SET deleted_at = {} WHERE id = {gone} AND deleted_at IS NULL;\n",
+                server.now()
+            ));
             written.customers_soft_deleted.insert(gone);
         }
         if i % 25 == 12 {
             let from = 1 + random.below(170);
-            customers.push_str(&format!("UPDATE customer SET name = concat(name, '!') WHERE id BETWEEN {from} AND {};\n", from + 30));
+            customers.push_str(&format!(
+                "UPDATE customer SET name = concat(name, '!') WHERE id BETWEEN {from} AND {};\n",
+                from + 30
+            ));
         }
         if i % 40 == 20 {
-            customers.push_str(&format!("UPDATE country SET name = concat(name, '.') WHERE id = {};\n", 1 + random.below(5)));
+            customers.push_str(&format!(
+                "UPDATE country SET name = concat(name, '.') WHERE id = {};\n",
+                1 + random.below(5)
+            ));
         }
         customers.push_str(&server.sleep(0.02));
 
@@ -289,7 +317,10 @@ fn writer_scripts(server: &Server, operations: u64) -> (String, String, Written)
         // Some orders are for customers the other writer has only just added (or is about
         // to add): their relationship waits for the customer's node.
         let buyer = if i % 3 == 0 { 1000 + i / 2 } else { 1 + random.below(200) };
-        orders.push_str(&format!("INSERT INTO orders (id, customer_id, total) VALUES ({new_order}, {buyer}, {}.25);\n", i % 50));
+        orders.push_str(&format!(
+            "INSERT INTO orders (id, customer_id, total) VALUES ({new_order}, {buyer}, {}.25);\n",
+            i % 50
+        ));
         written.orders_inserted += 1;
         orders.push_str(&format!("UPDATE orders SET total = total + 1 WHERE id = {};\n", 1 + random.below(500)));
         if i % 6 == 2 {
@@ -298,14 +329,21 @@ fn writer_scripts(server: &Server, operations: u64) -> (String, String, Written)
             written.orders_deleted.insert(gone);
         }
         if i % 9 == 4 {
-            orders.push_str(&format!("UPDATE orders SET customer_id = {} WHERE id = {};\n", 1 + random.below(200), 1 + random.below(500)));
+            orders.push_str(&format!(
+                "UPDATE orders SET customer_id = {} WHERE id = {};\n",
+                1 + random.below(200),
+                1 + random.below(500)
+            ));
         }
         if i % 30 == 15 {
             // Written now, committed 1.5 s later: its rows carry a time older than rows
             // other transactions commit meanwhile.
             orders.push_str(server.begin());
             orders.push_str(&format!("UPDATE orders SET total = total + 100 WHERE id = {};\n", 1 + random.below(500)));
-            orders.push_str(&format!("UPDATE customer SET email = 'late{i}@shop' WHERE id = {};\n", 1 + random.below(200)));
+            orders.push_str(&format!(
+                "UPDATE customer SET email = 'late{i}@shop' WHERE id = {};\n",
+                1 + random.below(200)
+            ));
             orders.push_str(&server.sleep(1.5));
             orders.push_str("COMMIT;\n");
         }
@@ -359,7 +397,12 @@ fn sync_json(project: &Project) -> Json {
 }
 
 fn mapping<'a>(summary: &'a Json, name: &str) -> &'a Json {
-    summary["mappings"].as_array().expect("mappings").iter().find(|m| m["mapping"] == name).unwrap_or_else(|| panic!("no mapping {name} in {summary}"))
+    summary["mappings"]
+        .as_array()
+        .expect("mappings")
+        .iter()
+        .find(|m| m["mapping"] == name)
+        .unwrap_or_else(|| panic!("no mapping {name} in {summary}"))
 }
 
 /// The whole story on one server: load, writers and sync side by side, sync killed with
@@ -376,7 +419,12 @@ fn sync_follows_concurrent_writers_through_a_crash(server: &Server, target: Targ
     // The first follower dies by SIGKILL inside its 12th batch, before the commit.
     let mut first = spawn_sync(&project, &["--follow", "--interval", "200ms"], Some("before-commit:12"));
     let killed = wait_at_most(&mut first, Duration::from_secs(60), "the first sync");
-    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&killed.status), Some(9), "killed: {}", String::from_utf8_lossy(&killed.stderr));
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&killed.status),
+        Some(9),
+        "killed: {}",
+        String::from_utf8_lossy(&killed.stderr)
+    );
 
     let mut second = spawn_sync(&project, &["--follow", "--interval", "200ms"], None);
     for writer in &mut writers {
@@ -424,7 +472,9 @@ fn sync_follows_concurrent_writers_through_a_crash(server: &Server, target: Targ
     assert_eq!(mapping(&summary, "placed")["since_first"]["rejected"].as_u64(), Some(0));
 
     // The history records the load and the sync sessions.
-    let history: Json = serde_json::from_slice(&project.grafter().args(["history", "--format", "json"]).output().unwrap().stdout).unwrap();
+    let history: Json =
+        serde_json::from_slice(&project.grafter().args(["history", "--format", "json"]).output().unwrap().stdout)
+            .unwrap();
     let kinds: Vec<&str> = history.as_array().unwrap().iter().map(|r| r["kind"].as_str().unwrap_or("load")).collect();
     assert_eq!(kinds.first(), Some(&"load"), "{kinds:?}");
     assert!(kinds.iter().filter(|k| **k == "sync").count() >= 4, "{kinds:?}");
@@ -472,10 +522,13 @@ fn ties_are_neither_skipped_nor_repeated(server: &Server, second_precision: &str
     project.grafter().args(["run", "-q"]).assert().success();
     // A later second than the load's watermark; one statement: every row gets the same time.
     std::thread::sleep(Duration::from_millis(1100));
-    server.sql(&format!("UPDATE item SET v = v + 1, updated_at = {};", match server {
-        Server::Pg(_) => "date_trunc('second', now())",
-        Server::My(_) => "CURRENT_TIMESTAMP",
-    }));
+    server.sql(&format!(
+        "UPDATE item SET v = v + 1, updated_at = {};",
+        match server {
+            Server::Pg(_) => "date_trunc('second', now())",
+            Server::My(_) => "CURRENT_TIMESTAMP",
+        }
+    ));
     let mut killed = spawn_sync(&project, &["--batch-size", "7"], Some("before-commit:5"));
     let output = wait_at_most(&mut killed, Duration::from_secs(60), "the killed sync");
     assert_eq!(std::os::unix::process::ExitStatusExt::signal(&output.status), Some(9));
@@ -569,12 +622,19 @@ fn relationships_wait_for_their_nodes_then_time_out_into_the_reject_file(target:
     sync_json(&project);
     server.sql("UPDATE customer SET deleted_at = now() WHERE id = 5000; INSERT INTO orders VALUES (9001, 5000, 1.00);");
     let summary = sync_json(&project);
-    assert_eq!(mapping(&summary, "placed")["waiting"].as_u64(), Some(1), "order 9001 waits for customer 5000: {summary}");
+    assert_eq!(
+        mapping(&summary, "placed")["waiting"].as_u64(),
+        Some(1),
+        "order 9001 waits for customer 5000: {summary}"
+    );
     // The customer comes back: its node, and the relationship that waited for it.
     server.sql("UPDATE customer SET deleted_at = NULL WHERE id = 5000;");
     let summary = sync_json(&project);
     assert_eq!(mapping(&summary, "placed")["waiting"].as_u64(), Some(0), "{summary}");
-    assert_eq!(project.query_int("MATCH (:Customer {id: 5000})-[p:PLACED]->(:Order {id: 9001}) RETURN count(p) AS n"), 1);
+    assert_eq!(
+        project.query_int("MATCH (:Customer {id: 5000})-[p:PLACED]->(:Order {id: 9001}) RETURN count(p) AS n"),
+        1
+    );
     project.grafter().args(["verify"]).assert().success();
 
     // An order for a customer that never exists: rejected once it waited too long.
@@ -645,15 +705,23 @@ fn sqlite_sources_sync_and_a_rollback_undoes_the_syncs_after_a_load() {
     assert_eq!(project.query_int("MATCH (c:Customer) RETURN count(c) AS n"), 3);
     assert_ne!(project.grafter().args(["fingerprint", "--format", "json"]).output().unwrap().stdout, empty);
 
-    let history: Json = serde_json::from_slice(&project.grafter().args(["history", "--format", "json"]).output().unwrap().stdout).unwrap();
+    let history: Json =
+        serde_json::from_slice(&project.grafter().args(["history", "--format", "json"]).output().unwrap().stdout)
+            .unwrap();
     let session = history.as_array().unwrap().last().unwrap()["id"].as_str().unwrap().to_owned();
     let refused = project.grafter().args(["rollback", &session]).output().unwrap();
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(!refused.status.success());
     assert!(stderr.contains("is a sync session, which takes no snapshot"), "{stderr}");
     project.grafter().args(["rollback", "--last"]).assert().success();
-    assert_eq!(project.query_int("MATCH (c:Customer) RETURN count(c) AS n"), 0, "the load and the syncs after it are undone");
-    let history: Json = serde_json::from_slice(&project.grafter().args(["history", "--format", "json"]).output().unwrap().stdout).unwrap();
+    assert_eq!(
+        project.query_int("MATCH (c:Customer) RETURN count(c) AS n"),
+        0,
+        "the load and the syncs after it are undone"
+    );
+    let history: Json =
+        serde_json::from_slice(&project.grafter().args(["history", "--format", "json"]).output().unwrap().stdout)
+            .unwrap();
     assert!(history.as_array().unwrap().iter().all(|r| r["status"] == "rolled_back"), "{history}");
 }
 
@@ -687,21 +755,33 @@ fn mappings_sync_cannot_follow_are_refused_with_the_reason() {
         &["grafter.toml:9: mapping `customer`: cursor `name` is a string column", "hint: a cursor is a timestamp"],
     );
     refused(
-        base.replace("table = \"customer\"\nkey = \"id\"\n", "table = \"customer\"\nkey = \"id\"\ncursor = \"changed\"\n"),
+        base.replace(
+            "table = \"customer\"\nkey = \"id\"\n",
+            "table = \"customer\"\nkey = \"id\"\ncursor = \"changed\"\n",
+        ),
         &["cursor `changed` is not a column of table `customer`", "columns: id, name, updated_at"],
     );
     refused(
         format!(
             "{base}\n[[relationships]]\ntype = \"VISITED\"\ntable = \"visit\"\nstart = {{ label = \"Customer\", key = \"customer_id\" }}\nend = {{ label = \"Country\", key = \"country_id\" }}\ncursor = \"updated_at\"\n"
         ),
-        &["mapping `visit`: its rows are identified by (id), which is neither its start node's key", "hint: sync relationships read from a table whose key is a node's key"],
+        &[
+            "mapping `visit`: its rows are identified by (id), which is neither its start node's key",
+            "hint: sync relationships read from a table whose key is a node's key",
+        ],
     );
     refused(
-        base.replace("table = \"customer\"\nkey = \"id\"\n", "query = \"SELECT * FROM customer\"\nkey = \"id\"\nchange_log = \"log\"\n"),
+        base.replace(
+            "table = \"customer\"\nkey = \"id\"\n",
+            "query = \"SELECT * FROM customer\"\nkey = \"id\"\nchange_log = \"log\"\n",
+        ),
         &["grafter.toml:13: a change log lists rows of a table, but this mapping reads a query"],
     );
     refused(
-        base.replace("table = \"customer\"\nkey = \"id\"\n", "table = \"customer\"\nkey = \"id\"\nchange_log = \"log\"\n"),
+        base.replace(
+            "table = \"customer\"\nkey = \"id\"\n",
+            "table = \"customer\"\nkey = \"id\"\nchange_log = \"log\"\n",
+        ),
         &["mapping `customer`: change log `log`", "create the change-log table"],
     );
 }

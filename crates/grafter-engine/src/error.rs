@@ -115,10 +115,14 @@ pub enum EngineError {
         hint: String,
     },
     /// `grafter sync` was given nothing it can follow.
-    #[error("nothing to sync: {0}\n  hint: give a mapping `cursor = \"updated_at\"` (a column every write sets) or `change_log = \"table\"`; see `[sync]` in docs/grafter.reference.toml")]
+    #[error(
+        "nothing to sync: {0}\n  hint: give a mapping `cursor = \"updated_at\"` (a column every write sets) or `change_log = \"table\"`; see `[sync]` in docs/grafter.reference.toml"
+    )]
     NothingToSync(String),
     /// `grafter sync --until-caught-up` gave up.
-    #[error("not caught up within {waited}: {reason}\n  hint: the graph stays as far as it got; run `grafter sync` again (or with a longer --timeout)")]
+    #[error(
+        "not caught up within {waited}: {reason}\n  hint: the graph stays as far as it got; run `grafter sync` again (or with a longer --timeout)"
+    )]
     NotCaughtUp {
         /// How long it tried.
         waited: String,

@@ -82,7 +82,11 @@ impl RejectSink {
     }
 
     /// A sink appending to `path` after keeping only the lines `keep` accepts.
-    fn keeping(path: &Path, run_id: &str, keep: impl Fn(&serde_json::Value) -> bool) -> Result<RejectSink, EngineError> {
+    fn keeping(
+        path: &Path,
+        run_id: &str,
+        keep: impl Fn(&serde_json::Value) -> bool,
+    ) -> Result<RejectSink, EngineError> {
         let sink = RejectSink { path: path.to_path_buf(), run_id: run_id.to_owned(), file: Mutex::new(None) };
         let existing = match File::open(path) {
             Ok(file) => file,

@@ -29,7 +29,9 @@ pub use fingerprint::{Fingerprint, FingerprintBuilder, Tally, is_bookkeeping_lab
 pub use key::{KeyHash, key_hash};
 pub use names::{NameError, NameKind, check_name, quote_name};
 pub use redact::redact_url;
-pub use run::{LockHolder, MappingRecord, RunEvent, RunKind, RunRecord, RunStatus, THROUGHPUT_POINTS, VerificationSummary, now};
+pub use run::{
+    LockHolder, MappingRecord, RunEvent, RunKind, RunRecord, RunStatus, THROUGHPUT_POINTS, VerificationSummary, now,
+};
 pub use sync::{PendingRow, SyncState};
 pub use types::{BytesPolicy, DecimalPolicy, JsonPolicy, TypePolicy, UnsignedOverflow, ZeroDatePolicy};
 pub use value::{Duration, Value, ValueKind};

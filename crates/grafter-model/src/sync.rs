@@ -161,7 +161,9 @@ mod tests {
     #[test]
     fn a_state_round_trips_through_its_stored_text_with_typed_keys() {
         let watermark = Cursor::Key(vec![
-            Value::DateTime(chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap().and_hms_micro_opt(9, 5, 1, 250).unwrap()),
+            Value::DateTime(
+                chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap().and_hms_micro_opt(9, 5, 1, 250).unwrap(),
+            ),
             Value::Int(42),
         ]);
         let mut state = SyncState::new("customers", "abc", &watermark, "20260301T090000.000Z-0001");

@@ -619,9 +619,7 @@ impl Builder<'_> {
                         entry,
                         Some("change_log"),
                         "a change log lists rows of a table, but this mapping reads a query".into(),
-                        Some(
-                            "use `cursor = \"…\"` with a column the query returns, or map the table itself".into(),
-                        ),
+                        Some("use `cursor = \"…\"` with a column the query returns, or map the table itself".into()),
                     ));
                 }
                 Ok(Some(Tracking::ChangeLog(table.clone())))

@@ -179,7 +179,10 @@ pub trait Source: Send + Sync {
     /// for the newest change before it reads, where `grafter sync` then starts.
     async fn max_key(&self, read: &Read, key: &[String]) -> Result<Option<Vec<Value>>, SourceError> {
         let _ = (read, key);
-        Err(SourceError::Unsupported { source_url: self.describe(), what: "finding the newest change (grafter sync needs a SQL source)".into() })
+        Err(SourceError::Unsupported {
+            source_url: self.describe(),
+            what: "finding the newest change (grafter sync needs a SQL source)".into(),
+        })
     }
 
     /// Describes the database's tables, keys and foreign keys (for `grafter init`).

@@ -33,8 +33,8 @@ pub mod null;
 pub use dialect::{Ddl, Dialect, PropertySchema, SchemaKind};
 pub use error::TargetError;
 pub use records::{
-    Anchor, AnchorKey, ChangeOutcome, ChangeReport, ChangeSet, Checkpoint, Encoded, EndpointSpec, NodeRecord, NodeSpec, QueryResult, RecordBatch, RelRecord, RelSpec, RowOutcome,
-    WriteReport,
+    Anchor, AnchorKey, ChangeOutcome, ChangeReport, ChangeSet, Checkpoint, Encoded, EndpointSpec, NodeRecord, NodeSpec,
+    QueryResult, RecordBatch, RelRecord, RelSpec, RowOutcome, WriteReport,
 };
 pub use url::{FalkorDbUrl, TargetUrl, parse_url};
 

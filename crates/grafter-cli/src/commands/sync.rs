@@ -70,7 +70,16 @@ fn headline(summary: &SyncSummary) -> String {
 /// The session's figures per mapping.
 fn table(summary: &SyncSummary) -> String {
     let mut table = new_table(vec![
-        "mapping", "tracking", "read", "created", "updated", "deleted", "unchanged", "rejected", "waiting", "newest change",
+        "mapping",
+        "tracking",
+        "read",
+        "created",
+        "updated",
+        "deleted",
+        "unchanged",
+        "rejected",
+        "waiting",
+        "newest change",
     ]);
     for mapping in &summary.mappings {
         let counts = &mapping.session;

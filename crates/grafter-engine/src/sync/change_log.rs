@@ -66,10 +66,15 @@ pub(crate) fn read_entries(rows: Vec<SourceRow>, tracked: &Tracked) -> LogBatch 
                 }
             }
             Err(reason) => {
-                let reason = format!("change log `{}`, entry {}: {reason}", tracked.log.as_ref().map_or("", |l| l.table.as_str()), values[0]);
-                batch
-                    .unreadable
-                    .push((Rejected { origin: Origin { line, row: RowData::Values(values) }, reason }, Arc::clone(&columns)));
+                let reason = format!(
+                    "change log `{}`, entry {}: {reason}",
+                    tracked.log.as_ref().map_or("", |l| l.table.as_str()),
+                    values[0]
+                );
+                batch.unreadable.push((
+                    Rejected { origin: Origin { line, row: RowData::Values(values) }, reason },
+                    Arc::clone(&columns),
+                ));
             }
         }
     }
@@ -102,7 +107,9 @@ pub(crate) fn parse_key(value: &Value, types: &[LogicalType]) -> Result<Vec<Valu
                 .iter()
                 .map(|item| match item {
                     serde_json::Value::String(s) => Value::String(s.clone()),
-                    serde_json::Value::Number(n) => n.as_i64().map_or_else(|| Value::Float(n.as_f64().unwrap_or(f64::NAN)), Value::Int),
+                    serde_json::Value::Number(n) => {
+                        n.as_i64().map_or_else(|| Value::Float(n.as_f64().unwrap_or(f64::NAN)), Value::Int)
+                    }
                     serde_json::Value::Bool(b) => Value::Bool(*b),
                     serde_json::Value::Null => Value::Null,
                     other => Value::String(other.to_string()),

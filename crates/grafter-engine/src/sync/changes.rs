@@ -253,8 +253,11 @@ pub(crate) async fn apply(
         Arc::clone(&outcome),
     );
     context.target.apply_changes(change_set, commit).await?;
-    let (next, counts) =
-        outcome.lock().expect("outcome").take().ok_or_else(|| EngineError::Internal("the target committed a sync batch without its state".into()))?;
+    let (next, counts) = outcome
+        .lock()
+        .expect("outcome")
+        .take()
+        .ok_or_else(|| EngineError::Internal("the target committed a sync batch without its state".into()))?;
     *state = next;
     Ok(counts)
 }
@@ -349,7 +352,12 @@ fn next_state(
                         };
                         lines.push((origin, why, Arc::clone(&columns)));
                         state.given_up.retain(|p| p.key_values().map(|k| text(&k) != key).unwrap_or(false));
-                        state.given_up.push(PendingRow::new(&identity, stamp.clone(), reason.clone(), position.as_deref()));
+                        state.given_up.push(PendingRow::new(
+                            &identity,
+                            stamp.clone(),
+                            reason.clone(),
+                            position.as_deref(),
+                        ));
                     } else {
                         waiting.push(PendingRow::new(&identity, first, reason.clone(), position.as_deref()));
                     }

@@ -204,7 +204,16 @@ pub async fn sync(plan: &Plan, options: &SyncOptions, observer: Arc<dyn Observer
         tracked.push(Tracked::new(prepared, source.as_ref(), &plan.sync).await?);
     }
     let target = open_target(plan, Access::Write).await?;
-    let session = Session { plan, options, tracked: &tracked, source: &source, target: &target, observer: &observer, batch_size, started };
+    let session = Session {
+        plan,
+        options,
+        tracked: &tracked,
+        source: &source,
+        target: &target,
+        observer: &observer,
+        batch_size,
+        started,
+    };
     let result = session.locked().await;
     let closed = target.close().await;
     let summary = result?;
@@ -229,7 +238,10 @@ pub(crate) async fn set_first_watermarks(
         let tracked = match Tracked::new((*prepared).clone(), source, &plan.sync).await {
             Ok(tracked) => tracked,
             Err(error) => {
-                observer.message(&format!("{}: `grafter sync` will not be able to follow it: {error}", prepared.mapping.name));
+                observer.message(&format!(
+                    "{}: `grafter sync` will not be able to follow it: {error}",
+                    prepared.mapping.name
+                ));
                 continue;
             }
         };
@@ -409,7 +421,9 @@ impl Session<'_> {
                         waiting: state.pending.len() as u64,
                     },
                     watermark: match state.watermark() {
-                        Ok(Cursor::Key(values)) => values.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+                        Ok(Cursor::Key(values)) => {
+                            values.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                        }
                         _ => "(start)".into(),
                     },
                     newest_change: state.newest_change.clone(),
@@ -463,7 +477,13 @@ impl Session<'_> {
                 let verified = verify_with(self.plan, &options, self.source, self.target, self.observer).await;
                 match verified {
                     Ok(verification) if verification.summary().passed => {
-                        return Ok(Outcome { end: SyncEnd::CaughtUp, passes, lag, verification: Some(verification), counts });
+                        return Ok(Outcome {
+                            end: SyncEnd::CaughtUp,
+                            passes,
+                            lag,
+                            verification: Some(verification),
+                            counts,
+                        });
                     }
                     Ok(verification) => self.observer.message(&format!(
                         "verification {}: changes still arriving? syncing on",
@@ -566,11 +586,12 @@ impl Session<'_> {
         let request = tracked.changes_request(&watermark, &self.plan.sync, batch_size);
         // Rejected changes the window has moved past cannot be read again: forget them.
         if let Cursor::Key(values) = &watermark {
-            let floor = watermark::step_back(&values[0], tracked.cursor_kind, &self.plan.sync).unwrap_or(values[0].clone());
+            let floor =
+                watermark::step_back(&values[0], tracked.cursor_kind, &self.plan.sync).unwrap_or(values[0].clone());
             state.given_up.retain(|p| {
-                p.position_values().and_then(|position| position.first().cloned()).is_none_or(|at| {
-                    watermark::compare(&at, &floor) != Some(std::cmp::Ordering::Less)
-                })
+                p.position_values()
+                    .and_then(|position| position.first().cloned())
+                    .is_none_or(|at| watermark::compare(&at, &floor) != Some(std::cmp::Ordering::Less))
             });
         }
         // Reading again from before the watermark (the overlap), or strictly after it.

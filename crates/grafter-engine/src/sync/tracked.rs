@@ -126,7 +126,9 @@ impl Tracked {
                 (Some(position(column)), kind, None)
             }
             Tracking::ChangeLog(table) => {
-                let layout = log_layout(table, &settings.change_log, source).await.map_err(|(message, hint)| fail(message, hint))?;
+                let layout = log_layout(table, &settings.change_log, source)
+                    .await
+                    .map_err(|(message, hint)| fail(message, hint))?;
                 (None, layout.kind, Some(layout))
             }
         };
@@ -139,7 +141,12 @@ impl Tracked {
             // A deleted row is known by its key alone: what it gave must follow from the key.
             deletes_follow_from_identity(&prepared, &identity, anchor).map_err(|(m, h)| fail(m, h))?;
         }
-        let checksum = format!("{}|{tracking}|{}|{}", mapping.checksum, identity.join(","), mapping.soft_delete.as_deref().unwrap_or(""));
+        let checksum = format!(
+            "{}|{tracking}|{}|{}",
+            mapping.checksum,
+            identity.join(","),
+            mapping.soft_delete.as_deref().unwrap_or("")
+        );
         Ok(Tracked {
             prepared,
             tracking,
@@ -183,7 +190,10 @@ impl Tracked {
         let (columns, mut filters) = match &self.log {
             Some(log) => (
                 log.columns.clone(),
-                vec![Filter::OneOf(log.columns[1].clone(), self.table_names().into_iter().map(Value::String).collect())],
+                vec![Filter::OneOf(
+                    log.columns[1].clone(),
+                    self.table_names().into_iter().map(Value::String).collect(),
+                )],
             ),
             None => (self.columns.clone(), Vec::new()),
         };
@@ -324,16 +334,11 @@ fn cursor_kind(kind: LogicalType) -> Option<CursorKind> {
 }
 
 /// The change log's columns, checked to exist, and how its time steps back.
-async fn log_layout(
-    table: &str,
-    layout: &ChangeLogConfig,
-    source: &dyn Source,
-) -> Result<LogLayout, (String, String)> {
+async fn log_layout(table: &str, layout: &ChangeLogConfig, source: &dyn Source) -> Result<LogLayout, (String, String)> {
     let read = Read::Table(table.to_owned());
-    let available = source
-        .columns(&read)
-        .await
-        .map_err(|e| (format!("change log `{table}`: {e}"), "create the change-log table, or name it in `change_log`".into()))?;
+    let available = source.columns(&read).await.map_err(|e| {
+        (format!("change log `{table}`: {e}"), "create the change-log table, or name it in `change_log`".into())
+    })?;
     let columns = vec![
         layout.id.clone(),
         layout.table.clone(),

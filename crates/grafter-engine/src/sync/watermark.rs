@@ -103,7 +103,10 @@ mod tests {
             step_back(&day, CursorKind::Temporal, &five),
             Some(Value::Date(NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()))
         );
-        assert_eq!(step_back(&Value::Int(100), CursorKind::Integer, &settings(Duration::ZERO, 10)), Some(Value::Int(90)));
+        assert_eq!(
+            step_back(&Value::Int(100), CursorKind::Integer, &settings(Duration::ZERO, 10)),
+            Some(Value::Int(90))
+        );
     }
 
     #[test]

@@ -189,7 +189,8 @@ impl Conditions {
 
     /// The condition of one [`Filter`]; `keys` are the `order_by` columns a `KeyIn` lists.
     fn filter(&mut self, filter: &Filter, available: &[Column], keys: &[&Column]) -> Result<(), String> {
-        let column = |name: &String| available.iter().find(|c| &c.name == name).ok_or_else(|| format!("no column `{name}`"));
+        let column =
+            |name: &String| available.iter().find(|c| &c.name == name).ok_or_else(|| format!("no column `{name}`"));
         let condition = match filter {
             Filter::IsNull(name) => format!("{} IS NULL", quote_ident(name)),
             Filter::AtLeast(name, value) => {
@@ -212,7 +213,11 @@ impl Conditions {
                     let mut tuples = Vec::with_capacity(values.len());
                     for key in values {
                         if key.len() != keys.len() {
-                            return Err(format!("a key has {} values but the key has {} columns", key.len(), keys.len()));
+                            return Err(format!(
+                                "a key has {} values but the key has {} columns",
+                                key.len(),
+                                keys.len()
+                            ));
                         }
                         let marks: Vec<String> = keys.iter().zip(key).map(|(c, v)| self.placeholder(c, v)).collect();
                         tuples.push(format!("({})", marks.join(", ")));
@@ -298,12 +303,18 @@ pub(super) async fn max_key(
 ) -> Result<Option<Vec<Value>>, SourceError> {
     check_key(source, connection, read, key).await?;
     let quoted: Vec<String> = key.iter().map(|k| quote_ident(k)).collect();
-    let sql = format!("SELECT {} FROM {}{}", quoted.join(", "), from_clause(read), crate::greatest_key_clauses(&quoted));
+    let sql =
+        format!("SELECT {} FROM {}{}", quoted.join(", "), from_clause(read), crate::greatest_key_clauses(&quoted));
     key_row(source, connection, read, &sql, Params::Empty).await
 }
 
 /// Checks that `read` has the columns of `key`.
-async fn check_key(source: &MysqlSource, connection: &mut Conn, read: &Read, key: &[String]) -> Result<(), SourceError> {
+async fn check_key(
+    source: &MysqlSource,
+    connection: &mut Conn,
+    read: &Read,
+    key: &[String],
+) -> Result<(), SourceError> {
     let available = columns(source, connection, read).await?;
     let probe = ScanRequest {
         read: read.clone(),
@@ -327,10 +338,8 @@ async fn key_row(
     params: Params,
 ) -> Result<Option<Vec<Value>>, SourceError> {
     let mut result = connection.exec_iter(sql, params).await.map_err(|e| read_error(source, read, e))?;
-    let conversions: Vec<Conversion> = result
-        .columns()
-        .map(|columns| columns.iter().map(|c| Conversion::of(c, false)).collect())
-        .unwrap_or_default();
+    let conversions: Vec<Conversion> =
+        result.columns().map(|columns| columns.iter().map(|c| Conversion::of(c, false)).collect()).unwrap_or_default();
     let row = result.next().await.map_err(|e| read_error(source, read, e))?;
     result.drop_result().await.map_err(|e| read_error(source, read, e))?;
     Ok(row.map(|row| {

@@ -123,9 +123,14 @@ impl Conditions {
                     let mut tuples = Vec::with_capacity(keys.len());
                     for key in keys {
                         if key.len() != columns.len() {
-                            return Err(format!("a key has {} values but the key has {} columns", key.len(), columns.len()));
+                            return Err(format!(
+                                "a key has {} values but the key has {} columns",
+                                key.len(),
+                                columns.len()
+                            ));
                         }
-                        let marks: Vec<String> = columns.iter().zip(key).map(|(c, v)| self.placeholder(v, &c.ty)).collect();
+                        let marks: Vec<String> =
+                            columns.iter().zip(key).map(|(c, v)| self.placeholder(v, &c.ty)).collect();
                         tuples.push(format!("({})", marks.join(", ")));
                     }
                     let names: Vec<String> = columns.iter().map(|c| quote_ident(&c.column.name)).collect();
@@ -307,8 +312,7 @@ pub(super) async fn max_key(
     let quoted: Vec<String> = keys.iter().map(|k| quote_ident(&k.column.name)).collect();
     let outer: Vec<String> =
         quoted.iter().zip(&decoders).map(|(k, (_, cast))| format!("{k}{}", cast.suffix())).collect();
-    let sql =
-        format!("SELECT {} FROM {}{}", outer.join(", "), described.from, crate::greatest_key_clauses(&quoted));
+    let sql = format!("SELECT {} FROM {}{}", outer.join(", "), described.from, crate::greatest_key_clauses(&quoted));
     let rows = client.query(&sql, &[]).await.map_err(|e| source.query_error(&e, read, &sql))?;
     rows.first().map(|row| decode_key_row(source, read, &sql, row, &keys, &decoders, "greatest key")).transpose()
 }

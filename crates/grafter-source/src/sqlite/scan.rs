@@ -88,7 +88,8 @@ fn from_clause(read: &Read) -> String {
 /// The `WHERE` conditions that skip rows without references, and those of the request's
 /// filters; their parameters are numbered from `first`.
 fn skip_null_conditions(request: &ScanRequest, first: usize) -> (Vec<String>, Vec<Value>) {
-    let mut conditions: Vec<String> = request.skip_null.iter().map(|c| format!("{} IS NOT NULL", quote_ident(c))).collect();
+    let mut conditions: Vec<String> =
+        request.skip_null.iter().map(|c| format!("{} IS NOT NULL", quote_ident(c))).collect();
     let mut parameters: Vec<Value> = Vec::new();
     let mark = |value: &Value, parameters: &mut Vec<Value>| {
         parameters.push(value.clone());
@@ -99,7 +100,11 @@ fn skip_null_conditions(request: &ScanRequest, first: usize) -> (Vec<String>, Ve
             Filter::IsNull(name) => format!("{} IS NULL", quote_ident(name)),
             Filter::OneOf(name, values) => {
                 let marks: Vec<String> = values.iter().map(|v| mark(v, &mut parameters)).collect();
-                if marks.is_empty() { "0".to_owned() } else { format!("{} IN ({})", quote_ident(name), marks.join(", ")) }
+                if marks.is_empty() {
+                    "0".to_owned()
+                } else {
+                    format!("{} IN ({})", quote_ident(name), marks.join(", "))
+                }
             }
             Filter::AtLeast(name, value) => format!("{} >= {}", quote_ident(name), mark(value, &mut parameters)),
             Filter::KeyIn(keys) if keys.is_empty() => "0".to_owned(),
@@ -211,7 +216,8 @@ pub(super) fn max_key(
         .map(|name| conversion(available.iter().find(|c| &c.name == name).and_then(|c| c.declared_type.as_deref())))
         .collect();
     let quoted: Vec<String> = key.iter().map(|k| quote_ident(k)).collect();
-    let sql = format!("SELECT {} FROM {}{}", quoted.join(", "), from_clause(read), crate::greatest_key_clauses(&quoted));
+    let sql =
+        format!("SELECT {} FROM {}{}", quoted.join(", "), from_clause(read), crate::greatest_key_clauses(&quoted));
     let result = query_row(connection, &sql, &[], |row| {
         (0..key.len())
             .map(|i| Ok(convert(row.get_ref(i)?, conversions[i], source.types.bytes).unwrap_or(Value::Null)))

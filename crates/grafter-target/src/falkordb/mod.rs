@@ -25,8 +25,8 @@ use grafter_model::{Fingerprint, LockHolder, RunRecord, SyncState, Value};
 use self::connection::{Client, ClientError};
 use crate::dialect::Dialect;
 use crate::{
-    BeforeCommit, ChangeCommit, ChangeReport, ChangeSet, Checkpoint, Ddl, Encoded, EndpointSpec, FalkorDbUrl, GraphTarget, KeyIndex, QueryResult, RecordBatch,
-    RowStream, TargetError, WriteReport,
+    BeforeCommit, ChangeCommit, ChangeReport, ChangeSet, Checkpoint, Ddl, Encoded, EndpointSpec, FalkorDbUrl,
+    GraphTarget, KeyIndex, QueryResult, RecordBatch, RowStream, TargetError, WriteReport,
 };
 
 /// Label of grafter's checkpoint nodes.

@@ -108,7 +108,12 @@ fn list(rows: Vec<Vec<Value>>) -> Value {
     Value::List(rows.into_iter().map(Value::List).collect())
 }
 
-async fn read(client: &Client, target: &str, cypher: &str, rows: Vec<Vec<Value>>) -> Result<Vec<Vec<Value>>, TargetError> {
+async fn read(
+    client: &Client,
+    target: &str,
+    cypher: &str,
+    rows: Vec<Vec<Value>>,
+) -> Result<Vec<Vec<Value>>, TargetError> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -176,7 +181,8 @@ async fn settle_nodes(
         match converted(&spec.properties, &record.properties) {
             Ok(values) => {
                 let key = spec.key.iter().map(|&k| values[k].clone());
-                upsert_rows.push(std::iter::once(Value::Int(i as i64)).chain(key).chain(values.iter().cloned()).collect());
+                upsert_rows
+                    .push(std::iter::once(Value::Int(i as i64)).chain(key).chain(values.iter().cloned()).collect());
             }
             Err(reason) => report.upserts[i] = ChangeOutcome::Rejected(reason),
         }
@@ -223,7 +229,8 @@ async fn settle_nodes(
         .collect();
     let key_in_record: Vec<String> =
         spec.key.iter().map(|&k| format!("{}: x[{k}]", quote_name(&spec.properties[k]))).collect();
-    let other: Vec<(usize, &String)> = spec.properties.iter().enumerate().filter(|(i, _)| !spec.key.contains(i)).collect();
+    let other: Vec<(usize, &String)> =
+        spec.properties.iter().enumerate().filter(|(i, _)| !spec.key.contains(i)).collect();
     let set_others = if other.is_empty() {
         String::new()
     } else {
@@ -241,7 +248,10 @@ async fn settle_nodes(
         unwind("writes", "r"),
         key_in_record.join(", "),
     );
-    Ok((report, WriteParts { query, params: vec![("removals".into(), list(removals)), ("writes".into(), list(writes))] }))
+    Ok((
+        report,
+        WriteParts { query, params: vec![("removals".into(), list(removals)), ("writes".into(), list(writes))] },
+    ))
 }
 
 /// The pattern of what an anchor holds, `x` the relationship, from a start node `a` and end
@@ -278,7 +288,9 @@ async fn settle_relationships(
     };
     // The anchor's nodes bound from a list of anchor keys (`d[…]` from position `first`).
     let anchor_nodes = |list: &str, first: usize| match anchor {
-        Anchor::Start => (format!("a:{start_label} {}", pattern(&spec.start.key_properties, list, first)), String::new()),
+        Anchor::Start => {
+            (format!("a:{start_label} {}", pattern(&spec.start.key_properties, list, first)), String::new())
+        }
         Anchor::End => (String::new(), format!("b:{end_label} {}", pattern(&spec.end.key_properties, list, first))),
         Anchor::Pair => (
             format!("a:{start_label} {}", pattern(&spec.start.key_properties, list, first)),
@@ -304,7 +316,10 @@ async fn settle_relationships(
         client,
         target,
         &format!("UNWIND $rows AS r MATCH {} RETURN DISTINCT r[0]", anchored(spec, anchor, &read_start, &read_end)),
-        delete_rows.iter().map(|(i, row)| std::iter::once(Value::Int(*i as i64)).chain(row.iter().cloned()).collect()).collect(),
+        delete_rows
+            .iter()
+            .map(|(i, row)| std::iter::once(Value::Int(*i as i64)).chain(row.iter().cloned()).collect())
+            .collect(),
     )
     .await?;
     for row in &found {
@@ -352,12 +367,16 @@ async fn settle_relationships(
             anchored(spec, anchor, "a", "b"),
             holds("x", &spec.properties, first_property),
         ),
-        upsert_rows.iter().map(|(i, row)| std::iter::once(Value::Int(*i as i64)).chain(row.iter().cloned()).collect()).collect(),
+        upsert_rows
+            .iter()
+            .map(|(i, row)| std::iter::once(Value::Int(*i as i64)).chain(row.iter().cloned()).collect())
+            .collect(),
     )
     .await?;
     let mut in_place = Vec::new();
     let mut creations = Vec::new();
-    let by_index: std::collections::HashMap<usize, &Vec<Value>> = upsert_rows.iter().map(|(i, row)| (*i, row)).collect();
+    let by_index: std::collections::HashMap<usize, &Vec<Value>> =
+        upsert_rows.iter().map(|(i, row)| (*i, row)).collect();
     for row in &found {
         let Some(i) = index_of(row) else { continue };
         let Some(values) = by_index.get(&i) else { continue };
@@ -372,7 +391,10 @@ async fn settle_relationships(
                 removals.extend(remove_held());
             }
             ChangeOutcome::Missing(if no_start {
-                format!("start node {} not found", node_text(&spec.start.label, &spec.start.key_properties, &record.start))
+                format!(
+                    "start node {} not found",
+                    node_text(&spec.start.label, &spec.start.key_properties, &record.start)
+                )
             } else {
                 format!("end node {} not found", node_text(&spec.end.label, &spec.end.key_properties, &record.end))
             })
@@ -408,8 +430,11 @@ async fn settle_relationships(
             sets("x", &spec.properties, "r", starts + ends),
         ));
     }
-    let properties =
-        if spec.properties.is_empty() { String::new() } else { format!(" {}", pattern(&spec.properties, "r", starts + ends)) };
+    let properties = if spec.properties.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", pattern(&spec.properties, "r", starts + ends))
+    };
     query.push_str(&format!(
         "{} OPTIONAL MATCH (a:{start_label} {}) OPTIONAL MATCH (b:{end_label} {}) \
          FOREACH (_ IN CASE WHEN a IS NULL OR b IS NULL THEN [] ELSE [1] END | CREATE (a)-[x:{rel_type}{properties}]->(b)) \
@@ -440,7 +465,8 @@ async fn send(client: &Client, target: &str, text: &str, state: &SyncState) -> R
         match client.query_text(client.graph(), text, false).await {
             Ok(_) => return Ok(()),
             Err(ClientError::Connection(message)) if attempts <= 5 => {
-                let stored = client.retry(|| stored_batches(client, &state.mapping)).await.map_err(|e| failed(target, e))?;
+                let stored =
+                    client.retry(|| stored_batches(client, &state.mapping)).await.map_err(|e| failed(target, e))?;
                 if stored.is_some_and(|n| n >= state.batches) {
                     return Ok(());
                 }
@@ -470,7 +496,8 @@ async fn stored_batches(client: &Client, mapping: &str) -> Result<Option<u64>, C
 
 /// Every stored sync state.
 pub(crate) async fn states(client: &Client, target: &str) -> Result<Vec<SyncState>, TargetError> {
-    let reply = client.read(&format!("MATCH (s:{SYNC_LABEL}) RETURN s.state"), &[]).await.map_err(|e| failed(target, e))?;
+    let reply =
+        client.read(&format!("MATCH (s:{SYNC_LABEL}) RETURN s.state"), &[]).await.map_err(|e| failed(target, e))?;
     reply
         .rows
         .into_iter()

@@ -27,8 +27,8 @@ use grafeo::GrafeoDB;
 use grafter_model::{Fingerprint, LockHolder, RunRecord, SyncState, Value, quote_name};
 
 use crate::{
-    Access, BeforeCommit, ChangeCommit, ChangeReport, ChangeSet, Checkpoint, Encoded, EndpointSpec, GraphTarget, KeyIndex, QueryResult, RecordBatch,
-    RowStream, TargetError, WriteReport,
+    Access, BeforeCommit, ChangeCommit, ChangeReport, ChangeSet, Checkpoint, Encoded, EndpointSpec, GraphTarget,
+    KeyIndex, QueryResult, RecordBatch, RowStream, TargetError, WriteReport,
 };
 
 /// Label of grafter's checkpoint nodes. Everything grafter keeps for itself is labelled

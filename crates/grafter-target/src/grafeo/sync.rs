@@ -64,7 +64,11 @@ impl IndexChanges {
 
 /// Calls `change` on every loaded relationship index of the edge's type, with the edge's
 /// identity as that index sees it (its key properties differ from index to index).
-fn for_each_edge_index(state: &mut WriterState, edge: &EdgeFacts, mut change: impl FnMut(&mut EdgeIndex, super::index::EdgeIdentity)) {
+fn for_each_edge_index(
+    state: &mut WriterState,
+    edge: &EdgeFacts,
+    mut change: impl FnMut(&mut EdgeIndex, super::index::EdgeIdentity),
+) {
     for ((rel_type, key_names), index) in &mut state.edges {
         if *rel_type != edge.rel_type {
             continue;
@@ -209,7 +213,13 @@ fn apply_nodes(
 /// The relationships an anchor holds: of the mapping's type, from `start` to a node of the
 /// end label (start anchor), into `end` from a node of the start label (end anchor), or
 /// from `start` to `end` (pair).
-fn anchored(session: &Session, spec: &RelSpec, anchor: Anchor, start: Option<NodeId>, end: Option<NodeId>) -> Vec<EdgeId> {
+fn anchored(
+    session: &Session,
+    spec: &RelSpec,
+    anchor: Anchor,
+    start: Option<NodeId>,
+    end: Option<NodeId>,
+) -> Vec<EdgeId> {
     let of_type = |edge: EdgeId| session.get_edge(edge).filter(|e| e.edge_type.as_str() == spec.rel_type);
     let labelled = |node: NodeId, label: &str| session.get_node(node).is_some_and(|n| n.has_label(label));
     match (anchor, start, end) {
@@ -275,7 +285,9 @@ fn apply_relationships(
                     "start node {} not found",
                     node_text(&spec.start.label, &spec.start.key_properties, &record.start)
                 ),
-                Some(_) => format!("end node {} not found", node_text(&spec.end.label, &spec.end.key_properties, &record.end)),
+                Some(_) => {
+                    format!("end node {} not found", node_text(&spec.end.label, &spec.end.key_properties, &record.end))
+                }
             }));
             continue;
         };
@@ -298,7 +310,8 @@ fn apply_relationships(
                 dst: end,
                 properties: edge.properties.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             });
-            let mut after: HashMap<PropertyKey, G> = edge.properties.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let mut after: HashMap<PropertyKey, G> =
+                edge.properties.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
             for (name, value) in &wanted.set {
                 session.set_edge_property(*only, name.as_str(), value.clone()).map_err(failed)?;
                 after.insert(name.clone(), value.clone());
@@ -321,9 +334,7 @@ fn apply_relationships(
         for edge in existing {
             delete_edge(session, edge, changes)?;
         }
-        let id = session
-            .create_edge_with_props(start, end, &spec.rel_type, wanted.set.clone())
-            .map_err(failed)?;
+        let id = session.create_edge_with_props(start, end, &spec.rel_type, wanted.set.clone()).map_err(failed)?;
         changes.edges_created.push(EdgeFacts {
             id,
             rel_type: spec.rel_type.clone(),
@@ -345,7 +356,10 @@ fn store_state(session: &Session, sync_state: &SyncState) -> Result<(), String> 
     .into_iter()
     .collect();
     session
-        .execute_cypher_with_params(&format!("MERGE (s:{SYNC_LABEL} {{mapping: $mapping}}) SET s.state = $state"), params)
+        .execute_cypher_with_params(
+            &format!("MERGE (s:{SYNC_LABEL} {{mapping: $mapping}}) SET s.state = $state"),
+            params,
+        )
         .map_err(|e| format!("storing the sync state failed: {e}"))?;
     Ok(())
 }
@@ -365,10 +379,8 @@ pub(crate) fn save_states(db: &GrafeoDB, states: &[SyncState]) -> Result<(), Str
 
 /// Every stored sync state.
 pub(crate) fn states(db: &GrafeoDB) -> Result<Vec<SyncState>, String> {
-    let result = db
-        .session()
-        .execute_cypher(&format!("MATCH (s:{SYNC_LABEL}) RETURN s.state"))
-        .map_err(|e| e.to_string())?;
+    let result =
+        db.session().execute_cypher(&format!("MATCH (s:{SYNC_LABEL}) RETURN s.state")).map_err(|e| e.to_string())?;
     result
         .into_rows()
         .into_iter()
@@ -379,4 +391,150 @@ pub(crate) fn states(db: &GrafeoDB) -> Result<Vec<SyncState>, String> {
             other => Err(format!("a sync state node has no state: {other:?}")),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use grafter_model::{Cursor, SyncState, Value};
+
+    use crate::grafeo::GrafeoTarget;
+    use crate::{
+        Access, Anchor, AnchorKey, ChangeCommit, ChangeOutcome, ChangeSet, EndpointSpec, GraphTarget, NodeRecord,
+        NodeSpec, RelRecord, RelSpec,
+    };
+
+    async fn target(dir: &tempfile::TempDir) -> GrafeoTarget {
+        let target = GrafeoTarget::open(&dir.path().join("g.grafeo"), Access::Write).await.unwrap();
+        target
+            .query(
+                "CREATE (a:Person {id: 1, name: 'Ada'}), (b:Person {id: 2}), (l:City {code: 'LDN'}), (p:City {code: 'PAR'}), \
+                 (a)-[:LIVES_IN]->(l), (b)-[:LIVES_IN]->(l)",
+                Vec::new(),
+            )
+            .await
+            .unwrap();
+        target
+    }
+
+    fn people() -> Arc<NodeSpec> {
+        Arc::new(NodeSpec {
+            mapping: "people".into(),
+            label: "Person".into(),
+            properties: vec!["id".into(), "name".into()],
+            key: vec![0],
+        })
+    }
+
+    fn lives_in() -> Arc<RelSpec> {
+        Arc::new(RelSpec {
+            mapping: "lives_in".into(),
+            rel_type: "LIVES_IN".into(),
+            start: EndpointSpec { label: "Person".into(), key_properties: vec!["id".into()] },
+            end: EndpointSpec { label: "City".into(), key_properties: vec!["code".into()] },
+            properties: Vec::new(),
+            key: Vec::new(),
+        })
+    }
+
+    fn person(id: i64, name: Option<&str>) -> NodeRecord {
+        NodeRecord { properties: vec![Value::Int(id), name.map_or(Value::Null, Value::from)] }
+    }
+
+    fn lives(id: i64, city: &str) -> RelRecord {
+        RelRecord { start: vec![Value::Int(id)], end: vec![Value::from(city)], properties: Vec::new() }
+    }
+
+    fn state(mapping: &str, batches: u64) -> ChangeCommit {
+        let mut state = SyncState::new(mapping, "sum", &Cursor::Key(vec![Value::Int(batches as i64)]), "test");
+        state.batches = batches;
+        Box::new(move |_| Ok(state))
+    }
+
+    async fn rows(target: &GrafeoTarget, cypher: &str) -> Vec<Vec<Value>> {
+        target.query(cypher, Vec::new()).await.unwrap().rows
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn node_upserts_leave_exactly_the_record_and_deletes_take_relationships_along() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = target(&dir).await;
+        let changes = ChangeSet::Nodes {
+            spec: people(),
+            upserts: vec![person(1, Some("Ada")), person(2, Some("Bob")), person(3, None)],
+            deletes: vec![vec![Value::Int(7)]],
+        };
+        let report = target.apply_changes(changes, state("people", 1)).await.unwrap();
+        assert_eq!(report.upserts, [ChangeOutcome::Unchanged, ChangeOutcome::Updated, ChangeOutcome::Created]);
+        assert_eq!(report.deletes, [ChangeOutcome::Absent]);
+        let names = rows(&target, "MATCH (p:Person) RETURN p.id, p.name ORDER BY p.id").await;
+        assert_eq!(
+            names,
+            [
+                vec![Value::Int(1), Value::from("Ada")],
+                vec![Value::Int(2), Value::from("Bob")],
+                vec![Value::Int(3), Value::Null]
+            ]
+        );
+        // A NULL removes the property an earlier version had.
+        let changes =
+            ChangeSet::Nodes { spec: people(), upserts: vec![person(1, None)], deletes: vec![vec![Value::Int(2)]] };
+        let report = target.apply_changes(changes, state("people", 2)).await.unwrap();
+        assert_eq!(
+            (report.upserts[0].clone(), report.deletes[0].clone()),
+            (ChangeOutcome::Updated, ChangeOutcome::Deleted)
+        );
+        assert_eq!(rows(&target, "MATCH (p:Person {id: 1}) RETURN p.name").await, [vec![Value::Null]]);
+        assert_eq!(rows(&target, "MATCH (:Person)-[r:LIVES_IN]->() RETURN count(r)").await, [vec![Value::Int(1)]]);
+        let states = target.sync_states().await.unwrap();
+        assert_eq!((states.len(), states[0].batches), (1, 2), "the state is stored with the changes");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_rows_relationship_replaces_the_one_its_anchor_held() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = target(&dir).await;
+        let changes = ChangeSet::Relationships {
+            spec: lives_in(),
+            anchor: Anchor::Start,
+            upserts: vec![lives(1, "PAR"), lives(2, "LDN"), lives(9, "LDN")],
+            deletes: Vec::new(),
+        };
+        let report = target.apply_changes(changes, state("lives_in", 1)).await.unwrap();
+        assert_eq!(report.upserts[..2], [ChangeOutcome::Updated, ChangeOutcome::Unchanged]);
+        assert_eq!(report.upserts[2], ChangeOutcome::Missing("start node (:Person {id: 9}) not found".into()));
+        let homes = "MATCH (p:Person)-[:LIVES_IN]->(c:City) RETURN p.id, c.code ORDER BY p.id";
+        assert_eq!(
+            rows(&target, homes).await,
+            [vec![Value::Int(1), Value::from("PAR")], vec![Value::Int(2), Value::from("LDN")]]
+        );
+        // A move to a city not in the graph yet: the old relationship goes at once.
+        let changes = ChangeSet::Relationships {
+            spec: lives_in(),
+            anchor: Anchor::Start,
+            upserts: vec![lives(2, "NYC")],
+            deletes: vec![AnchorKey { start: vec![Value::Int(1)], end: Vec::new() }],
+        };
+        let report = target.apply_changes(changes, state("lives_in", 2)).await.unwrap();
+        assert!(matches!(report.upserts[0], ChangeOutcome::Missing(_)));
+        assert_eq!(report.deletes, [ChangeOutcome::Deleted]);
+        assert!(rows(&target, homes).await.is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_failing_commit_hook_leaves_the_graph_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = target(&dir).await;
+        let changes = ChangeSet::Nodes {
+            spec: people(),
+            upserts: vec![person(5, Some("Eve"))],
+            deletes: vec![vec![Value::Int(1)]],
+        };
+        let failing: ChangeCommit = Box::new(|_| Err("the reject file cannot be written".into()));
+        let error = target.apply_changes(changes, failing).await.unwrap_err();
+        assert!(error.to_string().contains("the reject file cannot be written"), "{error}");
+        assert_eq!(rows(&target, "MATCH (p:Person) RETURN count(p)").await, [vec![Value::Int(2)]]);
+        assert!(target.sync_states().await.unwrap().is_empty());
+    }
 }
