@@ -785,3 +785,57 @@ fn mappings_sync_cannot_follow_are_refused_with_the_reason() {
         &["mapping `customer`: change log `log`", "create the change-log table"],
     );
 }
+
+/// A following sync outlives its source connections being killed mid-read: the pass that
+/// lost one is tried again from the watermark, and nothing is lost or doubled.
+#[test]
+fn a_following_sync_reads_again_after_its_source_connection_is_killed() {
+    let server = Server::Pg(Postgres::new());
+    let Server::Pg(pg) = &server else { unreachable!("a PostgreSQL server") };
+    server.create_shop();
+    let project = Project::new();
+    project
+        .write("grafter.toml", shop_config(&server.url(), "overlap = \"30s\"\ninterval = \"100ms\"", Target::Embedded));
+    project.grafter().args(["run", "-q"]).assert().success();
+
+    // Small, slow batches keep each pass's read open long enough to be killed.
+    let mut follower = Command::new(env!("CARGO_BIN_EXE_grafter"))
+        .current_dir(project.path())
+        .args(["sync", "-q", "--follow", "--interval", "100ms", "--batch-size", "20"])
+        .env("GRAFTER_SLOW_BATCH_MS", "30")
+        .env_remove("GRAFTER_KILL_AT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start grafter sync");
+    // Changes to read, then three seconds in which every connection grafter opens to the
+    // database is cut within 20 ms: reads in flight fail.
+    server.sql("UPDATE customer SET name = concat(name, '+') WHERE id % 3 = 0;");
+    std::thread::sleep(Duration::from_millis(500));
+    let cut = format!(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE datname = '{}' AND pid <> pg_backend_pid() AND application_name = 'grafter'",
+        pg.name
+    );
+    let mut killed = 0;
+    let until = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < until {
+        killed += Postgres::psql("test", &cut).trim().parse::<i64>().expect("a count");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(killed >= 2, "grafter's connections were cut ({killed})");
+    server.sql("UPDATE customer SET name = concat(name, '*') WHERE id % 5 = 0;");
+    // Time for a retry (its pause grows from 2 s) and a pass after it.
+    std::thread::sleep(Duration::from_secs(8));
+    interrupt(&follower);
+    let output = wait_at_most(&mut follower, Duration::from_secs(60), "the following sync");
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{log}");
+    assert!(log.contains("trying again from the watermark in"), "{log}");
+    project
+        .grafter()
+        .args(["sync", "-q", "--until-caught-up", "--timeout", "60s", "--interval", "100ms"])
+        .assert()
+        .success();
+    project.grafter().args(["verify"]).assert().success();
+}

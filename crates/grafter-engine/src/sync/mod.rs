@@ -46,6 +46,9 @@ use crate::{EngineError, Observer};
 /// Rows read back by key in one query (pending rows, change-log entries).
 const FETCH: usize = 1_000;
 
+/// Passes in a row a following sync tries again after a dropped source connection.
+const RETRIES: u32 = 10;
+
 /// How to sync.
 #[derive(Debug, Clone)]
 pub struct SyncOptions {
@@ -395,7 +398,9 @@ impl Session<'_> {
         if let Some(error) = failure {
             record.error = Some(error.to_string());
             record.set_status(RunStatus::Failed, None);
-            self.target.save_run(&record).await?;
+            // Best effort: the error that stopped the sync is what to report, even when the
+            // target that caused it cannot take the record either.
+            let _ = self.target.save_run(&record).await;
             return Err(error);
         }
         record.set_status(if end == SyncEnd::Stopped { RunStatus::Interrupted } else { RunStatus::Completed }, None);
@@ -450,10 +455,30 @@ impl Session<'_> {
         let mut counts: HashMap<String, Counts> = HashMap::new();
         let mut passes = 0;
         let mut caught_up_at: Option<Instant> = None;
+        let mut failures = 0;
+        let keeps_going = self.options.follow || self.options.until_caught_up;
         loop {
             passes += 1;
             let report = match self.pass(passes, context, states, stop, caught_up_at).await {
-                Ok(report) => report,
+                Ok(report) => {
+                    failures = 0;
+                    report
+                }
+                // A following sync outlives a dropped source connection: what committed is
+                // kept, and the next pass reads from the watermark.
+                Err(error) if keeps_going && error.is_transient() && failures < RETRIES && !stop.is_set() => {
+                    failures += 1;
+                    let pause = Duration::from_secs(1 << failures.min(5));
+                    self.observer.message(&format!(
+                        "pass {passes}: {error}; trying again from the watermark in {}s (try {failures} of {RETRIES})",
+                        pause.as_secs()
+                    ));
+                    sleep_unless_stopped(pause, stop).await;
+                    if stop.is_set() {
+                        return Ok(Outcome { end: SyncEnd::Stopped, passes, lag: None, verification: None, counts });
+                    }
+                    continue;
+                }
                 Err(error) => return Err((error, counts, passes)),
             };
             for (mapping, pass_counts) in &report.mappings {
@@ -508,11 +533,7 @@ impl Session<'_> {
                     passes,
                 ));
             }
-            // Sleep, but wake for a stop.
-            let wake = Instant::now() + interval;
-            while Instant::now() < wake && !stop.is_set() {
-                tokio::time::sleep((wake - Instant::now()).min(Duration::from_millis(100))).await;
-            }
+            sleep_unless_stopped(interval, stop).await;
             if stop.is_set() {
                 return Ok(Outcome { end: SyncEnd::Stopped, passes, lag, verification: None, counts });
             }
@@ -663,6 +684,14 @@ impl Session<'_> {
         }
         counts.waiting = state.pending.len() as u64;
         Ok((counts, !stop.is_set()))
+    }
+}
+
+/// Sleeps for `pause`, waking early when a stop is asked for.
+async fn sleep_unless_stopped(pause: Duration, stop: &StopRequest) {
+    let wake = Instant::now() + pause;
+    while Instant::now() < wake && !stop.is_set() {
+        tokio::time::sleep((wake - Instant::now()).min(Duration::from_millis(100))).await;
     }
 }
 
