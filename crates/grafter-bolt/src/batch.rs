@@ -57,13 +57,13 @@ impl BatchSizer {
         query: &str,
         list_param: &str,
         other_params: &BoltMap,
-        extra: &BoltMap,
+        extra: &[(String, BoltValue)],
         version: Version,
         max_bytes: usize,
     ) -> Result<BatchSizer, BoltError> {
         let mut parameters = other_params.clone();
         parameters.insert(list_param.to_owned(), BoltValue::List(Vec::new()));
-        let run = Request::Run { query: query.to_owned(), parameters, extra: extra.clone() };
+        let run = Request::Run { query: query.to_owned(), parameters, extra: extra.to_vec() };
         let mut body = Vec::new();
         run.encode(version, &mut body)?;
         // The empty list's header (one byte) is counted per batch instead.
@@ -141,7 +141,7 @@ mod tests {
         let run = Request::Run {
             query: query.into(),
             parameters: bolt_map! { "rows" => BoltValue::List(rows.to_vec()) },
-            extra: BoltMap::new(),
+            extra: Vec::new(),
         };
         let mut body = Vec::new();
         run.encode(Version::V5_7, &mut body).expect("encodes");
@@ -155,7 +155,7 @@ mod tests {
         let query = "UNWIND $rows AS row CREATE (:R {id: row.id, name: row.name})";
         let all = rows(500);
         for cap in [200, 1_000, 4_096, 8_000, 70_000] {
-            let sizer = BatchSizer::for_run(query, "rows", &BoltMap::new(), &BoltMap::new(), Version::V5_7, cap)
+            let sizer = BatchSizer::for_run(query, "rows", &BoltMap::new(), &[], Version::V5_7, cap)
                 .expect("sizer");
             let fit = sizer.fit(&all).expect("fits");
             assert_eq!(fit.bytes, wire_len(query, &all[..fit.rows]), "cap {cap}");
@@ -184,7 +184,7 @@ mod tests {
             "UNWIND $rows AS r RETURN r",
             "rows",
             &BoltMap::new(),
-            &BoltMap::new(),
+            &[],
             Version::V5_7,
             4096,
         )

@@ -280,6 +280,20 @@ impl Encoder<'_> {
         Ok(())
     }
 
+    /// A dictionary from entries kept in their order (PackStream dictionaries are ordered on
+    /// the wire; [`BoltMap`] sorts its keys).
+    pub(crate) fn entries(&mut self, entries: &[(String, BoltValue)], depth: usize) -> Result<(), EncodeError> {
+        if depth > MAX_DEPTH {
+            return Err(EncodeError::TooDeep { limit: MAX_DEPTH });
+        }
+        self.map_header(entries.len())?;
+        for (key, value) in entries {
+            self.string(key)?;
+            self.value(value, depth + 1)?;
+        }
+        Ok(())
+    }
+
     fn string_list(&mut self, items: &[String]) -> Result<(), EncodeError> {
         self.list_header(items.len())?;
         for item in items {
