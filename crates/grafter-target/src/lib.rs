@@ -19,11 +19,15 @@ use async_trait::async_trait;
 use futures::Stream;
 use grafter_model::{Fingerprint, LockHolder, RunRecord, Value};
 
+#[cfg(any(feature = "falkordb", feature = "bolt"))]
+mod cypher;
 mod dialect;
 mod error;
 mod records;
 mod url;
 
+#[cfg(feature = "bolt")]
+pub mod bolt;
 #[cfg(feature = "falkordb")]
 pub mod falkordb;
 #[cfg(feature = "grafeo")]
@@ -36,7 +40,7 @@ pub use records::{
     Checkpoint, Encoded, EndpointSpec, NodeRecord, NodeSpec, QueryResult, RecordBatch, RelRecord, RelSpec, RowOutcome,
     WriteReport,
 };
-pub use url::{FalkorDbUrl, TargetUrl, parse_url};
+pub use url::{BoltUrl, FalkorDbUrl, MIN_MESSAGE_BYTES, TargetUrl, parse_url};
 
 /// An index the target should have before loading: on `properties` of nodes labelled `label`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -264,6 +268,8 @@ pub async fn open(url: &str, base_dir: &Path, access: Access) -> Result<Box<dyn 
         TargetUrl::Null => Ok(Box::new(null::NullTarget::default())),
         #[cfg(feature = "falkordb")]
         TargetUrl::FalkorDb(url) => Ok(Box::new(falkordb::FalkorDbTarget::open(&url).await?)),
+        #[cfg(feature = "bolt")]
+        TargetUrl::Bolt(url) => Ok(Box::new(bolt::BoltTarget::open(&url).await?)),
         #[allow(unreachable_patterns)]
         other => Err(TargetError::NotBuiltIn { scheme: other.scheme().to_owned() }),
     }

@@ -12,9 +12,11 @@ use grafter_model::Value;
 use redis::aio::MultiplexedConnection;
 use tokio::sync::Mutex;
 
+use super::failed;
 use super::literal::params_prefix;
 use super::reply::{self, Names, Reply};
-use crate::FalkorDbUrl;
+use crate::cypher::{CypherRunner, Params};
+use crate::{FalkorDbUrl, TargetError};
 
 /// How long to wait for the server to accept a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -60,6 +62,8 @@ fn classify(error: redis::RedisError) -> ClientError {
 pub(crate) struct Client {
     client: redis::Client,
     url: FalkorDbUrl,
+    /// The URL for people to read (password redacted), for errors.
+    description: String,
     connection: Mutex<Option<MultiplexedConnection>>,
     names: Mutex<Names>,
     /// Set when a request has used up its retries against a dead server: later requests try
@@ -89,6 +93,7 @@ impl Client {
         Ok(Client {
             client,
             url: url.clone(),
+            description: url.describe(),
             connection: Mutex::new(None),
             names: Mutex::new(Names::default()),
             down: std::sync::atomic::AtomicBool::new(false),
@@ -179,7 +184,7 @@ impl Client {
     }
 
     /// Runs a read-only query on the graph, retrying while the connection fails.
-    pub async fn read(&self, cypher: &str, params: &[(String, Value)]) -> Result<Reply, ClientError> {
+    pub async fn read_query(&self, cypher: &str, params: &[(String, Value)]) -> Result<Reply, ClientError> {
         self.retry(|| self.query_graph(&self.url.graph, cypher, params, true)).await
     }
 
@@ -239,6 +244,53 @@ impl Client {
                 }
             }
         }
+    }
+}
+
+/// One graph on the server, for the Cypher shared with the Bolt target: the client's own
+/// graph or another one (a snapshot).
+pub(crate) struct OnGraph<'a> {
+    pub client: &'a Client,
+    pub graph: &'a str,
+}
+
+#[async_trait::async_trait]
+impl CypherRunner for OnGraph<'_> {
+    fn target(&self) -> &str {
+        &self.client.description
+    }
+
+    async fn read(&self, cypher: &str, params: &Params) -> Result<Vec<Vec<Value>>, TargetError> {
+        let reply = self.client.retry(|| self.client.query_graph(self.graph, cypher, params, true)).await;
+        reply.map(|reply| reply.rows).map_err(|e| failed(self.target(), e))
+    }
+
+    async fn write(&self, cypher: &str, params: &Params) -> Result<Vec<Vec<Value>>, TargetError> {
+        let reply = self.client.retry(|| self.client.query_graph(self.graph, cypher, params, false)).await;
+        reply.map(|reply| reply.rows).map_err(|e| failed(self.target(), e))
+    }
+
+    fn stored(&self, value: Value) -> Value {
+        super::literal::storable(value).unwrap_or(Value::Null)
+    }
+}
+
+#[async_trait::async_trait]
+impl CypherRunner for Client {
+    fn target(&self) -> &str {
+        &self.description
+    }
+
+    async fn read(&self, cypher: &str, params: &Params) -> Result<Vec<Vec<Value>>, TargetError> {
+        OnGraph { client: self, graph: &self.url.graph }.read(cypher, params).await
+    }
+
+    async fn write(&self, cypher: &str, params: &Params) -> Result<Vec<Vec<Value>>, TargetError> {
+        OnGraph { client: self, graph: &self.url.graph }.write(cypher, params).await
+    }
+
+    fn stored(&self, value: Value) -> Value {
+        super::literal::storable(value).unwrap_or(Value::Null)
     }
 }
 

@@ -1,0 +1,348 @@
+//! The Bolt target's connection to its server: a pool of `grafter-bolt` connections (through
+//! its [`Router`], which also routes `neo4j://` URLs: every statement goes to the writer,
+//! so reads see what grafter just wrote), statements run in auto-commit or inside one
+//! explicit transaction, and bounded retries with backoff and jitter.
+//!
+//! What may be retried: a connection that failed or could not be made, and a server error
+//! the server calls transient (`Neo.TransientError.*`) — after about six seconds of growing
+//! waits the request fails, naming the server and saying that the run resumes. A
+//! connection left in a failed state is RESET before its next use (the Bolt client does
+//! that). On FalkorDB every statement is also checked against its Bolt port's size limit
+//! before it is sent: a statement too big for it is refused here rather than crash it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use grafter_bolt::message::Request;
+use grafter_bolt::{AccessMode, BoltError, BoltMap, BoltValue, ConnectConfig, Connection, Router, TxExtra, Version};
+use grafter_model::Value;
+
+use super::params::{self, from_bolt, statement_text_len};
+use super::server::{FALKORDB_TEXT_LIMIT, Server};
+use crate::cypher::{CypherRunner, Params};
+use crate::{BoltUrl, TargetError};
+
+/// How long TCP connect, the handshake and authentication may take. Short, because
+/// FalkorDB 4.16 leaves the handshake after another client's GOODBYE unanswered: the next
+/// attempt gets through.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Waits between attempts of a request that may be repeated: about six seconds in all, so
+/// that a server that is down fails the run quickly (and resumably).
+pub(crate) const RETRY_WAITS_MS: [u64; 5] = [100, 300, 700, 1500, 3000];
+
+/// A Bolt server and the database (graph) on it.
+pub(crate) struct Client {
+    router: Router,
+    server: Server,
+    description: String,
+    database: Option<String>,
+    cap: usize,
+    version: Version,
+    /// Set when a request has used up its retries: later ones try once, so that a run whose
+    /// server died fails within seconds. Cleared by the next success.
+    down: AtomicBool,
+}
+
+/// Whether trying again may help.
+pub(crate) fn retryable(error: &BoltError) -> bool {
+    match error {
+        BoltError::Server(e) => e.is_transient() || e.is_not_a_leader(),
+        BoltError::NoServer { .. } => true,
+        other => other.is_routing_failure(),
+    }
+}
+
+/// `wait` ± 25%, from the clock's low bits (no need for a random-number crate here).
+pub(crate) fn jitter(wait: u64) -> u64 {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let spread = wait / 2;
+    wait - wait / 4 + u64::from(nanos) % (spread + 1)
+}
+
+impl Client {
+    /// Connects, tells which server it is, and keeps the connection for reuse.
+    pub(crate) async fn open(url: &BoltUrl) -> Result<Client, TargetError> {
+        let description = url.describe();
+        let mut config = ConnectConfig::parse(&url.connect).map_err(|e| TargetError::BadUrl {
+            url: description.clone(),
+            reason: e.to_string(),
+            hint: "write it as bolt://[USER:PASSWORD@]HOST[:PORT][?database=NAME] (or neo4j://… to route, +s / +ssc for TLS)".into(),
+        })?;
+        config.connect_timeout = CONNECT_TIMEOUT;
+        config.user_agent = format!("grafter/{}", env!("CARGO_PKG_VERSION"));
+        let database = config.database.clone();
+        let named = url.server.as_deref().and_then(Server::named);
+        let mut client = Client {
+            router: Router::new(config),
+            server: named.unwrap_or(Server::Neo4j),
+            description,
+            database,
+            cap: 0,
+            version: Version::V5_7,
+            down: AtomicBool::new(false),
+        };
+        let conn = client.retry(|| client.router.acquire(AccessMode::Write)).await?;
+        client.server = named.unwrap_or_else(|| Server::detect(conn.server_agent(), conn.connection_id()));
+        client.version = conn.version();
+        client.cap = client.server.cap(url.max_message_bytes);
+        tracing::debug!(
+            "{}: {} (agent {:?}, Bolt {}), statements up to {} bytes",
+            client.description,
+            client.server.name(),
+            conn.server_agent(),
+            client.version,
+            client.cap
+        );
+        client.router.release(conn);
+        Ok(client)
+    }
+
+    /// The server.
+    pub(crate) fn server(&self) -> Server {
+        self.server
+    }
+
+    /// The most bytes one statement may take.
+    pub(crate) fn cap(&self) -> usize {
+        self.cap
+    }
+
+    /// The negotiated Bolt version.
+    pub(crate) fn version(&self) -> Version {
+        self.version
+    }
+
+    /// RUN's `extra` for an auto-commit statement. FalkorDB takes the graph from the first
+    /// key of it; a server that reads `db` as specified finds it too.
+    pub(crate) fn run_extra(&self) -> Vec<(String, BoltValue)> {
+        match (&self.database, self.server) {
+            (None, _) => Vec::new(),
+            (Some(graph), Server::FalkorDb) if graph != "db" => {
+                vec![(graph.clone(), BoltValue::from(graph.as_str())), ("db".into(), BoltValue::from(graph.as_str()))]
+            }
+            (Some(db), _) => vec![("db".into(), BoltValue::from(db.as_str()))],
+        }
+    }
+
+    /// BEGIN's `extra`: the database, write mode.
+    pub(crate) fn tx_extra(&self) -> TxExtra {
+        TxExtra { database: self.database.clone(), mode: AccessMode::Write, ..TxExtra::default() }
+    }
+
+    /// Converts parameters for the server.
+    pub(crate) fn parameters(&self, params: &Params) -> Result<BoltMap, TargetError> {
+        params
+            .iter()
+            .map(|(name, value)| {
+                if self.server.splices_parameters() && !params::is_plain_name(name) {
+                    return Err(TargetError::Query {
+                        message: format!(
+                            "parameter name `{name}`: FalkorDB's Bolt port takes letters, digits and underscores only"
+                        ),
+                    });
+                }
+                let value = params::parameter(self.server, value.clone())
+                    .map_err(|message| TargetError::Query { message: format!("parameter `{name}`: {message}") })?;
+                Ok((name.clone(), value))
+            })
+            .collect()
+    }
+
+    /// Refuses a statement the server's Bolt port cannot take (FalkorDB: over its text
+    /// limit, or over the cap on the wire).
+    pub(crate) fn check_size(&self, query: &str, params: &BoltMap) -> Result<(), TargetError> {
+        if !self.server.splices_parameters() {
+            return Ok(());
+        }
+        let text = statement_text_len(query, params);
+        let run = Request::Run { query: query.to_owned(), parameters: params.clone(), extra: self.run_extra() };
+        let mut body = Vec::new();
+        let wire = run.encode(self.version, &mut body).map_or(usize::MAX, |()| body.len());
+        if text > FALKORDB_TEXT_LIMIT || wire > self.cap.max(FALKORDB_TEXT_LIMIT) {
+            return Err(TargetError::Query {
+                message: format!(
+                    "this statement with its parameters makes {text} bytes of text ({wire} on the wire); FalkorDB's Bolt port aborts the whole server above {FALKORDB_TEXT_LIMIT}, so it was not sent (use the falkordb:// URL for big values)"
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Runs `query` in an auto-commit transaction on `conn` and reads its rows.
+    pub(crate) async fn run_auto(
+        &self,
+        conn: &mut Connection,
+        query: &str,
+        params: BoltMap,
+    ) -> Result<Vec<Vec<BoltValue>>, BoltError> {
+        Ok(self.run_auto_with_fields(conn, query, params).await?.1)
+    }
+
+    /// [`Client::run_auto`], with the result's column names.
+    async fn run_auto_with_fields(
+        &self,
+        conn: &mut Connection,
+        query: &str,
+        params: BoltMap,
+    ) -> Result<(Vec<String>, Vec<Vec<BoltValue>>), BoltError> {
+        let stream = conn.run_with_entries(query, params, self.run_extra()).await?;
+        let result = stream.pull_all().await?;
+        Ok((result.fields, result.records.into_iter().map(|record| record.into_values()).collect()))
+    }
+
+    /// A pooled connection to the writer.
+    pub(crate) async fn acquire(&self) -> Result<Connection, BoltError> {
+        self.router.acquire(AccessMode::Write).await
+    }
+
+    /// Gives a connection back after it was used: dropped if it broke, its server forgotten
+    /// by the routing table if `error` says the server failed.
+    pub(crate) async fn release(&self, conn: Connection, error: Option<&BoltError>) {
+        if let Some(error) = error
+            && error.is_routing_failure()
+        {
+            let not_leader = error.server_error().is_some_and(|e| e.is_not_a_leader());
+            self.router.forget(conn.address(), not_leader).await;
+        }
+        self.router.release(conn);
+    }
+
+    /// Runs `work` on a pooled connection to the writer (see [`Client::release`]).
+    pub(crate) async fn on_connection<T>(
+        &self,
+        work: impl AsyncFnOnce(&mut Connection) -> Result<T, BoltError>,
+    ) -> Result<T, BoltError> {
+        let mut conn = self.acquire().await?;
+        let result = work(&mut conn).await;
+        self.release(conn, result.as_ref().err()).await;
+        result
+    }
+
+    /// Runs `attempt` until it succeeds, fails for good, or has failed in a retryable way
+    /// [`RETRY_WAITS_MS`]`.len() + 1` times; waits grow, with jitter so that several clients
+    /// do not come back in step. Once the server is known to be down, one attempt.
+    pub(crate) async fn retry<T, F, Fut>(&self, mut attempt: F) -> Result<T, TargetError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, BoltError>>,
+    {
+        let mut waits = RETRY_WAITS_MS.iter();
+        loop {
+            match attempt().await {
+                Ok(value) => {
+                    self.down.store(false, Ordering::Relaxed);
+                    return Ok(value);
+                }
+                Err(error) if retryable(&error) => match waits.next() {
+                    Some(&wait) if !self.down.load(Ordering::Relaxed) => {
+                        tracing::debug!("{}: {error}; trying again in about {wait} ms", self.description);
+                        tokio::time::sleep(Duration::from_millis(jitter(wait))).await;
+                    }
+                    _ => {
+                        self.down.store(true, Ordering::Relaxed);
+                        return Err(self.gave_up(error));
+                    }
+                },
+                Err(error) => return Err(self.failed(error)),
+            }
+        }
+    }
+
+    /// The error once retries are used up.
+    pub(crate) fn gave_up(&self, error: BoltError) -> TargetError {
+        let what = match &error {
+            BoltError::Server(e) => format!("the server kept failing with {}: {}", e.code, e.message),
+            other => format!("the server does not answer ({other})"),
+        };
+        TargetError::Store {
+            target: self.description.clone(),
+            message: format!(
+                "{what}\n  hint: check that {} is running and reachable; a run stopped by this resumes where it stopped with `grafter run`",
+                self.server.name()
+            ),
+        }
+    }
+
+    /// The error for a request that failed for good.
+    pub(crate) fn failed(&self, error: BoltError) -> TargetError {
+        match error {
+            BoltError::Server(e) => TargetError::Query { message: format!("{}: {}", e.code, e.message) },
+            BoltError::AuthFailed { .. } => TargetError::Store {
+                target: self.description.clone(),
+                message: format!("{error}\n  hint: check the user and password in [target] url"),
+            },
+            other => TargetError::Store { target: self.description.clone(), message: other.to_string() },
+        }
+    }
+
+    /// Runs one statement in auto-commit, retried as [`Client::retry`] says; its column names
+    /// and rows.
+    pub(crate) async fn statement(
+        &self,
+        query: &str,
+        params: &Params,
+    ) -> Result<(Vec<String>, Vec<Vec<Value>>), TargetError> {
+        let params = self.parameters(params)?;
+        self.check_size(query, &params)?;
+        let (fields, rows) = self
+            .retry(|| self.on_connection(async |conn| self.run_auto_with_fields(conn, query, params.clone()).await))
+            .await?;
+        Ok((fields, rows.into_iter().map(|row| row.into_iter().map(from_bolt).collect()).collect()))
+    }
+
+    /// Closes pooled connections. FalkorDB's are dropped without GOODBYE, after which its
+    /// Bolt port would leave the next handshake unanswered.
+    pub(crate) async fn close(&self) {
+        if self.server != Server::FalkorDb {
+            self.router.close().await;
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl CypherRunner for Client {
+    fn target(&self) -> &str {
+        &self.description
+    }
+
+    async fn read(&self, cypher: &str, params: &Params) -> Result<Vec<Vec<Value>>, TargetError> {
+        Ok(self.statement(cypher, params).await?.1)
+    }
+
+    async fn write(&self, cypher: &str, params: &Params) -> Result<Vec<Vec<Value>>, TargetError> {
+        Ok(self.statement(cypher, params).await?.1)
+    }
+
+    fn stored(&self, value: Value) -> Value {
+        params::storable(self.server, value).unwrap_or(Value::Null)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lost_connections_and_transient_errors_are_retried_and_nothing_else() {
+        let refused = BoltError::ConnectionRefused {
+            address: "h:1".into(),
+            source: std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
+        };
+        assert!(retryable(&refused));
+        assert!(retryable(&BoltError::Closed { address: "h:1".into(), context: "reading" }));
+        let server = |code: &str| {
+            BoltError::Server(grafter_bolt::ServerError::from_metadata(BoltMap::from([
+                ("code".to_owned(), BoltValue::from(code)),
+                ("message".to_owned(), BoltValue::from("m")),
+            ])))
+        };
+        assert!(retryable(&server("Neo.TransientError.Transaction.DeadlockDetected")));
+        assert!(retryable(&server("Neo.ClientError.Cluster.NotALeader")));
+        assert!(!retryable(&server("Neo.ClientError.Statement.SyntaxError")));
+        assert!(!retryable(&server("SyntaxError")));
+        for _ in 0..100 {
+            let wait = jitter(1000);
+            assert!((750..=1250).contains(&wait), "{wait}");
+        }
+    }
+}
