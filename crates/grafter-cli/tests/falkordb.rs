@@ -34,10 +34,7 @@ fn assert_resumed_run_accounts_for_every_row(summary: &common::Summary) {
 }
 
 fn fingerprint(project: &Project) -> String {
-    let output = project.grafter().args(["fingerprint", "--format", "json"]).output().expect("start grafter");
-    assert!(output.status.success(), "fingerprint: {}", output_text(&output).1);
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("fingerprint JSON");
-    json["overall"].as_str().expect("overall digest").to_owned()
+    project.fingerprint()
 }
 
 #[test]

@@ -150,6 +150,14 @@ impl Project {
         values[0].as_i64().unwrap_or_else(|| panic!("{cypher} returned {} rather than an integer", values[0]))
     }
 
+    /// The graph's overall fingerprint (`grafter fingerprint`, which must succeed).
+    pub fn fingerprint(&self) -> String {
+        let output = self.grafter().args(["fingerprint", "--format", "json"]).output().expect("start grafter");
+        assert!(output.status.success(), "fingerprint: {}", String::from_utf8_lossy(&output.stderr));
+        let json: Value = serde_json::from_slice(&output.stdout).expect("fingerprint JSON");
+        json["overall"].as_str().expect("overall digest").to_owned()
+    }
+
     /// Nodes per label, grafter's own bookkeeping (`_Grafter…`) left out.
     pub fn label_counts(&self) -> std::collections::BTreeMap<String, i64> {
         let mut counts = std::collections::BTreeMap::new();
@@ -316,6 +324,39 @@ pub fn falkordb_graph(name: &str) -> String {
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     format!("{}/{name}_{}_{n}", falkordb_server(), std::process::id())
+}
+
+/// FalkorDB's Bolt port the tests use: `FALKORDB_BOLT_URL`, by default the one `scripts/falkordb
+/// start` opens (`bolt://127.0.0.1:7687`). It must answer the Bolt handshake: a missing server
+/// fails the test loudly rather than skipping it.
+pub fn bolt_server() -> String {
+    use std::io::{Read, Write};
+    let server = std::env::var("FALKORDB_BOLT_URL").unwrap_or_else(|_| "bolt://127.0.0.1:7687".to_owned());
+    let address = server.trim_start_matches("bolt://").trim_end_matches('/').to_owned();
+    let handshake = || -> std::io::Result<[u8; 4]> {
+        let mut stream = std::net::TcpStream::connect(&address)?;
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(6)))?;
+        // Bolt's magic, then version 5.7 down to 5.0, then nothing.
+        stream.write_all(&[0x60, 0x60, 0xB0, 0x17, 0, 7, 7, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])?;
+        let mut reply = [0u8; 4];
+        stream.read_exact(&mut reply)?;
+        Ok(reply)
+    };
+    // FalkorDB leaves the first handshake after another client's GOODBYE unanswered: ask twice.
+    match handshake().or_else(|_| handshake()) {
+        Ok([0, 0, _, 5]) => server.trim_end_matches('/').to_owned(),
+        other => panic!(
+            "nothing speaks Bolt 5 at {server} ({other:?}): these tests need FalkorDB's Bolt port; start it with `scripts/falkordb start` (scripts/test does), or set FALKORDB_BOLT_URL"
+        ),
+    }
+}
+
+/// A Bolt URL naming a graph no other test uses (FalkorDB: `database` names the graph), with
+/// `settings` (`&max_message_bytes=…`) appended.
+pub fn bolt_graph(name: &str, settings: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}?database={name}_{}_{n}{settings}", bolt_server(), std::process::id())
 }
 
 /// Where a test loads: the embedded store (the default) or a fresh graph on FalkorDB.

@@ -39,7 +39,8 @@ pub(crate) fn checkpoint_identity(checkpoint: &Checkpoint) -> Vec<(String, Value
 pub(crate) fn checkpoint_fields(checkpoint: &Checkpoint) -> Value {
     let fields = [
         ("range", text(&checkpoint.range.encode())),
-        ("seconds", Value::Float(if checkpoint.seconds.is_finite() { checkpoint.seconds } else { 0.0 })),
+        // To the microsecond: FalkorDB's Bolt port carries doubles with six decimals.
+        ("seconds", Value::Float(if checkpoint.seconds.is_finite() { (checkpoint.seconds * 1e6).round() / 1e6 } else { 0.0 })),
         ("checksum", text(&checkpoint.checksum)),
         ("batches", count(checkpoint.batches)),
         ("cursor", text(&checkpoint.cursor.encode())),
