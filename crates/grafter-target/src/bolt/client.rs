@@ -34,6 +34,8 @@ pub(crate) const RETRY_WAITS_MS: [u64; 5] = [100, 300, 700, 1500, 3000];
 pub(crate) struct Client {
     router: Router,
     server: Server,
+    /// Whether `server` is known yet (told by the URL or the greeting), for messages.
+    known: bool,
     description: String,
     database: Option<String>,
     cap: usize,
@@ -75,6 +77,7 @@ impl Client {
         let mut client = Client {
             router: Router::new(config),
             server: named.unwrap_or(Server::Neo4j),
+            known: named.is_some(),
             description,
             database,
             cap: 0,
@@ -83,6 +86,7 @@ impl Client {
         };
         let conn = client.retry(|| client.router.acquire(AccessMode::Write)).await?;
         client.server = named.unwrap_or_else(|| Server::detect(conn.server_agent(), conn.connection_id()));
+        client.known = true;
         client.version = conn.version();
         client.cap = client.server.cap(url.max_message_bytes);
         tracing::debug!(
@@ -258,7 +262,7 @@ impl Client {
             target: self.description.clone(),
             message: format!(
                 "{what}\n  hint: check that {} is running and reachable; a run stopped by this resumes where it stopped with `grafter run`",
-                self.server.name()
+                if self.known { self.server.name() } else { "the Bolt server" }
             ),
         }
     }
