@@ -155,8 +155,7 @@ mod tests {
         let query = "UNWIND $rows AS row CREATE (:R {id: row.id, name: row.name})";
         let all = rows(500);
         for cap in [200, 1_000, 4_096, 8_000, 70_000] {
-            let sizer = BatchSizer::for_run(query, "rows", &BoltMap::new(), &[], Version::V5_7, cap)
-                .expect("sizer");
+            let sizer = BatchSizer::for_run(query, "rows", &BoltMap::new(), &[], Version::V5_7, cap).expect("sizer");
             let fit = sizer.fit(&all).expect("fits");
             assert_eq!(fit.bytes, wire_len(query, &all[..fit.rows]), "cap {cap}");
             assert!(fit.bytes <= cap);
@@ -180,15 +179,9 @@ mod tests {
     #[test]
     fn split_covers_everything_in_order() {
         let all = rows(1000);
-        let sizer = BatchSizer::for_run(
-            "UNWIND $rows AS r RETURN r",
-            "rows",
-            &BoltMap::new(),
-            &[],
-            Version::V5_7,
-            4096,
-        )
-        .expect("sizer");
+        let sizer =
+            BatchSizer::for_run("UNWIND $rows AS r RETURN r", "rows", &BoltMap::new(), &[], Version::V5_7, 4096)
+                .expect("sizer");
         let batches = sizer.split(&all).expect("splits");
         assert!(batches.len() > 1);
         assert_eq!(batches.first().map(|b| b.start), Some(0));

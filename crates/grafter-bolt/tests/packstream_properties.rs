@@ -49,10 +49,14 @@ fn graph(format: StructFormat) -> impl Strategy<Value = BoltValue> {
     let node = (any::<i64>(), vec("[A-Z][a-z]{0,6}", 0..3), properties(), text())
         .prop_map(move |(id, labels, properties, e)| Node { id, labels, properties, element_id: element(id, e) })
         .boxed();
-    let unbound = (any::<i64>(), "[A-Z_]{1,8}", properties(), text()).prop_map(move |(id, rel_type, properties, e)| {
-        UnboundRelationship { id, rel_type, properties, element_id: element(id, e) }
-    })
-    .boxed();
+    let unbound = (any::<i64>(), "[A-Z_]{1,8}", properties(), text())
+        .prop_map(move |(id, rel_type, properties, e)| UnboundRelationship {
+            id,
+            rel_type,
+            properties,
+            element_id: element(id, e),
+        })
+        .boxed();
     let relationship = (any::<i64>(), any::<i64>(), any::<i64>(), "[A-Z_]{1,8}", properties(), text(), text(), text())
         .prop_map(move |(id, start, end, rel_type, properties, e, s, t)| Relationship {
             id,
@@ -81,7 +85,9 @@ fn temporal(format: StructFormat) -> impl Strategy<Value = BoltValue> {
     let nanos = 0i64..1_000_000_000;
     let zoned = match format {
         StructFormat::Bolt5 => (seconds.clone(), nanos.clone(), "[A-Z][a-z]{2,8}/[A-Z][a-z]{2,8}")
-            .prop_map(|(seconds, nanoseconds, tz_id)| BoltValue::DateTimeZoneId(DateTimeZoneId { seconds, nanoseconds, tz_id }))
+            .prop_map(|(seconds, nanoseconds, tz_id)| {
+                BoltValue::DateTimeZoneId(DateTimeZoneId { seconds, nanoseconds, tz_id })
+            })
             .boxed(),
         StructFormat::Bolt4 => (seconds.clone(), nanos.clone(), "[A-Z][a-z]{2,8}/[A-Z][a-z]{2,8}")
             .prop_map(|(local_seconds, nanoseconds, tz_id)| {
@@ -98,12 +104,18 @@ fn temporal(format: StructFormat) -> impl Strategy<Value = BoltValue> {
             BoltValue::DateTime(DateTime { seconds, nanoseconds, tz_offset_seconds })
         }),
         zoned,
-        (any::<i64>(), nanos).prop_map(|(seconds, nanoseconds)| BoltValue::LocalDateTime(LocalDateTime { seconds, nanoseconds })),
+        (any::<i64>(), nanos)
+            .prop_map(|(seconds, nanoseconds)| BoltValue::LocalDateTime(LocalDateTime { seconds, nanoseconds })),
         (any::<i64>(), any::<i64>(), any::<i64>(), any::<i64>()).prop_map(|(months, days, seconds, nanoseconds)| {
             BoltValue::Duration(Duration { months, days, seconds, nanoseconds })
         }),
         (any::<i64>(), double(), double()).prop_map(|(srid, x, y)| BoltValue::Point2D(Point2D { srid, x, y })),
-        (any::<i64>(), double(), double(), double()).prop_map(|(srid, x, y, z)| BoltValue::Point3D(Point3D { srid, x, y, z })),
+        (any::<i64>(), double(), double(), double()).prop_map(|(srid, x, y, z)| BoltValue::Point3D(Point3D {
+            srid,
+            x,
+            y,
+            z
+        })),
     ]
 }
 

@@ -68,7 +68,12 @@ impl FakeServer {
     }
 }
 
-async fn serve(mut stream: TcpStream, log: Arc<Mutex<Vec<String>>>, route: Arc<Mutex<BoltMap>>, run: Arc<Mutex<Answer>>) {
+async fn serve(
+    mut stream: TcpStream,
+    log: Arc<Mutex<Vec<String>>>,
+    route: Arc<Mutex<BoltMap>>,
+    run: Arc<Mutex<Answer>>,
+) {
     let mut handshake = [0u8; 20];
     if stream.read_exact(&mut handshake).await.is_err() {
         return;
@@ -84,9 +89,9 @@ async fn serve(mut stream: TcpStream, log: Arc<Mutex<Vec<String>>>, route: Arc<M
         let Ok(request) = Request::decode(&bytes, version) else { return };
         let mut answers = Vec::new();
         match &request {
-            Request::Hello(_) => answers.push(Response::Success(
-                bolt_map! { "server" => "Neo4j/5.26.0", "connection_id" => "bolt-1" },
-            )),
+            Request::Hello(_) => {
+                answers.push(Response::Success(bolt_map! { "server" => "Neo4j/5.26.0", "connection_id" => "bolt-1" }))
+            }
             Request::Goodbye => return,
             Request::Reset => {
                 if quiet {
@@ -194,7 +199,7 @@ async fn a_leader_that_stepped_down_makes_the_router_fetch_a_new_table_and_write
     assert_eq!(new.queries(), ["CREATE (n)"], "then on the new one");
     assert_eq!(router.route_requests(), 2, "the table was fetched again after the failure");
     let table = router.routing_table(grafter_bolt::AccessMode::Write).await.expect("the new table");
-    assert_eq!(table.writers, [new.address.clone()]);
+    assert_eq!(table.writers, std::slice::from_ref(&new.address));
 }
 
 #[tokio::test]
@@ -238,9 +243,11 @@ async fn a_server_that_answers_a_failed_runs_pull_only_at_reset_does_not_hang_th
     server.set_run(Answer::FailQuietly("SyntaxError"));
     let router = Router::new(ConnectConfig::parse(&format!("bolt://{}", server.address)).expect("a bolt:// URL"));
     let attempt = router.execute_write("RETRN 1", BoltMap::new());
-    let error = tokio::time::timeout(std::time::Duration::from_secs(5), attempt).await.expect("no hang").expect_err("fails");
+    let error =
+        tokio::time::timeout(std::time::Duration::from_secs(5), attempt).await.expect("no hang").expect_err("fails");
     assert!(error.to_string().contains("SyntaxError"), "{error}");
     server.set_run(Answer::Rows(vec![1]));
-    let next = tokio::time::timeout(std::time::Duration::from_secs(5), router.execute_write("RETURN 1", BoltMap::new()));
+    let next =
+        tokio::time::timeout(std::time::Duration::from_secs(5), router.execute_write("RETURN 1", BoltMap::new()));
     assert_eq!(next.await.expect("no hang").expect("the connection recovered").records.len(), 1);
 }

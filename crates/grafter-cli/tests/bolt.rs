@@ -12,10 +12,10 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use common::{Project, bolt_graph, chinook, falkordb_serial, output_text, sql_int, sqlite};
+use common::{Project, bolt_graph, chinook, falkordb_serial, output_text, server_runs, sql_int, sqlite};
 
 /// The byte cap of the tests' statements.
 const CAP: &str = "&max_message_bytes=2048";
@@ -49,23 +49,11 @@ fn chinook_lands_through_bolt_under_a_small_cap_verifies_reruns_idempotently_and
     assert!(summary.mappings().iter().all(|m| m.rejected == 0), "{}", summary.json);
     assert_eq!(summary.json["verification"]["passed"], true, "{}", summary.json);
 
-    let db = sqlite(&chinook());
-    let labels = project.label_counts();
-    for table in
-        ["Album", "Artist", "Customer", "Employee", "Genre", "Invoice", "InvoiceLine", "MediaType", "Playlist", "Track"]
-    {
-        assert_eq!(labels.get(table).copied(), Some(sql_int(&db, &format!("SELECT count(*) FROM {table}"))), "{table}");
-    }
-    let types = project.type_counts();
-    assert_eq!(types.get("PLAYLIST_TRACK").copied(), Some(sql_int(&db, "SELECT count(*) FROM PlaylistTrack")));
-    assert_eq!(
-        types.get("REPORTS_TO").copied(),
-        Some(sql_int(&db, "SELECT count(*) FROM Employee WHERE ReportsTo IS NOT NULL"))
-    );
+    project.assert_chinook_counts();
     // Doubles arrive whole (UnitPrice 0.99 is not 0.99 in binary).
     assert_eq!(
         project.query_int("MATCH (t:Track) WHERE t.UnitPrice = 0.99 RETURN count(t) AS n"),
-        sql_int(&db, "SELECT count(*) FROM Track WHERE UnitPrice = 0.99")
+        sql_int(&sqlite(&chinook()), "SELECT count(*) FROM Track WHERE UnitPrice = 0.99")
     );
     assert_no_leftovers(&project);
     // The server's own DDL made the key indexes (FalkorDB's `db.indexes()`).
@@ -86,90 +74,32 @@ fn chinook_lands_through_bolt_under_a_small_cap_verifies_reruns_idempotently_and
     let rollback = project.grafter().args(["rollback", "--last"]).output().expect("start grafter");
     assert!(rollback.status.success(), "rollback: {}", output_text(&rollback).1);
     assert_eq!(project.label_counts(), Default::default());
-    assert_eq!(project.query_int("MATCH (n) WHERE any(l IN labels(n) WHERE l STARTS WITH '_GrafterSnapshot') RETURN count(n) AS n"), 0);
-}
-
-/// The Placement example, small, loading into a fresh graph through Bolt.
-fn placement_project(compute_nodes: u32, url: &str) -> Project {
-    let project = Project::new();
-    project
-        .grafter()
-        .args(["generate", "placement", "-o"])
-        .arg(project.file("placement.sqlite"))
-        .args(["--compute-nodes", &compute_nodes.to_string()])
-        .assert()
-        .success();
-    let config = std::fs::read_to_string(common::example("placement/grafter.toml")).expect("example config");
-    project.write("grafter.toml", format!("{config}\n[target]\nurl = \"{url}\"\n"));
-    project
-}
-
-/// The same project pointed at another fresh graph.
-fn twin(project: &Project, url: &str) -> Project {
-    let twin = Project::new();
-    std::fs::copy(project.file("placement.sqlite"), twin.file("placement.sqlite")).expect("copy database");
-    let config = std::fs::read_to_string(project.file("grafter.toml")).expect("config");
-    let start = config.rfind("\n[target]").expect("a [target] section");
-    twin.write("grafter.toml", format!("{}\n[target]\nurl = \"{url}\"\n", &config[..start]));
-    twin
+    assert_eq!(
+        project.query_int(
+            "MATCH (n) WHERE any(l IN labels(n) WHERE l STARTS WITH '_GrafterSnapshot') RETURN count(n) AS n"
+        ),
+        0
+    );
 }
 
 #[test]
 fn a_run_killed_anywhere_resumes_to_the_fingerprint_of_one_clean_run() {
     let _one_at_a_time = falkordb_serial();
-    let clean = placement_project(4, &bolt_graph("clean", CAP));
+    let clean = server_runs::placement_project(4, &bolt_graph("clean", CAP));
     clean.run(&["--batch-size", "40"]).assert_every_row_accounted_for();
-    let expected = clean.fingerprint();
-
-    for kill_at in ["before-commit:3", "after-commit:9", "validating:1"] {
-        let project = twin(&clean, &bolt_graph("killed", CAP));
-        let output = project
-            .grafter()
-            .args(["run", "-q", "--batch-size", "40"])
-            .env("GRAFTER_KILL_AT", kill_at)
-            .output()
-            .expect("start grafter");
-        assert!(!output.status.success(), "{kill_at}: the run should have been killed");
-        // The killed process left its lock: a new run on this host sees it is gone, takes
-        // it over and resumes.
-        let summary = project.run(&[]);
-        for m in summary.mappings() {
-            assert_eq!(m.read, m.written + m.rejected, "{kill_at}: mapping `{}`: {m:?}", m.mapping);
-        }
-        assert_eq!(summary.json["verification"]["passed"], true, "{kill_at}: {}", summary.json);
-        assert_eq!(project.fingerprint(), expected, "{kill_at}: resumed graph differs from a clean run");
-        assert_no_leftovers(&project);
-    }
+    // Stage nodes and run marks of the killed attempts are gone once each resume finishes.
+    server_runs::assert_killed_runs_resume_to_a_clean_run(
+        &clean,
+        || bolt_graph("killed", CAP),
+        "40",
+        assert_no_leftovers,
+    );
 }
 
 #[test]
 fn a_second_run_is_refused_while_one_holds_the_graph() {
     let _one_at_a_time = falkordb_serial();
-    let project = placement_project(3, &bolt_graph("locked", CAP));
-    let mut first = Command::new(env!("CARGO_BIN_EXE_grafter"))
-        .current_dir(project.path())
-        .args(["run", "-q", "--batch-size", "20"])
-        .env("GRAFTER_SLOW_BATCH_MS", "200")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the first run");
-    let started = Instant::now();
-    loop {
-        let status = project.grafter().args(["lock", "status"]).output().expect("lock status");
-        if output_text(&status).0.contains("run") && status.status.success() {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(30), "the first run never took the lock");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let second = project.grafter().args(["run", "-q"]).output().expect("start the second run");
-    let (_, stderr) = output_text(&second);
-    let _ = first.kill();
-    let _ = first.wait();
-    assert!(!second.status.success(), "the second run was not refused");
-    assert!(stderr.contains("is locked"), "{stderr}");
-    assert!(stderr.contains(&first.id().to_string()), "the refusal names the holder's pid: {stderr}");
+    server_runs::assert_a_second_run_is_refused(&server_runs::placement_project(3, &bolt_graph("locked", CAP)));
 }
 
 #[test]
@@ -262,13 +192,15 @@ fn tricky_values_written_through_bolt_read_back_equal_with_the_official_python_d
             "[source]\nurl = \"ndjson:data\"\n\n[target]\nurl = \"{url}\"\n\n[[nodes]]\nlabel = \"Tricky\"\ntable = \"items\"\nkey = \"id\"\n[nodes.transform]\nday = \"parse_date(day, '%d.%m.%Y')\"\n"
         ),
     );
-    let emptied = project.grafter().args(["query", "--write", "MATCH (n) DETACH DELETE n"]).output().expect("start grafter");
+    let emptied =
+        project.grafter().args(["query", "--write", "MATCH (n) DETACH DELETE n"]).output().expect("start grafter");
     assert!(emptied.status.success(), "{}", output_text(&emptied).1);
 
     let summary =
         run_that_loses_rows(&project, &["items: missing (:Tricky {id: 3})", "items: missing (:Tricky {id: 4})"]);
     assert_eq!((summary.mapping("items").written, summary.mapping("items").rejected), (2, 2), "{}", summary.json);
-    let reasons: Vec<String> = project.rejects().iter().map(|r| r["reason"].as_str().unwrap_or_default().to_owned()).collect();
+    let reasons: Vec<String> =
+        project.rejects().iter().map(|r| r["reason"].as_str().unwrap_or_default().to_owned()).collect();
     assert!(reasons.iter().any(|r| r.contains("six decimals") && r.contains("0.30000000000000004")), "{reasons:?}");
     assert!(reasons.iter().any(|r| r.contains("NUL")), "{reasons:?}");
 
@@ -279,7 +211,7 @@ fn tricky_values_written_through_bolt_read_back_equal_with_the_official_python_d
     project.write(
         "read_back.py",
         r#"
-import json, sys
+import json, os, sys
 from neo4j import GraphDatabase
 
 def typed(v):
@@ -295,8 +227,11 @@ def typed(v):
 driver = GraphDatabase.driver(sys.argv[1], auth=None)
 with driver.session(database="db") as session:
     rows = session.run("MATCH (n:Tricky) RETURN n ORDER BY n.id").values()
-driver.close()
 print(json.dumps([{k: typed(v) for k, v in dict(row[0]).items()} for row in rows], ensure_ascii=False))
+sys.stdout.flush()
+# Not driver.close(): its GOODBYE leaves FalkorDB 4.16's next request, from any client,
+# unanswered for seconds (the shared test server's too).
+os._exit(0)
 "#,
     );
     let output = Command::new(&python)
@@ -366,47 +301,23 @@ fn doubles_as_bits(value: serde_json::Value) -> serde_json::Value {
 #[test]
 fn a_server_killed_mid_run_fails_the_run_within_seconds_and_a_resume_completes_it_exactly() {
     let _one_at_a_time = falkordb_serial();
-    let clean = placement_project(10, &bolt_graph("clean_for_kill", CAP));
+    let clean = server_runs::placement_project(10, &bolt_graph("clean_for_kill", CAP));
     clean.run(&["--no-verify", "--batch-size", "40"]).assert_every_row_accounted_for();
     let expected = clean.fingerprint();
 
+    // What the server has committed is kept (each batch with its checkpoint, in one
+    // statement) just before it dies: later batches are lost with it, as in a crash.
     let mut server = common::PersistentServer::start_for_bolt();
-    let project = twin(&clean, &server.bolt_url("placement", CAP));
-    let mut run = Command::new(env!("CARGO_BIN_EXE_grafter"))
-        .current_dir(project.path())
-        .args(["run", "-q", "--batch-size", "40"])
-        .env("GRAFTER_SLOW_BATCH_MS", "50")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the run");
-    // Let it commit some batches, then kill the server under it.
-    let started = Instant::now();
-    while project.query_int("MATCH (n:ResourceProvider) RETURN count(n) AS n") == 0 {
-        assert!(started.elapsed() < Duration::from_secs(60), "the run wrote nothing in a minute");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(run.try_wait().expect("poll").is_none(), "the run finished before the server could be killed");
-    // What it has committed is kept (each batch with its checkpoint, in one statement), then
-    // it dies: later batches are lost with it, as after a crash.
-    server.save();
-    server.kill();
-    let killed_at = Instant::now();
-    let output = run.wait_with_output().expect("wait for the run");
-    let took = killed_at.elapsed();
-    let (_, stderr) = output_text(&output);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(took < Duration::from_secs(30), "the run took {took:?} to fail after the server died");
-    // The error names the server (password-free) and says what happens next.
-    assert!(stderr.contains("does not answer") && stderr.contains("resumes"), "{stderr}");
-    assert!(stderr.contains("FalkorDB") && stderr.contains(&server.bolt_url("placement", "")[..20]), "{stderr}");
+    let project = server_runs::twin(&clean, &server.bolt_url("placement", CAP));
+    let stderr = server_runs::kill_the_server_under_a_run(&project, &mut server, "40", true, Duration::from_secs(30));
+    // The error names the server, by its URL and kind.
+    assert!(stderr.contains("FalkorDB") && stderr.contains(&server.bolt_url("placement", "")), "{stderr}");
 
     // The server comes back with what it had committed; the run resumes and completes.
     server.restart();
     let summary = project.run(&[]);
-    for m in summary.mappings() {
-        assert_eq!(m.read, m.written + m.rejected, "mapping `{}`: {m:?}", m.mapping);
-    }
+    server_runs::assert_resumed_run_accounts_for_every_row(&summary);
     assert_eq!(summary.json["verification"]["passed"], true, "{}", summary.json);
     assert_eq!(project.fingerprint(), expected, "resumed graph differs from a clean run");
+    assert_no_leftovers(&project);
 }

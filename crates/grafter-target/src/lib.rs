@@ -267,9 +267,9 @@ pub async fn open(url: &str, base_dir: &Path, access: Access) -> Result<Box<dyn 
         TargetUrl::Grafeo(path) => Ok(Box::new(grafeo::GrafeoTarget::open(&path, access).await?)),
         TargetUrl::Null => Ok(Box::new(null::NullTarget::default())),
         #[cfg(feature = "falkordb")]
-        TargetUrl::FalkorDb(url) => Ok(Box::new(falkordb::FalkorDbTarget::open(&url).await?)),
+        TargetUrl::FalkorDb(url) => Ok(Box::new(falkordb::FalkorDbTarget::open(&url, access).await?)),
         #[cfg(feature = "bolt")]
-        TargetUrl::Bolt(url) => Ok(Box::new(bolt::BoltTarget::open(&url).await?)),
+        TargetUrl::Bolt(url) => Ok(Box::new(bolt::BoltTarget::open(&url, access).await?)),
         #[allow(unreachable_patterns)]
         other => Err(TargetError::NotBuiltIn { scheme: other.scheme().to_owned() }),
     }

@@ -173,10 +173,12 @@ fn parse_falkordb(url: &str, rest: &str) -> Result<FalkorDbUrl, TargetError> {
 /// grafter's own parameters (`max_message_bytes`, `server`) are taken out; the Bolt client
 /// checks the rest when the target opens.
 fn parse_bolt(url: &str) -> Result<BoltUrl, TargetError> {
-    let bad = |reason: String| TargetError::BadUrl {
+    let bad = |reason: String| {
+        TargetError::BadUrl {
         url: grafter_model::redact_url(url),
         reason,
         hint: "write it as bolt://[USER:PASSWORD@]HOST[:PORT][?database=NAME][&max_message_bytes=N] (or neo4j://… to route, +s / +ssc for TLS)".into(),
+    }
     };
     let (base, query) = match url.split_once('?') {
         Some((base, query)) => (base, query),
@@ -261,8 +263,12 @@ mod tests {
     #[test]
     fn bolt_urls_keep_the_clients_part_and_take_out_graftersettings() {
         let plain = bolt("bolt://127.0.0.1:7687");
-        assert_eq!((plain.connect.as_str(), plain.max_message_bytes, plain.server), ("bolt://127.0.0.1:7687", None, None));
-        let full = bolt("neo4j+s://app:s%40cret@db.example?database=shop&max_message_bytes=4000&region=eu&server=memgraph");
+        assert_eq!(
+            (plain.connect.as_str(), plain.max_message_bytes, plain.server),
+            ("bolt://127.0.0.1:7687", None, None)
+        );
+        let full =
+            bolt("neo4j+s://app:s%40cret@db.example?database=shop&max_message_bytes=4000&region=eu&server=memgraph");
         assert_eq!(full.connect, "neo4j+s://app:s%40cret@db.example?database=shop&region=eu");
         assert_eq!(full.max_message_bytes, Some(4000));
         assert_eq!(full.server.as_deref(), Some("memgraph"));

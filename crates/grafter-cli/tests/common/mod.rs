@@ -10,6 +10,7 @@
 #![allow(dead_code)]
 
 pub mod postgres;
+pub mod server_runs;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -156,6 +157,33 @@ impl Project {
         assert!(output.status.success(), "fingerprint: {}", String::from_utf8_lossy(&output.stderr));
         let json: Value = serde_json::from_slice(&output.stdout).expect("fingerprint JSON");
         json["overall"].as_str().expect("overall digest").to_owned()
+    }
+
+    /// Chinook's nodes per label and two of its relationship types, as many as SQL counts.
+    pub fn assert_chinook_counts(&self) {
+        let db = sqlite(&chinook());
+        let labels = self.label_counts();
+        for table in [
+            "Album",
+            "Artist",
+            "Customer",
+            "Employee",
+            "Genre",
+            "Invoice",
+            "InvoiceLine",
+            "MediaType",
+            "Playlist",
+            "Track",
+        ] {
+            let expected = sql_int(&db, &format!("SELECT count(*) FROM {table}"));
+            assert_eq!(labels.get(table).copied(), Some(expected), "{table}");
+        }
+        let types = self.type_counts();
+        assert_eq!(types.get("PLAYLIST_TRACK").copied(), Some(sql_int(&db, "SELECT count(*) FROM PlaylistTrack")));
+        assert_eq!(
+            types.get("REPORTS_TO").copied(),
+            Some(sql_int(&db, "SELECT count(*) FROM Employee WHERE ReportsTo IS NOT NULL"))
+        );
     }
 
     /// Nodes per label, grafter's own bookkeeping (`_Grafter…`) left out.
@@ -375,8 +403,10 @@ pub struct PersistentServer {
 impl PersistentServer {
     fn binaries() -> PathBuf {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let python =
-            std::process::Command::new(root.join("scripts/falkordb")).arg("python").output().expect("scripts/falkordb python");
+        let python = std::process::Command::new(root.join("scripts/falkordb"))
+            .arg("python")
+            .output()
+            .expect("scripts/falkordb python");
         assert!(python.status.success(), "scripts/falkordb python: {}", output_text(&python).1);
         let python = String::from_utf8(python.stdout).expect("utf-8").trim().to_owned();
         let dir = std::process::Command::new(python)
@@ -442,7 +472,8 @@ impl PersistentServer {
     /// Writes a snapshot of everything it holds (Redis `SAVE`), which a restart loads.
     pub fn save(&self) {
         use std::io::{Read, Write};
-        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect to the private FalkorDB");
+        let mut stream =
+            std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect to the private FalkorDB");
         stream.write_all(b"*1\r\n$4\r\nSAVE\r\n").expect("send SAVE");
         let mut reply = [0u8; 5];
         stream.read_exact(&mut reply).expect("SAVE's answer");

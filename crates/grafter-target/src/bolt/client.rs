@@ -10,7 +10,6 @@
 //! that). On FalkorDB every statement is also checked against its Bolt port's size limit
 //! before it is sent: a statement too big for it is refused here rather than crash it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use grafter_bolt::message::Request;
@@ -19,6 +18,7 @@ use grafter_model::Value;
 
 use super::params::{self, from_bolt, statement_text_len};
 use super::server::{FALKORDB_TEXT_LIMIT, Server};
+use crate::cypher::retry::Backoff;
 use crate::cypher::{CypherRunner, Params};
 use crate::{BoltUrl, TargetError};
 
@@ -26,9 +26,6 @@ use crate::{BoltUrl, TargetError};
 /// FalkorDB 4.16 leaves the handshake after another client's GOODBYE unanswered: the next
 /// attempt gets through.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Waits between attempts of a request that may be repeated: about six seconds in all, so
-/// that a server that is down fails the run quickly (and resumably).
-pub(crate) const RETRY_WAITS_MS: [u64; 5] = [100, 300, 700, 1500, 3000];
 
 /// A Bolt server and the database (graph) on it.
 pub(crate) struct Client {
@@ -40,9 +37,8 @@ pub(crate) struct Client {
     database: Option<String>,
     cap: usize,
     version: Version,
-    /// Set when a request has used up its retries: later ones try once, so that a run whose
-    /// server died fails within seconds. Cleared by the next success.
-    down: AtomicBool,
+    /// Retries, and whether the server is taken as down.
+    backoff: Backoff,
 }
 
 /// Whether trying again may help.
@@ -52,13 +48,6 @@ pub(crate) fn retryable(error: &BoltError) -> bool {
         BoltError::NoServer { .. } => true,
         other => other.is_routing_failure(),
     }
-}
-
-/// `wait` ± 25%, from the clock's low bits (no need for a random-number crate here).
-pub(crate) fn jitter(wait: u64) -> u64 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    let spread = wait / 2;
-    wait - wait / 4 + u64::from(nanos) % (spread + 1)
 }
 
 impl Client {
@@ -82,7 +71,7 @@ impl Client {
             database,
             cap: 0,
             version: Version::V5_7,
-            down: AtomicBool::new(false),
+            backoff: Backoff::default(),
         };
         let conn = client.retry(|| client.router.acquire(AccessMode::Write)).await?;
         client.server = named.unwrap_or_else(|| Server::detect(conn.server_agent(), conn.connection_id()));
@@ -119,13 +108,22 @@ impl Client {
     /// RUN's `extra` for an auto-commit statement. FalkorDB takes the graph from the first
     /// key of it; a server that reads `db` as specified finds it too.
     pub(crate) fn run_extra(&self) -> Vec<(String, BoltValue)> {
-        match (&self.database, self.server) {
+        self.extra(false)
+    }
+
+    /// [`Client::run_extra`], in read mode if `read_only` (where the server refuses writes).
+    fn extra(&self, read_only: bool) -> Vec<(String, BoltValue)> {
+        let mut extra = match (&self.database, self.server) {
             (None, _) => Vec::new(),
             (Some(graph), Server::FalkorDb) if graph != "db" => {
                 vec![(graph.clone(), BoltValue::from(graph.as_str())), ("db".into(), BoltValue::from(graph.as_str()))]
             }
             (Some(db), _) => vec![("db".into(), BoltValue::from(db.as_str()))],
+        };
+        if read_only && self.server != Server::FalkorDb {
+            extra.push(("mode".into(), BoltValue::from("r")));
         }
+        extra
     }
 
     /// BEGIN's `extra`: the database, write mode.
@@ -179,7 +177,7 @@ impl Client {
         query: &str,
         params: BoltMap,
     ) -> Result<Vec<Vec<BoltValue>>, BoltError> {
-        Ok(self.run_auto_with_fields(conn, query, params).await?.1)
+        Ok(self.run_auto_with_fields(conn, query, params, false).await?.1)
     }
 
     /// [`Client::run_auto`], with the result's column names.
@@ -188,8 +186,9 @@ impl Client {
         conn: &mut Connection,
         query: &str,
         params: BoltMap,
+        read_only: bool,
     ) -> Result<(Vec<String>, Vec<Vec<BoltValue>>), BoltError> {
-        let stream = conn.run_with_entries(query, params, self.run_extra()).await?;
+        let stream = conn.run_with_entries(query, params, self.extra(read_only)).await?;
         let result = stream.pull_all().await?;
         Ok((result.fields, result.records.into_iter().map(|record| record.into_values()).collect()))
     }
@@ -222,33 +221,17 @@ impl Client {
         result
     }
 
-    /// Runs `attempt` until it succeeds, fails for good, or has failed in a retryable way
-    /// [`RETRY_WAITS_MS`]`.len() + 1` times; waits grow, with jitter so that several clients
-    /// do not come back in step. Once the server is known to be down, one attempt.
-    pub(crate) async fn retry<T, F, Fut>(&self, mut attempt: F) -> Result<T, TargetError>
+    /// Runs `attempt` until it succeeds, fails for good, or has failed in a retryable way too
+    /// often (see [`Backoff`]).
+    pub(crate) async fn retry<T, F, Fut>(&self, attempt: F) -> Result<T, TargetError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, BoltError>>,
     {
-        let mut waits = RETRY_WAITS_MS.iter();
-        loop {
-            match attempt().await {
-                Ok(value) => {
-                    self.down.store(false, Ordering::Relaxed);
-                    return Ok(value);
-                }
-                Err(error) if retryable(&error) => match waits.next() {
-                    Some(&wait) if !self.down.load(Ordering::Relaxed) => {
-                        tracing::debug!("{}: {error}; trying again in about {wait} ms", self.description);
-                        tokio::time::sleep(Duration::from_millis(jitter(wait))).await;
-                    }
-                    _ => {
-                        self.down.store(true, Ordering::Relaxed);
-                        return Err(self.gave_up(error));
-                    }
-                },
-                Err(error) => return Err(self.failed(error)),
-            }
+        match self.backoff.run(retryable, attempt).await {
+            Ok(value) => Ok(value),
+            Err(error) if retryable(&error) => Err(self.gave_up(error)),
+            Err(error) => Err(self.failed(error)),
         }
     }
 
@@ -279,23 +262,23 @@ impl Client {
         }
     }
 
-    /// Runs one statement in auto-commit, retried as [`Client::retry`] says; its column names
-    /// and rows.
+    /// Runs one statement in auto-commit (in read mode if `read_only`), retried as
+    /// [`Client::retry`] says; its column names and rows.
     pub(crate) async fn statement(
         &self,
         query: &str,
         params: &Params,
+        read_only: bool,
     ) -> Result<(Vec<String>, Vec<Vec<Value>>), TargetError> {
         let params = self.parameters(params)?;
         self.check_size(query, &params)?;
-        let (fields, rows) = self
-            .retry(|| self.on_connection(async |conn| self.run_auto_with_fields(conn, query, params.clone()).await))
-            .await?;
+        let run = async |conn: &mut Connection| self.run_auto_with_fields(conn, query, params.clone(), read_only).await;
+        let (fields, rows) = self.retry(|| self.on_connection(run)).await?;
         Ok((fields, rows.into_iter().map(|row| row.into_iter().map(from_bolt).collect()).collect()))
     }
 
-    /// Closes pooled connections. FalkorDB's are dropped without GOODBYE, after which its
-    /// Bolt port would leave the next handshake unanswered.
+    /// Closes pooled connections. FalkorDB's are dropped without GOODBYE, after which it would
+    /// leave its next request, from any client, unanswered for seconds.
     pub(crate) async fn close(&self) {
         if self.server != Server::FalkorDb {
             self.router.close().await;
@@ -310,11 +293,11 @@ impl CypherRunner for Client {
     }
 
     async fn read(&self, cypher: &str, params: &Params) -> Result<Vec<Vec<Value>>, TargetError> {
-        Ok(self.statement(cypher, params).await?.1)
+        Ok(self.statement(cypher, params, false).await?.1)
     }
 
     async fn write(&self, cypher: &str, params: &Params) -> Result<Vec<Vec<Value>>, TargetError> {
-        Ok(self.statement(cypher, params).await?.1)
+        Ok(self.statement(cypher, params, false).await?.1)
     }
 
     fn stored(&self, value: Value) -> Value {
@@ -344,9 +327,5 @@ mod tests {
         assert!(retryable(&server("Neo.ClientError.Cluster.NotALeader")));
         assert!(!retryable(&server("Neo.ClientError.Statement.SyntaxError")));
         assert!(!retryable(&server("SyntaxError")));
-        for _ in 0..100 {
-            let wait = jitter(1000);
-            assert!((750..=1250).contains(&wait), "{wait}");
-        }
     }
 }

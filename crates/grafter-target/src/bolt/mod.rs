@@ -24,20 +24,23 @@ use self::client::Client;
 use self::server::{FALKORDB_TEXT_LIMIT, Server};
 use crate::cypher::{CypherRunner, batch, bookkeeping, scan};
 use crate::{
-    BeforeCommit, BoltUrl, Checkpoint, Ddl, Dialect, Encoded, EndpointSpec, GraphTarget, KeyIndex, QueryResult,
+    Access, BeforeCommit, BoltUrl, Checkpoint, Ddl, Dialect, Encoded, EndpointSpec, GraphTarget, KeyIndex, QueryResult,
     RecordBatch, RowStream, TargetError, WriteReport,
 };
 
 /// A graph on a Bolt server.
 pub struct BoltTarget {
     client: std::sync::Arc<Client>,
+    /// Opened to read only: [`GraphTarget::query`] runs in read mode, where the server
+    /// refuses writes (Neo4j, Memgraph; FalkorDB's Bolt port has no such mode).
+    read_only: bool,
 }
 
 impl BoltTarget {
     /// Connects to the server and tells which one it is (a failure here names the server
     /// and what to check).
-    pub async fn open(url: &BoltUrl) -> Result<BoltTarget, TargetError> {
-        Ok(BoltTarget { client: std::sync::Arc::new(Client::open(url).await?) })
+    pub async fn open(url: &BoltUrl, access: Access) -> Result<BoltTarget, TargetError> {
+        Ok(BoltTarget { client: std::sync::Arc::new(Client::open(url).await?), read_only: access == Access::Read })
     }
 
     fn server(&self) -> Server {
@@ -220,13 +223,15 @@ impl GraphTarget for BoltTarget {
             Ddl::Cypher(text) => self.query(text, Vec::new()).await.map(|_| ()),
             other => Err(TargetError::Unsupported {
                 target: self.describe(),
-                what: format!("`{other}` over Bolt (FalkorDB's constraints are commands of its native protocol: use a falkordb:// URL)"),
+                what: format!(
+                    "`{other}` over Bolt (FalkorDB's constraints are commands of its native protocol: use a falkordb:// URL)"
+                ),
             }),
         }
     }
 
     async fn query(&self, cypher: &str, params: Vec<(String, Value)>) -> Result<QueryResult, TargetError> {
-        let (columns, rows) = self.client.statement(cypher, &params).await?;
+        let (columns, rows) = self.client.statement(cypher, &params, self.read_only).await?;
         Ok(QueryResult { columns, rows })
     }
 

@@ -180,7 +180,9 @@ pub(crate) fn statement_text_len(query: &str, params: &BoltMap) -> usize {
     if params.is_empty() {
         return query.len();
     }
-    "CYPHER ".len() + params.iter().map(|(name, value)| name.len() + 2 + spliced_len(value)).sum::<usize>() + query.len()
+    "CYPHER ".len()
+        + params.iter().map(|(name, value)| name.len() + 2 + spliced_len(value)).sum::<usize>()
+        + query.len()
 }
 
 /// A value from the server as grafter's.

@@ -18,8 +18,9 @@
 //!   whole server ("stack smashing detected"); strings are put between quotes unescaped (a
 //!   quote in a value ends it, a backslash escapes), doubles are printed with six decimals.
 //! - The graph is the first *key* of RUN's `extra` (so `{db: "shop"}` means graph `db`).
-//! - After GOODBYE the next connection's handshake goes unanswered; a FAILURE leaves the
-//!   PULL sent with the RUN unanswered until RESET.
+//! - After a client's GOODBYE the server's next request, from any client (a Bolt handshake,
+//!   a native command), goes unanswered for seconds; a FAILURE leaves the PULL sent with the
+//!   RUN unanswered until RESET. Neither is waited for: no GOODBYE, RESET at once.
 //! - Error codes have no `Neo.` prefix (`SyntaxError`), which other drivers report as
 //!   `Neo.DatabaseError.General.UnknownError`.
 

@@ -81,7 +81,9 @@ pub(crate) async fn take(client: &Client, name: &str) -> Result<(), TargetError>
 
 /// Whether snapshot `name` is there, whole.
 async fn complete(client: &Client, name: &str) -> Result<bool, TargetError> {
-    let rows = client.read(&format!("MATCH (h:{HEADER} {{name: $snap, complete: true}}) RETURN count(h)"), &[snap(name)]).await?;
+    let rows = client
+        .read(&format!("MATCH (h:{HEADER} {{name: $snap, complete: true}}) RETURN count(h)"), &[snap(name)])
+        .await?;
     Ok(first_count(&rows) > 0)
 }
 
@@ -108,7 +110,9 @@ async fn ddl(client: &Client, steps: Vec<Ddl>) -> Result<(), TargetError> {
             match client.write(&text, &[]).await {
                 Ok(_) => {}
                 Err(TargetError::Query { message })
-                    if message.contains("already") || message.contains("not exist") || message.contains("Unable to drop") => {}
+                    if message.contains("already")
+                        || message.contains("not exist")
+                        || message.contains("Unable to drop") => {}
                 Err(error) => return Err(error),
             }
         }
@@ -124,7 +128,8 @@ pub(crate) async fn restore(client: &Client, name: &str) -> Result<(), TargetErr
             message: format!("snapshot {name} is not in the graph, or was not finished: nothing was changed"),
         });
     }
-    let keep = ("keep".to_owned(), Value::List([LOCK_LABEL, HEADER, NODE, REL].iter().map(|&l| Value::from(l)).collect()));
+    let keep =
+        ("keep".to_owned(), Value::List([LOCK_LABEL, HEADER, NODE, REL].iter().map(|&l| Value::from(l)).collect()));
     repeat(
         client,
         &format!("MATCH (n) WHERE NOT any(l IN labels(n) WHERE l IN $keep) WITH n LIMIT {STEP} DETACH DELETE n RETURN count(n)"),
@@ -159,7 +164,9 @@ pub(crate) async fn restore(client: &Client, name: &str) -> Result<(), TargetErr
     }
     repeat(
         client,
-        &format!("MATCH (n:{RESTORED}) WITH n LIMIT {STEP} REMOVE n:{RESTORED} SET n.{RESTORED_ID} = null RETURN count(n)"),
+        &format!(
+            "MATCH (n:{RESTORED}) WITH n LIMIT {STEP} REMOVE n:{RESTORED} SET n.{RESTORED_ID} = null RETURN count(n)"
+        ),
         &[],
     )
     .await?;
@@ -198,7 +205,8 @@ pub(crate) async fn fingerprint(client: &Client, name: &str) -> Result<Option<Fi
 pub(crate) async fn drop(client: &Client, name: &str) -> Result<(), TargetError> {
     client.write(&format!("MATCH (h:{HEADER} {{name: $snap}}) DELETE h"), &[snap(name)]).await?;
     for label in [NODE, REL] {
-        let cypher = format!("MATCH (s:{label} {{_grafter_snapshot: $snap}}) WITH s LIMIT {STEP} DELETE s RETURN count(s)");
+        let cypher =
+            format!("MATCH (s:{label} {{_grafter_snapshot: $snap}}) WITH s LIMIT {STEP} DELETE s RETURN count(s)");
         repeat(client, &cypher, &[snap(name)]).await?;
     }
     Ok(())

@@ -24,13 +24,14 @@
 use grafter_bolt::{BoltError, BoltMap, BoltValue, Connection, Transaction};
 use grafter_model::Value;
 
-use super::client::{Client, RETRY_WAITS_MS, jitter, retryable};
+use super::client::{Client, retryable};
 use super::params::{self, exact_column, from_bolt};
 use super::server::Server;
 use super::statements::{Sizer, cut};
 use crate::cypher::batch::{PreparedBatch, Shape};
 use crate::cypher::bookkeeping::{checkpoint_params, lost_batches, stored_batches};
 use crate::cypher::queries::{UNWIND_ROWS, node_lookup, node_writes, plain, relationship_lookup, relationship_writes};
+use crate::cypher::retry::{RETRY_WAITS_MS, jitter};
 use crate::{BeforeCommit, Checkpoint, Encoded, RecordBatch, RowOutcome, TargetError, WriteReport};
 
 /// Label of the nodes a FalkorDB batch is staged in.
@@ -132,12 +133,12 @@ enum Failure {
     Final(TargetError),
     /// The connection failed or the server reported a transient error; `report` is the
     /// batch's report if the write had begun (it may then have committed).
-    Lost { error: BoltError, report: Option<WriteReport> },
+    Lost { error: Box<BoltError>, report: Option<WriteReport> },
 }
 
 fn lost(report: Option<&WriteReport>) -> impl Fn(BoltError) -> Failure + use<> {
     let report = report.cloned();
-    move |error| Failure::Lost { error, report: report.clone() }
+    move |error| Failure::Lost { error: Box::new(error), report: report.clone() }
 }
 
 impl BoltBatch {
@@ -165,8 +166,10 @@ impl BoltBatch {
         let lookup_sizer = Sizer::new(client, &lookup_query(&shape, &every), &fixed, &extra).map_err(failed)?;
         let mut keep = Vec::with_capacity(self.rows.len());
         for (lookup, row) in self.lookup.iter().zip(&self.rows) {
-            keep.push(write_sizer.fit(std::slice::from_ref(&row.0)).map_err(failed)? == 1
-                && lookup_sizer.fit(std::slice::from_ref(&lookup.0)).map_err(failed)? == 1);
+            keep.push(
+                write_sizer.fit(std::slice::from_ref(&row.0)).map_err(failed)? == 1
+                    && lookup_sizer.fit(std::slice::from_ref(&lookup.0)).map_err(failed)? == 1,
+            );
         }
         if keep.iter().all(|&k| k) {
             return Ok(());
@@ -177,7 +180,8 @@ impl BoltBatch {
         );
         let mut keep = keep.into_iter();
         let positions = std::mem::take(&mut self.prepared.positions);
-        let (mut lookup, mut rows) = (std::mem::take(&mut self.lookup).into_iter(), std::mem::take(&mut self.rows).into_iter());
+        let (mut lookup, mut rows) =
+            (std::mem::take(&mut self.lookup).into_iter(), std::mem::take(&mut self.rows).into_iter());
         for i in positions {
             let (Some(fits), Some(l), Some(r)) = (keep.next(), lookup.next(), rows.next()) else { break };
             if fits {
@@ -221,7 +225,7 @@ pub(crate) async fn write(
                 write_batch(client, &mut session, run_id, &mut batch, checkpoint, &mut before_commit).await
             };
             let error = match &result {
-                Err(Failure::Lost { error, .. }) => Some(error),
+                Err(Failure::Lost { error, .. }) => Some(error.as_ref()),
                 _ => None,
             };
             client.release(conn, error).await;
@@ -241,11 +245,14 @@ pub(crate) async fn write(
                         other => return Err(lost_batches(&client_target(client), &error.to_string(), other, &stored)),
                     }
                 }
-                let Some(&wait) = waits.next() else { return Err(client.gave_up(error)) };
-                tracing::debug!("{}: a batch failed before committing ({error}); sending it again", client_target(client));
+                let Some(&wait) = waits.next() else { return Err(client.gave_up(*error)) };
+                tracing::debug!(
+                    "{}: a batch failed before committing ({error}); sending it again",
+                    client_target(client)
+                );
                 tokio::time::sleep(std::time::Duration::from_millis(jitter(wait))).await;
             }
-            Err(Failure::Lost { error, .. }) => return Err(client.failed(error)),
+            Err(Failure::Lost { error, .. }) => return Err(client.failed(*error)),
         }
     }
 }
@@ -308,10 +315,9 @@ async fn write_batch(
     let fixed = parameters(&fixed)?;
     let rows: Vec<&Row> = batch.prepared.to_write(&report).into_iter().map(|n| &batch.rows[n]).collect();
     let choose = |pair: (String, String)| if existing == 0 { pair.1 } else { pair.0 };
-    let statements = cut(client, &rows, &fixed, &extra, &|exact| {
-        choose(write_queries(&shape, UNWIND_ROWS, &exact_column(exact)))
-    })
-    .map_err(cutting)?;
+    let statements =
+        cut(client, &rows, &fixed, &extra, &|exact| choose(write_queries(&shape, UNWIND_ROWS, &exact_column(exact))))
+            .map_err(cutting)?;
     let writing = lost(Some(&report));
     if statements.len() == 1 || client.server().has_transactions() {
         for statement in statements {

@@ -168,7 +168,9 @@ impl PreparedBatch {
                 Shape::Relationships(_) if flag(1) => {
                     RowOutcome::Rejected(format!("start node of {described} not found"))
                 }
-                Shape::Relationships(_) if flag(2) => RowOutcome::Rejected(format!("end node of {described} not found")),
+                Shape::Relationships(_) if flag(2) => {
+                    RowOutcome::Rejected(format!("end node of {described} not found"))
+                }
                 Shape::Relationships(spec) if flag(3) => duplicate_relationship(described, spec),
                 _ => RowOutcome::Updated,
             };

@@ -40,7 +40,10 @@ pub(crate) fn checkpoint_fields(checkpoint: &Checkpoint) -> Value {
     let fields = [
         ("range", text(&checkpoint.range.encode())),
         // To the microsecond: FalkorDB's Bolt port carries doubles with six decimals.
-        ("seconds", Value::Float(if checkpoint.seconds.is_finite() { (checkpoint.seconds * 1e6).round() / 1e6 } else { 0.0 })),
+        (
+            "seconds",
+            Value::Float(if checkpoint.seconds.is_finite() { (checkpoint.seconds * 1e6).round() / 1e6 } else { 0.0 }),
+        ),
         ("checksum", text(&checkpoint.checksum)),
         ("batches", count(checkpoint.batches)),
         ("cursor", text(&checkpoint.cursor.encode())),
@@ -103,7 +106,8 @@ async fn checkpoints_where<R: CypherRunner + ?Sized>(
     filter: &str,
     params: Vec<(String, Value)>,
 ) -> Result<Vec<Checkpoint>, TargetError> {
-    let rows = runner.read(&format!("MATCH (c:{CHECKPOINT_LABEL} {filter}) RETURN {CHECKPOINT_FIELDS}"), &params).await?;
+    let rows =
+        runner.read(&format!("MATCH (c:{CHECKPOINT_LABEL} {filter}) RETURN {CHECKPOINT_FIELDS}"), &params).await?;
     rows.into_iter()
         .map(|row| {
             Checkpoint::from_fields(&row)
@@ -286,7 +290,8 @@ pub(crate) async fn acquire_lock<R: CypherRunner + ?Sized>(
     runner: &R,
     holder: &LockHolder,
 ) -> Result<Option<LockHolder>, TargetError> {
-    let locked = |current: LockHolder| TargetError::Locked { target: runner.target().to_owned(), holder: Box::new(current) };
+    let locked =
+        |current: LockHolder| TargetError::Locked { target: runner.target().to_owned(), holder: Box::new(current) };
     match try_lock(runner, holder).await? {
         Ok(previous) => Ok(previous),
         Err(current) if current.host == holder.host && !process_alive(current.pid) => {

@@ -12,6 +12,7 @@
 pub(crate) mod batch;
 pub(crate) mod bookkeeping;
 pub(crate) mod queries;
+pub(crate) mod retry;
 pub(crate) mod scan;
 pub(crate) mod values;
 

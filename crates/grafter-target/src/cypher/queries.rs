@@ -91,7 +91,8 @@ fn relationship_positions(spec: &RelSpec) -> (usize, usize, usize) {
 pub(crate) fn relationship_lookup(spec: &RelSpec, col: Column) -> String {
     let (start_at, end_at, key_at) = relationship_positions(spec);
     let key_names: Vec<String> = spec.key.iter().map(|&k| spec.properties[k].clone()).collect();
-    let lookup_key = if key_names.is_empty() { String::new() } else { format!(" {}", pattern(&key_names, key_at, col)) };
+    let lookup_key =
+        if key_names.is_empty() { String::new() } else { format!(" {}", pattern(&key_names, key_at, col)) };
     format!(
         "{UNWIND_ROWS} \
          OPTIONAL MATCH (a:{} {}) \
@@ -148,11 +149,8 @@ pub(crate) fn relationship_writes(spec: &RelSpec, source: &str, col: Column) -> 
 pub(crate) fn optimistic_relationship_write(spec: &RelSpec, col: Column) -> String {
     let rel_type = quote_name(&spec.rel_type);
     let (start_at, end_at, first_property) = relationship_positions(spec);
-    let key_positions: Vec<String> = spec
-        .key
-        .iter()
-        .map(|&k| format!("{}: {}", quote_name(&spec.properties[k]), col(first_property + k)))
-        .collect();
+    let key_positions: Vec<String> =
+        spec.key.iter().map(|&k| format!("{}: {}", quote_name(&spec.properties[k]), col(first_property + k))).collect();
     let key = if key_positions.is_empty() { String::new() } else { format!(" {{{}}}", key_positions.join(", ")) };
     format!(
         "{UNWIND_ROWS} \
@@ -208,8 +206,14 @@ mod tests {
             "UNWIND $rows AS r MATCH (o:`Odd Label` {`id`: r[1]}) RETURN r[0], o.`_grafter_run` = $run"
         );
         let (merge, create) = node_writes(&spec, UNWIND_ROWS, &plain);
-        assert!(merge.starts_with("UNWIND $rows AS r MERGE (n:`Odd Label` {`id`: r[1]}) SET n.`na``me` = r[2]"), "{merge}");
-        assert!(create.contains("SET n.`id` = r[1], n.`na``me` = r[2], n.`_grafter_run` = $run WITH count(n)"), "{create}");
+        assert!(
+            merge.starts_with("UNWIND $rows AS r MERGE (n:`Odd Label` {`id`: r[1]}) SET n.`na``me` = r[2]"),
+            "{merge}"
+        );
+        assert!(
+            create.contains("SET n.`id` = r[1], n.`na``me` = r[2], n.`_grafter_run` = $run WITH count(n)"),
+            "{create}"
+        );
         let lookup = relationship_lookup(&rel_spec(), &plain);
         assert!(lookup.contains("(a:`A` {`id`: r[1]})"), "{lookup}");
         assert!(lookup.contains("(b:`B` {`x`: r[2], `y`: r[3]})"), "{lookup}");

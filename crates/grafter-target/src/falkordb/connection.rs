@@ -15,6 +15,7 @@ use tokio::sync::Mutex;
 use super::failed;
 use super::literal::params_prefix;
 use super::reply::{self, Names, Reply};
+use crate::cypher::retry::Backoff;
 use crate::cypher::{CypherRunner, Params};
 use crate::{FalkorDbUrl, TargetError};
 
@@ -23,9 +24,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long one reply may take. Generous: a query over a big graph is slow, a dead server is
 /// noticed by its closed socket long before this.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(600);
-/// Attempts for a repeatable request before giving up, with the waits between them: about
-/// six seconds in all, so a server that is down fails the run quickly (and resumably).
-const RETRY_WAITS_MS: [u64; 5] = [100, 300, 700, 1500, 3000];
 
 /// What went wrong talking to FalkorDB.
 #[derive(Debug, Clone)]
@@ -66,10 +64,8 @@ pub(crate) struct Client {
     description: String,
     connection: Mutex<Option<MultiplexedConnection>>,
     names: Mutex<Names>,
-    /// Set when a request has used up its retries against a dead server: later requests try
-    /// once and fail at once, so that a run whose server died fails within seconds instead
-    /// of waiting out every retry of every bookkeeping step. Cleared by the next success.
-    down: std::sync::atomic::AtomicBool,
+    /// Retries, and whether the server is taken as down.
+    backoff: Backoff,
     /// Relationship types whose one-query write failed once (see `write`).
     pessimistic: std::sync::Mutex<std::collections::HashSet<String>>,
 }
@@ -96,7 +92,7 @@ impl Client {
             description: url.describe(),
             connection: Mutex::new(None),
             names: Mutex::new(Names::default()),
-            down: std::sync::atomic::AtomicBool::new(false),
+            backoff: Backoff::default(),
             pessimistic: std::sync::Mutex::new(std::collections::HashSet::new()),
         })
     }
@@ -215,35 +211,13 @@ impl Client {
 
 impl Client {
     /// Runs `attempt` until it succeeds, fails with a query error, or the connection has
-    /// failed [`RETRY_WAITS_MS`]`.len() + 1` times; waits grow, with jitter so that several
-    /// clients do not come back in step. Once the server is known to be down, one attempt.
-    pub(crate) async fn retry<T, F, Fut>(&self, mut attempt: F) -> Result<T, ClientError>
+    /// failed too often (see [`Backoff`]).
+    pub(crate) async fn retry<T, F, Fut>(&self, attempt: F) -> Result<T, ClientError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, ClientError>>,
     {
-        use std::sync::atomic::Ordering;
-        let mut waits = RETRY_WAITS_MS.iter();
-        loop {
-            match attempt().await {
-                Err(ClientError::Connection(message)) => match waits.next() {
-                    Some(&wait) if !self.down.load(Ordering::Relaxed) => {
-                        tracing::debug!("FalkorDB connection failed ({message}); retrying in about {wait} ms");
-                        tokio::time::sleep(Duration::from_millis(jitter(wait))).await;
-                    }
-                    _ => {
-                        self.down.store(true, Ordering::Relaxed);
-                        return Err(ClientError::Connection(message));
-                    }
-                },
-                other => {
-                    if other.is_ok() {
-                        self.down.store(false, Ordering::Relaxed);
-                    }
-                    return other;
-                }
-            }
-        }
+        self.backoff.run(|e| matches!(e, ClientError::Connection(_)), attempt).await
     }
 }
 
@@ -292,11 +266,4 @@ impl CypherRunner for Client {
     fn stored(&self, value: Value) -> Value {
         super::literal::storable(value).unwrap_or(Value::Null)
     }
-}
-
-/// `wait` ± 25%, from the clock's low bits (no need for a random-number crate here).
-fn jitter(wait: u64) -> u64 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    let spread = wait / 2;
-    wait - wait / 4 + u64::from(nanos) % (spread + 1)
 }

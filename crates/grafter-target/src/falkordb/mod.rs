@@ -23,14 +23,16 @@ use self::connection::{Client, ClientError, OnGraph};
 use crate::cypher::{batch, bookkeeping, scan};
 use crate::dialect::Dialect;
 use crate::{
-    BeforeCommit, Checkpoint, Ddl, Encoded, EndpointSpec, FalkorDbUrl, GraphTarget, KeyIndex, QueryResult, RecordBatch,
-    RowStream, TargetError, WriteReport,
+    Access, BeforeCommit, Checkpoint, Ddl, Encoded, EndpointSpec, FalkorDbUrl, GraphTarget, KeyIndex, QueryResult,
+    RecordBatch, RowStream, TargetError, WriteReport,
 };
 
 /// A graph on a FalkorDB server.
 pub struct FalkorDbTarget {
     client: Arc<Client>,
     url: FalkorDbUrl,
+    /// Opened to read only: [`GraphTarget::query`] runs `GRAPH.RO_QUERY`, which refuses writes.
+    read_only: bool,
 }
 
 /// The error for a failed request: the server's own message for a refused query; for a
@@ -49,7 +51,7 @@ fn failed(target: &str, error: ClientError) -> TargetError {
 
 impl FalkorDbTarget {
     /// Connects to the server (a failure here names the server and what to check).
-    pub async fn open(url: &FalkorDbUrl) -> Result<FalkorDbTarget, TargetError> {
+    pub async fn open(url: &FalkorDbUrl, access: Access) -> Result<FalkorDbTarget, TargetError> {
         let target = url.describe();
         let client = Client::new(url).map_err(|e| failed(&target, e))?;
         // Fail now, clearly, rather than at the first batch.
@@ -63,7 +65,7 @@ impl FalkorDbTarget {
                 ),
             });
         }
-        Ok(FalkorDbTarget { client: Arc::new(client), url: url.clone() })
+        Ok(FalkorDbTarget { client: Arc::new(client), url: url.clone(), read_only: access == Access::Read })
     }
 
     fn snapshot_name(&self, run_id: &str) -> String {
@@ -255,7 +257,7 @@ impl GraphTarget for FalkorDbTarget {
         }
         let reply = self
             .client
-            .query_graph(&self.url.graph, cypher, &converted, false)
+            .query_graph(&self.url.graph, cypher, &converted, self.read_only)
             .await
             .map_err(|e| failed(&self.describe(), e))?;
         Ok(QueryResult { columns: reply.columns, rows: reply.rows })

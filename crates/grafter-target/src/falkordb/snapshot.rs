@@ -18,6 +18,9 @@ use super::write::{list_literal, prefix_with_rows};
 use crate::TargetError;
 use crate::cypher::scan::max_id;
 
+/// Rows of values, one statement's worth.
+type Rows = Vec<Vec<Value>>;
+
 /// Ids per page read.
 const PAGE: i64 = 20_000;
 /// The temporary label and property of copied nodes (see [`copy_graph`]).
@@ -113,7 +116,7 @@ pub(crate) async fn copy_graph(client: &Client, target: &str, from: &str, to: &s
     while start <= max {
         let params = [("from".to_owned(), Value::Int(start)), ("to".to_owned(), Value::Int(start + PAGE))];
         let page = client.retry(|| client.query_graph(from, &read, &params, true)).await.map_err(fail)?;
-        let mut groups: BTreeMap<(Vec<String>, Vec<String>), Vec<Vec<Value>>> = BTreeMap::new();
+        let mut groups: BTreeMap<(Vec<String>, Vec<String>), Rows> = BTreeMap::new();
         for row in page.rows {
             let mut row = row.into_iter();
             let (Some(Value::Int(id)), Some(Value::List(labels))) = (row.next(), row.next()) else { continue };
