@@ -321,3 +321,29 @@ fn a_server_killed_mid_run_fails_the_run_within_seconds_and_a_resume_completes_i
     assert_eq!(project.fingerprint(), expected, "resumed graph differs from a clean run");
     assert_no_leftovers(&project);
 }
+
+#[test]
+fn verify_pins_a_changed_node_among_long_keys_with_statements_under_the_cap() {
+    let _one_at_a_time = falkordb_serial();
+    let project = Project::new();
+    // Keys of 300 characters: a dozen fill one 4 KB statement, so lookups are cut to fit.
+    let rows: String = (0..400).map(|i| format!("{{\"k\": \"{i:0>300}\", \"v\": {i}}}\n")).collect();
+    project.write("data/long.ndjson", rows);
+    project.write(
+        "grafter.toml",
+        format!(
+            "[source]\nurl = \"ndjson:data\"\n\n[target]\nurl = \"{}\"\n\n[[nodes]]\nlabel = \"Long\"\ntable = \"long\"\nkey = \"k\"\n",
+            bolt_graph("long_keys", CAP)
+        ),
+    );
+    let summary = project.run(&[]);
+    assert_eq!(summary.json["verification"]["passed"], true, "{}", summary.json);
+    let changed = project.grafter().args(["query", "--write", "MATCH (n:Long {v: 123}) SET n.v = -1"]).output();
+    assert!(changed.expect("start grafter").status.success());
+    let verify = project.grafter().args(["verify", "--format", "json"]).output().expect("start grafter");
+    assert_eq!(verify.status.code(), Some(1), "{}", output_text(&verify).1);
+    let report: serde_json::Value = serde_json::from_slice(&verify.stdout).expect("verify JSON");
+    let found: Vec<String> = common::findings(&report).into_iter().collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains(&format!("{:0>300}", 123)) && found[0].contains("123 -> -1"), "{found:?}");
+}

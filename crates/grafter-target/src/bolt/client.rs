@@ -303,6 +303,17 @@ impl CypherRunner for Client {
     fn stored(&self, value: Value) -> Value {
         params::storable(self.server, value).unwrap_or(Value::Null)
     }
+
+    fn fit(&self, cypher: &str, name: &str, items: &[Value]) -> usize {
+        let rows: Result<Vec<BoltValue>, String> =
+            items.iter().map(|item| params::parameter(self.server, item.clone())).collect();
+        let fit = rows.ok().and_then(|rows| {
+            let sizer = super::statements::Sizer::new(self, cypher, name, &BoltMap::new(), &self.run_extra()).ok()?;
+            sizer.fit(&rows).ok()
+        });
+        // What does not convert or measure is sent one at a time, to fail with its reason.
+        fit.unwrap_or(1).max(1)
+    }
 }
 
 #[cfg(test)]

@@ -46,12 +46,6 @@ impl BoltTarget {
     fn server(&self) -> Server {
         self.client.server()
     }
-
-    /// How many keys one lookup statement carries.
-    fn keys_per_lookup(&self) -> usize {
-        // FalkorDB's 4 KB of text hold about a hundred short keys; elsewhere the default.
-        if self.server() == Server::FalkorDb { 50 } else { 5_000 }
-    }
 }
 
 #[async_trait]
@@ -210,8 +204,8 @@ impl GraphTarget for BoltTarget {
         keys: &[Vec<Value>],
         properties: &[String],
     ) -> Result<Vec<Vec<Value>>, TargetError> {
-        let chunk = self.keys_per_lookup();
-        scan::lookup_nodes(self.client.as_ref(), label, key_properties, keys, properties, chunk).await
+        // As many keys per statement as fit the cap (see `CypherRunner::fit`).
+        scan::lookup_nodes(self.client.as_ref(), label, key_properties, keys, properties, 5_000).await
     }
 
     fn dialect(&self) -> Dialect {

@@ -21,17 +21,18 @@ pub(crate) struct Sizer {
 }
 
 impl Sizer {
-    /// For statements of `query` carrying `fixed` and `$rows`, sent with RUN `extra`.
+    /// For statements of `query` carrying `fixed` and the list `$list`, sent with RUN `extra`.
     pub(crate) fn new(
         client: &Client,
         query: &str,
+        list: &str,
         fixed: &BoltMap,
         extra: &[(String, BoltValue)],
     ) -> Result<Sizer, BoltError> {
-        let wire = BatchSizer::for_run(query, "rows", fixed, extra, client.version(), client.cap())?;
+        let wire = BatchSizer::for_run(query, list, fixed, extra, client.version(), client.cap())?;
         let text_base = client.server().splices_parameters().then(|| {
             let mut params = fixed.clone();
-            params.insert("rows".into(), BoltValue::List(Vec::new()));
+            params.insert(list.into(), BoltValue::List(Vec::new()));
             statement_text_len(query, &params)
         });
         Ok(Sizer { wire, text_base, cap: client.cap() })
@@ -85,7 +86,7 @@ pub(crate) fn cut(
     let mut statements = Vec::new();
     for (exact, group) in groups {
         let text = query(exact);
-        let sizer = Sizer::new(client, &text, fixed, extra)?;
+        let sizer = Sizer::new(client, &text, "rows", fixed, extra)?;
         let mut start = 0;
         while start < group.len() {
             let n = sizer.fit(&group[start..])?;

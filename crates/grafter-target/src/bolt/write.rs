@@ -162,8 +162,8 @@ impl BoltBatch {
         let fixed = client.parameters(&fixed)?;
         let extra = client.run_extra();
         let failed = |e: BoltError| TargetError::Write { target: client_target(client), message: e.to_string() };
-        let write_sizer = Sizer::new(client, &longest, &fixed, &extra).map_err(failed)?;
-        let lookup_sizer = Sizer::new(client, &lookup_query(&shape, &every), &fixed, &extra).map_err(failed)?;
+        let write_sizer = Sizer::new(client, &longest, "rows", &fixed, &extra).map_err(failed)?;
+        let lookup_sizer = Sizer::new(client, &lookup_query(&shape, &every), "rows", &fixed, &extra).map_err(failed)?;
         let mut keep = Vec::with_capacity(self.rows.len());
         for (lookup, row) in self.lookup.iter().zip(&self.rows) {
             keep.push(

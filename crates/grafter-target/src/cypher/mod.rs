@@ -49,6 +49,13 @@ pub(crate) trait CypherRunner: Send + Sync {
 
     /// `value` as the store keeps it: what a lookup by key compares with.
     fn stored(&self, value: Value) -> Value;
+
+    /// How many of `items` (from the front) one statement of `cypher` can carry as its list
+    /// parameter `$name`; at least one. Servers that take any size take them all.
+    fn fit(&self, cypher: &str, name: &str, items: &[Value]) -> usize {
+        let _ = (cypher, name);
+        items.len().max(1)
+    }
 }
 
 /// The first value of the first row, as a count (0 when there is none).

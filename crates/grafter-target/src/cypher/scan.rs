@@ -115,8 +115,8 @@ async fn single_count<R: CypherRunner + ?Sized>(runner: &R, cypher: &str) -> Res
     }
 }
 
-/// The nodes with one of `keys`, `chunk` keys per statement: per node found, the values of
-/// `properties`.
+/// The nodes with one of `keys`, at most `chunk` keys per statement (fewer where the server
+/// limits a statement's size): per node found, the values of `properties`.
 pub(crate) async fn lookup_nodes<R: CypherRunner + ?Sized>(
     runner: &R,
     label: &str,
@@ -131,10 +131,16 @@ pub(crate) async fn lookup_nodes<R: CypherRunner + ?Sized>(
     let cypher =
         format!("UNWIND $keys AS k MATCH (n:{} {{{}}}) RETURN {returned}", quote_name(label), pattern.join(", "));
     let mut out = Vec::new();
-    for keys in keys.chunks(chunk.max(1)) {
-        let keys: Vec<Value> =
-            keys.iter().map(|key| Value::List(key.iter().map(|v| runner.stored(v.clone())).collect())).collect();
-        let rows = runner.read(&cypher, &[("keys".into(), Value::List(keys))]).await?;
+    let mut start = 0;
+    while start < keys.len() {
+        let mut batch: Vec<Value> = keys[start..]
+            .iter()
+            .take(chunk.max(1))
+            .map(|key| Value::List(key.iter().map(|v| runner.stored(v.clone())).collect()))
+            .collect();
+        batch.truncate(runner.fit(&cypher, "keys", &batch).clamp(1, batch.len()));
+        start += batch.len();
+        let rows = runner.read(&cypher, &[("keys".into(), Value::List(batch))]).await?;
         out.extend(rows.into_iter().map(|row| if properties.is_empty() { Vec::new() } else { row }));
     }
     Ok(out)
