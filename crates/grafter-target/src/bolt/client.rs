@@ -50,6 +50,21 @@ pub(crate) fn retryable(error: &BoltError) -> bool {
     }
 }
 
+/// RUN's `extra` for an auto-commit statement on `database` (see [`Client::run_extra`]).
+fn run_extra(server: Server, database: Option<&str>, read_only: bool) -> Vec<(String, BoltValue)> {
+    let mut extra = match (database, server) {
+        (None, _) => Vec::new(),
+        (Some(graph), Server::FalkorDb) if graph != "db" => {
+            vec![(graph.to_owned(), BoltValue::from(graph)), ("db".into(), BoltValue::from(graph))]
+        }
+        (Some(db), _) => vec![("db".into(), BoltValue::from(db))],
+    };
+    if read_only && server != Server::FalkorDb {
+        extra.push(("mode".into(), BoltValue::from("r")));
+    }
+    extra
+}
+
 impl Client {
     /// Connects, tells which server it is, and keeps the connection for reuse.
     pub(crate) async fn open(url: &BoltUrl) -> Result<Client, TargetError> {
@@ -113,17 +128,7 @@ impl Client {
 
     /// [`Client::run_extra`], in read mode if `read_only` (where the server refuses writes).
     fn extra(&self, read_only: bool) -> Vec<(String, BoltValue)> {
-        let mut extra = match (&self.database, self.server) {
-            (None, _) => Vec::new(),
-            (Some(graph), Server::FalkorDb) if graph != "db" => {
-                vec![(graph.clone(), BoltValue::from(graph.as_str())), ("db".into(), BoltValue::from(graph.as_str()))]
-            }
-            (Some(db), _) => vec![("db".into(), BoltValue::from(db.as_str()))],
-        };
-        if read_only && self.server != Server::FalkorDb {
-            extra.push(("mode".into(), BoltValue::from("r")));
-        }
-        extra
+        run_extra(self.server, self.database.as_deref(), read_only)
     }
 
     /// BEGIN's `extra`: the database, write mode.
@@ -319,6 +324,18 @@ impl CypherRunner for Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn falkordb_finds_its_graph_in_the_first_key_and_others_in_db() {
+        let extra = run_extra(Server::FalkorDb, Some("shop"), true);
+        assert_eq!(extra, [("shop".into(), BoltValue::from("shop")), ("db".into(), BoltValue::from("shop"))]);
+        assert_eq!(run_extra(Server::FalkorDb, Some("db"), false), [("db".into(), BoltValue::from("db"))]);
+        assert_eq!(
+            run_extra(Server::Neo4j, Some("shop"), true),
+            [("db".into(), BoltValue::from("shop")), ("mode".into(), BoltValue::from("r"))]
+        );
+        assert!(run_extra(Server::Memgraph, None, false).is_empty());
+    }
 
     #[test]
     fn lost_connections_and_transient_errors_are_retried_and_nothing_else() {
