@@ -84,9 +84,14 @@ impl BatchSizer {
     /// How many rows from the front of `rows` fit under the cap. At least one row must fit,
     /// or this says which row is too large on its own.
     pub fn fit(&self, rows: &[BoltValue]) -> Result<BatchFit, BoltError> {
+        self.fit_iter(rows)
+    }
+
+    /// [`BatchSizer::fit`] over borrowed rows from anywhere (no need to gather them first).
+    pub fn fit_iter<'a>(&self, rows: impl IntoIterator<Item = &'a BoltValue>) -> Result<BatchFit, BoltError> {
         let mut items = 0usize;
         let mut fit = BatchFit { rows: 0, bytes: self.total(0, 0) };
-        for (index, row) in rows.iter().enumerate() {
+        for (index, row) in rows.into_iter().enumerate() {
             items += encoded_len(row, self.format)?;
             let bytes = self.total(index + 1, items);
             if bytes > self.max_bytes {

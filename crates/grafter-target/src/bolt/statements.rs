@@ -40,7 +40,12 @@ impl Sizer {
 
     /// How many rows from the front of `rows` fit (0: not even the first).
     pub(crate) fn fit(&self, rows: &[BoltValue]) -> Result<usize, BoltError> {
-        let fit = match self.wire.fit(rows) {
+        self.fit_refs(&rows.iter().collect::<Vec<_>>())
+    }
+
+    /// [`Sizer::fit`] over borrowed rows.
+    pub(crate) fn fit_refs(&self, rows: &[&BoltValue]) -> Result<usize, BoltError> {
+        let fit = match self.wire.fit_iter(rows.iter().copied()) {
             Ok(fit) => fit.rows,
             Err(BoltError::RowTooLarge { .. }) => return Ok(0),
             Err(other) => return Err(other),
@@ -76,24 +81,28 @@ pub(crate) fn cut(
     if rows.is_empty() {
         return Ok(vec![Statement { query: query(&[]), rows: Vec::new() }]);
     }
-    let mut groups: Vec<(&[usize], Vec<BoltValue>)> = Vec::new();
-    for (row, exact) in rows {
+    // Rows grouped by where their doubles sit (as indexes: each row is copied once, into its
+    // statement).
+    let mut groups: Vec<(&[usize], Vec<usize>)> = Vec::new();
+    for (n, (_, exact)) in rows.iter().enumerate() {
         match groups.iter_mut().find(|(positions, _)| positions == exact) {
-            Some((_, group)) => group.push(row.clone()),
-            None => groups.push((exact, vec![row.clone()])),
+            Some((_, members)) => members.push(n),
+            None => groups.push((exact, vec![n])),
         }
     }
     let mut statements = Vec::new();
-    for (exact, group) in groups {
+    for (exact, members) in groups {
         let text = query(exact);
         let sizer = Sizer::new(client, &text, "rows", fixed, extra)?;
+        let group: Vec<&BoltValue> = members.iter().map(|&n| &rows[n].0).collect();
         let mut start = 0;
         while start < group.len() {
-            let n = sizer.fit(&group[start..])?;
+            let n = sizer.fit_refs(&group[start..])?;
             if n == 0 {
                 return Err(BoltError::RowTooLarge { index: start, bytes: 0, cap: client.cap() });
             }
-            statements.push(Statement { query: text.clone(), rows: group[start..start + n].to_vec() });
+            let rows = group[start..start + n].iter().map(|&row| row.clone()).collect();
+            statements.push(Statement { query: text.clone(), rows });
             start += n;
         }
     }
