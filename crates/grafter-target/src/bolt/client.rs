@@ -39,6 +39,12 @@ pub(crate) struct Client {
     version: Version,
     /// Retries, and whether the server is taken as down.
     backoff: Backoff,
+    /// Held while a statement (or a batch's statements) runs on FalkorDB: its Bolt port runs
+    /// writes without the module lock Redis expects them to hold, and two at a time were
+    /// seen to crash the server (`RM_Yield` aborting) and to leave that lock taken for ever
+    /// (every client hangs). One at a time costs little: FalkorDB writes one at a time per
+    /// graph anyway.
+    serial: tokio::sync::Mutex<()>,
 }
 
 /// Whether trying again may help.
@@ -87,6 +93,7 @@ impl Client {
             cap: 0,
             version: Version::V5_7,
             backoff: Backoff::default(),
+            serial: tokio::sync::Mutex::new(()),
         };
         let conn = client.retry(|| client.router.acquire(AccessMode::Write)).await?;
         client.server = named.unwrap_or_else(|| Server::detect(conn.server_agent(), conn.connection_id()));
@@ -215,11 +222,21 @@ impl Client {
         self.router.release(conn);
     }
 
+    /// On FalkorDB, waits until no other statement of this process runs there (see
+    /// `serial`); elsewhere statements run side by side.
+    pub(crate) async fn one_at_a_time(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.server {
+            Server::FalkorDb => Some(self.serial.lock().await),
+            Server::Neo4j | Server::Memgraph => None,
+        }
+    }
+
     /// Runs `work` on a pooled connection to the writer (see [`Client::release`]).
     pub(crate) async fn on_connection<T>(
         &self,
         work: impl AsyncFnOnce(&mut Connection) -> Result<T, BoltError>,
     ) -> Result<T, BoltError> {
+        let _turn = self.one_at_a_time().await;
         let mut conn = self.acquire().await?;
         let result = work(&mut conn).await;
         self.release(conn, result.as_ref().err()).await;

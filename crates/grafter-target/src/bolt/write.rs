@@ -217,6 +217,7 @@ pub(crate) async fn write(
     loop {
         batch.prepared.reset_decisions();
         let attempt = async {
+            let _turn = client.one_at_a_time().await;
             let mut conn = client.acquire().await.map_err(lost(None))?;
             let result = if client.server().has_transactions() {
                 in_transaction(client, &mut conn, run_id, &mut batch, checkpoint, &mut before_commit).await
