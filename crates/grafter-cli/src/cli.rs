@@ -179,10 +179,11 @@ pub struct QueryArgs {
     /// A query parameter, `name=value`; the value is read as JSON when it parses, else as a string.
     #[arg(short, long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
-    /// Let the query change the graph (by default the target is opened read-only; FalkorDB's
-    /// Bolt port has no read-only mode, so there a query runs as written). Changes made this
-    /// way are not runs: the history does not record them, and `grafter verify` reports
-    /// whatever no longer matches the source.
+    /// Let the query change the graph. Without it the embedded store is opened read-only and
+    /// a Bolt server (Neo4j, Memgraph) runs the query in read mode; FalkorDB (native or over
+    /// Bolt) has no such mode, so there a query runs as written. Changes made this way are
+    /// not runs: the history does not record them, and `grafter verify` reports whatever no
+    /// longer matches the source.
     #[arg(long)]
     pub write: bool,
     /// Output format.

@@ -31,8 +31,6 @@ use crate::{
 pub struct FalkorDbTarget {
     client: Arc<Client>,
     url: FalkorDbUrl,
-    /// Opened to read only: [`GraphTarget::query`] runs `GRAPH.RO_QUERY`, which refuses writes.
-    read_only: bool,
 }
 
 /// The error for a failed request: the server's own message for a refused query; for a
@@ -51,7 +49,10 @@ fn failed(target: &str, error: ClientError) -> TargetError {
 
 impl FalkorDbTarget {
     /// Connects to the server (a failure here names the server and what to check).
+    /// `access` is not enforced: `GRAPH.RO_QUERY` would refuse writes, but also answers a
+    /// graph that does not exist yet with an error instead of an empty result.
     pub async fn open(url: &FalkorDbUrl, access: Access) -> Result<FalkorDbTarget, TargetError> {
+        let _ = access;
         let target = url.describe();
         let client = Client::new(url).map_err(|e| failed(&target, e))?;
         // Fail now, clearly, rather than at the first batch.
@@ -65,7 +66,7 @@ impl FalkorDbTarget {
                 ),
             });
         }
-        Ok(FalkorDbTarget { client: Arc::new(client), url: url.clone(), read_only: access == Access::Read })
+        Ok(FalkorDbTarget { client: Arc::new(client), url: url.clone() })
     }
 
     fn snapshot_name(&self, run_id: &str) -> String {
@@ -257,7 +258,7 @@ impl GraphTarget for FalkorDbTarget {
         }
         let reply = self
             .client
-            .query_graph(&self.url.graph, cypher, &converted, self.read_only)
+            .query_graph(&self.url.graph, cypher, &converted, false)
             .await
             .map_err(|e| failed(&self.describe(), e))?;
         Ok(QueryResult { columns: reply.columns, rows: reply.rows })
