@@ -13,25 +13,16 @@ checked against the source. Prints rows/s and the ratio to the native target.
 import argparse
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-
-try:
-    import falkordb  # noqa: F401
-except ImportError:
-    if os.environ.get("GRAFTER_BENCH_REEXEC"):
-        sys.exit("bench/bolt_load.py: the `falkordb` module is missing from `scripts/falkordb python`'s virtualenv")
-    python = subprocess.run([ROOT / "scripts" / "falkordb", "python"], check=True, capture_output=True, text=True).stdout.strip()
-    os.environ["GRAFTER_BENCH_REEXEC"] = "1"
-    os.execv(python, [python, __file__, *sys.argv[1:]])
 
 sys.path.insert(0, str(BENCH))
+from placement import GRAFTER, OUT, build, in_project_python  # noqa: E402
+
+in_project_python("falkordb", __file__)
 from falkordb_load import GRAFTER_TOML, GRAPH_PREFIX, Server, check, generate, rate, source_digest, timed  # noqa: E402
-from placement import GRAFTER, OUT, build  # noqa: E402
 
 
 def run(server, database, name, url, expected, batch_size):
