@@ -48,20 +48,12 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 
-# The Python clients live in the project's virtualenv: run there.
-try:
-    import falkordb  # noqa: F401
-except ImportError:
-    if os.environ.get("GRAFTER_BENCH_REEXEC"):
-        sys.exit("bench/falkordb_load.py: the `falkordb` module is missing from `scripts/falkordb python`'s virtualenv")
-    python = subprocess.run([ROOT / "scripts" / "falkordb", "python"], check=True, capture_output=True, text=True).stdout.strip()
-    os.environ["GRAFTER_BENCH_REEXEC"] = "1"
-    os.execv(python, [python, __file__, *sys.argv[1:]])
-
-from falkordb import FalkorDB  # noqa: E402
-
 sys.path.insert(0, str(BENCH))
-from placement import GRAFTER, OUT, build  # noqa: E402
+from placement import GRAFTER, OUT, build, in_project_python  # noqa: E402
+
+# The Python clients live in the project's virtualenv: run there.
+in_project_python("falkordb", __file__)
+from falkordb import FalkorDB  # noqa: E402
 
 UNWIND_BATCH = 5000
 GRAPH_PREFIX = "grafter_bench_"

@@ -4,6 +4,7 @@ directory that runs the example's grafter.toml against it."""
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -11,6 +12,19 @@ OUT = ROOT / "bench" / "out"
 TARGET_DIR = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache" / "grafter-target"))
 RELEASE = TARGET_DIR / "release"
 GRAFTER = RELEASE / "grafter"
+
+
+def in_project_python(module, script):
+    """Re-runs `script` with the project's virtualenv (`scripts/falkordb python`, which has the
+    Python clients) unless `module` can be imported here already."""
+    try:
+        __import__(module)
+    except ImportError:
+        if os.environ.get("GRAFTER_BENCH_REEXEC"):
+            raise SystemExit(f"{script}: the `{module}` module is missing from `scripts/falkordb python`'s virtualenv")
+        python = subprocess.run([ROOT / "scripts" / "falkordb", "python"], check=True, capture_output=True, text=True).stdout.strip()
+        os.environ["GRAFTER_BENCH_REEXEC"] = "1"
+        os.execv(python, [python, script, *sys.argv[1:]])
 
 
 def build(*packages):

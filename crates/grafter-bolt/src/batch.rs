@@ -57,13 +57,13 @@ impl BatchSizer {
         query: &str,
         list_param: &str,
         other_params: &BoltMap,
-        extra: &BoltMap,
+        extra: &[(String, BoltValue)],
         version: Version,
         max_bytes: usize,
     ) -> Result<BatchSizer, BoltError> {
         let mut parameters = other_params.clone();
         parameters.insert(list_param.to_owned(), BoltValue::List(Vec::new()));
-        let run = Request::Run { query: query.to_owned(), parameters, extra: extra.clone() };
+        let run = Request::Run { query: query.to_owned(), parameters, extra: extra.to_vec() };
         let mut body = Vec::new();
         run.encode(version, &mut body)?;
         // The empty list's header (one byte) is counted per batch instead.
@@ -84,9 +84,14 @@ impl BatchSizer {
     /// How many rows from the front of `rows` fit under the cap. At least one row must fit,
     /// or this says which row is too large on its own.
     pub fn fit(&self, rows: &[BoltValue]) -> Result<BatchFit, BoltError> {
+        self.fit_iter(rows)
+    }
+
+    /// [`BatchSizer::fit`] over borrowed rows from anywhere (no need to gather them first).
+    pub fn fit_iter<'a>(&self, rows: impl IntoIterator<Item = &'a BoltValue>) -> Result<BatchFit, BoltError> {
         let mut items = 0usize;
         let mut fit = BatchFit { rows: 0, bytes: self.total(0, 0) };
-        for (index, row) in rows.iter().enumerate() {
+        for (index, row) in rows.into_iter().enumerate() {
             items += encoded_len(row, self.format)?;
             let bytes = self.total(index + 1, items);
             if bytes > self.max_bytes {
@@ -141,7 +146,7 @@ mod tests {
         let run = Request::Run {
             query: query.into(),
             parameters: bolt_map! { "rows" => BoltValue::List(rows.to_vec()) },
-            extra: BoltMap::new(),
+            extra: Vec::new(),
         };
         let mut body = Vec::new();
         run.encode(Version::V5_7, &mut body).expect("encodes");
@@ -155,8 +160,7 @@ mod tests {
         let query = "UNWIND $rows AS row CREATE (:R {id: row.id, name: row.name})";
         let all = rows(500);
         for cap in [200, 1_000, 4_096, 8_000, 70_000] {
-            let sizer = BatchSizer::for_run(query, "rows", &BoltMap::new(), &BoltMap::new(), Version::V5_7, cap)
-                .expect("sizer");
+            let sizer = BatchSizer::for_run(query, "rows", &BoltMap::new(), &[], Version::V5_7, cap).expect("sizer");
             let fit = sizer.fit(&all).expect("fits");
             assert_eq!(fit.bytes, wire_len(query, &all[..fit.rows]), "cap {cap}");
             assert!(fit.bytes <= cap);
@@ -180,15 +184,9 @@ mod tests {
     #[test]
     fn split_covers_everything_in_order() {
         let all = rows(1000);
-        let sizer = BatchSizer::for_run(
-            "UNWIND $rows AS r RETURN r",
-            "rows",
-            &BoltMap::new(),
-            &BoltMap::new(),
-            Version::V5_7,
-            4096,
-        )
-        .expect("sizer");
+        let sizer =
+            BatchSizer::for_run("UNWIND $rows AS r RETURN r", "rows", &BoltMap::new(), &[], Version::V5_7, 4096)
+                .expect("sizer");
         let batches = sizer.split(&all).expect("splits");
         assert!(batches.len() > 1);
         assert_eq!(batches.first().map(|b| b.start), Some(0));

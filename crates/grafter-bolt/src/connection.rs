@@ -48,6 +48,10 @@ pub struct Connection {
     max_message_bytes: usize,
     /// A FAILURE (or IGNORED) was received: RESET before the next request.
     pub(crate) needs_reset: bool,
+    /// Requests sent after one that failed whose answers (IGNORED, by the spec) have not
+    /// been read: RESET reads them before its own. They are not awaited at once because
+    /// some servers (FalkorDB 4.16) answer them only when RESET arrives.
+    unanswered: usize,
     /// BEGIN succeeded and neither COMMIT nor ROLLBACK followed yet.
     pub(crate) in_tx: bool,
     pub(crate) open: Option<OpenResult>,
@@ -149,6 +153,7 @@ impl Connection {
             fetch_size: config.fetch_size.max(1),
             max_message_bytes: config.max_message_bytes,
             needs_reset: false,
+            unanswered: 0,
             in_tx: false,
             open: None,
             last_bookmark: None,
@@ -267,7 +272,20 @@ impl Connection {
         extra: TxExtra,
     ) -> Result<RecordStream<'_>, BoltError> {
         self.prepare(true).await?;
-        self.start_run(query, parameters, extra.to_map()).await
+        self.start_run(query, parameters, extra.to_map().into_iter().collect()).await
+    }
+
+    /// Runs `query` in an auto-commit transaction whose RUN `extra` holds exactly these
+    /// entries, in this order (for servers that read it in a way of their own; see the
+    /// target's FalkorDB notes).
+    pub async fn run_with_entries(
+        &mut self,
+        query: &str,
+        parameters: BoltMap,
+        extra: Vec<(String, BoltValue)>,
+    ) -> Result<RecordStream<'_>, BoltError> {
+        self.prepare(true).await?;
+        self.start_run(query, parameters, extra).await
     }
 
     /// Sends RUN and the first PULL together and reads RUN's answer. The stream reads the
@@ -276,7 +294,7 @@ impl Connection {
         &mut self,
         query: &str,
         parameters: BoltMap,
-        extra: BoltMap,
+        extra: Vec<(String, BoltValue)>,
     ) -> Result<RecordStream<'_>, BoltError> {
         let run = Request::Run { query: query.to_owned(), parameters, extra };
         self.send(&[run, Request::Pull { n: self.fetch_size, qid: -1 }]).await?;
@@ -292,10 +310,11 @@ impl Connection {
                 Ok(RecordStream::new(self, fields, meta))
             }
             Err(error) => {
-                // The PULL sent with the RUN gets its own answer (IGNORED) that must be read
-                // before anything else.
+                // The PULL sent with the RUN gets its own answer (IGNORED), read by the RESET
+                // that must come next: waiting for it here would hang on servers that send it
+                // only once RESET arrives.
                 if !self.defunct {
-                    let _ = self.recv("the answer to PULL after a failed RUN").await;
+                    self.unanswered += 1;
                 }
                 Err(error)
             }
@@ -404,6 +423,11 @@ impl Connection {
             return Err(BoltError::Defunct { address: self.address.clone() });
         }
         self.send(&[Request::Reset]).await?;
+        // Requests pipelined after a failure are answered (IGNORED) before RESET is.
+        while self.unanswered > 0 {
+            self.recv("reading the answers RESET ends").await?;
+            self.unanswered -= 1;
+        }
         if let Some(open) = self.open.take()
             && open.pull_in_flight
         {

@@ -185,8 +185,9 @@ pub enum Request {
         query: String,
         /// Parameters.
         parameters: BoltMap,
-        /// BEGIN-like extra in auto-commit; empty inside a transaction.
-        extra: BoltMap,
+        /// BEGIN-like extra in auto-commit; empty inside a transaction. Entries go on the
+        /// wire in this order (a dictionary is ordered there; a server may depend on it).
+        extra: Vec<(String, BoltValue)>,
     },
     /// PULL `n` records (-1: all) of result `qid` (-1: the last one).
     Pull {
@@ -284,7 +285,7 @@ impl Request {
                 e.struct_header(signature::RUN, 3)?;
                 e.string(query)?;
                 e.map(parameters, 0)?;
-                e.map(extra, 0)?;
+                e.entries(extra, 0)?;
             }
             Request::Pull { n, qid } | Request::Discard { n, qid } => {
                 let sig = if matches!(self, Request::Pull { .. }) { signature::PULL } else { signature::DISCARD };
@@ -339,7 +340,11 @@ impl Request {
                     Some(BoltValue::String(q)) => q,
                     _ => return Err(bad("RUN without a query string")),
                 };
-                Request::Run { query, parameters: map(fields.next())?, extra: map(fields.next())? }
+                Request::Run {
+                    query,
+                    parameters: map(fields.next())?,
+                    extra: map(fields.next())?.into_iter().collect(),
+                }
             }
             signature::PULL | signature::DISCARD => {
                 let extra = map(fields.next())?;
@@ -512,7 +517,7 @@ mod tests {
 
     #[test]
     fn run_return_1() {
-        let run = Request::Run { query: "RETURN 1 AS num".into(), parameters: BoltMap::new(), extra: BoltMap::new() };
+        let run = Request::Run { query: "RETURN 1 AS num".into(), parameters: BoltMap::new(), extra: Vec::new() };
         let mut expected = vec![0xB3, 0x10, 0x8F];
         expected.extend_from_slice(b"RETURN 1 AS num");
         expected.extend_from_slice(&[0xA0, 0xA0]);
@@ -590,7 +595,7 @@ mod tests {
             Request::logon(&Auth::basic("u", "p")),
             Request::Logoff,
             Request::Begin(bolt_map! { "db" => "g" }),
-            Request::Run { query: "RETURN $x".into(), parameters: bolt_map! { "x" => 1 }, extra: BoltMap::new() },
+            Request::Run { query: "RETURN $x".into(), parameters: bolt_map! { "x" => 1 }, extra: Vec::new() },
             Request::Pull { n: 1000, qid: 3 },
             Request::Discard { n: -1, qid: -1 },
             Request::Commit,

@@ -58,7 +58,7 @@ impl<'c> Transaction<'c> {
     /// Runs `query` with `parameters` inside the transaction and streams its records.
     pub async fn run(&mut self, query: &str, parameters: BoltMap) -> Result<RecordStream<'_>, BoltError> {
         self.settle().await?;
-        self.conn.start_run(query, parameters, BoltMap::new()).await
+        self.conn.start_run(query, parameters, Vec::new()).await
     }
 
     /// Runs `query` and reads its whole result.

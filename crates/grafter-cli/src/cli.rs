@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// grafter moves relational data (PostgreSQL, MySQL/MariaDB, SQLite, CSV, NDJSON) into a
-/// property graph, checkpointed, idempotent and verified. Start with `grafter init --from
+/// property graph — an embedded store, FalkorDB, or Neo4j / Memgraph / FalkorDB over Bolt —
+/// checkpointed, idempotent and verified. Start with `grafter init --from
 /// postgres://user@host/db` (or `sqlite:app.db`), read `grafter plan`, then `grafter run`.
 #[derive(Debug, Parser)]
 #[command(name = "grafter", version, max_term_width = 100)]
@@ -217,9 +218,11 @@ pub struct QueryArgs {
     /// A query parameter, `name=value`; the value is read as JSON when it parses, else as a string.
     #[arg(short, long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
-    /// Let the query change the graph (by default the target is opened read-only). Changes
-    /// made this way are not runs: the history does not record them, and `grafter verify`
-    /// reports whatever no longer matches the source.
+    /// Let the query change the graph. Without it the embedded store is opened read-only and
+    /// a Bolt server (Neo4j, Memgraph) runs the query in read mode; FalkorDB (native or over
+    /// Bolt) has no such mode, so there a query runs as written. Changes made this way are
+    /// not runs: the history does not record them, and `grafter verify` reports whatever no
+    /// longer matches the source.
     #[arg(long)]
     pub write: bool,
     /// Output format.

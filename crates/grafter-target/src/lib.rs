@@ -19,11 +19,15 @@ use async_trait::async_trait;
 use futures::Stream;
 use grafter_model::{Fingerprint, LockHolder, RunRecord, SyncState, Value};
 
+#[cfg(any(feature = "falkordb", feature = "bolt"))]
+mod cypher;
 mod dialect;
 mod error;
 mod records;
 mod url;
 
+#[cfg(feature = "bolt")]
+pub mod bolt;
 #[cfg(feature = "falkordb")]
 pub mod falkordb;
 #[cfg(feature = "grafeo")]
@@ -36,7 +40,7 @@ pub use records::{
     Anchor, AnchorKey, ChangeOutcome, ChangeReport, ChangeSet, Checkpoint, Encoded, EndpointSpec, NodeRecord, NodeSpec,
     QueryResult, RecordBatch, RelRecord, RelSpec, RowOutcome, WriteReport,
 };
-pub use url::{FalkorDbUrl, TargetUrl, parse_url};
+pub use url::{BoltUrl, FalkorDbUrl, MIN_MESSAGE_BYTES, TargetUrl, parse_url};
 
 /// An index the target should have before loading: on `properties` of nodes labelled `label`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,9 +128,11 @@ pub trait GraphTarget: Send + Sync {
         Err(TargetError::Unsupported { target: self.describe(), what: "incremental sync".into() })
     }
 
-    /// The sync states stored, one per mapping that was synced or loaded with change tracking.
+    /// The sync states stored, one per mapping that was synced or loaded with change
+    /// tracking. Targets that cannot sync refuse (which is how `grafter sync` finds out
+    /// before it reads anything).
     async fn sync_states(&self) -> Result<Vec<SyncState>, TargetError> {
-        Ok(Vec::new())
+        Err(TargetError::Unsupported { target: self.describe(), what: "incremental sync".into() })
     }
 
     /// Stores (creates or replaces, by mapping) sync states, all in one transaction.
@@ -290,7 +296,9 @@ pub async fn open(url: &str, base_dir: &Path, access: Access) -> Result<Box<dyn 
         TargetUrl::Grafeo(path) => Ok(Box::new(grafeo::GrafeoTarget::open(&path, access).await?)),
         TargetUrl::Null => Ok(Box::new(null::NullTarget::default())),
         #[cfg(feature = "falkordb")]
-        TargetUrl::FalkorDb(url) => Ok(Box::new(falkordb::FalkorDbTarget::open(&url).await?)),
+        TargetUrl::FalkorDb(url) => Ok(Box::new(falkordb::FalkorDbTarget::open(&url, access).await?)),
+        #[cfg(feature = "bolt")]
+        TargetUrl::Bolt(url) => Ok(Box::new(bolt::BoltTarget::open(&url, access).await?)),
         #[allow(unreachable_patterns)]
         other => Err(TargetError::NotBuiltIn { scheme: other.scheme().to_owned() }),
     }

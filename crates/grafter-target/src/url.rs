@@ -1,5 +1,6 @@
 //! Target URLs: `grafeo:PATH` for the embedded store, `falkordb://[USER:PASSWORD@]HOST[:PORT]/GRAPH`
-//! for a FalkorDB server.
+//! for a FalkorDB server, `bolt://` and `neo4j://` (with `+s` / `+ssc`) for a server spoken
+//! to over Bolt (Neo4j, Memgraph, FalkorDB).
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +15,42 @@ pub enum TargetUrl {
     Null,
     /// `falkordb://…/GRAPH` — a graph on a FalkorDB server.
     FalkorDb(FalkorDbUrl),
+    /// `bolt://…`, `neo4j://…` — a server spoken to over Bolt.
+    Bolt(BoltUrl),
+}
+
+/// Where a Bolt server is, and grafter's own settings for it (taken out of the URL's query
+/// before the rest goes to the Bolt client).
+#[derive(Clone, PartialEq, Eq)]
+pub struct BoltUrl {
+    /// The URL the Bolt client reads: scheme, credentials, host, port and its own query
+    /// parameters (`database`, a routing context). Holds the password: never print it; see
+    /// [`BoltUrl::describe`].
+    pub connect: String,
+    /// `max_message_bytes=N`: the most bytes one statement may take on the wire (and, on a
+    /// server that writes parameters into the query text, as that text). `None`: the
+    /// server's default.
+    pub max_message_bytes: Option<usize>,
+    /// `server=neo4j|memgraph|falkordb`: which server it is, when its greeting does not
+    /// tell. `None`: detected.
+    pub server: Option<String>,
+}
+
+/// The smallest `max_message_bytes` grafter accepts: a statement must hold its query text
+/// and at least one row.
+pub const MIN_MESSAGE_BYTES: usize = 1024;
+
+impl BoltUrl {
+    /// The URL for people to read: the password replaced by `***`.
+    pub fn describe(&self) -> String {
+        grafter_model::redact_url(&self.connect)
+    }
+}
+
+impl std::fmt::Debug for BoltUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
 }
 
 /// Where a FalkorDB graph lives.
@@ -57,11 +94,13 @@ impl TargetUrl {
             TargetUrl::Grafeo(_) => "grafeo",
             TargetUrl::Null => "null",
             TargetUrl::FalkorDb(_) => "falkordb",
+            TargetUrl::Bolt(_) => "bolt",
         }
     }
 }
 
-const KNOWN_SCHEMES: &[&str] = &["grafeo", "falkordb", "null"];
+const KNOWN_SCHEMES: &[&str] =
+    &["grafeo", "falkordb", "bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc", "null"];
 
 /// Parses a target URL; relative paths are taken relative to `base_dir`.
 pub fn parse_url(url: &str, base_dir: &Path) -> Result<TargetUrl, TargetError> {
@@ -80,6 +119,7 @@ pub fn parse_url(url: &str, base_dir: &Path) -> Result<TargetUrl, TargetError> {
             hint: "write grafeo:PATH, or leave [target] url out to use a file beside grafter.toml".into(),
         }),
         "falkordb" => parse_falkordb(url, path).map(TargetUrl::FalkorDb),
+        "bolt" | "bolt+s" | "bolt+ssc" | "neo4j" | "neo4j+s" | "neo4j+ssc" => parse_bolt(url).map(TargetUrl::Bolt),
         other => Err(TargetError::BadUrl {
             url: grafter_model::redact_url(url),
             reason: format!("unknown scheme `{other}`"),
@@ -129,6 +169,49 @@ fn parse_falkordb(url: &str, rest: &str) -> Result<FalkorDbUrl, TargetError> {
     Ok(FalkorDbUrl { host: host.trim_start_matches('[').trim_end_matches(']').to_owned(), port, user, password, graph })
 }
 
+/// `bolt[+s|+ssc]://` or `neo4j[+s|+ssc]://[USER:PASSWORD@]HOST[:PORT][?database=NAME&…]`:
+/// grafter's own parameters (`max_message_bytes`, `server`) are taken out; the Bolt client
+/// checks the rest when the target opens.
+fn parse_bolt(url: &str) -> Result<BoltUrl, TargetError> {
+    let bad = |reason: String| {
+        TargetError::BadUrl {
+        url: grafter_model::redact_url(url),
+        reason,
+        hint: "write it as bolt://[USER:PASSWORD@]HOST[:PORT][?database=NAME][&max_message_bytes=N] (or neo4j://… to route, +s / +ssc for TLS)".into(),
+    }
+    };
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, query),
+        None => (url, ""),
+    };
+    let authority = base.split_once("://").map_or("", |(_, rest)| rest);
+    if authority.trim_end_matches('/').rsplit('@').next().is_none_or(str::is_empty) {
+        return Err(bad("it names no host".into()));
+    }
+    let mut kept = Vec::new();
+    let mut max_message_bytes = None;
+    let mut server = None;
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        match pair.split_once('=') {
+            Some(("max_message_bytes", value)) => {
+                let bytes = value.parse::<usize>().ok().filter(|&n| n >= MIN_MESSAGE_BYTES).ok_or_else(|| {
+                    bad(format!("max_message_bytes `{value}` is not a number of bytes of at least {MIN_MESSAGE_BYTES}"))
+                })?;
+                max_message_bytes = Some(bytes);
+            }
+            Some(("server", value)) => {
+                if !["neo4j", "memgraph", "falkordb"].contains(&value) {
+                    return Err(bad(format!("server `{value}` is not one of neo4j, memgraph, falkordb")));
+                }
+                server = Some(value.to_owned());
+            }
+            _ => kept.push(pair),
+        }
+    }
+    let connect = if kept.is_empty() { base.to_owned() } else { format!("{base}?{}", kept.join("&")) };
+    Ok(BoltUrl { connect, max_message_bytes, server })
+}
+
 fn percent_decode(text: &str) -> Result<String, ()> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -168,6 +251,46 @@ mod tests {
         assert_eq!(secured.password.as_deref(), Some("s@cret"));
         assert_eq!(secured.describe(), "falkordb://app:***@db.example:6379/placement");
         assert!(!format!("{secured:?}").contains("cret"));
+    }
+
+    fn bolt(url: &str) -> BoltUrl {
+        match parse_url(url, Path::new("/")).unwrap() {
+            TargetUrl::Bolt(parsed) => parsed,
+            other => panic!("{url} parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bolt_urls_keep_the_clients_part_and_take_out_graftersettings() {
+        let plain = bolt("bolt://127.0.0.1:7687");
+        assert_eq!(
+            (plain.connect.as_str(), plain.max_message_bytes, plain.server),
+            ("bolt://127.0.0.1:7687", None, None)
+        );
+        let full =
+            bolt("neo4j+s://app:s%40cret@db.example?database=shop&max_message_bytes=4000&region=eu&server=memgraph");
+        assert_eq!(full.connect, "neo4j+s://app:s%40cret@db.example?database=shop&region=eu");
+        assert_eq!(full.max_message_bytes, Some(4000));
+        assert_eq!(full.server.as_deref(), Some("memgraph"));
+        assert_eq!(full.describe(), "neo4j+s://app:***@db.example?database=shop&region=eu");
+        assert!(!format!("{full:?}").contains("cret"));
+        for scheme in ["bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc"] {
+            assert_eq!(parse_url(&format!("{scheme}://h"), Path::new("/")).unwrap().scheme(), "bolt");
+        }
+    }
+
+    #[test]
+    fn bad_bolt_settings_are_refused_without_the_password() {
+        for (url, needle) in [
+            ("bolt://u:s3cret@host?max_message_bytes=12", "at least 1024"),
+            ("bolt://u:s3cret@host?max_message_bytes=lots", "`lots`"),
+            ("bolt://u:s3cret@host?server=oracle", "not one of"),
+            ("bolt://u:s3cret@", "no host"),
+        ] {
+            let error = parse_url(url, Path::new("/")).unwrap_err().to_string();
+            assert!(error.contains(needle), "{url}: {error}");
+            assert!(!error.contains("s3cret"), "{error}");
+        }
     }
 
     #[test]

@@ -477,12 +477,6 @@ impl Fields {
     }
 }
 
-impl Default for BoltValue {
-    fn default() -> Self {
-        BoltValue::Null
-    }
-}
-
 fn node_from(f: &mut Fields, v5: bool) -> Result<Node, DecodeError> {
     let id = f.int("id")?;
     let labels = f
@@ -557,9 +551,9 @@ mod tests {
     fn deep_nesting_is_an_error_not_a_stack_overflow() {
         let bytes = vec![0x91; 100_000];
         assert!(matches!(dec(&bytes), Err(DecodeError::TooDeep { limit: MAX_DEPTH, .. })));
-        let maps: Vec<u8> = std::iter::repeat([0xA1, 0x81, 0x6B]).take(50_000).flatten().collect();
+        let maps: Vec<u8> = std::iter::repeat_n([0xA1, 0x81, 0x6B], 50_000).flatten().collect();
         assert!(matches!(dec(&maps), Err(DecodeError::TooDeep { .. })));
-        let structs: Vec<u8> = std::iter::repeat([0xB1, 0x01]).take(50_000).flatten().collect();
+        let structs: Vec<u8> = std::iter::repeat_n([0xB1, 0x01], 50_000).flatten().collect();
         assert!(matches!(dec(&structs), Err(DecodeError::TooDeep { .. })));
     }
 

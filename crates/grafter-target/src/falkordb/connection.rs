@@ -12,18 +12,18 @@ use grafter_model::Value;
 use redis::aio::MultiplexedConnection;
 use tokio::sync::Mutex;
 
+use super::failed;
 use super::literal::params_prefix;
 use super::reply::{self, Names, Reply};
-use crate::FalkorDbUrl;
+use crate::cypher::retry::Backoff;
+use crate::cypher::{CypherRunner, Params};
+use crate::{FalkorDbUrl, TargetError};
 
 /// How long to wait for the server to accept a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long one reply may take. Generous: a query over a big graph is slow, a dead server is
 /// noticed by its closed socket long before this.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(600);
-/// Attempts for a repeatable request before giving up, with the waits between them: about
-/// six seconds in all, so a server that is down fails the run quickly (and resumably).
-const RETRY_WAITS_MS: [u64; 5] = [100, 300, 700, 1500, 3000];
 
 /// What went wrong talking to FalkorDB.
 #[derive(Debug, Clone)]
@@ -60,12 +60,12 @@ fn classify(error: redis::RedisError) -> ClientError {
 pub(crate) struct Client {
     client: redis::Client,
     url: FalkorDbUrl,
+    /// The URL for people to read (password redacted), for errors.
+    description: String,
     connection: Mutex<Option<MultiplexedConnection>>,
     names: Mutex<Names>,
-    /// Set when a request has used up its retries against a dead server: later requests try
-    /// once and fail at once, so that a run whose server died fails within seconds instead
-    /// of waiting out every retry of every bookkeeping step. Cleared by the next success.
-    down: std::sync::atomic::AtomicBool,
+    /// Retries, and whether the server is taken as down.
+    backoff: Backoff,
     /// Relationship types whose one-query write failed once (see `write`).
     pessimistic: std::sync::Mutex<std::collections::HashSet<String>>,
 }
@@ -89,9 +89,10 @@ impl Client {
         Ok(Client {
             client,
             url: url.clone(),
+            description: url.describe(),
             connection: Mutex::new(None),
             names: Mutex::new(Names::default()),
-            down: std::sync::atomic::AtomicBool::new(false),
+            backoff: Backoff::default(),
             pessimistic: std::sync::Mutex::new(std::collections::HashSet::new()),
         })
     }
@@ -179,7 +180,7 @@ impl Client {
     }
 
     /// Runs a read-only query on the graph, retrying while the connection fails.
-    pub async fn read(&self, cypher: &str, params: &[(String, Value)]) -> Result<Reply, ClientError> {
+    pub async fn read_query(&self, cypher: &str, params: &[(String, Value)]) -> Result<Reply, ClientError> {
         self.retry(|| self.query_graph(&self.url.graph, cypher, params, true)).await
     }
 
@@ -210,41 +211,59 @@ impl Client {
 
 impl Client {
     /// Runs `attempt` until it succeeds, fails with a query error, or the connection has
-    /// failed [`RETRY_WAITS_MS`]`.len() + 1` times; waits grow, with jitter so that several
-    /// clients do not come back in step. Once the server is known to be down, one attempt.
-    pub(crate) async fn retry<T, F, Fut>(&self, mut attempt: F) -> Result<T, ClientError>
+    /// failed too often (see [`Backoff`]).
+    pub(crate) async fn retry<T, F, Fut>(&self, attempt: F) -> Result<T, ClientError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, ClientError>>,
     {
-        use std::sync::atomic::Ordering;
-        let mut waits = RETRY_WAITS_MS.iter();
-        loop {
-            match attempt().await {
-                Err(ClientError::Connection(message)) => match waits.next() {
-                    Some(&wait) if !self.down.load(Ordering::Relaxed) => {
-                        tracing::debug!("FalkorDB connection failed ({message}); retrying in about {wait} ms");
-                        tokio::time::sleep(Duration::from_millis(jitter(wait))).await;
-                    }
-                    _ => {
-                        self.down.store(true, Ordering::Relaxed);
-                        return Err(ClientError::Connection(message));
-                    }
-                },
-                other => {
-                    if other.is_ok() {
-                        self.down.store(false, Ordering::Relaxed);
-                    }
-                    return other;
-                }
-            }
-        }
+        self.backoff.run(|e| matches!(e, ClientError::Connection(_)), attempt).await
     }
 }
 
-/// `wait` ± 25%, from the clock's low bits (no need for a random-number crate here).
-fn jitter(wait: u64) -> u64 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    let spread = wait / 2;
-    wait - wait / 4 + u64::from(nanos) % (spread + 1)
+/// One graph on the server, for the Cypher shared with the Bolt target: the client's own
+/// graph or another one (a snapshot).
+pub(crate) struct OnGraph<'a> {
+    pub client: &'a Client,
+    pub graph: &'a str,
+}
+
+#[async_trait::async_trait]
+impl CypherRunner for OnGraph<'_> {
+    fn target(&self) -> &str {
+        &self.client.description
+    }
+
+    async fn read(&self, cypher: &str, params: &Params) -> Result<Vec<Vec<Value>>, TargetError> {
+        let reply = self.client.retry(|| self.client.query_graph(self.graph, cypher, params, true)).await;
+        reply.map(|reply| reply.rows).map_err(|e| failed(self.target(), e))
+    }
+
+    async fn write(&self, cypher: &str, params: &Params) -> Result<Vec<Vec<Value>>, TargetError> {
+        let reply = self.client.retry(|| self.client.query_graph(self.graph, cypher, params, false)).await;
+        reply.map(|reply| reply.rows).map_err(|e| failed(self.target(), e))
+    }
+
+    fn stored(&self, value: Value) -> Value {
+        super::literal::storable(value).unwrap_or(Value::Null)
+    }
+}
+
+#[async_trait::async_trait]
+impl CypherRunner for Client {
+    fn target(&self) -> &str {
+        &self.description
+    }
+
+    async fn read(&self, cypher: &str, params: &Params) -> Result<Vec<Vec<Value>>, TargetError> {
+        OnGraph { client: self, graph: &self.url.graph }.read(cypher, params).await
+    }
+
+    async fn write(&self, cypher: &str, params: &Params) -> Result<Vec<Vec<Value>>, TargetError> {
+        OnGraph { client: self, graph: &self.url.graph }.write(cypher, params).await
+    }
+
+    fn stored(&self, value: Value) -> Value {
+        super::literal::storable(value).unwrap_or(Value::Null)
+    }
 }

@@ -25,7 +25,7 @@ fn command(create: bool, graph: &str, label: &str, property: &str) -> redis::Cmd
 async fn status(client: &Client, target: &str, label: &str, property: &str) -> Result<Option<String>, TargetError> {
     let params = [("label".to_owned(), Value::from(label)), ("property".to_owned(), Value::from(property))];
     let reply = client
-        .read(
+        .read_query(
             "CALL db.constraints() YIELD type, label, properties, status WHERE type = 'UNIQUE' AND label = $label AND properties = [$property] RETURN status",
             &params,
         )

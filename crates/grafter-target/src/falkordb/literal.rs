@@ -4,72 +4,14 @@
 //! name=literal …` prefix that the server parses. [`write_literal`] writes one value as such
 //! a literal, escaped so that no value can end the literal early (the injection-proof part).
 //!
-//! FalkorDB keeps fewer types than grafter carries: properties are booleans, integers,
-//! doubles, strings and arrays of those; its temporal types keep whole seconds and cannot be
-//! written as literals. So [`storable`] turns every other value into the text a person reads
-//! (ISO 8601 for temporal values, base64 for bytes, JSON for maps and lists holding NULL or
-//! maps) — exact and documented, never silently rounded. Doubles are kept exactly, but the
-//! server reports them to 15 significant digits, which [`reported_form`] mirrors for
-//! verification.
+//! What FalkorDB keeps of each value (and what it reports back over its native protocol) is
+//! [`crate::cypher::values`]'s business, shared with the Bolt target.
 
 use std::fmt::Write as _;
 
 use grafter_model::Value;
 
-/// Why a value cannot be stored at all (the row is rejected with this reason).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Unstorable(pub String);
-
-/// The value FalkorDB will hold for `value`: itself where FalkorDB has the type, else its text.
-pub(crate) fn storable(value: Value) -> Result<Value, Unstorable> {
-    match value {
-        Value::Float(x) if !x.is_finite() => {
-            Err(Unstorable(format!("FalkorDB cannot store the floating-point value {x}")))
-        }
-        Value::String(s) if s.contains('\0') => {
-            Err(Unstorable("FalkorDB cannot store text containing a NUL character".into()))
-        }
-        Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_) | Value::String(_) => Ok(value),
-        Value::List(items) if items.iter().all(storable_in_array) => Ok(Value::List(items)),
-        other => {
-            let text = other.to_string();
-            if text.contains('\0') {
-                return Err(Unstorable("FalkorDB cannot store text containing a NUL character".into()));
-            }
-            Ok(Value::String(text))
-        }
-    }
-}
-
-/// Whether FalkorDB keeps `value` as an element of an array property as is.
-fn storable_in_array(value: &Value) -> bool {
-    match value {
-        Value::Bool(_) | Value::Int(_) => true,
-        Value::Float(x) => x.is_finite(),
-        Value::String(s) => !s.contains('\0'),
-        Value::List(items) => items.iter().all(storable_in_array),
-        _ => false,
-    }
-}
-
-/// The value as a query reads it back: [`storable`], with doubles rounded to the 15
-/// significant digits FalkorDB reports. What verification compares the source with.
-pub(crate) fn reported_form(value: Value) -> Value {
-    match storable(value) {
-        Ok(Value::Float(x)) => Value::Float(fifteen_digits(x)),
-        Ok(Value::List(items)) => Value::List(items.into_iter().map(reported_form).collect()),
-        Ok(other) => other,
-        Err(_) => Value::Null,
-    }
-}
-
-/// `x` rounded to 15 significant digits, as FalkorDB prints doubles (`%.15g`).
-pub(crate) fn fifteen_digits(x: f64) -> f64 {
-    if !x.is_finite() || x == 0.0 {
-        return x;
-    }
-    format!("{x:.14e}").parse().unwrap_or(x)
-}
+pub(crate) use crate::cypher::values::{reported_form, storable};
 
 /// Appends `value` as a Cypher literal. Values must have gone through [`storable`] (or be
 /// lists and maps of storable values, for parameters that are not properties).
@@ -196,30 +138,6 @@ mod tests {
         assert_eq!(literal(&Value::Float(0.1 + 0.2)), "0.30000000000000004");
         assert_eq!(literal(&Value::Float(1.0)), "1.0");
         assert_eq!(literal(&Value::Float(1e300)), "1e300");
-    }
-
-    #[test]
-    fn types_falkordb_lacks_are_stored_as_their_text() {
-        let date = Value::Date(chrono::NaiveDate::from_ymd_opt(2024, 2, 29).unwrap());
-        assert_eq!(storable(date), Ok(Value::from("2024-02-29")));
-        assert_eq!(storable(Value::Bytes(vec![0, 255])), Ok(Value::from("AP8=")));
-        let with_null = Value::List(vec![Value::Int(1), Value::Null]);
-        assert_eq!(storable(with_null), Ok(Value::from("[1,null]")));
-        let nested = Value::List(vec![Value::List(vec![Value::Int(1)])]);
-        assert_eq!(storable(nested.clone()), Ok(nested));
-    }
-
-    #[test]
-    fn what_cannot_be_stored_is_refused_with_a_reason() {
-        assert!(storable(Value::Float(f64::NAN)).unwrap_err().0.contains("NaN"));
-        assert!(storable(Value::from("a\0b")).unwrap_err().0.contains("NUL"));
-    }
-
-    #[test]
-    fn reported_doubles_have_fifteen_digits() {
-        assert_eq!(reported_form(Value::Float(0.1 + 0.2)), Value::Float(0.3));
-        assert_eq!(reported_form(Value::Float(123_456_789.123_456_789)), Value::Float(123_456_789.123_457));
-        assert_eq!(reported_form(Value::Float(-2.5)), Value::Float(-2.5));
     }
 
     #[test]

@@ -7,12 +7,10 @@
 //! into another graph on the server ([`snapshot`]). Values FalkorDB has no type for are stored as text
 //! ([`literal`]); replies are decoded in [`reply`], reading back in [`scan`].
 
-mod bookkeeping;
 mod connection;
 mod constraint;
 mod literal;
 mod reply;
-mod scan;
 mod snapshot;
 mod sync;
 mod write;
@@ -22,21 +20,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use grafter_model::{Fingerprint, LockHolder, RunRecord, SyncState, Value};
 
-use self::connection::{Client, ClientError};
+use self::connection::{Client, ClientError, OnGraph};
+use crate::cypher::{batch, bookkeeping, scan};
 use crate::dialect::Dialect;
 use crate::{
-    BeforeCommit, ChangeCommit, ChangeReport, ChangeSet, Checkpoint, Ddl, Encoded, EndpointSpec, FalkorDbUrl,
+    Access, BeforeCommit, ChangeCommit, ChangeReport, ChangeSet, Checkpoint, Ddl, Encoded, EndpointSpec, FalkorDbUrl,
     GraphTarget, KeyIndex, QueryResult, RecordBatch, RowStream, TargetError, WriteReport,
 };
-
-/// Label of grafter's checkpoint nodes.
-const CHECKPOINT_LABEL: &str = "_GrafterCheckpoint";
-/// Label of run records.
-const RUN_LABEL: &str = "_GrafterRun";
-/// Label of the lock node.
-const LOCK_LABEL: &str = "_GrafterLock";
-/// The property marking elements written by the run in progress (removed when it finishes).
-const RUN_PROPERTY: &str = "_grafter_run";
 
 /// A graph on a FalkorDB server.
 pub struct FalkorDbTarget {
@@ -58,16 +48,12 @@ fn failed(target: &str, error: ClientError) -> TargetError {
     }
 }
 
-/// Whether a process with this id runs on this host (Linux: it has a /proc entry). Where
-/// that cannot be told, it is taken as alive, so a lock is never taken from a live holder.
-fn process_alive(pid: u32) -> bool {
-    let proc = std::path::Path::new("/proc");
-    !proc.is_dir() || proc.join(pid.to_string()).exists()
-}
-
 impl FalkorDbTarget {
     /// Connects to the server (a failure here names the server and what to check).
-    pub async fn open(url: &FalkorDbUrl) -> Result<FalkorDbTarget, TargetError> {
+    /// `access` is not enforced: `GRAPH.RO_QUERY` would refuse writes, but also answers a
+    /// graph that does not exist yet with an error instead of an empty result.
+    pub async fn open(url: &FalkorDbUrl, access: Access) -> Result<FalkorDbTarget, TargetError> {
+        let _ = access;
         let target = url.describe();
         let client = Client::new(url).map_err(|e| failed(&target, e))?;
         // Fail now, clearly, rather than at the first batch.
@@ -135,17 +121,17 @@ impl GraphTarget for FalkorDbTarget {
     }
 
     async fn finish_run(&self, run_id: &str) -> Result<(), TargetError> {
-        let unmarked = write::finish_run(&self.client, &self.describe(), run_id).await?;
+        let unmarked = batch::unmark(self.client.as_ref(), run_id, 1_000_000).await?;
         tracing::debug!("{}: {unmarked} elements unmarked", self.describe());
         Ok(())
     }
 
     async fn save_checkpoints(&self, checkpoints: &[Checkpoint]) -> Result<(), TargetError> {
-        bookkeeping::save_checkpoints(&self.client, &self.describe(), checkpoints).await
+        bookkeeping::save_checkpoints(self.client.as_ref(), checkpoints).await
     }
 
     async fn checkpoints(&self, run_id: &str) -> Result<Vec<Checkpoint>, TargetError> {
-        bookkeeping::checkpoints(&self.client, &self.describe(), run_id).await
+        bookkeeping::checkpoints(self.client.as_ref(), run_id).await
     }
 
     async fn apply_changes(&self, changes: ChangeSet, commit: ChangeCommit) -> Result<ChangeReport, TargetError> {
@@ -161,58 +147,39 @@ impl GraphTarget for FalkorDbTarget {
     }
 
     async fn latest_checkpoints(&self, mapping: &str, checksum: &str) -> Result<Vec<Checkpoint>, TargetError> {
-        bookkeeping::latest_checkpoints(&self.client, &self.describe(), mapping, checksum).await
+        bookkeeping::latest_checkpoints(self.client.as_ref(), mapping, checksum).await
     }
 
     async fn save_run(&self, record: &RunRecord) -> Result<(), TargetError> {
-        bookkeeping::save_run(&self.client, &self.describe(), record).await
+        bookkeeping::save_run(self.client.as_ref(), record, None).await
     }
 
     async fn runs(&self) -> Result<Vec<RunRecord>, TargetError> {
-        bookkeeping::runs(&self.client, &self.describe()).await
+        bookkeeping::runs(self.client.as_ref()).await
     }
 
     async fn acquire_lock(&self, holder: &LockHolder) -> Result<Option<LockHolder>, TargetError> {
-        match bookkeeping::acquire_lock(&self.client, &self.describe(), holder).await? {
-            Ok(previous) => Ok(previous),
-            // A holder on this host whose process is gone (killed, or failed without reaching
-            // the server to release) cannot be using the lock: take it over now rather than
-            // make the user wait out its lease.
-            Err(current) if current.host == holder.host && !process_alive(current.pid) => {
-                bookkeeping::release_lock(&self.client, &self.describe(), &current).await?;
-                match bookkeeping::acquire_lock(&self.client, &self.describe(), holder).await? {
-                    Ok(_) => Ok(Some(current)),
-                    Err(other) => Err(TargetError::Locked { target: self.describe(), holder: Box::new(other) }),
-                }
-            }
-            Err(current) => Err(TargetError::Locked { target: self.describe(), holder: Box::new(current) }),
-        }
+        bookkeeping::acquire_lock(self.client.as_ref(), holder).await
     }
 
     async fn renew_lock(&self, holder: &LockHolder) -> Result<(), TargetError> {
-        match bookkeeping::renew_lock(&self.client, &self.describe(), holder).await? {
-            Ok(()) => Ok(()),
-            Err(Some(other)) => {
-                Err(TargetError::LockLost { target: self.describe(), reason: format!("now held by {other}") })
-            }
-            Err(None) => Err(TargetError::LockLost { target: self.describe(), reason: "the lock was broken".into() }),
-        }
+        bookkeeping::renew_lock(self.client.as_ref(), holder).await
     }
 
     async fn release_lock(&self, holder: &LockHolder) -> Result<(), TargetError> {
-        bookkeeping::release_lock(&self.client, &self.describe(), holder).await
+        bookkeeping::release_lock(self.client.as_ref(), holder).await
     }
 
     async fn lock_holder(&self) -> Result<Option<LockHolder>, TargetError> {
-        bookkeeping::lock_holder(&self.client, &self.describe()).await
+        bookkeeping::lock_holder(self.client.as_ref()).await
     }
 
     async fn break_lock(&self) -> Result<Option<LockHolder>, TargetError> {
-        bookkeeping::break_lock(&self.client, &self.describe()).await
+        bookkeeping::break_lock(self.client.as_ref()).await
     }
 
     async fn fingerprint(&self) -> Result<Fingerprint, TargetError> {
-        scan::fingerprint(Arc::clone(&self.client), &self.describe(), &self.url.graph).await
+        scan::fingerprint(self.client.as_ref()).await
     }
 
     async fn snapshot(&self, run_id: &str) -> Result<Option<String>, TargetError> {
@@ -226,7 +193,7 @@ impl GraphTarget for FalkorDbTarget {
     }
 
     async fn snapshot_fingerprint(&self, snapshot: &str) -> Result<Option<Fingerprint>, TargetError> {
-        scan::fingerprint(Arc::clone(&self.client), &self.describe(), snapshot).await.map(Some)
+        scan::fingerprint(&OnGraph { client: &self.client, graph: snapshot }).await.map(Some)
     }
 
     async fn drop_snapshot(&self, snapshot: &str) -> Result<(), TargetError> {
@@ -238,7 +205,7 @@ impl GraphTarget for FalkorDbTarget {
     }
 
     async fn scan_nodes(&self, label: &str, properties: &[String]) -> Result<RowStream, TargetError> {
-        Ok(scan::nodes(Arc::clone(&self.client), &self.describe(), label, properties))
+        Ok(scan::nodes(self.client.clone(), label, properties))
     }
 
     async fn scan_relationships(
@@ -248,11 +215,11 @@ impl GraphTarget for FalkorDbTarget {
         end: &EndpointSpec,
         properties: &[String],
     ) -> Result<RowStream, TargetError> {
-        Ok(scan::relationships(Arc::clone(&self.client), &self.describe(), rel_type, start, end, properties))
+        Ok(scan::relationships(self.client.clone(), rel_type, start, end, properties))
     }
 
     async fn count_nodes(&self, label: &str) -> Result<u64, TargetError> {
-        scan::count_nodes(&self.client, &self.describe(), label).await
+        scan::count_nodes(self.client.as_ref(), label).await
     }
 
     async fn count_relationships(
@@ -261,7 +228,7 @@ impl GraphTarget for FalkorDbTarget {
         start_label: &str,
         end_label: &str,
     ) -> Result<u64, TargetError> {
-        scan::count_relationships(&self.client, &self.describe(), rel_type, start_label, end_label).await
+        scan::count_relationships(self.client.as_ref(), rel_type, start_label, end_label).await
     }
 
     async fn lookup_nodes(
@@ -271,7 +238,7 @@ impl GraphTarget for FalkorDbTarget {
         keys: &[Vec<Value>],
         properties: &[String],
     ) -> Result<Vec<Vec<Value>>, TargetError> {
-        scan::lookup_nodes(&self.client, &self.describe(), label, key_properties, keys, properties).await
+        scan::lookup_nodes(self.client.as_ref(), label, key_properties, keys, properties, 5_000).await
     }
 
     fn dialect(&self) -> Dialect {

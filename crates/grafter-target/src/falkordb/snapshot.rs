@@ -12,10 +12,14 @@ use std::collections::BTreeMap;
 
 use grafter_model::{Value, quote_name};
 
-use super::connection::{Client, ClientError};
+use super::connection::{Client, ClientError, OnGraph};
 use super::failed;
 use super::write::{list_literal, prefix_with_rows};
 use crate::TargetError;
+use crate::cypher::scan::max_id;
+
+/// Rows of values, one statement's worth.
+type Rows = Vec<Vec<Value>>;
 
 /// Ids per page read.
 const PAGE: i64 = 20_000;
@@ -104,14 +108,15 @@ pub(crate) async fn copy_graph(client: &Client, target: &str, from: &str, to: &s
         .map_err(fail)?;
 
     // Nodes, grouped by labels and property names so that each group is one UNWIND.
-    let max = super::scan::max_id(client, from, true).await.map_err(fail)?;
+    let source = OnGraph { client, graph: from };
+    let max = max_id(&source, true).await?;
     let read =
         format!("MATCH (n) WHERE id(n) >= $from AND id(n) < $to RETURN id(n), labels(n), {}", exact_properties("n"));
     let mut start = 0;
     while start <= max {
         let params = [("from".to_owned(), Value::Int(start)), ("to".to_owned(), Value::Int(start + PAGE))];
         let page = client.retry(|| client.query_graph(from, &read, &params, true)).await.map_err(fail)?;
-        let mut groups: BTreeMap<(Vec<String>, Vec<String>), Vec<Vec<Value>>> = BTreeMap::new();
+        let mut groups: BTreeMap<(Vec<String>, Vec<String>), Rows> = BTreeMap::new();
         for row in page.rows {
             let mut row = row.into_iter();
             let (Some(Value::Int(id)), Some(Value::List(labels))) = (row.next(), row.next()) else { continue };
@@ -132,7 +137,7 @@ pub(crate) async fn copy_graph(client: &Client, target: &str, from: &str, to: &s
     }
 
     // Relationships, between the copies of their nodes.
-    let max = super::scan::max_id(client, from, false).await.map_err(fail)?;
+    let max = max_id(&source, false).await?;
     let read = format!(
         "MATCH (a)-[x]->(b) WHERE id(x) >= $from AND id(x) < $to RETURN id(a), id(b), type(x), {}",
         exact_properties("x")

@@ -118,7 +118,7 @@ async fn read(
         return Ok(Vec::new());
     }
     let params = [("rows".to_owned(), list(rows))];
-    Ok(client.read(cypher, &params).await.map_err(|e| failed(target, e))?.rows)
+    Ok(client.read_query(cypher, &params).await.map_err(|e| failed(target, e))?.rows)
 }
 
 fn index_of(row: &[Value]) -> Option<usize> {
@@ -496,13 +496,15 @@ async fn stored_batches(client: &Client, mapping: &str) -> Result<Option<u64>, C
 
 /// Every stored sync state.
 pub(crate) async fn states(client: &Client, target: &str) -> Result<Vec<SyncState>, TargetError> {
-    let reply =
-        client.read(&format!("MATCH (s:{SYNC_LABEL}) RETURN s.state"), &[]).await.map_err(|e| failed(target, e))?;
+    let reply = client
+        .read_query(&format!("MATCH (s:{SYNC_LABEL}) RETURN s.state"), &[])
+        .await
+        .map_err(|e| failed(target, e))?;
     reply
         .rows
         .into_iter()
         .map(|row| match row.first() {
-            Some(Value::String(json)) => SyncState::from_json(json).map_err(|e| TargetError::Bookkeeping {
+            Some(Value::String(json)) => SyncState::from_json(&json).map_err(|e| TargetError::Bookkeeping {
                 target: target.to_owned(),
                 message: format!("a sync state cannot be read ({e}): {json}"),
             }),

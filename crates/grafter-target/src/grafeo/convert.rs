@@ -19,7 +19,7 @@ const UNIX_EPOCH_CE_DAYS: i32 = 719_163;
 /// Whether a sub-second part (in nanoseconds) has digits below the millisecond, which
 /// grafeo's stored timestamps cannot keep.
 fn finer_than_millis(subsec_nanos: u32) -> bool {
-    subsec_nanos % 1_000_000 != 0
+    !subsec_nanos.is_multiple_of(1_000_000)
 }
 
 /// Converts a grafter value into grafeo's.

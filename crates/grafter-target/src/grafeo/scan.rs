@@ -167,7 +167,7 @@ pub(crate) fn lookup_nodes(
     properties: &[String],
 ) -> Vec<Vec<Value>> {
     let store = db.store();
-    let wanted_hashes: FxHashSet<KeyHash> = wanted.iter().map(|key| key_hash(key)).collect();
+    let wanted_hashes: FxHashSet<KeyHash> = wanted.iter().map(key_hash).collect();
     let key_columns = keys(key_properties);
     let matches = |ids: &[NodeId]| -> Vec<NodeId> {
         let found = node_rows(db, ids, &key_columns);
@@ -188,7 +188,7 @@ pub(crate) fn lookup_nodes(
             matches(&candidates)
         }
         // Without an index, one pass over the label beats a scan of the store per key.
-        _ => store.nodes_by_label(label).chunks(BATCH).flat_map(|ids| matches(ids)).collect(),
+        _ => store.nodes_by_label(label).chunks(BATCH).flat_map(matches).collect(),
     };
     node_rows(db, &ids, &keys(properties))
 }

@@ -1,0 +1,236 @@
+//! The Bolt target (`bolt://HOST:7687`, `neo4j://HOST:7687`, with `+s` / `+ssc` for TLS): a
+//! graph on a server that speaks Bolt — Neo4j 5, Memgraph, or FalkorDB's Bolt port — through
+//! grafter's own client, `grafter-bolt`.
+//!
+//! It keeps everything the FalkorDB target keeps, in the graph, with the same Cypher
+//! ([`crate::cypher`]): checkpoints, run history and the lease lock as `_Grafter…` nodes,
+//! `_grafter_run` marks until a run finishes, paged scans and the fingerprint. Here live what
+//! Bolt changes: the connection and its retries ([`client`]), which server it is and what
+//! that implies ([`server`]), values to and from Bolt ([`params`]), statements cut to the
+//! byte cap ([`statements`]), a batch with its checkpoint committed once ([`write`]), and
+//! snapshots kept beside the graph ([`snapshot`]).
+
+mod client;
+mod params;
+mod server;
+mod snapshot;
+mod statements;
+mod write;
+
+use async_trait::async_trait;
+use grafter_model::{Fingerprint, LockHolder, RunRecord, Value};
+
+use self::client::Client;
+use self::server::{FALKORDB_TEXT_LIMIT, Server};
+use crate::cypher::{CypherRunner, batch, bookkeeping, scan};
+use crate::{
+    Access, BeforeCommit, BoltUrl, Checkpoint, Ddl, Dialect, Encoded, EndpointSpec, GraphTarget, KeyIndex, QueryResult,
+    RecordBatch, RowStream, TargetError, WriteReport,
+};
+
+/// A graph on a Bolt server.
+pub struct BoltTarget {
+    client: std::sync::Arc<Client>,
+    /// Opened to read only: [`GraphTarget::query`] runs in read mode, where the server
+    /// refuses writes (Neo4j, Memgraph; FalkorDB's Bolt port has no such mode).
+    read_only: bool,
+}
+
+impl BoltTarget {
+    /// Connects to the server and tells which one it is (a failure here names the server
+    /// and what to check).
+    pub async fn open(url: &BoltUrl, access: Access) -> Result<BoltTarget, TargetError> {
+        Ok(BoltTarget { client: std::sync::Arc::new(Client::open(url).await?), read_only: access == Access::Read })
+    }
+
+    fn server(&self) -> Server {
+        self.client.server()
+    }
+}
+
+#[async_trait]
+impl GraphTarget for BoltTarget {
+    fn describe(&self) -> String {
+        self.client.target().to_owned()
+    }
+
+    async fn begin_run(&self, marks: Option<&str>) -> Result<String, TargetError> {
+        // Elements carry the run's id until the run finishes: nothing else to remember.
+        Ok(marks.unwrap_or("{}").to_owned())
+    }
+
+    fn indexes_first(&self) -> bool {
+        // Without an index every MERGE and MATCH on a key scans the label.
+        true
+    }
+
+    async fn ensure_indexes(&self, indexes: &[KeyIndex]) -> Result<Vec<String>, TargetError> {
+        let mut statements = Vec::new();
+        for index in indexes {
+            for statement in self.dialect().key_index(&index.label, &index.properties) {
+                match self.client.write(&statement, &[]).await {
+                    Ok(_) => statements.push(statement),
+                    // FalkorDB and Memgraph have no IF NOT EXISTS: an index already there is fine.
+                    Err(TargetError::Query { message }) if message.contains("already") => {}
+                    Err(error) => return Err(error),
+                }
+            }
+        }
+        Ok(statements)
+    }
+
+    fn encode(&self, batch: RecordBatch) -> Result<Encoded, TargetError> {
+        Ok(write::encode(self.server(), batch))
+    }
+
+    async fn write(
+        &self,
+        encoded: Encoded,
+        checkpoint: &Checkpoint,
+        before_commit: BeforeCommit,
+    ) -> Result<WriteReport, TargetError> {
+        write::write(&self.client, &checkpoint.run_id, encoded, checkpoint, before_commit).await
+    }
+
+    async fn finish_run(&self, run_id: &str) -> Result<(), TargetError> {
+        let unmarked = batch::unmark(self.client.as_ref(), run_id, 100_000).await?;
+        let prefix = [("prefix".to_owned(), Value::String(format!("{run_id}/")))];
+        while crate::cypher::first_count(&self.client.write(&write::clear_stages(), &prefix).await?) > 0 {}
+        tracing::debug!("{}: {unmarked} elements unmarked", self.describe());
+        Ok(())
+    }
+
+    async fn save_checkpoints(&self, checkpoints: &[Checkpoint]) -> Result<(), TargetError> {
+        bookkeeping::save_checkpoints(self.client.as_ref(), checkpoints).await
+    }
+
+    async fn checkpoints(&self, run_id: &str) -> Result<Vec<Checkpoint>, TargetError> {
+        bookkeeping::checkpoints(self.client.as_ref(), run_id).await
+    }
+
+    async fn latest_checkpoints(&self, mapping: &str, checksum: &str) -> Result<Vec<Checkpoint>, TargetError> {
+        bookkeeping::latest_checkpoints(self.client.as_ref(), mapping, checksum).await
+    }
+
+    async fn save_run(&self, record: &RunRecord) -> Result<(), TargetError> {
+        // On FalkorDB a long record goes in parts: escaping may double its text, and the
+        // statement around it needs room.
+        let max_text = (self.server() == Server::FalkorDb).then_some((FALKORDB_TEXT_LIMIT - 600) / 2);
+        bookkeeping::save_run(self.client.as_ref(), record, max_text).await
+    }
+
+    async fn runs(&self) -> Result<Vec<RunRecord>, TargetError> {
+        bookkeeping::runs(self.client.as_ref()).await
+    }
+
+    async fn acquire_lock(&self, holder: &LockHolder) -> Result<Option<LockHolder>, TargetError> {
+        bookkeeping::acquire_lock(self.client.as_ref(), holder).await
+    }
+
+    async fn renew_lock(&self, holder: &LockHolder) -> Result<(), TargetError> {
+        bookkeeping::renew_lock(self.client.as_ref(), holder).await
+    }
+
+    async fn release_lock(&self, holder: &LockHolder) -> Result<(), TargetError> {
+        bookkeeping::release_lock(self.client.as_ref(), holder).await
+    }
+
+    async fn lock_holder(&self) -> Result<Option<LockHolder>, TargetError> {
+        bookkeeping::lock_holder(self.client.as_ref()).await
+    }
+
+    async fn break_lock(&self) -> Result<Option<LockHolder>, TargetError> {
+        bookkeeping::break_lock(self.client.as_ref()).await
+    }
+
+    async fn fingerprint(&self) -> Result<Fingerprint, TargetError> {
+        scan::fingerprint(self.client.as_ref()).await
+    }
+
+    async fn snapshot(&self, run_id: &str) -> Result<Option<String>, TargetError> {
+        snapshot::take(&self.client, run_id).await?;
+        Ok(Some(run_id.to_owned()))
+    }
+
+    async fn restore(&self, snapshot: &str) -> Result<(), TargetError> {
+        snapshot::restore(&self.client, snapshot).await
+    }
+
+    async fn snapshot_fingerprint(&self, snapshot: &str) -> Result<Option<Fingerprint>, TargetError> {
+        snapshot::fingerprint(&self.client, snapshot).await
+    }
+
+    async fn drop_snapshot(&self, snapshot: &str) -> Result<(), TargetError> {
+        snapshot::drop(&self.client, snapshot).await
+    }
+
+    fn stored_form(&self, value: Value) -> Value {
+        // Bolt carries doubles whole, so (unlike FalkorDB's native replies) nothing is
+        // rounded on the way back.
+        params::storable(self.server(), value).unwrap_or(Value::Null)
+    }
+
+    async fn scan_nodes(&self, label: &str, properties: &[String]) -> Result<RowStream, TargetError> {
+        Ok(scan::nodes(self.client.clone(), label, properties))
+    }
+
+    async fn scan_relationships(
+        &self,
+        rel_type: &str,
+        start: &EndpointSpec,
+        end: &EndpointSpec,
+        properties: &[String],
+    ) -> Result<RowStream, TargetError> {
+        Ok(scan::relationships(self.client.clone(), rel_type, start, end, properties))
+    }
+
+    async fn count_nodes(&self, label: &str) -> Result<u64, TargetError> {
+        scan::count_nodes(self.client.as_ref(), label).await
+    }
+
+    async fn count_relationships(
+        &self,
+        rel_type: &str,
+        start_label: &str,
+        end_label: &str,
+    ) -> Result<u64, TargetError> {
+        scan::count_relationships(self.client.as_ref(), rel_type, start_label, end_label).await
+    }
+
+    async fn lookup_nodes(
+        &self,
+        label: &str,
+        key_properties: &[String],
+        keys: &[Vec<Value>],
+        properties: &[String],
+    ) -> Result<Vec<Vec<Value>>, TargetError> {
+        // As many keys per statement as fit the cap (see `CypherRunner::fit`).
+        scan::lookup_nodes(self.client.as_ref(), label, key_properties, keys, properties, 5_000).await
+    }
+
+    fn dialect(&self) -> Dialect {
+        self.server().dialect()
+    }
+
+    async fn run_ddl(&self, ddl: &Ddl) -> Result<(), TargetError> {
+        match ddl {
+            Ddl::Cypher(text) => self.query(text, Vec::new()).await.map(|_| ()),
+            other => Err(TargetError::Unsupported {
+                target: self.describe(),
+                what: format!(
+                    "`{other}` over Bolt (FalkorDB's constraints are commands of its native protocol: use a falkordb:// URL)"
+                ),
+            }),
+        }
+    }
+
+    async fn query(&self, cypher: &str, params: Vec<(String, Value)>) -> Result<QueryResult, TargetError> {
+        let (columns, rows) = self.client.statement(cypher, &params, self.read_only).await?;
+        Ok(QueryResult { columns, rows })
+    }
+
+    async fn close(&self) -> Result<(), TargetError> {
+        self.client.close().await;
+        Ok(())
+    }
+}

@@ -1,0 +1,386 @@
+//! Writing one batch over Bolt, together with its checkpoint, exactly once.
+//!
+//! Every record's outcome is settled first: a lookup finds end nodes that are missing, keys
+//! this run already wrote and elements from before the run (statements from
+//! [`crate::cypher::queries`]); then `before_commit` makes the rejects durable; then the
+//! records go to the graph with the checkpoint. How that last step is made atomic depends
+//! on the server:
+//!
+//! - **Neo4j, Memgraph**: lookup and write statements run inside one explicit transaction
+//!   (BEGIN … COMMIT). A batch bigger than the byte cap becomes several `UNWIND`
+//!   statements in that transaction, each storing the checkpoint again, so the batch and its
+//!   checkpoint commit together.
+//! - **FalkorDB**: its Bolt port commits every statement on its own (BEGIN and COMMIT are
+//!   no-ops), so the write and the checkpoint must be one statement. A batch that fits the
+//!   cap is that statement. A bigger one is first *staged*: its rows are written, statement
+//!   by statement, as `_GrafterStage` nodes, then one statement turns the staged rows into
+//!   the batch's elements, deletes them and stores the checkpoint. A failure while staging
+//!   leaves only stage nodes, which the next attempt clears.
+//!
+//! If the connection fails (or the server reports a transient error) the checkpoint says
+//! whether the batch committed; it is sent again only if it did not, a bounded number of
+//! times. A record too big for one statement on its own is rejected with the reason.
+
+use grafter_bolt::{BoltError, BoltMap, BoltValue, Connection, Transaction};
+use grafter_model::Value;
+
+use super::client::{Client, retryable};
+use super::params::{self, exact_column, from_bolt};
+use super::server::Server;
+use super::statements::{Sizer, cut};
+use crate::cypher::batch::{PreparedBatch, Shape};
+use crate::cypher::bookkeeping::{checkpoint_params, lost_batches, stored_batches};
+use crate::cypher::queries::{UNWIND_ROWS, node_lookup, node_writes, plain, relationship_lookup, relationship_writes};
+use crate::cypher::retry::{RETRY_WAITS_MS, jitter};
+use crate::{BeforeCommit, Checkpoint, Encoded, RecordBatch, RowOutcome, TargetError, WriteReport};
+
+/// Label of the nodes a FalkorDB batch is staged in.
+pub(crate) const STAGE_LABEL: &str = "_GrafterStage";
+
+/// A row as a parameter, with the positions of its doubles sent as `[m, e]`.
+type Row = (BoltValue, Vec<usize>);
+
+/// A batch ready to send.
+pub(crate) struct BoltBatch {
+    prepared: PreparedBatch,
+    /// `[i, key…]` per record in `prepared.positions`.
+    lookup: Vec<Row>,
+    /// `[i, key…, property…]` per record in `prepared.positions`.
+    rows: Vec<Row>,
+}
+
+/// Converts a batch for [`write`] (on a worker thread, beside the writer).
+pub(crate) fn encode(server: Server, batch: RecordBatch) -> Encoded {
+    let records = batch.len();
+    let mut prepared = PreparedBatch::new(batch, &|value| params::storable(server, value));
+    let lookup_rows = std::mem::take(&mut prepared.lookup_rows);
+    let write_rows = std::mem::take(&mut prepared.write_rows);
+    let mut encoded = BoltBatch { prepared, lookup: Vec::new(), rows: Vec::new() };
+    let positions = std::mem::take(&mut encoded.prepared.positions);
+    for ((i, lookup), write) in positions.into_iter().zip(lookup_rows).zip(write_rows) {
+        match params::row(server, lookup).and_then(|lookup| Ok((lookup, params::row(server, write)?))) {
+            Ok((lookup, write)) => {
+                encoded.prepared.positions.push(i);
+                encoded.lookup.push(lookup);
+                encoded.rows.push(write);
+            }
+            Err(reason) => encoded.prepared.outcomes[i] = Some(RowOutcome::Rejected(reason)),
+        }
+    }
+    Encoded::new(records, encoded)
+}
+
+fn lookup_query(shape: &Shape, exact: &[usize]) -> String {
+    let col = exact_column(exact);
+    match shape {
+        Shape::Nodes(spec) => node_lookup(spec, &col),
+        Shape::Relationships(spec) => relationship_lookup(spec, &col),
+    }
+}
+
+/// (MERGE, CREATE) writes from the rows `source` yields.
+fn write_queries(shape: &Shape, source: &str, col: &dyn Fn(usize) -> String) -> (String, String) {
+    match shape {
+        Shape::Nodes(spec) => node_writes(spec, source, col),
+        Shape::Relationships(spec) => relationship_writes(spec, source, col),
+    }
+}
+
+/// Positions per write row: the index, then every value.
+fn row_width(shape: &Shape) -> usize {
+    match shape {
+        Shape::Nodes(spec) => 1 + spec.properties.len(),
+        Shape::Relationships(spec) => {
+            1 + spec.start.key_properties.len() + spec.end.key_properties.len() + spec.properties.len()
+        }
+    }
+}
+
+/// Stores rows as stage nodes of batch `$stage`, position `i` as property `p<i>`.
+fn stage_query(width: usize, exact: &[usize]) -> String {
+    let col = exact_column(exact);
+    let sets: Vec<String> = (0..width).map(|i| format!("s.p{i} = {}", col(i))).collect();
+    format!("{UNWIND_ROWS} CREATE (s:{STAGE_LABEL}) SET s.batch = $stage, {}", sets.join(", "))
+}
+
+/// The rows of batch `$stage`, taken from its stage nodes (which are deleted).
+fn staged_rows(width: usize) -> String {
+    let positions: Vec<String> = (0..width).map(|i| format!("s.p{i}")).collect();
+    format!("MATCH (s:{STAGE_LABEL} {{batch: $stage}}) WITH s, [{}] AS r DELETE s WITH r", positions.join(", "))
+}
+
+/// Where a statement runs: inside the batch's transaction, or on its own.
+enum Session<'c> {
+    Tx(Transaction<'c>),
+    Auto(&'c mut Connection),
+}
+
+impl Session<'_> {
+    async fn run(&mut self, client: &Client, query: &str, params: BoltMap) -> Result<Vec<Vec<BoltValue>>, BoltError> {
+        match self {
+            Session::Tx(tx) => {
+                let result = tx.execute(query, params).await?;
+                Ok(result.records.into_iter().map(|record| record.into_values()).collect())
+            }
+            Session::Auto(conn) => client.run_auto(conn, query, params).await,
+        }
+    }
+}
+
+/// Why an attempt did not write the batch.
+enum Failure {
+    /// For good.
+    Final(TargetError),
+    /// The connection failed or the server reported a transient error; `report` is the
+    /// batch's report if the write had begun (it may then have committed).
+    Lost { error: Box<BoltError>, report: Option<WriteReport> },
+}
+
+fn lost(report: Option<&WriteReport>) -> impl Fn(BoltError) -> Failure + use<> {
+    let report = report.cloned();
+    move |error| Failure::Lost { error: Box::new(error), report: report.clone() }
+}
+
+impl BoltBatch {
+    /// Rejects the records that do not fit in a statement on their own, whatever form the
+    /// statement takes.
+    fn reject_oversized(&mut self, client: &Client, run_id: &str, checkpoint: &Checkpoint) -> Result<(), TargetError> {
+        let shape = self.prepared.shape.clone();
+        let width = row_width(&shape);
+        let every: Vec<usize> = (0..width).collect();
+        let all_exact = exact_column(&every);
+        let (merge, create) = write_queries(&shape, UNWIND_ROWS, &all_exact);
+        let (staged_merge, staged_create) = write_queries(&shape, &staged_rows(width), &plain);
+        let longest = [merge, create, staged_merge, staged_create, stage_query(width, &every)]
+            .into_iter()
+            .max_by_key(String::len)
+            .unwrap_or_default();
+        // The checkpoint with counts as long as they can get.
+        let worst = Checkpoint { written: u64::MAX / 2, rejected: u64::MAX / 2, ..checkpoint.clone() };
+        let mut fixed = vec![("run".to_owned(), Value::from(run_id)), ("stage".to_owned(), Value::from(run_id))];
+        fixed.extend(checkpoint_params(&worst));
+        let fixed = client.parameters(&fixed)?;
+        let extra = client.run_extra();
+        let failed = |e: BoltError| TargetError::Write { target: client_target(client), message: e.to_string() };
+        let write_sizer = Sizer::new(client, &longest, "rows", &fixed, &extra).map_err(failed)?;
+        let lookup_sizer = Sizer::new(client, &lookup_query(&shape, &every), "rows", &fixed, &extra).map_err(failed)?;
+        let mut keep = Vec::with_capacity(self.rows.len());
+        for (lookup, row) in self.lookup.iter().zip(&self.rows) {
+            keep.push(
+                write_sizer.fit(std::slice::from_ref(&row.0)).map_err(failed)? == 1
+                    && lookup_sizer.fit(std::slice::from_ref(&lookup.0)).map_err(failed)? == 1,
+            );
+        }
+        if keep.iter().all(|&k| k) {
+            return Ok(());
+        }
+        let reason = format!(
+            "the record does not fit in one statement of at most {} bytes (the target URL's max_message_bytes; FalkorDB's Bolt port takes at most 4,095 bytes of text): load such records through falkordb://",
+            client.cap()
+        );
+        let mut keep = keep.into_iter();
+        let positions = std::mem::take(&mut self.prepared.positions);
+        let (mut lookup, mut rows) =
+            (std::mem::take(&mut self.lookup).into_iter(), std::mem::take(&mut self.rows).into_iter());
+        for i in positions {
+            let (Some(fits), Some(l), Some(r)) = (keep.next(), lookup.next(), rows.next()) else { break };
+            if fits {
+                self.prepared.positions.push(i);
+                self.lookup.push(l);
+                self.rows.push(r);
+            } else {
+                self.prepared.outcomes[i] = Some(RowOutcome::Rejected(reason.clone()));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn client_target(client: &Client) -> String {
+    crate::cypher::CypherRunner::target(client).to_owned()
+}
+
+/// Writes an encoded batch and its checkpoint; see the module documentation.
+pub(crate) async fn write(
+    client: &Client,
+    run_id: &str,
+    encoded: Encoded,
+    checkpoint: &Checkpoint,
+    mut before_commit: BeforeCommit,
+) -> Result<WriteReport, TargetError> {
+    let mut batch = encoded.downcast::<BoltBatch>().ok_or_else(|| TargetError::Write {
+        target: client_target(client),
+        message: "the batch was encoded by another kind of target".into(),
+    })?;
+    batch.reject_oversized(client, run_id, checkpoint)?;
+    let mut waits = RETRY_WAITS_MS.iter();
+    loop {
+        batch.prepared.reset_decisions();
+        let attempt = async {
+            let _turn = client.one_at_a_time().await;
+            let mut conn = client.acquire().await.map_err(lost(None))?;
+            let result = if client.server().has_transactions() {
+                in_transaction(client, &mut conn, run_id, &mut batch, checkpoint, &mut before_commit).await
+            } else {
+                let mut session = Session::Auto(&mut conn);
+                write_batch(client, &mut session, run_id, &mut batch, checkpoint, &mut before_commit).await
+            };
+            let error = match &result {
+                Err(Failure::Lost { error, .. }) => Some(error.as_ref()),
+                _ => None,
+            };
+            client.release(conn, error).await;
+            result
+        };
+        match attempt.await {
+            Ok(report) => return Ok(report),
+            Err(Failure::Final(error)) => return Err(error),
+            Err(Failure::Lost { error, report }) if retryable(&error) => {
+                // Did the batch commit before the failure? Its checkpoint says.
+                if let Some(report) = report {
+                    let stored = checkpoint.with_outcomes(&report);
+                    match stored_batches(client, &stored).await? {
+                        Some(n) if n >= stored.batches => return Ok(report),
+                        Some(n) if n + 1 == stored.batches => {}
+                        None if stored.batches <= 1 => {}
+                        other => return Err(lost_batches(&client_target(client), &error.to_string(), other, &stored)),
+                    }
+                }
+                let Some(&wait) = waits.next() else { return Err(client.gave_up(*error)) };
+                tracing::debug!(
+                    "{}: a batch failed before committing ({error}); sending it again",
+                    client_target(client)
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(jitter(wait))).await;
+            }
+            Err(Failure::Lost { error, .. }) => return Err(client.failed(*error)),
+        }
+    }
+}
+
+/// The batch in one explicit transaction.
+async fn in_transaction(
+    client: &Client,
+    conn: &mut Connection,
+    run_id: &str,
+    batch: &mut BoltBatch,
+    checkpoint: &Checkpoint,
+    before_commit: &mut BeforeCommit,
+) -> Result<WriteReport, Failure> {
+    let tx = conn.begin_with(client.tx_extra()).await.map_err(lost(None))?;
+    let mut session = Session::Tx(tx);
+    let report = write_batch(client, &mut session, run_id, batch, checkpoint, before_commit).await?;
+    if let Session::Tx(tx) = session {
+        tx.commit().await.map_err(lost(Some(&report)))?;
+    }
+    Ok(report)
+}
+
+/// Lookup, `before_commit`, then the write and the checkpoint (see the module docs).
+async fn write_batch(
+    client: &Client,
+    session: &mut Session<'_>,
+    run_id: &str,
+    batch: &mut BoltBatch,
+    checkpoint: &Checkpoint,
+    before_commit: &mut BeforeCommit,
+) -> Result<WriteReport, Failure> {
+    let target = client_target(client);
+    let parameters = |params: &[(String, Value)]| client.parameters(params).map_err(Failure::Final);
+    let cutting = |e: BoltError| Failure::Final(TargetError::Write { target: target.clone(), message: e.to_string() });
+    // Inside a transaction RUN carries no `extra`; on its own it names the graph.
+    let extra = if matches!(session, Session::Tx(_)) { Vec::new() } else { client.run_extra() };
+    let run = parameters(&[("run".to_owned(), Value::from(run_id))])?;
+    let shape = batch.prepared.shape.clone();
+
+    // 1. Outcomes, before anything commits.
+    let mut existing = 0;
+    if !batch.lookup.is_empty() {
+        let rows: Vec<&Row> = batch.lookup.iter().collect();
+        let mut found = Vec::new();
+        for statement in cut(client, &rows, &run, &extra, &|exact| lookup_query(&shape, exact)).map_err(cutting)? {
+            let mut params = run.clone();
+            params.insert("rows".into(), BoltValue::List(statement.rows));
+            let answer = session.run(client, &statement.query, params).await.map_err(lost(None))?;
+            found.extend(answer.into_iter().map(|row| row.into_iter().map(from_bolt).collect()));
+        }
+        existing = batch.prepared.decide(found);
+    }
+    let report = batch.prepared.report();
+    before_commit(&report).map_err(|message| Failure::Final(TargetError::Write { target: target.clone(), message }))?;
+
+    // 2. The records and the checkpoint.
+    let stored = checkpoint.with_outcomes(&report);
+    let mut fixed = vec![("run".to_owned(), Value::from(run_id))];
+    fixed.extend(checkpoint_params(&stored));
+    let fixed = parameters(&fixed)?;
+    let rows: Vec<&Row> = batch.prepared.to_write(&report).into_iter().map(|n| &batch.rows[n]).collect();
+    let choose = |pair: (String, String)| if existing == 0 { pair.1 } else { pair.0 };
+    let statements =
+        cut(client, &rows, &fixed, &extra, &|exact| choose(write_queries(&shape, UNWIND_ROWS, &exact_column(exact))))
+            .map_err(cutting)?;
+    let writing = lost(Some(&report));
+    if statements.len() == 1 || client.server().has_transactions() {
+        for statement in statements {
+            let mut params = fixed.clone();
+            params.insert("rows".into(), BoltValue::List(statement.rows));
+            session.run(client, &statement.query, params).await.map_err(&writing)?;
+        }
+        return Ok(report);
+    }
+
+    // FalkorDB, too big for one statement: staged, then applied in one.
+    let stage = parameters(&[(
+        "stage".to_owned(),
+        Value::String(format!("{}/{}/{}/{}", stored.run_id, stored.mapping, stored.partition, stored.batches)),
+    )])?;
+    let clear = format!("MATCH (s:{STAGE_LABEL} {{batch: $stage}}) DELETE s");
+    session.run(client, &clear, stage.clone()).await.map_err(&writing)?;
+    let width = row_width(&shape);
+    for statement in cut(client, &rows, &stage, &extra, &|exact| stage_query(width, exact)).map_err(cutting)? {
+        let mut params = stage.clone();
+        params.insert("rows".into(), BoltValue::List(statement.rows));
+        session.run(client, &statement.query, params).await.map_err(&writing)?;
+    }
+    let apply = choose(write_queries(&shape, &staged_rows(width), &plain));
+    let mut params = fixed;
+    params.extend(stage);
+    client.check_size(&apply, &params).map_err(Failure::Final)?;
+    session.run(client, &apply, params).await.map_err(&writing)?;
+    Ok(report)
+}
+
+/// Removes the stage nodes of `run_id` a failed attempt left.
+pub(crate) fn clear_stages() -> String {
+    format!("MATCH (s:{STAGE_LABEL}) WHERE s.batch STARTS WITH $prefix WITH s LIMIT 100000 DELETE s RETURN count(s)")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn staged_rows_come_back_in_their_positions() {
+        assert_eq!(
+            stage_query(3, &[2]),
+            "UNWIND $rows AS r CREATE (s:_GrafterStage) SET s.batch = $stage, s.p0 = r[0], s.p1 = r[1], s.p2 = (r[2][0] * 2.0 ^ r[2][1])"
+        );
+        assert_eq!(
+            staged_rows(3),
+            "MATCH (s:_GrafterStage {batch: $stage}) WITH s, [s.p0, s.p1, s.p2] AS r DELETE s WITH r"
+        );
+    }
+
+    #[test]
+    fn shapes_know_their_row_width() {
+        let spec = Arc::new(crate::NodeSpec {
+            mapping: "m".into(),
+            label: "L".into(),
+            properties: vec!["a".into(), "b".into()],
+            key: vec![0],
+        });
+        assert_eq!(row_width(&Shape::Nodes(spec)), 3);
+    }
+}

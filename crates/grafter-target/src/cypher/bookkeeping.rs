@@ -1,0 +1,368 @@
+//! grafter's own records in a server's graph: run history, checkpoints and the lease lock.
+//!
+//! The same records as on the embedded store (nodes labelled `_Grafter…`, run records and
+//! lock holders as JSON), written with Cypher through any [`CypherRunner`]. The lock is
+//! taken by a single statement that reads and sets it, so two grafters racing for it
+//! cannot both win (FalkorDB runs a statement atomically and one at a time per graph; a
+//! Bolt server runs it in one transaction).
+
+use grafter_model::{LockHolder, RunRecord, Value};
+
+use super::{CHECKPOINT_LABEL, CypherRunner, LOCK_LABEL, RUN_LABEL, process_alive};
+use crate::{Checkpoint, TargetError};
+
+/// Properties every checkpoint query returns, in this order.
+const CHECKPOINT_FIELDS: &str = "c.run, c.mapping, c.partition, c.checksum, c.batches, c.cursor, c.read, c.written, c.rejected, c.finished, c.seconds, c.range";
+
+fn damaged(target: &str, what: String) -> TargetError {
+    TargetError::Bookkeeping { target: target.to_owned(), message: what }
+}
+
+fn text(value: &str) -> Value {
+    Value::String(value.to_owned())
+}
+
+fn count(n: u64) -> Value {
+    Value::Int(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// The checkpoint's identity: `{run, mapping, partition}` parameters.
+pub(crate) fn checkpoint_identity(checkpoint: &Checkpoint) -> Vec<(String, Value)> {
+    vec![
+        ("cp_run".into(), text(&checkpoint.run_id)),
+        ("cp_mapping".into(), text(&checkpoint.mapping)),
+        ("cp_partition".into(), Value::Int(i64::from(checkpoint.partition))),
+    ]
+}
+
+/// The checkpoint's other fields as one map parameter (`SET c += $cp`).
+pub(crate) fn checkpoint_fields(checkpoint: &Checkpoint) -> Value {
+    let fields = [
+        ("range", text(&checkpoint.range.encode())),
+        // To the microsecond: FalkorDB's Bolt port carries doubles with six decimals.
+        (
+            "seconds",
+            Value::Float(if checkpoint.seconds.is_finite() { (checkpoint.seconds * 1e6).round() / 1e6 } else { 0.0 }),
+        ),
+        ("checksum", text(&checkpoint.checksum)),
+        ("batches", count(checkpoint.batches)),
+        ("cursor", text(&checkpoint.cursor.encode())),
+        ("read", count(checkpoint.read)),
+        ("written", count(checkpoint.written)),
+        ("rejected", count(checkpoint.rejected)),
+        ("finished", Value::Bool(checkpoint.finished)),
+    ];
+    Value::Map(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+}
+
+/// Every parameter [`checkpoint_clause`] reads: the identity and `$cp`.
+pub(crate) fn checkpoint_params(checkpoint: &Checkpoint) -> Vec<(String, Value)> {
+    let mut params = checkpoint_identity(checkpoint);
+    params.push(("cp".into(), checkpoint_fields(checkpoint)));
+    params
+}
+
+/// The Cypher clause that stores a checkpoint given `$cp_run`, `$cp_mapping`,
+/// `$cp_partition` and `$cp` (appended to a batch's write so both commit together).
+pub(crate) fn checkpoint_clause() -> String {
+    format!(
+        "MERGE (c:{CHECKPOINT_LABEL} {{run: $cp_run, mapping: $cp_mapping, partition: $cp_partition}}) SET c += $cp"
+    )
+}
+
+/// The `batches` count stored in a checkpoint's node, if the node exists: after a
+/// connection failed during a write, whether that write committed.
+pub(crate) async fn stored_batches<R: CypherRunner + ?Sized>(
+    runner: &R,
+    checkpoint: &Checkpoint,
+) -> Result<Option<u64>, TargetError> {
+    let rows = runner
+        .read(
+            &format!(
+                "MATCH (c:{CHECKPOINT_LABEL} {{run: $cp_run, mapping: $cp_mapping, partition: $cp_partition}}) RETURN c.batches"
+            ),
+            &checkpoint_identity(checkpoint),
+        )
+        .await?;
+    Ok(rows.first().and_then(|r| r.first()).and_then(|v| match v {
+        Value::Int(n) => u64::try_from(*n).ok(),
+        _ => None,
+    }))
+}
+
+/// The error for a graph that no longer holds batches a run committed.
+pub(crate) fn lost_batches(target: &str, message: &str, found: Option<u64>, stored: &Checkpoint) -> TargetError {
+    TargetError::Write {
+        target: target.to_owned(),
+        message: format!(
+            "the connection failed ({message}) and the graph no longer holds the run's earlier batches (checkpoint at {found:?}, expected {}): was the server restarted without persistence? Start again with `grafter run --fresh`",
+            stored.batches - 1
+        ),
+    }
+}
+
+async fn checkpoints_where<R: CypherRunner + ?Sized>(
+    runner: &R,
+    filter: &str,
+    params: Vec<(String, Value)>,
+) -> Result<Vec<Checkpoint>, TargetError> {
+    let rows =
+        runner.read(&format!("MATCH (c:{CHECKPOINT_LABEL} {filter}) RETURN {CHECKPOINT_FIELDS}"), &params).await?;
+    rows.into_iter()
+        .map(|row| {
+            Checkpoint::from_fields(&row)
+                .ok_or_else(|| damaged(runner.target(), format!("a checkpoint has unexpected fields: {row:?}")))
+        })
+        .collect()
+}
+
+/// The checkpoints of a run.
+pub(crate) async fn checkpoints<R: CypherRunner + ?Sized>(
+    runner: &R,
+    run_id: &str,
+) -> Result<Vec<Checkpoint>, TargetError> {
+    checkpoints_where(runner, "{run: $run}", vec![("run".into(), text(run_id))]).await
+}
+
+/// The checkpoints of the newest run that loaded `mapping` with this checksum.
+pub(crate) async fn latest_checkpoints<R: CypherRunner + ?Sized>(
+    runner: &R,
+    mapping: &str,
+    checksum: &str,
+) -> Result<Vec<Checkpoint>, TargetError> {
+    let params = vec![("mapping".into(), text(mapping)), ("checksum".into(), text(checksum))];
+    let all = checkpoints_where(runner, "{mapping: $mapping, checksum: $checksum}", params).await?;
+    // Run ids sort by time; keep every partition of the newest run.
+    let Some(newest) = all.iter().map(|c| c.run_id.clone()).max() else { return Ok(Vec::new()) };
+    let mut latest: Vec<Checkpoint> = all.into_iter().filter(|c| c.run_id == newest).collect();
+    latest.sort_by_key(|c| c.partition);
+    Ok(latest)
+}
+
+/// Stores several checkpoints in one statement: all or none.
+pub(crate) async fn save_checkpoints<R: CypherRunner + ?Sized>(
+    runner: &R,
+    checkpoints: &[Checkpoint],
+) -> Result<(), TargetError> {
+    if checkpoints.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<Value> = checkpoints
+        .iter()
+        .map(|c| {
+            Value::List(vec![
+                text(&c.run_id),
+                text(&c.mapping),
+                Value::Int(i64::from(c.partition)),
+                checkpoint_fields(c),
+            ])
+        })
+        .collect();
+    let cypher = format!(
+        "UNWIND $rows AS r MERGE (c:{CHECKPOINT_LABEL} {{run: r[0], mapping: r[1], partition: r[2]}}) SET c += r[3]"
+    );
+    runner.write(&cypher, &[("rows".into(), Value::List(rows))]).await?;
+    Ok(())
+}
+
+/// Creates or replaces a run record. A record whose text is longer than `max_text` bytes
+/// (servers that limit a statement's size) is written in parts beside the old one, then
+/// swapped in by one statement, so a record is never seen half written.
+pub(crate) async fn save_run<R: CypherRunner + ?Sized>(
+    runner: &R,
+    record: &RunRecord,
+    max_text: Option<usize>,
+) -> Result<(), TargetError> {
+    let json = serde_json::to_string(record).map_err(|e| damaged(runner.target(), e.to_string()))?;
+    let id = ("id".to_owned(), text(&record.id));
+    let status = ("status".to_owned(), text(&record.status.to_string()));
+    let parts = split_text(&json, max_text.unwrap_or(usize::MAX));
+    if let [whole] = parts.as_slice() {
+        let params = [id, status, ("record".to_owned(), text(whole))];
+        let cypher = format!("MERGE (r:{RUN_LABEL} {{id: $id}}) SET r.status = $status, r.record = $record");
+        runner.write(&cypher, &params).await?;
+        return Ok(());
+    }
+    for (i, part) in parts.iter().enumerate() {
+        let params = [id.clone(), ("part".to_owned(), text(part))];
+        let set = if i == 0 { "r.record_next = $part" } else { "r.record_next = r.record_next + $part" };
+        runner.write(&format!("MERGE (r:{RUN_LABEL} {{id: $id}}) SET {set}"), &params).await?;
+    }
+    let swap = format!(
+        "MATCH (r:{RUN_LABEL} {{id: $id}}) SET r.status = $status, r.record = r.record_next, r.record_next = null"
+    );
+    runner.write(&swap, &[id, status]).await?;
+    Ok(())
+}
+
+/// `text` in pieces of at most `max` bytes, cut between characters.
+fn split_text(text: &str, max: usize) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut rest = text;
+    while rest.len() > max {
+        let mut cut = max.max(1);
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        if cut == 0 {
+            // A character longer than `max`: it goes whole.
+            cut = rest.chars().next().map_or(rest.len(), char::len_utf8);
+        }
+        parts.push(&rest[..cut]);
+        rest = &rest[cut..];
+    }
+    parts.push(rest);
+    parts
+}
+
+/// Every run record, oldest first.
+pub(crate) async fn runs<R: CypherRunner + ?Sized>(runner: &R) -> Result<Vec<RunRecord>, TargetError> {
+    let rows = runner.read(&format!("MATCH (r:{RUN_LABEL}) RETURN r.record"), &[]).await?;
+    let mut records = rows
+        .into_iter()
+        .map(|row| match row.first() {
+            Some(Value::String(json)) => serde_json::from_str::<RunRecord>(json)
+                .map_err(|e| damaged(runner.target(), format!("a run record cannot be read ({e}): {json}"))),
+            other => Err(damaged(runner.target(), format!("a run record has no JSON: {other:?}"))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    records.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(records)
+}
+
+/// Who holds a lock: the same process that took it (host, pid and when).
+fn owner(holder: &LockHolder) -> String {
+    format!("{}/{}/{}", holder.host, holder.pid, holder.acquired_at)
+}
+
+fn expires_epoch(holder: &LockHolder) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(&holder.expires_at).map_or(0, |t| t.timestamp())
+}
+
+fn holder_from(target: &str, value: Option<&Value>) -> Result<Option<LockHolder>, TargetError> {
+    match value {
+        Some(Value::String(json)) => serde_json::from_str(json)
+            .map(Some)
+            .map_err(|e| damaged(target, format!("the lock node cannot be read ({e}): {json}"))),
+        _ => Ok(None),
+    }
+}
+
+fn lock_params(holder: &LockHolder, target: &str) -> Result<Vec<(String, Value)>, TargetError> {
+    let json = serde_json::to_string(holder).map_err(|e| damaged(target, e.to_string()))?;
+    Ok(vec![
+        ("holder".into(), text(&json)),
+        ("owner".into(), text(&owner(holder))),
+        ("expires".into(), Value::Int(expires_epoch(holder))),
+        ("now".into(), Value::Int(chrono::Utc::now().timestamp())),
+    ])
+}
+
+/// Takes the lock for `holder` unless another live holder has it; one atomic statement.
+/// `Ok(Err(current))` when refused.
+async fn try_lock<R: CypherRunner + ?Sized>(
+    runner: &R,
+    holder: &LockHolder,
+) -> Result<Result<Option<LockHolder>, LockHolder>, TargetError> {
+    let cypher = format!(
+        "MERGE (l:{LOCK_LABEL} {{name: 'target'}}) \
+         WITH l, l.holder AS previous, (l.holder IS NULL OR l.expires < $now OR l.owner = $owner) AS free \
+         SET l.holder = CASE WHEN free THEN $holder ELSE l.holder END, \
+             l.owner = CASE WHEN free THEN $owner ELSE l.owner END, \
+             l.expires = CASE WHEN free THEN $expires ELSE l.expires END \
+         RETURN previous, free"
+    );
+    let target = runner.target();
+    let rows = runner.write(&cypher, &lock_params(holder, target)?).await?;
+    let row = rows.first().ok_or_else(|| damaged(target, "taking the lock returned nothing".into()))?;
+    let previous = holder_from(target, row.first())?;
+    if matches!(row.get(1), Some(Value::Bool(true))) {
+        Ok(Ok(previous.filter(|p| owner(p) != owner(holder))))
+    } else {
+        Ok(Err(previous.ok_or_else(|| damaged(target, "the lock is held by nobody yet was refused".into()))?))
+    }
+}
+
+/// Takes the lock for `holder`, see [`crate::GraphTarget::acquire_lock`]. A holder on this
+/// host whose process is gone (killed, or failed without reaching the server to release)
+/// cannot be using the lock: it is taken over now rather than after its lease.
+pub(crate) async fn acquire_lock<R: CypherRunner + ?Sized>(
+    runner: &R,
+    holder: &LockHolder,
+) -> Result<Option<LockHolder>, TargetError> {
+    let locked =
+        |current: LockHolder| TargetError::Locked { target: runner.target().to_owned(), holder: Box::new(current) };
+    match try_lock(runner, holder).await? {
+        Ok(previous) => Ok(previous),
+        Err(current) if current.host == holder.host && !process_alive(current.pid) => {
+            release_lock(runner, &current).await?;
+            match try_lock(runner, holder).await? {
+                Ok(_) => Ok(Some(current)),
+                Err(other) => Err(locked(other)),
+            }
+        }
+        Err(current) => Err(locked(current)),
+    }
+}
+
+/// Extends the lease if the lock is still `holder`'s; else says who has it.
+pub(crate) async fn renew_lock<R: CypherRunner + ?Sized>(runner: &R, holder: &LockHolder) -> Result<(), TargetError> {
+    let cypher = format!(
+        "OPTIONAL MATCH (l:{LOCK_LABEL} {{name: 'target'}}) \
+         WITH l, l.owner = $owner AS mine \
+         SET l.holder = CASE WHEN mine THEN $holder ELSE l.holder END, \
+             l.expires = CASE WHEN mine THEN $expires ELSE l.expires END \
+         RETURN mine, l.holder"
+    );
+    let target = runner.target();
+    let rows = runner.write(&cypher, &lock_params(holder, target)?).await?;
+    let row = rows.first().cloned().unwrap_or_default();
+    if matches!(row.first(), Some(Value::Bool(true))) {
+        return Ok(());
+    }
+    let reason = match holder_from(target, row.get(1))? {
+        Some(other) => format!("now held by {other}"),
+        None => "the lock was broken".into(),
+    };
+    Err(TargetError::LockLost { target: target.to_owned(), reason })
+}
+
+/// Releases the lock if `holder` still has it.
+pub(crate) async fn release_lock<R: CypherRunner + ?Sized>(runner: &R, holder: &LockHolder) -> Result<(), TargetError> {
+    runner
+        .write(
+            &format!("MATCH (l:{LOCK_LABEL} {{name: 'target'}}) WHERE l.owner = $owner DELETE l"),
+            &[("owner".into(), text(&owner(holder)))],
+        )
+        .await?;
+    Ok(())
+}
+
+/// The lock's holder, if any.
+pub(crate) async fn lock_holder<R: CypherRunner + ?Sized>(runner: &R) -> Result<Option<LockHolder>, TargetError> {
+    let rows = runner.read(&format!("MATCH (l:{LOCK_LABEL}) RETURN l.holder"), &[]).await?;
+    holder_from(runner.target(), rows.first().and_then(|row| row.first()))
+}
+
+/// Removes the lock whoever holds it; returns who did.
+pub(crate) async fn break_lock<R: CypherRunner + ?Sized>(runner: &R) -> Result<Option<LockHolder>, TargetError> {
+    let rows =
+        runner.write(&format!("MATCH (l:{LOCK_LABEL}) WITH l, l.holder AS holder DELETE l RETURN holder"), &[]).await?;
+    holder_from(runner.target(), rows.first().and_then(|row| row.first()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_text_is_cut_between_characters_and_comes_back_whole() {
+        let text = "ab😀cd".repeat(50);
+        for max in [1, 3, 4, 5, 17, 1000] {
+            let parts = split_text(&text, max);
+            assert_eq!(parts.concat(), text, "max {max}");
+            assert!(parts.iter().all(|p| p.len() <= max.max(4)), "max {max}: {parts:?}");
+        }
+        assert_eq!(split_text("short", 100), ["short"]);
+    }
+}

@@ -1,0 +1,231 @@
+//! The statements a batch becomes: a lookup that settles every record's outcome before
+//! anything is written, and the `UNWIND` write that stores the records and the mapping's
+//! checkpoint in the same statement.
+//!
+//! Records travel as rows `[i, key…, property…]` (relationships: `[i, start key…, end
+//! key…, property…]`), read by position. Each builder takes the clause that yields the rows
+//! as `r` (`UNWIND $rows AS r`, or rows staged in the graph beforehand) and how a position
+//! is read ([`Column`]), so a server that cannot carry some value as a parameter can send
+//! it in another form and rebuild it in the statement.
+
+use grafter_model::quote_name;
+
+use super::RUN_PROPERTY;
+use super::bookkeeping::checkpoint_clause;
+use crate::{NodeSpec, RelSpec};
+
+/// The rows from the `$rows` parameter.
+pub(crate) const UNWIND_ROWS: &str = "UNWIND $rows AS r";
+
+/// How a statement reads row position `i`.
+pub(crate) type Column<'a> = &'a dyn Fn(usize) -> String;
+
+/// `r[i]`: a position read as it is.
+pub(crate) fn plain(i: usize) -> String {
+    format!("r[{i}]")
+}
+
+/// `{`a`: r[1], `b`: r[2]}`: a pattern's properties taken from row positions.
+fn pattern(names: &[String], first: usize, col: Column) -> String {
+    let pairs: Vec<String> =
+        names.iter().enumerate().map(|(i, name)| format!("{}: {}", quote_name(name), col(first + i))).collect();
+    format!("{{{}}}", pairs.join(", "))
+}
+
+/// `v.`a` = r[first], v.`b` = r[first + 1], …, v.`_grafter_run` = $run`: every property
+/// from its row position, and the run's mark.
+fn marked_sets(variable: &str, names: &[String], first: usize, col: Column) -> String {
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| format!("{variable}.{} = {}", quote_name(name), col(first + i)))
+        .chain(std::iter::once(format!("{variable}.{} = $run", quote_name(RUN_PROPERTY))))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The end of every write: the count written, then the checkpoint, in the same statement.
+fn checkpoint_tail(variable: &str) -> String {
+    format!("WITH count({variable}) AS written {} RETURN written", checkpoint_clause())
+}
+
+/// The lookup of a node batch: per record found, `[i, written by this run]`.
+pub(crate) fn node_lookup(spec: &NodeSpec, col: Column) -> String {
+    let key_names: Vec<String> = spec.key_names().into_iter().map(str::to_owned).collect();
+    format!(
+        "{UNWIND_ROWS} MATCH (o:{} {}) RETURN r[0], o.{} = $run",
+        quote_name(&spec.label),
+        pattern(&key_names, 1, col),
+        quote_name(RUN_PROPERTY)
+    )
+}
+
+/// The writes of a node batch from the rows `source` yields: (with MERGE, with CREATE).
+pub(crate) fn node_writes(spec: &NodeSpec, source: &str, col: Column) -> (String, String) {
+    let label = quote_name(&spec.label);
+    let mut merge_key = Vec::new();
+    let mut sets = Vec::new();
+    for (i, name) in spec.properties.iter().enumerate() {
+        if spec.key.contains(&i) {
+            merge_key.push(format!("{}: {}", quote_name(name), col(i + 1)));
+        } else {
+            sets.push(format!("n.{} = {}", quote_name(name), col(i + 1)));
+        }
+    }
+    sets.push(format!("n.{} = $run", quote_name(RUN_PROPERTY)));
+    let tail = checkpoint_tail("n");
+    let merge = format!("{source} MERGE (n:{label} {{{}}}) SET {} {tail}", merge_key.join(", "), sets.join(", "));
+    let create = format!("{source} CREATE (n:{label}) SET {} {tail}", marked_sets("n", &spec.properties, 1, col));
+    (merge, create)
+}
+
+/// Row positions of a relationship batch: (start key, end key, first property).
+fn relationship_positions(spec: &RelSpec) -> (usize, usize, usize) {
+    let starts = spec.start.key_properties.len();
+    let ends = spec.end.key_properties.len();
+    (1, 1 + starts, 1 + starts + ends)
+}
+
+/// The lookup of a relationship batch: per record that cannot be written as new,
+/// `[i, start missing, end missing, written by this run]`.
+pub(crate) fn relationship_lookup(spec: &RelSpec, col: Column) -> String {
+    let (start_at, end_at, key_at) = relationship_positions(spec);
+    let key_names: Vec<String> = spec.key.iter().map(|&k| spec.properties[k].clone()).collect();
+    let lookup_key =
+        if key_names.is_empty() { String::new() } else { format!(" {}", pattern(&key_names, key_at, col)) };
+    format!(
+        "{UNWIND_ROWS} \
+         OPTIONAL MATCH (a:{} {}) \
+         OPTIONAL MATCH (b:{} {}) \
+         OPTIONAL MATCH (a)-[x:{}{lookup_key}]->(b) \
+         WITH r, a, b, x WHERE a IS NULL OR b IS NULL OR x IS NOT NULL \
+         RETURN r[0], a IS NULL, b IS NULL, x.{} = $run",
+        quote_name(&spec.start.label),
+        pattern(&spec.start.key_properties, start_at, col),
+        quote_name(&spec.end.label),
+        pattern(&spec.end.key_properties, end_at, col),
+        quote_name(&spec.rel_type),
+        quote_name(RUN_PROPERTY)
+    )
+}
+
+/// The writes of a relationship batch from the rows `source` yields: (with MERGE, with
+/// CREATE).
+pub(crate) fn relationship_writes(spec: &RelSpec, source: &str, col: Column) -> (String, String) {
+    let rel_type = quote_name(&spec.rel_type);
+    let (start_at, end_at, first_property) = relationship_positions(spec);
+    let mut merge_key = Vec::new();
+    let mut sets = Vec::new();
+    for (i, name) in spec.properties.iter().enumerate() {
+        if spec.key.contains(&i) {
+            merge_key.push(format!("{}: {}", quote_name(name), col(first_property + i)));
+        } else {
+            sets.push(format!("x.{} = {}", quote_name(name), col(first_property + i)));
+        }
+    }
+    sets.push(format!("x.{} = $run", quote_name(RUN_PROPERTY)));
+    let matched = format!(
+        "{source} MATCH (a:{} {}), (b:{} {})",
+        quote_name(&spec.start.label),
+        pattern(&spec.start.key_properties, start_at, col),
+        quote_name(&spec.end.label),
+        pattern(&spec.end.key_properties, end_at, col)
+    );
+    let tail = checkpoint_tail("x");
+    let merge_pattern = if merge_key.is_empty() { String::new() } else { format!(" {{{}}}", merge_key.join(", ")) };
+    let merge = format!("{matched} MERGE (a)-[x:{rel_type}{merge_pattern}]->(b) SET {} {tail}", sets.join(", "));
+    let create = format!(
+        "{matched} CREATE (a)-[x:{rel_type}]->(b) SET {} {tail}",
+        marked_sets("x", &spec.properties, first_property, col)
+    );
+    (merge, create)
+}
+
+/// The one-statement write of a relationship batch for when nothing can go wrong: every end
+/// is found once and no relationship of the batch exists yet. It writes (and stores the
+/// checkpoint) only then — else it changes nothing and returns no row, and the batch takes
+/// the lookup-then-write way. On a first load this halves the server's work: the ends are
+/// looked up once instead of twice.
+pub(crate) fn optimistic_relationship_write(spec: &RelSpec, col: Column) -> String {
+    let rel_type = quote_name(&spec.rel_type);
+    let (start_at, end_at, first_property) = relationship_positions(spec);
+    let key_positions: Vec<String> =
+        spec.key.iter().map(|&k| format!("{}: {}", quote_name(&spec.properties[k]), col(first_property + k))).collect();
+    let key = if key_positions.is_empty() { String::new() } else { format!(" {{{}}}", key_positions.join(", ")) };
+    format!(
+        "{UNWIND_ROWS} \
+         MATCH (a:{} {}) MATCH (b:{} {}) \
+         WHERE NOT (a)-[:{rel_type}{key}]->(b) \
+         WITH collect([a, b, r]) AS found WHERE size(found) = $n \
+         UNWIND found AS f WITH f[0] AS a, f[1] AS b, f[2] AS r \
+         CREATE (a)-[x:{rel_type}]->(b) SET {} \
+         WITH count(x) AS written WHERE written = $n {} RETURN written",
+        quote_name(&spec.start.label),
+        pattern(&spec.start.key_properties, start_at, col),
+        quote_name(&spec.end.label),
+        pattern(&spec.end.key_properties, end_at, col),
+        marked_sets("x", &spec.properties, first_property, col),
+        checkpoint_clause()
+    )
+}
+
+/// The statements that remove the run marks from nodes and from relationships, `step`
+/// elements at a time; each returns how many it unmarked.
+pub(crate) fn unmark_statements(step: u64) -> [String; 2] {
+    let run = quote_name(RUN_PROPERTY);
+    ["MATCH (e) WHERE e.", "MATCH ()-[e]->() WHERE e."]
+        .map(|element| format!("{element}{run} IS NOT NULL WITH e LIMIT {step} SET e.{run} = NULL RETURN count(e)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::EndpointSpec;
+
+    fn rel_spec() -> RelSpec {
+        RelSpec {
+            mapping: "m".into(),
+            rel_type: "HAS".into(),
+            start: EndpointSpec { label: "A".into(), key_properties: vec!["id".into()] },
+            end: EndpointSpec { label: "B".into(), key_properties: vec!["x".into(), "y".into()] },
+            properties: vec!["since".into(), "seq".into()],
+            key: vec![1],
+        }
+    }
+
+    #[test]
+    fn positions_follow_the_row_layout_and_names_are_quoted() {
+        let spec = NodeSpec {
+            mapping: "m".into(),
+            label: "Odd Label".into(),
+            properties: vec!["id".into(), "na`me".into()],
+            key: vec![0],
+        };
+        assert_eq!(
+            node_lookup(&spec, &plain),
+            "UNWIND $rows AS r MATCH (o:`Odd Label` {`id`: r[1]}) RETURN r[0], o.`_grafter_run` = $run"
+        );
+        let (merge, create) = node_writes(&spec, UNWIND_ROWS, &plain);
+        assert!(
+            merge.starts_with("UNWIND $rows AS r MERGE (n:`Odd Label` {`id`: r[1]}) SET n.`na``me` = r[2]"),
+            "{merge}"
+        );
+        assert!(
+            create.contains("SET n.`id` = r[1], n.`na``me` = r[2], n.`_grafter_run` = $run WITH count(n)"),
+            "{create}"
+        );
+        let lookup = relationship_lookup(&rel_spec(), &plain);
+        assert!(lookup.contains("(a:`A` {`id`: r[1]})"), "{lookup}");
+        assert!(lookup.contains("(b:`B` {`x`: r[2], `y`: r[3]})"), "{lookup}");
+        // Lookup rows carry only the relationship key after the ends.
+        assert!(lookup.contains("[x:`HAS` {`seq`: r[4]}]"), "{lookup}");
+    }
+
+    #[test]
+    fn a_column_can_be_rebuilt_in_the_statement_and_rows_can_come_from_elsewhere() {
+        let exact = |i: usize| if i == 4 { format!("(r[{i}][0] * 2.0 ^ r[{i}][1])") } else { plain(i) };
+        let (_, create) = relationship_writes(&rel_spec(), "MATCH (s) WITH [s.p0] AS r", &exact);
+        assert!(create.starts_with("MATCH (s) WITH [s.p0] AS r MATCH (a:`A`"), "{create}");
+        assert!(create.contains("x.`since` = (r[4][0] * 2.0 ^ r[4][1]), x.`seq` = r[5]"), "{create}");
+    }
+}

@@ -1,0 +1,224 @@
+//! Reading a server's graph back: nodes and relationships page by page (for verification
+//! and the fingerprint), counts, and lookups by key.
+//!
+//! Pages are ranges of the server's internal ids (`id(n) >= $from AND id(n) < $to`), so
+//! each statement is bounded and none needs the whole graph sorted; the id space is read
+//! once, up to the highest id there is.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use grafter_model::{Fingerprint, FingerprintBuilder, Value, is_bookkeeping_label, quote_name};
+use rustc_hash::FxHashMap;
+
+use super::{CypherRunner, RUN_PROPERTY, first_count};
+use crate::{EndpointSpec, RowStream, TargetError};
+
+/// Ids per page.
+pub(crate) const PAGE: i64 = 50_000;
+
+/// The highest node id (`nodes`) or relationship id in use, -1 when there are none.
+pub(crate) async fn max_id<R: CypherRunner + ?Sized>(runner: &R, nodes: bool) -> Result<i64, TargetError> {
+    let cypher = if nodes { "MATCH (n) RETURN max(id(n))" } else { "MATCH ()-[x]->() RETURN max(id(x))" };
+    let rows = runner.read(cypher, &[]).await?;
+    Ok(match rows.first().and_then(|r| r.first()) {
+        Some(Value::Int(n)) => *n,
+        _ => -1,
+    })
+}
+
+pub(crate) fn page_params(from: i64) -> [(String, Value); 2] {
+    [("from".to_owned(), Value::Int(from)), ("to".to_owned(), Value::Int(from + PAGE))]
+}
+
+/// Streams the rows of `cypher` (which filters on `$from` ≤ id < `$to`) over the whole id
+/// space, one page per item.
+fn paged(runner: Arc<dyn CypherRunner>, cypher: String, nodes: bool) -> RowStream {
+    let state = (runner, cypher, None::<i64>, 0i64);
+    futures::stream::unfold(state, move |(runner, cypher, max, from)| async move {
+        let max = match max {
+            Some(max) => max,
+            None => match max_id(runner.as_ref(), nodes).await {
+                Ok(max) => max,
+                Err(e) => return Some((Err(e), (runner, cypher, Some(-1), 1))),
+            },
+        };
+        if from > max {
+            return None;
+        }
+        let rows = runner.read(&cypher, &page_params(from)).await;
+        Some((rows, (runner, cypher, Some(max), from + PAGE)))
+    })
+    .boxed()
+}
+
+fn columns(variable: &str, properties: &[String]) -> String {
+    properties.iter().map(|p| format!("{variable}.{}", quote_name(p))).collect::<Vec<_>>().join(", ")
+}
+
+/// Every node labelled `label`: the values of `properties`.
+pub(crate) fn nodes(runner: Arc<dyn CypherRunner>, label: &str, properties: &[String]) -> RowStream {
+    let returned = if properties.is_empty() { "1".to_owned() } else { columns("n", properties) };
+    let cypher = format!("MATCH (n:{}) WHERE id(n) >= $from AND id(n) < $to RETURN {returned}", quote_name(label));
+    let stream = paged(runner, cypher, true);
+    if properties.is_empty() {
+        // `RETURN 1` only counts rows; the caller asked for no values.
+        return stream.map(|page| page.map(|rows| rows.into_iter().map(|_| Vec::new()).collect())).boxed();
+    }
+    stream
+}
+
+/// Every relationship of `rel_type` between the labels: start key, end key, `properties`.
+pub(crate) fn relationships(
+    runner: Arc<dyn CypherRunner>,
+    rel_type: &str,
+    start: &EndpointSpec,
+    end: &EndpointSpec,
+    properties: &[String],
+) -> RowStream {
+    let mut returned = vec![columns("a", &start.key_properties), columns("b", &end.key_properties)];
+    if !properties.is_empty() {
+        returned.push(columns("x", properties));
+    }
+    let cypher = format!(
+        "MATCH (a:{})-[x:{}]->(b:{}) WHERE id(x) >= $from AND id(x) < $to RETURN {}",
+        quote_name(&start.label),
+        quote_name(rel_type),
+        quote_name(&end.label),
+        returned.join(", ")
+    );
+    paged(runner, cypher, false)
+}
+
+/// The number of nodes labelled `label`.
+pub(crate) async fn count_nodes<R: CypherRunner + ?Sized>(runner: &R, label: &str) -> Result<u64, TargetError> {
+    single_count(runner, &format!("MATCH (n:{}) RETURN count(n)", quote_name(label))).await
+}
+
+/// The number of relationships of `rel_type` from a `start` node to an `end` one.
+pub(crate) async fn count_relationships<R: CypherRunner + ?Sized>(
+    runner: &R,
+    rel_type: &str,
+    start: &str,
+    end: &str,
+) -> Result<u64, TargetError> {
+    let cypher =
+        format!("MATCH (:{})-[x:{}]->(:{}) RETURN count(x)", quote_name(start), quote_name(rel_type), quote_name(end));
+    single_count(runner, &cypher).await
+}
+
+async fn single_count<R: CypherRunner + ?Sized>(runner: &R, cypher: &str) -> Result<u64, TargetError> {
+    let rows = runner.read(cypher, &[]).await?;
+    match rows.first().and_then(|r| r.first()) {
+        Some(Value::Int(_)) => Ok(first_count(&rows)),
+        other => Err(TargetError::Query { message: format!("a count returned {other:?}") }),
+    }
+}
+
+/// The nodes with one of `keys`, at most `chunk` keys per statement (fewer where the server
+/// limits a statement's size): per node found, the values of `properties`.
+pub(crate) async fn lookup_nodes<R: CypherRunner + ?Sized>(
+    runner: &R,
+    label: &str,
+    key_properties: &[String],
+    keys: &[Vec<Value>],
+    properties: &[String],
+    chunk: usize,
+) -> Result<Vec<Vec<Value>>, TargetError> {
+    let pattern: Vec<String> =
+        key_properties.iter().enumerate().map(|(i, p)| format!("{}: k[{i}]", quote_name(p))).collect();
+    let returned = if properties.is_empty() { "1".to_owned() } else { columns("n", properties) };
+    let cypher =
+        format!("UNWIND $keys AS k MATCH (n:{} {{{}}}) RETURN {returned}", quote_name(label), pattern.join(", "));
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < keys.len() {
+        let mut batch: Vec<Value> = keys[start..]
+            .iter()
+            .take(chunk.max(1))
+            .map(|key| Value::List(key.iter().map(|v| runner.stored(v.clone())).collect()))
+            .collect();
+        batch.truncate(runner.fit(&cypher, "keys", &batch).clamp(1, batch.len()));
+        start += batch.len();
+        let rows = runner.read(&cypher, &[("keys".into(), Value::List(batch))]).await?;
+        out.extend(rows.into_iter().map(|row| if properties.is_empty() { Vec::new() } else { row }));
+    }
+    Ok(out)
+}
+
+/// An element's properties as the fingerprint sees them: without the run mark, and without
+/// the fields a snapshot copy keeps beside them (`_grafter_snapshot…`).
+fn user_properties(value: Option<Value>) -> Vec<(String, Value)> {
+    match value {
+        Some(Value::Map(map)) => {
+            map.into_iter().filter(|(k, _)| k != RUN_PROPERTY && !k.starts_with(SNAPSHOT_FIELDS)).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The prefix of the fields a snapshot copy of an element keeps beside its properties.
+pub(crate) const SNAPSHOT_FIELDS: &str = "_grafter_snapshot";
+
+/// The fingerprint of the graph `runner` reads.
+pub(crate) async fn fingerprint<R: CypherRunner + ?Sized>(runner: &R) -> Result<Fingerprint, TargetError> {
+    let nodes = "MATCH (n) WHERE id(n) >= $from AND id(n) < $to RETURN id(n), labels(n), properties(n)";
+    let relationships =
+        "MATCH (a)-[x]->(b) WHERE id(x) >= $from AND id(x) < $to RETURN id(a), id(b), type(x), properties(x)";
+    fingerprint_of(runner, nodes, relationships, false, &[]).await
+}
+
+/// The fingerprint of a graph read by two paged statements (over `$from` ≤ id < `$to`,
+/// with `params` beside): `nodes` returning `id, labels, properties` per node, then
+/// `relationships` returning `start id, end id, type, properties` per relationship. Their
+/// pages run over node ids, or for `relationships` over relationship ids unless
+/// `relationships_by_node_ids` (a copy that keeps relationships as nodes).
+pub(crate) async fn fingerprint_of<R: CypherRunner + ?Sized>(
+    runner: &R,
+    nodes: &str,
+    relationships: &str,
+    relationships_by_node_ids: bool,
+    params: &[(String, Value)],
+) -> Result<Fingerprint, TargetError> {
+    let mut builder = FingerprintBuilder::new();
+    let mut digests: FxHashMap<i64, Option<u128>> = FxHashMap::default();
+    for (cypher, by_nodes) in [(nodes, true), (relationships, relationships_by_node_ids)] {
+        let max = max_id(runner, by_nodes).await?;
+        let mut from = 0;
+        while from <= max {
+            let mut page = page_params(from).to_vec();
+            page.extend_from_slice(params);
+            for row in runner.read(cypher, &page).await? {
+                let mut row = row.into_iter();
+                if cypher == nodes {
+                    let (Some(Value::Int(id)), Some(Value::List(labels))) = (row.next(), row.next()) else { continue };
+                    let labels: Vec<String> = labels.into_iter().map(|l| l.to_string()).collect();
+                    let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+                    let properties = user_properties(row.next());
+                    let properties: Vec<(&str, &Value)> = properties.iter().map(|(k, v)| (k.as_str(), v)).collect();
+                    let digest = if labels.iter().any(|l| is_bookkeeping_label(l)) {
+                        None
+                    } else {
+                        builder.add_node(&labels, &properties)
+                    };
+                    digests.insert(id, digest);
+                } else {
+                    let (Some(Value::Int(start)), Some(Value::Int(end)), Some(rel_type)) =
+                        (row.next(), row.next(), row.next())
+                    else {
+                        continue;
+                    };
+                    let (Some(Some(start)), Some(Some(end))) = (digests.get(&start), digests.get(&end)) else {
+                        // An endpoint is bookkeeping: so is the relationship.
+                        continue;
+                    };
+                    let properties = user_properties(row.next());
+                    let properties: Vec<(&str, &Value)> = properties.iter().map(|(k, v)| (k.as_str(), v)).collect();
+                    builder.add_relationship(&rel_type.to_string(), *start, *end, &properties);
+                }
+            }
+            from += PAGE;
+        }
+    }
+    Ok(builder.finish())
+}
