@@ -858,3 +858,37 @@ fn a_target_without_sync_refuses_before_reading() {
     assert!(stderr.contains("null: does not support incremental sync"), "{stderr}");
     assert!(!stderr.contains("pass 1"), "no pass ran: {stderr}");
 }
+
+/// A load that stopped half-way has read only some rows: sync refuses to start from its
+/// watermark until the load is finished.
+#[test]
+fn sync_waits_for_an_unfinished_load_to_be_finished() {
+    let project = Project::new();
+    let connection = rusqlite::Connection::open(project.file("shop.sqlite")).expect("sqlite");
+    connection
+        .execute_batch(&format!(
+            "CREATE TABLE customer (id INTEGER PRIMARY KEY, name TEXT, updated_at DATETIME NOT NULL DEFAULT '2026-12-01 10:00:00');\n{}",
+            (1..=50).map(|id| format!("INSERT INTO customer (id, name) VALUES ({id}, 'c{id}');\n")).collect::<String>()
+        ))
+        .expect("schema");
+    project.write(
+        "grafter.toml",
+        "[source]\nurl = \"sqlite:shop.sqlite\"\n\n[[nodes]]\nlabel = \"Customer\"\ntable = \"customer\"\nkey = \"id\"\nexclude = [\"updated_at\"]\ncursor = \"updated_at\"\n",
+    );
+    let killed = project
+        .grafter()
+        .args(["run", "-q", "--batch-size", "10"])
+        .env("GRAFTER_KILL_AT", "after-commit:2")
+        .output()
+        .unwrap();
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&killed.status), Some(9));
+    let refused = project.grafter().args(["sync"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("mapping `customer`: its load, run "), "{stderr}");
+    assert!(stderr.contains("has not read all its rows (in_progress): they would be skipped"), "{stderr}");
+    assert!(stderr.contains("hint: finish the load first: `grafter run` resumes it"), "{stderr}");
+    project.grafter().args(["run", "-q"]).assert().success();
+    project.grafter().args(["sync", "-q"]).assert().success();
+    assert_eq!(project.query_int("MATCH (c:Customer) RETURN count(c) AS n"), 50);
+}

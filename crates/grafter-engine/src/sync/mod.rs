@@ -307,10 +307,31 @@ impl Session<'_> {
     async fn states(&self) -> Result<Vec<SyncState>, EngineError> {
         let mut stored: HashMap<String, SyncState> =
             self.target.sync_states().await?.into_iter().map(|s| (s.mapping.clone(), s)).collect();
+        let runs = self.target.runs().await?;
         let mut states = Vec::with_capacity(self.tracked.len());
         for tracked in self.tracked {
             let state = match stored.remove(tracked.name()) {
-                Some(state) if state.checksum == tracked.checksum => state,
+                Some(state) if state.checksum == tracked.checksum => {
+                    // The watermark of a load that has not read everything covers rows it
+                    // has not read yet: syncing from it would skip them.
+                    if let Some(load) = runs.iter().find(|r| r.id == state.origin && r.status.is_resumable()) {
+                        let checkpoints = self.target.checkpoints(&load.id).await?;
+                        let unread = checkpoints.iter().any(|c| c.mapping == tracked.name() && !c.finished)
+                            || !checkpoints.iter().any(|c| c.mapping == tracked.name());
+                        if unread {
+                            return Err(EngineError::SyncMapping {
+                                mapping: tracked.name().to_owned(),
+                                location: tracked.prepared.mapping.location.to_string(),
+                                message: format!(
+                                    "its load, run {}, has not read all its rows ({}): they would be skipped",
+                                    load.id, load.status
+                                ),
+                                hint: "finish the load first: `grafter run` resumes it; then sync".into(),
+                            });
+                        }
+                    }
+                    state
+                }
                 found => {
                     self.observer.message(&format!(
                         "{}: {}; its first pass reads every row once (what the graph already holds is left as it is)",
