@@ -204,7 +204,7 @@ fn tricky_values_written_through_bolt_read_back_equal_with_the_official_python_d
     assert!(reasons.iter().any(|r| r.contains("six decimals") && r.contains("0.30000000000000004")), "{reasons:?}");
     assert!(reasons.iter().any(|r| r.contains("NUL")), "{reasons:?}");
 
-    let python = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/falkordb")).arg("python").output();
+    let python = Command::new(common::package_dir().join("../../scripts/falkordb")).arg("python").output();
     let python = python.expect("scripts/falkordb python");
     assert!(python.status.success(), "scripts/falkordb python: {}", output_text(&python).1);
     let python = String::from_utf8(python.stdout).expect("utf-8").trim().to_owned();

@@ -8,7 +8,7 @@ use std::path::Path;
 use grafter_plan::{Config, Expect, MappingKind, NullReference, OneOrMany, Plan, ReadSpec};
 
 fn reference_text() -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/grafter.reference.toml");
+    let path = package_dir().join("../../docs/grafter.reference.toml");
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
@@ -192,4 +192,11 @@ fn reference_target_urls_in_comments_parse() {
             assert!(!bolt.connect.contains("max_message_bytes"), "grafter's settings stay out of the server's URL");
         }
     }
+}
+
+/// This package's directory, read when the test runs (cargo sets it then too): a test binary
+/// built from another checkout of the repository still finds this checkout's files.
+fn package_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")), std::path::PathBuf::from)
 }

@@ -43,7 +43,7 @@ fn json(dir: &Path, args: &[&str]) -> Json {
 /// inventories), so rejects are part of what must come out exactly once.
 fn placement_project(dir: &Path, compute_nodes: u32) {
     ok(dir, &["generate", "placement", "-o", "placement.sqlite", "--compute-nodes", &compute_nodes.to_string()]);
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/placement/grafter.toml");
+    let example = package_dir().join("../../examples/placement/grafter.toml");
     let config = std::fs::read_to_string(example).expect("example config");
     // Inventories over 100000 units (memory) are rejected; so are the relationships to them.
     let config = config.replacen(
@@ -380,4 +380,11 @@ fn metrics_are_served_in_the_prometheus_format_while_running() {
     assert!(body.contains("# TYPE grafter_rows_read_total counter"), "{body}");
     assert!(body.contains("grafter_rows_read_total{mapping=\"resource_classes\",kind=\"node\"}"), "{body}");
     assert!(body.contains("# TYPE grafter_lag_rows gauge"), "{body}");
+}
+
+/// This package's directory, read when the test runs (cargo sets it then too): a test binary
+/// built from another checkout of the repository still finds this checkout's files.
+fn package_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")), std::path::PathBuf::from)
 }

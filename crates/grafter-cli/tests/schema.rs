@@ -7,8 +7,6 @@
 #[macro_use]
 mod common;
 
-use std::path::Path;
-
 use common::{Project, Target, output_text};
 use serde_json::Value;
 
@@ -62,7 +60,7 @@ used = "int(used)"
 
 /// Replaces the project's `migrations/` with the fixture folder of `scenario`.
 fn use_migrations(project: &Project, scenario: &str) {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(format!("migrations_{scenario}"));
+    let fixture = common::package_dir().join("tests/fixtures").join(format!("migrations_{scenario}"));
     let dir = project.file("migrations");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create migrations/");

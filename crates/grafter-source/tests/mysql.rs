@@ -421,7 +421,7 @@ const CHINOOK: &str = "../../../shared/datasets/chinook/Chinook_MySql.sql";
 
 async fn chinook() -> TestDb {
     let db = TestDb::new().await;
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(CHINOOK);
+    let path = package_dir().join(CHINOOK);
     let script = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     // The script makes its own `Chinook` database; load it into the test's instead.
     let script = script
@@ -816,4 +816,11 @@ async fn dropping_a_stream_stops_the_server_side_read() {
         assert!(started.elapsed().as_secs() < 10, "the abandoned scan is still running");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+/// This package's directory, read when the test runs (cargo sets it then too): a test binary
+/// built from another checkout of the repository still finds this checkout's files.
+fn package_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")), std::path::PathBuf::from)
 }

@@ -396,8 +396,8 @@ async fn every_type_arrives_as_the_right_value() {
 /// Runs the Chinook script in `db` (the script creates and enters a database of its own:
 /// those first lines are replaced by the test's database).
 async fn load_chinook(db: &TestDb) -> Client {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/datasets/chinook/Chinook_PostgreSql.sql");
-    let script = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path}: {e}"));
+    let path = &package_dir().join("../../../shared/datasets/chinook/Chinook_PostgreSql.sql");
+    let script = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     let start = script.find("\\c chinook;").expect("the script enters its database with \\c chinook;");
     let body = &script[start + "\\c chinook;".len()..];
     let client = db.client().await;
@@ -702,4 +702,11 @@ async fn a_stream_dropped_early_stops_the_query_on_the_server() {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }
+}
+
+/// This package's directory, read when the test runs (cargo sets it then too): a test binary
+/// built from another checkout of the repository still finds this checkout's files.
+fn package_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")), std::path::PathBuf::from)
 }

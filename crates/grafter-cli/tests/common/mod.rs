@@ -20,9 +20,15 @@ use assert_cmd::Command;
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
+/// This package's directory, read when the test runs (cargo sets it then too): a test binary
+/// built from another checkout of the repository still finds this checkout's files.
+pub fn package_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+}
+
 /// Where the Chinook sample database lives: `../shared` beside the repository (DESIGN.md).
 pub fn chinook() -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets/chinook/Chinook_Sqlite.sqlite");
+    let path = package_dir().join("../../../shared/datasets/chinook/Chinook_Sqlite.sqlite");
     match path.canonicalize() {
         Ok(path) => path,
         Err(e) => panic!(
@@ -34,7 +40,7 @@ pub fn chinook() -> PathBuf {
 
 /// The example projects of the repository.
 pub fn example(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(path)
+    package_dir().join("../../examples").join(path)
 }
 
 /// Writes a generated Placement database (8 compute nodes, plus `extra_generate_args`) into
@@ -403,7 +409,7 @@ pub struct PersistentServer {
 
 impl PersistentServer {
     fn binaries() -> PathBuf {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let root = package_dir().join("../..");
         let python = std::process::Command::new(root.join("scripts/falkordb"))
             .arg("python")
             .output()

@@ -2,7 +2,6 @@
 //! trust, `psql` installed), loaded with Chinook when a test needs it. A missing server
 //! fails the test: it never skips.
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -16,7 +15,7 @@ pub fn database_name(server: &str) -> String {
 
 /// The Chinook script `name` (from `../shared`).
 pub fn chinook_script(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(CHINOOK).join(name);
+    let path = super::package_dir().join(CHINOOK).join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("the Chinook script {} is needed: {e}", path.display()))
 }
 

@@ -356,7 +356,7 @@ fn for_total_rows_hits_a_million() {
 /// database): the list there must be the generator's, id for id.
 #[test]
 fn the_example_config_lists_the_standard_classes_with_their_ids() {
-    let config = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/placement/grafter.toml"))
+    let config = std::fs::read_to_string(package_dir().join("../../examples/placement/grafter.toml"))
         .expect("examples/placement/grafter.toml");
     for (id, name) in STANDARD_RESOURCE_CLASSES.iter().enumerate() {
         assert!(config.contains(&format!("({id}, '{name}')")), "the example config lacks ({id}, '{name}')");
@@ -365,4 +365,11 @@ fn the_example_config_lists_the_standard_classes_with_their_ids() {
         !config.contains(&format!("({}, '", STANDARD_RESOURCE_CLASSES.len())),
         "the example config lists a standard class the generator does not know"
     );
+}
+
+/// This package's directory, read when the test runs (cargo sets it then too): a test binary
+/// built from another checkout of the repository still finds this checkout's files.
+fn package_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")), std::path::PathBuf::from)
 }
