@@ -345,12 +345,19 @@ impl Run<'_> {
         // failure (for what did load): the loader finds nodes through its own key table and
         // never needs the store's index, and building an index over loaded nodes costs a
         // third of maintaining it row by row (measured on grafeo, see bench/README.md).
-        if !indexes_first {
-            match target.ensure_indexes(&key_indexes(self.prepared)).await {
-                Ok(statements) => summary.indexes = statements,
-                Err(error) => {
-                    failure.get_or_insert(error.into());
+        // A server target may also have left some for now (FalkorDB: those of labels it
+        // loads in bulk, cheaper to build once over the loaded nodes): asked again, it
+        // creates them.
+        match target.ensure_indexes(&key_indexes(self.prepared)).await {
+            Ok(statements) => {
+                for statement in statements {
+                    if !summary.indexes.contains(&statement) {
+                        summary.indexes.push(statement);
+                    }
                 }
+            }
+            Err(error) => {
+                failure.get_or_insert(error.into());
             }
         }
         if !summary.indexes.is_empty() {

@@ -87,7 +87,9 @@ pub trait GraphTarget: Send + Sync {
 
     /// Whether the key indexes must exist before loading (servers, whose MERGE and MATCH
     /// scan a label without one) rather than be built after it (the embedded store, where
-    /// building once is cheaper than maintaining row by row).
+    /// building once is cheaper than maintaining row by row). Either way
+    /// [`GraphTarget::ensure_indexes`] is called again after the load: a server target that
+    /// left some out before (FalkorDB, for labels it loads in bulk) creates them then.
     fn indexes_first(&self) -> bool {
         false
     }

@@ -66,6 +66,8 @@ pub struct FalkorDbUrl {
     pub password: Option<String>,
     /// The graph's name (its Redis key).
     pub graph: String,
+    /// `?bulk=off` turns off loading new labels with `GRAPH.BULK` (on by default).
+    pub bulk: bool,
 }
 
 impl FalkorDbUrl {
@@ -77,7 +79,8 @@ impl FalkorDbUrl {
             (None, Some(_)) => ":***@".to_owned(),
             (None, None) => String::new(),
         };
-        format!("falkordb://{credentials}{}:{}/{}", self.host, self.port, self.graph)
+        let options = if self.bulk { "" } else { "?bulk=off" };
+        format!("falkordb://{credentials}{}:{}/{}{options}", self.host, self.port, self.graph)
     }
 }
 
@@ -133,8 +136,19 @@ fn parse_falkordb(url: &str, rest: &str) -> Result<FalkorDbUrl, TargetError> {
     let bad = |reason: &str| TargetError::BadUrl {
         url: grafter_model::redact_url(url),
         reason: reason.to_owned(),
-        hint: "write it as falkordb://[USER:PASSWORD@]HOST[:PORT]/GRAPH, e.g. falkordb://127.0.0.1:6380/shop".into(),
+        hint:
+            "write it as falkordb://[USER:PASSWORD@]HOST[:PORT]/GRAPH[?bulk=off], e.g. falkordb://127.0.0.1:6380/shop"
+                .into(),
     };
+    let (rest, options) = rest.split_once('?').unwrap_or((rest, ""));
+    let mut bulk = true;
+    for option in options.split('&').filter(|option| !option.is_empty()) {
+        match option {
+            "bulk=on" => bulk = true,
+            "bulk=off" => bulk = false,
+            other => return Err(bad(&format!("unknown option `{other}` (the one option is bulk=on|off)"))),
+        }
+    }
     let (authority, graph) = rest.split_once('/').ok_or_else(|| bad("it names no graph"))?;
     let graph = percent_decode(graph).map_err(|_| bad("the graph name is not valid percent-encoded UTF-8"))?;
     if graph.is_empty() || graph.contains(['/', '?', '#']) || graph.chars().any(char::is_control) {
@@ -166,7 +180,14 @@ fn parse_falkordb(url: &str, rest: &str) -> Result<FalkorDbUrl, TargetError> {
     if host.is_empty() {
         return Err(bad("it names no host"));
     }
-    Ok(FalkorDbUrl { host: host.trim_start_matches('[').trim_end_matches(']').to_owned(), port, user, password, graph })
+    Ok(FalkorDbUrl {
+        host: host.trim_start_matches('[').trim_end_matches(']').to_owned(),
+        port,
+        user,
+        password,
+        graph,
+        bulk,
+    })
 }
 
 /// `bolt[+s|+ssc]://` or `neo4j[+s|+ssc]://[USER:PASSWORD@]HOST[:PORT][?database=NAME&…]`:
@@ -251,6 +272,12 @@ mod tests {
         assert_eq!(secured.password.as_deref(), Some("s@cret"));
         assert_eq!(secured.describe(), "falkordb://app:***@db.example:6379/placement");
         assert!(!format!("{secured:?}").contains("cret"));
+        assert!(plain.bulk && secured.bulk, "bulk loading is on by default");
+        let off = falkordb("falkordb://127.0.0.1:6380/shop?bulk=off");
+        assert_eq!((off.graph.as_str(), off.bulk), ("shop", false));
+        assert_eq!(off.describe(), "falkordb://127.0.0.1:6380/shop?bulk=off");
+        let error = parse_url("falkordb://u:s3cret@h:1/g?fast=yes", Path::new("/")).unwrap_err().to_string();
+        assert!(error.contains("unknown option `fast=yes`") && !error.contains("s3cret"), "{error}");
     }
 
     fn bolt(url: &str) -> BoltUrl {

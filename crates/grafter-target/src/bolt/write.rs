@@ -73,8 +73,9 @@ pub(crate) fn encode(server: Server, batch: RecordBatch) -> Encoded {
 fn lookup_query(shape: &Shape, exact: &[usize]) -> String {
     let col = exact_column(exact);
     match shape {
-        Shape::Nodes(spec) => node_lookup(spec, &col),
-        Shape::Relationships(spec) => relationship_lookup(spec, &col),
+        // Bolt loads nothing in bulk: what this run wrote is marked.
+        Shape::Nodes(spec) => node_lookup(spec, &col, false),
+        Shape::Relationships(spec) => relationship_lookup(spec, &col, false),
     }
 }
 

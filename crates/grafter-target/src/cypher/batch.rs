@@ -53,14 +53,14 @@ fn convert_all(
         .collect()
 }
 
-fn duplicate_relationship(described: &str, spec: &RelSpec) -> RowOutcome {
+pub(crate) fn duplicate_relationship(described: &str, spec: &RelSpec) -> RowOutcome {
     RowOutcome::Rejected(format!(
         "duplicate relationship: {described} was already written by this run{}",
         if spec.key.is_empty() { " (give the mapping a `key` if parallel relationships are intended)" } else { "" }
     ))
 }
 
-fn duplicate_node(described: &str) -> RowOutcome {
+pub(crate) fn duplicate_node(described: &str) -> RowOutcome {
     RowOutcome::Rejected(format!("duplicate key: {described} was already written by this run"))
 }
 

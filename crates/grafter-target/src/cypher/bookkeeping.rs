@@ -79,7 +79,7 @@ pub(crate) async fn stored_batches<R: CypherRunner + ?Sized>(
     let rows = runner
         .read(
             &format!(
-                "MATCH (c:{CHECKPOINT_LABEL} {{run: $cp_run, mapping: $cp_mapping, partition: $cp_partition}}) RETURN c.batches"
+                "MATCH (c:{CHECKPOINT_LABEL} {{run: $cp_run, mapping: $cp_mapping, partition: $cp_partition}}) RETURN max(c.batches)"
             ),
             &checkpoint_identity(checkpoint),
         )
@@ -108,12 +108,27 @@ async fn checkpoints_where<R: CypherRunner + ?Sized>(
 ) -> Result<Vec<Checkpoint>, TargetError> {
     let rows =
         runner.read(&format!("MATCH (c:{CHECKPOINT_LABEL} {filter}) RETURN {CHECKPOINT_FIELDS}"), &params).await?;
-    rows.into_iter()
+    let mut found: Vec<Checkpoint> = rows
+        .into_iter()
         .map(|row| {
             Checkpoint::from_fields(&row)
                 .ok_or_else(|| damaged(runner.target(), format!("a checkpoint has unexpected fields: {row:?}")))
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    // A bulk write (FalkorDB) adds a checkpoint node per batch: the one with the most
+    // batches is the checkpoint.
+    found.sort_by(|a, b| {
+        (&a.run_id, &a.mapping, a.partition, std::cmp::Reverse(a.batches)).cmp(&(
+            &b.run_id,
+            &b.mapping,
+            b.partition,
+            std::cmp::Reverse(b.batches),
+        ))
+    });
+    found.dedup_by(|later, kept| {
+        (&later.run_id, &later.mapping, later.partition) == (&kept.run_id, &kept.mapping, kept.partition)
+    });
+    Ok(found)
 }
 
 /// The checkpoints of a run.

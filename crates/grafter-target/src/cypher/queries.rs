@@ -49,14 +49,22 @@ fn checkpoint_tail(variable: &str) -> String {
     format!("WITH count({variable}) AS written {} RETURN written", checkpoint_clause())
 }
 
-/// The lookup of a node batch: per record found, `[i, written by this run]`.
-pub(crate) fn node_lookup(spec: &NodeSpec, col: Column) -> String {
+/// How a lookup tells that `variable`, found, was written by this run: by its mark; or,
+/// when the run created every element it can find (`owned`: a label that was new to the
+/// graph, loaded unmarked in bulk), by being found at all.
+fn written_by_run(variable: &str, owned: bool) -> String {
+    if owned { format!("{variable} IS NOT NULL") } else { format!("{variable}.{} = $run", quote_name(RUN_PROPERTY)) }
+}
+
+/// The lookup of a node batch: per record found, `[i, written by this run]` (`owned`: see
+/// [`written_by_run`]).
+pub(crate) fn node_lookup(spec: &NodeSpec, col: Column, owned: bool) -> String {
     let key_names: Vec<String> = spec.key_names().into_iter().map(str::to_owned).collect();
     format!(
-        "{UNWIND_ROWS} MATCH (o:{} {}) RETURN r[0], o.{} = $run",
+        "{UNWIND_ROWS} MATCH (o:{} {}) RETURN r[0], {}",
         quote_name(&spec.label),
         pattern(&key_names, 1, col),
-        quote_name(RUN_PROPERTY)
+        written_by_run("o", owned)
     )
 }
 
@@ -87,8 +95,9 @@ fn relationship_positions(spec: &RelSpec) -> (usize, usize, usize) {
 }
 
 /// The lookup of a relationship batch: per record that cannot be written as new,
-/// `[i, start missing, end missing, written by this run]`.
-pub(crate) fn relationship_lookup(spec: &RelSpec, col: Column) -> String {
+/// `[i, start missing, end missing, written by this run]` (`owned`: both end labels are,
+/// see [`written_by_run`]).
+pub(crate) fn relationship_lookup(spec: &RelSpec, col: Column, owned: bool) -> String {
     let (start_at, end_at, key_at) = relationship_positions(spec);
     let key_names: Vec<String> = spec.key.iter().map(|&k| spec.properties[k].clone()).collect();
     let lookup_key =
@@ -99,13 +108,13 @@ pub(crate) fn relationship_lookup(spec: &RelSpec, col: Column) -> String {
          OPTIONAL MATCH (b:{} {}) \
          OPTIONAL MATCH (a)-[x:{}{lookup_key}]->(b) \
          WITH r, a, b, x WHERE a IS NULL OR b IS NULL OR x IS NOT NULL \
-         RETURN r[0], a IS NULL, b IS NULL, x.{} = $run",
+         RETURN r[0], a IS NULL, b IS NULL, {}",
         quote_name(&spec.start.label),
         pattern(&spec.start.key_properties, start_at, col),
         quote_name(&spec.end.label),
         pattern(&spec.end.key_properties, end_at, col),
         quote_name(&spec.rel_type),
-        quote_name(RUN_PROPERTY)
+        written_by_run("x", owned)
     )
 }
 
@@ -202,9 +211,10 @@ mod tests {
             key: vec![0],
         };
         assert_eq!(
-            node_lookup(&spec, &plain),
+            node_lookup(&spec, &plain, false),
             "UNWIND $rows AS r MATCH (o:`Odd Label` {`id`: r[1]}) RETURN r[0], o.`_grafter_run` = $run"
         );
+        assert!(node_lookup(&spec, &plain, true).ends_with("RETURN r[0], o IS NOT NULL"));
         let (merge, create) = node_writes(&spec, UNWIND_ROWS, &plain);
         assert!(
             merge.starts_with("UNWIND $rows AS r MERGE (n:`Odd Label` {`id`: r[1]}) SET n.`na``me` = r[2]"),
@@ -214,7 +224,8 @@ mod tests {
             create.contains("SET n.`id` = r[1], n.`na``me` = r[2], n.`_grafter_run` = $run WITH count(n)"),
             "{create}"
         );
-        let lookup = relationship_lookup(&rel_spec(), &plain);
+        assert!(relationship_lookup(&rel_spec(), &plain, true).ends_with("b IS NULL, x IS NOT NULL"));
+        let lookup = relationship_lookup(&rel_spec(), &plain, false);
         assert!(lookup.contains("(a:`A` {`id`: r[1]})"), "{lookup}");
         assert!(lookup.contains("(b:`B` {`x`: r[2], `y`: r[3]})"), "{lookup}");
         // Lookup rows carry only the relationship key after the ends.

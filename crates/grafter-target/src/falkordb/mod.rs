@@ -7,6 +7,7 @@
 //! into another graph on the server ([`snapshot`]). Values FalkorDB has no type for are stored as text
 //! ([`literal`]); replies are decoded in [`reply`], reading back in [`scan`].
 
+mod bulk;
 mod connection;
 mod constraint;
 mod literal;
@@ -32,6 +33,10 @@ use crate::{
 pub struct FalkorDbTarget {
     client: Arc<Client>,
     url: FalkorDbUrl,
+    /// What this run knows for loading in bulk ([`bulk`]).
+    bulk: tokio::sync::Mutex<bulk::BulkState>,
+    /// Whether `bulk` is set (read by [`GraphTarget::encode`], which cannot wait for the lock).
+    bulk_on: std::sync::atomic::AtomicBool,
 }
 
 /// The error for a failed request: the server's own message for a refused query; for a
@@ -67,7 +72,12 @@ impl FalkorDbTarget {
                 ),
             });
         }
-        Ok(FalkorDbTarget { client: Arc::new(client), url: url.clone() })
+        Ok(FalkorDbTarget {
+            client: Arc::new(client),
+            url: url.clone(),
+            bulk: tokio::sync::Mutex::new(bulk::BulkState::new(false, false)),
+            bulk_on: std::sync::atomic::AtomicBool::new(false),
+        })
     }
 
     fn snapshot_name(&self, run_id: &str) -> String {
@@ -83,7 +93,11 @@ impl GraphTarget for FalkorDbTarget {
 
     async fn begin_run(&self, marks: Option<&str>) -> Result<String, TargetError> {
         // Elements carry the run's id (the checkpoint's) until the run finishes: nothing else
-        // to remember.
+        // to remember. Only a first attempt loads in bulk: a resumed one does not know the
+        // ids of what the earlier attempt wrote.
+        let state = bulk::BulkState::new(self.url.bulk, marks.is_some());
+        self.bulk_on.store(self.url.bulk && marks.is_none(), std::sync::atomic::Ordering::Relaxed);
+        *self.bulk.lock().await = state;
         Ok(marks.unwrap_or("{}").to_owned())
     }
 
@@ -93,22 +107,22 @@ impl GraphTarget for FalkorDbTarget {
     }
 
     async fn ensure_indexes(&self, indexes: &[KeyIndex]) -> Result<Vec<String>, TargetError> {
+        let mut state = self.bulk.lock().await;
         let mut statements = Vec::new();
         for index in indexes {
-            for statement in Dialect::FalkorDb.key_index(&index.label, &index.properties) {
-                match self.client.idempotent(&statement, &[]).await {
-                    Ok(_) => statements.push(statement),
-                    // FalkorDB has no IF NOT EXISTS: an index already there is fine.
-                    Err(ClientError::Query(message)) if message.contains("already indexed") => {}
-                    Err(error) => return Err(failed(&self.describe(), error)),
-                }
+            // A label that will load in bulk gets its index after the load (the engine asks
+            // again then): building it once is cheaper than keeping it up row by row.
+            if state.defers(&self.client, &self.describe(), index).await? {
+                continue;
             }
+            statements.extend(bulk::create_index(&self.client, &self.describe(), index).await?);
         }
+        state.indexes_asked();
         Ok(statements)
     }
 
     fn encode(&self, batch: RecordBatch) -> Result<Encoded, TargetError> {
-        Ok(write::encode(batch))
+        Ok(write::encode(batch, self.bulk_on.load(std::sync::atomic::Ordering::Relaxed)))
     }
 
     async fn write(
@@ -117,12 +131,20 @@ impl GraphTarget for FalkorDbTarget {
         checkpoint: &Checkpoint,
         before_commit: BeforeCommit,
     ) -> Result<WriteReport, TargetError> {
-        write::write(&self.client, &self.describe(), &checkpoint.run_id, encoded, checkpoint, before_commit).await
+        write::write(&self.client, &self.describe(), &checkpoint.run_id, encoded, checkpoint, &self.bulk, before_commit)
+            .await
     }
 
     async fn finish_run(&self, run_id: &str) -> Result<(), TargetError> {
-        let unmarked = batch::unmark(self.client.as_ref(), run_id, 1_000_000).await?;
-        tracing::debug!("{}: {unmarked} elements unmarked", self.describe());
+        bulk::collapse_checkpoints(&self.client, &self.describe(), run_id).await?;
+        self.bulk_on.store(false, std::sync::atomic::Ordering::Relaxed);
+        let marked = std::mem::replace(&mut *self.bulk.lock().await, bulk::BulkState::new(false, false)).marked;
+        // Elements written in bulk carry no mark: only a run that wrote the Cypher way (or
+        // resumed one that may have) has marks to remove.
+        if marked {
+            let unmarked = batch::unmark(self.client.as_ref(), run_id, 1_000_000).await?;
+            tracing::debug!("{}: {unmarked} elements unmarked", self.describe());
+        }
         Ok(())
     }
 

@@ -20,6 +20,7 @@
 
 use grafter_model::Value;
 
+use super::bulk::BulkState;
 use super::connection::{Client, ClientError};
 use super::failed;
 use super::literal::{params_prefix, storable, write_literal};
@@ -31,13 +32,28 @@ use crate::cypher::queries::{
 };
 use crate::{BeforeCommit, Checkpoint, Encoded, RecordBatch, TargetError, WriteReport};
 
-/// A batch ready to send: the prepared records, their rows as parameter text.
+/// A batch ready to send: the prepared records, and their rows as parameter text unless
+/// the batch may go in bulk ([`super::bulk`] takes the values as they are).
 pub(crate) struct EncodedBatch {
     prepared: PreparedBatch,
+    literals: Option<Literals>,
+}
+
+/// A batch's rows as parameter text.
+struct Literals {
     /// `[i, key…]` per record, as literals.
     lookup_rows: Vec<String>,
     /// `[i, key…, property…]` per record, as literals.
     write_rows: Vec<String>,
+}
+
+impl Literals {
+    fn of(prepared: &mut PreparedBatch) -> Literals {
+        Literals {
+            lookup_rows: std::mem::take(&mut prepared.lookup_rows).into_iter().map(list_literal).collect(),
+            write_rows: std::mem::take(&mut prepared.write_rows).into_iter().map(list_literal).collect(),
+        }
+    }
 }
 
 pub(crate) fn list_literal(values: impl IntoIterator<Item = Value>) -> String {
@@ -46,13 +62,13 @@ pub(crate) fn list_literal(values: impl IntoIterator<Item = Value>) -> String {
     out
 }
 
-/// Converts a batch for [`write`] (on a worker thread, beside the writer).
-pub(crate) fn encode(batch: RecordBatch) -> Encoded {
+/// Converts a batch for [`write`] (on a worker thread, beside the writer). With `bulk`, the
+/// rows stay values: the parameter text is made only if the batch takes the Cypher way.
+pub(crate) fn encode(batch: RecordBatch, bulk: bool) -> Encoded {
     let records = batch.len();
     let mut prepared = PreparedBatch::new(batch, &|value| storable(value).map_err(|e| e.0));
-    let lookup_rows = std::mem::take(&mut prepared.lookup_rows).into_iter().map(list_literal).collect();
-    let write_rows = std::mem::take(&mut prepared.write_rows).into_iter().map(list_literal).collect();
-    Encoded::new(records, EncodedBatch { prepared, lookup_rows, write_rows })
+    let literals = if bulk { None } else { Some(Literals::of(&mut prepared)) };
+    Encoded::new(records, EncodedBatch { prepared, literals })
 }
 
 /// What sending a write found.
@@ -66,15 +82,31 @@ enum Sent {
 /// Sends a write carrying checkpoint `stored`, exactly once: if the connection fails, the
 /// checkpoint says whether it committed, and it is sent again only if it did not.
 async fn send(client: &Client, target: &str, text: &str, stored: &Checkpoint) -> Result<Sent, TargetError> {
+    let sent = exactly_once(client, target, stored, || client.query_text(client.graph(), text, false)).await?;
+    Ok(sent.map_or(Sent::CommittedUnseen, |reply| Sent::Rows(reply.rows)))
+}
+
+/// Runs `attempt`, a write that stores checkpoint `stored`, exactly once: after a
+/// connection failure the stored checkpoint says whether it committed (`None`: it did, its
+/// reply is lost), and it is tried again only if it did not.
+pub(crate) async fn exactly_once<T, F, Fut>(
+    client: &Client,
+    target: &str,
+    stored: &Checkpoint,
+    mut attempt: F,
+) -> Result<Option<T>, TargetError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ClientError>>,
+{
     let mut attempts = 0;
     loop {
         attempts += 1;
-        match client.query_text(client.graph(), text, false).await {
-            Ok(reply) => return Ok(Sent::Rows(reply.rows)),
+        match attempt().await {
+            Ok(reply) => return Ok(Some(reply)),
             Err(ClientError::Connection(message)) if attempts <= 5 => {
-                // Did the batch commit before the connection failed? Its checkpoint says.
                 match stored_batches(client, stored).await? {
-                    Some(n) if n >= stored.batches => return Ok(Sent::CommittedUnseen),
+                    Some(n) if n >= stored.batches => return Ok(None),
                     Some(n) if n + 1 == stored.batches => {}
                     None if stored.batches <= 1 => {}
                     other => return Err(lost_batches(target, &message, other, stored)),
@@ -113,17 +145,29 @@ pub(crate) async fn write(
     run_id: &str,
     encoded: Encoded,
     checkpoint: &Checkpoint,
+    bulk: &tokio::sync::Mutex<BulkState>,
     mut before_commit: BeforeCommit,
 ) -> Result<WriteReport, TargetError> {
-    let EncodedBatch { mut prepared, lookup_rows, write_rows } =
+    let EncodedBatch { mut prepared, literals } =
         encoded.downcast::<EncodedBatch>().ok_or_else(|| TargetError::Write {
             target: target.to_owned(),
             message: "the batch was encoded by another kind of target".into(),
         })?;
+    let owned = {
+        let mut state = bulk.lock().await;
+        if literals.is_none() && state.takes(client, target, &prepared.shape).await? {
+            let rows = std::mem::take(&mut prepared.write_rows);
+            return state.write(client, target, &mut prepared, &rows, checkpoint, before_commit).await;
+        }
+        // The Cypher way: what it writes is marked, and the marks go when the run finishes.
+        state.marked = true;
+        state.owned(client, target, run_id, &prepared.shape).await?
+    };
+    let Literals { lookup_rows, write_rows } = literals.unwrap_or_else(|| Literals::of(&mut prepared));
     let (lookup, (merge, create)) = match &prepared.shape {
-        Shape::Nodes(spec) => (node_lookup(spec, &plain), node_writes(spec, UNWIND_ROWS, &plain)),
+        Shape::Nodes(spec) => (node_lookup(spec, &plain, owned), node_writes(spec, UNWIND_ROWS, &plain)),
         Shape::Relationships(spec) => {
-            (relationship_lookup(spec, &plain), relationship_writes(spec, UNWIND_ROWS, &plain))
+            (relationship_lookup(spec, &plain, owned), relationship_writes(spec, UNWIND_ROWS, &plain))
         }
     };
     let run = vec![("run".to_owned(), Value::String(run_id.to_owned()))];

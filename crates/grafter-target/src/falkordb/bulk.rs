@@ -1,0 +1,692 @@
+//! Loading what the graph does not hold yet through FalkorDB's bulk-insert command
+//! (`GRAPH.BULK`), the binary protocol `falkordb-bulk-loader` speaks.
+//!
+//! A Cypher write pays, for every relationship, two key lookups through the index inside
+//! the server's single writer; `GRAPH.BULK` takes nodes as packed property values and
+//! relationships as pairs of node ids, and is several times faster for both. It cannot
+//! look anything up, so grafter must know each end node's id. It does when the run itself
+//! created every node of the end's label: a label with no node when the run first writes
+//! it is loaded in bulk, and grafter remembers each key's node id (16 bytes of key hash and
+//! 8 of id, plus the table's overhead). A relationship mapping goes in bulk when both its
+//! end labels did; anything else takes the Cypher way of [`super::write`]. A resumed run
+//! always does (what an earlier attempt wrote is not in this process's tables).
+//!
+//! **Ids.** The server gives a new node the lowest free id, which on a graph that never
+//! deleted a node is the next one; grafter predicts the ids of a batch's nodes, then checks
+//! the prediction on the first node and on the batch's checkpoint (the last node the
+//! command creates). A wrong guess (the graph reused the id of a deleted node) is repaired
+//! by looking the batch's ids up by key, and the next batch is predicted from there.
+//!
+//! **Exactly once.** The command creates the batch's elements and a new
+//! `_GrafterCheckpoint` node with the batch's checkpoint, and the server runs it whole
+//! (it holds the graph's write lock throughout, and replicates or logs it only once done):
+//! the batch and its checkpoint commit together. Readers of checkpoints take the node with
+//! the most batches, and [`collapse_checkpoints`] keeps only that one when the run ends.
+//! **Marks.** Elements written in bulk carry no `_grafter_run` mark (removing marks from a
+//! million elements when the run ends costs as much as writing them): the label they
+//! belong to was new, so every element of it is this run's. Each node batch's checkpoint
+//! names its label (`bulk_label`), so a resumed run knows it too and its lookups take any
+//! element found there as its own ([`BulkState::owned`]).
+//!
+//! **Duplicates** are found here, not by the server: a node key or a relationship (its two
+//! ends and key) met before in the run is rejected with the same reason as on the Cypher
+//! way.
+
+use std::collections::{HashMap, HashSet};
+
+use grafter_model::{KeyHash, Value, key_hash};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::connection::{Client, ClientError};
+use super::failed;
+use super::literal::reported_form;
+use super::write::exactly_once;
+use crate::cypher::CHECKPOINT_LABEL;
+use crate::cypher::batch::{PreparedBatch, Shape, duplicate_node, duplicate_relationship};
+use crate::cypher::bookkeeping::checkpoint_fields;
+use crate::dialect::Dialect;
+use crate::{BeforeCommit, Checkpoint, KeyIndex, NodeSpec, RelSpec, RowOutcome, TargetError, WriteReport};
+
+/// Elements (node ids and relationship identities) the tables may hold before bulk loading
+/// stops taking new labels: about 1 GiB.
+const MAX_REMEMBERED: usize = 24_000_000;
+
+/// The checkpoint property naming the label a bulk node batch created (unmarked): how a
+/// resumed run knows that every node of it is the run's own.
+const BULK_LABEL: &str = "bulk_label";
+
+/// Type tags of the bulk format's values.
+const TAG_NULL: u8 = 0;
+const TAG_BOOL: u8 = 1;
+const TAG_DOUBLE: u8 = 2;
+const TAG_STRING: u8 = 3;
+const TAG_LONG: u8 = 4;
+const TAG_ARRAY: u8 = 5;
+
+/// A label's standing for bulk loading in this run.
+enum LabelIds {
+    /// Every node of the label was created by this run in bulk: its key → node id, and the
+    /// key property names those keys are made of.
+    Complete { key_names: Vec<String>, ids: FxHashMap<KeyHash, u64> },
+    /// The label held nodes before, or some went the Cypher way: not in bulk.
+    Unavailable,
+}
+
+/// What a run knows for bulk loading: the tables of node ids and relationships written.
+pub(crate) struct BulkState {
+    /// Whether new labels may load in bulk: a first attempt, without `?bulk=off`.
+    enabled: bool,
+    /// Labels this run created whole, in bulk, unmarked (see [`BulkState::owned`]); `None`
+    /// until read back from the run's checkpoints (a resumed run).
+    owned: Option<HashSet<String>>,
+    /// Whether this process wrote marked elements (the Cypher way), or resumed a run that
+    /// may have: the marks must be removed when the run finishes.
+    pub marked: bool,
+    labels: HashMap<String, LabelIds>,
+    /// Per relationship type, the identities (ends and key) written by this run.
+    relationships: HashMap<String, FxHashSet<KeyHash>>,
+    /// The id the server will give the next node, when known.
+    next_id: Option<u64>,
+    /// Entries held by all tables.
+    remembered: usize,
+    /// Whether the next call for key indexes is the one before the load, which leaves out
+    /// those of labels new to the graph.
+    defer_indexes: bool,
+    /// The key indexes left out, created after the load (or at the first lookup by key).
+    deferred: Vec<KeyIndex>,
+}
+
+impl BulkState {
+    /// The state of a run starting: a first attempt may load in bulk if `enabled`; a
+    /// resumed one does not, and learns from the graph which labels the first created.
+    pub(crate) fn new(enabled: bool, resumed: bool) -> BulkState {
+        BulkState {
+            enabled: enabled && !resumed,
+            owned: if resumed { None } else { Some(HashSet::new()) },
+            marked: resumed,
+            labels: HashMap::new(),
+            relationships: HashMap::new(),
+            next_id: None,
+            remembered: 0,
+            defer_indexes: enabled && !resumed,
+            deferred: Vec::new(),
+        }
+    }
+
+    /// Ends the call for key indexes before the load: the next one creates them all.
+    pub(crate) fn indexes_asked(&mut self) {
+        self.defer_indexes = false;
+    }
+
+    /// Whether `index` is left for after the load: asked before a first attempt's load, of
+    /// a label new to the graph. Asked again after the load, it is not.
+    pub(crate) async fn defers(
+        &mut self,
+        client: &Client,
+        target: &str,
+        index: &KeyIndex,
+    ) -> Result<bool, TargetError> {
+        if !self.defer_indexes {
+            self.deferred.clear();
+            return Ok(false);
+        }
+        if self.deferred.contains(index) {
+            return Ok(true);
+        }
+        if label_is_empty(client, target, &index.label).await? {
+            self.deferred.push(index.clone());
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Whether every element the Cypher way's lookup of `shape` can find was written by
+    /// this run, unmarked, in bulk: nodes of a label this run created whole, or
+    /// relationships between two such labels.
+    pub(crate) async fn owned(
+        &mut self,
+        client: &Client,
+        target: &str,
+        run_id: &str,
+        shape: &Shape,
+    ) -> Result<bool, TargetError> {
+        if self.owned.is_none() {
+            let cypher = format!(
+                "MATCH (c:{CHECKPOINT_LABEL} {{run: $run}}) WHERE c.{BULK_LABEL} IS NOT NULL RETURN DISTINCT c.{BULK_LABEL}"
+            );
+            let reply = client
+                .read_query(&cypher, &[("run".to_owned(), Value::String(run_id.to_owned()))])
+                .await
+                .map_err(|e| failed(target, e))?;
+            let labels = reply.rows.into_iter().filter_map(|row| row.into_iter().next()).map(|v| match v {
+                Value::String(label) => label,
+                other => other.to_string(),
+            });
+            self.owned = Some(labels.collect());
+        }
+        let owned = self.owned.as_ref().expect("read above");
+        Ok(match shape {
+            Shape::Nodes(spec) => owned.contains(&spec.label),
+            Shape::Relationships(spec) => owned.contains(&spec.start.label) && owned.contains(&spec.end.label),
+        })
+    }
+
+    /// Whether `batch` goes in bulk: its label new to the graph (nodes), or both end labels
+    /// loaded in bulk by this run with the keys the relationship names (relationships).
+    pub(crate) async fn takes(&mut self, client: &Client, target: &str, shape: &Shape) -> Result<bool, TargetError> {
+        match shape {
+            _ if !self.enabled => Ok(false),
+            Shape::Nodes(spec) => {
+                if !self.labels.contains_key(&spec.label) {
+                    let standing =
+                        if self.remembered < MAX_REMEMBERED && label_is_empty(client, target, &spec.label).await? {
+                            LabelIds::Complete {
+                                key_names: spec.key_names().into_iter().map(str::to_owned).collect(),
+                                ids: FxHashMap::default(),
+                            }
+                        } else {
+                            LabelIds::Unavailable
+                        };
+                    if matches!(standing, LabelIds::Complete { .. }) {
+                        self.owned.get_or_insert_with(HashSet::new).insert(spec.label.clone());
+                        tracing::debug!("{target}: label `{}` is new to the graph: its nodes load in bulk", spec.label);
+                    }
+                    self.labels.insert(spec.label.clone(), standing);
+                }
+                let same_key = match self.labels.get(&spec.label) {
+                    Some(LabelIds::Complete { key_names, .. }) => {
+                        key_names.iter().map(String::as_str).eq(spec.key_names())
+                    }
+                    _ => return Ok(false),
+                };
+                if !same_key {
+                    // Another mapping keys this label differently: relationships would look
+                    // its nodes up by a key the table does not hold.
+                    self.give_up(&spec.label);
+                }
+                Ok(same_key)
+            }
+            Shape::Relationships(spec) => {
+                let complete = |label: &str, names: &[String]| matches!(self.labels.get(label), Some(LabelIds::Complete { key_names, .. }) if key_names == names);
+                let takes = complete(&spec.start.label, &spec.start.key_properties)
+                    && complete(&spec.end.label, &spec.end.key_properties)
+                    && self.remembered < MAX_REMEMBERED;
+                if takes && !self.relationships.contains_key(&spec.rel_type) {
+                    tracing::debug!(
+                        "{target}: both ends of `{}` were loaded in bulk by this run: its relationships load in bulk",
+                        spec.rel_type
+                    );
+                }
+                Ok(takes)
+            }
+        }
+    }
+
+    /// Takes a label out of bulk loading: its nodes are no longer all in the table.
+    fn give_up(&mut self, label: &str) {
+        if let Some(LabelIds::Complete { ids, .. }) = self.labels.get(label) {
+            self.remembered -= ids.len();
+        }
+        self.labels.insert(label.to_owned(), LabelIds::Unavailable);
+    }
+
+    /// Writes `prepared` (which [`BulkState::takes`]) and its checkpoint in one command.
+    pub(crate) async fn write(
+        &mut self,
+        client: &Client,
+        target: &str,
+        prepared: &mut PreparedBatch,
+        rows: &[Vec<Value>],
+        checkpoint: &Checkpoint,
+        mut before_commit: BeforeCommit,
+    ) -> Result<WriteReport, TargetError> {
+        let fail = |message| TargetError::Write { target: target.to_owned(), message };
+        let shape = prepared.shape.clone();
+        // Outcomes first: duplicates and missing ends, found in this run's tables.
+        let (keep, ends) = match &shape {
+            Shape::Nodes(spec) => (self.node_outcomes(spec, prepared, rows), Vec::new()),
+            Shape::Relationships(spec) => self.relationship_outcomes(spec, prepared, rows),
+        };
+        let report = prepared.report();
+        before_commit(&report).map_err(fail)?;
+        let stored = checkpoint.with_outcomes(&report);
+        let base = match self.next_id {
+            Some(id) => id,
+            None => next_node_id(client, target).await?,
+        };
+
+        let mut blobs = Vec::new();
+        let (nodes, edges) = match &shape {
+            Shape::Nodes(spec) => {
+                if !keep.is_empty() {
+                    blobs.push(node_blob(spec, keep.iter().map(|&n| &rows[n][1..])));
+                }
+                (keep.len() + 1, 0)
+            }
+            Shape::Relationships(_) => (1, keep.len()),
+        };
+        let bulk_label = match &shape {
+            Shape::Nodes(spec) => Some(spec.label.as_str()),
+            Shape::Relationships(_) => None,
+        };
+        blobs.push(checkpoint_blob(&stored, bulk_label));
+        let node_tokens = blobs.len();
+        if let Shape::Relationships(spec) = &shape
+            && !keep.is_empty()
+        {
+            blobs.push(relationship_blob(spec, keep.iter().zip(ends).map(|(&n, ends)| (ends, &rows[n]))));
+        }
+        let mut command = redis::cmd("GRAPH.BULK");
+        command.arg(client.graph()).arg(nodes).arg(edges).arg(node_tokens).arg(blobs.len() - node_tokens);
+        for blob in &blobs {
+            command.arg(blob.as_slice());
+        }
+        exactly_once(client, target, &stored, || client.command(command.clone())).await?;
+
+        // Where did the nodes go? The checkpoint node was created last.
+        let checkpoint_id = base + nodes as u64 - 1;
+        let first = match &shape {
+            Shape::Nodes(spec) if !keep.is_empty() => Some((spec.as_ref(), &rows[keep[0]])),
+            _ => None,
+        };
+        if predicted(client, target, &stored, checkpoint_id, base, first).await? {
+            if let Shape::Nodes(spec) = &shape {
+                self.remember_nodes(spec, keep.iter().enumerate().map(|(i, &n)| (&rows[n], base + i as u64)));
+            }
+            self.next_id = Some(checkpoint_id + 1);
+        } else {
+            tracing::debug!(
+                "{target}: node ids were not where predicted (the graph reused deleted ones); looking them up"
+            );
+            let mut highest = checkpoint_node_id(client, target, &stored).await?;
+            if let Shape::Nodes(spec) = &shape {
+                // Looking up by key wants the key's index now.
+                for index in self.deferred.iter().filter(|index| index.label == spec.label) {
+                    create_index(client, target, index).await?;
+                }
+                let found = node_ids(client, target, spec, keep.iter().map(|&n| &rows[n])).await?;
+                if found.len() != keep.len() {
+                    return Err(fail(format!(
+                        "after a bulk write of {} {} nodes, {} are found by key",
+                        keep.len(),
+                        spec.label,
+                        found.len()
+                    )));
+                }
+                highest = found.iter().copied().chain(std::iter::once(highest)).max().unwrap_or(highest);
+                self.remember_nodes(spec, keep.iter().map(|&n| &rows[n]).zip(found));
+            }
+            self.next_id = Some(highest + 1);
+        }
+        Ok(report)
+    }
+
+    /// Rejects keys this run wrote before; returns the indexes (into `rows`) to write.
+    fn node_outcomes(&mut self, spec: &NodeSpec, prepared: &mut PreparedBatch, rows: &[Vec<Value>]) -> Vec<usize> {
+        let Some(LabelIds::Complete { ids, .. }) = self.labels.get(&spec.label) else { return Vec::new() };
+        let mut keep = Vec::with_capacity(rows.len());
+        for (n, row) in rows.iter().enumerate() {
+            let position = prepared.positions[n];
+            if ids.contains_key(&node_key(spec, row)) {
+                prepared.outcomes[position] = Some(duplicate_node(&prepared.described[position]));
+            } else {
+                keep.push(n);
+            }
+        }
+        keep
+    }
+
+    /// Rejects relationships whose end is missing or which this run wrote before; returns
+    /// the indexes (into `rows`) to write, and their start and end node ids.
+    fn relationship_outcomes(
+        &mut self,
+        spec: &RelSpec,
+        prepared: &mut PreparedBatch,
+        rows: &[Vec<Value>],
+    ) -> (Vec<usize>, Vec<(u64, u64)>) {
+        let mut keep = Vec::with_capacity(rows.len());
+        let mut kept_ends = Vec::with_capacity(rows.len());
+        let mut written = std::mem::take(self.relationships.entry(spec.rel_type.clone()).or_default());
+        let (starts, ends) = (spec.start.key_properties.len(), spec.end.key_properties.len());
+        for (n, row) in rows.iter().enumerate() {
+            let position = prepared.positions[n];
+            let described = &prepared.described[position];
+            let start = self.node_id(&spec.start.label, &row[1..1 + starts]);
+            let end = self.node_id(&spec.end.label, &row[1 + starts..1 + starts + ends]);
+            let outcome = match (start, end) {
+                (None, _) => RowOutcome::Rejected(format!("start node of {described} not found")),
+                (_, None) => RowOutcome::Rejected(format!("end node of {described} not found")),
+                (Some(start), Some(end)) => {
+                    let key: Vec<Value> = spec.key.iter().map(|&k| row[1 + starts + ends + k].clone()).collect();
+                    let identity = key_hash(&[Value::Int(start as i64), Value::Int(end as i64), Value::List(key)]);
+                    if written.insert(identity) {
+                        self.remembered += 1;
+                        keep.push(n);
+                        kept_ends.push((start, end));
+                        continue;
+                    }
+                    duplicate_relationship(described, spec)
+                }
+            };
+            prepared.outcomes[position] = Some(outcome);
+        }
+        self.relationships.insert(spec.rel_type.clone(), written);
+        (keep, kept_ends)
+    }
+
+    fn node_id(&self, label: &str, key: &[Value]) -> Option<u64> {
+        match self.labels.get(label) {
+            Some(LabelIds::Complete { ids, .. }) => ids.get(&key_hash(key)).copied(),
+            _ => None,
+        }
+    }
+
+    fn remember_nodes<'a>(&mut self, spec: &NodeSpec, nodes: impl Iterator<Item = (&'a Vec<Value>, u64)>) {
+        if let Some(LabelIds::Complete { ids, .. }) = self.labels.get_mut(&spec.label) {
+            let before = ids.len();
+            for (row, id) in nodes {
+                ids.insert(node_key(spec, row), id);
+            }
+            self.remembered += ids.len() - before;
+        }
+    }
+}
+
+/// The key hash of a node row `[i, property…]`, as relationships look it up.
+fn node_key(spec: &NodeSpec, row: &[Value]) -> KeyHash {
+    let key: Vec<Value> = spec.key.iter().map(|&k| row[1 + k].clone()).collect();
+    key_hash(&key)
+}
+
+/// Creates a key index unless it is there; returns the statements that created something.
+pub(crate) async fn create_index(client: &Client, target: &str, index: &KeyIndex) -> Result<Vec<String>, TargetError> {
+    let mut statements = Vec::new();
+    for statement in Dialect::FalkorDb.key_index(&index.label, &index.properties) {
+        match client.idempotent(&statement, &[]).await {
+            Ok(_) => statements.push(statement),
+            // FalkorDB has no IF NOT EXISTS: an index already there is fine.
+            Err(ClientError::Query(message)) if message.contains("already indexed") => {}
+            Err(error) => return Err(failed(target, error)),
+        }
+    }
+    Ok(statements)
+}
+
+async fn label_is_empty(client: &Client, target: &str, label: &str) -> Result<bool, TargetError> {
+    let cypher = format!("MATCH (n:{}) RETURN count(n)", grafter_model::quote_name(label));
+    let reply = client.read_query(&cypher, &[]).await.map_err(|e| failed(target, e))?;
+    Ok(matches!(reply.rows.first().and_then(|r| r.first()), Some(Value::Int(0)) | None))
+}
+
+/// The id the next node is likely to get: one past the highest in use.
+async fn next_node_id(client: &Client, target: &str) -> Result<u64, TargetError> {
+    let reply = client.read_query("MATCH (n) RETURN max(id(n))", &[]).await.map_err(|e| failed(target, e))?;
+    Ok(match reply.rows.first().and_then(|r| r.first()) {
+        Some(Value::Int(n)) => u64::try_from(*n).map_or(0, |n| n + 1),
+        _ => 0,
+    })
+}
+
+/// Whether the batch's nodes are where they were predicted: the checkpoint node at
+/// `checkpoint_id`, and `first` (a node spec and its row) at `base`.
+async fn predicted(
+    client: &Client,
+    target: &str,
+    stored: &Checkpoint,
+    checkpoint_id: u64,
+    base: u64,
+    first: Option<(&NodeSpec, &Vec<Value>)>,
+) -> Result<bool, TargetError> {
+    let ids = [("c".to_owned(), Value::Int(checkpoint_id as i64)), ("a".to_owned(), Value::Int(base as i64))];
+    let reply = client
+        .read_query(
+            &format!("MATCH (c:{CHECKPOINT_LABEL}) WHERE id(c) = $c RETURN c.run, c.mapping, c.partition, c.batches"),
+            &ids,
+        )
+        .await
+        .map_err(|e| failed(target, e))?;
+    let expected = vec![
+        Value::String(stored.run_id.clone()),
+        Value::String(stored.mapping.clone()),
+        Value::Int(i64::from(stored.partition)),
+        Value::Int(stored.batches as i64),
+    ];
+    if reply.rows.first() != Some(&expected) {
+        return Ok(false);
+    }
+    let Some((spec, row)) = first else { return Ok(true) };
+    let keys: Vec<String> =
+        spec.key_names().iter().map(|name| format!("a.{}", grafter_model::quote_name(name))).collect();
+    let reply = client
+        .read_query(
+            &format!(
+                "MATCH (a:{}) WHERE id(a) = $a RETURN {}",
+                grafter_model::quote_name(&spec.label),
+                keys.join(", ")
+            ),
+            &ids,
+        )
+        .await
+        .map_err(|e| failed(target, e))?;
+    let expected: Vec<Value> = spec.key.iter().map(|&k| reported_form(row[1 + k].clone())).collect();
+    Ok(reply.rows.first() == Some(&expected))
+}
+
+/// The id of the checkpoint node a bulk write created.
+async fn checkpoint_node_id(client: &Client, target: &str, stored: &Checkpoint) -> Result<u64, TargetError> {
+    let params = [
+        ("run".to_owned(), Value::String(stored.run_id.clone())),
+        ("mapping".to_owned(), Value::String(stored.mapping.clone())),
+        ("partition".to_owned(), Value::Int(i64::from(stored.partition))),
+        ("batches".to_owned(), Value::Int(stored.batches as i64)),
+    ];
+    let reply = client
+        .read_query(
+            &format!(
+                "MATCH (c:{CHECKPOINT_LABEL} {{run: $run, mapping: $mapping, partition: $partition, batches: $batches}}) RETURN max(id(c))"
+            ),
+            &params,
+        )
+        .await
+        .map_err(|e| failed(target, e))?;
+    match reply.rows.first().and_then(|r| r.first()) {
+        Some(Value::Int(n)) if *n >= 0 => Ok(*n as u64),
+        _ => Err(TargetError::Write {
+            target: target.to_owned(),
+            message: format!(
+                "the checkpoint of batch {} of `{}` is not in the graph after its write",
+                stored.batches, stored.mapping
+            ),
+        }),
+    }
+}
+
+/// The ids of the nodes this run wrote for `rows`, in their order, by key.
+async fn node_ids<'a>(
+    client: &Client,
+    target: &str,
+    spec: &NodeSpec,
+    rows: impl Iterator<Item = &'a Vec<Value>>,
+) -> Result<Vec<u64>, TargetError> {
+    let keys: Vec<Value> = rows
+        .enumerate()
+        .map(|(i, row)| {
+            Value::List(
+                std::iter::once(Value::Int(i as i64)).chain(spec.key.iter().map(|&k| row[1 + k].clone())).collect(),
+            )
+        })
+        .collect();
+    let pattern: Vec<String> = spec
+        .key_names()
+        .iter()
+        .enumerate()
+        .map(|(i, name)| format!("{}: r[{}]", grafter_model::quote_name(name), i + 1))
+        .collect();
+    // Every node of the label is this run's: the key finds the one just written.
+    let cypher = format!(
+        "UNWIND $rows AS r MATCH (o:{} {{{}}}) RETURN r[0], id(o)",
+        grafter_model::quote_name(&spec.label),
+        pattern.join(", ")
+    );
+    let params = [("rows".to_owned(), Value::List(keys))];
+    let reply = client.read_query(&cypher, &params).await.map_err(|e| failed(target, e))?;
+    let mut found: Vec<(i64, u64)> = reply
+        .rows
+        .into_iter()
+        .filter_map(|row| match (row.first(), row.get(1)) {
+            (Some(Value::Int(i)), Some(Value::Int(id))) => Some((*i, *id as u64)),
+            _ => None,
+        })
+        .collect();
+    found.sort_unstable();
+    found.dedup_by_key(|(i, _)| *i);
+    Ok(found.into_iter().map(|(_, id)| id).collect())
+}
+
+/// Keeps, of each checkpoint of `run_id`, only the node with the most batches (bulk writes
+/// add one per batch).
+pub(crate) async fn collapse_checkpoints(client: &Client, target: &str, run_id: &str) -> Result<(), TargetError> {
+    let cypher = format!(
+        "MATCH (c:{CHECKPOINT_LABEL} {{run: $run}}) WITH c ORDER BY c.batches DESC \
+         WITH c.mapping AS m, c.partition AS p, collect(c) AS cs WHERE size(cs) > 1 \
+         UNWIND cs[1..] AS old DELETE old"
+    );
+    client
+        .idempotent(&cypher, &[("run".to_owned(), Value::String(run_id.to_owned()))])
+        .await
+        .map_err(|e| failed(target, e))?;
+    Ok(())
+}
+
+// ------------------------------------------------------------------ the binary format
+
+fn push_name(out: &mut Vec<u8>, name: &str) {
+    out.extend_from_slice(name.as_bytes());
+    out.push(0);
+}
+
+/// A token's header: the label (or type), then its property names.
+fn header<'a>(name: &str, properties: impl ExactSizeIterator<Item = &'a str>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    push_name(&mut out, name);
+    out.extend_from_slice(&(properties.len() as u32).to_le_bytes());
+    for property in properties {
+        push_name(&mut out, property);
+    }
+    out
+}
+
+/// Appends one value in the bulk format. Values have gone through `storable`: booleans,
+/// integers, doubles, strings without NUL and lists of those; anything else is written as
+/// its text, as `storable` would have.
+fn push_value(out: &mut Vec<u8>, value: &Value) {
+    match value {
+        Value::Null => out.push(TAG_NULL),
+        Value::Bool(b) => {
+            out.push(TAG_BOOL);
+            out.push(u8::from(*b));
+        }
+        Value::Float(x) => {
+            out.push(TAG_DOUBLE);
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+        Value::Int(i) => {
+            out.push(TAG_LONG);
+            out.extend_from_slice(&i.to_le_bytes());
+        }
+        Value::String(s) => {
+            out.push(TAG_STRING);
+            push_name(out, s);
+        }
+        Value::List(items) => {
+            out.push(TAG_ARRAY);
+            out.extend_from_slice(&(items.len() as i64).to_le_bytes());
+            for item in items {
+                push_value(out, item);
+            }
+        }
+        other => {
+            out.push(TAG_STRING);
+            push_name(out, &other.to_string());
+        }
+    }
+}
+
+fn node_blob<'a>(spec: &NodeSpec, rows: impl Iterator<Item = &'a [Value]>) -> Vec<u8> {
+    let mut out = header(&spec.label, spec.properties.iter().map(String::as_str));
+    for row in rows {
+        for value in row {
+            push_value(&mut out, value);
+        }
+    }
+    out
+}
+
+fn relationship_blob<'a>(spec: &RelSpec, rows: impl Iterator<Item = ((u64, u64), &'a Vec<Value>)>) -> Vec<u8> {
+    let mut out = header(&spec.rel_type, spec.properties.iter().map(String::as_str));
+    let first_property = 1 + spec.start.key_properties.len() + spec.end.key_properties.len();
+    for ((start, end), row) in rows {
+        out.extend_from_slice(&start.to_le_bytes());
+        out.extend_from_slice(&end.to_le_bytes());
+        for value in &row[first_property..] {
+            push_value(&mut out, value);
+        }
+    }
+    out
+}
+
+/// The batch's checkpoint as one `_GrafterCheckpoint` node; for a node batch, with the
+/// label it created (`bulk_label`).
+fn checkpoint_blob(stored: &Checkpoint, bulk_label: Option<&str>) -> Vec<u8> {
+    let Value::Map(fields) = checkpoint_fields(stored) else { unreachable!("checkpoint fields are a map") };
+    let mut identity = vec![
+        ("run", Value::String(stored.run_id.clone())),
+        ("mapping", Value::String(stored.mapping.clone())),
+        ("partition", Value::Int(i64::from(stored.partition))),
+    ];
+    if let Some(label) = bulk_label {
+        identity.push((BULK_LABEL, Value::String(label.to_owned())));
+    }
+    let all: Vec<(&str, &Value)> =
+        identity.iter().map(|(k, v)| (*k, v)).chain(fields.iter().map(|(k, v)| (k.as_str(), v))).collect();
+    let mut out = header(CHECKPOINT_LABEL, all.iter().map(|(k, _)| *k));
+    for (_, value) in all {
+        push_value(&mut out, value);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_packed_as_the_server_reads_them() {
+        let mut out = Vec::new();
+        for value in [
+            Value::Null,
+            Value::Bool(true),
+            Value::Int(-2),
+            Value::Float(0.5),
+            Value::String("é".into()),
+            Value::List(vec![Value::Int(1)]),
+        ] {
+            push_value(&mut out, &value);
+        }
+        let mut expected = vec![TAG_NULL, TAG_BOOL, 1, TAG_LONG];
+        expected.extend_from_slice(&(-2i64).to_le_bytes());
+        expected.push(TAG_DOUBLE);
+        expected.extend_from_slice(&0.5f64.to_le_bytes());
+        expected.extend_from_slice(&[TAG_STRING, 0xc3, 0xa9, 0, TAG_ARRAY]);
+        expected.extend_from_slice(&1i64.to_le_bytes());
+        expected.push(TAG_LONG);
+        expected.extend_from_slice(&1i64.to_le_bytes());
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn a_header_names_the_label_then_counts_and_names_the_properties() {
+        let out = header("Person", ["id", "name"].into_iter());
+        assert_eq!(out, b"Person\0\x02\0\0\0id\0name\0");
+    }
+}
