@@ -9,7 +9,8 @@ The anchors read the very same records from that database (untimed) and load the
   grafter      `grafter run -q --no-verify` from the SQLite database into a new graph, timed
                as a whole process (connect, key index, load, finish, close); nodes/s and
                relationships/s from its summary's per-mapping seconds. Peak RSS at two sizes
-               (N/4 and N) to show whether it stays flat as the data grows.
+               (N/4 and N) to show how it grows with the data. The new graph's labels load
+               in bulk (GRAPH.BULK); once more with `?bulk=off`, every batch through Cypher.
   (a) UNWIND   the official Python client `falkordb`, `UNWIND $rows` batches of 5000
                (CREATE nodes, then MATCH both ends by id and CREATE relationships), the key
                index created first as grafter does. Only the queries are timed.
@@ -173,7 +174,7 @@ GRAFTER_TOML = """\
 url = "sqlite:{database}"
 
 [target]
-url = "falkordb://127.0.0.1:{port}/{graph}"
+url = "falkordb://127.0.0.1:{port}/{graph}{options}"
 
 [[nodes]]
 name = "people"
@@ -191,15 +192,16 @@ columns = ["since"]
 """
 
 
-def run_grafter(server, database, name, expected, verify, workers):
-    """One `grafter run` into a new graph; returns its figures."""
+def run_grafter(server, database, name, expected, verify, workers, options=""):
+    """One `grafter run` into a new graph (`options`: the target URL's, e.g. ?bulk=off);
+    returns its figures."""
     for graph in server.graphs(name):
         server.db.select_graph(graph).delete()
     work = database.parent / f"grafter-{name}"
     work.mkdir(exist_ok=True)
     for leftover in work.iterdir():
         leftover.unlink()
-    (work / "grafter.toml").write_text(GRAFTER_TOML.format(database=database, port=server.port, graph=GRAPH_PREFIX + name))
+    (work / "grafter.toml").write_text(GRAFTER_TOML.format(database=database, port=server.port, graph=GRAPH_PREFIX + name, options=options))
     command = [GRAFTER, "run", "-q", "--no-verify", "--format", "json"]
     if workers:
         command += ["--workers", workers]
@@ -379,6 +381,10 @@ def main():
     g = run_grafter(server, database, "grafter_full", expected, not args.no_verify, args.workers)
     print(f"  {g['rows']:,} rows in {g['seconds']:.1f}s, peak RSS {g['rss_mib']:,.0f} MiB", flush=True)
 
+    print("grafter, full size, ?bulk=off (every batch through Cypher) ...", flush=True)
+    cy = run_grafter(server, database, "grafter_cypher", expected, False, args.workers, "?bulk=off")
+    print(f"  {cy['rows']:,} rows in {cy['seconds']:.1f}s, peak RSS {cy['rss_mib']:,.0f} MiB", flush=True)
+
     print("(c) falkordb-bulk-insert ...", flush=True)
     c = run_bulk_loader(server, database.parent, expected)
     print(f"  {c['rows']:,} rows in {c['seconds']:.1f}s", flush=True)
@@ -404,7 +410,10 @@ def main():
     print()
     print(f"{args.nodes:,} nodes and {args.nodes:,} relationships, FalkorDB on 127.0.0.1:{args.port}")
     print(f"{'':34} {'nodes/s':>10} {'rels/s':>10} {'rows/s':>10}   grafter's rows/s ratio")
+    cy_nodes, cy_rels = rate(cy["nodes"], cy["node_seconds"]), rate(cy["relationships"], cy["rel_seconds"])
+    cy_rows = rate(cy["rows"], cy["seconds"])
     print(f"{'grafter run':34} {g_nodes:>10,.0f} {g_rels:>10,.0f} {g_rows:>10,.0f}")
+    print(f"{'grafter run, ?bulk=off':34} {cy_nodes:>10,.0f} {cy_rels:>10,.0f} {cy_rows:>10,.0f}   {g_rows / cy_rows:.2f}")
     print(f"{'(a) falkordb client, UNWIND 5000':34} {a_nodes:>10,.0f} {a_rels:>10,.0f} {a_rows:>10,.0f}   {g_rows / a_rows:.2f}")
     print(f"{'(b) one query per record':34} {b_nodes:>10,.0f} {b_rels:>10,.0f} {b_rows:>10,.0f}   {g_rows / b_rows:.0f}")
     print(f"{'(c) falkordb-bulk-insert':34} {'':>10} {'':>10} {c_rows:>10,.0f}   {g_rows / c_rows:.2f}")

@@ -6,13 +6,14 @@
 //! relationships as pairs of node ids, and is several times faster for both. It cannot
 //! look anything up, so grafter must know each end node's id. It does when the run itself
 //! created every node of the end's label: a label with no node when the run first writes
-//! it is loaded in bulk, and grafter remembers each key's node id (16 bytes of key hash and
-//! 8 of id, plus the table's overhead). A relationship mapping goes in bulk when both its
-//! end labels did; anything else takes the Cypher way of [`super::write`]. A resumed run
-//! always does (what an earlier attempt wrote is not in this process's tables).
+//! it is loaded in bulk, and grafter remembers each key's node id ([`IdTable`]: next to
+//! nothing for integer keys read in order, about 50 bytes a key otherwise). A relationship
+//! mapping goes in bulk when both its end labels did; anything else takes the Cypher way of
+//! [`super::write`]. A resumed run always does (what an earlier attempt wrote is not in
+//! this process's tables).
 //!
-//! **Ids.** The server gives a new node the lowest free id, which on a graph that never
-//! deleted a node is the next one; grafter predicts the ids of a batch's nodes, then checks
+//! **Ids.** The server gives a new node the id of a deleted one if it has any, else the
+//! next one; grafter predicts the ids of a batch's nodes, then checks
 //! the prediction on the first node and on the batch's checkpoint (the last node the
 //! command creates). A wrong guess (the graph reused the id of a deleted node) is repaired
 //! by looking the batch's ids up by key, and the next batch is predicted from there.
@@ -22,6 +23,7 @@
 //! (it holds the graph's write lock throughout, and replicates or logs it only once done):
 //! the batch and its checkpoint commit together. Readers of checkpoints take the node with
 //! the most batches, and [`collapse_checkpoints`] keeps only that one when the run ends.
+//!
 //! **Marks.** Elements written in bulk carry no `_grafter_run` mark (removing marks from a
 //! million elements when the run ends costs as much as writing them): the label they
 //! belong to was new, so every element of it is this run's. Each node batch's checkpoint
@@ -30,15 +32,18 @@
 //!
 //! **Duplicates** are found here, not by the server: a node key or a relationship (its two
 //! ends and key) met before in the run is rejected with the same reason as on the Cypher
-//! way.
+//! way. Relationships are remembered by a 128-bit hash of their identity (16 bytes, about
+//! 30 with the set's slack); all tables together stop taking new labels at
+//! `MAX_REMEMBERED` entries, after which the Cypher way loads them.
 
 use std::collections::{HashMap, HashSet};
 
 use grafter_model::{KeyHash, Value, key_hash};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashSet;
 
 use super::connection::{Client, ClientError};
 use super::failed;
+use super::ids::IdTable;
 use super::literal::reported_form;
 use super::write::exactly_once;
 use crate::cypher::CHECKPOINT_LABEL;
@@ -67,7 +72,7 @@ const TAG_ARRAY: u8 = 5;
 enum LabelIds {
     /// Every node of the label was created by this run in bulk: its key → node id, and the
     /// key property names those keys are made of.
-    Complete { key_names: Vec<String>, ids: FxHashMap<KeyHash, u64> },
+    Complete { key_names: Vec<String>, ids: IdTable },
     /// The label held nodes before, or some went the Cypher way: not in bulk.
     Unavailable,
 }
@@ -182,7 +187,7 @@ impl BulkState {
                         if self.remembered < MAX_REMEMBERED && label_is_empty(client, target, &spec.label).await? {
                             LabelIds::Complete {
                                 key_names: spec.key_names().into_iter().map(str::to_owned).collect(),
-                                ids: FxHashMap::default(),
+                                ids: IdTable::default(),
                             }
                         } else {
                             LabelIds::Unavailable
@@ -225,7 +230,7 @@ impl BulkState {
     /// Takes a label out of bulk loading: its nodes are no longer all in the table.
     fn give_up(&mut self, label: &str) {
         if let Some(LabelIds::Complete { ids, .. }) = self.labels.get(label) {
-            self.remembered -= ids.len();
+            self.remembered -= ids.entries();
         }
         self.labels.insert(label.to_owned(), LabelIds::Unavailable);
     }
@@ -327,7 +332,7 @@ impl BulkState {
         let mut keep = Vec::with_capacity(rows.len());
         for (n, row) in rows.iter().enumerate() {
             let position = prepared.positions[n];
-            if ids.contains_key(&node_key(spec, row)) {
+            if ids.get(&node_key(spec, row)).is_some() {
                 prepared.outcomes[position] = Some(duplicate_node(&prepared.described[position]));
             } else {
                 keep.push(n);
@@ -376,26 +381,25 @@ impl BulkState {
 
     fn node_id(&self, label: &str, key: &[Value]) -> Option<u64> {
         match self.labels.get(label) {
-            Some(LabelIds::Complete { ids, .. }) => ids.get(&key_hash(key)).copied(),
+            Some(LabelIds::Complete { ids, .. }) => ids.get(key),
             _ => None,
         }
     }
 
     fn remember_nodes<'a>(&mut self, spec: &NodeSpec, nodes: impl Iterator<Item = (&'a Vec<Value>, u64)>) {
         if let Some(LabelIds::Complete { ids, .. }) = self.labels.get_mut(&spec.label) {
-            let before = ids.len();
+            let before = ids.entries();
             for (row, id) in nodes {
-                ids.insert(node_key(spec, row), id);
+                ids.insert(&node_key(spec, row), id);
             }
-            self.remembered += ids.len() - before;
+            self.remembered += ids.entries() - before;
         }
     }
 }
 
-/// The key hash of a node row `[i, property…]`, as relationships look it up.
-fn node_key(spec: &NodeSpec, row: &[Value]) -> KeyHash {
-    let key: Vec<Value> = spec.key.iter().map(|&k| row[1 + k].clone()).collect();
-    key_hash(&key)
+/// The key of a node row `[i, property…]`, as relationships look it up.
+fn node_key(spec: &NodeSpec, row: &[Value]) -> Vec<Value> {
+    spec.key.iter().map(|&k| row[1 + k].clone()).collect()
 }
 
 /// Creates a key index unless it is there; returns the statements that created something.

@@ -10,6 +10,7 @@
 mod bulk;
 mod connection;
 mod constraint;
+mod ids;
 mod literal;
 mod reply;
 mod snapshot;
