@@ -3,7 +3,8 @@
 
 The same synthetic graph as bench/falkordb_load.py (N Person nodes, N KNOWS relationships),
 loaded by `grafter run --no-verify` three ways into a private FalkorDB: through
-`falkordb://` (native), through `bolt://` with the default batches (10,000 rows: bigger than
+`falkordb://?bulk=off` (native, the same Cypher statements: Bolt has no bulk insert),
+through `bolt://` with the default batches (10,000 rows: bigger than
 one 4 KB statement, so every batch is staged in the graph and applied by one statement),
 and through `bolt://` with batches small enough to be one statement each. Each graph is
 checked against the source. Prints rows/s and the ratio to the native target.
@@ -33,7 +34,7 @@ def run(server, database, name, url, expected, batch_size):
     work.mkdir(exist_ok=True)
     for leftover in work.iterdir():
         leftover.unlink()
-    config = GRAFTER_TOML.format(database=database, port=server.port, graph=GRAPH_PREFIX + name)
+    config = GRAFTER_TOML.format(database=database, port=server.port, graph=GRAPH_PREFIX + name, options="")
     (work / "grafter.toml").write_text(config.replace(f"falkordb://127.0.0.1:{server.port}/{GRAPH_PREFIX + name}", url))
     command = [GRAFTER, "run", "-q", "--no-verify", "--format", "json"]
     if batch_size:
@@ -63,7 +64,7 @@ def main():
     expected = source_digest(database)
     bolt = f"bolt://127.0.0.1:{args.bolt_port}?database={GRAPH_PREFIX}"
     contenders = [
-        ("falkordb:// (native)", "native", f"falkordb://127.0.0.1:{args.port}/{GRAPH_PREFIX}native", None),
+        ("falkordb:// (native, ?bulk=off)", "native", f"falkordb://127.0.0.1:{args.port}/{GRAPH_PREFIX}native?bulk=off", None),
         ("bolt://, batches of 10,000 (staged)", "bolt_staged", bolt + "bolt_staged", None),
         (f"bolt://, batches of {args.small_batch}", "bolt_small", bolt + "bolt_small", args.small_batch),
     ]
