@@ -179,6 +179,26 @@ impl BulkState {
     /// Whether `batch` goes in bulk: its label new to the graph (nodes), or both end labels
     /// loaded in bulk by this run with the keys the relationship names (relationships).
     pub(crate) async fn takes(&mut self, client: &Client, target: &str, shape: &Shape) -> Result<bool, TargetError> {
+        let takes = self.decide(client, target, shape).await?;
+        if !takes {
+            // The Cypher way finds nodes by key: the indexes left for after the load are
+            // needed now.
+            let labels: Vec<&str> = match shape {
+                Shape::Nodes(spec) => vec![spec.label.as_str()],
+                Shape::Relationships(spec) => vec![spec.start.label.as_str(), spec.end.label.as_str()],
+            };
+            let (now, later): (Vec<KeyIndex>, Vec<KeyIndex>) = std::mem::take(&mut self.deferred)
+                .into_iter()
+                .partition(|index| labels.contains(&index.label.as_str()));
+            self.deferred = later;
+            for index in &now {
+                create_index(client, target, index).await?;
+            }
+        }
+        Ok(takes)
+    }
+
+    async fn decide(&mut self, client: &Client, target: &str, shape: &Shape) -> Result<bool, TargetError> {
         match shape {
             _ if !self.enabled => Ok(false),
             Shape::Nodes(spec) => {
@@ -306,7 +326,10 @@ impl BulkState {
             let mut highest = checkpoint_node_id(client, target, &stored).await?;
             if let Shape::Nodes(spec) = &shape {
                 // Looking up by key wants the key's index now.
-                for index in self.deferred.iter().filter(|index| index.label == spec.label) {
+                let (now, later): (Vec<KeyIndex>, Vec<KeyIndex>) =
+                    std::mem::take(&mut self.deferred).into_iter().partition(|index| index.label == spec.label);
+                self.deferred = later;
+                for index in &now {
                     create_index(client, target, index).await?;
                 }
                 let found = node_ids(client, target, spec, keep.iter().map(|&n| &rows[n])).await?;

@@ -3,7 +3,8 @@
 //!
 //! Everything the embedded target keeps, this one keeps in the graph too: checkpoints, run
 //! history and the lease lock are `_Grafter…` nodes ([`bookkeeping`]). Batches and their
-//! checkpoints commit in one query ([`write`]); snapshots for rollback are copies of the graph
+//! checkpoints commit in one query ([`write`]), or one bulk-insert command for labels new to
+//! the graph ([`bulk`]); snapshots for rollback are copies of the graph
 //! into another graph on the server ([`snapshot`]). Values FalkorDB has no type for are stored as text
 //! ([`literal`]); replies are decoded in [`reply`], reading back in [`scan`].
 
