@@ -124,6 +124,29 @@ pub(crate) fn greatest_key_clauses(quoted: &[String]) -> String {
     )
 }
 
+/// `(k1, k2) IN ((…, …), …)`: the rows whose key (columns `quoted`, already quoted for the
+/// dialect) is one of `keys`, each value written by `mark(column position, value)` as a
+/// placeholder. `keys` must not be empty (an empty list is each dialect's own `false`).
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub(crate) fn key_in_condition(
+    quoted: &[String],
+    keys: &[Vec<Value>],
+    mut mark: impl FnMut(usize, &Value) -> String,
+) -> Result<String, String> {
+    if quoted.is_empty() {
+        return Err("rows chosen by key need a key to order by".into());
+    }
+    let mut tuples = Vec::with_capacity(keys.len());
+    for key in keys {
+        if key.len() != quoted.len() {
+            return Err(format!("a key has {} values but the key has {} columns", key.len(), quoted.len()));
+        }
+        let marks: Vec<String> = key.iter().enumerate().map(|(i, value)| mark(i, value)).collect();
+        tuples.push(format!("({})", marks.join(", ")));
+    }
+    Ok(format!("({}) IN ({})", quoted.join(", "), tuples.join(", ")))
+}
+
 /// The columns a request reads besides those it delivers: filtered columns.
 pub(crate) fn filter_columns(request: &ScanRequest) -> impl Iterator<Item = &String> {
     request.filters.iter().filter_map(Filter::column)

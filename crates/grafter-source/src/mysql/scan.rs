@@ -203,28 +203,10 @@ impl Conditions {
                 let marks: Vec<String> = values.iter().map(|v| self.placeholder(column, v)).collect();
                 format!("{} IN ({})", quote_ident(name), marks.join(", "))
             }
+            Filter::KeyIn(values) if values.is_empty() && !keys.is_empty() => "FALSE".to_owned(),
             Filter::KeyIn(values) => {
-                if keys.is_empty() {
-                    return Err("rows chosen by key need a key to order by".into());
-                }
-                if values.is_empty() {
-                    "FALSE".to_owned()
-                } else {
-                    let mut tuples = Vec::with_capacity(values.len());
-                    for key in values {
-                        if key.len() != keys.len() {
-                            return Err(format!(
-                                "a key has {} values but the key has {} columns",
-                                key.len(),
-                                keys.len()
-                            ));
-                        }
-                        let marks: Vec<String> = keys.iter().zip(key).map(|(c, v)| self.placeholder(c, v)).collect();
-                        tuples.push(format!("({})", marks.join(", ")));
-                    }
-                    let names: Vec<String> = keys.iter().map(|c| quote_ident(&c.name)).collect();
-                    format!("({}) IN ({})", names.join(", "), tuples.join(", "))
-                }
+                let names: Vec<String> = keys.iter().map(|c| quote_ident(&c.name)).collect();
+                crate::key_in_condition(&names, values, |i, value| self.placeholder(keys[i], value))?
             }
         };
         self.conditions.push(condition);

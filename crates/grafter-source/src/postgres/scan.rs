@@ -114,27 +114,11 @@ impl Conditions {
             }
             Filter::KeyIn(keys) => {
                 let columns = order_by.iter().map(column).collect::<Result<Vec<_>, _>>()?;
-                if columns.is_empty() {
-                    return Err("rows chosen by key need a key to order by".into());
-                }
-                if keys.is_empty() {
+                if keys.is_empty() && !columns.is_empty() {
                     "false".to_owned()
                 } else {
-                    let mut tuples = Vec::with_capacity(keys.len());
-                    for key in keys {
-                        if key.len() != columns.len() {
-                            return Err(format!(
-                                "a key has {} values but the key has {} columns",
-                                key.len(),
-                                columns.len()
-                            ));
-                        }
-                        let marks: Vec<String> =
-                            columns.iter().zip(key).map(|(c, v)| self.placeholder(v, &c.ty)).collect();
-                        tuples.push(format!("({})", marks.join(", ")));
-                    }
                     let names: Vec<String> = columns.iter().map(|c| quote_ident(&c.column.name)).collect();
-                    format!("({}) IN ({})", names.join(", "), tuples.join(", "))
+                    crate::key_in_condition(&names, keys, |i, value| self.placeholder(value, &columns[i].ty))?
                 }
             }
         };

@@ -79,8 +79,6 @@ enum LabelIds {
 
 /// What a run knows for bulk loading: the tables of node ids and relationships written.
 pub(crate) struct BulkState {
-    /// Whether new labels may load in bulk: a first attempt, without `?bulk=off`.
-    enabled: bool,
     /// Labels this run created whole, in bulk, unmarked (see [`BulkState::owned`]); `None`
     /// until read back from the run's checkpoints (a resumed run).
     owned: Option<HashSet<String>>,
@@ -99,6 +97,9 @@ pub(crate) struct BulkState {
     defer_indexes: bool,
     /// The key indexes left out, created after the load (or at the first lookup by key).
     deferred: Vec<KeyIndex>,
+    /// Whether each label asked about held no node when first asked (the run holds the
+    /// graph's lock: only the run changes that).
+    empty_at_start: HashMap<String, bool>,
 }
 
 impl BulkState {
@@ -106,7 +107,6 @@ impl BulkState {
     /// resumed one does not, and learns from the graph which labels the first created.
     pub(crate) fn new(enabled: bool, resumed: bool) -> BulkState {
         BulkState {
-            enabled: enabled && !resumed,
             owned: if resumed { None } else { Some(HashSet::new()) },
             marked: resumed,
             labels: HashMap::new(),
@@ -115,7 +115,18 @@ impl BulkState {
             remembered: 0,
             defer_indexes: enabled && !resumed,
             deferred: Vec::new(),
+            empty_at_start: HashMap::new(),
         }
+    }
+
+    /// Whether `label` held no node before this run wrote any (asked of the server once).
+    async fn empty_at_start(&mut self, client: &Client, target: &str, label: &str) -> Result<bool, TargetError> {
+        if let Some(&empty) = self.empty_at_start.get(label) {
+            return Ok(empty);
+        }
+        let empty = label_is_empty(client, target, label).await?;
+        self.empty_at_start.insert(label.to_owned(), empty);
+        Ok(empty)
     }
 
     /// Ends the call for key indexes before the load: the next one creates them all.
@@ -138,7 +149,7 @@ impl BulkState {
         if self.deferred.contains(index) {
             return Ok(true);
         }
-        if label_is_empty(client, target, &index.label).await? {
+        if self.empty_at_start(client, target, &index.label).await? {
             self.deferred.push(index.clone());
             return Ok(true);
         }
@@ -178,6 +189,7 @@ impl BulkState {
 
     /// Whether `batch` goes in bulk: its label new to the graph (nodes), or both end labels
     /// loaded in bulk by this run with the keys the relationship names (relationships).
+    /// Asked only of batches encoded for bulk: in a first attempt without `?bulk=off`.
     pub(crate) async fn takes(&mut self, client: &Client, target: &str, shape: &Shape) -> Result<bool, TargetError> {
         let takes = self.decide(client, target, shape).await?;
         if !takes {
@@ -200,18 +212,18 @@ impl BulkState {
 
     async fn decide(&mut self, client: &Client, target: &str, shape: &Shape) -> Result<bool, TargetError> {
         match shape {
-            _ if !self.enabled => Ok(false),
             Shape::Nodes(spec) => {
                 if !self.labels.contains_key(&spec.label) {
-                    let standing =
-                        if self.remembered < MAX_REMEMBERED && label_is_empty(client, target, &spec.label).await? {
-                            LabelIds::Complete {
-                                key_names: spec.key_names().into_iter().map(str::to_owned).collect(),
-                                ids: IdTable::default(),
-                            }
-                        } else {
-                            LabelIds::Unavailable
-                        };
+                    let standing = if self.remembered < MAX_REMEMBERED
+                        && self.empty_at_start(client, target, &spec.label).await?
+                    {
+                        LabelIds::Complete {
+                            key_names: spec.key_names().into_iter().map(str::to_owned).collect(),
+                            ids: IdTable::default(),
+                        }
+                    } else {
+                        LabelIds::Unavailable
+                    };
                     if matches!(standing, LabelIds::Complete { .. }) {
                         self.owned.get_or_insert_with(HashSet::new).insert(spec.label.clone());
                         tracing::debug!("{target}: label `{}` is new to the graph: its nodes load in bulk", spec.label);
