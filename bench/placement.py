@@ -10,7 +10,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 TARGET_DIR = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache" / "grafter-target"))
-RELEASE = TARGET_DIR / "release"
+# The `profiling` profile: release code with line tables (the shipped `release` is stripped).
+RELEASE = TARGET_DIR / "profiling"
 GRAFTER = RELEASE / "grafter"
 
 
@@ -28,10 +29,11 @@ def in_project_python(module, script):
 
 
 def build(*packages):
-    """Builds the given workspace packages in release mode, into the persistent target dir."""
+    """Builds the given workspace packages with the `profiling` profile (release code, line
+    tables kept), into the persistent target dir."""
     env = dict(os.environ, CARGO_TARGET_DIR=str(TARGET_DIR))
     selected = [arg for package in packages for arg in ("-p", package)]
-    subprocess.run(["cargo", "build", "--release", "-q", *selected], cwd=ROOT, env=env, check=True)
+    subprocess.run(["cargo", "build", "--profile", "profiling", "-q", *selected], cwd=ROOT, env=env, check=True)
 
 
 def database(rows):

@@ -9,13 +9,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/grafter-target}"
+# The servers: scripts/services starts them (PostgreSQL 127.0.0.1:5432, MariaDB 127.0.0.1:3306).
+eval "$(./scripts/services start postgres mariadb)"
 
 which="${1:-all}"
 if [ "$which" = all ] || [ "$which" = postgres ]; then
   echo "== PostgreSQL (127.0.0.1:5432) vs psql COPY"
-  cargo run -q --release -p grafter-source --example postgres_scan
+  cargo run -q --profile profiling -p grafter-source --example postgres_scan
 fi
 if [ "$which" = all ] || [ "$which" = mysql ]; then
   echo "== MariaDB (127.0.0.1:3306) vs mariadb --quick"
-  cargo run -q --release -p grafter-source --example mysql_scan
+  cargo run -q --profile profiling -p grafter-source --example mysql_scan
 fi

@@ -135,7 +135,9 @@ fn reference_config_documented_defaults_hold_when_the_keys_are_omitted() {
     assert_eq!(config.source.csv.null, "");
     let plan = Plan::build(&config, Path::new("/project/shop.toml"), &text).unwrap();
     // "Default when omitted: grafeo:<config file name>.grafeo beside this file."
-    assert_eq!(plan.target_url, "grafeo:/project/shop.grafeo");
+    // (relative, so resolved against the config's folder when opened, like a written URL)
+    assert_eq!(plan.target_url, "grafeo:shop.grafeo");
+    assert_eq!(plan.config_dir(), Path::new("/project"));
     // "(default: no limit)"
     assert_eq!(plan.run.max_rejects, None);
     // "default: <config file name>.rejects.ndjson"

@@ -388,3 +388,34 @@ fn package_dir() -> std::path::PathBuf {
     std::env::var_os("CARGO_MANIFEST_DIR")
         .map_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")), std::path::PathBuf::from)
 }
+
+/// `grafter run -c project/grafter.toml` from the folder above once put the default store at
+/// `project/project/grafter.grafeo` (its path was resolved against the config's folder twice),
+/// so the same config reached two graphs depending on where it was run from. Every relative
+/// path resolves against the config's folder, once.
+#[test]
+fn a_config_run_from_another_directory_reaches_the_same_graph_as_from_its_own() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let project = dir.path().join("project");
+    std::fs::create_dir_all(project.join("data")).expect("create the project");
+    std::fs::write(project.join("data/items.csv"), "id,name\n1,a\n2,b\n3,c\n").expect("write the CSV");
+    std::fs::write(
+        project.join("grafter.toml"),
+        "[source]\nurl = \"csv:data\"\n\n[[nodes]]\nlabel = \"Item\"\ntable = \"items\"\nkey = \"id\"\n",
+    )
+    .expect("write the config");
+
+    let summary = json(dir.path(), &["run", "-q", "--format", "json", "-c", "project/grafter.toml"]);
+    assert_eq!(summary["mappings"][0]["written"], 3, "{summary}");
+    assert!(project.join("grafter.grafeo").exists(), "the store is beside the config");
+    assert!(!project.join("project").exists(), "nothing is written below project/project");
+
+    // The same graph, from inside the folder: the run is recorded and the nodes are there.
+    let rows = json(&project, &["query", "--format", "json", "MATCH (i:Item) RETURN count(i) AS items"]);
+    assert_eq!(rows[0]["items"], 3);
+    let history = json(&project, &["history", "--format", "json"]);
+    assert_eq!(history.as_array().map(Vec::len), Some(1), "{history}");
+    // And a second run from the folder above finds that run and has nothing to do.
+    let again = json(dir.path(), &["run", "-q", "--format", "json", "-c", "project/grafter.toml"]);
+    assert_eq!(again["mappings"][0]["written"], 0, "{again}");
+}

@@ -284,7 +284,7 @@ fn a_postgres_connection_killed_mid_run_is_read_again_from_the_checkpoint() {
              WHERE datname = '{}' AND pid <> pg_backend_pid() AND query ILIKE 'COPY%'",
             db.name
         );
-        Postgres::psql("test", &sql).trim().parse().expect("count")
+        Postgres::psql(None, &sql).trim().parse().expect("count")
     };
     killed_reads_are_read_again(&db.url(), kill_reader);
 }
@@ -414,10 +414,10 @@ fn a_mariadb_connection_killed_mid_run_is_read_again_from_the_checkpoint() {
              WHERE db = '{}' AND command <> 'Sleep' AND info LIKE 'SELECT%' AND id <> CONNECTION_ID()",
             db.name
         );
-        let ids = Mariadb::client("test", &sql);
+        let ids = Mariadb::client(None, &sql);
         let ids: Vec<&str> = ids.split_whitespace().collect();
         for id in &ids {
-            Mariadb::client("test", &format!("KILL CONNECTION {id}"));
+            Mariadb::client(None, &format!("KILL CONNECTION {id}"));
         }
         ids.len() as i64
     };

@@ -55,27 +55,11 @@ impl Server {
     fn script(&self, script: &str) -> Child {
         let mut command = match self {
             Server::Pg(db) => {
-                let mut command = Command::new("psql");
-                command.args([
-                    "-h",
-                    "127.0.0.1",
-                    "-U",
-                    "postgres",
-                    "-d",
-                    &db.name,
-                    "-v",
-                    "ON_ERROR_STOP=1",
-                    "-q",
-                    "-tA",
-                ]);
+                let mut command = Postgres::command(Some(&db.name));
+                command.args(["-q", "-tA"]);
                 command
             }
-            Server::My(db) => {
-                let mut command = Command::new("mariadb");
-                command.args(["-h", "127.0.0.1", "-P", "3306", "-u", "root", "--batch", "--skip-column-names"]);
-                command.args(["-D", &db.name]);
-                command
-            }
+            Server::My(db) => Mariadb::command(Some(&db.name)),
         };
         let mut child = command
             .stdin(Stdio::piped())
@@ -820,7 +804,7 @@ fn a_following_sync_reads_again_after_its_source_connection_is_killed() {
     let mut killed = 0;
     let until = Instant::now() + Duration::from_secs(3);
     while Instant::now() < until {
-        killed += Postgres::psql("test", &cut).trim().parse::<i64>().expect("a count");
+        killed += Postgres::psql(None, &cut).trim().parse::<i64>().expect("a count");
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(killed >= 2, "grafter's connections were cut ({killed})");

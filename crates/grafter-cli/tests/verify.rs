@@ -547,7 +547,7 @@ fn render(page: &Path, profile: &Path) -> String {
     let chromium = Path::new("/usr/bin/chromium");
     assert!(
         chromium.exists(),
-        "Chromium is missing at /usr/bin/chromium: run scripts/chromium (scripts/test does) to install it"
+        "Chromium is missing at /usr/bin/chromium: run `scripts/services start chromium` (scripts/test does) to install it"
     );
     let output = std::process::Command::new(chromium)
         .args([

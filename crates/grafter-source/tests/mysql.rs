@@ -1,5 +1,5 @@
 //! The MySQL / MariaDB source against a real server (127.0.0.1:3306, user `root`, no
-//! password; `GRAFTER_TEST_MYSQL` overrides the server URL, without a database). A server
+//! password; `GRAFTER_TEST_MYSQL_URL` overrides the URL; `scripts/services start` runs it). A server
 //! that cannot be reached fails every test with a message saying so: these tests never skip.
 //!
 //! Each test works in a database of its own, `grafter_test_<pid>_<n>`, dropped at the end
@@ -19,8 +19,14 @@ use grafter_source::mysql::MysqlSource;
 use grafter_source::{KeyRange, Read, ScanRequest, Source, SourceError};
 use mysql_async::prelude::Queryable as _;
 
+/// The server: `GRAFTER_TEST_MYSQL_URL` without its database.
 fn server_url() -> String {
-    std::env::var("GRAFTER_TEST_MYSQL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
+    let url = std::env::var("GRAFTER_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into());
+    let authority_start = url.find("://").map_or(0, |i| i + 3);
+    match url[authority_start..].find(['/', '?']) {
+        Some(end) => url[..authority_start + end].to_owned(),
+        None => url,
+    }
 }
 
 async fn admin() -> mysql_async::Conn {
@@ -28,7 +34,7 @@ async fn admin() -> mysql_async::Conn {
     mysql_async::Conn::from_url(&url).await.unwrap_or_else(|e| {
         panic!(
             "MySQL/MariaDB is not reachable at {}: {e}. These tests need a running server \
-             (set GRAFTER_TEST_MYSQL to point elsewhere).",
+             (scripts/services start runs one; GRAFTER_TEST_MYSQL_URL points elsewhere).",
             grafter_model::redact_url(&url)
         )
     })
@@ -417,7 +423,7 @@ async fn invalid_utf8_in_a_text_column_rejects_the_row_naming_the_column() {
 // 2. Chinook
 // ---------------------------------------------------------------------------------------
 
-const CHINOOK: &str = "../../../shared/datasets/chinook/Chinook_MySql.sql";
+const CHINOOK: &str = "../../tests/data/chinook/Chinook_MySql.sql";
 
 async fn chinook() -> TestDb {
     let db = TestDb::new().await;

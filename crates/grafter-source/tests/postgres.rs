@@ -1,5 +1,5 @@
 //! The PostgreSQL source against a real server (127.0.0.1:5432, user `postgres`, database
-//! `test`; `GRAFTER_TEST_POSTGRES` overrides the URL). A server that cannot be reached fails
+//! `test`; `GRAFTER_TEST_POSTGRES_URL` overrides the URL; `scripts/services start` runs it). A server that cannot be reached fails
 //! every test with a message saying so: these tests never skip.
 //!
 //! Each test works in a database of its own, `grafter_test_<pid>_<n>`, dropped at the end
@@ -15,21 +15,25 @@ use grafter_source::{KeyRange, Read, ScanRequest, Source, SourceError};
 use tokio_postgres::{Client, NoTls};
 
 fn admin_url() -> String {
-    std::env::var("GRAFTER_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("GRAFTER_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
-/// `admin_url()` with another database.
+/// `admin_url()` with another database (its query, such as `?sslmode=`, kept).
 fn url_for(database: &str) -> String {
     let admin = admin_url();
-    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base);
-    format!("{base}/{database}")
+    let (url, query) = admin.split_once('?').map_or((admin.as_str(), None), |(url, query)| (url, Some(query)));
+    let base = url.rsplit_once('/').map_or(url, |(base, _)| base);
+    match query {
+        Some(query) => format!("{base}/{database}?{query}"),
+        None => format!("{base}/{database}"),
+    }
 }
 
 async fn plain_client(url: &str) -> Client {
     let (client, connection) = tokio_postgres::connect(url, NoTls).await.unwrap_or_else(|e| {
         panic!(
             "PostgreSQL is not reachable at {}: {e}. These tests need a running server \
-             (set GRAFTER_TEST_POSTGRES to point elsewhere).",
+             (scripts/services start runs one; GRAFTER_TEST_POSTGRES_URL points elsewhere).",
             grafter_model::redact_url(url)
         )
     });
@@ -396,7 +400,7 @@ async fn every_type_arrives_as_the_right_value() {
 /// Runs the Chinook script in `db` (the script creates and enters a database of its own:
 /// those first lines are replaced by the test's database).
 async fn load_chinook(db: &TestDb) -> Client {
-    let path = &package_dir().join("../../../shared/datasets/chinook/Chinook_PostgreSql.sql");
+    let path = &package_dir().join("../../tests/data/chinook/Chinook_PostgreSql.sql");
     let script = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     let start = script.find("\\c chinook;").expect("the script enters its database with \\c chinook;");
     let body = &script[start + "\\c chinook;".len()..];

@@ -1,10 +1,35 @@
-//! A fresh MariaDB database per test (on the server every machine runs: 127.0.0.1:3306,
-//! root without a password, the `mariadb` client installed). A missing server fails the
-//! test: it never skips.
+//! A fresh MariaDB database per test. The server is `GRAFTER_TEST_MYSQL_URL`
+//! (`scripts/services start` prints it; by default `mysql://root@127.0.0.1:3306/test`),
+//! reached with the `mariadb` client. A missing server fails the test: it never skips.
 
 use std::process::{Command, Stdio};
 
-use super::postgres::{chinook_script, database_name};
+use super::postgres::{chinook_script, database_name, with_database};
+
+/// The server's URL, naming the database the tests administer from (`test`).
+pub fn admin_url() -> String {
+    std::env::var("GRAFTER_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".to_owned())
+}
+
+/// `%XX` escapes of a URL's user or password decoded.
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], text.get(i + 1..i + 3).and_then(|hex| u8::from_str_radix(hex, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
 
 /// A fresh MariaDB database, dropped when the test ends.
 pub struct Mariadb {
@@ -16,21 +41,45 @@ impl Mariadb {
     /// Creates the database.
     pub fn new() -> Mariadb {
         let name = database_name("my");
-        Mariadb::client("test", &format!("CREATE DATABASE {name} CHARACTER SET utf8mb4"));
+        Mariadb::client(None, &format!("CREATE DATABASE {name} CHARACTER SET utf8mb4"));
         Mariadb { name }
     }
 
-    /// Its URL (root has no password here).
+    /// Its URL.
     pub fn url(&self) -> String {
-        format!("mysql://root@127.0.0.1:3306/{}", self.name)
+        with_database(&admin_url(), &self.name)
+    }
+
+    /// The `mariadb` client connected over TCP to `database` (the admin database when
+    /// `None`), in batch mode without column names; the password travels in the
+    /// environment, not on the command line.
+    pub fn command(database: Option<&str>) -> Command {
+        let url = admin_url();
+        let rest = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+        let authority = rest.split(['/', '?']).next().unwrap_or("");
+        let (user_info, host_port) = authority.rsplit_once('@').unwrap_or(("root", authority));
+        let (user, password) = user_info.split_once(':').map_or((user_info, None), |(u, p)| (u, Some(p)));
+        let (host, port) = match host_port.rsplit_once(':') {
+            Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => (host, port),
+            _ => (host_port, "3306"),
+        };
+        let admin_database = rest.split_once('/').map(|(_, path)| path.split('?').next().unwrap_or(""));
+        let database = database.or(admin_database).unwrap_or("test");
+        let mut command = Command::new("mariadb");
+        command
+            .args(["--protocol=TCP", "-h", host.trim_matches(['[', ']']), "-P", port, "-u"])
+            .arg(percent_decoded(user))
+            .args(["--default-character-set=utf8mb4", "--batch", "--skip-column-names", "-D", database]);
+        if let Some(password) = password {
+            command.env("MYSQL_PWD", percent_decoded(password));
+        }
+        command
     }
 
     /// Runs SQL (or a script on stdin) with the `mariadb` client; panics with its output when
     /// it fails (or is not there).
-    pub fn client_with_input(database: &str, sql: Option<&str>, input: Option<&str>) -> String {
-        let mut command = Command::new("mariadb");
-        command.args(["-h", "127.0.0.1", "-P", "3306", "-u", "root", "--default-character-set=utf8mb4", "--batch"]);
-        command.args(["--skip-column-names", "-D", database]);
+    pub fn client_with_input(database: Option<&str>, sql: Option<&str>, input: Option<&str>) -> String {
+        let mut command = Mariadb::command(database);
         if let Some(sql) = sql {
             command.args(["-e", sql]);
         }
@@ -39,7 +88,7 @@ impl Mariadb {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("the mariadb client is installed (MariaDB is part of every machine)");
+            .expect("the mariadb client is installed (scripts/services start installs it)");
         let mut stdin = child.stdin.take().expect("stdin");
         if let Some(input) = input {
             std::io::Write::write_all(&mut stdin, input.as_bytes()).expect("write script");
@@ -48,20 +97,21 @@ impl Mariadb {
         let output = child.wait_with_output().expect("mariadb");
         assert!(
             output.status.success(),
-            "mariadb failed — is MariaDB running on 127.0.0.1:3306? {}",
+            "mariadb failed — does MariaDB answer at {} (scripts/services start)? {}",
+            grafter_model::redact_url(&admin_url()),
             String::from_utf8_lossy(&output.stderr)
         );
         String::from_utf8(output.stdout).expect("utf-8")
     }
 
-    /// Runs SQL in `database`.
-    pub fn client(database: &str, sql: &str) -> String {
+    /// Runs SQL in `database` (the admin database when `None`).
+    pub fn client(database: Option<&str>, sql: &str) -> String {
         Mariadb::client_with_input(database, Some(sql), None)
     }
 
     /// Runs SQL in this database.
     pub fn sql(&self, sql: &str) -> String {
-        Mariadb::client(&self.name, sql)
+        Mariadb::client(Some(&self.name), sql)
     }
 
     /// The number one SQL query returns.
@@ -76,15 +126,12 @@ impl Mariadb {
             .replace("DROP DATABASE IF EXISTS `Chinook`;", "")
             .replace("CREATE DATABASE `Chinook`;", "")
             .replace("USE `Chinook`;", "");
-        Mariadb::client_with_input(&self.name, None, Some(&script));
+        Mariadb::client_with_input(Some(&self.name), None, Some(&script));
     }
 }
 
 impl Drop for Mariadb {
     fn drop(&mut self) {
-        let _ = Command::new("mariadb")
-            .args(["-h", "127.0.0.1", "-P", "3306", "-u", "root", "-e"])
-            .arg(format!("DROP DATABASE IF EXISTS {}", self.name))
-            .output();
+        let _ = Mariadb::command(None).arg("-e").arg(format!("DROP DATABASE IF EXISTS {}", self.name)).output();
     }
 }

@@ -26,15 +26,18 @@ pub fn package_dir() -> PathBuf {
     std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
 }
 
-/// Where the Chinook sample database lives: `../shared` beside the repository (DESIGN.md).
+/// The repository's copy of the Chinook sample database (MIT licence, beside it): its SQLite
+/// file and the PostgreSQL and MySQL scripts.
+pub fn chinook_dir() -> PathBuf {
+    package_dir().join("../../tests/data/chinook")
+}
+
+/// The Chinook SQLite database.
 pub fn chinook() -> PathBuf {
-    let path = package_dir().join("../../../shared/datasets/chinook/Chinook_Sqlite.sqlite");
+    let path = chinook_dir().join("Chinook_Sqlite.sqlite");
     match path.canonicalize() {
         Ok(path) => path,
-        Err(e) => panic!(
-            "the Chinook database is missing at {}: {e}; these tests need it (see DESIGN.md, `Real data to test with`)",
-            path.display()
-        ),
+        Err(e) => panic!("the Chinook database is missing at {}: {e}; it is part of the repository", path.display()),
     }
 }
 

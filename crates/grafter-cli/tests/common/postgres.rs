@@ -1,11 +1,10 @@
-//! A fresh PostgreSQL database per test (on the server every machine runs: 127.0.0.1:5432,
-//! trust, `psql` installed), loaded with Chinook when a test needs it. A missing server
-//! fails the test: it never skips.
+//! A fresh PostgreSQL database per test, loaded with Chinook when a test needs it. The server
+//! is `GRAFTER_TEST_POSTGRES_URL` (`scripts/services start` prints it; by default
+//! `postgres://postgres@127.0.0.1:5432/test`, trust authentication), reached with `psql`. A
+//! missing server fails the test: it never skips.
 
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-
-const CHINOOK: &str = "../../../shared/datasets/chinook";
 
 /// A unique database name for this test process.
 pub fn database_name(server: &str) -> String {
@@ -13,10 +12,29 @@ pub fn database_name(server: &str) -> String {
     format!("grafter_e2e_{server}_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst))
 }
 
-/// The Chinook script `name` (from `../shared`).
+/// The Chinook script `name` (from the repository's `tests/data/chinook`).
 pub fn chinook_script(name: &str) -> String {
-    let path = super::package_dir().join(CHINOOK).join(name);
+    let path = super::chinook_dir().join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("the Chinook script {} is needed: {e}", path.display()))
+}
+
+/// The server's URL, naming the database the tests administer from (`test`).
+pub fn admin_url() -> String {
+    std::env::var("GRAFTER_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// `url` with its path (the database) replaced by `database`, its query kept.
+pub fn with_database(url: &str, database: &str) -> String {
+    let (url, query) = url.split_once('?').map_or((url, None), |(url, query)| (url, Some(query)));
+    let authority_start = url.find("://").map_or(0, |i| i + 3);
+    let base = match url[authority_start..].find('/') {
+        Some(slash) => &url[..authority_start + slash],
+        None => url,
+    };
+    match query {
+        Some(query) => format!("{base}/{database}?{query}"),
+        None => format!("{base}/{database}"),
+    }
 }
 
 /// A fresh PostgreSQL database, dropped when the test ends.
@@ -29,24 +47,37 @@ impl Postgres {
     /// Creates the database.
     pub fn new() -> Postgres {
         let name = database_name("pg");
-        Postgres::psql("test", &format!("CREATE DATABASE {name}"));
+        Postgres::psql(None, &format!("CREATE DATABASE {name}"));
         Postgres { name }
     }
 
-    /// Its URL (no password: the server trusts local connections).
+    /// Its URL.
     pub fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
+        with_database(&admin_url(), &self.name)
+    }
+
+    /// `psql` connected to `database` (the admin database when `None`), stopping at the
+    /// first error, without the user's psqlrc.
+    pub fn command(database: Option<&str>) -> Command {
+        let url = match database {
+            Some(database) => with_database(&admin_url(), database),
+            None => admin_url(),
+        };
+        let mut command = Command::new("psql");
+        command.arg(url).args(["-X", "-v", "ON_ERROR_STOP=1"]);
+        command
     }
 
     /// Runs SQL with psql; panics with psql's output when it fails (or is not there).
-    pub fn psql(database: &str, sql: &str) -> String {
-        let output = Command::new("psql")
-            .args(["-h", "127.0.0.1", "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-tAq", "-c", sql])
+    pub fn psql(database: Option<&str>, sql: &str) -> String {
+        let output = Postgres::command(database)
+            .args(["-tAq", "-c", sql])
             .output()
-            .expect("psql is installed (PostgreSQL is part of every machine)");
+            .expect("psql is installed (scripts/services start installs it)");
         assert!(
             output.status.success(),
-            "psql failed — is PostgreSQL running on 127.0.0.1:5432? {}",
+            "psql failed — does PostgreSQL answer at {} (scripts/services start)? {}",
+            grafter_model::redact_url(&admin_url()),
             String::from_utf8_lossy(&output.stderr)
         );
         String::from_utf8(output.stdout).expect("utf-8")
@@ -54,7 +85,7 @@ impl Postgres {
 
     /// Runs SQL in this database.
     pub fn sql(&self, sql: &str) -> String {
-        Postgres::psql(&self.name, sql)
+        Postgres::psql(Some(&self.name), sql)
     }
 
     /// The number one SQL query returns.
@@ -75,8 +106,8 @@ impl Postgres {
             .join("\n");
         let file = tempfile::NamedTempFile::new().expect("temp file");
         std::fs::write(file.path(), body).expect("write script");
-        let output = Command::new("psql")
-            .args(["-h", "127.0.0.1", "-U", "postgres", "-d", &self.name, "-v", "ON_ERROR_STOP=1", "-q", "-f"])
+        let output = Postgres::command(Some(&self.name))
+            .args(["-q", "-f"])
             .arg(file.path())
             .stdout(Stdio::null())
             .output()
@@ -87,8 +118,8 @@ impl Postgres {
 
 impl Drop for Postgres {
     fn drop(&mut self) {
-        let _ = Command::new("psql")
-            .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qc"])
+        let _ = Postgres::command(None)
+            .arg("-qc")
             .arg(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
             .output();
     }
