@@ -7,7 +7,6 @@
 //! with the target's fingerprint and a snapshot ([`crate::ledger`]), which
 //! `grafter rollback` returns to.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -141,7 +140,7 @@ pub(crate) fn key_indexes(selected: &[PreparedMapping]) -> Vec<KeyIndex> {
 
 /// Opens the plan's source.
 pub(crate) async fn open_source(plan: &Plan) -> Result<Arc<dyn Source>, EngineError> {
-    let base = plan.config_path.parent().unwrap_or(Path::new("."));
+    let base = plan.config_dir();
     let mut options = SourceOptions::default();
     options.csv.delimiter = u8::try_from(plan.csv.delimiter).unwrap_or(b',');
     options.csv.null = Some(plan.csv.null.clone());
@@ -153,7 +152,7 @@ pub(crate) async fn open_source(plan: &Plan) -> Result<Arc<dyn Source>, EngineEr
 
 /// Opens the plan's target.
 pub(crate) async fn open_target(plan: &Plan, access: Access) -> Result<Arc<dyn GraphTarget>, EngineError> {
-    let base = plan.config_path.parent().unwrap_or(Path::new("."));
+    let base = plan.config_dir();
     Ok(Arc::from(grafter_target::open(&plan.target_url, base, access).await?))
 }
 

@@ -191,7 +191,9 @@ pub struct Plan {
     pub config_path: PathBuf,
     /// The source URL (interpolated).
     pub source_url: String,
-    /// The target URL with the default resolved.
+    /// The target URL (interpolated). Omitted in the config, it is `grafeo:<config name>.grafeo`:
+    /// like every relative path of the config, resolved against [`Plan::config_dir`] when
+    /// the target is opened, and only then.
     pub target_url: String,
     /// Run settings.
     pub run: RunSettings,
@@ -229,6 +231,12 @@ impl Plan {
     /// Checks `config` (read from `config_path`, whose text is `text`) and orders it.
     pub fn build(config: &Config, config_path: &Path, text: &str) -> Result<Plan, PlanError> {
         Builder { config, text, file: config_path.display().to_string() }.build(config_path)
+    }
+
+    /// The config file's folder: relative paths in the config (source and target URLs, reject
+    /// file, remap files) are relative to it, whatever the working directory.
+    pub fn config_dir(&self) -> &Path {
+        self.config_path.parent().unwrap_or(Path::new(""))
     }
 
     /// The mapping called `name`.
@@ -324,7 +332,9 @@ impl Builder<'_> {
         };
         let target_url = match &self.config.target.url {
             Some(url) => url.clone(),
-            None => format!("grafeo:{}", config_dir.join(format!("{stem}.grafeo")).display()),
+            // Relative, like a URL the user writes: opening the target resolves it against
+            // the config's folder (resolving it here too put the store in `dir/dir/`).
+            None => format!("grafeo:{stem}.grafeo"),
         };
         if run.batch_size == Some(0) {
             return Err(PlanError {

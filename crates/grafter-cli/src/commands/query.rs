@@ -1,6 +1,5 @@
 //! `grafter query`: run Cypher on the target and print the rows.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use grafter_model::Value;
@@ -14,7 +13,7 @@ use crate::output::table;
 pub async fn run(cli: &Cli, args: &QueryArgs) -> anyhow::Result<ExitCode> {
     let plan = super::load_plan(&cli.config)?;
     let params = args.params.iter().map(|p| parse_param(p)).collect::<Result<Vec<_>, _>>()?;
-    let base = plan.config_path.parent().unwrap_or(Path::new("."));
+    let base = plan.config_dir();
     let access = if args.write { Access::Write } else { Access::Read };
     let target = grafter_target::open(&plan.target_url, base, access).await?;
     let result = target.query(&args.cypher, params).await;

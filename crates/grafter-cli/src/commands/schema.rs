@@ -276,7 +276,7 @@ fn toml_template(version: Version) -> String {
 
 /// The migration records of the plan's target (for `grafter history`).
 pub async fn migration_history(plan: &grafter_plan::Plan) -> anyhow::Result<Vec<grafter_schema::MigrationRecord>> {
-    let base = plan.config_path.parent().unwrap_or(Path::new("."));
+    let base = plan.config_dir();
     let target = grafter_target::open(&plan.target_url, base, Access::Read).await?;
     let records = history::load(target.as_ref()).await;
     target.close().await?;
