@@ -627,7 +627,7 @@ impl Converter {
                     }
                 }
             })
-            .buffered(std::env::var("XCONV").ok().and_then(|v| v.parse().ok()).unwrap_or(CONVERTING));
+            .buffered(CONVERTING);
         let mut converted = std::pin::pin!(converted);
 
         let plan = &self.plan;
