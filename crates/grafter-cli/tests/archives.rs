@@ -4,15 +4,17 @@
 //! shows the manifest and checks it; and archives that are cut short, have a byte changed, a
 //! manifest whose counts lie, or a newer format version are refused with a clear error
 //! before anything is written; an upload killed anywhere resumes to one clean upload; and a
-//! graph dump (`export --graph`) imported into another target gives the same graph.
+//! graph dump (`export --graph`) imported into another target gives the same graph, also
+//! when a mapped label or relationship type has no elements left (embedded and FalkorDB).
 
+#[macro_use]
 mod common;
 
 use std::io::Read as _;
 use std::path::Path;
 
-use common::Project;
 use common::postgres::Postgres;
+use common::{Project, Target};
 use serde_json::Value as Json;
 
 /// `grafter <args>` in `project`, which must succeed; its stdout.
@@ -251,6 +253,36 @@ fn a_graph_dump_imported_into_another_target_gives_an_equal_fingerprint() {
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
     assert!(stderr.contains("holds source rows, not a graph dump"), "{stderr}");
     assert!(!elsewhere.file("grafter.grafeo").exists(), "nothing was written");
+}
+
+on_every_target!(a_graph_dump_with_an_empty_label_and_type_imports_to_an_equal_graph);
+
+fn a_graph_dump_with_an_empty_label_and_type_imports_to_an_equal_graph(target: Target) {
+    let origin = Project::new();
+    origin.init_from_sqlite(&common::chinook());
+    // The target section comes last (init writes one that only holds comments).
+    let config = std::fs::read_to_string(origin.file("grafter.toml")).unwrap().replacen("\n[target]\n", "\n", 1);
+    origin.write("grafter.toml", format!("{config}{}", target.section("dump_origin")));
+    ok(&origin, &["run", "-q"]);
+    // Genre stays mapped (and so does the relationship type to it) but has no elements left.
+    ok(&origin, &["query", "--write", "MATCH (g:Genre) DETACH DELETE g"]);
+    assert_eq!(origin.query_int("MATCH (g:Genre) RETURN count(g)"), 0);
+    let dumps = tempfile::tempdir().expect("tempdir");
+    let dump = dumps.path().join("graph.tar.zst");
+    let table = ok(&origin, &["export", "--graph", "-o", dump.to_str().unwrap()]);
+    // `| entity | read | rows |`
+    let rows = |read: &str| -> String {
+        let line = table.lines().find(|l| l.contains(read)).unwrap_or_else(|| panic!("{read}: {table}"));
+        line.split('|').nth(3).unwrap_or_default().trim().to_owned()
+    };
+    assert_eq!((rows("nodes :Genre"), rows("(:Track)-[:GENRE]->(:Genre)")), ("0".into(), "0".into()), "{table}");
+    assert_eq!(rows("nodes :Track"), "3503", "{table}");
+
+    let restored = Project::new();
+    restored.write("grafter.toml", format!("{config}{}", target.section("dump_restored")));
+    ok(&restored, &["import", "-q", dump.to_str().unwrap()]);
+    assert_eq!(fingerprint(&restored), fingerprint(&origin), "the imported graph equals the dumped one");
+    assert_eq!(restored.query_int("MATCH (g:Genre) RETURN count(g)"), 0);
 }
 
 #[test]

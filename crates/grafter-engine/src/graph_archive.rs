@@ -79,9 +79,16 @@ async fn write_graph(
         if !wanted(&label) {
             continue;
         }
-        let properties =
+        let mut properties =
             property_names(target, &format!("MATCH (n:{}) UNWIND keys(n) AS k RETURN DISTINCT k", quote_name(&label)))
                 .await?;
+        // A label without nodes shows no properties: its key still makes its entity one an
+        // import can map.
+        for name in &key {
+            if let Err(at) = properties.binary_search(name) {
+                properties.insert(at, name.clone());
+            }
+        }
         let stream = target.scan_nodes(&label, &properties).await?;
         let read = EntityRead::Nodes(GraphEnd { label: label.clone(), key });
         let rows = write_entity(&writer, &label, read, properties, stream).await?;
@@ -134,16 +141,26 @@ async fn property_names(target: &dyn GraphTarget, cypher: &str) -> Result<Vec<St
     Ok(names)
 }
 
-/// Writes one entity from a stream of rows; column types come from the first batch's values
-/// (any value of another type is still written exactly, tagged).
+/// Writes one entity from a stream of rows; column types come from the first non-empty
+/// batch's values (paged scans give empty pages where ids of other labels lie; any value of
+/// another type is still written exactly, tagged).
 async fn write_entity(
     writer: &ArchiveWriter,
     name: &str,
     read: EntityRead,
     columns: Vec<String>,
-    mut stream: RowStream,
+    stream: RowStream,
 ) -> Result<u64, EngineError> {
-    let first = stream.next().await.transpose()?.unwrap_or_default();
+    // A label or type without elements ends the stream before any row: fused, it may be
+    // asked again (a stream polled after its end may panic).
+    let mut stream = stream.fuse();
+    let mut first = Vec::new();
+    while first.is_empty() {
+        match stream.next().await {
+            Some(batch) => first = batch?,
+            None => break,
+        }
+    }
     let types = columns.iter().enumerate().map(|(i, _)| {
         first.iter().map(|row| &row[i]).find(|v| !v.is_null()).map_or(LogicalType::Any, |v| logical_type(v.kind()))
     });
