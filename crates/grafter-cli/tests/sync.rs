@@ -876,3 +876,53 @@ fn sync_waits_for_an_unfinished_load_to_be_finished() {
     project.grafter().args(["sync", "-q"]).assert().success();
     assert_eq!(project.query_int("MATCH (c:Customer) RETURN count(c) AS n"), 50);
 }
+
+/// A mapping loaded without tracking and given a change log afterwards: the log holds nothing
+/// of what changed before it, so the first sync reads the table whole once (as a cursor
+/// mapping's first sync does) and the graph equals the source; later syncs read the log.
+#[test]
+fn a_change_log_added_after_the_load_first_reads_the_table_whole_once() {
+    let db = Postgres::new();
+    db.sql(
+        "CREATE TABLE orders (id int PRIMARY KEY, total int NOT NULL);
+         INSERT INTO orders SELECT id, id * 10 FROM generate_series(1, 50) AS id;",
+    );
+    let project = Project::new();
+    let config =
+        format!("[source]\nurl = \"{}\"\n\n[[nodes]]\nlabel = \"Order\"\ntable = \"orders\"\nkey = \"id\"\n", db.url());
+    project.write("grafter.toml", &config);
+    project.grafter().args(["run", "-q"]).assert().success();
+
+    // Changes while nothing tracks them, then a change log from here on.
+    db.sql(
+        "UPDATE orders SET total = total + 1 WHERE id <= 10;
+         INSERT INTO orders SELECT id, id * 10 FROM generate_series(51, 55) AS id;
+         CREATE TABLE change_log (id bigserial PRIMARY KEY, table_name text NOT NULL, operation text NOT NULL,
+           record_key text NOT NULL, changed_at timestamptz NOT NULL DEFAULT clock_timestamp());
+         CREATE FUNCTION log_change() RETURNS trigger AS $$
+         BEGIN
+           INSERT INTO change_log (table_name, operation, record_key) VALUES (TG_TABLE_NAME, TG_OP, NEW.id::text);
+           RETURN NEW;
+         END $$ LANGUAGE plpgsql;
+         CREATE TRIGGER orders_log AFTER INSERT OR UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION log_change();",
+    );
+    project.write("grafter.toml", format!("{config}change_log = \"change_log\"\n"));
+    let summary = sync_json(&project);
+    let session = &mapping(&summary, "orders")["session"];
+    assert_eq!(
+        (&session["read"], &session["created"], &session["updated"], &session["unchanged"]),
+        (&Json::from(55), &Json::from(5), &Json::from(10), &Json::from(40)),
+        "{summary}"
+    );
+    let in_graph = project.query_int("MATCH (o:Order) RETURN sum(o.total) AS total");
+    assert_eq!(in_graph, db.count("SELECT sum(total) FROM orders"));
+    project.grafter().args(["verify", "-q"]).assert().success();
+
+    // From now on the log is what is read: one entry, one row.
+    db.sql("UPDATE orders SET total = 7 WHERE id = 3");
+    let summary = sync_json(&project);
+    let session = &mapping(&summary, "orders")["session"];
+    assert_eq!((&session["read"], &session["updated"]), (&Json::from(1), &Json::from(1)), "{summary}");
+    assert_eq!(project.query_int("MATCH (o:Order {id: 3}) RETURN o.total AS total"), 7);
+    project.grafter().args(["verify", "-q"]).assert().success();
+}

@@ -25,6 +25,12 @@ pub struct SyncState {
     /// Who set the first watermark: the id of the load run that read the source (the
     /// watermark is the newest change seen when it began), or `sync` (from the start).
     pub origin: String,
+    /// Change-log mode: the table is still to be read whole before the log is followed. A
+    /// state that starts from nothing (no load set its watermark, or the tracking changed)
+    /// needs it, since the log holds nothing of what changed before; cleared once the whole
+    /// read is applied, the watermark then being the log's end as it began.
+    #[serde(default)]
+    pub reads_table_first: bool,
     /// Rows read but not yet applied because a node they connect is not in the graph yet:
     /// read again at every pass until they apply or time out into the reject file.
     #[serde(default)]
@@ -118,6 +124,7 @@ impl SyncState {
             checksum: checksum.to_owned(),
             watermark: watermark.encode(),
             origin: origin.to_owned(),
+            reads_table_first: false,
             pending: Vec::new(),
             given_up: Vec::new(),
             passes: 0,

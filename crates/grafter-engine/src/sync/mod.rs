@@ -12,7 +12,10 @@
 //!
 //! `grafter run` sets the first watermark of a tracked mapping: the newest change the
 //! source holds just before the load reads it, so that the first sync picks up exactly what
-//! changed while the load ran. One pass, passes every `interval` until stopped (`--follow`),
+//! changed while the load ran. A mapping no load set a watermark for (or whose tracking
+//! changed) is read whole by its first pass: a cursor mapping from its first cursor value,
+//! a change-log mapping by reading its table, since its log holds nothing of what changed
+//! before it was followed. One pass, passes every `interval` until stopped (`--follow`),
 //! or passes until the lag is small and a verification passes (`--until-caught-up`: the
 //! signal a cut-over waits for). A session holds the target's lock and is recorded in the
 //! history like a run.
@@ -342,7 +345,10 @@ impl Session<'_> {
                             "no watermark yet (`grafter run` sets one when it loads a tracked mapping)"
                         }
                     ));
-                    SyncState::new(tracked.name(), &tracked.checksum, &Cursor::Start, "sync")
+                    let mut state = SyncState::new(tracked.name(), &tracked.checksum, &Cursor::Start, "sync");
+                    // A change log holds nothing of what changed before it was followed.
+                    state.reads_table_first = tracked.log.is_some();
+                    state
                 }
             };
             states.push(state);
@@ -519,7 +525,7 @@ impl Session<'_> {
                     report.lag_seconds,
                     max_lag.as_secs_f64()
                 ));
-                let options = VerifyOptions { sample: None, only: self.options.only.clone() };
+                let options = VerifyOptions { only: self.options.only.clone(), ..VerifyOptions::default() };
                 let verified = verify_with(self.plan, &options, self.source, self.target, self.observer).await;
                 match verified {
                     Ok(verification) if verification.summary().passed => {
@@ -623,6 +629,10 @@ impl Session<'_> {
             counts.add(&changes::apply(context, tracked, state, incoming).await?);
         }
 
+        if state.reads_table_first && !self.read_table_whole(context, tracked, state, stop, &mut counts).await? {
+            return Ok((counts, false));
+        }
+
         let watermark = state.watermark().map_err(|e| EngineError::Internal(format!("{}: {e}", tracked.name())))?;
         let batch_size = if tracked.log.is_some() { self.batch_size.min(FETCH) } else { self.batch_size };
         let request = tracked.changes_request(&watermark, &self.plan.sync, batch_size);
@@ -705,6 +715,35 @@ impl Session<'_> {
         }
         counts.waiting = state.pending.len() as u64;
         Ok((counts, !stop.is_set()))
+    }
+
+    /// A change-log mapping's first pass: reads the table whole (the log holds nothing of
+    /// what changed before it was followed), then sets the watermark to the log's end as it
+    /// was when the read began — whatever changes meanwhile is either read or logged after
+    /// it. Returns whether it read to the end (a crash or stop before repeats it whole).
+    async fn read_table_whole(
+        &self,
+        context: &BatchContext,
+        tracked: &Tracked,
+        state: &mut SyncState,
+        stop: &StopRequest,
+        counts: &mut Counts,
+    ) -> Result<bool, EngineError> {
+        let (log, position) = tracked.watermark_key();
+        let log_end = self.source.max_key(&log, &position).await?;
+        let mut stream = self.source.scan(tracked.table_request(self.batch_size)).await?;
+        while let Some(batch) = stream.next().await {
+            if stop.is_set() {
+                return Ok(false);
+            }
+            let rows = batch?.rows;
+            let incoming = Incoming { read: rows.len() as u64, rows, ..Incoming::default() };
+            counts.add(&changes::apply(context, tracked, state, incoming).await?);
+            crate::fault::slow_batch().await;
+        }
+        state.reads_table_first = false;
+        state.watermark = log_end.map_or(Cursor::Start, Cursor::Key).encode();
+        Ok(true)
     }
 }
 

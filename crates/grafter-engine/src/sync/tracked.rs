@@ -216,18 +216,24 @@ impl Tracked {
         }
     }
 
-    /// A request reading the mapping's rows whose identity is one of `keys`.
-    pub fn rows_request(&self, keys: Vec<Vec<Value>>) -> ScanRequest {
+    /// A request reading every row of the mapping's read, in key order.
+    pub fn table_request(&self, batch_size: usize) -> ScanRequest {
         ScanRequest {
             read: self.prepared.request.read.clone(),
             columns: self.columns.clone(),
             skip_null: Vec::new(),
             order_by: self.identity.clone(),
             after: Cursor::Start,
-            batch_size: keys.len().max(1),
+            batch_size,
             range: KeyRange::all(),
-            filters: vec![Filter::KeyIn(keys)],
+            filters: Vec::new(),
         }
+    }
+
+    /// A request reading the mapping's rows whose identity is one of `keys`.
+    pub fn rows_request(&self, keys: Vec<Vec<Value>>) -> ScanRequest {
+        let batch_size = keys.len().max(1);
+        ScanRequest { filters: vec![Filter::KeyIn(keys)], ..self.table_request(batch_size) }
     }
 
     /// The names change-log entries may give the mapping's table: as the mapping writes
