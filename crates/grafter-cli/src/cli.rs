@@ -201,6 +201,10 @@ pub struct VerifyArgs {
     /// share is verified whole).
     #[arg(long, value_delimiter = ',', value_name = "MAPPINGS")]
     pub only: Vec<String>,
+    /// Fail also on elements of labels or relationship types no mapping creates ("not from
+    /// this config": listed either way, a failure only with this).
+    #[arg(long)]
+    pub strict: bool,
     /// Report format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

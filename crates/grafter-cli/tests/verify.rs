@@ -2,9 +2,12 @@
 //! corruption — a node deleted, a property changed, a relationship added, a relationship
 //! retargeted, a key duplicated, a hierarchy bent into a cycle or given a second parent — is
 //! reported exactly, nothing more and nothing less, with what is expected computed from the
-//! source database by SQL, never from grafter's own output. Also: custom checks, `--sample`,
-//! the verification that ends `grafter run`, Chinook, and the HTML report as Chromium
-//! renders it.
+//! source database by SQL, never from grafter's own output. So is what no mapping covers: a
+//! property or label no mapping gives a mapped element, a mapped type between other labels;
+//! elements of labels and types no mapping creates are listed as not from this config and
+//! fail only `--strict`. Also: custom checks, `--sample`, the verification that ends
+//! `grafter run`, a verdict that says how many rows were rejected, Chinook, and the HTML
+//! report as Chromium renders it.
 
 #[macro_use]
 mod common;
@@ -12,7 +15,9 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use common::{Project, Target, chinook, example, findings, node, output_text, rel, set, sql_int, sqlite};
+use common::{
+    Project, Target, chinook, example, findings, node, not_from_config, output_text, rel, set, sql_int, sqlite,
+};
 use rusqlite::Connection;
 use serde_json::Value;
 
@@ -116,6 +121,9 @@ on_every_target!(
     an_extra_relationship_is_reported,
     a_retargeted_relationship_is_reported_as_one_retargeting,
     a_duplicated_key_is_reported,
+    a_property_no_mapping_sets_on_a_mapped_node_or_relationship_is_reported,
+    a_label_no_mapping_gives_a_mapped_node_and_a_mapped_type_between_other_labels_are_reported,
+    elements_of_labels_and_types_no_mapping_creates_are_listed_and_fail_only_strict,
 );
 
 fn a_clean_migration_verifies_with_no_findings_and_the_example_checks_hold(target: Target) {
@@ -342,6 +350,190 @@ fn a_duplicated_key_is_reported(target: Target) {
             format!("resource_providers: count (:ResourceProvider) {providers} -> {}", providers + 1),
         ])
     );
+}
+
+/// A provider and a trait it has.
+fn provider_with_trait(db: &Connection) -> (String, String) {
+    db.query_row(
+        "SELECT rp.uuid, t.name FROM resource_provider_traits x JOIN resource_providers rp ON rp.id = x.resource_provider_id \
+         JOIN traits t ON t.id = x.trait_id ORDER BY rp.id, t.id LIMIT 1",
+        [],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )
+    .unwrap()
+}
+
+fn a_property_no_mapping_sets_on_a_mapped_node_or_relationship_is_reported(target: Target) {
+    let (project, db) = migrated_into(target, false);
+    let (uuid, name) = provider_with_trait(&db);
+    corrupt(&project, "MATCH (p:ResourceProvider {uuid: $uuid}) SET p.nickname = 'rack 7'", &[("uuid", &uuid)]);
+    corrupt(
+        &project,
+        "MATCH (:ResourceProvider {uuid: $uuid})-[x:HAS_TRAIT]->(:Trait {name: $name}) SET x.since = 2019",
+        &[("uuid", &uuid), ("name", &name)],
+    );
+
+    let (code, report) = verify(&project, &[]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["passed"], false);
+    assert_eq!(
+        findings(&report),
+        set(&[
+            format!(r#"resource_providers: unmapped properties {} nickname: "rack 7""#, provider(&uuid)),
+            format!(
+                "provider_traits: unmapped properties {} since: 2019",
+                rel(&provider(&uuid), "HAS_TRAIT", &node("Trait", &[("name", &name)]))
+            ),
+        ])
+    );
+    assert_eq!(not_from_config(&report), BTreeSet::new());
+}
+
+fn a_label_no_mapping_gives_a_mapped_node_and_a_mapped_type_between_other_labels_are_reported(target: Target) {
+    let (project, db) = migrated_into(target, false);
+    let uuid: String =
+        db.query_row("SELECT uuid FROM resource_providers ORDER BY id LIMIT 1", [], |row| row.get(0)).unwrap();
+    let (consumer, user): (String, String) = db
+        .query_row(
+            "SELECT c.uuid, u.external_id FROM consumers c JOIN users u ON u.id = c.user_id ORDER BY c.id LIMIT 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    corrupt(&project, "MATCH (p:ResourceProvider {uuid: $uuid}) SET p:Decommissioned", &[("uuid", &uuid)]);
+    // OWNED_BY goes from a consumer to its project; this one points at a user.
+    corrupt(
+        &project,
+        "MATCH (c:Consumer {uuid: $c}), (u:User {external_id: $u}) CREATE (c)-[:OWNED_BY]->(u)",
+        &[("c", &consumer), ("u", &user)],
+    );
+
+    let (code, report) = verify(&project, &[]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(
+        findings(&report),
+        set(&[
+            "resource_providers: extra labels (:ResourceProvider) :Decommissioned x1".to_owned(),
+            "consumer_projects: misplaced (:Consumer)-[:OWNED_BY]->(:User) x1".to_owned(),
+        ])
+    );
+    assert_eq!(not_from_config(&report), BTreeSet::new());
+    let text = output_text(&project.grafter().arg("verify").output().unwrap()).0;
+    assert!(
+        text.contains("(:ResourceProvider): 1 node also labelled :Decommissioned, which no mapping gives it"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "(:Consumer)-[:OWNED_BY]->(:User): 1 relationship between labels no mapping connects with this type \
+             (the mappings create (:Consumer)-[:OWNED_BY]->(:Project))"
+        ),
+        "{text}"
+    );
+}
+
+fn elements_of_labels_and_types_no_mapping_creates_are_listed_and_fail_only_strict(target: Target) {
+    let (project, db) = migrated_into(target, false);
+    let uuid: String =
+        db.query_row("SELECT uuid FROM resource_providers ORDER BY id LIMIT 1", [], |row| row.get(0)).unwrap();
+    corrupt(
+        &project,
+        "MATCH (p:ResourceProvider {uuid: $uuid}) CREATE (p)-[:AUDITED_BY]->(:Audit {id: 1}), (:Audit {id: 2})",
+        &[("uuid", &uuid)],
+    );
+    let listed =
+        set(&["node (:Audit) x2".to_owned(), "relationship (:ResourceProvider)-[:AUDITED_BY]->(:Audit) x1".to_owned()]);
+
+    let (code, report) = verify(&project, &[]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!((&report["passed"], &report["strict"]), (&Value::Bool(true), &Value::Bool(false)));
+    assert_eq!(findings(&report), BTreeSet::new());
+    assert_eq!(not_from_config(&report), listed);
+    let text = output_text(&project.grafter().arg("verify").output().unwrap()).0;
+    let verdict = text.lines().next().unwrap();
+    assert!(
+        verdict.ends_with(
+            "): PASSED; 2 nodes and 1 relationship not from this config (listed below; only --strict fails on them)"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("  - (:ResourceProvider)-[:AUDITED_BY]->(:Audit): 1 relationship"), "{text}");
+
+    let (code, report) = verify(&project, &["--strict"]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["passed"], false);
+    assert_eq!(not_from_config(&report), listed);
+    let output = project.grafter().args(["verify", "--strict"]).output().unwrap();
+    let verdict = output_text(&output).0.lines().next().unwrap().to_owned();
+    assert!(
+        verdict.ends_with("): FAILED; 2 nodes and 1 relationship not from this config (--strict fails on them)"),
+        "{verdict}"
+    );
+}
+
+/// A shop whose items are keyed by a code two of the four rows lack.
+fn shop_with_rejects() -> Project {
+    let project = Project::new();
+    Connection::open(project.file("shop.sqlite"))
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE item (id INTEGER PRIMARY KEY, code TEXT, name TEXT);
+             INSERT INTO item VALUES (1, 'a', 'A'), (2, NULL, 'B'), (3, 'c', 'C'), (4, NULL, 'D');",
+        )
+        .unwrap();
+    project.write(
+        "grafter.toml",
+        "[source]\nurl = \"sqlite:shop.sqlite\"\n\n[[nodes]]\nlabel = \"Item\"\ntable = \"item\"\nkey = \"code\"\n",
+    );
+    project
+}
+
+#[test]
+fn a_verdict_after_rejected_rows_says_how_many_and_where_they_are() {
+    let project = shop_with_rejects();
+    let output = project.grafter().arg("run").output().unwrap();
+    let (stdout, stderr) = output_text(&output);
+    assert_eq!(output.status.code(), Some(0), "within its reject limit a run succeeds: {stdout}\n{stderr}");
+    let remark =
+        "PASSED with 2 of 4 rows rejected (see grafter.rejects.ndjson); --max-rejects N makes a run fail past N";
+    let verdict = stdout.lines().find(|l| l.starts_with("Verification of")).unwrap_or_else(|| panic!("{stdout}"));
+    assert!(verdict.ends_with(&format!("): {remark}")), "{verdict}");
+    assert_eq!(project.rejects().len(), 2);
+
+    let (code, report) = verify(&project, &[]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["passed"], true);
+    assert_eq!(report["verdict"], "passed_with_rejects");
+    assert_eq!((&report["source_rows"], &report["rejected_rows"]), (&Value::from(4), &Value::from(2)));
+    assert_eq!(report["reject_file"], "grafter.rejects.ndjson");
+    assert_eq!(report["max_rejects"], Value::Null);
+    let text = output_text(&project.grafter().arg("verify").output().unwrap()).0;
+    assert!(text.lines().next().unwrap().ends_with(&format!("): {remark}")), "{text}");
+
+    // With a limit, the verdict names it.
+    let output = project.grafter().args(["run", "--fresh", "--max-rejects", "3"]).output().unwrap();
+    let stdout = output_text(&output).0;
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains(
+            "PASSED with 2 of 4 rows rejected (see grafter.rejects.ndjson); --max-rejects 3 makes a run fail past 3"
+        ),
+        "{stdout}"
+    );
+
+    // The HTML report's verdict says so too.
+    let page = project.file("report.html");
+    project.grafter().arg("verify").arg("--html").arg(&page).assert().success();
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("<h1>Verification passed with 2 of 4 rows rejected</h1>"), "{html}");
+    assert!(html.contains("each is in <code>grafter.rejects.ndjson</code> with its reason"), "{html}");
+
+    // A run without rejects says nothing of them.
+    let clean = Project::new();
+    clean.init_from_sqlite(&chinook());
+    clean.run(&[]);
+    let (_, report) = verify(&clean, &[]);
+    assert_eq!((&report["verdict"], &report["rejected_rows"]), (&Value::from("passed"), &Value::from(0)));
 }
 
 #[test]

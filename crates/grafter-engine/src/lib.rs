@@ -46,6 +46,6 @@ pub use run::{RunOptions, new_run_id, run};
 pub use summary::{MappingStats, MappingStatus, RunSummary};
 pub use sync::{Counts, MappingSync, PassReport, SyncEnd, SyncOptions, SyncSummary, sync, sync_reject_file};
 pub use verify::{
-    CheckReport, ElementRef, FieldDifference, Finding, MappingReport, MappingVerdict, NodeRef, RunGlance,
-    VerifyOptions, VerifyReport, verify,
+    CheckReport, ElementRef, FieldDifference, Finding, MappingReport, MappingVerdict, NodeRef, NotFromConfig,
+    RunGlance, Verdict, VerifyOptions, VerifyReport, verify,
 };

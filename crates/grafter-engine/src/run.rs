@@ -439,7 +439,11 @@ impl Run<'_> {
             return None;
         }
         self.observer.message("verifying the graph against the source (--no-verify skips this)");
-        let options = VerifyOptions { sample: None, only: self.options.only.clone() };
+        let options = VerifyOptions {
+            only: self.options.only.clone(),
+            max_rejects: self.options.max_rejects,
+            ..VerifyOptions::default()
+        };
         let report = match verify_with(self.plan, &options, self.source, self.target, self.observer).await {
             Ok(report) => report,
             Err(error) => return Some(VerifyFailure::Error(error)),

@@ -19,6 +19,7 @@ use async_trait::async_trait;
 use futures::Stream;
 use grafter_model::{Fingerprint, LockHolder, RunRecord, SyncState, Value};
 
+mod census;
 #[cfg(any(feature = "falkordb", feature = "bolt"))]
 mod cypher;
 mod dialect;
@@ -34,6 +35,7 @@ pub mod falkordb;
 pub mod grafeo;
 pub mod null;
 
+pub use census::{Census, Elements, KnownProperties, LabelSet, PropertyCount, RelationshipShape};
 pub use dialect::{Ddl, Dialect, PropertySchema, SchemaKind};
 pub use error::TargetError;
 pub use records::{
@@ -260,6 +262,15 @@ pub trait GraphTarget: Send + Sync {
         keys: &[Vec<Value>],
         properties: &[String],
     ) -> Result<Vec<Vec<Value>>, TargetError>;
+
+    /// The whole graph by shape ([`Census`]): nodes per set of labels, relationships per
+    /// type and their ends' label sets, grafter's bookkeeping left out; and for each of
+    /// `questions`, the properties those elements carry beyond the ones known. Optional (the
+    /// default refuses): verification then cannot look beyond what the mappings create.
+    async fn census(&self, questions: &[KnownProperties]) -> Result<Census, TargetError> {
+        let _ = questions;
+        Err(TargetError::Unsupported { target: self.describe(), what: "a census of labels and types".into() })
+    }
 
     // ------------------------------------------------------------------ schema
 

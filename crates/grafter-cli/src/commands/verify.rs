@@ -21,7 +21,8 @@ pub async fn run(cli: &Cli, args: &VerifyArgs) -> anyhow::Result<ExitCode> {
         }
         .into());
     }
-    let options = VerifyOptions { sample: args.sample, only: args.only.clone() };
+    let options =
+        VerifyOptions { sample: args.sample, only: args.only.clone(), strict: args.strict, max_rejects: None };
     // Messages only: verification has no per-mapping bars.
     let report = grafter_engine::verify(&plan, &options, Arc::new(Progress::new(true))).await?;
     match args.format {

@@ -8,7 +8,9 @@
 
 use std::fmt::Write as _;
 
-use grafter_engine::{CheckReport, Finding, MappingReport, MappingVerdict, RunGlance, VerifyReport};
+use grafter_engine::{
+    CheckReport, Finding, MappingReport, MappingVerdict, NotFromConfig, RunGlance, Verdict, VerifyReport,
+};
 
 /// Escapes text for HTML element content and attribute values.
 fn escape(text: &str) -> String {
@@ -31,7 +33,7 @@ fn count(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push('\u{2009}');
         }
         out.push(c);
@@ -88,6 +90,7 @@ pub fn report(report: &VerifyReport) -> String {
     header(&mut page, report);
     mappings(&mut page, &report.mappings);
     findings(&mut page, &report.mappings);
+    not_from_config(&mut page, &report.not_from_config, report.strict);
     checks(&mut page, &report.checks);
     if !report.warnings.is_empty() {
         page.push_str("<h2>Warnings</h2>\n");
@@ -103,20 +106,58 @@ pub fn report(report: &VerifyReport) -> String {
 fn header(page: &mut String, report: &VerifyReport) {
     let failing = report.mappings.iter().filter(|m| m.status == MappingVerdict::Failed).count();
     let failed_checks = report.checks.iter().filter(|c| !c.passed).count();
-    let (class, title) = if report.passed {
-        ("ok", "Verification passed: the graph holds exactly what the source says".to_owned())
-    } else {
-        ("bad", format!("Verification FAILED: {failing} mapping(s) and {failed_checks} check(s) do not hold"))
+    let foreign = report.not_from_config.len();
+    let (class, title) = match report.verdict {
+        Verdict::Passed if foreign == 0 => {
+            ("ok", "Verification passed: the graph holds exactly what the source says".to_owned())
+        }
+        Verdict::Passed => ("ok", "Verification passed: the graph holds what the source says".to_owned()),
+        Verdict::PassedWithRejects => (
+            "ok",
+            format!(
+                "Verification passed with {} of {} rows rejected",
+                count(report.rejected_rows),
+                count(report.source_rows)
+            ),
+        ),
+        Verdict::Failed if report.strict && foreign > 0 => (
+            "bad",
+            format!(
+                "Verification FAILED: {failing} mapping(s), {failed_checks} check(s) and {foreign} kind(s) of elements not from this config (--strict)"
+            ),
+        ),
+        Verdict::Failed => {
+            ("bad", format!("Verification FAILED: {failing} mapping(s) and {failed_checks} check(s) do not hold"))
+        }
     };
     let _ = write!(
         page,
-        "<header class=\"verdict {class}\"><h1>{}</h1><p>{} &rarr; {}</p><p>{} verification, {:.2} s</p></header>\n",
+        "<header class=\"verdict {class}\"><h1>{}</h1><p>{} &rarr; {}</p><p>{} verification, {:.2} s</p>",
         escape(&title),
         escape(&report.source),
         escape(&report.target),
         escape(&report.mode),
         report.seconds
     );
+    if report.rejected_rows > 0 {
+        let limit = report.max_rejects.map_or_else(|| "N".to_owned(), count);
+        let _ = write!(
+            page,
+            "<p>{} of {} source rows were rejected: they are not in the graph; each is in <code>{}</code> with its reason. \
+             <code>--max-rejects {limit}</code> makes a run fail past {limit} rejected rows.</p>",
+            count(report.rejected_rows),
+            count(report.source_rows),
+            escape(report.reject_file.as_deref().unwrap_or("the reject file")),
+        );
+    }
+    if foreign > 0 {
+        let _ = write!(
+            page,
+            "<p>The graph also holds elements of labels or types no mapping creates (<a href=\"#not-from-config\">not from this config</a>){}.</p>",
+            if report.strict { ": --strict fails on them" } else { "; only --strict fails on them" }
+        );
+    }
+    page.push_str("</header>\n");
     let findings: usize = report.mappings.iter().map(|m| m.findings.len()).sum();
     let expected: u64 = report.mappings.iter().map(|m| m.expected).sum();
     let figures = [
@@ -233,8 +274,59 @@ fn finding_cells(finding: &Finding) -> (String, String) {
                 count(*expected)
             ),
         ),
+        Finding::ExtraProperties { element, properties } => {
+            let mut details = String::from("<table><tr><th>property no mapping sets</th><th>graph</th></tr>");
+            for (name, value) in properties {
+                let _ = write!(
+                    details,
+                    "<tr><td class=\"mono\">{}</td><td class=\"mono tgt\">{}</td></tr>",
+                    escape(name),
+                    escape(&value.to_string())
+                );
+            }
+            details.push_str("</table>");
+            (escape(&element.to_string()), details)
+        }
+        Finding::ExtraLabels { what, labels, nodes } => (
+            escape(what),
+            format!(
+                "<span class=\"tgt\">{}</span> node(s) also labelled <span class=\"mono tgt\">{}</span>, which no mapping gives them",
+                count(*nodes),
+                escape(&labels.iter().map(|l| format!(":{l}")).collect::<String>())
+            ),
+        ),
+        Finding::MisplacedRelationships { what, relationships, mapped } => (
+            escape(what),
+            format!(
+                "<span class=\"tgt\">{}</span> relationship(s) between labels no mapping connects with this type; the mappings create <span class=\"mono src\">{}</span>",
+                count(*relationships),
+                escape(&mapped.join(", "))
+            ),
+        ),
         other => (String::new(), escape(&other.to_string())),
     }
+}
+
+fn not_from_config(page: &mut String, elements: &[NotFromConfig], strict: bool) {
+    if elements.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        page,
+        "<h2 id=\"not-from-config\">Not from this config</h2>\n<p class=\"note\">Labels and relationship types no mapping \
+         creates: the graph may be shared, or hold what something else wrote. {}</p>\n<table>\n<tr><th>kind</th><th>pattern</th><th>elements</th></tr>",
+        if strict { "With --strict they fail the verification." } else { "Only --strict fails on them." }
+    );
+    for element in elements {
+        let _ = writeln!(
+            page,
+            "<tr><td class=\"kind\">{}</td><td class=\"mono\">{}</td><td class=\"n\">{}</td></tr>",
+            element.kind,
+            escape(&element.pattern),
+            count(element.count)
+        );
+    }
+    page.push_str("</table>\n");
 }
 
 fn checks(page: &mut String, checks: &[CheckReport]) {

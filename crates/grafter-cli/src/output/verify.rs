@@ -1,5 +1,6 @@
 //! `grafter verify`'s report for a terminal or a log: a verdict line, one table row per
-//! mapping, then the findings of each failing mapping, the custom checks and any warnings.
+//! mapping, then the findings of each failing mapping, what is not from this config, the
+//! custom checks and any warnings.
 
 use std::fmt::Write as _;
 
@@ -11,20 +12,73 @@ use super::table::{new_table, number};
 /// Findings listed per mapping; the JSON and HTML reports list them all.
 const SHOWN: usize = 20;
 
-/// The verdict in a line: what was compared, how, and how much was read one by one.
+/// `1,234,567`: counts in a sentence.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `2 nodes and 1 relationship`: what is not from this config, counted.
+fn not_from_config_count(report: &VerifyReport) -> String {
+    let count = |kind: &str| report.not_from_config.iter().filter(|e| e.kind == kind).map(|e| e.count).sum::<u64>();
+    let mut parts = Vec::new();
+    for (kind, one, many) in [("node", "node", "nodes"), ("relationship", "relationship", "relationships")] {
+        let n = count(kind);
+        if n > 0 {
+            parts.push(format!("{} {}", grouped(n), if n == 1 { one } else { many }));
+        }
+    }
+    parts.join(" and ")
+}
+
+/// What the verdict adds after PASSED or FAILED: rows the graph does not hold because they
+/// were rejected (and where they are), and elements no mapping creates.
+pub fn verdict_remarks(report: &VerifyReport) -> String {
+    let mut out = String::new();
+    if report.rejected_rows > 0 {
+        let limit = report.max_rejects.map_or_else(|| "N".to_owned(), grouped);
+        let _ = write!(
+            out,
+            " with {} of {} rows rejected (see {}); --max-rejects {limit} makes a run fail past {limit}",
+            grouped(report.rejected_rows),
+            grouped(report.source_rows),
+            report.reject_file.as_deref().unwrap_or("the reject file"),
+        );
+    }
+    if !report.not_from_config.is_empty() {
+        let _ = write!(
+            out,
+            "; {} not from this config ({})",
+            not_from_config_count(report),
+            if report.strict { "--strict fails on them" } else { "listed below; only --strict fails on them" }
+        );
+    }
+    out
+}
+
+/// The verdict in a line: what was compared, how, how much was read one by one, and the
+/// outcome, with the rows it does not cover.
 pub fn verdict(report: &VerifyReport) -> String {
     format!(
-        "Verification of {} against {}: {} ({}, {} pass{}, {} of {} rows compared one by one ({:.4}%), {:.2}s)",
+        "Verification of {} against {} ({}, {} pass{}, {} of {} rows compared one by one ({:.4}%), {:.2}s): {}{}",
         report.target,
         report.source,
-        if report.passed { "PASSED" } else { "FAILED" },
         report.mode,
         report.passes,
         if report.passes == 1 { "" } else { "es" },
         report.rows_individual,
         report.rows_total,
         report.individual_fraction() * 100.0,
-        report.seconds
+        report.seconds,
+        if report.passed { "PASSED" } else { "FAILED" },
+        verdict_remarks(report)
     )
 }
 
@@ -64,6 +118,23 @@ pub fn report(report: &VerifyReport) -> String {
             );
         }
     }
+    if !report.not_from_config.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nnot from this config (labels and types no mapping creates; {}):",
+            if report.strict { "--strict fails on them" } else { "only --strict fails on them" }
+        );
+        for elements in report.not_from_config.iter().take(SHOWN) {
+            let _ = writeln!(out, "  - {elements}");
+        }
+        if report.not_from_config.len() > SHOWN {
+            let _ = writeln!(
+                out,
+                "  … and {} more (`--format json` or `--html FILE` lists them all)",
+                report.not_from_config.len() - SHOWN
+            );
+        }
+    }
     if !report.checks.is_empty() {
         let _ = writeln!(out, "\nchecks:");
         for check in &report.checks {
@@ -81,4 +152,17 @@ pub fn report(report: &VerifyReport) -> String {
         let _ = writeln!(out, "\nwarning: {warning}");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_in_a_sentence_are_grouped_by_thousands() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1_000), "1,000");
+        assert_eq!(grouped(1_234_567), "1,234,567");
+    }
 }

@@ -605,12 +605,39 @@ pub fn findings(report: &Value) -> BTreeSet<String> {
                     parents.sort();
                     format!("several parents {} {}", node_json(&f["node"]), parents.join(" "))
                 }
+                "extra_properties" => {
+                    let properties: Vec<String> = f["properties"]
+                        .as_object()
+                        .expect("properties")
+                        .iter()
+                        .map(|(k, v)| format!("{k}: {v}"))
+                        .collect();
+                    format!("unmapped properties {} {}", element_json(&f["element"]), properties.join(", "))
+                }
+                "extra_labels" => {
+                    let labels: Vec<&str> =
+                        f["labels"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+                    format!("extra labels {} :{} x{}", f["what"].as_str().unwrap(), labels.join(":"), f["nodes"])
+                }
+                "misplaced_relationships" => {
+                    format!("misplaced {} x{}", f["what"].as_str().unwrap(), f["relationships"])
+                }
                 other => format!("{other} {f}"),
             };
             lines.insert(format!("{name}: {text}"));
         }
     }
     lines
+}
+
+/// What the report lists as not from this config, one line each: `pattern xcount`.
+pub fn not_from_config(report: &Value) -> BTreeSet<String> {
+    report["not_from_config"]
+        .as_array()
+        .expect("not_from_config")
+        .iter()
+        .map(|e| format!("{} {} x{}", e["kind"].as_str().unwrap(), e["pattern"].as_str().unwrap(), e["count"]))
+        .collect()
 }
 
 pub fn set(lines: &[String]) -> BTreeSet<String> {

@@ -1,7 +1,8 @@
 //! Comparing kept elements one by one: the source's and the graph's elements of a range (or a
 //! sample), matched by identity, become findings — missing, extra, duplicate, property
-//! differs — and, once a relationship group is done, a missing and an extra relationship
-//! that leave the same node with the same key become one retargeted relationship.
+//! differs, properties no mapping sets — and, once a relationship group is done, a missing
+//! and an extra relationship that leave the same node with the same key become one
+//! retargeted relationship.
 
 use std::collections::BTreeMap;
 
@@ -75,9 +76,18 @@ impl GroupFindings {
                     }
                     // With copies, the content is right when one of them is.
                     if !actual.iter().any(|a| a.digest == expected.digest) {
-                        let fields = differences(&group.names, &expected.values, &actual[0].values);
-                        self.per_member[member]
-                            .push(Finding::PropertyDiffers { element: element_ref(group, &expected), fields });
+                        let (fields, unmapped): (Vec<FieldDifference>, Vec<FieldDifference>) =
+                            differences(&group.names, &expected.values, &actual[0].values)
+                                .into_iter()
+                                .partition(|field| !group.is_unmapped(&field.property));
+                        let element = element_ref(group, &expected);
+                        if !fields.is_empty() {
+                            self.per_member[member].push(Finding::PropertyDiffers { element: element.clone(), fields });
+                        }
+                        if !unmapped.is_empty() {
+                            let properties = unmapped.into_iter().map(|field| (field.property, field.target)).collect();
+                            self.per_member[member].push(Finding::ExtraProperties { element, properties });
+                        }
                     }
                 }
             }

@@ -55,8 +55,12 @@ pub(crate) struct Group {
     pub kind: Kind,
     /// Its mappings, in load order.
     pub members: Vec<Member>,
-    /// The property names, sorted: the columns read back from the graph.
+    /// The property names, sorted: the columns read back from the graph (the mappings'
+    /// properties, and any the graph holds beyond them).
     pub names: Vec<String>,
+    /// Of `names`, those no mapping of the group sets but the graph's elements carry,
+    /// sorted: read back so that digests cover them.
+    pub unmapped: Vec<String>,
     /// Positions in `names` of the key (node key, or relationship key).
     pub key_positions: Vec<usize>,
     /// Whether the caller asked for it (others are read only for the node keys they give).
@@ -72,6 +76,42 @@ impl Group {
                 format!("(:{})-[:{rel_type}]->(:{})", start.label, end.label)
             }
         }
+    }
+
+    /// Whether no mapping of the group sets property `name`.
+    pub fn is_unmapped(&self, name: &str) -> bool {
+        self.unmapped.binary_search_by(|n| n.as_str().cmp(name)).is_ok()
+    }
+
+    /// Reads back `names` too: properties the graph's elements carry that no mapping sets.
+    pub fn add_unmapped(&mut self, names: impl IntoIterator<Item = String>) {
+        self.unmapped.extend(names.into_iter().filter(|n| self.names.binary_search(n).is_err()));
+        self.unmapped.sort_unstable();
+        self.unmapped.dedup();
+        let mut all: Vec<String> = self.names.iter().chain(&self.unmapped).cloned().collect();
+        all.sort_unstable();
+        all.dedup();
+        self.set_names(all);
+    }
+
+    /// Sets the names read back and where each member's properties and the key fall among
+    /// them.
+    fn set_names(&mut self, names: Vec<String>) {
+        for member in &mut self.members {
+            member.to_group = member
+                .prepared
+                .bound
+                .properties
+                .iter()
+                .map(|p| names.binary_search(&p.name).expect("the names hold every member's properties"))
+                .collect();
+        }
+        let key = match &self.kind {
+            Kind::Nodes { key, .. } | Kind::Relationships { key, .. } => key,
+        };
+        // Binding checked that the key properties are properties of every mapping.
+        self.key_positions = key.iter().filter_map(|k| names.binary_search(k).ok()).collect();
+        self.names = names;
     }
 
     /// The label, for node groups.
@@ -115,6 +155,7 @@ pub(crate) fn groups(prepared: &[PreparedMapping], selected: impl Fn(&str) -> bo
                         kind,
                         members: Vec::new(),
                         names: Vec::new(),
+                        unmapped: Vec::new(),
                         key_positions: Vec::new(),
                         selected: false,
                     });
@@ -132,20 +173,11 @@ pub(crate) fn groups(prepared: &[PreparedMapping], selected: impl Fn(&str) -> bo
         names.dedup();
         for member in &mut group.members {
             let properties = &member.prepared.bound.properties;
-            member.to_group = properties
-                .iter()
-                .map(|p| names.binary_search(&p.name).expect("the union holds every member's properties"))
-                .collect();
             let mut order: Vec<usize> = (0..properties.len()).collect();
             order.sort_by(|&a, &b| properties[a].name.cmp(&properties[b].name));
             member.digest_order = order;
         }
-        let key = match &group.kind {
-            Kind::Nodes { key, .. } | Kind::Relationships { key, .. } => key,
-        };
-        // Binding checked that the key properties are properties of every mapping.
-        group.key_positions = key.iter().filter_map(|k| names.binary_search(k).ok()).collect();
-        group.names = names;
+        group.set_names(names);
     }
     groups
 }

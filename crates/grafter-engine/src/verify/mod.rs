@@ -9,13 +9,17 @@
 //! count and a digest sum on each side, the differing buckets split in further passes until
 //! few elements are left, which are compared one by one ([`compare`]). A clean graph costs
 //! one streaming pass per side; each difference costs a few dozen rows read one by one.
-//! Then the structure of hierarchies ([`hierarchy`]) and the custom checks of grafter.toml
+//! Properties no mapping sets are found by an aggregate per group first and, when there are
+//! any, read back with the others so that digests cover them. What the graph holds beyond
+//! the mappings' labels and types comes from the target's census ([`beyond`]). Then the
+//! structure of hierarchies ([`hierarchy`]) and the custom checks of grafter.toml
 //! ([`checks`]). With `sample`, node contents are checked for a random sample of keys
 //! instead, looked up one by one; counts are still exact.
 //!
 //! Both sides of a pass stream at the same time, each on a worker thread that pulls its
 //! stream and folds it into its own tally.
 
+mod beyond;
 mod bisect;
 mod checks;
 mod compare;
@@ -23,8 +27,9 @@ mod elements;
 mod group;
 mod hierarchy;
 mod report;
+mod sample;
 
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -40,7 +45,8 @@ use self::compare::GroupFindings;
 use self::elements::{Dedup, Discard, Kept, KeySet, Sink, SourceCounts, source_batch, target_batch};
 use self::group::{Group, Kind};
 pub use self::report::{
-    CheckReport, ElementRef, FieldDifference, Finding, MappingReport, MappingVerdict, NodeRef, RunGlance, VerifyReport,
+    CheckReport, ElementRef, FieldDifference, Finding, MappingReport, MappingVerdict, NodeRef, NotFromConfig,
+    RunGlance, Verdict, VerifyReport,
 };
 use crate::prepare::prepare;
 use crate::run::{open_source, open_target, select};
@@ -55,6 +61,11 @@ pub struct VerifyOptions {
     /// Verify only these mappings (empty: all). A label or type several mappings share is
     /// verified whole.
     pub only: Vec<String>,
+    /// Fail on elements of labels or types no mapping creates too (they are always listed).
+    pub strict: bool,
+    /// The reject limit the load runs under (`--max-rejects`, `[run] max_rejects`), for the
+    /// verdict to name; `None`: the plan's.
+    pub max_rejects: Option<u64>,
 }
 
 /// `grafter verify`: opens the plan's source and target and verifies.
@@ -106,7 +117,19 @@ pub(crate) async fn verify_with(
         prepared.push(prepare(mapping, &plan.remaps, source.as_ref(), plan.run.batch_size).await?);
     }
     let only = &options.only;
-    let groups = group::groups(&prepared, |name| only.is_empty() || only.iter().any(|o| o == name));
+    let mut groups = group::groups(&prepared, |name| only.is_empty() || only.iter().any(|o| o == name));
+    let mut warnings = Vec::new();
+    observer.message("looking for what the mappings do not cover (labels, types, properties)");
+    let beyond = match beyond::look(target.as_ref(), &mut groups, options.sample.is_some(), only.is_empty()).await? {
+        Some(beyond) => beyond,
+        None => {
+            warnings.push(format!(
+                "{} cannot list what it holds beyond the mappings: labels, types and properties no mapping creates were not looked for",
+                redact_url(&target.describe())
+            ));
+            beyond::Beyond::default()
+        }
+    };
     let context = Context {
         source: Arc::clone(source),
         target: Arc::clone(target),
@@ -128,7 +151,6 @@ pub(crate) async fn verify_with(
     let mut keys: BTreeMap<String, Arc<KeySet>> = BTreeMap::new();
     let mut reports: BTreeMap<String, MappingReport> = BTreeMap::new();
     let mut totals = Totals::default();
-    let mut warnings = Vec::new();
     for group in groups {
         let group = Arc::new(group);
         let endpoints = match &group.kind {
@@ -152,7 +174,7 @@ pub(crate) async fn verify_with(
         };
         context.observer.message(&format!("verifying {}", group.what()));
         let mut outcome = match context.sample {
-            Some(size) => sampled(&context, &group, endpoints, size).await?,
+            Some(size) => sample::sampled(&context, &group, endpoints, size).await?,
             None => full(&context, &group, endpoints).await?,
         };
         if let Kind::Relationships { hierarchy: true, .. } = &group.kind {
@@ -179,11 +201,32 @@ pub(crate) async fn verify_with(
         started_at: run.started_at,
         throughput: run.throughput,
     });
+    for (mapping, finding) in beyond.findings {
+        if let Some(report) = reports.get_mut(&mapping) {
+            report.findings.push(finding);
+            report.status = MappingVerdict::Failed;
+        }
+    }
     // In load order.
     let mappings: Vec<MappingReport> = plan.mappings.iter().filter_map(|m| reports.remove(&m.name)).collect();
-    let passed = mappings.iter().all(|m| m.findings.is_empty()) && checks.iter().all(|c| c.passed);
+    // Elements not from this config fail only a strict verification.
+    let foreign_fail = options.strict && !beyond.not_from_config.is_empty();
+    let passed = mappings.iter().all(|m| m.findings.is_empty()) && checks.iter().all(|c| c.passed) && !foreign_fail;
+    let source_rows = mappings.iter().map(|m| m.source_rows).sum();
+    let rejected_rows: u64 = mappings.iter().map(|m| m.rejected + m.duplicates + m.orphans).sum();
     Ok(VerifyReport {
         passed,
+        verdict: match (passed, rejected_rows) {
+            (false, _) => Verdict::Failed,
+            (true, 0) => Verdict::Passed,
+            (true, _) => Verdict::PassedWithRejects,
+        },
+        source_rows,
+        rejected_rows,
+        reject_file: (rejected_rows > 0).then(|| plan.run.reject_file.display().to_string()),
+        max_rejects: options.max_rejects.or(plan.run.max_rejects),
+        not_from_config: beyond.not_from_config,
+        strict: options.strict,
         mode: match context.sample {
             Some(size) => format!("sample of {size}"),
             None => "full".into(),
@@ -373,93 +416,6 @@ async fn full(
             .group_findings
             .push(Finding::NotItemised { source_elements: not_itemised.0, target_elements: not_itemised.1 });
     }
-    Ok(outcome)
-}
-
-/// A kept element and its sample score; the heap keeps the lowest scores.
-struct Scored(u128, Kept);
-
-impl PartialEq for Scored {
-    fn eq(&self, other: &Self) -> bool {
-        self.0 == other.0
-    }
-}
-
-impl Eq for Scored {}
-
-impl PartialOrd for Scored {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Scored {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.cmp(&other.0)
-    }
-}
-
-/// Keeps the `size` elements whose salted identity hashes lowest: a uniform random sample,
-/// without knowing the count in advance and without a random number generator.
-struct SampleSink {
-    size: usize,
-    salt: u128,
-    heap: BinaryHeap<Scored>,
-}
-
-impl Sink for SampleSink {
-    fn element(&mut self, identity: u128, _: u128, kept: &dyn Fn() -> Kept) {
-        let score = grafter_model::combine_hashes(&[identity, self.salt]);
-        if self.heap.len() < self.size {
-            self.heap.push(Scored(score, kept()));
-        } else if self.heap.peek().is_some_and(|top| score < top.0) {
-            self.heap.pop();
-            self.heap.push(Scored(score, kept()));
-        }
-    }
-}
-
-/// Collects every element.
-struct Collect(Vec<Kept>);
-
-impl Sink for Collect {
-    fn element(&mut self, _: u128, _: u128, kept: &dyn Fn() -> Kept) {
-        self.0.push(kept());
-    }
-}
-
-/// Checks a group by sample: counts in full, the contents of `size` nodes looked up by key.
-async fn sampled(
-    context: &Context,
-    group: &Arc<Group>,
-    endpoints: Option<(Arc<KeySet>, Arc<KeySet>)>,
-    size: usize,
-) -> Result<GroupOutcome, EngineError> {
-    let mut outcome = GroupOutcome::default();
-    let mut findings = GroupFindings::new(group.members.len());
-    let sink = SampleSink { size, salt: context.salt, heap: BinaryHeap::new() };
-    let (sink, dedup, counts) = source_pass(context, group, endpoints, Dedup::first(), sink).await?;
-    outcome.counts = counts;
-    outcome.passes = 1;
-    match &group.kind {
-        Kind::Nodes { label, key } => {
-            outcome.keys = Some(dedup.into_later().0);
-            outcome.target_count = context.target.count_nodes(label).await?;
-            let sample: Vec<Kept> = sink.heap.into_iter().map(|Scored(_, kept)| kept).collect();
-            let wanted: Vec<Vec<grafter_model::Value>> = sample.iter().map(|k| k.start.clone()).collect();
-            let rows = context.target.lookup_nodes(label, key, &wanted, &group.names).await?;
-            let mut found = Collect(Vec::new());
-            target_batch(group, rows, &mut found);
-            outcome.rows_individual = (sample.len() + found.0.len()) as u64;
-            findings.resolve(group, sample, found.0);
-        }
-        Kind::Relationships { rel_type, start, end, .. } => {
-            outcome.target_count = context.target.count_relationships(rel_type, &start.label, &end.label).await?;
-        }
-    }
-    outcome.rows_total = outcome.counts.iter().map(|c| c.rows).sum::<u64>() + outcome.target_count;
-    (outcome.per_member, outcome.missing) = findings.finish(group);
-    outcome.group_findings.extend(outcome.count_finding(group));
     Ok(outcome)
 }
 

@@ -34,6 +34,11 @@ impl fmt::Display for NodeRef {
     }
 }
 
+/// `one` or `many`, as `n` asks.
+fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
+}
+
 fn pairs(map: &serde_json::Map<String, serde_json::Value>) -> String {
     map.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", ")
 }
@@ -140,6 +145,32 @@ pub enum Finding {
         /// Its parents.
         parents: Vec<NodeRef>,
     },
+    /// The element carries properties no mapping sets (and the source knows nothing of).
+    ExtraProperties {
+        /// The element.
+        element: ElementRef,
+        /// Those properties with their values in the graph.
+        properties: serde_json::Map<String, serde_json::Value>,
+    },
+    /// Nodes of the mapping's label also carry labels no mapping gives them.
+    ExtraLabels {
+        /// `(:Label)`.
+        what: String,
+        /// The other labels they carry, sorted.
+        labels: Vec<String>,
+        /// How many nodes carry exactly these.
+        nodes: u64,
+    },
+    /// Relationships of a type the mappings create, between labels no mapping connects
+    /// with it.
+    MisplacedRelationships {
+        /// `(:A)-[:TYPE]->(:B)` as the graph has them (every label of each end).
+        what: String,
+        /// How many.
+        relationships: u64,
+        /// Where the mappings create the type.
+        mapped: Vec<String>,
+    },
     /// More differences than are listed one by one: where they are, not what they are.
     NotItemised {
         /// Elements in the differing parts not itemised, on the source side.
@@ -161,6 +192,9 @@ impl Finding {
             Finding::CountMismatch { .. } => "count_mismatch",
             Finding::Cycle { .. } => "cycle",
             Finding::SeveralParents { .. } => "several_parents",
+            Finding::ExtraProperties { .. } => "extra_properties",
+            Finding::ExtraLabels { .. } => "extra_labels",
+            Finding::MisplacedRelationships { .. } => "misplaced_relationships",
             Finding::NotItemised { .. } => "not_itemised",
         }
     }
@@ -193,6 +227,22 @@ impl fmt::Display for Finding {
                 let parents: Vec<String> = parents.iter().map(ToString::to_string).collect();
                 write!(f, "{node} has {} parents: {}", parents.len(), parents.join(", "))
             }
+            Finding::ExtraProperties { element, properties } => {
+                write!(f, "{element} has properties no mapping sets: {}", pairs(properties))
+            }
+            Finding::ExtraLabels { what, labels, nodes } => write!(
+                f,
+                "{what}: {nodes} {} also labelled {}, which no mapping gives {}",
+                plural(*nodes, "node", "nodes"),
+                labels.iter().map(|l| format!(":{l}")).collect::<String>(),
+                if *nodes == 1 { "it" } else { "them" }
+            ),
+            Finding::MisplacedRelationships { what, relationships, mapped } => write!(
+                f,
+                "{what}: {relationships} {} between labels no mapping connects with this type (the mappings create {})",
+                plural(*relationships, "relationship", "relationships"),
+                mapped.join(", ")
+            ),
             Finding::NotItemised { source_elements, target_elements } => write!(
                 f,
                 "more differences among {source_elements} source and {target_elements} graph elements, not listed one by one"
@@ -259,6 +309,25 @@ pub struct CheckReport {
     pub rows: Vec<Vec<serde_json::Value>>,
 }
 
+/// Elements of a label or type no mapping creates: not from this config. They do not fail
+/// a verification unless it is strict (`grafter verify --strict`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NotFromConfig {
+    /// `node` or `relationship`.
+    pub kind: &'static str,
+    /// `(:Label)` (every label the nodes carry; `()` for none) or `(:A)-[:TYPE]->(:B)`.
+    pub pattern: String,
+    /// How many elements.
+    pub count: u64,
+}
+
+impl fmt::Display for NotFromConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (one, many) = if self.kind == "node" { ("node", "nodes") } else { ("relationship", "relationships") };
+        write!(f, "{}: {} {}", self.pattern, self.count, plural(self.count, one, many))
+    }
+}
+
 /// The newest run's record, as the report shows it (its throughput chart).
 #[derive(Debug, Clone, Serialize)]
 pub struct RunGlance {
@@ -272,11 +341,41 @@ pub struct RunGlance {
     pub throughput: Vec<(f64, u64)>,
 }
 
+/// The verdict, for programs: whether the graph holds what it must, and whether that is
+/// every row the source has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Everything holds and every source row is in the graph.
+    Passed,
+    /// Everything holds, but the loader rejected some source rows: they are in the reject
+    /// file, not in the graph.
+    PassedWithRejects,
+    /// Something does not hold.
+    Failed,
+}
+
 /// Everything `grafter verify` found.
 #[derive(Debug, Clone, Serialize)]
 pub struct VerifyReport {
-    /// Whether everything holds.
+    /// Whether everything holds (rejected rows aside: see `verdict`).
     pub passed: bool,
+    /// `passed`, `passed_with_rejects` or `failed`.
+    pub verdict: Verdict,
+    /// Rows the source gives the verified mappings (a table two mappings read counts twice).
+    pub source_rows: u64,
+    /// Of those, rows the loader rejects — a transform fails, a key is null or repeated, a
+    /// relationship end is missing — and that are therefore not in the graph.
+    pub rejected_rows: u64,
+    /// Where the loader writes rejected rows with their reasons, when there are any.
+    pub reject_file: Option<String>,
+    /// The load's reject limit (`--max-rejects`, `[run] max_rejects`), if it has one: past
+    /// it a run fails instead of loading the rest.
+    pub max_rejects: Option<u64>,
+    /// Elements of labels or types no mapping creates.
+    pub not_from_config: Vec<NotFromConfig>,
+    /// Whether those fail the verification (`--strict`).
+    pub strict: bool,
     /// `full` or `sample of N`.
     pub mode: String,
     /// The source, password redacted.
@@ -323,6 +422,9 @@ impl VerifyReport {
         let failed_checks = self.checks.iter().filter(|c| !c.passed).count() as u64;
         if failed_checks > 0 {
             by_kind.insert("check_failed".into(), failed_checks);
+        }
+        if self.strict && !self.not_from_config.is_empty() {
+            by_kind.insert("not_from_config".into(), self.not_from_config.len() as u64);
         }
         VerificationSummary {
             passed: self.passed,

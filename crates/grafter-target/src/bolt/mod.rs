@@ -188,6 +188,10 @@ impl GraphTarget for BoltTarget {
         scan::count_nodes(self.client.as_ref(), label).await
     }
 
+    async fn census(&self, questions: &[crate::KnownProperties]) -> Result<crate::Census, TargetError> {
+        crate::cypher::census::census(self.client.as_ref(), questions).await
+    }
+
     async fn count_relationships(
         &self,
         rel_type: &str,

@@ -11,6 +11,7 @@
 
 pub(crate) mod batch;
 pub(crate) mod bookkeeping;
+pub(crate) mod census;
 pub(crate) mod queries;
 pub(crate) mod retry;
 pub(crate) mod scan;

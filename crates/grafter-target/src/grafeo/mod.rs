@@ -9,6 +9,7 @@
 //! [`scan`].
 
 mod bookkeeping;
+mod census;
 mod convert;
 mod fingerprint;
 mod holder;
@@ -398,6 +399,11 @@ impl GraphTarget for GrafeoTarget {
         let (label, key_properties, keys, properties) =
             (label.to_owned(), key_properties.to_vec(), keys.to_vec(), properties.to_vec());
         self.blocking(move |inner| Ok(scan::lookup_nodes(&inner.db, &label, &key_properties, &keys, &properties))).await
+    }
+
+    async fn census(&self, questions: &[crate::KnownProperties]) -> Result<crate::Census, TargetError> {
+        let questions = questions.to_vec();
+        self.blocking(move |inner| Ok(census::census(&inner.db, &questions))).await
     }
 
     async fn query(&self, cypher: &str, params: Vec<(String, Value)>) -> Result<QueryResult, TargetError> {

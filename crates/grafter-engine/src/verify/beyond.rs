@@ -1,0 +1,140 @@
+//! What the graph holds beyond what the mappings create, from the target's [`Census`] — so
+//! that verification sees more than the elements it compares one by one.
+//!
+//! A node of a mapped label that carries another label too, and a relationship of a mapped
+//! type between labels no mapping connects with it, are findings: the mappings created the
+//! label or type, and something else changed what they made. Elements whose labels, or whose
+//! type, no mapping creates at all are another matter: the graph may be shared, or hold
+//! what another tool wrote. They are listed as not from this config and fail a verification
+//! only when it is strict. (Properties no mapping sets are found per group, then compared
+//! element by element: [`super::group::Group::add_unmapped`].)
+
+use std::collections::BTreeSet;
+
+use grafter_target::{Census, Elements, GraphTarget, KnownProperties, TargetError};
+
+use super::group::{Group, Kind};
+use super::report::{Finding, NotFromConfig};
+
+/// `(:A:B)` for a node's labels, `()` for none.
+fn node_pattern(labels: &[String]) -> String {
+    format!("({})", labels.iter().map(|l| format!(":{l}")).collect::<String>())
+}
+
+/// What the census shows beyond the mappings.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Beyond {
+    /// Findings, each with the mapping it is reported under.
+    pub findings: Vec<(String, Finding)>,
+    /// Elements of labels or types no mapping creates (only when everything is verified).
+    pub not_from_config: Vec<NotFromConfig>,
+}
+
+/// Looks beyond the mappings: asks the target's census, with the properties each selected
+/// group knows (relationships only when compared in full: `sampled` counts them), adds to
+/// each group the properties its elements carry beyond them (read back with the others
+/// then, so digests cover them), and holds the census against `groups`. `None` when the
+/// target cannot tell.
+pub(crate) async fn look(
+    target: &dyn GraphTarget,
+    groups: &mut [Group],
+    sampled: bool,
+    everything: bool,
+) -> Result<Option<Beyond>, TargetError> {
+    let asked: Vec<usize> =
+        (0..groups.len()).filter(|&i| groups[i].selected && (!sampled || groups[i].label().is_some())).collect();
+    let questions: Vec<KnownProperties> = asked
+        .iter()
+        .map(|&i| KnownProperties { elements: elements(&groups[i]), properties: groups[i].names.clone() })
+        .collect();
+    let census = match target.census(&questions).await {
+        Ok(census) => census,
+        Err(TargetError::Unsupported { .. }) => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    for (&i, found) in asked.iter().zip(&census.beyond) {
+        groups[i].add_unmapped(found.iter().map(|p| p.name.clone()));
+    }
+    Ok(Some(compare(&census, groups, everything)))
+}
+
+/// Holds `census` against `groups` (every mapping's, selected or not). Findings concern the
+/// selected groups; elements not from this config are listed when `everything` is verified.
+pub(crate) fn compare(census: &Census, groups: &[Group], everything: bool) -> Beyond {
+    let mut beyond = Beyond::default();
+    let labels: BTreeSet<&str> = groups.iter().filter_map(Group::label).collect();
+    let shapes: Vec<(&str, &str, &str)> = groups
+        .iter()
+        .filter_map(|g| match &g.kind {
+            Kind::Relationships { rel_type, start, end, .. } => {
+                Some((rel_type.as_str(), start.label.as_str(), end.label.as_str()))
+            }
+            Kind::Nodes { .. } => None,
+        })
+        .collect();
+    let first_mapping = |group: &Group| group.members[0].prepared.mapping.name.clone();
+
+    for set in &census.nodes {
+        if !set.labels.iter().any(|l| labels.contains(l.as_str())) {
+            if everything {
+                beyond.not_from_config.push(NotFromConfig {
+                    kind: "node",
+                    pattern: node_pattern(&set.labels),
+                    count: set.nodes,
+                });
+            }
+            continue;
+        }
+        for group in groups.iter().filter(|g| g.selected) {
+            let Some(label) = group.label() else { continue };
+            if set.labels.len() > 1 && set.labels.iter().any(|l| l == label) {
+                let others = set.labels.iter().filter(|l| *l != label).cloned().collect();
+                beyond.findings.push((
+                    first_mapping(group),
+                    Finding::ExtraLabels { what: node_pattern(&[label.to_owned()]), labels: others, nodes: set.nodes },
+                ));
+            }
+        }
+    }
+
+    for shape in &census.relationships {
+        let of_type: Vec<&(&str, &str, &str)> = shapes.iter().filter(|(t, ..)| *t == shape.rel_type).collect();
+        let pattern = format!("{}-[:{}]->{}", node_pattern(&shape.start), shape.rel_type, node_pattern(&shape.end));
+        if of_type.is_empty() {
+            if everything {
+                beyond.not_from_config.push(NotFromConfig {
+                    kind: "relationship",
+                    pattern,
+                    count: shape.relationships,
+                });
+            }
+            continue;
+        }
+        let has = |labels: &[String], label: &str| labels.iter().any(|l| l == label);
+        if of_type.iter().any(|(_, start, end)| has(&shape.start, start) && has(&shape.end, end)) {
+            continue;
+        }
+        // Reported under the first selected mapping of the type.
+        let Some(group) = groups.iter().find(|g| {
+            g.selected && matches!(&g.kind, Kind::Relationships { rel_type, .. } if *rel_type == shape.rel_type)
+        }) else {
+            continue;
+        };
+        let mapped = of_type.iter().map(|(t, start, end)| format!("(:{start})-[:{t}]->(:{end})")).collect::<Vec<_>>();
+        beyond.findings.push((
+            first_mapping(group),
+            Finding::MisplacedRelationships { what: pattern, relationships: shape.relationships, mapped },
+        ));
+    }
+    beyond
+}
+
+/// The elements of `group`, as a census question names them.
+fn elements(group: &Group) -> Elements {
+    match &group.kind {
+        Kind::Nodes { label, .. } => Elements::Nodes { label: label.clone() },
+        Kind::Relationships { rel_type, start, end, .. } => {
+            Elements::Relationships { rel_type: rel_type.clone(), start: start.label.clone(), end: end.label.clone() }
+        }
+    }
+}
