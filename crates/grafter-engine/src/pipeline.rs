@@ -157,7 +157,7 @@ fn before_commit(
         if !wrote_earlier_rejects {
             lines.extend(rejected.iter().map(|r| RejectLine {
                 mapping: &mapping,
-                partition: 0,
+                partition,
                 batch,
                 columns: &columns,
                 origin: &r.origin,
