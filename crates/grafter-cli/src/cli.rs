@@ -218,11 +218,13 @@ pub struct QueryArgs {
     /// A query parameter, `name=value`; the value is read as JSON when it parses, else as a string.
     #[arg(short, long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
-    /// Let the query change the graph. Without it the embedded store is opened read-only and
-    /// a Bolt server (Neo4j, Memgraph) runs the query in read mode; FalkorDB (native or over
-    /// Bolt) has no such mode, so there a query runs as written. Changes made this way are
-    /// not runs: the history does not record them, and `grafter verify` reports whatever no
-    /// longer matches the source.
+    /// Let the query change the graph. Without it a query that would write is refused and
+    /// changes nothing: the embedded store runs it in a read-only session, FalkorDB as
+    /// `GRAPH.RO_QUERY`, a Bolt server (Neo4j, Memgraph) in read mode, and where a server has
+    /// no such mode (FalkorDB's Bolt port) a query holding a writing clause (CREATE, MERGE,
+    /// SET, DELETE, REMOVE, DROP, FOREACH, LOAD, CALL of a procedure) is not sent. Changes
+    /// made with it are not runs: the history does not record them, and `grafter verify`
+    /// reports whatever no longer matches the source.
     #[arg(long)]
     pub write: bool,
     /// Output format.
@@ -274,9 +276,14 @@ pub struct RollbackArgs {
 pub enum LockCommand {
     /// Who holds the target's lock, since when, until when.
     Status,
-    /// Remove the lock whoever holds it (when its holder is known to be gone); recorded in
-    /// the history.
-    Break,
+    /// Remove the lock when its holder is gone (its process exited, or its lease ran out);
+    /// recorded in the history. A holder that is alive is refused, saying how grafter knows.
+    Break {
+        /// Break it even though its holder is alive: the holder's next write is then refused
+        /// by the target (the lock's fencing token moves on).
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// `grafter schema`

@@ -38,3 +38,4 @@ pub fn host() -> String {
 pub fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")
 }
+

@@ -14,7 +14,7 @@ use futures::StreamExt as _;
 use grafter_model::{RunRecord, RunStatus, now, redact_url};
 use grafter_plan::{Mapping, MappingKind, Plan};
 use grafter_source::{Source, SourceOptions};
-use grafter_target::{Access, GraphTarget, KeyIndex};
+use grafter_target::{Access, GraphTarget, KeyIndex, TargetError};
 
 use crate::interrupt::{StopRequest, watch_signals};
 use crate::lease::{DEFAULT_LEASE, Lease, holder};
@@ -337,8 +337,14 @@ impl Run<'_> {
         if let Some(signals) = signals {
             signals.abort();
         }
-        if let Some(reason) = lease.lost() {
-            failure.get_or_insert(EngineError::LockLost(reason));
+        // A run that lost its lock writes nothing more, not even its record: the lock's new
+        // holder has the target now (and the target would refuse the writes anyway).
+        let lock_lost = lease.lost().or_else(|| match &failure {
+            Some(EngineError::Target(TargetError::LockLost { reason, .. })) => Some(reason.clone()),
+            _ => None,
+        });
+        if let Some(reason) = lock_lost {
+            return Err(EngineError::LockLost(reason));
         }
         // On the embedded store key indexes are built once the data is in, also after a
         // failure (for what did load): the loader finds nodes through its own key table and

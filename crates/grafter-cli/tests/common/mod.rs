@@ -522,6 +522,8 @@ pub enum Target {
     Embedded,
     /// A graph of its own on the test FalkorDB server.
     FalkorDb,
+    /// A graph of its own on the test FalkorDB server, through its Bolt port.
+    Bolt,
 }
 
 impl Target {
@@ -530,7 +532,13 @@ impl Target {
         match self {
             Target::Embedded => String::new(),
             Target::FalkorDb => format!("\n[target]\nurl = \"{}\"\n", falkordb_graph(name)),
+            Target::Bolt => format!("\n[target]\nurl = \"{}\"\n", bolt_graph(name, "")),
         }
+    }
+
+    /// Whether it is a server (the embedded store is one file that one process has open).
+    pub fn is_server(self) -> bool {
+        !matches!(self, Target::Embedded)
     }
 }
 
@@ -615,6 +623,23 @@ pub fn findings(report: &Value) -> BTreeSet<String> {
 
 pub fn set(lines: &[String]) -> BTreeSet<String> {
     lines.iter().cloned().collect()
+}
+
+/// Runs each scenario (a function taking a [`Target`]) on the embedded store, on FalkorDB and
+/// over Bolt (FalkorDB's Bolt port, `bolt::<scenario>`), one test per scenario and target.
+#[allow(unused_macros)]
+macro_rules! on_every_target_with_bolt {
+    ($($scenario:ident),* $(,)?) => {
+        on_every_target!($($scenario),*);
+        mod bolt {
+            use super::*;
+            $(#[test]
+            fn $scenario() {
+                let _one_at_a_time = common::falkordb_serial();
+                super::$scenario(Target::Bolt)
+            })*
+        }
+    };
 }
 
 /// Runs each scenario — a function taking a [`Target`] — as a test on the embedded target

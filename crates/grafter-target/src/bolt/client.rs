@@ -45,6 +45,8 @@ pub(crate) struct Client {
     /// (every client hangs). One at a time costs little: FalkorDB writes one at a time per
     /// graph anyway.
     serial: tokio::sync::Mutex<()>,
+    /// The lock's fencing token while this process holds it, 0 otherwise.
+    fence: std::sync::atomic::AtomicI64,
 }
 
 /// Whether trying again may help.
@@ -94,6 +96,7 @@ impl Client {
             version: Version::V5_7,
             backoff: Backoff::default(),
             serial: tokio::sync::Mutex::new(()),
+            fence: std::sync::atomic::AtomicI64::new(0),
         };
         let conn = client.retry(|| client.router.acquire(AccessMode::Write)).await?;
         client.server = named.unwrap_or_else(|| Server::detect(conn.server_agent(), conn.connection_id()));
@@ -115,6 +118,28 @@ impl Client {
     /// The server.
     pub(crate) fn server(&self) -> Server {
         self.server
+    }
+
+    /// The lock's fencing token while this process holds it: every batch's statement checks
+    /// it (see `cypher::bookkeeping::checkpoint_clause`).
+    pub(crate) fn fence(&self) -> Option<i64> {
+        Some(self.fence.load(std::sync::atomic::Ordering::SeqCst)).filter(|&token| token != 0)
+    }
+
+    /// The error for a write the server refused because the fencing token moved on.
+    pub(crate) fn fenced_off(&self) -> TargetError {
+        TargetError::LockLost {
+            target: self.description.clone(),
+            reason: format!(
+                "the lock was taken over or broken since this process took it: the server refused this write (fencing token {} is no longer current)",
+                self.fence().unwrap_or_default()
+            ),
+        }
+    }
+
+    /// Sets (a lock taken) or clears (`None`: released) the fencing token.
+    pub(crate) fn set_fence(&self, token: Option<i64>) {
+        self.fence.store(token.unwrap_or(0), std::sync::atomic::Ordering::SeqCst);
     }
 
     /// The most bytes one statement may take.
@@ -319,11 +344,21 @@ impl CypherRunner for Client {
     }
 
     async fn write(&self, cypher: &str, params: &Params) -> Result<Vec<Vec<Value>>, TargetError> {
-        Ok(self.statement(cypher, params, false).await?.1)
+        match self.statement(cypher, params, false).await {
+            Ok((_, rows)) => Ok(rows),
+            Err(error) if self.fence().is_some() && crate::cypher::bookkeeping::refused_by_fence(&error.to_string()) => {
+                Err(self.fenced_off())
+            }
+            Err(error) => Err(error),
+        }
     }
 
     fn stored(&self, value: Value) -> Value {
         params::storable(self.server, value).unwrap_or(Value::Null)
+    }
+
+    fn fence(&self) -> Option<i64> {
+        Client::fence(self)
     }
 
     fn fit(&self, cypher: &str, name: &str, items: &[Value]) -> usize {

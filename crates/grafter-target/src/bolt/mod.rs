@@ -124,14 +124,28 @@ impl GraphTarget for BoltTarget {
     }
 
     async fn acquire_lock(&self, holder: &LockHolder) -> Result<Option<LockHolder>, TargetError> {
-        bookkeeping::acquire_lock(self.client.as_ref(), holder).await
+        // The server must know the lock's label before the statement that takes it is
+        // planned (see `bookkeeping::acquire_lock`): a uniqueness constraint where the server
+        // has them, else an index. Either may be there already.
+        for statement in self.server().dialect().lock_guard() {
+            if let Err(error) = self.client.statement(&statement, &[], false).await {
+                tracing::debug!("{}: {statement}: {error} (taken as already there)", self.describe());
+            }
+        }
+        let (previous, token) = bookkeeping::acquire_lock(self.client.as_ref(), holder).await?;
+        self.client.set_fence(Some(token));
+        Ok(previous)
     }
 
     async fn renew_lock(&self, holder: &LockHolder) -> Result<(), TargetError> {
-        bookkeeping::renew_lock(self.client.as_ref(), holder).await
+        let Some(token) = self.client.fence() else {
+            return Err(TargetError::LockLost { target: self.describe(), reason: "this process holds no lock".into() });
+        };
+        bookkeeping::renew_lock(self.client.as_ref(), holder, token).await
     }
 
     async fn release_lock(&self, holder: &LockHolder) -> Result<(), TargetError> {
+        self.client.set_fence(None);
         bookkeeping::release_lock(self.client.as_ref(), holder).await
     }
 
@@ -227,6 +241,22 @@ impl GraphTarget for BoltTarget {
     async fn query(&self, cypher: &str, params: Vec<(String, Value)>) -> Result<QueryResult, TargetError> {
         let (columns, rows) = self.client.statement(cypher, &params, self.read_only).await?;
         Ok(QueryResult { columns, rows })
+    }
+
+    /// In read access mode, where the server refuses writes in it (Neo4j, Memgraph); FalkorDB's
+    /// Bolt port has no read mode, so there the text of the query decides
+    /// ([`crate::writing_clause`]), as it does first everywhere for a clearer message.
+    async fn read_query(&self, cypher: &str, params: Vec<(String, Value)>) -> Result<QueryResult, TargetError> {
+        if let Some(clause) = crate::writing_clause(cypher) {
+            return Err(TargetError::WriteRefused { target: self.describe(), reason: format!("it holds `{clause}`") });
+        }
+        match self.client.statement(cypher, &params, true).await {
+            Ok((columns, rows)) => Ok(QueryResult { columns, rows }),
+            Err(TargetError::Query { message }) if message.contains("AccessMode") => {
+                Err(TargetError::WriteRefused { target: self.describe(), reason: message })
+            }
+            Err(other) => Err(other),
+        }
     }
 
     async fn close(&self) -> Result<(), TargetError> {

@@ -50,6 +50,13 @@ pub(crate) trait CypherRunner: Send + Sync {
     /// `value` as the store keeps it: what a lookup by key compares with.
     fn stored(&self, value: Value) -> Value;
 
+    /// The lock's fencing token, where this runner's writes must check it themselves (see
+    /// [`bookkeeping::checkpoint_clause`]); `None` where the target fences writes another
+    /// way (FalkorDB's native protocol) or holds no lock.
+    fn fence(&self) -> Option<i64> {
+        None
+    }
+
     /// How many of `items` (from the front) one statement of `cypher` can carry as its list
     /// parameter `$name`; at least one. Servers that take any size take them all.
     fn fit(&self, cypher: &str, name: &str, items: &[Value]) -> usize {
@@ -66,9 +73,3 @@ pub(crate) fn first_count(rows: &[Vec<Value>]) -> u64 {
     }
 }
 
-/// Whether a process with this id runs on this host (Linux: it has a /proc entry). Where
-/// that cannot be told, it is taken as alive, so a lock is never taken from a live holder.
-pub(crate) fn process_alive(pid: u32) -> bool {
-    let proc = std::path::Path::new("/proc");
-    !proc.is_dir() || proc.join(pid.to_string()).exists()
-}

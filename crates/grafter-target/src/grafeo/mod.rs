@@ -81,7 +81,9 @@ impl GrafeoTarget {
         let opened = if read_only { GrafeoDB::open_read_only(path) } else { GrafeoDB::open(path) };
         let db = opened.map_err(|e| {
             let message = e.to_string();
-            if message.contains("locked") {
+            // grafeo's words for "another process has it": its lock on the file, or (two
+            // processes creating a new store at once) the file the other one just made.
+            if message.contains("locked") || message.contains("open by another process") {
                 TargetError::InUse {
                     path: path.display().to_string(),
                     holder: holder::read(path),
@@ -122,11 +124,34 @@ impl Inner {
     }
 
     fn run_query(&self, cypher: &str, params: Vec<(String, Value)>) -> Result<QueryResult, TargetError> {
+        self.run_query_in(self.db.session(), cypher, params)
+    }
+
+    /// Runs a query in a read-only session: grafeo refuses any plan that would write.
+    fn run_read_query(&self, cypher: &str, params: Vec<(String, Value)>) -> Result<QueryResult, TargetError> {
+        if let Some(clause) = crate::writing_clause(cypher) {
+            // grafeo would refuse it too ("read-only transaction"); name the clause instead.
+            return Err(TargetError::WriteRefused { target: self.describe(), reason: format!("it holds `{clause}`") });
+        }
+        self.run_query_in(self.db.session_with_role(grafeo::Role::ReadOnly), cypher, params).map_err(|error| match error {
+            TargetError::Query { message }
+                if message.to_lowercase().contains("read-only") || message.to_lowercase().contains("permission") =>
+            {
+                TargetError::WriteRefused { target: self.describe(), reason: format!("grafeo: {message}") }
+            }
+            other => other,
+        })
+    }
+
+    fn run_query_in(
+        &self,
+        session: grafeo::Session,
+        cypher: &str,
+        params: Vec<(String, Value)>,
+    ) -> Result<QueryResult, TargetError> {
         let params: HashMap<String, grafeo_common::types::Value> =
             params.into_iter().map(|(name, value)| (name, convert::to_grafeo(&value))).collect();
-        let result = self
-            .db
-            .session()
+        let result = session
             .execute_cypher_with_params(cypher, params)
             .map_err(|e| TargetError::Query { message: e.to_string() })?;
         Ok(QueryResult {
@@ -403,6 +428,11 @@ impl GraphTarget for GrafeoTarget {
     async fn query(&self, cypher: &str, params: Vec<(String, Value)>) -> Result<QueryResult, TargetError> {
         let cypher = cypher.to_owned();
         self.blocking(move |inner| inner.run_query(&cypher, params)).await
+    }
+
+    async fn read_query(&self, cypher: &str, params: Vec<(String, Value)>) -> Result<QueryResult, TargetError> {
+        let cypher = cypher.to_owned();
+        self.blocking(move |inner| inner.run_read_query(&cypher, params)).await
     }
 
     async fn close(&self) -> Result<(), TargetError> {
