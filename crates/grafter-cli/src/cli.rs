@@ -53,6 +53,10 @@ pub enum Command {
     /// Show or break the target's lease lock.
     #[command(subcommand)]
     Lock(LockCommand),
+    /// List the snapshots kept for rollback, or remove older ones (`[run] keep_snapshots`
+    /// keeps the newest 2 by default).
+    #[command(subcommand)]
+    Snapshots(SnapshotsCommand),
     /// Write what the mappings read from the source into a portable archive (a compressed
     /// tar of a manifest and one CSV or NDJSON file per table or query), which `archive:FILE`
     /// reads back as a source on another installation; with `--graph`, dump the target graph
@@ -283,6 +287,27 @@ pub enum LockCommand {
         /// by the target (the lock's fencing token moves on).
         #[arg(long)]
         force: bool,
+    },
+}
+
+/// `grafter snapshots`
+#[derive(Debug, Subcommand)]
+pub enum SnapshotsCommand {
+    /// The runs whose snapshot is kept, and whether each can be rolled back now.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Remove the snapshots of all but the newest runs (takes the target's lock; recorded in
+    /// each run's history, which can then no longer be rolled back).
+    Prune {
+        /// How many of the newest snapshots to keep (default: `[run] keep_snapshots`).
+        #[arg(long, value_name = "N")]
+        keep: Option<usize>,
+        /// Show which would be removed, remove nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 

@@ -38,4 +38,3 @@ pub fn host() -> String {
 pub fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")
 }
-

@@ -30,6 +30,7 @@ mod rejects;
 mod remap;
 mod resume;
 mod run;
+mod snapshots;
 mod summary;
 mod sync;
 mod throughput;
@@ -43,6 +44,7 @@ pub use lease::{DEFAULT_LEASE, holder};
 pub use observer::{NullObserver, Observer};
 pub use prepare::{PreparedMapping, describe_plan};
 pub use run::{RunOptions, new_run_id, run};
+pub use snapshots::{Rollback, SnapshotEntry, list_snapshots, prune_snapshots, rollback_states};
 pub use summary::{MappingStats, MappingStatus, RunSummary};
 pub use sync::{Counts, MappingSync, PassReport, SyncEnd, SyncOptions, SyncSummary, sync, sync_reject_file};
 pub use verify::{

@@ -158,6 +158,9 @@ pub struct RunConfig {
     pub max_rejects: Option<u64>,
     /// Where rejected rows are written (NDJSON). Default: `<config name>.rejects.ndjson` beside the config.
     pub reject_file: Option<String>,
+    /// How many runs keep the snapshot taken before them, newest first (rollback needs it);
+    /// older snapshots are removed when a run starts. Default 2, at least 1.
+    pub keep_snapshots: Option<usize>,
 }
 
 /// One or several names: `key = "id"` or `key = ["a", "b"]`.

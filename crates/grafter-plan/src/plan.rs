@@ -165,7 +165,13 @@ pub struct RunSettings {
     pub max_rejects: Option<u64>,
     /// Reject file path.
     pub reject_file: PathBuf,
+    /// How many runs keep their snapshot (the newest ones).
+    pub keep_snapshots: usize,
 }
+
+/// Runs whose snapshot is kept when `[run] keep_snapshots` is not set: the newest run can be
+/// rolled back, and then the one before it.
+pub const DEFAULT_KEEP_SNAPSHOTS: usize = 2;
 
 /// `[sync]` with defaults applied.
 #[derive(Debug, Clone, PartialEq)]
@@ -344,6 +350,14 @@ impl Builder<'_> {
                 hint: None,
             });
         }
+        if run.keep_snapshots == Some(0) {
+            return Err(PlanError {
+                location: locate::key_line(self.text, "run", "keep_snapshots")
+                    .map_or(Location::file(&self.file), |line| Location::line(&self.file, line)),
+                message: "keep_snapshots must be at least 1: the newest run's snapshot is what rollback needs".into(),
+                hint: Some("to take no snapshots at all, run with `grafter run --no-snapshot`".into()),
+            });
+        }
         Ok(Plan {
             config_path: config_path.to_path_buf(),
             source_url: self.config.source.url.clone(),
@@ -352,6 +366,7 @@ impl Builder<'_> {
                 batch_size: run.batch_size.unwrap_or(DEFAULT_BATCH_SIZE),
                 max_rejects: run.max_rejects,
                 reject_file,
+                keep_snapshots: run.keep_snapshots.unwrap_or(DEFAULT_KEEP_SNAPSHOTS),
             },
             mappings,
             csv: self.config.source.csv.clone(),

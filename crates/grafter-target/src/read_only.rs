@@ -13,14 +13,8 @@
 const WRITING: &[&str] = &["CREATE", "MERGE", "SET", "DELETE", "DETACH", "REMOVE", "DROP", "FOREACH", "LOAD", "CALL"];
 
 /// Procedures known to only read, which `CALL` may name.
-const READING_PROCEDURES: &[&str] = &[
-    "db.labels",
-    "db.relationshiptypes",
-    "db.propertykeys",
-    "db.indexes",
-    "db.constraints",
-    "dbms.components",
-];
+const READING_PROCEDURES: &[&str] =
+    &["db.labels", "db.relationshiptypes", "db.propertykeys", "db.indexes", "db.constraints", "dbms.components"];
 
 /// The first keyword of `cypher` that may change the graph, if any.
 pub fn writing_clause(cypher: &str) -> Option<String> {

@@ -12,6 +12,7 @@ pub mod query;
 pub mod rollback;
 pub mod run;
 pub mod schema;
+pub mod snapshots;
 pub mod sync;
 pub mod verify;
 

@@ -161,6 +161,19 @@ impl Project {
         values[0].as_i64().unwrap_or_else(|| panic!("{cypher} returned {} rather than an integer", values[0]))
     }
 
+    /// The single integer a query returns, 0 while the graph does not exist yet (a run in the
+    /// background has not created it): for polling a run's progress.
+    pub fn count_so_far(&self, cypher: &str) -> i64 {
+        let output = self.grafter().args(["query", "--format", "json", cypher]).output().expect("start grafter");
+        let (_, stderr) = output_text(&output);
+        if !output.status.success() && stderr.contains("not found") {
+            return 0;
+        }
+        assert!(output.status.success(), "grafter query {cypher:?} failed:\n{stderr}");
+        let rows: Value = serde_json::from_slice(&output.stdout).expect("query output is JSON");
+        rows[0].as_object().and_then(|row| row.values().next()).and_then(Value::as_i64).unwrap_or(0)
+    }
+
     /// The graph's overall fingerprint (`grafter fingerprint`, which must succeed).
     pub fn fingerprint(&self) -> String {
         let output = self.grafter().args(["fingerprint", "--format", "json"]).output().expect("start grafter");
@@ -498,6 +511,22 @@ impl PersistentServer {
         }
     }
 
+    /// Stops it answering without ending it (SIGSTOP): a server that hangs.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused server go on (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.process.as_ref().expect("the server runs").id().to_string();
+        let status = std::process::Command::new("kill").args([signal, &pid]).status().expect("kill");
+        assert!(status.success(), "kill {signal} {pid}");
+    }
+
     /// A `falkordb://` URL of `graph` on it.
     pub fn url(&self, graph: &str) -> String {
         format!("falkordb://127.0.0.1:{}/{graph}", self.port)
@@ -511,6 +540,10 @@ impl PersistentServer {
 
 impl Drop for PersistentServer {
     fn drop(&mut self) {
+        if self.process.is_some() {
+            // A paused server does not die of SIGKILL until it runs again.
+            self.signal("-CONT");
+        }
         self.kill();
     }
 }

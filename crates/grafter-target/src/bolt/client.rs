@@ -346,7 +346,9 @@ impl CypherRunner for Client {
     async fn write(&self, cypher: &str, params: &Params) -> Result<Vec<Vec<Value>>, TargetError> {
         match self.statement(cypher, params, false).await {
             Ok((_, rows)) => Ok(rows),
-            Err(error) if self.fence().is_some() && crate::cypher::bookkeeping::refused_by_fence(&error.to_string()) => {
+            Err(error)
+                if self.fence().is_some() && crate::cypher::bookkeeping::refused_by_fence(&error.to_string()) =>
+            {
                 Err(self.fenced_off())
             }
             Err(error) => Err(error),

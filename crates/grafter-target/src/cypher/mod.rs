@@ -72,4 +72,3 @@ pub(crate) fn first_count(rows: &[Vec<Value>]) -> u64 {
         _ => 0,
     }
 }
-

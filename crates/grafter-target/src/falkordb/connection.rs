@@ -234,7 +234,14 @@ impl Client {
         }
         let mut transaction = redis::pipe();
         transaction.ignore_errors();
-        transaction.cmd("MULTI").add_command(command).cmd("EXEC").cmd("WATCH").arg(&fence.key).cmd("GET").arg(&fence.key);
+        transaction
+            .cmd("MULTI")
+            .add_command(command)
+            .cmd("EXEC")
+            .cmd("WATCH")
+            .arg(&fence.key)
+            .cmd("GET")
+            .arg(&fence.key);
         let replies: Vec<redis::Value> = transaction.query_async(&mut connection).await.map_err(classify)?;
         // MULTI, the command queued, EXEC's results, WATCH, GET.
         fence.armed = holds(replies.get(4), fence.token);
@@ -358,7 +365,9 @@ impl Client {
 /// Whether a fence key's value (a `GET` reply) is `token`.
 fn holds(value: Option<&redis::Value>, token: i64) -> bool {
     match value {
-        Some(redis::Value::BulkString(bytes)) => std::str::from_utf8(bytes).ok().and_then(|t| t.parse().ok()) == Some(token),
+        Some(redis::Value::BulkString(bytes)) => {
+            std::str::from_utf8(bytes).ok().and_then(|t| t.parse().ok()) == Some(token)
+        }
         Some(redis::Value::Int(n)) => *n == token,
         _ => false,
     }

@@ -164,7 +164,8 @@ impl Client {
             self.set_fence(keys.fence, token).await;
             Ok(Acquired::Taken { previous: previous.filter(|p| owner(p) != owner(holder)) })
         } else {
-            let current = previous.ok_or_else(|| ClientError::Query("the lock is held by nobody yet was refused".into()))?;
+            let current =
+                previous.ok_or_else(|| ClientError::Query("the lock is held by nobody yet was refused".into()))?;
             Ok(Acquired::Refused(current))
         }
     }
@@ -178,7 +179,11 @@ impl Client {
         let RedisValue::Array(parts) = reply else {
             return Err(ClientError::Query(format!("renewing the lock answered {reply:?}")));
         };
-        if integer(parts.first()) == 1 { Ok(Ok(())) } else { Ok(Err(parts.get(1).map(holder_from).transpose()?.flatten())) }
+        if integer(parts.first()) == 1 {
+            Ok(Ok(()))
+        } else {
+            Ok(Err(parts.get(1).map(holder_from).transpose()?.flatten()))
+        }
     }
 
     /// Releases the lock if `holder` has it; writes are no longer fenced.

@@ -26,8 +26,8 @@ use grafter_model::{Fingerprint, LockHolder, RunRecord, SyncState, Value};
 
 use self::connection::{Client, ClientError, OnGraph};
 use crate::cypher::{batch, bookkeeping, scan};
-use crate::process_alive;
 use crate::dialect::Dialect;
+use crate::process_alive;
 use crate::{
     Access, BeforeCommit, ChangeCommit, ChangeReport, ChangeSet, Checkpoint, Ddl, Encoded, EndpointSpec, FalkorDbUrl,
     GraphTarget, KeyIndex, QueryResult, RecordBatch, RowStream, TargetError, WriteReport,

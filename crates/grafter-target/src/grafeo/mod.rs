@@ -78,7 +78,20 @@ impl GrafeoTarget {
         // read-write open replays it: without that, a reader would see the graph as it was
         // before the last committed batches.
         let read_only = access == Access::Read && !wal_directory(path).exists();
-        let opened = if read_only { GrafeoDB::open_read_only(path) } else { GrafeoDB::open(path) };
+        let open = || if read_only { GrafeoDB::open_read_only(path) } else { GrafeoDB::open(path) };
+        // Two processes creating a new store at once: the one that loses the race finds files
+        // the other is making ("File exists"). Once they are made, the store is locked by
+        // the other process, which the next try reports as such.
+        let mut opened = open();
+        for _ in 0..5 {
+            match &opened {
+                Err(e) if e.to_string().contains("exists") => {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    opened = open();
+                }
+                _ => break,
+            }
+        }
         let db = opened.map_err(|e| {
             let message = e.to_string();
             // grafeo's words for "another process has it": its lock on the file, or (two
@@ -133,14 +146,17 @@ impl Inner {
             // grafeo would refuse it too ("read-only transaction"); name the clause instead.
             return Err(TargetError::WriteRefused { target: self.describe(), reason: format!("it holds `{clause}`") });
         }
-        self.run_query_in(self.db.session_with_role(grafeo::Role::ReadOnly), cypher, params).map_err(|error| match error {
-            TargetError::Query { message }
-                if message.to_lowercase().contains("read-only") || message.to_lowercase().contains("permission") =>
-            {
-                TargetError::WriteRefused { target: self.describe(), reason: format!("grafeo: {message}") }
-            }
-            other => other,
-        })
+        self.run_query_in(self.db.session_with_role(grafeo::Role::ReadOnly), cypher, params).map_err(
+            |error| match error {
+                TargetError::Query { message }
+                    if message.to_lowercase().contains("read-only")
+                        || message.to_lowercase().contains("permission") =>
+                {
+                    TargetError::WriteRefused { target: self.describe(), reason: format!("grafeo: {message}") }
+                }
+                other => other,
+            },
+        )
     }
 
     fn run_query_in(
@@ -345,7 +361,15 @@ impl GraphTarget for GrafeoTarget {
     async fn restore(&self, snapshot: &str) -> Result<(), TargetError> {
         let snapshot = PathBuf::from(snapshot);
         self.blocking(move |inner| {
+            // The lock is not the snapshot's to bring back: the snapshot was taken under the
+            // lock of the run it precedes, and restoring that would leave the store locked by
+            // a run long gone (the next run then reported a takeover). It stays as it is now.
+            let holder = bookkeeping::lock_holder(&inner.db)?;
             snapshot::restore(&inner.db, &inner.path, &snapshot)?;
+            bookkeeping::clear_lock(&inner.db)?;
+            if let Some(holder) = holder {
+                bookkeeping::set_lock(&inner.db, &holder)?;
+            }
             // The lookup tables described the graph that is gone.
             *inner.state.lock().expect("writer state lock") = write::WriterState::new(&inner.db);
             Ok(())
