@@ -399,3 +399,28 @@ fn max_rejects_0_stops_the_run_at_the_first_reject_with_exit_1() {
     assert_eq!(rejects.len(), 1, "the one bad row is in the reject file");
     assert_eq!(rejects[0]["row"]["customer_id"], 99);
 }
+
+/// A 50 MB CSV field (the embedded store keeps at most 16 MiB a property) failed the whole run,
+/// every retry the same, naming no row. That row is rejected with its column, size and the
+/// limit; the rest of its batch loads, and verify agrees.
+#[test]
+fn a_field_larger_than_the_store_keeps_rejects_its_row_and_the_rest_of_the_batch_loads() {
+    let project = Project::new();
+    let huge = "x".repeat(50 * 1024 * 1024);
+    project.write("data/items.csv", format!("id,name\n1,a\n2,{huge}\n3,c\n"));
+    project.write(
+        "grafter.toml",
+        "[source]\nurl = \"csv:data\"\n\n[[nodes]]\nlabel = \"Item\"\ntable = \"items\"\nkey = \"id\"\n",
+    );
+    let summary = project.run(&[]);
+    summary.assert_every_row_accounted_for();
+    assert_eq!((summary.mapping("items").written, summary.mapping("items").rejected), (2, 1), "{}", summary.json);
+    assert_eq!(summary.json["verification"]["passed"], true, "{}", summary.json);
+    let rejects = rejects_of(&project, "items");
+    assert_eq!(rejects.len(), 1);
+    let reason = rejects[0]["reason"].as_str().expect("reason");
+    assert!(reason.contains("property `name`"), "names the column: {reason}");
+    assert!(reason.contains("52428800") && reason.contains("16 MiB"), "gives the size and the limit: {reason}");
+    assert_eq!(rejects[0]["line"], 3, "the row's line in the file");
+    assert_eq!(project.query_int("MATCH (i:Item) RETURN count(i)"), 2);
+}

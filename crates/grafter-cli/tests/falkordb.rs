@@ -151,6 +151,40 @@ fn a_server_killed_mid_run_fails_the_run_within_seconds_and_a_resume_completes_i
     assert_eq!(fingerprint(&project), expected, "resumed graph differs from a clean run");
 }
 
+/// Values FalkorDB cannot store (text holding NUL from a CSV file, a NaN double from
+/// PostgreSQL) were rejected by the run, then counted as missing by verify, and the run exited
+/// 1. Verify expects every reject, wherever it is made: the run passes, and so does `grafter
+/// verify`. Natively and over Bolt.
+#[test]
+fn rows_falkordb_cannot_store_are_rejected_and_verify_expects_them_rejected() {
+    let _one_at_a_time = falkordb_serial();
+    let postgres = common::postgres::Postgres::new();
+    postgres.sql("CREATE TABLE items (id int PRIMARY KEY, ratio float8); INSERT INTO items VALUES (1, 0.5), (2, 'NaN'), (3, 2.5)");
+    for native in [true, false] {
+        for (source, unstorable) in [("csv:data", "NUL"), (postgres.url().as_str(), "NaN")] {
+            let url = if native { falkordb_graph("unstorable") } else { common::bolt_graph("unstorable", "") };
+            let project = Project::new();
+            project.write("data/items.csv", "id,name\n1,a\n2,b\u{0}c\n3,c\n");
+            project.write(
+                "grafter.toml",
+                format!(
+                    "[source]\nurl = \"{source}\"\n\n[target]\nurl = \"{url}\"\n\n[[nodes]]\nlabel = \"Item\"\ntable = \"items\"\nkey = \"id\"\n"
+                ),
+            );
+            let summary = project.run(&[]);
+            summary.assert_every_row_accounted_for();
+            let items = summary.mapping("items");
+            assert_eq!((items.written, items.rejected), (2, 1), "{url} from {source}: {}", summary.json);
+            assert_eq!(summary.json["verification"]["passed"], true, "{url} from {source}: {}", summary.json);
+            let rejects = project.rejects();
+            let reason = rejects[0]["reason"].as_str().unwrap_or("");
+            assert!(reason.contains(unstorable), "{url} from {source}: {reason}");
+            let verify = project.grafter().args(["verify", "--format", "json"]).output().expect("verify");
+            assert!(verify.status.success(), "{url} from {source}: {}", String::from_utf8_lossy(&verify.stdout));
+        }
+    }
+}
+
 /// Ctrl-C during a run once took 600 s (the reply timeout) to stop while FalkorDB sat on a
 /// write. It stops within seconds whatever the server does, and the run resumes exactly.
 #[test]

@@ -399,7 +399,7 @@ async fn pass(
             let ready = tokio::task::spawn_blocking(move || {
                 let transform_started = Instant::now();
                 let rows_read = batch.rows.len() as u64;
-                let transformed = transform(batch.rows, &bound, &shape, &remap);
+                let transformed = transform(batch.rows, &bound, &shape, &remap, target.as_ref());
                 let encoded = target.encode(transformed.records)?;
                 Ok(ReadyBatch {
                     encoded,

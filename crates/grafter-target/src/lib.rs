@@ -238,6 +238,16 @@ pub trait GraphTarget: Send + Sync {
         value
     }
 
+    /// Why the target cannot store `value` as a property, if it cannot (FalkorDB: a NaN
+    /// double, text holding NUL; the embedded store: a value over its size limit). The engine
+    /// rejects a row holding such a value with this reason before it reaches
+    /// [`GraphTarget::encode`], and verification expects it rejected: a write never fails on
+    /// one. Checked for every value loaded, so it must be cheap.
+    fn refuses(&self, value: &Value) -> Option<String> {
+        let _ = value;
+        None
+    }
+
     /// Whether the target keeps what it is given. The null target does not: there is then
     /// nothing to verify.
     fn keeps_graph(&self) -> bool {

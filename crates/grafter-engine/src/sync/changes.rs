@@ -165,7 +165,13 @@ pub(crate) async fn apply(
             )),
         }
     }
-    let transformed = transform(current, &tracked.prepared.bound, &tracked.prepared.shape, &tracked.prepared.remap);
+    let transformed = transform(
+        current,
+        &tracked.prepared.bound,
+        &tracked.prepared.shape,
+        &tracked.prepared.remap,
+        context.target.as_ref(),
+    );
     rejected.extend(transformed.rejected.into_iter().map(|r| (r, Arc::clone(&columns))));
     let upserts: Vec<Upsert> = match transformed.records {
         RecordBatch::Nodes { records, .. } => records.into_iter().map(Upsert::Node).collect(),

@@ -178,6 +178,10 @@ impl GraphTarget for BoltTarget {
         snapshot::drop(&self.client, snapshot).await
     }
 
+    fn refuses(&self, value: &Value) -> Option<String> {
+        params::refusal(self.server(), value)
+    }
+
     fn stored_form(&self, value: Value) -> Value {
         // Bolt carries doubles whole, so (unlike FalkorDB's native replies) nothing is
         // rounded on the way back.

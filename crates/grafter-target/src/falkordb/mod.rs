@@ -269,6 +269,10 @@ impl GraphTarget for FalkorDbTarget {
         snapshot::delete_graph(&self.client, &self.describe(), snapshot).await
     }
 
+    fn refuses(&self, value: &Value) -> Option<String> {
+        crate::cypher::values::falkordb_refusal(value)
+    }
+
     fn stored_form(&self, value: Value) -> Value {
         literal::reported_form(value)
     }

@@ -393,6 +393,28 @@ impl GraphTarget for GrafeoTarget {
         Ok(())
     }
 
+    /// grafeo refuses a property value over its size limit (16 MiB by default), and the
+    /// whole transaction with it: such a row is rejected instead.
+    fn refuses(&self, value: &Value) -> Option<String> {
+        let limit = self.inner.db.config().max_property_size?;
+        // Exactly as grafeo measures it, but only when the value comes near the limit:
+        // converting every value would cost the load.
+        if rough_size(value) < limit / 2 {
+            return None;
+        }
+        let size = convert::to_grafeo(value).estimated_size_bytes();
+        (size > limit).then(|| {
+            format!(
+                "the value takes {size} bytes; the embedded store (grafeo) keeps at most {} per property",
+                if limit % (1024 * 1024) == 0 {
+                    format!("{} MiB", limit / (1024 * 1024))
+                } else {
+                    format!("{limit} bytes")
+                }
+            )
+        })
+    }
+
     fn stored_form(&self, value: Value) -> Value {
         match value {
             // Timestamps finer than a millisecond are stored as text: compare what comes back.
@@ -467,6 +489,18 @@ impl GraphTarget for GrafeoTarget {
             result
         })
         .await
+    }
+}
+
+/// The bytes a value's text and binary data take, roughly (never less than grafeo counts by
+/// more than a few bytes an element): enough to tell values far under its size limit.
+fn rough_size(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.len(),
+        Value::Bytes(b) => b.len(),
+        Value::List(items) => items.iter().map(|v| 16 + rough_size(v)).sum(),
+        Value::Map(entries) => entries.iter().map(|(k, v)| 16 + k.len() + rough_size(v)).sum(),
+        _ => 16,
     }
 }
 
