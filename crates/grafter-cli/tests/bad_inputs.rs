@@ -318,6 +318,47 @@ fn malformed_csv_line_is_rejected_with_its_line_number_and_the_rest_loads() {
 }
 
 #[test]
+fn an_unterminated_csv_quote_rejects_its_record_and_the_rows_after_it_load() {
+    let project = Project::new();
+    let csv = "id,name\n1,a\n2,\"b\n3,c\n4,d\n5,e\n";
+    project.write("data/people.csv", csv);
+    project.write(
+        "grafter.toml",
+        "[source]\nurl = \"csv:data\"\n\n[[nodes]]\nlabel = \"Person\"\ntable = \"people\"\nkey = \"id\"\n",
+    );
+    let summary = project.run(&[]);
+    summary.assert_every_row_accounted_for();
+    let people = summary.mapping("people");
+    assert_eq!((people.read, people.written, people.rejected), (5, 4, 1));
+
+    let rejects = rejects_of(&project, "people");
+    assert_eq!(rejects.len(), 1);
+    assert_eq!(rejects[0]["line"], line_of(csv, "\"b"));
+    assert_eq!(rejects[0]["row"], "2,\"b");
+    let reason = rejects[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("unterminated quoted field starting on line 3"), "{reason}");
+
+    let names: Vec<String> = project
+        .query("MATCH (p:Person) RETURN p.name AS name ORDER BY p.id")
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["a", "c", "d", "e"]);
+
+    // verify reads the file the same way: it passes and counts the rejected record.
+    let output = project.grafter().args(["verify", "--format", "json"]).output().unwrap();
+    let (stdout, stderr) = output_text(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["passed"], true, "{report}");
+    let mapping = &report["mappings"][0];
+    assert_eq!(
+        (&mapping["source_rows"], &mapping["rejected"], &mapping["in_target"]),
+        (&5.into(), &1.into(), &4.into())
+    );
+}
+
+#[test]
 fn invalid_utf8_in_a_csv_field_is_rejected_naming_the_column() {
     let project = Project::new();
     project.write("data/people.csv", b"id,name,city\n1,Ann,Oslo\n2,Bj\xf8rn,Troms\xf8\n3,Cy,Bergen\n");

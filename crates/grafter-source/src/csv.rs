@@ -16,6 +16,15 @@
 //! reports where its parser stood before skipping the line ends that precede a record, so
 //! the reader keeps the bytes the parser has consumed (a window of them, see `Records`) and
 //! finds the record's first byte itself; the same window gives a malformed record's raw text.
+//!
+//! A quoted field whose closing quote never comes would swallow the rest of the file (the
+//! `csv` crate ends such a field silently at the end of the file). The rule here: when the
+//! parser reaches the end of the file inside a quoted field, the record that opened it is
+//! rejected ("unterminated quoted field starting on line N"), its raw text running to the end
+//! of line N, and reading restarts on the line after line N, so the records after it load.
+//! That line N is usually the record's first line; a record whose earlier fields span lines
+//! properly is cut after the line where the unclosed quote opened. The rejected record's
+//! cursor points at the restart, so a resumed scan starts exactly where this one went on.
 
 use std::cell::RefCell;
 use std::fs::File;
@@ -114,7 +123,7 @@ impl Source for CsvSource {
             let mut records = Records::open_data(&path, &options, &header, Resume::Start)?;
             let mut count = 0;
             while records.next()? {
-                if rules.yields(&records.record) {
+                if rules.yields(&records) {
                     count += 1;
                 }
             }
@@ -196,6 +205,17 @@ impl Header {
     fn read(path: &Path, options: &CsvOptions) -> Result<Header, SourceError> {
         let mut records = Records::open_start(path, options)?;
         let found = records.next()?;
+        if let Some(open) = &records.unterminated {
+            // The first record sets the columns: cut short, it would set the wrong ones.
+            let what = if options.has_header { "the header row" } else { "the first record" };
+            return Err(data_error(
+                path,
+                format!(
+                    "line {}: {what} has an unterminated quoted field starting on line {} (its closing quote never comes)",
+                    records.line, open.quote_line
+                ),
+            ));
+        }
         if !options.has_header {
             let width = if found { records.record.len() } else { 0 };
             return Ok(Header {
@@ -263,27 +283,38 @@ impl<'a> Rules<'a> {
         Rules { options, names: &header.names, width_from: header.width_from, wanted, skip_null }
     }
 
-    /// Whether a record is skipped for a NULL in a skip_null column. A record with the wrong
-    /// number of fields is never skipped: it is reported as malformed.
-    fn skips(&self, record: &csv::ByteRecord) -> bool {
-        record.len() == self.names.len()
+    /// Whether the current record is skipped for a NULL in a skip_null column. A malformed
+    /// record (an unterminated quote, the wrong number of fields) is never skipped: it is
+    /// reported.
+    fn skips(&self, records: &Records) -> bool {
+        let record = &records.record;
+        records.unterminated.is_none()
+            && record.len() == self.names.len()
             && self.skip_null.iter().any(|&i| self.options.is_null(self.options.trimmed(record.get(i).unwrap_or(b""))))
     }
 
-    /// Whether the record becomes a row (good or malformed): what `count` counts. Decides
-    /// exactly as [`Rules::row`] does, without decoding anything.
-    fn yields(&self, record: &csv::ByteRecord) -> bool {
-        !self.skips(record)
+    /// Whether the current record becomes a row (good or malformed): what `count` counts.
+    /// Decides exactly as [`Rules::row`] does, without decoding anything.
+    fn yields(&self, records: &Records) -> bool {
+        !self.skips(records)
     }
 
     /// The row the current record becomes, or `None` when skip_null skips it.
     fn row(&self, records: &Records) -> Option<SourceRow> {
         let (record, line) = (&records.record, records.line);
+        if let Some(open) = &records.unterminated {
+            let reason = format!(
+                "unterminated quoted field starting on line {}: its closing quote never comes, so the record \
+                 ends with that line and reading goes on with the next one",
+                open.quote_line
+            );
+            return Some(SourceRow::Malformed { raw: records.raw(), reason, line });
+        }
         if record.len() != self.names.len() {
             let reason = format!("expected {} fields ({}), found {}", self.names.len(), self.width_from, record.len());
             return Some(SourceRow::Malformed { raw: records.raw(), reason, line });
         }
-        if self.skips(record) {
+        if self.skips(records) {
             return None;
         }
         let mut values = Vec::with_capacity(self.wanted.len());
@@ -348,6 +379,7 @@ impl io::Read for Tee {
 /// `base_line` of the file.
 struct Records {
     path: PathBuf,
+    options: CsvOptions,
     reader: csv::Reader<Tee>,
     window: Rc<RefCell<Window>>,
     /// The current record.
@@ -358,6 +390,24 @@ struct Records {
     raw_start: u64,
     base: u64,
     base_line: u64,
+    /// The file's length when it was opened: a record ending there may have ended inside
+    /// a quoted field.
+    file_len: u64,
+    /// Set when the current record holds a quoted field the file never closes.
+    unterminated: Option<Unterminated>,
+}
+
+/// A record whose quoted field is still open at the end of the file: it ends with the line
+/// the field opened on, and reading restarts after that line.
+#[derive(Debug, Clone, Copy)]
+struct Unterminated {
+    /// Line of the opening quote.
+    quote_line: u64,
+    /// Stream offset where the record's raw text ends (before the line end).
+    raw_end: u64,
+    /// File offset of the line after the opening quote's line, and that line's number.
+    restart: u64,
+    restart_line: u64,
 }
 
 /// The UTF-8 byte order mark some tools write at the start of a file.
@@ -371,7 +421,7 @@ impl Records {
         (&mut file).take(BOM.len() as u64).read_to_end(&mut head).map_err(|e| io_error(path, e))?;
         let base = if head == BOM { BOM.len() as u64 } else { 0 };
         file.seek(SeekFrom::Start(base)).map_err(|e| io_error(path, e))?;
-        Ok(Records::new(path, options, file, base, 1))
+        Records::new(path, options, file, base, 1)
     }
 
     /// Reads `path`'s data records: from the first one, or from a resume cursor's offset.
@@ -380,17 +430,18 @@ impl Records {
             // An offset inside the header (a cursor taken before any record) means the start.
             Resume::Seek { offset, .. } if offset > header.data_start => {
                 let (file, line) = open_at(path, offset)?;
-                Ok(Records::new(path, options, file, offset, line))
+                Records::new(path, options, file, offset, line)
             }
             _ => {
                 let mut file = File::open(path).map_err(|e| io_error(path, e))?;
                 file.seek(SeekFrom::Start(header.data_start)).map_err(|e| io_error(path, e))?;
-                Ok(Records::new(path, options, file, header.data_start, header.data_line))
+                Records::new(path, options, file, header.data_start, header.data_line)
             }
         }
     }
 
-    fn new(path: &Path, options: &CsvOptions, file: File, base: u64, base_line: u64) -> Records {
+    fn new(path: &Path, options: &CsvOptions, file: File, base: u64, base_line: u64) -> Result<Records, SourceError> {
+        let file_len = file.metadata().map_err(|e| io_error(path, e))?.len();
         let window = Rc::new(RefCell::new(Window::default()));
         let reader = csv::ReaderBuilder::new()
             // The header is read as an ordinary record (see Header::read), and records of the
@@ -401,8 +452,9 @@ impl Records {
             .quote(options.quote)
             .buffer_capacity(64 * 1024)
             .from_reader(Tee { file, window: window.clone() });
-        Records {
+        Ok(Records {
             path: path.to_path_buf(),
+            options: options.clone(),
             reader,
             window,
             record: csv::ByteRecord::new(),
@@ -410,11 +462,19 @@ impl Records {
             raw_start: 0,
             base,
             base_line,
-        }
+            file_len,
+            unterminated: None,
+        })
     }
 
     /// Reads the next record into `self.record`; false at the end of the file.
     fn next(&mut self) -> Result<bool, SourceError> {
+        if let Some(open) = self.unterminated.take() {
+            // The parser went to the end of the file inside the quoted field: start a new
+            // one on the line after the line the field opened on.
+            let (file, _) = open_at(&self.path, open.restart)?;
+            *self = Records::new(&self.path, &self.options, file, open.restart, open.restart_line)?;
+        }
         let before = self.reader.position().clone();
         {
             let window = &mut *self.window.borrow_mut();
@@ -435,24 +495,53 @@ impl Records {
         let newlines = text[..lead].iter().filter(|&&b| b == b'\n').count() as u64;
         self.line = self.base_line - 1 + before.line() + newlines;
         self.raw_start = before.byte() + lead as u64;
+        let end = self.reader.position().byte();
+        if self.base + end >= self.file_len
+            && let Some(quote) = unclosed_quote(&text[lead..], self.options.delimiter, self.options.quote)
+        {
+            let from_quote = &text[lead + quote..];
+            let quote_line = self.line + text[lead..lead + quote].iter().filter(|&&b| b == b'\n').count() as u64;
+            let (raw_end, restart, restart_line) = match from_quote.iter().position(|&b| b == b'\n' || b == b'\r') {
+                Some(at) => {
+                    let crlf = from_quote[at] == b'\r' && from_quote.get(at + 1) == Some(&b'\n');
+                    let after = at + if crlf { 2 } else { 1 };
+                    let newline = u64::from(crlf || from_quote[at] == b'\n');
+                    (
+                        self.raw_start + (quote + at) as u64,
+                        self.raw_start + (quote + after) as u64,
+                        quote_line + newline,
+                    )
+                }
+                None => (end, end, quote_line),
+            };
+            self.unterminated = Some(Unterminated { quote_line, raw_end, restart: self.base + restart, restart_line });
+        }
         Ok(true)
     }
 
     /// File offset where the next record starts (possibly at the line end it is preceded by).
     fn next_offset(&self) -> u64 {
-        self.base + self.reader.position().byte()
+        match &self.unterminated {
+            Some(open) => open.restart,
+            None => self.base + self.reader.position().byte(),
+        }
     }
 
     /// Line number at [`Records::next_offset`].
     fn next_line(&self) -> u64 {
-        self.base_line - 1 + self.reader.position().line()
+        match &self.unterminated {
+            Some(open) => open.restart_line,
+            None => self.base_line - 1 + self.reader.position().line(),
+        }
     }
 
     /// The current record's text as written in the file, without its line end, for reject
-    /// files; invalid UTF-8 is replaced.
+    /// files; invalid UTF-8 is replaced. A record with an unterminated quote ends with the
+    /// line its quote opened on.
     fn raw(&self) -> String {
         let window = self.window.borrow();
-        let text = window.slice(self.raw_start, self.reader.position().byte());
+        let end = self.unterminated.map_or_else(|| self.reader.position().byte(), |open| open.raw_end);
+        let text = window.slice(self.raw_start, end);
         let end = text.len() - text.iter().rev().take_while(|&&b| b == b'\n' || b == b'\r').count();
         String::from_utf8_lossy(&text[..end]).into_owned()
     }
@@ -465,6 +554,38 @@ impl Records {
             _ => data_error(&self.path, format!("line {}: {message}", self.line)),
         }
     }
+}
+
+/// Where the quoted field still open at the end of `text` opened, as an offset into `text`:
+/// `text` is one record as the parser read it (from its first byte to the end of the file),
+/// and the states are the `csv` parser's own (a quote opens a field only at its start, a
+/// doubled quote inside one is a quote, a line end outside one ends the record). `None` when
+/// the record ended, or its last field closed, before the end of the text.
+fn unclosed_quote(text: &[u8], delimiter: u8, quote: u8) -> Option<usize> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        QuoteInQuoted,
+    }
+    let mut state = State::FieldStart;
+    let mut opened = 0;
+    for (at, &byte) in text.iter().enumerate() {
+        state = match state {
+            State::FieldStart if byte == quote => {
+                opened = at;
+                State::Quoted
+            }
+            State::Quoted if byte == quote => State::QuoteInQuoted,
+            State::Quoted => State::Quoted,
+            State::QuoteInQuoted if byte == quote => State::Quoted,
+            _ if byte == delimiter => State::FieldStart,
+            _ if byte == b'\n' || byte == b'\r' => return None,
+            _ => State::Unquoted,
+        };
+    }
+    (state == State::Quoted).then_some(opened)
 }
 
 #[cfg(test)]
@@ -681,6 +802,115 @@ mod tests {
             resumed.after = batch.cursor_after.clone();
             assert_eq!(scan_rows(&source, resumed).await, all[i + 1..]);
         }
+    }
+
+    fn unterminated(raw: &str, quote_line: u64, line: u64) -> SourceRow {
+        let reason = format!(
+            "unterminated quoted field starting on line {quote_line}: its closing quote never comes, so the \
+             record ends with that line and reading goes on with the next one"
+        );
+        SourceRow::Malformed { raw: raw.into(), reason, line }
+    }
+
+    #[tokio::test]
+    async fn an_unterminated_quote_rejects_its_record_and_later_rows_load() {
+        let dir = dir_with("t.csv", b"id,name\n1,a\n2,\"b\n3,c\n4,d\n5,e\n");
+        let source = source(&dir);
+        let rows = scan_rows(&source, request("t", &["id", "name"])).await;
+        assert_eq!(
+            rows,
+            vec![
+                ok(&[Some("1"), Some("a")], 2),
+                unterminated("2,\"b", 3, 3),
+                ok(&[Some("3"), Some("c")], 4),
+                ok(&[Some("4"), Some("d")], 5),
+                ok(&[Some("5"), Some("e")], 6),
+            ]
+        );
+        assert_eq!(source.count(&request("t", &["id"])).await.unwrap(), Some(5));
+        // A rejected record is never skipped for a NULL, in the scan as in the count.
+        let mut req = request("t", &["id"]);
+        req.skip_null = vec!["name".into()];
+        assert_eq!(scan_rows(&source, req.clone()).await.len(), 5);
+        assert_eq!(source.count(&req).await.unwrap(), Some(5));
+    }
+
+    #[tokio::test]
+    async fn an_unterminated_quote_after_a_closed_multiline_field_cuts_the_record_at_its_own_line() {
+        let dir = dir_with("t.csv", b"id,note,x\n1,\"a\nb\",\"open\n2,y,z\n");
+        let rows = scan_rows(&source(&dir), request("t", &["id", "x"])).await;
+        assert_eq!(rows, vec![unterminated("1,\"a\nb\",\"open", 3, 2), ok(&[Some("2"), Some("z")], 4)]);
+    }
+
+    #[tokio::test]
+    async fn an_unterminated_quote_on_the_last_line_rejects_that_line_alone() {
+        const TEXT: &[u8] = b"id,name\n1,a\n2,\"b";
+        let dir = dir_with("t.csv", TEXT);
+        let source = source(&dir);
+        let mut req = request("t", &["id"]);
+        req.batch_size = 1;
+        let full = batches(&source, req).await;
+        let rows: Vec<SourceRow> = full.iter().flat_map(|b| b.rows.clone()).collect();
+        assert_eq!(rows, vec![ok(&[Some("1")], 2), unterminated("2,\"b", 3, 3)]);
+        assert_eq!(full[1].cursor_after, Cursor::Rows { rows: 2, byte_offset: Some(TEXT.len() as u64) });
+    }
+
+    #[tokio::test]
+    async fn an_unterminated_quote_in_the_header_is_an_error_naming_its_line() {
+        let dir = dir_with("t.csv", b"id,\"name\n1,a\n");
+        let err = source(&dir).columns(&Read::Table("t".into())).await.unwrap_err().to_string();
+        assert!(err.contains("t.csv") && err.contains("line 1") && err.contains("unterminated quoted field"), "{err}");
+    }
+
+    /// An unterminated quote, CRLF line ends, a last line without a line end.
+    const UNCLOSED: &[u8] = b"id,note\r\n1,\"ok\"\r\n2,\"open\r\n3,x\r\n4,y\n5,last";
+
+    #[tokio::test]
+    async fn resuming_from_any_cursor_around_unterminated_quotes_yields_the_tail_of_a_full_scan() {
+        let dir = dir_with("t.csv", UNCLOSED);
+        let source = source(&dir);
+        let mut req = request("t", &["note", "id"]);
+        req.batch_size = 1;
+        let full = batches(&source, req.clone()).await;
+        let all: Vec<SourceRow> = full.iter().flat_map(|b| b.rows.clone()).collect();
+        assert_eq!(
+            all,
+            vec![
+                ok(&[Some("ok"), Some("1")], 2),
+                unterminated("2,\"open", 3, 3),
+                ok(&[Some("x"), Some("3")], 4),
+                ok(&[Some("y"), Some("4")], 5),
+                ok(&[Some("last"), Some("5")], 6),
+            ]
+        );
+        // The cursor after the first rejected record points at the line after it.
+        let restart = "id,note\r\n1,\"ok\"\r\n2,\"open\r\n".len() as u64;
+        assert_eq!(full[1].cursor_after, Cursor::Rows { rows: 2, byte_offset: Some(restart) });
+        for (i, batch) in full.iter().enumerate() {
+            let Cursor::Rows { rows, byte_offset } = batch.cursor_after else { panic!("a file cursor counts rows") };
+            for after in [Cursor::Rows { rows, byte_offset: None }, Cursor::Rows { rows, byte_offset }] {
+                let mut resumed = req.clone();
+                resumed.after = after.clone();
+                resumed.batch_size = 2;
+                let tail = batches(&source, resumed).await;
+                let tail_rows: Vec<SourceRow> = tail.iter().flat_map(|b| b.rows.clone()).collect();
+                assert_eq!(tail_rows, all[i + 1..], "resumed after {after:?}");
+                if let Some(last) = tail.last() {
+                    assert_eq!(last.cursor_after, full.last().unwrap().cursor_after);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn unclosed_quotes_follow_the_parser_states() {
+        assert_eq!(unclosed_quote(b"1,\"b\n3,c\n", b',', b'"'), Some(2));
+        // Closed, doubled and mid-field quotes open nothing; a line end outside a quote ends it.
+        assert_eq!(unclosed_quote(b"1,\"a \"\"b\"\"\",x\n", b',', b'"'), None);
+        assert_eq!(unclosed_quote(b"1,a\"b\n", b',', b'"'), None);
+        assert_eq!(unclosed_quote(b"1,\"a\"x\"y\n", b',', b'"'), None);
+        assert_eq!(unclosed_quote(b"1;'a;b", b';', b'\''), Some(2));
+        assert_eq!(unclosed_quote(b"1,\"a\"\"", b',', b'"'), Some(2));
     }
 
     #[tokio::test]
