@@ -346,16 +346,68 @@ fn an_unterminated_csv_quote_rejects_its_record_and_the_rows_after_it_load() {
     assert_eq!(names, ["a", "c", "d", "e"]);
 
     // verify reads the file the same way: it passes and counts the rejected record.
-    let output = project.grafter().args(["verify", "--format", "json"]).output().unwrap();
-    let (stdout, stderr) = output_text(&output);
-    assert!(output.status.success(), "{stdout}\n{stderr}");
-    let report: Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(report["passed"], true, "{report}");
+    let report = verify_passes(&project);
     let mapping = &report["mappings"][0];
     assert_eq!(
         (&mapping["source_rows"], &mapping["rejected"], &mapping["in_target"]),
         (&5.into(), &1.into(), &4.into())
     );
+}
+
+/// `grafter verify --format json`, which must pass; the report.
+fn verify_passes(project: &Project) -> Value {
+    let output = project.grafter().args(["verify", "--format", "json"]).output().unwrap();
+    let (stdout, stderr) = output_text(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["passed"], true, "{report}");
+    report
+}
+
+#[test]
+fn ndjson_integers_beyond_64_bits_and_repeated_keys_are_rejected_unless_the_policy_keeps_the_digits() {
+    let project = Project::new();
+    let ndjson = concat!(
+        "{\"id\": 1, \"n\": 5}\n",
+        "{\"id\": 2, \"n\": 18446744073709551616}\n",
+        "{\"id\": 3, \"n\": 12345678901234567890123}\n",
+        "{\"id\": 4, \"n\": 1, \"id\": 40}\n",
+        "{\"id\": 5, \"n\": 6}\n",
+    );
+    project.write("data/events.ndjson", ndjson);
+    let config = "[source]\nurl = \"ndjson:data\"\n\n[[nodes]]\nlabel = \"Event\"\ntable = \"events\"\nkey = \"id\"\n";
+    project.write("grafter.toml", config);
+    let summary = project.run(&[]);
+    summary.assert_every_row_accounted_for();
+    let events = summary.mapping("events");
+    assert_eq!((events.read, events.written, events.rejected), (5, 2, 3));
+    let rejects = rejects_of(&project, "events");
+    let seen: Vec<(u64, &str)> =
+        rejects.iter().map(|r| (r["line"].as_u64().unwrap(), r["reason"].as_str().unwrap())).collect();
+    assert_eq!(seen.len(), 3, "{rejects:?}");
+    assert_eq!(seen[0].0, line_of(ndjson, "18446744073709551616") as u64);
+    assert!(seen[0].1.starts_with("key `n`: the integer 18446744073709551616 does not fit"), "{}", seen[0].1);
+    assert_eq!(seen[1].0, line_of(ndjson, "12345678901234567890123") as u64);
+    assert!(seen[1].1.starts_with("key `n`: the integer 12345678901234567890123 does not fit"), "{}", seen[1].1);
+    assert_eq!(seen[2].0, line_of(ndjson, "\"id\": 40") as u64);
+    assert!(seen[2].1.contains("the key `id` appears twice"), "{}", seen[2].1);
+    let ids: Vec<i64> = project
+        .query("MATCH (e:Event) RETURN e.id AS id ORDER BY id")
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [1, 5]);
+    assert_eq!(verify_passes(&project)["mappings"][0]["rejected"], 3);
+
+    // `unsigned_overflow = "string"` keeps the exact digits; a repeated key is still refused.
+    project.write("grafter.toml", format!("{config}\n[source.types]\nunsigned_overflow = \"string\"\n"));
+    let summary = project.run(&["--fresh"]);
+    let events = summary.mapping("events");
+    assert_eq!((events.read, events.written, events.rejected), (5, 4, 1));
+    let numbers = project.query("MATCH (e:Event) WHERE e.id IN [2, 3] RETURN e.n AS n ORDER BY e.id");
+    assert_eq!(numbers[0]["n"], "18446744073709551616");
+    assert_eq!(numbers[1]["n"], "12345678901234567890123");
+    assert_eq!(verify_passes(&project)["mappings"][0]["rejected"], 1);
 }
 
 #[test]
