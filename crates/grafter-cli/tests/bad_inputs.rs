@@ -155,6 +155,69 @@ fn unknown_label_in_a_relationship_endpoint_exits_2_and_suggests_the_nearest() {
     assert_nothing_written(&project);
 }
 
+#[test]
+fn names_starting_with_grafter_are_refused_at_plan_time_naming_the_line_and_a_rename() {
+    // A column of that name would become a property a FalkorDB run removes as its own marks.
+    let project = Project::new();
+    sqlite(&project.file("shop.sqlite"))
+        .execute_batch(
+            "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, _grafter_run TEXT);
+             INSERT INTO customers VALUES (1, 'Ann', 'mine');",
+        )
+        .unwrap();
+    let config = "[source]\nurl = \"sqlite:shop.sqlite\"\n\n[[nodes]]\nlabel = \"Customer\"\ntable = \"customers\"\nkey = \"id\"\n";
+    project.write("grafter.toml", config);
+    for command in ["plan", "run"] {
+        let stderr = fails(&project, &[command], EXIT_CONFIG);
+        assert_contains(
+            &stderr,
+            &format!(
+                "grafter.toml:{}: mapping `customers`: column `_grafter_run`: invalid property name \"_grafter_run\": \
+                 names starting with `_grafter` (in any case) are reserved for grafter's own bookkeeping",
+                line_of(config, "[[nodes]]")
+            ),
+        );
+        assert_contains(
+            &stderr,
+            "hint: column `_grafter_run` becomes a property of that name: rename it (`rename = { \"_grafter_run\" = \"grafter_run\" }`",
+        );
+        assert_nothing_written(&project);
+    }
+
+    // Renamed, it loads.
+    let renamed = config.replace("key = \"id\"\n", "key = \"id\"\nrename = { \"_grafter_run\" = \"grafter_run\" }\n");
+    project.write("grafter.toml", &renamed);
+    project.run(&[]).assert_every_row_accounted_for();
+    assert_eq!(project.query("MATCH (c:Customer) RETURN c.grafter_run AS v")[0]["v"], "mine");
+    std::fs::remove_file(project.file("grafter.grafeo")).unwrap();
+
+    // Transform outputs, labels and relationship types, in any case, with the line of each.
+    let excluded = config.replace("key = \"id\"\n", "key = \"id\"\nexclude = [\"_grafter_run\"]\n");
+    let cases = [
+        (format!("{excluded}[nodes.transform]\n_Grafter_Score = \"1\"\n"), "_Grafter_Score", "property name"),
+        (excluded.replace("label = \"Customer\"", "label = \"_GRAFTERCustomer\""), "_GRAFTERCustomer", "label"),
+        (
+            format!(
+                "{excluded}\n[[relationships]]\ntype = \"_grafter_KNOWS\"\ntable = \"customers\"\n\
+                 start = {{ label = \"Customer\", key = \"id\" }}\nend = {{ label = \"Customer\", key = \"id\" }}\n"
+            ),
+            "_grafter_KNOWS",
+            "relationship type",
+        ),
+    ];
+    for (config, name, kind) in cases {
+        project.write("grafter.toml", &config);
+        let stderr = fails(&project, &["plan"], EXIT_CONFIG);
+        let line = line_of(&config, name);
+        assert_contains(
+            &stderr,
+            &format!("grafter.toml:{line}: invalid {kind} \"{name}\": names starting with `_grafter`"),
+        );
+        assert_contains(&stderr, "hint: ");
+        assert_nothing_written(&project);
+    }
+}
+
 // ------------------------------------------------------------------ rejected rows (exit 0)
 
 /// The reject file's lines for `mapping`.
