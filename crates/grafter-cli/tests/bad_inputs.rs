@@ -218,6 +218,35 @@ fn names_starting_with_grafter_are_refused_at_plan_time_naming_the_line_and_a_re
     }
 }
 
+#[test]
+fn init_renames_columns_whose_names_cannot_be_properties_so_that_plan_accepts_its_file() {
+    let project = Project::new();
+    sqlite(&project.file("odd.sqlite"))
+        .execute_batch(
+            "CREATE TABLE items (\"id`x\" INTEGER PRIMARY KEY, \"we`ight\" REAL, _grafter_run TEXT, name TEXT);
+             INSERT INTO items VALUES (1, 2.5, 'mine', 'one'), (2, NULL, NULL, 'two');",
+        )
+        .unwrap();
+    let output = project.grafter().args(["init", "--from", "sqlite:odd.sqlite"]).output().unwrap();
+    let (_, init_stderr) = output_text(&output);
+    assert!(output.status.success(), "{init_stderr}");
+    let plan = project.grafter().arg("plan").output().unwrap();
+    let (stdout, stderr) = output_text(&plan);
+    assert!(plan.status.success(), "plan refuses what init wrote:\n{stderr}");
+    assert_contains(&stdout, "id_x");
+    assert_contains(
+        &init_stderr,
+        "warning: table `items`: column \"we`ight\" cannot be a property name (it contains a backtick): renamed to `we_ight` with `rename`",
+    );
+    assert_contains(&init_stderr, "column \"_grafter_run\" cannot be a property name (names starting with `_grafter`");
+    project.run(&[]).assert_every_row_accounted_for();
+    let rows = project.query("MATCH (i:Item) RETURN i.id_x AS id, i.we_ight AS w, i.grafter_run AS g ORDER BY id");
+    assert_eq!(
+        rows.iter().map(|r| (r["id"].clone(), r["w"].clone(), r["g"].clone())).collect::<Vec<_>>(),
+        [(1.into(), 2.5.into(), "mine".into()), (2.into(), Value::Null, Value::Null)]
+    );
+}
+
 // ------------------------------------------------------------------ rejected rows (exit 0)
 
 /// The reject file's lines for `mapping`.

@@ -88,7 +88,7 @@ pub fn bind(mapping: &Mapping, columns: &[String]) -> Result<BoundMapping, PlanE
             );
             fail(format!("column `{column}`: {e}"), Some(hint))
         })?;
-        properties.push((name, column_expr(column)));
+        properties.push((name, Expr::column(column)));
     }
     for (name, expr) in &spec.transform {
         match properties.iter_mut().find(|(existing, _)| existing == name) {
@@ -176,9 +176,4 @@ fn read_text(mapping: &Mapping) -> String {
         crate::plan::ReadSpec::Table(table) => format!("table `{table}`"),
         crate::plan::ReadSpec::Query(_) => "its query".into(),
     }
-}
-
-/// An expression reading one column, whatever characters its name has.
-fn column_expr(column: &str) -> Expr {
-    transform::parse(&format!("`{}`", column.replace('`', "``"))).expect("a quoted column name always parses")
 }
