@@ -9,7 +9,7 @@ use grafter_model::{NameKind, check_name, usable_name};
 
 use crate::config::NullReference;
 use crate::plan::{Mapping, MappingKind, PlanError};
-use crate::transform::{self, BindError, Compiled, Expr};
+use crate::transform::{BindError, Compiled, Expr};
 
 /// A property and how to compute it from a scanned row.
 #[derive(Debug, Clone)]

@@ -11,6 +11,10 @@
 //! - a foreign key referencing its own table becomes a hierarchy relationship;
 //! - a table without a primary key is mapped with a guessed key and `key_guessed = true`,
 //!   which the run refuses until a person has confirmed the key;
+//! - a PostgreSQL table that inherits from another (`INHERITS`) is not mapped on its own:
+//!   reading its topmost ancestor returns its rows already, so mapping both would make two
+//!   nodes of each of its rows; a warning says so, and foreign keys referencing it lead to
+//!   that ancestor's label (declarative partitions are one table and never appear here);
 //! - a column whose name a graph cannot take as a property name (a backtick or a control
 //!   character in it, or grafter's reserved `_grafter` prefix: see
 //!   [`grafter_model::check_name`]) is renamed to the nearest name it can take
@@ -44,6 +48,8 @@ enum Role<'a> {
     Node { label: String, key: Vec<String>, guessed: Option<String> },
     /// A join table: one relationship per row.
     Join { first: &'a ForeignKey, second: &'a ForeignKey },
+    /// A child of an inheritance parent: its rows are read with its topmost ancestor's.
+    Inherited { root: &'a str },
 }
 
 /// Builds the starter config for `catalog`, whose source is written as `source_url`.
@@ -52,6 +58,19 @@ pub fn starter_config(catalog: &Catalog, source_url: &str) -> Starter {
     let mut roles: BTreeMap<&str, Role<'_>> = BTreeMap::new();
     let mut used_labels: Vec<String> = Vec::new();
     for table in &catalog.tables {
+        let ancestors = catalog.ancestors(&table.name);
+        let mapped = ancestors.iter().find(|a| catalog.table(a).is_some_and(|t| !has_parent_in(catalog, t)));
+        if let Some(&root) = mapped {
+            let via = if ancestors[0] == root { String::new() } else { format!(" (through `{}`)", ancestors[0]) };
+            warnings.push(format!(
+                "table `{}` inherits from `{root}`{via}: PostgreSQL returns its rows when `{root}` is read, so it is not \
+                 mapped on its own (each of its rows would become two nodes); its own columns and foreign keys are not \
+                 mapped — to map them, read `{root}` with a query `SELECT … FROM ONLY {root}` and map `{}` separately",
+                table.name, table.name
+            ));
+            roles.insert(&table.name, Role::Inherited { root });
+            continue;
+        }
         if let Some((first, second)) = join_keys(table) {
             roles.insert(&table.name, Role::Join { first, second });
             continue;
@@ -174,7 +193,8 @@ pub fn starter_config(catalog: &Catalog, source_url: &str) -> Starter {
                 let _ = writeln!(out, "[[relationships]]");
                 let _ = writeln!(out, "name = {}", quote(&table.name));
                 let rel_type = upper_snake(&table.name);
-                let rel_type = if rel_type.is_empty() { upper_snake(&format!("{}_{}", start.0, end.0)) } else { rel_type };
+                let rel_type =
+                    if rel_type.is_empty() { upper_snake(&format!("{}_{}", start.0, end.0)) } else { rel_type };
                 let _ = writeln!(out, "type = {}", quote(&rel_type));
                 let _ = writeln!(out, "table = {}", quote(&table.name));
                 let _ = writeln!(
@@ -255,10 +275,15 @@ pub fn starter_config(catalog: &Catalog, source_url: &str) -> Starter {
                     let _ = writeln!(out, "description = {}\n", quote(&description));
                 }
             }
-            None => {}
+            Some(Role::Inherited { .. }) | None => {}
         }
     }
     Starter { text: out, warnings, node_mappings, relationship_mappings }
+}
+
+/// Whether `table` inherits from a table of the catalog.
+fn has_parent_in(catalog: &Catalog, table: &Table) -> bool {
+    table.inherits.iter().any(|parent| catalog.table(parent).is_some())
 }
 
 /// The property names of `copied` columns of `table` that cannot be their own names: column
@@ -324,10 +349,15 @@ fn join_keys(table: &Table) -> Option<(&ForeignKey, &ForeignKey)> {
     (covered.len() == table.primary_key.len()).then_some((*first, *second))
 }
 
-/// The label and key of `table` if it is mapped to nodes.
+/// The label and key of `table` if it is mapped to nodes: its own, or for an inheritance
+/// child those of the ancestor whose nodes its rows become.
 fn node_role<'r>(roles: &'r BTreeMap<&str, Role<'_>>, table: &str) -> Option<(&'r str, &'r Vec<String>)> {
     match roles.get(table) {
         Some(Role::Node { label, key, .. }) => Some((label, key)),
+        Some(Role::Inherited { root }) => match roles.get(root) {
+            Some(Role::Node { label, key, .. }) => Some((label, key)),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -495,6 +525,7 @@ mod tests {
                     ref_columns: refs.iter().map(|c| c.to_string()).collect(),
                 })
                 .collect(),
+            inherits: Vec::new(),
         }
     }
 
@@ -591,6 +622,32 @@ mod tests {
             "{:?}",
             starter.warnings
         );
+    }
+
+    #[test]
+    fn inheritance_children_are_read_through_their_topmost_parent_and_referenced_as_it() {
+        let mut staff = table("staff", &["id", "name", "role"], &["id"], &[]);
+        staff.inherits = vec!["people".into()];
+        let mut managers = table("managers", &["id", "name", "role", "level"], &["id"], &[]);
+        managers.inherits = vec!["staff".into()];
+        let catalog = Catalog {
+            tables: vec![
+                table("badges", &["id", "holder"], &["id"], &[(&["holder"], "managers", &["id"])]),
+                managers,
+                table("people", &["id", "name"], &["id"], &[]),
+                staff,
+            ],
+        };
+        let starter = starter_config(&catalog, "postgres://db/x");
+        let config = crate::Config::parse(&starter.text, "grafter.toml", |_| None).unwrap();
+        let tables: Vec<&str> = config.nodes.iter().filter_map(|n| n.table.as_deref()).collect();
+        assert_eq!(tables, ["badges", "people"]);
+        assert_eq!(starter.warnings.len(), 2, "{:?}", starter.warnings);
+        assert!(starter.warnings[0].starts_with("table `managers` inherits from `people` (through `staff`)"));
+        assert!(starter.warnings[1].starts_with("table `staff` inherits from `people`: "));
+        let holder = config.relationships.iter().find(|r| r.rel_type == "HOLDER").unwrap();
+        assert_eq!(holder.end.label, "People");
+        crate::Plan::build(&config, std::path::Path::new("grafter.toml"), &starter.text).unwrap();
     }
 
     #[test]
