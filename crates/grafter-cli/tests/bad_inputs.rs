@@ -262,14 +262,15 @@ fn row_text(reject: &Value) -> String {
     }
 }
 
-/// Every reject line carries the run, the mapping, where the row was, why, and the row.
+/// Every reject line carries the run, the mapping, where the row was (its line, or its key for
+/// a keyed read), why, and the row.
 fn assert_reject_lines_complete(project: &Project, run_id: &Value) {
     for reject in project.rejects() {
         assert_eq!(&reject["run"], run_id, "{reject}");
         for field in ["mapping", "reason"] {
             assert!(reject[field].is_string(), "reject without {field}: {reject}");
         }
-        assert!(reject["line"].is_u64(), "reject without line: {reject}");
+        assert!(reject["line"].is_u64() || reject["key"].is_object(), "reject without line or key: {reject}");
         assert!(!reject["row"].is_null(), "reject without row: {reject}");
     }
 }
@@ -345,6 +346,54 @@ fn impossible_datetime_in_sqlite_is_rejected_naming_the_column() {
     let loaded: Vec<(i64, &str)> =
         loaded.iter().map(|r| (r["id"].as_i64().unwrap(), r["starts"].as_str().unwrap())).collect();
     assert_eq!(loaded, [(1, "2023-02-28T09:00:00"), (3, "2023-03-01T20:30:00")]);
+}
+
+#[test]
+fn rejects_of_a_keyed_sql_read_carry_their_key_in_every_partition_and_a_query_read_its_row_number() {
+    let project = Project::new();
+    sqlite(&project.file("events.sqlite"))
+        .execute_batch(
+            "CREATE TABLE events (id INTEGER PRIMARY KEY, code TEXT, starts DATETIME);
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10)
+             INSERT INTO events SELECT i, 'e' || i, '2023-01-01 00:00:00' FROM n;
+             UPDATE events SET starts = '2023-02-30 00:00:00' WHERE id IN (1, 6);",
+        )
+        .unwrap();
+    // The table's key (`id`) is no property here: it is read anyway, to place a reject.
+    project.write(
+        "grafter.toml",
+        r#"
+[source]
+url = "sqlite:events.sqlite"
+
+[[nodes]]
+label = "Event"
+table = "events"
+key = "code"
+exclude = ["id"]
+
+[[nodes]]
+name = "listed"
+label = "Listed"
+query = "SELECT code, starts FROM events ORDER BY id"
+key = "code"
+"#,
+    );
+    // Two workers read the table in two key ranges: each range's first row is a bad one.
+    let summary = project.run(&["--workers", "2", "--batch-size", "2"]);
+    summary.assert_every_row_accounted_for();
+    let rejects = rejects_of(&project, "events");
+    let placed: Vec<(Value, Value, bool)> =
+        rejects.iter().map(|r| (r["key"].clone(), r["partition"].clone(), r.get("line").is_some())).collect();
+    assert_eq!(
+        placed,
+        [(serde_json::json!({"id": 1}), 0.into(), false), (serde_json::json!({"id": 6}), 1.into(), false)],
+        "{rejects:?}"
+    );
+    assert!(rejects.iter().all(|r| r["reason"].as_str().unwrap().contains("column `starts`")), "{rejects:?}");
+    // A query has no key: its rows are numbered in the read.
+    let lines: Vec<Value> = rejects_of(&project, "listed").iter().map(|r| r["line"].clone()).collect();
+    assert_eq!(lines, [1, 6]);
 }
 
 #[test]

@@ -28,7 +28,8 @@ pub struct PreparedMapping {
     pub mapping: Mapping,
     /// Bound to its read's columns.
     pub bound: BoundMapping,
-    /// The scan to run (from the start; the run sets where to continue).
+    /// The scan to run (from the start; the run sets where to continue). Its columns are the
+    /// bound scan columns, then any key column they lack.
     pub request: ScanRequest,
     /// The records it produces.
     pub shape: Shape,
@@ -60,9 +61,18 @@ pub(crate) async fn prepare(
     } else {
         mapping.order_by.clone()
     };
+    // The key is read even when no property needs it: it is how a rejected row is found
+    // again (the reject file names it). Extra columns come after the bound ones, whose
+    // positions the expressions use.
+    let mut columns = bound.scan_columns.clone();
+    for key in &order_by {
+        if !columns.contains(key) {
+            columns.push(key.clone());
+        }
+    }
     let request = ScanRequest {
         read,
-        columns: bound.scan_columns.clone(),
+        columns,
         skip_null: bound.skip_null.clone(),
         order_by,
         after: Cursor::Start,
