@@ -27,7 +27,7 @@ pub use cursor::{Cursor, CursorError, KeyRange};
 pub use digest::{RowDigest, combine_hashes};
 pub use fingerprint::{Fingerprint, FingerprintBuilder, Tally, is_bookkeeping_label};
 pub use key::{KeyHash, key_hash};
-pub use names::{NameError, NameKind, check_name, quote_name};
+pub use names::{NameError, NameKind, check_name, is_reserved_name, quote_name, usable_name};
 pub use redact::redact_url;
 pub use run::{
     LockHolder, MappingRecord, RunEvent, RunKind, RunRecord, RunStatus, THROUGHPUT_POINTS, VerificationSummary, now,

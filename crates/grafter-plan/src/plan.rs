@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use grafter_model::{NameKind, check_name};
+use grafter_model::{NameKind, check_name, usable_name};
 
 use crate::config::{Config, Endpoint, NodeMapping, NullReference, RelationshipMapping};
 use crate::locate::{self, Location};
@@ -400,8 +400,20 @@ impl Builder<'_> {
         }
     }
 
+    /// Checks a name the config gives (`key` is the config key it stands at, for the line).
     fn check_name(&self, kind: NameKind, name: &str, entry: Entry, key: &str) -> Result<(), PlanError> {
-        check_name(kind, name).map_err(|e| self.error(entry, Some(key), e.to_string(), None))
+        check_name(kind, name).map_err(|e| {
+            let instead = usable_name(name);
+            let hint = match kind {
+                NameKind::Label => format!("choose another label, e.g. `{instead}`"),
+                NameKind::RelationshipType => format!("choose another type, e.g. `{instead}`"),
+                NameKind::Property => format!(
+                    "name the property differently, e.g. `{instead}` (a column keeps its own name in the source: \
+                     `rename` it or compute the property with a transform)"
+                ),
+            };
+            self.error(entry, Some(key), e.to_string(), Some(hint))
+        })
     }
 
     fn properties(
@@ -417,7 +429,7 @@ impl Builder<'_> {
         }
         let mut parsed = Vec::new();
         for (property, text) in transform {
-            self.check_name(NameKind::Property, property, entry, "transform")?;
+            self.check_name(NameKind::Property, property, entry, property)?;
             let expr = transform::parse(text).map_err(|e| {
                 self.error(
                     entry,
