@@ -5,7 +5,7 @@
 //! `/`, `#`, `?` or `@` in it reaches the server whole instead of leaking into a host name or
 //! a path that a message then shows. Everything shown or stored goes through
 //! [`redact_url`]; a driver's own message, which grafter did not write, goes through
-//! [`hide_password`].
+//! [`hide_password`] / [`Secrets`].
 //!
 //! Redaction is conservative: it hides every span that *any* reasonable reading of the URL
 //! would take for a password (grafter's rule, the RFC 3986 one, `password=` parameters), so
@@ -154,33 +154,94 @@ pub fn redact_url(url: &str) -> String {
     out
 }
 
-/// `text` (a driver's message, say) with the password of `url` hidden wherever it appears,
-/// as written in the URL and percent-decoded.
-///
-/// A password equal to the user name is left alone: it is no secret from anyone who sees the
-/// user name, and hiding it would hide the user name, which a message needs (`password
-/// authentication failed for user "postgres"`).
+/// `text` (a driver's message, say) with the password of `url` hidden wherever it appears:
+/// [`Secrets::hide`] for one URL.
 pub fn hide_password(text: &str, url: &str) -> String {
-    let user = ServerUrl::parse(url).and_then(|parsed| parsed.user().ok().flatten());
-    let mut secrets: Vec<String> = Vec::new();
-    for span in password_spans(url) {
-        let written = &url[span];
-        secrets.push(written.to_owned());
-        if let Ok(decoded) = percent_decode_str(written).decode_utf8() {
-            secrets.push(decoded.into_owned());
+    Secrets::of([url]).hide(text)
+}
+
+/// The passwords of some URLs, as written in them and percent-decoded, to hide from text
+/// grafter did not write itself (a driver's or a server's message) before it is shown or
+/// stored. `Debug` shows only how many there are.
+///
+/// Two choices keep messages readable. A password equal to its URL's user name is left
+/// alone: it is no secret from anyone who sees the user name, and hiding it would hide the
+/// user name, which a message needs (`password authentication failed for user "postgres"`).
+/// And the URLs' own redacted forms are left as they are, so a password such as `postgres`
+/// does not turn `postgres://app:***@db/shop` into `***://app:***@db/shop`.
+#[derive(Clone, Default)]
+pub struct Secrets {
+    /// Longest first, so a password is hidden whole before a shorter one inside it.
+    passwords: Vec<String>,
+    /// The URLs as [`redact_url`] shows them, longest first.
+    shown: Vec<String>,
+}
+
+impl Secrets {
+    /// The passwords of `urls`.
+    pub fn of<'a>(urls: impl IntoIterator<Item = &'a str>) -> Secrets {
+        let mut secrets = Secrets::default();
+        for url in urls {
+            let user = ServerUrl::parse(url).and_then(|parsed| parsed.user().ok().flatten());
+            let spans = password_spans(url);
+            // A span inside another is a fragment of a password another reading sees whole
+            // (`a` of `a@b/c`): hiding it would cut up every word holding an `a`.
+            let whole = spans.iter().filter(|span| {
+                !spans.iter().any(|other| other != *span && other.start <= span.start && span.end <= other.end)
+            });
+            for span in whole {
+                let written = &url[span.clone()];
+                let decoded = percent_decode_str(written).decode_utf8().ok().map(|decoded| decoded.into_owned());
+                for password in std::iter::once(written.to_owned()).chain(decoded) {
+                    if !password.is_empty() && Some(&password) != user.as_ref() {
+                        secrets.passwords.push(password);
+                    }
+                }
+            }
+            secrets.shown.push(redact_url(url));
         }
-    }
-    secrets.retain(|secret| !secret.is_empty() && Some(secret) != user.as_ref());
-    // Longest first, so a password is hidden whole before a shorter one inside it.
-    secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
-    secrets.dedup();
-    let mut out = text.to_owned();
-    for secret in &secrets {
-        if out.contains(secret.as_str()) {
-            out = out.replace(secret.as_str(), MASK);
+        for list in [&mut secrets.passwords, &mut secrets.shown] {
+            list.sort_by_key(|text| std::cmp::Reverse(text.len()));
+            list.dedup();
         }
+        secrets
     }
-    out
+
+    /// `text` with every password replaced by `***`, the URLs' redacted forms left whole.
+    pub fn hide(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        loop {
+            let next_url = self
+                .shown
+                .iter()
+                .filter(|url| !url.is_empty())
+                .filter_map(|url| rest.find(url.as_str()).map(|at| (at, url.len())))
+                .min_by_key(|&(at, len)| (at, std::cmp::Reverse(len)));
+            let Some((at, len)) = next_url else { break };
+            out.push_str(&self.hide_passwords(&rest[..at]));
+            out.push_str(&rest[at..at + len]);
+            rest = &rest[at + len..];
+        }
+        out.push_str(&self.hide_passwords(rest));
+        out
+    }
+
+    fn hide_passwords(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for password in &self.passwords {
+            if out.contains(password.as_str()) {
+                out = out.replace(password.as_str(), MASK);
+            }
+        }
+        out
+    }
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secrets({} hidden)", self.passwords.len())
+    }
 }
 
 /// Every span of `url` that some reading takes for a password.
@@ -373,5 +434,22 @@ mod tests {
         assert_eq!(hide_password(message, same), message);
         assert_eq!(hide_password("role app: x", "postgres://db/shop"), "role app: x");
         assert_eq!(hide_password("bad p@ss", "bolt://h?password=p@ss"), "bad ***");
+        let both = Secrets::of(["postgres://u:first@db/x", "bolt://n:second@graph"]);
+        assert_eq!(both.hide("first, second, third"), "***, ***, third");
+        assert_eq!(format!("{both:?}"), "Secrets(2 hidden)");
+    }
+
+    #[test]
+    fn a_password_that_is_a_common_word_leaves_the_url_and_the_user_name_readable() {
+        let url = "postgres://app:postgres@db/shop";
+        let message = "postgres://app:***@db/shop: role app: password postgres rejected";
+        assert_eq!(hide_password(message, url), "postgres://app:***@db/shop: role app: password *** rejected");
+    }
+
+    #[test]
+    fn fragments_another_reading_sees_inside_a_password_are_not_hidden_alone() {
+        // RFC 3986 reads the password of this URL as `a`; grafter reads `a@b/c#d?e`.
+        let url = "postgres://app:a@b/c#d?e@db/shop";
+        assert_eq!(hide_password("cannot reach a@b/c#d?e at db", url), "cannot reach *** at db");
     }
 }
