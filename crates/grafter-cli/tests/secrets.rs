@@ -1,6 +1,6 @@
 //! Passwords never show: not in `plan` (text and JSON), run and verify summaries, the run
-//! record (`history --format json`), the HTML report, an export's `manifest.json`, nor in any
-//! error — a server that is down, a refused login, a target URL that cannot work.
+//! record (`history --format json`), the HTML report, an export's `manifest.json`, the config
+//! `init` writes, nor in any error — a server that is down, a refused login, a target URL that cannot work.
 //!
 //! Every surface is checked against a table of passwords that break naive URL handling: `/`,
 //! `#`, `?` and `@` unescaped, percent-encoded ones, non-ASCII, and a common word. Each is
@@ -150,6 +150,14 @@ fn awkward_passwords_never_show_in_plan_run_verify_history_report_or_archive() {
         let manifest = archive_manifest(&project.file("people.tar.zst"));
         secret.assert_hidden("the archive's manifest.json", &manifest);
         assert!(manifest.contains(&redacted), "{manifest}");
+
+        // `init` writes the password as a variable reference, never as itself.
+        let started = Project::new();
+        let url = format!("postgres://{}:{}@{address}/{}", role.name, secret.written, database.name);
+        succeeds(&started, secret, &["init", "--from", &url]);
+        let written = std::fs::read_to_string(started.file("grafter.toml")).unwrap();
+        secret.assert_hidden("the grafter.toml init wrote", &written);
+        assert!(written.contains(&format!("{}:${{GRAFTER_SOURCE_PASSWORD}}@", role.name)), "{written}");
     }
 }
 
