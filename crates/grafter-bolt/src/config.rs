@@ -135,6 +135,11 @@ impl ConnectConfig {
                     return Err(fail(format!("`{key}` is empty")));
                 }
                 config.database = Some(value);
+            } else if grafter_model::is_password_parameter(&key) {
+                // As routing context it would travel to the server, which may log it.
+                return Err(fail(format!(
+                    "`{key}` is no URL parameter: write the password before the host, bolt://USER:PASSWORD@HOST"
+                )));
             } else if routing {
                 config.routing_context.insert(key, value.into());
             } else {
@@ -283,8 +288,11 @@ mod tests {
     }
 
     #[test]
-    fn a_password_parameter_is_named_but_never_shown() {
-        let err = ConnectConfig::parse("bolt://h:1?password=s3cret").expect_err("unknown parameter").to_string();
-        assert!(err.contains("unknown parameter `password`") && !err.contains("s3cret"), "{err}");
+    fn a_password_parameter_is_refused_never_shown_and_never_sent_as_routing_context() {
+        for url in ["bolt://h:1?password=s3cret", "neo4j://h:1?region=eu&PWD=s3cret"] {
+            let err = ConnectConfig::parse(url).expect_err("a password parameter").to_string();
+            assert!(err.contains("is no URL parameter: write the password before the host"), "{err}");
+            assert!(!err.contains("s3cret"), "{err}");
+        }
     }
 }

@@ -272,7 +272,8 @@ fn target_urls_that_cannot_work_never_show_an_awkward_password() {
             (format!("falkordb://app:{password}@127.0.0.1:6380/"), "the graph name is empty"),
             (format!("falkordb://localhost/shop?password={password}"), "unknown option `password`"),
             (format!("bolt://app:{password}@127.0.0.1:7687/neo4j"), "a Bolt URL has no path"),
-            (format!("bolt://localhost?password={password}"), "unknown parameter `password`"),
+            (format!("bolt://localhost?password={password}"), "`password` is no URL parameter"),
+            (format!("neo4j://localhost?region=eu&password={password}"), "`password` is no URL parameter"),
         ] {
             project
                 .write("grafter.toml", format!("{}\n[target]\nurl = \"{target}\"\n", config("sqlite:people.sqlite")));

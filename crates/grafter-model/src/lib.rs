@@ -29,7 +29,7 @@ pub use digest::{RowDigest, combine_hashes};
 pub use fingerprint::{Fingerprint, FingerprintBuilder, Tally, is_bookkeeping_label};
 pub use key::{KeyHash, key_hash};
 pub use names::{NameError, NameKind, check_name, quote_name};
-pub use redact::{CredentialsError, Secrets, ServerUrl, hide_password, redact_url};
+pub use redact::{CredentialsError, Secrets, ServerUrl, hide_password, is_password_parameter, redact_url};
 pub use run::{
     LockHolder, MappingRecord, RunEvent, RunKind, RunRecord, RunStatus, THROUGHPUT_POINTS, VerificationSummary, now,
 };

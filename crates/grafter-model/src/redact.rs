@@ -244,6 +244,12 @@ impl std::fmt::Debug for Secrets {
     }
 }
 
+/// Whether a URL query parameter called `name` holds a password (`password`, `pass`,
+/// `passwd`, `pwd`, in any case): its value is never shown.
+pub fn is_password_parameter(name: &str) -> bool {
+    PASSWORD_PARAMETERS.iter().any(|known| known.eq_ignore_ascii_case(name))
+}
+
 /// Every span of `url` that some reading takes for a password.
 fn password_spans(url: &str) -> Vec<Range<usize>> {
     let mut spans = Vec::new();
