@@ -95,19 +95,22 @@ fn fails(project: &Project, secret: &Secret, args: &[&str], code: i32) -> String
 /// A PostgreSQL login role with `password`, dropped at the end.
 struct Role {
     name: String,
+    database: String,
 }
 
 impl Role {
     fn new(name: String, password: &str, database: &str) -> Role {
         Postgres::psql(None, &format!("CREATE ROLE {name} LOGIN PASSWORD '{}'", password.replace('\'', "''")));
         Postgres::psql(Some(database), &format!("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {name}"));
-        Role { name }
+        Role { name, database: database.to_owned() }
     }
 }
 
 impl Drop for Role {
     fn drop(&mut self) {
-        let _ = Postgres::command(None).arg("-qc").arg(format!("DROP OWNED BY {0}; DROP ROLE {0}", self.name)).output();
+        // Its grants live in the test database: drop them there, then the role.
+        let _ = Postgres::command(Some(&self.database)).arg("-qc").arg(format!("DROP OWNED BY {}", self.name)).output();
+        let _ = Postgres::command(None).arg("-qc").arg(format!("DROP ROLE IF EXISTS {}", self.name)).output();
     }
 }
 
