@@ -75,7 +75,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {}", format_error(&error));
+            eprintln!("error: {}", output::secrets::hide(&format_error(&error)));
             ExitCode::from(exit_code(&error))
         }
     }

@@ -96,6 +96,68 @@ fn missing_source_database_exits_2_and_names_its_path() {
     assert!(!project.file("data/shop.sqlite").exists(), "grafter must not create a source database");
 }
 
+/// SHOP with `[target] url = "<target>"`.
+fn shop_with_target(target: &str) -> Project {
+    shop(&format!("{SHOP}\n[target]\nurl = \"{target}\"\n"))
+}
+
+#[test]
+fn a_target_url_that_cannot_work_exits_2_at_plan_time_naming_its_line() {
+    for (target, reason, hint) in [
+        ("falkor://127.0.0.1:6380/shop", "unknown scheme `falkor`", "did you mean `falkordb:`?"),
+        ("falkordb://127.0.0.1:6380", "it names no graph", "write it as falkordb://[USER:PASSWORD@]HOST[:PORT]/GRAPH"),
+        (
+            "bolt://127.0.0.1:7687/shop",
+            "a Bolt URL has no path",
+            "write it as bolt://[USER:PASSWORD@]HOST[:PORT][?database=NAME]",
+        ),
+        ("bolt://127.0.0.1:7687?region=eu", "unknown parameter `region`", "write it as bolt://"),
+    ] {
+        let project = shop_with_target(target);
+        let config = std::fs::read_to_string(project.file("grafter.toml")).unwrap();
+        let line = line_of(&config, target);
+        for command in [&["plan"][..], &["run", "--dry-run"], &["verify"], &["history"]] {
+            let stderr = fails(&project, command, EXIT_CONFIG);
+            assert_contains(&stderr, &format!("grafter.toml:{line}: target URL {target:?}: {reason}"));
+            assert_contains(&stderr, &format!("hint: {hint}"));
+        }
+        assert_nothing_written(&project);
+    }
+}
+
+#[test]
+fn a_server_source_url_that_cannot_work_exits_2_before_connecting_naming_its_line() {
+    for (source, reason) in [
+        ("postgres://app@127.0.0.1:1/shop?sslmode=require", "sslmode=require needs TLS"),
+        ("mariadb://app@127.0.0.1:1", "it names no database"),
+        ("postgres:/127.0.0.1:1/shop", "it has no `//` after the scheme"),
+    ] {
+        let project = shop(&SHOP.replace("sqlite:shop.sqlite", source));
+        let line = line_of(&std::fs::read_to_string(project.file("grafter.toml")).unwrap(), source);
+        // Port 1 answers nobody: had grafter tried to connect, it would say so, and exit 1.
+        for command in [&["plan"][..], &["run", "--dry-run"]] {
+            let stderr = fails(&project, command, EXIT_CONFIG);
+            assert_contains(&stderr, &format!("grafter.toml:{line}: source URL {source:?}: {reason}"));
+        }
+    }
+}
+
+#[test]
+fn a_config_that_is_not_utf8_exits_2_naming_the_line() {
+    let project = shop("");
+    let mut config = SHOP.as_bytes().to_vec();
+    let at = SHOP.find("label = \"Order\"").unwrap() + "label = \"Ord".len();
+    config[at] = 0xe9; // Latin-1 `é` where `e` was
+    project.write("grafter.toml", config);
+    let line = line_of(SHOP, "label = \"Order\"");
+    for command in ["plan", "run", "verify"] {
+        let stderr = fails(&project, &[command], EXIT_CONFIG);
+        assert_contains(&stderr, &format!("grafter.toml:{line}: the file is not UTF-8 text"));
+        assert_contains(&stderr, "hint: save it as UTF-8");
+    }
+    assert_nothing_written(&project);
+}
+
 #[test]
 fn unknown_table_exits_2_and_suggests_the_nearest_table() {
     let project = shop(&SHOP.replace("table = \"customers\"", "table = \"customer\""));

@@ -400,7 +400,7 @@ impl Run<'_> {
         record.ended_at = Some(now());
         summary.seconds = self.started.elapsed().as_secs_f64();
         if let Some(error) = failure {
-            record.error = Some(error.to_string());
+            record.error = Some(ledger::error_text(self.plan, &error));
             record.set_status(RunStatus::Failed, None);
             target.save_run(&record).await?;
             return Err(error);
@@ -409,7 +409,7 @@ impl Run<'_> {
             // Every mapping loaded: the target may drop what it kept to tell this run's writes
             // apart (a resume still needs it, so only now).
             if let Err(error) = target.finish_run(&record.id).await {
-                record.error = Some(error.to_string());
+                record.error = Some(ledger::error_text(self.plan, &error));
                 record.set_status(RunStatus::Failed, None);
                 target.save_run(&record).await?;
                 return Err(error.into());
@@ -437,7 +437,7 @@ impl Run<'_> {
         }
         if self.options.verify {
             if let Some(failure) = self.verify(&mut record, &mut summary).await {
-                record.error = Some(failure.to_string());
+                record.error = Some(ledger::error_text(self.plan, &failure));
                 record.ended_at = Some(now());
                 record.set_status(RunStatus::Failed, None);
                 target.save_run(&record).await?;

@@ -336,6 +336,23 @@ pub struct ConfigError {
     pub hint: Option<String>,
 }
 
+impl ConfigError {
+    /// An error about `key` of `[section]` in `file` (whose text is `text`): at the key's line
+    /// when it is written there, else at the file.
+    pub fn at_key(
+        file: &str,
+        text: &str,
+        section: &str,
+        key: &str,
+        message: String,
+        hint: Option<String>,
+    ) -> ConfigError {
+        let location =
+            locate::key_line(text, section, key).map_or(Location::file(file), |line| Location::line(file, line));
+        ConfigError { location, message, hint }
+    }
+}
+
 impl Config {
     /// Parses grafter.toml text. `file` names it in errors; `env` looks up `${VAR}`s.
     pub fn parse(text: &str, file: &str, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {

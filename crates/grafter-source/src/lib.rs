@@ -40,7 +40,8 @@ pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
-pub use error::{SourceError, suggest};
+pub use error::SourceError;
+pub(crate) use grafter_model::suggest;
 pub use url::{SourceUrl, parse_url};
 
 /// What a mapping reads: a table (or file) by name, or a SQL query.

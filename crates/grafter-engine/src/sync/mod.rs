@@ -425,7 +425,7 @@ impl Session<'_> {
             record.verification = Some(verification.summary());
         }
         if let Some(error) = failure {
-            record.error = Some(error.to_string());
+            record.error = Some(crate::ledger::error_text(self.plan, &error));
             record.set_status(RunStatus::Failed, None);
             // Best effort: the error that stopped the sync is what to report, even when the
             // target that caused it cannot take the record either.
