@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
@@ -35,7 +36,19 @@ public final class TestServer {
 
     private TestServer() {}
 
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
+        try {
+            run(args);
+        } catch (Throwable e) {
+            // Neo4j's threads would keep a half-started process alive: exit (the shutdown hook,
+            // once registered, stops the DBMS), so that scripts/neo4j sees the failure at once.
+            System.err.println("grafter-neo4j: Neo4j did not start:");
+            e.printStackTrace();
+            System.exit(1);
+        }
+    }
+
+    private static void run(String[] args) throws Exception {
         if (args.length != 2) {
             System.err.println("usage: TestServer DATA_DIR PORT (password in " + PASSWORD_VARIABLE + ")");
             System.exit(2);
@@ -51,7 +64,7 @@ public final class TestServer {
         Files.createDirectories(home);
         Path ready = home.resolve("ready");
         Files.deleteIfExists(ready);
-        Files.writeString(home.resolve("server.pid"), ProcessHandle.current().pid() + "\n", StandardCharsets.UTF_8);
+        writeAtomically(home.resolve("server.pid"), ProcessHandle.current().pid() + "\n");
 
         Instant started = Instant.now();
         // Bolt's event loops wait 5 s for quiet, twice, before they stop: stop at once (every
@@ -97,10 +110,17 @@ public final class TestServer {
         service.database(GraphDatabaseSettings.SYSTEM_DATABASE_NAME).executeTransactionally(
                 "ALTER USER neo4j SET PASSWORD $password CHANGE NOT REQUIRED", Map.of("password", password));
 
-        Files.writeString(ready, "bolt://127.0.0.1:" + port + "\n", StandardCharsets.UTF_8);
+        writeAtomically(ready, "bolt://127.0.0.1:" + port + "\n");
         System.out.printf("grafter-neo4j: Neo4j %s ready on bolt://127.0.0.1:%d in %d ms (data: %s)%n",
                 neo4jVersion(), port, Duration.between(started, Instant.now()).toMillis(), home);
         stopped.await();
+    }
+
+    /** Writes a file that scripts poll: they see it whole or not at all, never empty. */
+    private static void writeAtomically(Path file, String text) throws IOException {
+        Path partial = file.resolveSibling(file.getFileName() + ".partial");
+        Files.writeString(partial, text, StandardCharsets.UTF_8);
+        Files.move(partial, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
     private static String neo4jVersion() {
