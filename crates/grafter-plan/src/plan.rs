@@ -869,6 +869,10 @@ mod tests {
     fn a_mapping_checksum_does_not_depend_on_the_source_password() {
         let first = mapping_checksum("postgres://app:first-secret@db:5432/shop");
         assert_eq!(first, mapping_checksum("postgres://app:Another/p@ss@db:5432/shop"));
-        assert_ne!(first, mapping_checksum("postgres://app:first-secret@db:5432/other_shop"), "the source still counts");
+        assert_ne!(
+            first,
+            mapping_checksum("postgres://app:first-secret@db:5432/other_shop"),
+            "the source still counts"
+        );
     }
 }

@@ -179,7 +179,22 @@ impl GraphTarget for BoltTarget {
     }
 
     fn refuses(&self, value: &Value) -> Option<String> {
-        params::refusal(self.server(), value)
+        if let Some(reason) = params::refusal(self.server(), value) {
+            return Some(reason);
+        }
+        // FalkorDB's Bolt port takes statements of a few KB, parameters spliced in: a value
+        // whose text alone takes half of one cannot go with its statement. (A record whose
+        // values fit one by one but not together is still rejected by the writer.)
+        let cap = self.client.cap();
+        if self.server().splices_parameters() && rough_text_len(value) > cap / 4 {
+            let spliced = params::parameter(self.server(), value.clone()).map(|v| params::spliced_len(&v));
+            if spliced.is_ok_and(|len| len > cap / 2) {
+                return Some(format!(
+                    "the value's text does not fit in a statement of at most {cap} bytes (the target URL's max_message_bytes; FalkorDB's Bolt port takes at most 4,095 bytes of text): load such records through falkordb://"
+                ));
+            }
+        }
+        None
     }
 
     fn stored_form(&self, value: Value) -> Value {
@@ -266,5 +281,17 @@ impl GraphTarget for BoltTarget {
     async fn close(&self) -> Result<(), TargetError> {
         self.client.close().await;
         Ok(())
+    }
+}
+
+/// At least how many bytes a value's text takes (strings and bytes; lists and maps add
+/// theirs): enough to skip measuring values far below a statement's size.
+fn rough_text_len(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.len(),
+        Value::Bytes(b) => b.len(),
+        Value::List(items) => items.iter().map(rough_text_len).sum(),
+        Value::Map(entries) => entries.iter().map(|(k, v)| k.len() + rough_text_len(v)).sum(),
+        _ => 0,
     }
 }
