@@ -324,6 +324,64 @@ impl Client {
         Ok((fields, rows.into_iter().map(|row| row.into_iter().map(from_bolt).collect()).collect()))
     }
 
+    /// Streams the rows of a read-only statement in batches of `STREAM_BATCH`, on a connection
+    /// of its own, from a task that fills a small channel ahead of the reader (so a long
+    /// result never sits in memory). A failure ends the stream with the error; a stream
+    /// dropped early stops the task, and the connection it held is dropped, not reused.
+    fn stream_rows(self: std::sync::Arc<Self>, cypher: String, params: Vec<(String, Value)>) -> crate::RowStream {
+        const STREAM_BATCH: usize = 10_000;
+        let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Vec<Vec<Value>>, TargetError>>(2);
+        tokio::spawn(async move {
+            let client = self;
+            let params = match client.parameters(&params) {
+                Ok(params) => params,
+                Err(error) => {
+                    let _ = sender.send(Err(error)).await;
+                    return;
+                }
+            };
+            let mut conn = match client.retry(|| client.acquire()).await {
+                Ok(conn) => conn,
+                Err(error) => {
+                    let _ = sender.send(Err(error)).await;
+                    return;
+                }
+            };
+            let read = async {
+                let mut stream = conn.run_with_entries(&cypher, params, client.extra(true)).await?;
+                let mut batch = Vec::with_capacity(STREAM_BATCH);
+                while let Some(record) = stream.next().await? {
+                    batch.push(record.into_values().into_iter().map(from_bolt).collect());
+                    if batch.len() == STREAM_BATCH
+                        && sender
+                            .send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(STREAM_BATCH))))
+                            .await
+                            .is_err()
+                    {
+                        return Ok(false);
+                    }
+                }
+                if !batch.is_empty() && sender.send(Ok(batch)).await.is_err() {
+                    return Ok(false);
+                }
+                Ok::<bool, BoltError>(true)
+            };
+            match read.await {
+                Ok(true) => client.release(conn, None).await,
+                // The reader went away mid-result: the connection is left with records
+                // unread, so it is not given back.
+                Ok(false) => {}
+                Err(error) => {
+                    client.release(conn, Some(&error)).await;
+                    let _ = sender.send(Err(client.failed(error))).await;
+                }
+            }
+        });
+        Box::pin(futures::stream::unfold(receiver, |mut receiver| async move {
+            receiver.recv().await.map(|item| (item, receiver))
+        }))
+    }
+
     /// Closes pooled connections. FalkorDB's are dropped without GOODBYE, after which it would
     /// leave its next request, from any client, unanswered for seconds.
     pub(crate) async fn close(&self) {
@@ -361,6 +419,12 @@ impl CypherRunner for Client {
 
     fn fence(&self) -> Option<i64> {
         Client::fence(self)
+    }
+
+    /// Neo4j, Memgraph and ArcadeDB stream a result over Bolt; FalkorDB's Bolt port builds it
+    /// whole first, so there reads stay paged.
+    fn stream(self: std::sync::Arc<Self>, cypher: String, params: Vec<(String, Value)>) -> Option<crate::RowStream> {
+        (self.server != Server::FalkorDb).then(|| self.stream_rows(cypher, params))
     }
 
     fn fit(&self, cypher: &str, name: &str, items: &[Value]) -> usize {

@@ -158,7 +158,7 @@ impl GraphTarget for BoltTarget {
     }
 
     async fn fingerprint(&self) -> Result<Fingerprint, TargetError> {
-        scan::fingerprint(self.client.as_ref()).await
+        scan::fingerprint(self.client.clone()).await
     }
 
     async fn snapshot(&self, run_id: &str) -> Result<Option<String>, TargetError> {

@@ -50,6 +50,16 @@ pub(crate) trait CypherRunner: Send + Sync {
     /// `value` as the store keeps it: what a lookup by key compares with.
     fn stored(&self, value: Value) -> Value;
 
+    /// Streams every row of a read-only statement, in batches, where the server can hand a
+    /// long result over a little at a time (Bolt servers other than FalkorDB: one query,
+    /// records PULLed in batches). `None` where it cannot: reads of a whole graph are then
+    /// cut into pages of internal ids (see [`scan`]), which needs the ids to be dense
+    /// (FalkorDB's are; ArcadeDB's are not, so paging there would walk an empty id space).
+    fn stream(self: std::sync::Arc<Self>, cypher: String, params: Vec<(String, Value)>) -> Option<crate::RowStream> {
+        let _ = (cypher, params);
+        None
+    }
+
     /// The lock's fencing token, where this runner's writes must check it themselves (see
     /// [`bookkeeping::checkpoint_clause`]); `None` where the target fences writes another
     /// way (FalkorDB's native protocol) or holds no lock.

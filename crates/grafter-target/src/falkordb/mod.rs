@@ -248,7 +248,7 @@ impl GraphTarget for FalkorDbTarget {
     }
 
     async fn fingerprint(&self) -> Result<Fingerprint, TargetError> {
-        scan::fingerprint(self.client.as_ref()).await
+        scan::fingerprint(self.client.clone()).await
     }
 
     async fn snapshot(&self, run_id: &str) -> Result<Option<String>, TargetError> {
@@ -262,7 +262,7 @@ impl GraphTarget for FalkorDbTarget {
     }
 
     async fn snapshot_fingerprint(&self, snapshot: &str) -> Result<Option<Fingerprint>, TargetError> {
-        scan::fingerprint(&OnGraph { client: &self.client, graph: snapshot }).await.map(Some)
+        scan::fingerprint_paged(&OnGraph { client: &self.client, graph: snapshot }).await.map(Some)
     }
 
     async fn drop_snapshot(&self, snapshot: &str) -> Result<(), TargetError> {
