@@ -370,11 +370,22 @@ pub fn falkordb_server() -> String {
     }
 }
 
+/// A name no other test uses, on a server whose graphs outlive the tests that made them:
+/// `name`, this process, when it started and a counter (a process id alone comes back in a
+/// later test run, whose graph of that name would then hold an earlier run's data).
+pub fn unique_name(name: &str) -> String {
+    static STARTED: std::sync::OnceLock<u128> = std::sync::OnceLock::new();
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let started = STARTED.get_or_init(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() % 1_000_000_000)
+    });
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{name}_{}_{started}_{n}", std::process::id())
+}
+
 /// A URL naming a graph on the test server that no other test uses.
 pub fn falkordb_graph(name: &str) -> String {
-    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("{}/{name}_{}_{n}", falkordb_server(), std::process::id())
+    format!("{}/{}", falkordb_server(), unique_name(name))
 }
 
 /// FalkorDB's Bolt port the tests use: `FALKORDB_BOLT_URL`, by default the one `scripts/falkordb
@@ -405,9 +416,7 @@ pub fn bolt_server() -> String {
 /// A Bolt URL naming a graph no other test uses (FalkorDB: `database` names the graph), with
 /// `settings` (`&max_message_bytes=…`) appended.
 pub fn bolt_graph(name: &str, settings: &str) -> String {
-    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("{}?database={name}_{}_{n}{settings}", bolt_server(), std::process::id())
+    format!("{}?database={}{settings}", bolt_server(), unique_name(name))
 }
 
 /// A FalkorDB of the test's own that keeps its data on disk, so that it can be killed and
