@@ -1,5 +1,5 @@
 # Helpers shared by the service scripts (sourced, not run): installing Debian packages,
-# running a server as its own system user, waiting for a port.
+# running a server as its own system user, waiting for a port, asking a Bolt server.
 
 # Installs Debian packages that are missing. Needs root (or password-less sudo); otherwise
 # says what to install and fails. Package lists are refreshed once per call: images ship
@@ -70,4 +70,20 @@ pid_alive() {
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
   state="$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)"
   [ "$state" != "Z" ]
+}
+
+# Whether the Bolt server at URL (bolt://USER:PASSWORD@HOST:PORT[?database=NAME]) answers
+# `RETURN 1`, asked with the official `neo4j` driver of the Python interpreter `$1`.
+bolt_answers() {
+  "$1" - "$2" <<'PYTHON' 2>/dev/null
+import sys, urllib.parse
+from neo4j import GraphDatabase
+url = urllib.parse.urlsplit(sys.argv[1])
+auth = (urllib.parse.unquote(url.username or ""), urllib.parse.unquote(url.password or ""))
+database = dict(urllib.parse.parse_qsl(url.query)).get("database")
+# An auto-commit query: execute_query would retry a refused connection for 30 s.
+with GraphDatabase.driver(f"bolt://{url.hostname}:{url.port or 7687}", auth=auth, connection_timeout=2) as driver:
+    with driver.session(database=database) as session:
+        sys.exit(0 if session.run("RETURN 1 AS one").single()["one"] == 1 else 1)
+PYTHON
 }

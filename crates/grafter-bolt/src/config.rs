@@ -91,10 +91,11 @@ impl ConnectConfig {
     /// Reads a Bolt URL: `bolt[+s|+ssc]://[user[:password]@]host[:port][?database=name]`,
     /// or the same with `neo4j`.
     pub fn parse(url: &str) -> Result<ConnectConfig, BoltError> {
-        let fail = |reason: String| BoltError::Url { url: redact(url), reason };
-        let (scheme, rest) =
-            url.split_once("://").ok_or_else(|| fail("no scheme (expected bolt:// or neo4j://)".into()))?;
-        let (routing, security) = match scheme.to_ascii_lowercase().as_str() {
+        let fail = |reason: String| BoltError::Url { url: grafter_model::redact_url(url), reason };
+        // grafter's one reading of credentials: the password may hold any character.
+        let parsed = grafter_model::ServerUrl::parse(url)
+            .ok_or_else(|| fail("no scheme (expected bolt:// or neo4j://)".into()))?;
+        let (routing, security) = match parsed.scheme().to_ascii_lowercase().as_str() {
             "bolt" => (false, Security::Plain),
             "bolt+s" => (false, Security::Verified),
             "bolt+ssc" => (false, Security::SelfSigned),
@@ -107,31 +108,23 @@ impl ConnectConfig {
                 )));
             }
         };
-        let (rest, query) = match rest.split_once('?') {
+        let (rest, query) = match parsed.rest().split_once('?') {
             Some((rest, query)) => (rest, Some(query)),
-            None => (rest, None),
+            None => (parsed.rest(), None),
         };
         // A trailing slash (`bolt://host:7687/`) is harmless; a path is not a Bolt concept.
-        let rest = rest.strip_suffix('/').unwrap_or(rest);
-        if rest.contains('/') {
+        let hostport = rest.strip_suffix('/').unwrap_or(rest);
+        if hostport.contains('/') {
             return Err(fail("a Bolt URL has no path; name the database with ?database=".into()));
         }
-        let (userinfo, hostport) = match rest.rsplit_once('@') {
-            Some((userinfo, hostport)) => (Some(userinfo), hostport),
-            None => (None, rest),
-        };
         let (host, port) = split_host_port(hostport).map_err(fail)?;
         let mut config = ConnectConfig::new(host, port);
         config.routing = routing;
         config.security = security;
-        if let Some(userinfo) = userinfo {
-            let (user, password) = match userinfo.split_once(':') {
-                Some((user, password)) => (user, password),
-                None => (userinfo, ""),
-            };
-            let user = percent_decode(user).map_err(|e| fail(format!("user name: {e}")))?;
-            let password = percent_decode(password).map_err(|_| fail("password: bad percent-encoding".into()))?;
-            config.auth = Auth::basic(user, password);
+        let user = parsed.user().map_err(|e| fail(e.to_string()))?;
+        let password = parsed.password().map_err(|e| fail(e.to_string()))?;
+        if user.is_some() || password.is_some() {
+            config.auth = Auth::basic(user.unwrap_or_default(), password.unwrap_or_default());
         }
         for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -142,6 +135,11 @@ impl ConnectConfig {
                     return Err(fail(format!("`{key}` is empty")));
                 }
                 config.database = Some(value);
+            } else if grafter_model::is_password_parameter(&key) {
+                // As routing context it would travel to the server, which may log it.
+                return Err(fail(format!(
+                    "`{key}` is no URL parameter: write the password before the host, bolt://USER:PASSWORD@HOST"
+                )));
             } else if routing {
                 config.routing_context.insert(key, value.into());
             } else {
@@ -221,20 +219,6 @@ fn percent_decode(s: &str) -> Result<String, String> {
     String::from_utf8(out).map_err(|_| "percent-encoding is not UTF-8".to_owned())
 }
 
-/// The URL with the password (if any) replaced by `***`, for error messages.
-pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,6 +251,15 @@ mod tests {
     }
 
     #[test]
+    fn passwords_with_url_delimiters_are_read_whole() {
+        for (written, password) in [("p/ss", "p/ss"), ("p#ss", "p#ss"), ("p?ss", "p?ss"), ("a@b/c#d?e", "a@b/c#d?e")] {
+            let config = ConnectConfig::parse(&format!("bolt://alice:{written}@127.0.0.1:7691?database=shop")).unwrap();
+            assert_eq!(config.auth, Auth::basic("alice", password), "{written}");
+            assert_eq!((config.address(), config.database.as_deref()), ("127.0.0.1:7691".into(), Some("shop")));
+        }
+    }
+
+    #[test]
     fn ipv6_and_routing_context() {
         let config = ConnectConfig::parse("neo4j://[::1]:7000/?region=eu&db=g").expect("parses");
         assert_eq!(config.host, "::1");
@@ -295,8 +288,11 @@ mod tests {
     }
 
     #[test]
-    fn redaction() {
-        assert_eq!(redact("bolt://u:pw@h:1?database=x"), "bolt://u:***@h:1?database=x");
-        assert_eq!(redact("bolt://h:1"), "bolt://h:1");
+    fn a_password_parameter_is_refused_never_shown_and_never_sent_as_routing_context() {
+        for url in ["bolt://h:1?password=s3cret", "neo4j://h:1?region=eu&PWD=s3cret"] {
+            let err = ConnectConfig::parse(url).expect_err("a password parameter").to_string();
+            assert!(err.contains("is no URL parameter: write the password before the host"), "{err}");
+            assert!(!err.contains("s3cret"), "{err}");
+        }
     }
 }

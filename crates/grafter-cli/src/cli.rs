@@ -53,6 +53,10 @@ pub enum Command {
     /// Show or break the target's lease lock.
     #[command(subcommand)]
     Lock(LockCommand),
+    /// List the snapshots kept for rollback, or remove older ones (`[run] keep_snapshots`
+    /// keeps the newest 2 by default).
+    #[command(subcommand)]
+    Snapshots(SnapshotsCommand),
     /// Write what the mappings read from the source into a portable archive (a compressed
     /// tar of a manifest and one CSV or NDJSON file per table or query), which `archive:FILE`
     /// reads back as a source on another installation; with `--graph`, dump the target graph
@@ -222,11 +226,13 @@ pub struct QueryArgs {
     /// A query parameter, `name=value`; the value is read as JSON when it parses, else as a string.
     #[arg(short, long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
-    /// Let the query change the graph. Without it the embedded store is opened read-only and
-    /// a Bolt server (Neo4j, Memgraph) runs the query in read mode; FalkorDB (native or over
-    /// Bolt) has no such mode, so there a query runs as written. Changes made this way are
-    /// not runs: the history does not record them, and `grafter verify` reports whatever no
-    /// longer matches the source.
+    /// Let the query change the graph. Without it a query that would write is refused and
+    /// changes nothing: the embedded store runs it in a read-only session, FalkorDB as
+    /// `GRAPH.RO_QUERY`, a Bolt server (Neo4j, Memgraph) in read mode, and where a server has
+    /// no such mode (FalkorDB's Bolt port) a query holding a writing clause (CREATE, MERGE,
+    /// SET, DELETE, REMOVE, DROP, FOREACH, LOAD, CALL of a procedure) is not sent. Changes
+    /// made with it are not runs: the history does not record them, and `grafter verify`
+    /// reports whatever no longer matches the source.
     #[arg(long)]
     pub write: bool,
     /// Output format.
@@ -278,9 +284,35 @@ pub struct RollbackArgs {
 pub enum LockCommand {
     /// Who holds the target's lock, since when, until when.
     Status,
-    /// Remove the lock whoever holds it (when its holder is known to be gone); recorded in
-    /// the history.
-    Break,
+    /// Remove the lock when its holder is gone (its process exited, or its lease ran out);
+    /// recorded in the history. A holder that is alive is refused, saying how grafter knows.
+    Break {
+        /// Break it even though its holder is alive: the holder's next write is then refused
+        /// by the target (the lock's fencing token moves on).
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// `grafter snapshots`
+#[derive(Debug, Subcommand)]
+pub enum SnapshotsCommand {
+    /// The runs whose snapshot is kept, and whether each can be rolled back now.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Remove the snapshots of all but the newest runs (takes the target's lock; recorded in
+    /// each run's history, which can then no longer be rolled back).
+    Prune {
+        /// How many of the newest snapshots to keep (default: `[run] keep_snapshots`).
+        #[arg(long, value_name = "N")]
+        keep: Option<usize>,
+        /// Show which would be removed, remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// `grafter schema`

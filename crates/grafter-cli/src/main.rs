@@ -64,6 +64,7 @@ fn main() -> ExitCode {
             Command::Fingerprint(args) => commands::fingerprint::run(&cli, args).await,
             Command::Rollback(args) => commands::rollback::run(&cli, args).await,
             Command::Lock(command) => commands::lock::run(&cli, command).await,
+            Command::Snapshots(command) => commands::snapshots::run(&cli, command).await,
             Command::Export(args) => commands::export::run(&cli, args).await,
             Command::Import(args) => commands::run::import(&cli, args).await,
             Command::Archive(command) => commands::archive::run(command),
@@ -74,7 +75,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {}", format_error(&error));
+            eprintln!("error: {}", output::secrets::hide(&format_error(&error)));
             ExitCode::from(exit_code(&error))
         }
     }

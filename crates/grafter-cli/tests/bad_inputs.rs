@@ -96,6 +96,68 @@ fn missing_source_database_exits_2_and_names_its_path() {
     assert!(!project.file("data/shop.sqlite").exists(), "grafter must not create a source database");
 }
 
+/// SHOP with `[target] url = "<target>"`.
+fn shop_with_target(target: &str) -> Project {
+    shop(&format!("{SHOP}\n[target]\nurl = \"{target}\"\n"))
+}
+
+#[test]
+fn a_target_url_that_cannot_work_exits_2_at_plan_time_naming_its_line() {
+    for (target, reason, hint) in [
+        ("falkor://127.0.0.1:6380/shop", "unknown scheme `falkor`", "did you mean `falkordb:`?"),
+        ("falkordb://127.0.0.1:6380", "it names no graph", "write it as falkordb://[USER:PASSWORD@]HOST[:PORT]/GRAPH"),
+        (
+            "bolt://127.0.0.1:7687/shop",
+            "a Bolt URL has no path",
+            "write it as bolt://[USER:PASSWORD@]HOST[:PORT][?database=NAME]",
+        ),
+        ("bolt://127.0.0.1:7687?region=eu", "unknown parameter `region`", "write it as bolt://"),
+    ] {
+        let project = shop_with_target(target);
+        let config = std::fs::read_to_string(project.file("grafter.toml")).unwrap();
+        let line = line_of(&config, target);
+        for command in [&["plan"][..], &["run", "--dry-run"], &["verify"], &["history"]] {
+            let stderr = fails(&project, command, EXIT_CONFIG);
+            assert_contains(&stderr, &format!("grafter.toml:{line}: target URL {target:?}: {reason}"));
+            assert_contains(&stderr, &format!("hint: {hint}"));
+        }
+        assert_nothing_written(&project);
+    }
+}
+
+#[test]
+fn a_server_source_url_that_cannot_work_exits_2_before_connecting_naming_its_line() {
+    for (source, reason) in [
+        ("postgres://app@127.0.0.1:1/shop?sslmode=require", "sslmode=require needs TLS"),
+        ("mariadb://app@127.0.0.1:1", "it names no database"),
+        ("postgres:/127.0.0.1:1/shop", "it has no `//` after the scheme"),
+    ] {
+        let project = shop(&SHOP.replace("sqlite:shop.sqlite", source));
+        let line = line_of(&std::fs::read_to_string(project.file("grafter.toml")).unwrap(), source);
+        // Port 1 answers nobody: had grafter tried to connect, it would say so, and exit 1.
+        for command in [&["plan"][..], &["run", "--dry-run"]] {
+            let stderr = fails(&project, command, EXIT_CONFIG);
+            assert_contains(&stderr, &format!("grafter.toml:{line}: source URL {source:?}: {reason}"));
+        }
+    }
+}
+
+#[test]
+fn a_config_that_is_not_utf8_exits_2_naming_the_line() {
+    let project = shop("");
+    let mut config = SHOP.as_bytes().to_vec();
+    let at = SHOP.find("label = \"Order\"").unwrap() + "label = \"Ord".len();
+    config[at] = 0xe9; // Latin-1 `é` where `e` was
+    project.write("grafter.toml", config);
+    let line = line_of(SHOP, "label = \"Order\"");
+    for command in ["plan", "run", "verify"] {
+        let stderr = fails(&project, &[command], EXIT_CONFIG);
+        assert_contains(&stderr, &format!("grafter.toml:{line}: the file is not UTF-8 text"));
+        assert_contains(&stderr, "hint: save it as UTF-8");
+    }
+    assert_nothing_written(&project);
+}
+
 #[test]
 fn unknown_table_exits_2_and_suggests_the_nearest_table() {
     let project = shop(&SHOP.replace("table = \"customers\"", "table = \"customer\""));
@@ -155,6 +217,98 @@ fn unknown_label_in_a_relationship_endpoint_exits_2_and_suggests_the_nearest() {
     assert_nothing_written(&project);
 }
 
+#[test]
+fn names_starting_with_grafter_are_refused_at_plan_time_naming_the_line_and_a_rename() {
+    // A column of that name would become a property a FalkorDB run removes as its own marks.
+    let project = Project::new();
+    sqlite(&project.file("shop.sqlite"))
+        .execute_batch(
+            "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, _grafter_run TEXT);
+             INSERT INTO customers VALUES (1, 'Ann', 'mine');",
+        )
+        .unwrap();
+    let config = "[source]\nurl = \"sqlite:shop.sqlite\"\n\n[[nodes]]\nlabel = \"Customer\"\ntable = \"customers\"\nkey = \"id\"\n";
+    project.write("grafter.toml", config);
+    for command in ["plan", "run"] {
+        let stderr = fails(&project, &[command], EXIT_CONFIG);
+        assert_contains(
+            &stderr,
+            &format!(
+                "grafter.toml:{}: mapping `customers`: column `_grafter_run`: invalid property name \"_grafter_run\": \
+                 names starting with `_grafter` (in any case) are reserved for grafter's own bookkeeping",
+                line_of(config, "[[nodes]]")
+            ),
+        );
+        assert_contains(
+            &stderr,
+            "hint: column `_grafter_run` becomes a property of that name: rename it (`rename = { \"_grafter_run\" = \"grafter_run\" }`",
+        );
+        assert_nothing_written(&project);
+    }
+
+    // Renamed, it loads.
+    let renamed = config.replace("key = \"id\"\n", "key = \"id\"\nrename = { \"_grafter_run\" = \"grafter_run\" }\n");
+    project.write("grafter.toml", &renamed);
+    project.run(&[]).assert_every_row_accounted_for();
+    assert_eq!(project.query("MATCH (c:Customer) RETURN c.grafter_run AS v")[0]["v"], "mine");
+    std::fs::remove_file(project.file("grafter.grafeo")).unwrap();
+
+    // Transform outputs, labels and relationship types, in any case, with the line of each.
+    let excluded = config.replace("key = \"id\"\n", "key = \"id\"\nexclude = [\"_grafter_run\"]\n");
+    let cases = [
+        (format!("{excluded}[nodes.transform]\n_Grafter_Score = \"1\"\n"), "_Grafter_Score", "property name"),
+        (excluded.replace("label = \"Customer\"", "label = \"_GRAFTERCustomer\""), "_GRAFTERCustomer", "label"),
+        (
+            format!(
+                "{excluded}\n[[relationships]]\ntype = \"_grafter_KNOWS\"\ntable = \"customers\"\n\
+                 start = {{ label = \"Customer\", key = \"id\" }}\nend = {{ label = \"Customer\", key = \"id\" }}\n"
+            ),
+            "_grafter_KNOWS",
+            "relationship type",
+        ),
+    ];
+    for (config, name, kind) in cases {
+        project.write("grafter.toml", &config);
+        let stderr = fails(&project, &["plan"], EXIT_CONFIG);
+        let line = line_of(&config, name);
+        assert_contains(
+            &stderr,
+            &format!("grafter.toml:{line}: invalid {kind} \"{name}\": names starting with `_grafter`"),
+        );
+        assert_contains(&stderr, "hint: ");
+        assert_nothing_written(&project);
+    }
+}
+
+#[test]
+fn init_renames_columns_whose_names_cannot_be_properties_so_that_plan_accepts_its_file() {
+    let project = Project::new();
+    sqlite(&project.file("odd.sqlite"))
+        .execute_batch(
+            "CREATE TABLE items (\"id`x\" INTEGER PRIMARY KEY, \"we`ight\" REAL, _grafter_run TEXT, name TEXT);
+             INSERT INTO items VALUES (1, 2.5, 'mine', 'one'), (2, NULL, NULL, 'two');",
+        )
+        .unwrap();
+    let output = project.grafter().args(["init", "--from", "sqlite:odd.sqlite"]).output().unwrap();
+    let (_, init_stderr) = output_text(&output);
+    assert!(output.status.success(), "{init_stderr}");
+    let plan = project.grafter().arg("plan").output().unwrap();
+    let (stdout, stderr) = output_text(&plan);
+    assert!(plan.status.success(), "plan refuses what init wrote:\n{stderr}");
+    assert_contains(&stdout, "id_x");
+    assert_contains(
+        &init_stderr,
+        "warning: table `items`: column \"we`ight\" cannot be a property name (it contains a backtick): renamed to `we_ight` with `rename`",
+    );
+    assert_contains(&init_stderr, "column \"_grafter_run\" cannot be a property name (names starting with `_grafter`");
+    project.run(&[]).assert_every_row_accounted_for();
+    let rows = project.query("MATCH (i:Item) RETURN i.id_x AS id, i.we_ight AS w, i.grafter_run AS g ORDER BY id");
+    assert_eq!(
+        rows.iter().map(|r| (r["id"].clone(), r["w"].clone(), r["g"].clone())).collect::<Vec<_>>(),
+        [(1.into(), 2.5.into(), "mine".into()), (2.into(), Value::Null, Value::Null)]
+    );
+}
+
 // ------------------------------------------------------------------ rejected rows (exit 0)
 
 /// The reject file's lines for `mapping`.
@@ -170,14 +324,15 @@ fn row_text(reject: &Value) -> String {
     }
 }
 
-/// Every reject line carries the run, the mapping, where the row was, why, and the row.
+/// Every reject line carries the run, the mapping, where the row was (its line, or its key for
+/// a keyed read), why, and the row.
 fn assert_reject_lines_complete(project: &Project, run_id: &Value) {
     for reject in project.rejects() {
         assert_eq!(&reject["run"], run_id, "{reject}");
         for field in ["mapping", "reason"] {
             assert!(reject[field].is_string(), "reject without {field}: {reject}");
         }
-        assert!(reject["line"].is_u64(), "reject without line: {reject}");
+        assert!(reject["line"].is_u64() || reject["key"].is_object(), "reject without line or key: {reject}");
         assert!(!reject["row"].is_null(), "reject without row: {reject}");
     }
 }
@@ -256,6 +411,56 @@ fn impossible_datetime_in_sqlite_is_rejected_naming_the_column() {
 }
 
 #[test]
+fn rejects_of_a_keyed_sql_read_carry_their_key_in_every_partition_and_a_query_read_its_row_number() {
+    let project = Project::new();
+    sqlite(&project.file("events.sqlite"))
+        .execute_batch(
+            "CREATE TABLE events (id INTEGER PRIMARY KEY, code TEXT, starts DATETIME);
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10)
+             INSERT INTO events SELECT i, 'e' || i, '2023-01-01 00:00:00' FROM n;
+             UPDATE events SET starts = '2023-02-30 00:00:00' WHERE id IN (1, 6);",
+        )
+        .unwrap();
+    // The table's key (`id`) is no property here: it is read anyway, to place a reject.
+    project.write(
+        "grafter.toml",
+        r#"
+[source]
+url = "sqlite:events.sqlite"
+
+[[nodes]]
+label = "Event"
+table = "events"
+key = "code"
+exclude = ["id"]
+
+[[nodes]]
+name = "listed"
+label = "Listed"
+query = "SELECT code, starts FROM events ORDER BY id"
+key = "code"
+"#,
+    );
+    // Two workers read the table in two key ranges: each range's first row is a bad one.
+    let summary = project.run(&["--workers", "2", "--batch-size", "2"]);
+    summary.assert_every_row_accounted_for();
+    let rejects = rejects_of(&project, "events");
+    // The two partitions write side by side: their lines come in either order.
+    let mut placed: Vec<(Value, Value, bool)> =
+        rejects.iter().map(|r| (r["key"].clone(), r["partition"].clone(), r.get("line").is_some())).collect();
+    placed.sort_by_key(|(key, _, _)| key["id"].as_i64());
+    assert_eq!(
+        placed,
+        [(serde_json::json!({"id": 1}), 0.into(), false), (serde_json::json!({"id": 6}), 1.into(), false)],
+        "{rejects:?}"
+    );
+    assert!(rejects.iter().all(|r| r["reason"].as_str().unwrap().contains("column `starts`")), "{rejects:?}");
+    // A query has no key: its rows are numbered in the read.
+    let lines: Vec<Value> = rejects_of(&project, "listed").iter().map(|r| r["line"].clone()).collect();
+    assert_eq!(lines, [1, 6]);
+}
+
+#[test]
 fn parse_date_on_bad_text_is_rejected_with_the_function_message() {
     let project = Project::new();
     sqlite(&project.file("people.sqlite"))
@@ -315,6 +520,99 @@ fn malformed_csv_line_is_rejected_with_its_line_number_and_the_rest_loads() {
         .map(|r| r["name"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(names, ["Ann", "Cy\nwith a line break", "Dee"]);
+}
+
+#[test]
+fn an_unterminated_csv_quote_rejects_its_record_and_the_rows_after_it_load() {
+    let project = Project::new();
+    let csv = "id,name\n1,a\n2,\"b\n3,c\n4,d\n5,e\n";
+    project.write("data/people.csv", csv);
+    project.write(
+        "grafter.toml",
+        "[source]\nurl = \"csv:data\"\n\n[[nodes]]\nlabel = \"Person\"\ntable = \"people\"\nkey = \"id\"\n",
+    );
+    let summary = project.run(&[]);
+    summary.assert_every_row_accounted_for();
+    let people = summary.mapping("people");
+    assert_eq!((people.read, people.written, people.rejected), (5, 4, 1));
+
+    let rejects = rejects_of(&project, "people");
+    assert_eq!(rejects.len(), 1);
+    assert_eq!(rejects[0]["line"], line_of(csv, "\"b"));
+    assert_eq!(rejects[0]["row"], "2,\"b");
+    let reason = rejects[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("unterminated quoted field starting on line 3"), "{reason}");
+
+    let names: Vec<String> = project
+        .query("MATCH (p:Person) RETURN p.name AS name ORDER BY p.id")
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["a", "c", "d", "e"]);
+
+    // verify reads the file the same way: it passes and counts the rejected record.
+    let report = verify_passes(&project);
+    let mapping = &report["mappings"][0];
+    assert_eq!(
+        (&mapping["source_rows"], &mapping["rejected"], &mapping["in_target"]),
+        (&5.into(), &1.into(), &4.into())
+    );
+}
+
+/// `grafter verify --format json`, which must pass; the report.
+fn verify_passes(project: &Project) -> Value {
+    let output = project.grafter().args(["verify", "--format", "json"]).output().unwrap();
+    let (stdout, stderr) = output_text(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["passed"], true, "{report}");
+    report
+}
+
+#[test]
+fn ndjson_integers_beyond_64_bits_and_repeated_keys_are_rejected_unless_the_policy_keeps_the_digits() {
+    let project = Project::new();
+    let ndjson = concat!(
+        "{\"id\": 1, \"n\": 5}\n",
+        "{\"id\": 2, \"n\": 18446744073709551616}\n",
+        "{\"id\": 3, \"n\": 12345678901234567890123}\n",
+        "{\"id\": 4, \"n\": 1, \"id\": 40}\n",
+        "{\"id\": 5, \"n\": 6}\n",
+    );
+    project.write("data/events.ndjson", ndjson);
+    let config = "[source]\nurl = \"ndjson:data\"\n\n[[nodes]]\nlabel = \"Event\"\ntable = \"events\"\nkey = \"id\"\n";
+    project.write("grafter.toml", config);
+    let summary = project.run(&[]);
+    summary.assert_every_row_accounted_for();
+    let events = summary.mapping("events");
+    assert_eq!((events.read, events.written, events.rejected), (5, 2, 3));
+    let rejects = rejects_of(&project, "events");
+    let seen: Vec<(u64, &str)> =
+        rejects.iter().map(|r| (r["line"].as_u64().unwrap(), r["reason"].as_str().unwrap())).collect();
+    assert_eq!(seen.len(), 3, "{rejects:?}");
+    assert_eq!(seen[0].0, line_of(ndjson, "18446744073709551616") as u64);
+    assert!(seen[0].1.starts_with("key `n`: the integer 18446744073709551616 does not fit"), "{}", seen[0].1);
+    assert_eq!(seen[1].0, line_of(ndjson, "12345678901234567890123") as u64);
+    assert!(seen[1].1.starts_with("key `n`: the integer 12345678901234567890123 does not fit"), "{}", seen[1].1);
+    assert_eq!(seen[2].0, line_of(ndjson, "\"id\": 40") as u64);
+    assert!(seen[2].1.contains("the key `id` appears twice"), "{}", seen[2].1);
+    let ids: Vec<i64> = project
+        .query("MATCH (e:Event) RETURN e.id AS id ORDER BY id")
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [1, 5]);
+    assert_eq!(verify_passes(&project)["mappings"][0]["rejected"], 3);
+
+    // `unsigned_overflow = "string"` keeps the exact digits; a repeated key is still refused.
+    project.write("grafter.toml", format!("{config}\n[source.types]\nunsigned_overflow = \"string\"\n"));
+    let summary = project.run(&["--fresh"]);
+    let events = summary.mapping("events");
+    assert_eq!((events.read, events.written, events.rejected), (5, 4, 1));
+    let numbers = project.query("MATCH (e:Event) WHERE e.id IN [2, 3] RETURN e.n AS n ORDER BY e.id");
+    assert_eq!(numbers[0]["n"], "18446744073709551616");
+    assert_eq!(numbers[1]["n"], "12345678901234567890123");
+    assert_eq!(verify_passes(&project)["mappings"][0]["rejected"], 1);
 }
 
 #[test]
@@ -398,4 +696,29 @@ fn max_rejects_0_stops_the_run_at_the_first_reject_with_exit_1() {
     let rejects = rejects_of(&project, "placed");
     assert_eq!(rejects.len(), 1, "the one bad row is in the reject file");
     assert_eq!(rejects[0]["row"]["customer_id"], 99);
+}
+
+/// A 50 MB CSV field (the embedded store keeps at most 16 MiB a property) failed the whole run,
+/// every retry the same, naming no row. That row is rejected with its column, size and the
+/// limit; the rest of its batch loads, and verify agrees.
+#[test]
+fn a_field_larger_than_the_store_keeps_rejects_its_row_and_the_rest_of_the_batch_loads() {
+    let project = Project::new();
+    let huge = "x".repeat(50 * 1024 * 1024);
+    project.write("data/items.csv", format!("id,name\n1,a\n2,{huge}\n3,c\n"));
+    project.write(
+        "grafter.toml",
+        "[source]\nurl = \"csv:data\"\n\n[[nodes]]\nlabel = \"Item\"\ntable = \"items\"\nkey = \"id\"\n",
+    );
+    let summary = project.run(&[]);
+    summary.assert_every_row_accounted_for();
+    assert_eq!((summary.mapping("items").written, summary.mapping("items").rejected), (2, 1), "{}", summary.json);
+    assert_eq!(summary.json["verification"]["passed"], true, "{}", summary.json);
+    let rejects = rejects_of(&project, "items");
+    assert_eq!(rejects.len(), 1);
+    let reason = rejects[0]["reason"].as_str().expect("reason");
+    assert!(reason.contains("property `name`"), "names the column: {reason}");
+    assert!(reason.contains("52428800") && reason.contains("16 MiB"), "gives the size and the limit: {reason}");
+    assert_eq!(rejects[0]["line"], 3, "the row's line in the file");
+    assert_eq!(project.query_int("MATCH (i:Item) RETURN count(i)"), 2);
 }

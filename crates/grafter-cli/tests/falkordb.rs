@@ -151,6 +151,83 @@ fn a_server_killed_mid_run_fails_the_run_within_seconds_and_a_resume_completes_i
     assert_eq!(fingerprint(&project), expected, "resumed graph differs from a clean run");
 }
 
+/// Values FalkorDB cannot store (text holding NUL from a CSV file, a NaN double from
+/// PostgreSQL) were rejected by the run, then counted as missing by verify, and the run exited
+/// 1. Verify expects every reject, wherever it is made: the run passes, and so does `grafter
+/// verify`. Natively and over Bolt.
+#[test]
+fn rows_falkordb_cannot_store_are_rejected_and_verify_expects_them_rejected() {
+    let _one_at_a_time = falkordb_serial();
+    let postgres = common::postgres::Postgres::new();
+    postgres.sql("CREATE TABLE items (id int PRIMARY KEY, ratio float8); INSERT INTO items VALUES (1, 0.5), (2, 'NaN'), (3, 2.5)");
+    for native in [true, false] {
+        for (source, unstorable) in [("csv:data", "NUL"), (postgres.url().as_str(), "NaN")] {
+            let url = if native { falkordb_graph("unstorable") } else { common::bolt_graph("unstorable", "") };
+            let project = Project::new();
+            project.write("data/items.csv", "id,name\n1,a\n2,b\u{0}c\n3,c\n");
+            project.write(
+                "grafter.toml",
+                format!(
+                    "[source]\nurl = \"{source}\"\n\n[target]\nurl = \"{url}\"\n\n[[nodes]]\nlabel = \"Item\"\ntable = \"items\"\nkey = \"id\"\n"
+                ),
+            );
+            let summary = project.run(&[]);
+            summary.assert_every_row_accounted_for();
+            let items = summary.mapping("items");
+            assert_eq!((items.written, items.rejected), (2, 1), "{url} from {source}: {}", summary.json);
+            assert_eq!(summary.json["verification"]["passed"], true, "{url} from {source}: {}", summary.json);
+            let rejects = project.rejects();
+            let reason = rejects[0]["reason"].as_str().unwrap_or("");
+            assert!(reason.contains(unstorable), "{url} from {source}: {reason}");
+            let verify = project.grafter().args(["verify", "--format", "json"]).output().expect("verify");
+            assert!(verify.status.success(), "{url} from {source}: {}", String::from_utf8_lossy(&verify.stdout));
+        }
+    }
+}
+
+/// Ctrl-C during a run once took 600 s (the reply timeout) to stop while FalkorDB sat on a
+/// write. It stops within seconds whatever the server does, and the run resumes exactly.
+#[test]
+fn ctrl_c_stops_a_run_within_seconds_while_the_server_hangs_and_the_run_resumes() {
+    let _one_at_a_time = falkordb_serial();
+    let clean = placement_project(40);
+    clean.run(&["--no-verify"]).assert_every_row_accounted_for();
+    let expected = fingerprint(&clean);
+
+    let server = PersistentServer::start();
+    let project = server_runs::twin(&clean, &server.url("placement"));
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_grafter"))
+        .current_dir(project.path())
+        .args(["run", "-q", "--batch-size", "50"])
+        .env("GRAFTER_SLOW_BATCH_MS", "50")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the run");
+    let started = std::time::Instant::now();
+    while project.count_so_far("MATCH (n:ResourceProvider) RETURN count(n) AS n") == 0 {
+        assert!(started.elapsed() < Duration::from_secs(60), "the run wrote nothing in a minute");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    server.pause();
+    std::thread::sleep(Duration::from_millis(300));
+    let interrupted = std::time::Instant::now();
+    let status = std::process::Command::new("kill").args(["-INT", &run.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+    let output = run.wait_with_output().expect("wait for the run");
+    let took = interrupted.elapsed();
+    let (_, stderr) = output_text(&output);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(took < Duration::from_secs(15), "Ctrl-C took {took:?} with the server hanging");
+    assert!(stderr.contains("resumes"), "{stderr}");
+
+    server.resume();
+    let summary = project.run(&[]);
+    server_runs::assert_resumed_run_accounts_for_every_row(&summary);
+    assert_eq!(summary.json["verification"]["passed"], true, "{}", summary.json);
+    assert_eq!(fingerprint(&project), expected, "resumed graph differs from a clean run");
+}
+
 /// People and their friendships (NDJSON) loading into `url` in batches of 3, with what a
 /// load must reject: a key met again in a later batch, a friendship to nobody, and a
 /// friendship met again in a later batch.

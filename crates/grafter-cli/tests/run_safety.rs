@@ -419,3 +419,56 @@ fn a_config_run_from_another_directory_reaches_the_same_graph_as_from_its_own() 
     let again = json(dir.path(), &["run", "-q", "--format", "json", "-c", "project/grafter.toml"]);
     assert_eq!(again["mappings"][0]["written"], 0, "{again}");
 }
+
+/// Rejects found by a mapping's transforms were written as partition 0's whatever partition
+/// read them, so with `--workers 2` a resume kept or dropped them by the wrong partition's
+/// progress. Each reject line names the partition whose batch it belongs to, and a run killed
+/// while the partitions stand at different batches resumes to one clean run's reject file.
+#[test]
+fn transform_rejects_name_the_partition_that_read_them_and_a_resume_keeps_each_once() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let template = root.path().join("template");
+    std::fs::create_dir_all(&template).expect("mkdir");
+    let db = rusqlite::Connection::open(template.join("items.sqlite")).expect("create the database");
+    db.execute_batch(
+        "CREATE TABLE items (id INTEGER PRIMARY KEY, v INTEGER NOT NULL);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400)
+         INSERT INTO items SELECT i, i * 10 FROM n;",
+    )
+    .expect("fill the table");
+    drop(db);
+    // Rows above 200 (the second half of the keys: the second partition) are rejected.
+    std::fs::write(
+        template.join("grafter.toml"),
+        "[source]\nurl = \"sqlite:items.sqlite\"\n\n[[nodes]]\nlabel = \"Item\"\ntable = \"items\"\nkey = \"id\"\n\
+         [nodes.transform]\nv = \"if(id > 200, int('not a number'), v)\"\n",
+    )
+    .expect("write the config");
+    let args = ["run", "-q", "--batch-size", "25", "--workers", "2", "--no-verify"];
+    let copy = |name: &str| {
+        let dir = root.path().join(name);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        for file in ["grafter.toml", "items.sqlite"] {
+            std::fs::copy(template.join(file), dir.join(file)).expect("copy");
+        }
+        dir
+    };
+
+    let clean = copy("clean");
+    ok(&clean, &args);
+    let expected = outcome(&clean);
+    assert_eq!(expected.rejects.len(), 200, "every row above 200 is rejected once");
+    for line in &expected.rejects {
+        let line: Json = serde_json::from_str(line).expect("JSON");
+        assert_eq!(line["partition"], 1, "the second key range read this reject: {line}");
+    }
+
+    // Killed after a few commits (the partitions' batch numbers differ), then resumed.
+    for point in ["after-commit:3", "after-commit:6", "before-commit:9"] {
+        let dir = copy(&point.replace(':', "-"));
+        let killed = run_in(&dir, &args, &[("GRAFTER_KILL_AT", point)]);
+        assert!(killed_by_sigkill(&killed), "{point}: the run was killed by SIGKILL ({})", killed.status);
+        ok(&dir, &args);
+        assert_same(&outcome(&dir), &expected, point);
+    }
+}

@@ -20,11 +20,14 @@ struct Falkordb {
 
 impl Falkordb {
     fn new() -> Falkordb {
+        // Tests of this binary run side by side: each takes ports of its own (a free port
+        // checked now could be taken by the other test before its server binds it).
+        static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
         let free = |range: std::ops::RangeInclusive<u16>| {
             range.into_iter().find(|&p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()).expect("a free port")
         };
         // Apart from the ports other tests pick; Bolt below 32768 (FalkorDB opens none above).
-        let offset = (std::process::id() % 2_000) as u16;
+        let offset = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst) * 100 + (std::process::id() % 100) as u16;
         let port = free(40_000 + offset..=45_000);
         let bolt_port = free(30_000 + offset..=32_767);
         Falkordb { state_root: tempfile::tempdir().expect("tempdir"), port, bolt_port }

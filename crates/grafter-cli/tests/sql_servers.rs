@@ -314,6 +314,74 @@ fn postgres_errors_name_what_is_wrong() {
     assert_eq!(count(dir.path(), "MATCH (d:D) RETURN count(d) AS n"), 1);
 }
 
+#[test]
+fn postgres_inheritance_children_are_read_once_through_their_parent_and_plan_warns_about_reading_both() {
+    let db = Postgres::new();
+    db.sql(
+        "CREATE TABLE people (id integer PRIMARY KEY, name text);
+         CREATE TABLE staff (role text, PRIMARY KEY (id)) INHERITS (people);
+         CREATE TABLE managers (reports integer, PRIMARY KEY (id)) INHERITS (staff);
+         CREATE TABLE badges (id integer PRIMARY KEY, holder integer REFERENCES staff (id));
+         CREATE TABLE events (id integer, day date, PRIMARY KEY (id, day)) PARTITION BY RANGE (day);
+         CREATE TABLE events_2023 PARTITION OF events FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');
+         CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+         INSERT INTO people VALUES (1, 'Ann'), (2, 'Bob');
+         INSERT INTO staff VALUES (3, 'Cy', 'clerk'), (4, 'Dee', 'cook');
+         INSERT INTO managers VALUES (5, 'Eve', 'boss', 3);
+         INSERT INTO badges VALUES (10, 3), (11, 4);
+         INSERT INTO events VALUES (1, '2023-05-01'), (2, '2024-05-01');",
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = run(dir.path(), &["init", "--from", &db.url()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let config = std::fs::read_to_string(dir.path().join("grafter.toml")).expect("config");
+    for child in ["staff", "managers"] {
+        assert!(!config.contains(&format!("table = \"{child}\"")), "{child} is read through people:\n{config}");
+        assert!(
+            stderr.contains(&format!("warning: table `{child}` inherits from `people`"))
+                && stderr.contains("it is not mapped on its own"),
+            "init says why {child} is not mapped: {stderr}"
+        );
+    }
+    // A partitioned table stays one table, its partitions unmapped and unmentioned.
+    assert!(config.contains("table = \"events\""), "{config}");
+    assert!(!config.contains("events_2023") && !stderr.contains("events_2023"), "{config}\n{stderr}");
+
+    ok(dir.path(), &["run", "-q"]);
+    let people = db.count("SELECT count(*) FROM people");
+    assert_eq!(people, 5, "a parent's scan returns its children's rows");
+    assert_eq!(count(dir.path(), "MATCH (p:People) RETURN count(p) AS n"), people, "each row once");
+    for (label, expected) in [("Staff", 0), ("Manager", 0), ("Badge", 2), ("Event", 2)] {
+        assert_eq!(count(dir.path(), &format!("MATCH (n:{label}) RETURN count(n) AS n")), expected, "{label}");
+    }
+    // A foreign key to a child leads to the parent's label, where the child's rows are.
+    let holders = query(dir.path(), "MATCH (b:Badge)-[:HOLDER]->(p:People) RETURN b.id AS b, p.name AS p ORDER BY b");
+    assert_eq!(holders, serde_json::json!([{"b": 10, "p": "Cy"}, {"b": 11, "p": "Dee"}]));
+    ok(dir.path(), &["verify"]);
+
+    // Mapping a parent and its child reads the child's rows twice: plan warns on both.
+    let both = format!(
+        "{}\n[[nodes]]\nname = \"staff\"\nlabel = \"Staff\"\ntable = \"staff\"\nkey = \"id\"\n",
+        one_label_config(&db.url(), "Person", "table = \"people\"")
+    );
+    std::fs::write(dir.path().join("grafter.toml"), &both).expect("config");
+    let text = ok(dir.path(), &["plan"]);
+    assert!(
+        text.contains(
+            "WARNING     table `staff` inherits from `people` (PostgreSQL table inheritance), which mapping `people` reads"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("WARNING     table `people` returns the rows of `staff` too"), "{text}");
+    assert!(text.contains("FROM ONLY people"), "{text}");
+    let plan: Json = serde_json::from_str(&ok(dir.path(), &["plan", "--format", "json"])).expect("json");
+    for mapping in plan["mappings"].as_array().expect("mappings") {
+        let warnings = mapping["warnings"].to_string();
+        assert!(warnings.contains("PostgreSQL table inheritance"), "{}: {warnings}", mapping["name"]);
+    }
+}
+
 // ---------------------------------------------------------------- MariaDB
 
 #[test]

@@ -46,28 +46,53 @@ pub enum LockState {
     Abandoned(LockHolder),
 }
 
+/// Whether a lock holder still counts, and how grafter knows.
+fn lock_state(holder: LockHolder) -> (LockState, String) {
+    let now = chrono::Utc::now();
+    if holder.is_expired(now) {
+        let evidence = format!("its lease ran out at {}", holder.expires_at);
+        (LockState::Expired(holder), evidence)
+    } else if holder.host == identity::host() {
+        if grafter_target::process_alive(holder.pid) {
+            let evidence = format!("process {} runs on this host ({})", holder.pid, holder.host);
+            (LockState::Held(holder), evidence)
+        } else {
+            let evidence = format!("no process {} runs on this host ({})", holder.pid, holder.host);
+            (LockState::Abandoned(holder), evidence)
+        }
+    } else {
+        // Another host's processes cannot be seen from here: a holder that renews its lease
+        // is alive as far as anyone can tell (one that died stops renewing).
+        let evidence = format!(
+            "host {} renewed its lease at {}, and it runs until {}",
+            holder.host, holder.renewed_at, holder.expires_at
+        );
+        (LockState::Held(holder), evidence)
+    }
+}
+
 /// Who holds the target's lock, if anyone, and whether that still counts.
 pub async fn lock_status(plan: &Plan) -> Result<Option<LockState>, EngineError> {
     with_target(plan, Access::Read, |target| async move {
-        let holder = target.lock_holder().await?;
-        Ok(holder.map(|h| {
-            if h.is_expired(chrono::Utc::now()) {
-                LockState::Expired(h)
-            } else if h.host == identity::host() && !std::path::Path::new(&format!("/proc/{}", h.pid)).exists() {
-                LockState::Abandoned(h)
-            } else {
-                LockState::Held(h)
-            }
-        }))
+        Ok(target.lock_holder().await?.map(|holder| lock_state(holder).0))
     })
     .await
 }
 
-/// Removes the lock whoever holds it, and records who broke it in the run it belonged to.
-pub async fn break_lock(plan: &Plan) -> Result<Option<LockHolder>, EngineError> {
+/// Removes the lock, and records who broke it in the run it belonged to. A holder that is
+/// alive (a process on this host, or a lease another host keeps renewing) is refused unless
+/// `force`: its next write is then refused by the target (the fencing token moved on).
+pub async fn break_lock(plan: &Plan, force: bool) -> Result<Option<LockHolder>, EngineError> {
     with_target(plan, Access::Write, |target| async move {
+        if let Some(current) = target.lock_holder().await?
+            && !force
+            && let (LockState::Held(holder), evidence) = lock_state(current)
+        {
+            return Err(EngineError::HolderAlive { holder: holder.to_string(), evidence });
+        }
         let Some(broken) = target.break_lock().await? else { return Ok(None) };
-        let note = format!("lock broken by {}@{} (it was held {broken})", identity::user(), identity::host());
+        let forced = if force { " with --force" } else { "" };
+        let note = format!("lock broken{forced} by {}@{} (it was held {broken})", identity::user(), identity::host());
         let runs = target.runs().await?;
         let run = broken.run_id.as_ref().and_then(|id| runs.iter().find(|r| &r.id == id)).or_else(|| runs.last());
         if let Some(run) = run {

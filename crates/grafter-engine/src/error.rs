@@ -99,6 +99,16 @@ pub enum EngineError {
         "stopped: {0}\n  hint: another process may be writing to the target; check `grafter lock status`; the run is resumable"
     )]
     LockLost(String),
+    /// `grafter lock break` was asked to break a lock whose holder is alive.
+    #[error(
+        "refusing to break the lock: its holder is alive ({evidence}): {holder}\n  hint: let that run finish, or stop it; `grafter lock break --force` breaks the lock anyway, and the holder's next write is then refused (the lock's fencing token moves on)"
+    )]
+    HolderAlive {
+        /// The holder.
+        holder: String,
+        /// How grafter knows it is alive.
+        evidence: String,
+    },
     /// A rollback that cannot be done.
     #[error("cannot roll back: {0}")]
     Rollback(String),

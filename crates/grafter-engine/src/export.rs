@@ -87,7 +87,7 @@ pub async fn export(plan: &Plan, options: &ExportOptions) -> Result<ExportSummar
                 let known: Vec<&str> = planned.iter().map(|e| e.name.as_str()).collect();
                 return Err(EngineError::UnknownEntity {
                     name: name.clone(),
-                    suggestion: grafter_source::suggest(name, known.iter().copied()),
+                    suggestion: grafter_model::suggest(name, known.iter().copied()),
                     known: known.join(", "),
                 });
             }

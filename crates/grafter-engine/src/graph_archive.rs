@@ -127,7 +127,7 @@ async fn write_graph(
 /// The distinct property names a `RETURN DISTINCT k` query lists, sorted, grafter's own
 /// bookkeeping left out.
 async fn property_names(target: &dyn GraphTarget, cypher: &str) -> Result<Vec<String>, EngineError> {
-    let result = target.query(cypher, Vec::new()).await?;
+    let result = target.read_query(cypher, Vec::new()).await?;
     let mut names: Vec<String> = result
         .rows
         .into_iter()

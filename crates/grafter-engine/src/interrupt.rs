@@ -1,5 +1,11 @@
 //! Ctrl-C and SIGTERM: ask the run to stop at the next batch boundary instead of dying
 //! mid-batch. A second Ctrl-C is not caught: the store's transactions make even that safe.
+//!
+//! A stop must not wait on a server that does not answer: one Ctrl-C once took 600 s (the
+//! reply timeout) because FalkorDB sat on a write. If the work has not ended [`STOP_GRACE`]
+//! after the signal, the process exits anyway. That is as safe as the SIGKILL the crash tests
+//! use at every point: each batch commits with its checkpoint or not at all, and the run
+//! resumes from the last commit.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,10 +26,18 @@ impl StopRequest {
     }
 }
 
+/// How long a stop may take before the process exits without waiting for the target.
+pub const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Listens for SIGINT and SIGTERM while the returned guard lives; the first one sets `stop`
-/// and calls `notify`.
-pub fn watch_signals(stop: StopRequest, notify: impl Fn() + Send + 'static) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+/// and calls `notify`. A second one, or [`STOP_GRACE`] passing before the guard is dropped,
+/// ends the process with exit code 130 (`give_up` is called first in the latter case).
+pub fn watch_signals(
+    stop: StopRequest,
+    notify: impl Fn() + Send + 'static,
+    give_up: impl Fn() + Send + 'static,
+) -> SignalWatch {
+    SignalWatch(tokio::spawn(async move {
         #[cfg(unix)]
         let terminate = async {
             match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -41,8 +55,21 @@ pub fn watch_signals(stop: StopRequest, notify: impl Fn() + Send + 'static) -> t
         }
         stop.set();
         notify();
-        // After the first signal, the default handling comes back: a second Ctrl-C kills.
-        let _ = tokio::signal::ctrl_c().await;
+        // After the first signal, a second Ctrl-C ends the process at once, and so does a
+        // stop that takes too long (the target does not answer).
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = tokio::time::sleep(STOP_GRACE) => give_up(),
+        }
         std::process::exit(130);
-    })
+    }))
+}
+
+/// Signals are watched while this lives (until the work, its bookkeeping included, is done).
+pub struct SignalWatch(tokio::task::JoinHandle<()>);
+
+impl Drop for SignalWatch {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

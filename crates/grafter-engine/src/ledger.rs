@@ -49,6 +49,12 @@ pub(crate) fn blank_record(
     }
 }
 
+/// The error that stopped a run, as its record keeps it: without the passwords of the plan's
+/// URLs, which a driver's or a server's message may quote.
+pub(crate) fn error_text(plan: &Plan, error: &dyn std::fmt::Display) -> String {
+    grafter_model::Secrets::of([plan.source_url.as_str(), plan.target_url.as_str()]).hide(&error.to_string())
+}
+
 /// Records a new run: its fingerprint and snapshot before anything is written.
 pub(crate) async fn new_record(
     plan: &Plan,

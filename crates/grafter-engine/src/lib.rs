@@ -30,6 +30,7 @@ mod rejects;
 mod remap;
 mod resume;
 mod run;
+mod snapshots;
 mod summary;
 mod sync;
 mod throughput;
@@ -41,8 +42,9 @@ pub use export::{ExportOptions, ExportSummary, ExportedEntity, export};
 pub use graph_archive::{export_graph, import_plan};
 pub use lease::{DEFAULT_LEASE, holder};
 pub use observer::{NullObserver, Observer};
-pub use prepare::{PreparedMapping, describe_plan};
+pub use prepare::{PlanDescription, PreparedMapping, describe_plan};
 pub use run::{RunOptions, new_run_id, run};
+pub use snapshots::{Rollback, SnapshotEntry, list_snapshots, prune_snapshots, rollback_states};
 pub use summary::{MappingStats, MappingStatus, RunSummary};
 pub use sync::{Counts, MappingSync, PassReport, SyncEnd, SyncOptions, SyncSummary, sync, sync_reject_file};
 pub use verify::{

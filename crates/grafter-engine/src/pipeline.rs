@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 use crate::interrupt::StopRequest;
 use crate::prepare::{PreparedMapping, Shape};
 use crate::records::{Origin, Rejected, transform};
-use crate::rejects::{RejectLine, RejectSink};
+use crate::rejects::{RejectLine, RejectSink, RowShape};
 use crate::{EngineError, MappingStats, MappingStatus, Observer};
 
 /// What all mappings of a run share.
@@ -143,12 +143,12 @@ fn before_commit(
     context: &Arc<RunContext>,
     mapping: &str,
     partition: u32,
-    columns: &Arc<Vec<String>>,
+    shape: &Arc<RowShape>,
     batch: u64,
     rejected: Vec<Rejected>,
     origins: Arc<Vec<Origin>>,
 ) -> BeforeCommit {
-    let (sink, mapping, columns) = (Arc::clone(&context.rejects), mapping.to_owned(), Arc::clone(columns));
+    let (sink, mapping, shape) = (Arc::clone(&context.rejects), mapping.to_owned(), Arc::clone(shape));
     // What earlier calls wrote: the rejects found before the write, and the outcomes by position.
     let mut wrote_earlier_rejects = false;
     let mut written = vec![false; origins.len()];
@@ -157,9 +157,9 @@ fn before_commit(
         if !wrote_earlier_rejects {
             lines.extend(rejected.iter().map(|r| RejectLine {
                 mapping: &mapping,
-                partition: 0,
+                partition,
                 batch,
-                columns: &columns,
+                shape: &shape,
                 origin: &r.origin,
                 reason: &r.reason,
             }));
@@ -169,7 +169,7 @@ fn before_commit(
             if let RowOutcome::Rejected(reason) = outcome
                 && !written[i]
             {
-                lines.push(RejectLine { mapping: &mapping, partition, batch, columns: &columns, origin, reason });
+                lines.push(RejectLine { mapping: &mapping, partition, batch, shape: &shape, origin, reason });
                 now_written.push(i);
             }
         }
@@ -399,7 +399,7 @@ async fn pass(
             let ready = tokio::task::spawn_blocking(move || {
                 let transform_started = Instant::now();
                 let rows_read = batch.rows.len() as u64;
-                let transformed = transform(batch.rows, &bound, &shape, &remap);
+                let transformed = transform(batch.rows, &bound, &shape, &remap, target.as_ref());
                 let encoded = target.encode(transformed.records)?;
                 Ok(ReadyBatch {
                     encoded,
@@ -419,7 +419,9 @@ async fn pass(
         }
     });
 
-    let columns = Arc::new(prepared.bound.scan_columns.clone());
+    // Rows come with the request's columns; its key (if any) places a rejected row.
+    let shape =
+        Arc::new(RowShape { columns: prepared.request.columns.clone(), key: prepared.request.order_by.clone() });
     let name = &prepared.mapping.name;
     let result: Result<bool, EngineError> = async {
         while let Some(ready) = receiver.recv().await {
@@ -442,7 +444,7 @@ async fn pass(
                 context,
                 name,
                 next.partition,
-                &columns,
+                &shape,
                 next.batches,
                 ready.rejected,
                 Arc::clone(&origins),

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use grafter_model::Cursor;
+use grafter_model::{Catalog, Cursor};
 use grafter_plan::{BoundMapping, Mapping, MappingKind, Plan, ReadSpec, bind};
 use grafter_source::{Filter, Read, ScanRequest, Source};
 use grafter_target::{EndpointSpec, NodeSpec, RelSpec};
@@ -28,7 +28,8 @@ pub struct PreparedMapping {
     pub mapping: Mapping,
     /// Bound to its read's columns.
     pub bound: BoundMapping,
-    /// The scan to run (from the start; the run sets where to continue).
+    /// The scan to run (from the start; the run sets where to continue). Its columns are the
+    /// bound scan columns, then any key column they lack.
     pub request: ScanRequest,
     /// The records it produces.
     pub shape: Shape,
@@ -60,9 +61,18 @@ pub(crate) async fn prepare(
     } else {
         mapping.order_by.clone()
     };
+    // The key is read even when no property needs it: it is how a rejected row is found
+    // again (the reject file names it). Extra columns come after the bound ones, whose
+    // positions the expressions use.
+    let mut columns = bound.scan_columns.clone();
+    for key in &order_by {
+        if !columns.contains(key) {
+            columns.push(key.clone());
+        }
+    }
     let request = ScanRequest {
         read,
-        columns: bound.scan_columns.clone(),
+        columns,
         skip_null: bound.skip_null.clone(),
         order_by,
         after: Cursor::Start,
@@ -92,9 +102,20 @@ pub(crate) async fn prepare(
     Ok(PreparedMapping { mapping: mapping.clone(), bound, request, shape, remap })
 }
 
+/// What `grafter plan` learns from the source.
+#[derive(Debug, Clone)]
+pub struct PlanDescription {
+    /// Every mapping bound against its read's columns, by name.
+    pub bound: BTreeMap<String, BoundMapping>,
+    /// The source's tables, when it can describe them (SQL sources), for the warnings that
+    /// need them (table inheritance).
+    pub catalog: Option<Catalog>,
+}
+
 /// Binds every mapping of `plan` against its source, for `grafter plan` to show exact
-/// properties. Stops at the first mapping that does not fit.
-pub async fn describe_plan(plan: &Plan) -> Result<BTreeMap<String, BoundMapping>, EngineError> {
+/// properties, and reads the source's catalog when some mapping reads a table. Stops at the
+/// first mapping that does not fit.
+pub async fn describe_plan(plan: &Plan) -> Result<PlanDescription, EngineError> {
     let source = crate::run::open_source(plan).await?;
     let source = source.as_ref();
     let mut bound = BTreeMap::new();
@@ -102,5 +123,16 @@ pub async fn describe_plan(plan: &Plan) -> Result<BTreeMap<String, BoundMapping>
         let prepared = prepare(mapping, &plan.remaps, source, plan.run.batch_size).await?;
         bound.insert(mapping.name.clone(), prepared.bound);
     }
-    Ok(bound)
+    let reads_tables = plan.mappings.iter().any(|m| matches!(m.read, ReadSpec::Table(_)));
+    let catalog = if reads_tables {
+        match source.introspect().await {
+            Ok(catalog) => Some(catalog),
+            // File sources have no catalog to ask.
+            Err(grafter_source::SourceError::Unsupported { .. }) => None,
+            Err(error) => return Err(error.into()),
+        }
+    } else {
+        None
+    };
+    Ok(PlanDescription { bound, catalog })
 }

@@ -3,7 +3,7 @@
 
 use grafter_model::{SourceRow, Value};
 use grafter_plan::BoundMapping;
-use grafter_target::{NodeRecord, RecordBatch, RelRecord};
+use grafter_target::{GraphTarget, NodeRecord, RecordBatch, RelRecord};
 
 use crate::prepare::Shape;
 use crate::remap::Remapper;
@@ -60,8 +60,17 @@ pub(crate) struct Transformed {
     pub remapped: u64,
 }
 
-/// Transforms one batch of rows, remap tables first.
-pub(crate) fn transform(rows: Vec<SourceRow>, bound: &BoundMapping, shape: &Shape, remap: &Remapper) -> Transformed {
+/// Transforms one batch of rows, remap tables first. A row with a property value `target`
+/// cannot store is rejected here with the target's reason, so that the loader, sync and
+/// verify (which recomputes what the graph must hold through this same function) agree on
+/// every such row, and no write ever fails on one.
+pub(crate) fn transform(
+    rows: Vec<SourceRow>,
+    bound: &BoundMapping,
+    shape: &Shape,
+    remap: &Remapper,
+    target: &dyn GraphTarget,
+) -> Transformed {
     let mut remapped = 0;
     let mut node_records = Vec::new();
     let mut rel_records = Vec::new();
@@ -92,7 +101,13 @@ pub(crate) fn transform(rows: Vec<SourceRow>, bound: &BoundMapping, shape: &Shap
         let mut failure = None;
         for property in &bound.properties {
             match property.expr.eval(&values) {
-                Ok(value) => properties.push(value),
+                Ok(value) => {
+                    if let Some(reason) = target.refuses(&value) {
+                        failure = Some(format!("property `{}`: {reason}", property.name));
+                        break;
+                    }
+                    properties.push(value);
+                }
                 Err(e) => {
                     failure = Some(format!("property `{}`: {e}", property.name));
                     break;

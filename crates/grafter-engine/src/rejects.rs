@@ -2,6 +2,13 @@
 //! mapping, the batch, where the row came from, the row itself and the reason. Nothing is
 //! dropped without a line here.
 //!
+//! Where the row came from is what a person looks it up by: for a read with a key (a SQL
+//! table with a primary key, or `order_by`), `"key"`, the row's key columns and values; for
+//! other reads, `"line"`: a file's line where the record starts (CSV, NDJSON), or the row's
+//! number in the read (1-based, the same after a resume) for a SQL query or a table without
+//! a key. A keyed read's row numbers would mislead: they start again with each partition
+//! of a parallel read and after each resume.
+//!
 //! Lines of a batch are written and flushed before that batch commits. A crash can
 //! therefore leave lines of a batch that never committed; when the run resumes,
 //! [`RejectSink::resume`] drops every line of a batch beyond its mapping's checkpoint, and the
@@ -19,12 +26,33 @@ use serde_json::json;
 use crate::EngineError;
 use crate::records::Origin;
 
+/// How the rows of a read are shown in reject lines: the names of their values, and those
+/// that identify a row in its read (its key; empty when it has none).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RowShape {
+    pub columns: Vec<String>,
+    pub key: Vec<String>,
+}
+
+impl RowShape {
+    /// The row's key as an object of column → value, when the read has a key and the row
+    /// shows every key column.
+    fn key_of(&self, row: &serde_json::Value) -> Option<serde_json::Value> {
+        if self.key.is_empty() {
+            return None;
+        }
+        let object = row.as_object()?;
+        let pairs = self.key.iter().map(|column| Some((column.clone(), object.get(column)?.clone())));
+        pairs.collect::<Option<serde_json::Map<_, _>>>().map(serde_json::Value::Object)
+    }
+}
+
 /// One rejected row, ready to be written.
 pub(crate) struct RejectLine<'a> {
     pub mapping: &'a str,
     pub partition: u32,
     pub batch: u64,
-    pub columns: &'a [String],
+    pub shape: &'a RowShape,
     pub origin: &'a Origin,
     pub reason: &'a str,
 }
@@ -129,14 +157,19 @@ impl RejectSink {
         }
         let writer = file.as_mut().expect("opened above");
         for line in lines {
+            let row = line.origin.row.to_json(&line.shape.columns);
+            let (position, at) = match line.shape.key_of(&row) {
+                Some(key) => ("key", key),
+                None => ("line", json!(line.origin.line)),
+            };
             let value = json!({
                 "run": self.run_id,
                 "mapping": line.mapping,
                 "partition": line.partition,
                 "batch": line.batch,
-                "line": line.origin.line,
+                position: at,
                 "reason": line.reason,
-                "row": line.origin.row.to_json(line.columns),
+                "row": row,
             });
             writeln!(writer, "{value}").map_err(|e| self.io(e))?;
         }
@@ -169,7 +202,7 @@ mod tests {
                 mapping,
                 partition: 0,
                 batch,
-                columns: &[],
+                shape: &RowShape::default(),
                 origin: &origin(line),
                 reason: "bad",
             }])
@@ -187,5 +220,28 @@ mod tests {
             .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["line"].as_u64().unwrap())
             .collect();
         assert_eq!(lines, vec![10, 30]);
+    }
+
+    #[test]
+    fn a_keyed_reads_rows_are_placed_by_their_key_and_others_by_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rejects.ndjson");
+        let sink = RejectSink::new(&path, "r1").unwrap();
+        let keyed = RowShape { columns: vec!["name".into(), "id".into()], key: vec!["id".into()] };
+        let unkeyed = RowShape { columns: keyed.columns.clone(), key: Vec::new() };
+        let values = Origin {
+            line: 1,
+            row: RowData::Values(vec![grafter_model::Value::from("x"), grafter_model::Value::Int(7)]),
+        };
+        let raw = Origin { line: 1, row: RowData::Raw(r#"{"name": "y", "id": 8}"#.into()) };
+        let line = |shape, origin| RejectLine { mapping: "m", partition: 2, batch: 1, shape, origin, reason: "bad" };
+        sink.write_batch(&[line(&keyed, &values), line(&keyed, &raw), line(&unkeyed, &values)]).unwrap();
+        let written: Vec<serde_json::Value> =
+            std::fs::read_to_string(&path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(written[0]["key"], json!({"id": 7}));
+        assert_eq!(written[1]["key"], json!({"id": 8}));
+        assert!(written[0].get("line").is_none() && written[1].get("line").is_none());
+        assert_eq!((written[2]["line"].as_u64(), written[2].get("key")), (Some(1), None));
+        assert_eq!(written[0]["partition"], 2);
     }
 }

@@ -14,7 +14,7 @@ use futures::StreamExt as _;
 use grafter_model::{RunRecord, RunStatus, now, redact_url};
 use grafter_plan::{Mapping, MappingKind, Plan};
 use grafter_source::{Source, SourceOptions};
-use grafter_target::{Access, GraphTarget, KeyIndex};
+use grafter_target::{Access, GraphTarget, KeyIndex, TargetError};
 
 use crate::interrupt::{StopRequest, watch_signals};
 use crate::lease::{DEFAULT_LEASE, Lease, holder};
@@ -293,6 +293,17 @@ impl Run<'_> {
             }
         };
         target.save_run(&record).await?;
+        if !resuming && record.snapshot.is_some() {
+            let pruned = crate::snapshots::prune(target.as_ref(), plan.run.keep_snapshots).await?;
+            if !pruned.is_empty() {
+                observer.message(&format!(
+                    "removed the snapshots of {} older run(s) ({}): only the newest {} are kept ([run] keep_snapshots)",
+                    pruned.len(),
+                    pruned.join(", "),
+                    plan.run.keep_snapshots
+                ));
+            }
+        }
 
         let rejects = if resuming {
             RejectSink::resume(&plan.run.reject_file, &record.id, &resume.committed_batches(&record.id))?
@@ -311,13 +322,24 @@ impl Run<'_> {
             count_rows: self.options.count_rows,
             layout: crate::pipeline::Layout { partitions: self.options.partitions },
         });
-        let signals = self.options.handle_signals.then(|| {
-            let observer = Arc::clone(observer);
-            watch_signals(stop.clone(), move || {
-                observer.message(
-                    "stopping at the next batch boundary (Ctrl-C again to kill at once; the run stays resumable)",
-                );
-            })
+        // Watched until this returns: a stop that waits too long on the target (its
+        // bookkeeping included) ends the process.
+        let _signals = self.options.handle_signals.then(|| {
+            let (notify, give_up) = (Arc::clone(observer), Arc::clone(observer));
+            watch_signals(
+                stop.clone(),
+                move || {
+                    notify.message(
+                        "stopping at the next batch boundary (Ctrl-C again to kill at once; the run stays resumable)",
+                    );
+                },
+                move || {
+                    give_up.message(&format!(
+                        "the target has not let the run stop within {}s: stopping now; every committed batch is kept and `grafter run` resumes after it",
+                        crate::interrupt::STOP_GRACE.as_secs()
+                    ));
+                },
+            )
         });
 
         let mut summary =
@@ -334,11 +356,14 @@ impl Run<'_> {
         if failure.is_none() {
             failure = self.load(decisions, &context, &mut summary).await.err();
         }
-        if let Some(signals) = signals {
-            signals.abort();
-        }
-        if let Some(reason) = lease.lost() {
-            failure.get_or_insert(EngineError::LockLost(reason));
+        // A run that lost its lock writes nothing more, not even its record: the lock's new
+        // holder has the target now (and the target would refuse the writes anyway).
+        let lock_lost = lease.lost().or_else(|| match &failure {
+            Some(EngineError::Target(TargetError::LockLost { reason, .. })) => Some(reason.clone()),
+            _ => None,
+        });
+        if let Some(reason) = lock_lost {
+            return Err(EngineError::LockLost(reason));
         }
         // On the embedded store key indexes are built once the data is in, also after a
         // failure (for what did load): the loader finds nodes through its own key table and
@@ -347,7 +372,10 @@ impl Run<'_> {
         // A server target may also have left some for now (FalkorDB: those of labels it
         // loads in bulk, cheaper to build once over the loaded nodes): asked again, it
         // creates them.
-        match target.ensure_indexes(&key_indexes(self.prepared)).await {
+        // Not when stopping: the resumed run builds them, and a stop must not wait for that.
+        let indexes =
+            if stop.is_set() { Ok(Vec::new()) } else { target.ensure_indexes(&key_indexes(self.prepared)).await };
+        match indexes {
             Ok(statements) => {
                 for statement in statements {
                     if !summary.indexes.contains(&statement) {
@@ -372,7 +400,7 @@ impl Run<'_> {
         record.ended_at = Some(now());
         summary.seconds = self.started.elapsed().as_secs_f64();
         if let Some(error) = failure {
-            record.error = Some(error.to_string());
+            record.error = Some(ledger::error_text(self.plan, &error));
             record.set_status(RunStatus::Failed, None);
             target.save_run(&record).await?;
             return Err(error);
@@ -381,7 +409,7 @@ impl Run<'_> {
             // Every mapping loaded: the target may drop what it kept to tell this run's writes
             // apart (a resume still needs it, so only now).
             if let Err(error) = target.finish_run(&record.id).await {
-                record.error = Some(error.to_string());
+                record.error = Some(ledger::error_text(self.plan, &error));
                 record.set_status(RunStatus::Failed, None);
                 target.save_run(&record).await?;
                 return Err(error.into());
@@ -409,7 +437,7 @@ impl Run<'_> {
         }
         if self.options.verify {
             if let Some(failure) = self.verify(&mut record, &mut summary).await {
-                record.error = Some(failure.to_string());
+                record.error = Some(ledger::error_text(self.plan, &failure));
                 record.ended_at = Some(now());
                 record.set_status(RunStatus::Failed, None);
                 target.save_run(&record).await?;

@@ -63,8 +63,11 @@ pub enum SourceRow {
     Ok {
         /// One value per column.
         values: Vec<Value>,
-        /// Row number in the read (1-based), or for files the line number where the record
-        /// starts: what a person looks up when a row is rejected.
+        /// For files, the line number where the record starts; for SQL reads, the row's
+        /// number in the scan (1-based). A scan resumed by row count (a read without a key)
+        /// goes on counting, so there it is the row's number in the read; a keyed scan
+        /// counts again from its resume point or key range, so reject files place a keyed
+        /// read's rows by their key instead.
         line: u64,
     },
     /// A record the source could not decode (malformed CSV line, invalid UTF-8, bad JSON).
@@ -74,7 +77,7 @@ pub enum SourceRow {
         raw: String,
         /// What is wrong with it.
         reason: String,
-        /// Line number where the record starts.
+        /// Where the record is, as [`SourceRow::Ok`]'s `line`.
         line: u64,
     },
 }

@@ -23,6 +23,10 @@ pub struct Table {
     pub unique: Vec<Vec<String>>,
     /// Declared foreign keys.
     pub foreign_keys: Vec<ForeignKey>,
+    /// The tables it inherits from (PostgreSQL table inheritance), named as [`Table::name`]s
+    /// are: reading a parent returns its children's rows too. Partitions are not listed: a
+    /// partitioned table is one table and its partitions are not in the catalog.
+    pub inherits: Vec<String>,
 }
 
 /// A declared foreign key: `columns` of this table reference `ref_columns` of `ref_table`.
@@ -41,5 +45,57 @@ impl Catalog {
     /// The table called `name`, if any.
     pub fn table(&self, name: &str) -> Option<&Table> {
         self.tables.iter().find(|t| t.name == name)
+    }
+
+    /// The tables `name` inherits from, directly or through others, nearest first; each
+    /// once, whatever loops the catalog holds.
+    pub fn ancestors(&self, name: &str) -> Vec<&str> {
+        let mut found: Vec<&str> = Vec::new();
+        let mut next = 0;
+        let mut child = Some(name);
+        while let Some(current) = child {
+            for parent in self.table(current).map_or(&[][..], |t| t.inherits.as_slice()) {
+                if parent != name && !found.contains(&parent.as_str()) {
+                    found.push(parent);
+                }
+            }
+            child = found.get(next).copied();
+            next += 1;
+        }
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(name: &str, inherits: &[&str]) -> Table {
+        Table {
+            name: name.into(),
+            columns: Vec::new(),
+            primary_key: Vec::new(),
+            unique: Vec::new(),
+            foreign_keys: Vec::new(),
+            inherits: inherits.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn ancestors_are_found_through_every_level_once() {
+        let catalog = Catalog {
+            tables: vec![
+                table("people", &[]),
+                table("staff", &["people"]),
+                table("managers", &["staff", "people"]),
+                table("loop_a", &["loop_b"]),
+                table("loop_b", &["loop_a"]),
+            ],
+        };
+        assert_eq!(catalog.ancestors("managers"), ["staff", "people"]);
+        assert_eq!(catalog.ancestors("staff"), ["people"]);
+        assert!(catalog.ancestors("people").is_empty());
+        assert_eq!(catalog.ancestors("loop_a"), ["loop_b"]);
+        assert!(catalog.ancestors("unknown").is_empty());
     }
 }

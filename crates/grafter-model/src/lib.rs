@@ -17,6 +17,7 @@ mod key;
 mod names;
 mod redact;
 mod run;
+mod suggest;
 mod sync;
 mod types;
 mod value;
@@ -27,11 +28,12 @@ pub use cursor::{Cursor, CursorError, KeyRange};
 pub use digest::{RowDigest, combine_hashes};
 pub use fingerprint::{Fingerprint, FingerprintBuilder, Tally, is_bookkeeping_label};
 pub use key::{KeyHash, key_hash};
-pub use names::{NameError, NameKind, check_name, quote_name};
-pub use redact::redact_url;
+pub use names::{NameError, NameKind, check_name, is_reserved_name, quote_name, usable_name};
+pub use redact::{CredentialsError, Secrets, ServerUrl, hide_password, is_password_parameter, redact_url};
 pub use run::{
     LockHolder, MappingRecord, RunEvent, RunKind, RunRecord, RunStatus, THROUGHPUT_POINTS, VerificationSummary, now,
 };
+pub use suggest::suggest;
 pub use sync::{PendingRow, SyncState};
 pub use types::{BytesPolicy, DecimalPolicy, JsonPolicy, TypePolicy, UnsignedOverflow, ZeroDatePolicy};
 pub use value::{Duration, Value, ValueKind};

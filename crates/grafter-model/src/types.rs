@@ -8,9 +8,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TypePolicy {
-    /// Unsigned 64-bit integers above 2^63-1 (MySQL BIGINT UNSIGNED).
+    /// Integers a signed 64-bit integer cannot hold: MySQL BIGINT UNSIGNED above 2^63-1,
+    /// NDJSON integers outside -2^63…2^63-1.
     pub unsigned_overflow: UnsignedOverflow,
-    /// Exact decimals (NUMERIC, DECIMAL).
+    /// Exact decimals (NUMERIC, DECIMAL), and NDJSON numbers with more digits than a float
+    /// holds.
     pub decimal: DecimalPolicy,
     /// JSON documents (json, jsonb, MySQL JSON).
     pub json: JsonPolicy,
@@ -20,7 +22,7 @@ pub struct TypePolicy {
     pub zero_date: ZeroDatePolicy,
 }
 
-/// Unsigned integers beyond what a signed 64-bit integer holds.
+/// Integers beyond what a signed 64-bit integer holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UnsignedOverflow {

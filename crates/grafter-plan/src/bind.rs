@@ -5,11 +5,11 @@
 //! the engine fetches and hands in; binding itself is still pure. An unknown column is an
 //! error naming the mapping, the column and the nearest existing one.
 
-use grafter_model::{NameKind, check_name};
+use grafter_model::{NameKind, check_name, usable_name};
 
 use crate::config::NullReference;
 use crate::plan::{Mapping, MappingKind, PlanError};
-use crate::transform::{self, BindError, Compiled, Expr};
+use crate::transform::{BindError, Compiled, Expr};
 
 /// A property and how to compute it from a scanned row.
 #[derive(Debug, Clone)]
@@ -78,9 +78,17 @@ pub fn bind(mapping: &Mapping, columns: &[String]) -> Result<BoundMapping, PlanE
     let mut properties: Vec<(String, Expr)> = Vec::new();
     for column in copied.iter().filter(|c| !spec.exclude.contains(c)) {
         let name = spec.rename.get(column).cloned().unwrap_or_else(|| column.clone());
-        check_name(NameKind::Property, &name)
-            .map_err(|e| fail(e.to_string(), Some("rename the column with `rename`".into())))?;
-        properties.push((name, column_expr(column)));
+        check_name(NameKind::Property, &name).map_err(|e| {
+            let hint = format!(
+                "column `{column}` becomes a property of that name: rename it (`rename = {{ {} = {} }}`, or a \
+                 transform of another name), or leave it out (`exclude = [{}]`)",
+                toml_string(column),
+                toml_string(&usable_name(&name)),
+                toml_string(column)
+            );
+            fail(format!("column `{column}`: {e}"), Some(hint))
+        })?;
+        properties.push((name, Expr::column(column)));
     }
     for (name, expr) in &spec.transform {
         match properties.iter_mut().find(|(existing, _)| existing == name) {
@@ -158,14 +166,14 @@ pub fn bind(mapping: &Mapping, columns: &[String]) -> Result<BoundMapping, PlanE
     Ok(BoundMapping { scan_columns, properties, key, start_key, end_key, skip_null })
 }
 
+/// `text` as a TOML string, for hints the user can paste.
+fn toml_string(text: &str) -> String {
+    toml::Value::String(text.to_owned()).to_string()
+}
+
 fn read_text(mapping: &Mapping) -> String {
     match &mapping.read {
         crate::plan::ReadSpec::Table(table) => format!("table `{table}`"),
         crate::plan::ReadSpec::Query(_) => "its query".into(),
     }
-}
-
-/// An expression reading one column, whatever characters its name has.
-fn column_expr(column: &str) -> Expr {
-    transform::parse(&format!("`{}`", column.replace('`', "``"))).expect("a quoted column name always parses")
 }

@@ -158,6 +158,9 @@ pub struct RunConfig {
     pub max_rejects: Option<u64>,
     /// Where rejected rows are written (NDJSON). Default: `<config name>.rejects.ndjson` beside the config.
     pub reject_file: Option<String>,
+    /// How many runs keep the snapshot taken before them, newest first (rollback needs it);
+    /// older snapshots are removed when a run starts. Default 2, at least 1.
+    pub keep_snapshots: Option<usize>,
 }
 
 /// One or several names: `key = "id"` or `key = ["a", "b"]`.
@@ -331,6 +334,23 @@ pub struct ConfigError {
     pub message: String,
     /// How to fix it.
     pub hint: Option<String>,
+}
+
+impl ConfigError {
+    /// An error about `key` of `[section]` in `file` (whose text is `text`): at the key's line
+    /// when it is written there, else at the file.
+    pub fn at_key(
+        file: &str,
+        text: &str,
+        section: &str,
+        key: &str,
+        message: String,
+        hint: Option<String>,
+    ) -> ConfigError {
+        let location =
+            locate::key_line(text, section, key).map_or(Location::file(file), |line| Location::line(file, line));
+        ConfigError { location, message, hint }
+    }
 }
 
 impl Config {

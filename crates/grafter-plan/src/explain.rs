@@ -2,12 +2,15 @@
 //! `--format json`) and its text rendering ([`render_text`]).
 //!
 //! When the engine could read the source, the explanation lists each mapping's exact
-//! properties (from [`BoundMapping`]s); otherwise it says what the config asks for.
+//! properties (from [`BoundMapping`]s); otherwise it says what the config asks for. With the
+//! source's [`Catalog`], it also warns about mappings whose reads overlap through PostgreSQL
+//! table inheritance: a parent's scan returns its children's rows, so a mapping reading the
+//! parent and another reading a child read those rows twice.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use grafter_model::redact_url;
+use grafter_model::{Catalog, redact_url};
 use serde::Serialize;
 
 use crate::{BoundMapping, Mapping, MappingKind, Plan, ReadSpec};
@@ -76,8 +79,10 @@ pub struct MappingExplanation {
     pub soft_delete: Option<String>,
 }
 
-/// Explains `plan`; `bound` holds the bound form of each mapping the source could describe.
-pub fn explain(plan: &Plan, bound: &BTreeMap<String, BoundMapping>) -> Explanation {
+/// Explains `plan`; `bound` holds the bound form of each mapping the source could describe,
+/// `catalog` the source's tables when it could describe them.
+pub fn explain(plan: &Plan, bound: &BTreeMap<String, BoundMapping>, catalog: Option<&Catalog>) -> Explanation {
+    let mut overlaps = catalog.map(|catalog| inherited_reads(plan, catalog)).unwrap_or_default();
     Explanation {
         config: plan.config_path.display().to_string(),
         source: redact_url(&plan.source_url),
@@ -90,9 +95,46 @@ pub fn explain(plan: &Plan, bound: &BTreeMap<String, BoundMapping>) -> Explanati
             .mappings
             .iter()
             .enumerate()
-            .map(|(index, mapping)| explain_mapping(index + 1, mapping, bound.get(&mapping.name)))
+            .map(|(index, mapping)| {
+                let mut explained = explain_mapping(index + 1, mapping, bound.get(&mapping.name));
+                explained.warnings.extend(overlaps.remove(&mapping.name).unwrap_or_default());
+                explained
+            })
             .collect(),
     }
+}
+
+/// Warnings, by mapping name, for each pair of mappings where one reads a table and the other
+/// a table inheriting from it (directly or not).
+fn inherited_reads(plan: &Plan, catalog: &Catalog) -> BTreeMap<String, Vec<String>> {
+    // Tables in `public` go by their bare name in the catalog.
+    let table_of = |mapping: &Mapping| match &mapping.read {
+        ReadSpec::Table(table) => Some(table.strip_prefix("public.").unwrap_or(table).to_owned()),
+        ReadSpec::Query(_) => None,
+    };
+    let mut warnings: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for child_mapping in &plan.mappings {
+        let Some(child) = table_of(child_mapping) else { continue };
+        for parent in catalog.ancestors(&child) {
+            for parent_mapping in plan.mappings.iter().filter(|m| table_of(m).as_deref() == Some(parent)) {
+                let remedy = format!(
+                    "read `{parent}` with a query `SELECT … FROM ONLY {parent}`, or leave one of the two mappings out"
+                );
+                warnings.entry(child_mapping.name.clone()).or_default().push(format!(
+                    "table `{child}` inherits from `{parent}` (PostgreSQL table inheritance), which mapping `{}` reads: \
+                     reading `{parent}` returns the rows of `{child}` too, so each of them is read twice, by both \
+                     mappings; {remedy}",
+                    parent_mapping.name
+                ));
+                warnings.entry(parent_mapping.name.clone()).or_default().push(format!(
+                    "table `{parent}` returns the rows of `{child}` too (PostgreSQL table inheritance), which mapping \
+                     `{}` reads as well: each of those rows is read twice, by both mappings; {remedy}",
+                    child_mapping.name
+                ));
+            }
+        }
+    }
+    warnings
 }
 
 fn explain_mapping(order: usize, mapping: &Mapping, bound: Option<&BoundMapping>) -> MappingExplanation {

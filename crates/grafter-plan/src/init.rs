@@ -10,12 +10,24 @@
 //!   relationship between the two referenced labels, its other columns its properties;
 //! - a foreign key referencing its own table becomes a hierarchy relationship;
 //! - a table without a primary key is mapped with a guessed key and `key_guessed = true`,
-//!   which the run refuses until a person has confirmed the key.
+//!   which the run refuses until a person has confirmed the key;
+//! - a PostgreSQL table that inherits from another (`INHERITS`) is not mapped on its own:
+//!   reading its topmost ancestor returns its rows already, so mapping both would make two
+//!   nodes of each of its rows; a warning says so, and foreign keys referencing it lead to
+//!   that ancestor's label (declarative partitions are one table and never appear here);
+//! - a column whose name a graph cannot take as a property name (a backtick or a control
+//!   character in it, or grafter's reserved `_grafter` prefix: see
+//!   [`grafter_model::check_name`]) is renamed to the nearest name it can take
+//!   ([`grafter_model::usable_name`], made unique in its table) with `rename`, and a warning
+//!   says so: its data still loads, and the file plans as written. Expressions (relationship
+//!   endpoints) read such columns backtick-quoted.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use grafter_model::{Catalog, ForeignKey, Table};
+use grafter_model::{Catalog, ForeignKey, NameKind, Table, check_name, usable_name};
+
+use crate::transform::Expr;
 
 /// A generated config and what a person should know about it.
 #[derive(Debug, Clone)]
@@ -36,6 +48,8 @@ enum Role<'a> {
     Node { label: String, key: Vec<String>, guessed: Option<String> },
     /// A join table: one relationship per row.
     Join { first: &'a ForeignKey, second: &'a ForeignKey },
+    /// A child of an inheritance parent: its rows are read with its topmost ancestor's.
+    Inherited { root: &'a str },
 }
 
 /// Builds the starter config for `catalog`, whose source is written as `source_url`.
@@ -44,14 +58,37 @@ pub fn starter_config(catalog: &Catalog, source_url: &str) -> Starter {
     let mut roles: BTreeMap<&str, Role<'_>> = BTreeMap::new();
     let mut used_labels: Vec<String> = Vec::new();
     for table in &catalog.tables {
+        let ancestors = catalog.ancestors(&table.name);
+        let mapped = ancestors.iter().find(|a| catalog.table(a).is_some_and(|t| !has_parent_in(catalog, t)));
+        if let Some(&root) = mapped {
+            let via = if ancestors[0] == root { String::new() } else { format!(" (through `{}`)", ancestors[0]) };
+            warnings.push(format!(
+                "table `{}` inherits from `{root}`{via}: PostgreSQL returns its rows when `{root}` is read, so it is not \
+                 mapped on its own (each of its rows would become two nodes); its own columns and foreign keys are not \
+                 mapped — to map them, read `{root}` with a query `SELECT … FROM ONLY {root}` and map `{}` separately",
+                table.name, table.name
+            ));
+            roles.insert(&table.name, Role::Inherited { root });
+            continue;
+        }
         if let Some((first, second)) = join_keys(table) {
             roles.insert(&table.name, Role::Join { first, second });
             continue;
         }
         let mut label = label_for(&table.name);
-        if used_labels.contains(&label) {
+        if label.is_empty() || used_labels.contains(&label) {
             // Two tables singularise alike (`user`, `users`): keep the second table's own name.
             label = pascal_case(&table.name);
+        }
+        if label.is_empty() {
+            // A name without a letter or digit in it.
+            label = "Table".into();
+        }
+        let base = label.clone();
+        let mut n = 1;
+        while used_labels.contains(&label) {
+            n += 1;
+            label = format!("{base}{n}");
         }
         used_labels.push(label.clone());
         let (key, guessed) = if table.primary_key.is_empty() {
@@ -97,6 +134,9 @@ pub fn starter_config(catalog: &Catalog, source_url: &str) -> Starter {
             .filter(|c| fk_columns.contains(c) && !key.contains(c))
             .cloned()
             .collect();
+        let copied: Vec<&String> = table.columns.iter().map(|c| &c.name).filter(|c| !exclude.contains(c)).collect();
+        let renamed = renames(table, &copied, &mut warnings);
+        let key_properties: Vec<String> = key.iter().map(|column| property_of(&renamed, column)).collect();
         let description = match guessed {
             None => format!(
                 "table `{}`: a row is a {label}, identified by its primary key ({})",
@@ -109,11 +149,12 @@ pub fn starter_config(catalog: &Catalog, source_url: &str) -> Starter {
         let _ = writeln!(out, "name = {}", quote(&table.name));
         let _ = writeln!(out, "label = {}", quote(label));
         let _ = writeln!(out, "table = {}", quote(&table.name));
-        let _ = writeln!(out, "key = {}", list(key));
+        let _ = writeln!(out, "key = {}", list(&key_properties));
         if !exclude.is_empty() {
             let _ = writeln!(out, "# Foreign key columns become relationships below, not properties.");
             let _ = writeln!(out, "exclude = {}", array(&exclude));
         }
+        write_renames(&mut out, &renamed);
         let _ = writeln!(out, "description = {}", quote(&description));
         if guessed.is_some() {
             let _ =
@@ -151,22 +192,27 @@ pub fn starter_config(catalog: &Catalog, source_url: &str) -> Starter {
                 );
                 let _ = writeln!(out, "[[relationships]]");
                 let _ = writeln!(out, "name = {}", quote(&table.name));
-                let _ = writeln!(out, "type = {}", quote(&upper_snake(&table.name)));
+                let rel_type = upper_snake(&table.name);
+                let rel_type =
+                    if rel_type.is_empty() { upper_snake(&format!("{}_{}", start.0, end.0)) } else { rel_type };
+                let _ = writeln!(out, "type = {}", quote(&rel_type));
                 let _ = writeln!(out, "table = {}", quote(&table.name));
                 let _ = writeln!(
                     out,
                     "start = {{ label = {}, key = {} }}",
                     quote(start.0),
-                    list(&ordered_reference(first, start.1))
+                    expressions(&ordered_reference(first, start.1))
                 );
                 let _ = writeln!(
                     out,
                     "end = {{ label = {}, key = {} }}",
                     quote(end.0),
-                    list(&ordered_reference(second, end.1))
+                    expressions(&ordered_reference(second, end.1))
                 );
                 if !properties.is_empty() {
                     let _ = writeln!(out, "columns = {}", array(&properties));
+                    let copied: Vec<&String> = properties.iter().collect();
+                    write_renames(&mut out, &renames(table, &copied, &mut warnings));
                 }
                 let _ = writeln!(out, "description = {}\n", quote(&description));
             }
@@ -216,12 +262,12 @@ pub fn starter_config(catalog: &Catalog, source_url: &str) -> Starter {
                     let _ = writeln!(out, "name = {}", quote(&format!("{}.{}", table.name, fk.columns.join("+"))));
                     let _ = writeln!(out, "type = {}", quote(&rel_type));
                     let _ = writeln!(out, "table = {}", quote(&table.name));
-                    let _ = writeln!(out, "start = {{ label = {}, key = {} }}", quote(label), list(key));
+                    let _ = writeln!(out, "start = {{ label = {}, key = {} }}", quote(label), expressions(key));
                     let _ = writeln!(
                         out,
                         "end = {{ label = {}, key = {} }}",
                         quote(ref_label),
-                        list(&ordered_reference(fk, ref_key))
+                        expressions(&ordered_reference(fk, ref_key))
                     );
                     if self_reference {
                         let _ = writeln!(out, "hierarchy = true");
@@ -229,10 +275,62 @@ pub fn starter_config(catalog: &Catalog, source_url: &str) -> Starter {
                     let _ = writeln!(out, "description = {}\n", quote(&description));
                 }
             }
-            None => {}
+            Some(Role::Inherited { .. }) | None => {}
         }
     }
     Starter { text: out, warnings, node_mappings, relationship_mappings }
+}
+
+/// Whether `table` inherits from a table of the catalog.
+fn has_parent_in(catalog: &Catalog, table: &Table) -> bool {
+    table.inherits.iter().any(|parent| catalog.table(parent).is_some())
+}
+
+/// The property names of `copied` columns of `table` that cannot be their own names: column
+/// → the nearest usable name, unique among the table's properties. Each is a warning too.
+fn renames(table: &Table, copied: &[&String], warnings: &mut Vec<String>) -> Vec<(String, String)> {
+    let mut taken: Vec<String> =
+        copied.iter().filter(|c| check_name(NameKind::Property, c).is_ok()).map(|c| (*c).clone()).collect();
+    let mut renamed = Vec::new();
+    for column in copied {
+        let Err(refused) = check_name(NameKind::Property, column) else { continue };
+        let base = usable_name(column);
+        let mut name = base.clone();
+        let mut n = 1;
+        while taken.contains(&name) {
+            n += 1;
+            name = format!("{base}_{n}");
+        }
+        warnings.push(format!(
+            "table `{}`: column {} cannot be a property name ({}): renamed to `{name}` with `rename`",
+            table.name,
+            quote(column),
+            refused.reason
+        ));
+        taken.push(name.clone());
+        renamed.push(((*column).clone(), name));
+    }
+    renamed
+}
+
+/// The property a column becomes under `renamed`.
+fn property_of(renamed: &[(String, String)], column: &str) -> String {
+    renamed.iter().find(|(from, _)| from == column).map_or_else(|| column.to_owned(), |(_, to)| to.clone())
+}
+
+/// `rename = { … }` for the renamed columns, if any.
+fn write_renames(out: &mut String, renamed: &[(String, String)]) {
+    if renamed.is_empty() {
+        return;
+    }
+    let pairs: Vec<String> = renamed.iter().map(|(from, to)| format!("{} = {}", quote(from), quote(to))).collect();
+    let _ = writeln!(out, "# Columns whose names a graph cannot take as property names, renamed.");
+    let _ = writeln!(out, "rename = {{ {} }}", pairs.join(", "));
+}
+
+/// Endpoint key expressions reading `columns`: a TOML string, or an array for several.
+fn expressions(columns: &[String]) -> String {
+    list(&columns.iter().map(|column| Expr::column(column).to_string()).collect::<Vec<_>>())
 }
 
 /// For a join table: its two foreign keys, when the primary key is exactly their columns.
@@ -251,10 +349,15 @@ fn join_keys(table: &Table) -> Option<(&ForeignKey, &ForeignKey)> {
     (covered.len() == table.primary_key.len()).then_some((*first, *second))
 }
 
-/// The label and key of `table` if it is mapped to nodes.
+/// The label and key of `table` if it is mapped to nodes: its own, or for an inheritance
+/// child those of the ancestor whose nodes its rows become.
 fn node_role<'r>(roles: &'r BTreeMap<&str, Role<'_>>, table: &str) -> Option<(&'r str, &'r Vec<String>)> {
     match roles.get(table) {
         Some(Role::Node { label, key, .. }) => Some((label, key)),
+        Some(Role::Inherited { root }) => match roles.get(root) {
+            Some(Role::Node { label, key, .. }) => Some((label, key)),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -422,6 +525,7 @@ mod tests {
                     ref_columns: refs.iter().map(|c| c.to_string()).collect(),
                 })
                 .collect(),
+            inherits: Vec::new(),
         }
     }
 
@@ -473,6 +577,76 @@ mod tests {
         let employee = config.nodes.iter().find(|n| n.label == "Employee").unwrap();
         assert_eq!(employee.exclude, vec!["ReportsTo".to_string()]);
         // The generated file must plan cleanly.
+        crate::Plan::build(&config, std::path::Path::new("grafter.toml"), &starter.text).unwrap();
+    }
+
+    #[test]
+    fn columns_whose_names_cannot_be_properties_are_renamed_and_the_file_plans_and_binds() {
+        let catalog = Catalog {
+            tables: vec![
+                table(
+                    "people",
+                    &["id`x", "Unit Price", "_grafter_run", "grafter_run", "not", "city id"],
+                    &["id`x"],
+                    &[(&["city id"], "cities", &["id"])],
+                ),
+                table("cities", &["id", "a`b", "a_b"], &["id"], &[]),
+                table(
+                    "people_cities",
+                    &["person", "city", "we`ight"],
+                    &["person", "city"],
+                    &[(&["person"], "people", &["id`x"]), (&["city"], "cities", &["id"])],
+                ),
+            ],
+        };
+        let starter = starter_config(&catalog, "sqlite:x.db");
+        let config = crate::Config::parse(&starter.text, "grafter.toml", |_| None).unwrap();
+        let plan = crate::Plan::build(&config, std::path::Path::new("grafter.toml"), &starter.text)
+            .unwrap_or_else(|e| panic!("{e}\n{}", starter.text));
+        for mapping in &plan.mappings {
+            let crate::ReadSpec::Table(name) = &mapping.read else { panic!("init maps tables") };
+            let columns: Vec<String> = catalog.table(name).unwrap().columns.iter().map(|c| c.name.clone()).collect();
+            crate::bind(mapping, &columns).unwrap_or_else(|e| panic!("{e}\n{}", starter.text));
+        }
+        let people = config.nodes.iter().find(|n| n.label == "People").unwrap();
+        assert_eq!(people.key, crate::OneOrMany::One("id_x".into()));
+        let renamed: Vec<(&str, &str)> = people.rename.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        assert_eq!(renamed, [("_grafter_run", "grafter_run_2"), ("id`x", "id_x")]);
+        let city = config.nodes.iter().find(|n| n.label == "City").unwrap();
+        assert_eq!(city.rename.get("a`b").map(String::as_str), Some("a_b_2"));
+        let join = config.relationships.iter().find(|r| r.rel_type == "PEOPLE_CITIES").unwrap();
+        assert_eq!(join.rename.get("we`ight").map(String::as_str), Some("we_ight"));
+        assert_eq!(starter.warnings.len(), 4, "{:?}", starter.warnings);
+        assert!(
+            starter.warnings.iter().any(|w| w.contains("column \"id`x\"") && w.contains("renamed to `id_x`")),
+            "{:?}",
+            starter.warnings
+        );
+    }
+
+    #[test]
+    fn inheritance_children_are_read_through_their_topmost_parent_and_referenced_as_it() {
+        let mut staff = table("staff", &["id", "name", "role"], &["id"], &[]);
+        staff.inherits = vec!["people".into()];
+        let mut managers = table("managers", &["id", "name", "role", "level"], &["id"], &[]);
+        managers.inherits = vec!["staff".into()];
+        let catalog = Catalog {
+            tables: vec![
+                table("badges", &["id", "holder"], &["id"], &[(&["holder"], "managers", &["id"])]),
+                managers,
+                table("people", &["id", "name"], &["id"], &[]),
+                staff,
+            ],
+        };
+        let starter = starter_config(&catalog, "postgres://db/x");
+        let config = crate::Config::parse(&starter.text, "grafter.toml", |_| None).unwrap();
+        let tables: Vec<&str> = config.nodes.iter().filter_map(|n| n.table.as_deref()).collect();
+        assert_eq!(tables, ["badges", "people"]);
+        assert_eq!(starter.warnings.len(), 2, "{:?}", starter.warnings);
+        assert!(starter.warnings[0].starts_with("table `managers` inherits from `people` (through `staff`)"));
+        assert!(starter.warnings[1].starts_with("table `staff` inherits from `people`: "));
+        let holder = config.relationships.iter().find(|r| r.rel_type == "HOLDER").unwrap();
+        assert_eq!(holder.end.label, "People");
         crate::Plan::build(&config, std::path::Path::new("grafter.toml"), &starter.text).unwrap();
     }
 

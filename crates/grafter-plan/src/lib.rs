@@ -34,14 +34,4 @@ pub use plan::{
 };
 pub use remap::{MissingPolicy, RemapConfig, RemapFrom, RemapTable, RemapUse};
 
-/// The candidate nearest to `wanted` (case-insensitive edit distance), if close enough to be
-/// a plausible typo.
-pub(crate) fn suggest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
-    let wanted_lower = wanted.to_lowercase();
-    candidates
-        .into_iter()
-        .map(|c| (strsim::levenshtein(&wanted_lower, &c.to_lowercase()), c))
-        .filter(|(distance, c)| *distance <= (wanted.len().max(c.len()) / 3).max(2))
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, c)| c.to_owned())
-}
+pub(crate) use grafter_model::suggest;

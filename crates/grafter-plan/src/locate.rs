@@ -55,23 +55,29 @@ pub fn array_entry_line(text: &str, array: &str, index: usize) -> Option<usize> 
     text.lines().enumerate().filter(|(_, line)| code(line).replace(' ', "") == header).nth(index).map(|(n, _)| n + 1)
 }
 
-/// The line of `key = …` inside the `index`-th `[[array]]` entry (before the next header).
+/// The line of `key = …` inside the `index`-th `[[array]]` entry: in the entry itself or in
+/// its tables (`[nodes.transform]`), before the next entry or section.
 pub fn array_key_line(text: &str, array: &str, index: usize, key: &str) -> Option<usize> {
     let start = array_entry_line(text, array, index)?;
-    find_key_after(text, start, key)
+    let own_table = format!("[{array}.");
+    find_key_after(text, start, key, |header| header.starts_with(&own_table))
 }
 
 /// The line of `key = …` in `[section]`.
 pub fn key_line(text: &str, section: &str, key: &str) -> Option<usize> {
     let header = format!("[{section}]");
     let start = text.lines().position(|line| code(line).replace(' ', "") == header)? + 1;
-    find_key_after(text, start, key)
+    find_key_after(text, start, key, |_| false)
 }
 
-fn find_key_after(text: &str, start_line: usize, key: &str) -> Option<usize> {
+/// The first `key = …` line from `start_line` on, until a header `inside` does not accept.
+fn find_key_after(text: &str, start_line: usize, key: &str, inside: impl Fn(&str) -> bool) -> Option<usize> {
     for (n, line) in text.lines().enumerate().skip(start_line) {
         let code = code(line);
         if code.starts_with('[') {
+            if inside(&code.replace(' ', "")) {
+                continue;
+            }
             return None;
         }
         if let Some((name, _)) = code.split_once('=')
@@ -96,6 +102,14 @@ mod tests {
         assert_eq!(array_key_line(TEXT, "nodes", 1, "key"), Some(9));
         assert_eq!(array_key_line(TEXT, "nodes", 0, "key"), None);
         assert_eq!(key_line(TEXT, "source", "url"), Some(2));
+    }
+
+    #[test]
+    fn keys_of_an_entrys_own_tables_are_found_but_not_the_next_entrys() {
+        let text = "[[nodes]]\nlabel = \"A\"\n[nodes.transform]\nscore = \"1\"\n[[nodes]]\nother = \"2\"\n";
+        assert_eq!(array_key_line(text, "nodes", 0, "score"), Some(4));
+        assert_eq!(array_key_line(text, "nodes", 0, "other"), None);
+        assert_eq!(array_key_line(text, "nodes", 1, "other"), Some(6));
     }
 
     #[test]

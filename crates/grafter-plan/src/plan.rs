@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use grafter_model::{NameKind, check_name};
+use grafter_model::{NameKind, check_name, usable_name};
 
 use crate::config::{Config, Endpoint, NodeMapping, NullReference, RelationshipMapping};
 use crate::locate::{self, Location};
@@ -165,7 +165,13 @@ pub struct RunSettings {
     pub max_rejects: Option<u64>,
     /// Reject file path.
     pub reject_file: PathBuf,
+    /// How many runs keep their snapshot (the newest ones).
+    pub keep_snapshots: usize,
 }
+
+/// Runs whose snapshot is kept when `[run] keep_snapshots` is not set: the newest run can be
+/// rolled back, and then the one before it.
+pub const DEFAULT_KEEP_SNAPSHOTS: usize = 2;
 
 /// `[sync]` with defaults applied.
 #[derive(Debug, Clone, PartialEq)]
@@ -344,6 +350,14 @@ impl Builder<'_> {
                 hint: None,
             });
         }
+        if run.keep_snapshots == Some(0) {
+            return Err(PlanError {
+                location: locate::key_line(self.text, "run", "keep_snapshots")
+                    .map_or(Location::file(&self.file), |line| Location::line(&self.file, line)),
+                message: "keep_snapshots must be at least 1: the newest run's snapshot is what rollback needs".into(),
+                hint: Some("to take no snapshots at all, run with `grafter run --no-snapshot`".into()),
+            });
+        }
         Ok(Plan {
             config_path: config_path.to_path_buf(),
             source_url: self.config.source.url.clone(),
@@ -352,6 +366,7 @@ impl Builder<'_> {
                 batch_size: run.batch_size.unwrap_or(DEFAULT_BATCH_SIZE),
                 max_rejects: run.max_rejects,
                 reject_file,
+                keep_snapshots: run.keep_snapshots.unwrap_or(DEFAULT_KEEP_SNAPSHOTS),
             },
             mappings,
             csv: self.config.source.csv.clone(),
@@ -385,8 +400,20 @@ impl Builder<'_> {
         }
     }
 
+    /// Checks a name the config gives (`key` is the config key it stands at, for the line).
     fn check_name(&self, kind: NameKind, name: &str, entry: Entry, key: &str) -> Result<(), PlanError> {
-        check_name(kind, name).map_err(|e| self.error(entry, Some(key), e.to_string(), None))
+        check_name(kind, name).map_err(|e| {
+            let instead = usable_name(name);
+            let hint = match kind {
+                NameKind::Label => format!("choose another label, e.g. `{instead}`"),
+                NameKind::RelationshipType => format!("choose another type, e.g. `{instead}`"),
+                NameKind::Property => format!(
+                    "name the property differently, e.g. `{instead}` (a column keeps its own name in the source: \
+                     `rename` it or compute the property with a transform)"
+                ),
+            };
+            self.error(entry, Some(key), e.to_string(), Some(hint))
+        })
     }
 
     fn properties(
@@ -402,7 +429,7 @@ impl Builder<'_> {
         }
         let mut parsed = Vec::new();
         for (property, text) in transform {
-            self.check_name(NameKind::Property, property, entry, "transform")?;
+            self.check_name(NameKind::Property, property, entry, property)?;
             let expr = transform::parse(text).map_err(|e| {
                 self.error(
                     entry,
@@ -456,10 +483,12 @@ impl Builder<'_> {
     }
 
     /// Checksum of a mapping's definition as written (whitespace and comments aside) and of
-    /// the source it reads.
+    /// the source it reads, named without its password: the checksum is stored in the graph
+    /// (a hash of a password is still its secret, open to guessing), and a password changed
+    /// between two attempts of a run must not make the second start over.
     fn checksum(&self, definition: &impl serde::Serialize) -> String {
         let json = serde_json::to_string(definition).unwrap_or_default();
-        sha256_hex(&[&self.config.source.url, &json])
+        sha256_hex(&[&grafter_model::redact_url(&self.config.source.url), &json])
     }
 
     fn location(&self, entry: Entry) -> Location {
@@ -817,5 +846,33 @@ impl Builder<'_> {
         ordered.sort_by_key(|m| m.stage);
         *mappings = ordered;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapping_checksum(source_url: &str) -> String {
+        let text = format!(
+            "[source]\nurl = \"{source_url}\"\n\n[[nodes]]\nlabel = \"Item\"\ntable = \"items\"\nkey = \"id\"\n"
+        );
+        let config = Config::parse(&text, "grafter.toml", |_| None).expect("parses");
+        let plan = Plan::build(&config, Path::new("grafter.toml"), &text).expect("plans");
+        plan.mappings[0].checksum.clone()
+    }
+
+    /// The mapping checksum, stored in the graph, was a hash of the source URL with its
+    /// password: open to guessing, and a password changed between two attempts of a run made
+    /// the second start over.
+    #[test]
+    fn a_mapping_checksum_does_not_depend_on_the_source_password() {
+        let first = mapping_checksum("postgres://app:first-secret@db:5432/shop");
+        assert_eq!(first, mapping_checksum("postgres://app:Another/p@ss@db:5432/shop"));
+        assert_ne!(
+            first,
+            mapping_checksum("postgres://app:first-secret@db:5432/other_shop"),
+            "the source still counts"
+        );
     }
 }

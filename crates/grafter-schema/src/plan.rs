@@ -61,7 +61,7 @@ pub async fn plan_statements(
         for statement in statements {
             let estimate = match estimate_query(&statement.text) {
                 None => Estimate::NotCounted,
-                Some(query) => match target.query(&query, estimate_params(statement)).await {
+                Some(query) => match target.read_query(&query, estimate_params(statement)).await {
                     Ok(result) => match result.rows.first().and_then(|r| r.first()) {
                         Some(Value::Int(n)) => Estimate::Matches(u64::try_from(*n).unwrap_or(0)),
                         other => Estimate::Unknown(format!("the count came back as {other:?}")),

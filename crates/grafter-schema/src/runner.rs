@@ -546,8 +546,9 @@ pub(crate) async fn verify_migration(
 ) -> Result<(), StepFailure> {
     for statement in migration.verify.iter().filter(|s| !(finalized && matches!(s.step, Some(Step::Transform(_))))) {
         let at = location(migration, statement);
+        // A verify query only reads: the target refuses one that would write.
         let result = target
-            .query(&statement.text, statement.params.clone())
+            .read_query(&statement.text, statement.params.clone())
             .await
             .map_err(|e| StepFailure { message: format!("verify {at}: {e}") })?;
         let holds = match result.columns.iter().position(|c| c == "valid") {

@@ -23,6 +23,8 @@ mod blocking;
 mod error;
 #[cfg(any(feature = "csv", feature = "ndjson"))]
 mod files;
+#[cfg(feature = "ndjson")]
+mod json;
 mod url;
 
 #[cfg(feature = "archive")]
@@ -38,7 +40,8 @@ pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
-pub use error::{SourceError, suggest};
+pub use error::SourceError;
+pub(crate) use grafter_model::suggest;
 pub use url::{SourceUrl, parse_url};
 
 /// What a mapping reads: a table (or file) by name, or a SQL query.
@@ -282,7 +285,7 @@ pub async fn open(url: &str, base_dir: &Path, options: &SourceOptions) -> Result
         #[cfg(feature = "csv")]
         SourceUrl::Csv(dir) => Ok(Box::new(csv::CsvSource::open(&dir, options.csv.clone())?)),
         #[cfg(feature = "ndjson")]
-        SourceUrl::Ndjson(dir) => Ok(Box::new(ndjson::NdjsonSource::open(&dir)?)),
+        SourceUrl::Ndjson(dir) => Ok(Box::new(ndjson::NdjsonSource::open(&dir, options.types)?)),
         #[cfg(feature = "postgres")]
         SourceUrl::Postgres(url) => Ok(Box::new(postgres::PostgresSource::connect(&url, options.types).await?)),
         #[cfg(feature = "mysql")]

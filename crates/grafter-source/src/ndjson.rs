@@ -13,9 +13,13 @@
 //! reading only the keys of lines whose keys are all known already, and its result is
 //! remembered per file (until the file changes) because `scan` needs it again.
 //!
-//! Values keep their JSON types through [`Value::from_json`]: integral numbers become
-//! integers, other numbers floats, objects maps and arrays lists. A line that is not a JSON
-//! object is a malformed row, never dropped; a blank line is no row at all. Rows carry their
+//! Values keep their JSON types (`json.rs`): integers become integers, numbers with a
+//! fraction or exponent floats, objects maps and arrays lists; nothing changes silently. A
+//! key twice in one object, an integer outside the signed 64-bit range (unless
+//! `[source.types] unsigned_overflow = "string"` keeps its digits) make the line a rejected
+//! row naming the key, and a number with more digits than a float holds follows
+//! `[source.types] decimal` (its exact text by default). A line that is not a JSON object
+//! is a malformed row, never dropped; a blank line is no row at all. Rows carry their
 //! physical line number and cursors the byte offset of the next line.
 
 use std::collections::{HashMap, HashSet};
@@ -27,11 +31,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
 use async_trait::async_trait;
-use grafter_model::{Column, SourceRow, Value};
-use serde_json::Value as Json;
+use grafter_model::{Column, SourceRow, TypePolicy, UnsignedOverflow, Value};
 
 use crate::blocking::spawn_reader;
 use crate::files::{Batcher, Resume, TableDir, io_error, open_at, resolve_columns, resume_point, run_blocking};
+use crate::json::{JsonError, Object};
 use crate::{BatchStream, Read, ScanRequest, Source, SourceError};
 
 /// A directory of NDJSON files, one per table (`DIR/<table>.ndjson` or `.jsonl`).
@@ -41,6 +45,8 @@ pub struct NdjsonSource {
     /// Each file's columns as last collected, with the file's size and modification time
     /// then: `columns` and `scan` both need them, and collecting is a pass over the file.
     keys: Mutex<HashMap<PathBuf, KnownKeys>>,
+    /// How numbers JSON has and a graph does not are read.
+    types: TypePolicy,
 }
 
 #[derive(Debug, Clone)]
@@ -54,8 +60,10 @@ type Stamp = (u64, Option<SystemTime>);
 
 impl NdjsonSource {
     /// Opens the directory `dir`, which must exist; files are opened when a table is read.
-    pub fn open(dir: &Path) -> Result<NdjsonSource, SourceError> {
-        Ok(NdjsonSource { dir: TableDir::open(dir, &["ndjson", "jsonl"], "ndjson")?, keys: Mutex::default() })
+    /// `types` decides what becomes of integers outside the 64-bit range and of numbers with
+    /// more digits than a float holds.
+    pub fn open(dir: &Path, types: TypePolicy) -> Result<NdjsonSource, SourceError> {
+        Ok(NdjsonSource { dir: TableDir::open(dir, &["ndjson", "jsonl"], "ndjson")?, keys: Mutex::default(), types })
     }
 
     /// The columns of the file at `path`: the union of its lines' top-level keys.
@@ -98,7 +106,7 @@ impl Source for NdjsonSource {
         if !request.skip_null.is_empty() {
             resolve_columns(&self.dir, &path, &self.keys(&path).await?, &request.skip_null)?;
         }
-        let rules = Rules::new(Vec::new(), request.skip_null.clone());
+        let rules = Rules::new(Vec::new(), request.skip_null.clone(), self.types);
         run_blocking(self.describe(), move || {
             let mut lines = Lines::open(&path, Resume::Start)?;
             let mut count = 0;
@@ -123,7 +131,7 @@ impl Source for NdjsonSource {
         resolve_columns(&self.dir, &path, &keys, &request.columns)?;
         resolve_columns(&self.dir, &path, &keys, &request.skip_null)?;
         let columns: Arc<[Column]> = request.columns.iter().map(|name| Column::untyped(name.as_str())).collect();
-        let rules = Rules::new(request.columns, request.skip_null);
+        let rules = Rules::new(request.columns, request.skip_null, self.types);
         let batch_size = request.batch_size;
         Ok(spawn_reader(move |sender| {
             let lines = Lines::open(&path, resume)?;
@@ -168,26 +176,27 @@ struct Rules {
     repeat_of: Vec<Option<usize>>,
     /// Columns whose NULL (or absence) skips a line.
     skip_null: Vec<String>,
+    policy: TypePolicy,
 }
 
 impl Rules {
-    fn new(wanted: Vec<String>, skip_null: Vec<String>) -> Rules {
+    fn new(wanted: Vec<String>, skip_null: Vec<String>, policy: TypePolicy) -> Rules {
         let repeat_of = wanted.iter().enumerate().map(|(i, name)| wanted[..i].iter().position(|n| n == name)).collect();
-        Rules { wanted, repeat_of, skip_null }
+        Rules { wanted, repeat_of, skip_null, policy }
     }
 
-    fn skips(&self, object: &serde_json::Map<String, Json>) -> bool {
-        self.skip_null.iter().any(|name| object.get(name).is_none_or(Json::is_null))
+    fn skips(&self, object: &Object) -> bool {
+        self.skip_null.iter().any(|name| object.get(name).is_none_or(Value::is_null))
     }
 
     /// Whether the line becomes a row (good or malformed): what `count` counts.
     fn yields(&self, text: &[u8]) -> bool {
-        parse_object(text).map_or(true, |object| !self.skips(&object))
+        parse_object(text, &self.policy).map_or(true, |object| !self.skips(&object))
     }
 
     /// The row a line becomes, or `None` when skip_null skips it.
     fn row(&self, text: &[u8], line: u64) -> Option<SourceRow> {
-        let mut object = match parse_object(text) {
+        let mut object = match parse_object(text, &self.policy) {
             Ok(object) => object,
             Err(reason) => {
                 return Some(SourceRow::Malformed { raw: String::from_utf8_lossy(text).into_owned(), reason, line });
@@ -201,7 +210,7 @@ impl Rules {
             let value = match repeat_of {
                 Some(first) => values.get(*first).cloned().unwrap_or(Value::Null),
                 // Taking the value out of the object moves it instead of copying it.
-                None => object.remove(name).map_or(Value::Null, Value::from_json),
+                None => object.swap_remove(name).unwrap_or(Value::Null),
             };
             values.push(value);
         }
@@ -209,34 +218,35 @@ impl Rules {
     }
 }
 
-/// Parses one line as a JSON object; the error says why it is not one.
-fn parse_object(text: &[u8]) -> Result<serde_json::Map<String, Json>, String> {
+/// Parses one line as a JSON object under `policy`; the error says why it is not one, or
+/// which key holds what cannot be read unchanged.
+fn parse_object(text: &[u8], policy: &TypePolicy) -> Result<Object, String> {
     let text =
         std::str::from_utf8(text).map_err(|e| format!("invalid UTF-8 at byte {} of the line", e.valid_up_to()))?;
-    match serde_json::from_str(text) {
-        Ok(Json::Object(object)) => Ok(object),
-        Ok(other) => Err(format!("expected a JSON object, found {}", json_kind(&other))),
-        Err(error) => {
+    crate::json::parse_object(text, policy).map_err(|error| match error {
+        JsonError::NotAnObject(kind) => format!("expected a JSON object, found {kind}"),
+        JsonError::Refused(reason) => reason,
+        JsonError::Syntax(error) => {
             // serde_json counts lines and columns within the text it was given, which is one
             // line: "line 1" would mislead next to the file's line number, so keep the column.
             let message = error.to_string();
             let position = format!(" at line {} column {}", error.line(), error.column());
             let message = message.strip_suffix(&position).unwrap_or(&message);
-            Err(format!("invalid JSON: {message} (at column {})", error.column()))
+            format!("invalid JSON: {message} (at column {})", error.column())
         }
-    }
+    })
 }
 
-fn json_kind(json: &Json) -> &'static str {
-    match json {
-        Json::Null => "null",
-        Json::Bool(_) => "a boolean",
-        Json::Number(_) => "a number",
-        Json::String(_) => "a string",
-        Json::Array(_) => "an array",
-        Json::Object(_) => "an object",
-    }
-}
+/// The policy under which a line's keys are collected: every number is accepted, so that
+/// only lines that are not JSON objects (or repeat a key) add no columns. A number the scan
+/// refuses makes its row a reject, not its keys unknown.
+const ANY_NUMBER: TypePolicy = TypePolicy {
+    unsigned_overflow: UnsignedOverflow::String,
+    decimal: grafter_model::DecimalPolicy::Float,
+    json: grafter_model::JsonPolicy::Map,
+    bytes: grafter_model::BytesPolicy::Base64,
+    zero_date: grafter_model::ZeroDatePolicy::Null,
+};
 
 /// The union of the top-level keys of every line of `path` that is a JSON object, in
 /// first-seen order. Malformed lines contribute nothing (the scan reports them).
@@ -255,7 +265,7 @@ fn collect_keys(path: &Path) -> Result<Vec<String>, SourceError> {
         if all_known {
             continue;
         }
-        if let Ok(object) = parse_object(text) {
+        if let Ok(object) = parse_object(text, &ANY_NUMBER) {
             for key in object.keys() {
                 if known.insert(key.clone()) {
                     order.push(key.clone());
@@ -435,6 +445,7 @@ mod tests {
     use super::*;
     use futures::StreamExt as _;
     use grafter_model::{Batch, Cursor};
+    use serde_json::Value as Json;
 
     fn dir_with(name: &str, content: &[u8]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
@@ -479,7 +490,7 @@ mod tests {
     #[tokio::test]
     async fn columns_are_the_union_of_keys_in_first_seen_order() {
         let dir = dir_with("events.ndjson", EVENTS.as_bytes());
-        let source = NdjsonSource::open(dir.path()).unwrap();
+        let source = NdjsonSource::open(dir.path(), TypePolicy::default()).unwrap();
         let columns = source.columns(&Read::Table("events".into())).await.unwrap();
         assert_eq!(names(columns), ["id", "kind", "score", "tags", "meta"]);
     }
@@ -497,7 +508,7 @@ mod tests {
             "\n",
         );
         let dir = dir_with("t.jsonl", text.as_bytes());
-        let source = NdjsonSource::open(dir.path()).unwrap();
+        let source = NdjsonSource::open(dir.path(), TypePolicy::default()).unwrap();
         let columns = source.columns(&Read::Table("t".into())).await.unwrap();
         assert_eq!(names(columns), ["a", "b", "a\"q", "late"]);
     }
@@ -524,7 +535,7 @@ mod tests {
     #[tokio::test]
     async fn values_keep_their_json_types_and_missing_fields_are_null() {
         let dir = dir_with("events.ndjson", EVENTS.as_bytes());
-        let source = NdjsonSource::open(dir.path()).unwrap();
+        let source = NdjsonSource::open(dir.path(), TypePolicy::default()).unwrap();
         let rows = scan_rows(&source, request("events", &["score", "id", "tags", "meta", "kind"])).await;
         let meta = Value::Map([("x".to_owned(), Value::Int(1))].into_iter().collect());
         assert_eq!(
@@ -555,7 +566,7 @@ mod tests {
     #[tokio::test]
     async fn a_column_requested_twice_is_delivered_twice() {
         let dir = dir_with("events.ndjson", EVENTS.as_bytes());
-        let source = NdjsonSource::open(dir.path()).unwrap();
+        let source = NdjsonSource::open(dir.path(), TypePolicy::default()).unwrap();
         let rows = scan_rows(&source, request("events", &["id", "id"])).await;
         assert_eq!(rows[0], SourceRow::Ok { values: vec![Value::Int(1), Value::Int(1)], line: 1 });
     }
@@ -564,7 +575,7 @@ mod tests {
     async fn blank_lines_crlf_and_bom_keep_line_numbers() {
         let text = b"\xEF\xBB\xBF{\"id\":1}\r\n\r\n   \n{\"id\":2}\r\n\n{\"id\":3}";
         let dir = dir_with("t.ndjson", text);
-        let source = NdjsonSource::open(dir.path()).unwrap();
+        let source = NdjsonSource::open(dir.path(), TypePolicy::default()).unwrap();
         let rows = scan_rows(&source, request("t", &["id"])).await;
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[0], SourceRow::Ok { values: vec![Value::Int(1)], line: 1 });
@@ -577,7 +588,7 @@ mod tests {
     async fn malformed_lines_are_rows_with_reasons_and_later_rows_arrive() {
         let text = b"{\"id\":1}\n{\"id\": 2,}\n[1,2]\n{\"id\":\"\xFF\"}\n{\"id\":5}\n";
         let dir = dir_with("t.ndjson", text);
-        let source = NdjsonSource::open(dir.path()).unwrap();
+        let source = NdjsonSource::open(dir.path(), TypePolicy::default()).unwrap();
         let rows = scan_rows(&source, request("t", &["id"])).await;
         assert_eq!(rows.len(), 5);
         let SourceRow::Malformed { raw, reason, line: 2 } = &rows[1] else { panic!("{:?}", rows[1]) };
@@ -602,10 +613,61 @@ mod tests {
         assert_eq!(rows[4], SourceRow::Ok { values: vec![Value::Int(5)], line: 5 });
     }
 
+    /// Integers beyond i64 (two beyond u64), one at the edge, and a key given twice.
+    const NUMBERS: &str = concat!(
+        r#"{"id": 1, "n": 18446744073709551616}"#,
+        "\n",
+        r#"{"id": 2, "n": 12345678901234567890123}"#,
+        "\n",
+        r#"{"id": 3, "n": 9223372036854775807}"#,
+        "\n",
+        r#"{"id": 4, "n": 1, "id": 5}"#,
+        "\n",
+    );
+
+    fn too_big(digits: &str) -> String {
+        format!(
+            "key `n`: the integer {digits} does not fit a signed 64-bit integer (set `unsigned_overflow = \"string\"` \
+             in [source.types] to keep its digits as text)"
+        )
+    }
+
+    #[tokio::test]
+    async fn integers_beyond_64_bits_are_rejected_naming_the_key_and_a_repeated_key_rejects_the_line() {
+        let dir = dir_with("t.ndjson", NUMBERS.as_bytes());
+        let source = NdjsonSource::open(dir.path(), TypePolicy::default()).unwrap();
+        let rows = scan_rows(&source, request("t", &["id", "n"])).await;
+        let lines: Vec<&str> = NUMBERS.lines().collect();
+        let repeated = "the key `id` appears twice in one object (keeping either value would drop the other)";
+        assert_eq!(
+            rows,
+            vec![
+                SourceRow::Malformed { raw: lines[0].into(), reason: too_big("18446744073709551616"), line: 1 },
+                SourceRow::Malformed { raw: lines[1].into(), reason: too_big("12345678901234567890123"), line: 2 },
+                SourceRow::Ok { values: vec![Value::Int(3), Value::Int(i64::MAX)], line: 3 },
+                SourceRow::Malformed { raw: lines[3].into(), reason: repeated.into(), line: 4 },
+            ]
+        );
+        let mut req = request("t", &["id"]);
+        req.skip_null = vec!["n".into()];
+        assert_eq!(source.count(&req).await.unwrap(), Some(4), "rejected lines are rows, never skipped");
+    }
+
+    #[tokio::test]
+    async fn unsigned_overflow_string_keeps_the_exact_digits() {
+        let dir = dir_with("t.ndjson", NUMBERS.as_bytes());
+        let policy = TypePolicy { unsigned_overflow: UnsignedOverflow::String, ..TypePolicy::default() };
+        let source = NdjsonSource::open(dir.path(), policy).unwrap();
+        let rows = scan_rows(&source, request("t", &["n"])).await;
+        assert_eq!(rows[0], SourceRow::Ok { values: vec![Value::from("18446744073709551616")], line: 1 });
+        assert_eq!(rows[1], SourceRow::Ok { values: vec![Value::from("12345678901234567890123")], line: 2 });
+        assert!(matches!(rows[3], SourceRow::Malformed { line: 4, .. }), "a repeated key is never kept: {:?}", rows[3]);
+    }
+
     #[tokio::test]
     async fn skip_null_skips_null_and_missing_fields_and_count_agrees() {
         let dir = dir_with("events.ndjson", format!("{EVENTS}not json\n").as_bytes());
-        let source = NdjsonSource::open(dir.path()).unwrap();
+        let source = NdjsonSource::open(dir.path(), TypePolicy::default()).unwrap();
         let mut req = request("events", &["id"]);
         req.skip_null = vec!["kind".into()];
         let batches = batches(&source, req.clone()).await;
@@ -623,7 +685,7 @@ mod tests {
     #[tokio::test]
     async fn batches_respect_the_size_and_carry_cursors() {
         let dir = dir_with("events.ndjson", EVENTS.as_bytes());
-        let source = NdjsonSource::open(dir.path()).unwrap();
+        let source = NdjsonSource::open(dir.path(), TypePolicy::default()).unwrap();
         let mut req = request("events", &["id"]);
         req.batch_size = 2;
         let batches = batches(&source, req).await;
@@ -637,7 +699,7 @@ mod tests {
     async fn resuming_from_any_cursor_yields_the_tail_of_a_full_scan() {
         let text = format!("{EVENTS}\r\n{{\"id\": 4}}\r\nbad\n\n{{\"id\": 6, \"kind\": \"x\"}}");
         let dir = dir_with("t.ndjson", text.as_bytes());
-        let source = NdjsonSource::open(dir.path()).unwrap();
+        let source = NdjsonSource::open(dir.path(), TypePolicy::default()).unwrap();
         let mut req = request("t", &["kind", "id"]);
         req.batch_size = 1;
         let full = batches(&source, req.clone()).await;
@@ -657,7 +719,7 @@ mod tests {
     #[tokio::test]
     async fn a_cursor_inside_a_line_is_an_error() {
         let dir = dir_with("events.ndjson", EVENTS.as_bytes());
-        let source = NdjsonSource::open(dir.path()).unwrap();
+        let source = NdjsonSource::open(dir.path(), TypePolicy::default()).unwrap();
         let mut req = request("events", &["id"]);
         req.after = Cursor::Rows { rows: 1, byte_offset: Some(5) };
         let mut stream = source.scan(req).await.unwrap();
@@ -668,7 +730,7 @@ mod tests {
     #[tokio::test]
     async fn unknown_columns_and_tables_suggest_the_nearest() {
         let dir = dir_with("events.ndjson", EVENTS.as_bytes());
-        let source = NdjsonSource::open(dir.path()).unwrap();
+        let source = NdjsonSource::open(dir.path(), TypePolicy::default()).unwrap();
         let Err(err) = source.scan(request("events", &["kinds"])).await else { panic!("kinds is not a column") };
         let text = err.to_string();
         assert!(text.contains("`kinds`") && text.contains("events.ndjson"), "{text}");
@@ -684,7 +746,7 @@ mod tests {
     #[tokio::test]
     async fn a_changed_file_is_read_again_for_its_columns() {
         let dir = dir_with("t.ndjson", b"{\"a\":1}\n");
-        let source = NdjsonSource::open(dir.path()).unwrap();
+        let source = NdjsonSource::open(dir.path(), TypePolicy::default()).unwrap();
         assert_eq!(names(source.columns(&Read::Table("t".into())).await.unwrap()), ["a"]);
         std::fs::write(dir.path().join("t.ndjson"), b"{\"a\":1}\n{\"b\":2}\n").unwrap();
         assert_eq!(names(source.columns(&Read::Table("t".into())).await.unwrap()), ["a", "b"]);
@@ -701,7 +763,7 @@ mod tests {
             ));
         }
         let dir = dir_with("big.ndjson", text.as_bytes());
-        let source = NdjsonSource::open(dir.path()).unwrap();
+        let source = NdjsonSource::open(dir.path(), TypePolicy::default()).unwrap();
         let mut req = request("big", &["id", "score"]);
         req.batch_size = 4096;
         assert_eq!(source.count(&req).await.unwrap(), Some(ROWS));

@@ -39,7 +39,8 @@ impl SourceUrl {
 const KNOWN_SCHEMES: &[&str] = &["sqlite", "csv", "ndjson", "postgres", "postgresql", "mysql", "mariadb", "archive"];
 
 /// Parses a source URL; relative paths are taken relative to `base_dir`. `sqlite://PATH` and
-/// `sqlite:///abs/path` are accepted too.
+/// `sqlite:///abs/path` are accepted too. A server URL is checked as its connector will read
+/// it (without connecting), so a URL that cannot work fails here, before anything runs.
 pub fn parse_url(url: &str, base_dir: &Path) -> Result<SourceUrl, SourceError> {
     let Some((scheme, rest)) = url.split_once(':') else {
         return Err(SourceError::BadUrl {
@@ -49,14 +50,22 @@ pub fn parse_url(url: &str, base_dir: &Path) -> Result<SourceUrl, SourceError> {
         });
     };
     match scheme {
-        "postgres" | "postgresql" => return Ok(SourceUrl::Postgres(url.to_owned())),
-        "mysql" | "mariadb" => return Ok(SourceUrl::Mysql(url.to_owned())),
+        "postgres" | "postgresql" => {
+            #[cfg(feature = "postgres")]
+            crate::postgres::check_url(url)?;
+            return Ok(SourceUrl::Postgres(url.to_owned()));
+        }
+        "mysql" | "mariadb" => {
+            #[cfg(feature = "mysql")]
+            crate::mysql::check_url(url)?;
+            return Ok(SourceUrl::Mysql(url.to_owned()));
+        }
         _ => {}
     }
     let path = rest.strip_prefix("//").unwrap_or(rest);
     if path.is_empty() {
         return Err(SourceError::BadUrl {
-            url: url.to_owned(),
+            url: grafter_model::redact_url(url),
             reason: "the path is empty".into(),
             hint: format!("write it as {scheme}:PATH"),
         });

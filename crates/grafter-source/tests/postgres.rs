@@ -635,6 +635,32 @@ async fn errors_say_what_is_wrong_and_never_show_the_password() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inheritance_parents_are_in_the_catalog_and_partitions_are_not() {
+    let db = TestDb::new().await;
+    db.client()
+        .await
+        .batch_execute(
+            "CREATE SCHEMA hr;
+             CREATE TABLE people (id int PRIMARY KEY);
+             CREATE TABLE tagged (tag text);
+             CREATE TABLE hr.staff (role text) INHERITS (people, tagged);
+             CREATE TABLE managers (level int) INHERITS (hr.staff);
+             CREATE TABLE events (id int, day date) PARTITION BY RANGE (day);
+             CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');",
+        )
+        .await
+        .unwrap();
+    let source = db.source(TypePolicy::default()).await;
+    let catalog = source.introspect().await.unwrap();
+    let inherits = |name: &str| catalog.table(name).unwrap_or_else(|| panic!("{name} listed")).inherits.clone();
+    assert_eq!(inherits("hr.staff"), ["people", "tagged"]);
+    assert_eq!(inherits("managers"), ["hr.staff"]);
+    assert!(inherits("people").is_empty() && inherits("events").is_empty());
+    assert!(catalog.table("events_2024").is_none(), "a partition is read through its table");
+    assert_eq!(catalog.ancestors("managers"), ["hr.staff", "people", "tagged"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_killed_mid_stream_is_a_transient_error() {
     let db = TestDb::new().await;
     let killer = db.client().await;

@@ -45,6 +45,24 @@ impl Dialect {
     }
 }
 
+impl Dialect {
+    /// The statements that make the server know the lock node's label and key before a run
+    /// takes the lock: a uniqueness constraint where the server has one (a `MERGE` on it is
+    /// then atomic), else an index (FalkorDB, whose writes to one graph run one at a time but
+    /// which plans a `MATCH` on an unknown label as finding nothing). An error from one that is
+    /// already there is to be ignored.
+    pub fn lock_guard(self) -> Vec<String> {
+        let label = "_GrafterLock";
+        match self {
+            Dialect::FalkorDb => vec![format!("CREATE INDEX FOR (l:{label}) ON (l.name)")],
+            Dialect::Neo4j => vec![format!(
+                "CREATE CONSTRAINT grafter_lock_name IF NOT EXISTS FOR (l:{label}) REQUIRE l.name IS UNIQUE"
+            )],
+            Dialect::Memgraph => vec![format!("CREATE CONSTRAINT ON (l:{label}) ASSERT l.name IS UNIQUE")],
+        }
+    }
+}
+
 /// What a schema migration creates or drops: an index or a uniqueness constraint on one
 /// property of a label's nodes. Names are checked by the caller (`check_name`).
 #[derive(Debug, Clone, PartialEq, Eq)]

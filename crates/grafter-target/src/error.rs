@@ -37,6 +37,17 @@ pub enum TargetError {
         /// The store's message.
         message: String,
     },
+    /// A query that may only read (a check, a verify query, `grafter query` without
+    /// `--write`) would change the graph; it was refused and changed nothing.
+    #[error(
+        "{target} refused a query that would change the graph ({reason})\n  hint: checks, verify queries and `grafter query` only read; change the graph on purpose with `grafter query --write` or a schema migration"
+    )]
+    WriteRefused {
+        /// The target, described.
+        target: String,
+        /// What gave the write away: the clause, or the store's own message.
+        reason: String,
+    },
     /// A write failed as a whole (not one row: those are rejected).
     #[error("writing to {target} failed: {message}")]
     Write {

@@ -24,6 +24,7 @@ mod census;
 mod cypher;
 mod dialect;
 mod error;
+mod read_only;
 mod records;
 mod url;
 
@@ -38,11 +39,27 @@ pub mod null;
 pub use census::{Census, Elements, KnownProperties, LabelSet, PropertyCount, RelationshipShape};
 pub use dialect::{Ddl, Dialect, PropertySchema, SchemaKind};
 pub use error::TargetError;
+pub use read_only::writing_clause;
 pub use records::{
     Anchor, AnchorKey, ChangeOutcome, ChangeReport, ChangeSet, Checkpoint, Encoded, EndpointSpec, NodeRecord, NodeSpec,
     QueryResult, RecordBatch, RelRecord, RelSpec, RowOutcome, WriteReport,
 };
 pub use url::{BoltUrl, FalkorDbUrl, MIN_MESSAGE_BYTES, TargetUrl, parse_url};
+
+/// Whether a process with this id runs on this host (Linux: it has a /proc entry, and is
+/// not a zombie). Where that cannot be told, it is taken as alive, so a lock is never taken
+/// from a live holder. Lock holders on this host are judged by it.
+pub fn process_alive(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    if !proc.is_dir() {
+        return true;
+    }
+    match std::fs::read_to_string(proc.join(pid.to_string()).join("stat")) {
+        // The state follows the command name, which is in parentheses.
+        Ok(stat) => stat.rsplit_once(") ").is_none_or(|(_, rest)| !rest.starts_with('Z')),
+        Err(_) => false,
+    }
+}
 
 /// An index the target should have before loading: on `properties` of nodes labelled `label`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,6 +240,16 @@ pub trait GraphTarget: Send + Sync {
         value
     }
 
+    /// Why the target cannot store `value` as a property, if it cannot (FalkorDB: a NaN
+    /// double, text holding NUL; the embedded store: a value over its size limit). The engine
+    /// rejects a row holding such a value with this reason before it reaches
+    /// [`GraphTarget::encode`], and verification expects it rejected: a write never fails on
+    /// one. Checked for every value loaded, so it must be cheap.
+    fn refuses(&self, value: &Value) -> Option<String> {
+        let _ = value;
+        None
+    }
+
     /// Whether the target keeps what it is given. The null target does not: there is then
     /// nothing to verify.
     fn keeps_graph(&self) -> bool {
@@ -291,12 +318,28 @@ pub trait GraphTarget: Send + Sync {
 
     // ------------------------------------------------------------------ looking
 
-    /// Runs a Cypher query with parameters and returns all its rows.
+    /// Runs a Cypher query with parameters and returns all its rows. It may write.
     async fn query(
         &self,
         cypher: &str,
         params: Vec<(String, grafter_model::Value)>,
     ) -> Result<QueryResult, TargetError>;
+
+    /// Runs a Cypher query that must not change the graph (checks, verify queries, `grafter
+    /// query` without `--write`): one that would is refused with
+    /// [`TargetError::WriteRefused`] and changes nothing. Stores that can run a query
+    /// read-only do so; this default, for those that cannot, refuses any query whose text
+    /// holds a writing clause ([`writing_clause`]) before sending it.
+    async fn read_query(
+        &self,
+        cypher: &str,
+        params: Vec<(String, grafter_model::Value)>,
+    ) -> Result<QueryResult, TargetError> {
+        if let Some(clause) = writing_clause(cypher) {
+            return Err(TargetError::WriteRefused { target: self.describe(), reason: format!("it holds `{clause}`") });
+        }
+        self.query(cypher, params).await
+    }
 
     /// Flushes and closes the store.
     async fn close(&self) -> Result<(), TargetError>;

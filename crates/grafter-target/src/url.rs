@@ -117,22 +117,26 @@ pub fn parse_url(url: &str, base_dir: &Path) -> Result<TargetUrl, TargetError> {
         "null" => Ok(TargetUrl::Null),
         "grafeo" if !path.is_empty() => Ok(TargetUrl::Grafeo(base_dir.join(path))),
         "grafeo" => Err(TargetError::BadUrl {
-            url: url.to_owned(),
+            url: grafter_model::redact_url(url),
             reason: "the path is empty".into(),
             hint: "write grafeo:PATH, or leave [target] url out to use a file beside grafter.toml".into(),
         }),
-        "falkordb" => parse_falkordb(url, path).map(TargetUrl::FalkorDb),
+        "falkordb" => parse_falkordb(url).map(TargetUrl::FalkorDb),
         "bolt" | "bolt+s" | "bolt+ssc" | "neo4j" | "neo4j+s" | "neo4j+ssc" => parse_bolt(url).map(TargetUrl::Bolt),
         other => Err(TargetError::BadUrl {
             url: grafter_model::redact_url(url),
             reason: format!("unknown scheme `{other}`"),
-            hint: format!("known target schemes: {}", KNOWN_SCHEMES.join(", ")),
+            hint: match grafter_model::suggest(other, KNOWN_SCHEMES.iter().copied()) {
+                Some(near) => format!("did you mean `{near}:`? Known target schemes: {}", KNOWN_SCHEMES.join(", ")),
+                None => format!("known target schemes: {}", KNOWN_SCHEMES.join(", ")),
+            },
         }),
     }
 }
 
-/// `falkordb://[USER[:PASSWORD]@]HOST[:PORT]/GRAPH`; user and password percent-decoded.
-fn parse_falkordb(url: &str, rest: &str) -> Result<FalkorDbUrl, TargetError> {
+/// `falkordb://[USER[:PASSWORD]@]HOST[:PORT]/GRAPH`; user and password read by grafter's one
+/// rule ([`grafter_model::ServerUrl`]: any character in the password, percent-encoded or not).
+fn parse_falkordb(url: &str) -> Result<FalkorDbUrl, TargetError> {
     let bad = |reason: &str| TargetError::BadUrl {
         url: grafter_model::redact_url(url),
         reason: reason.to_owned(),
@@ -140,37 +144,27 @@ fn parse_falkordb(url: &str, rest: &str) -> Result<FalkorDbUrl, TargetError> {
             "write it as falkordb://[USER:PASSWORD@]HOST[:PORT]/GRAPH[?bulk=off], e.g. falkordb://127.0.0.1:6380/shop"
                 .into(),
     };
-    let (rest, options) = rest.split_once('?').unwrap_or((rest, ""));
+    let parsed = grafter_model::ServerUrl::parse(url).ok_or_else(|| bad("it has no `//` after the scheme"))?;
+    let (rest, options) = parsed.rest().split_once('?').unwrap_or((parsed.rest(), ""));
     let mut bulk = true;
     for option in options.split('&').filter(|option| !option.is_empty()) {
         match option {
             "bulk=on" => bulk = true,
             "bulk=off" => bulk = false,
-            other => return Err(bad(&format!("unknown option `{other}` (the one option is bulk=on|off)"))),
+            other => {
+                // The name only: the value may be a secret (`password=…`).
+                let name = other.split_once('=').map_or(other, |(name, _)| name);
+                return Err(bad(&format!("unknown option `{name}` (the one option is bulk=on|off)")));
+            }
         }
     }
-    let (authority, graph) = rest.split_once('/').ok_or_else(|| bad("it names no graph"))?;
+    let (address, graph) = rest.split_once('/').ok_or_else(|| bad("it names no graph"))?;
     let graph = percent_decode(graph).map_err(|_| bad("the graph name is not valid percent-encoded UTF-8"))?;
     if graph.is_empty() || graph.contains(['/', '?', '#']) || graph.chars().any(char::is_control) {
         return Err(bad("the graph name is empty or holds `/`, `?`, `#` or control characters"));
     }
-    let (credentials, address) = match authority.rsplit_once('@') {
-        Some((credentials, address)) => (Some(credentials), address),
-        None => (None, authority),
-    };
-    let (user, password) = match credentials {
-        None => (None, None),
-        Some(credentials) => {
-            let (user, password) = match credentials.split_once(':') {
-                Some((user, password)) => (user, Some(password)),
-                None => (credentials, None),
-            };
-            let decode =
-                |s: &str| percent_decode(s).map_err(|_| bad("the user or password is not valid percent-encoded UTF-8"));
-            let user = if user.is_empty() { None } else { Some(decode(user)?) };
-            (user, password.map(decode).transpose()?)
-        }
-    };
+    let user = parsed.user().map_err(|e| bad(&e.to_string()))?;
+    let password = parsed.password().map_err(|e| bad(&e.to_string()))?;
     let (host, port) = match address.rsplit_once(':') {
         Some((host, port)) if !host.ends_with(']') || host.starts_with('[') => {
             (host, port.parse::<u16>().map_err(|_| bad(&format!("the port `{port}` is not a number from 1 to 65535")))?)
@@ -191,8 +185,9 @@ fn parse_falkordb(url: &str, rest: &str) -> Result<FalkorDbUrl, TargetError> {
 }
 
 /// `bolt[+s|+ssc]://` or `neo4j[+s|+ssc]://[USER:PASSWORD@]HOST[:PORT][?database=NAME&…]`:
-/// grafter's own parameters (`max_message_bytes`, `server`) are taken out; the Bolt client
-/// checks the rest when the target opens.
+/// grafter's own parameters (`max_message_bytes`, `server`) are taken out, the credentials
+/// percent-encoded ([`grafter_model::ServerUrl::for_driver`]), and the Bolt client's own
+/// reading of the rest is checked now, so a URL that cannot work fails before anything runs.
 fn parse_bolt(url: &str) -> Result<BoltUrl, TargetError> {
     let bad = |reason: String| {
         TargetError::BadUrl {
@@ -201,12 +196,9 @@ fn parse_bolt(url: &str) -> Result<BoltUrl, TargetError> {
         hint: "write it as bolt://[USER:PASSWORD@]HOST[:PORT][?database=NAME][&max_message_bytes=N] (or neo4j://… to route, +s / +ssc for TLS)".into(),
     }
     };
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, query),
-        None => (url, ""),
-    };
-    let authority = base.split_once("://").map_or("", |(_, rest)| rest);
-    if authority.trim_end_matches('/').rsplit('@').next().is_none_or(str::is_empty) {
+    let parsed = grafter_model::ServerUrl::parse(url).ok_or_else(|| bad("it has no `//` after the scheme".into()))?;
+    let (address, query) = parsed.rest().split_once('?').unwrap_or((parsed.rest(), ""));
+    if address.trim_end_matches('/').is_empty() {
         return Err(bad("it names no host".into()));
     }
     let mut kept = Vec::new();
@@ -229,7 +221,22 @@ fn parse_bolt(url: &str) -> Result<BoltUrl, TargetError> {
             _ => kept.push(pair),
         }
     }
-    let connect = if kept.is_empty() { base.to_owned() } else { format!("{base}?{}", kept.join("&")) };
+    let driver = parsed.for_driver().map_err(|e| bad(e.to_string()))?;
+    // `for_driver` keeps the text after the credentials as it is: swap in the filtered query.
+    let credentials_end = driver.len() - parsed.rest().len();
+    let mut connect = format!("{}{address}", &driver[..credentials_end]);
+    if !kept.is_empty() {
+        connect.push('?');
+        connect.push_str(&kept.join("&"));
+    }
+    #[cfg(feature = "bolt")]
+    if let Err(error) = grafter_bolt::ConnectConfig::parse(&connect) {
+        let reason = match error {
+            grafter_bolt::BoltError::Url { reason, .. } => reason,
+            other => other.to_string(),
+        };
+        return Err(bad(grafter_model::hide_password(&reason, url)));
+    }
     Ok(BoltUrl { connect, max_message_bytes, server })
 }
 
@@ -277,7 +284,7 @@ mod tests {
         assert_eq!((off.graph.as_str(), off.bulk), ("shop", false));
         assert_eq!(off.describe(), "falkordb://127.0.0.1:6380/shop?bulk=off");
         let error = parse_url("falkordb://u:s3cret@h:1/g?fast=yes", Path::new("/")).unwrap_err().to_string();
-        assert!(error.contains("unknown option `fast=yes`") && !error.contains("s3cret"), "{error}");
+        assert!(error.contains("unknown option `fast`") && !error.contains("s3cret"), "{error}");
     }
 
     fn bolt(url: &str) -> BoltUrl {
@@ -313,6 +320,42 @@ mod tests {
             ("bolt://u:s3cret@host?max_message_bytes=lots", "`lots`"),
             ("bolt://u:s3cret@host?server=oracle", "not one of"),
             ("bolt://u:s3cret@", "no host"),
+        ] {
+            let error = parse_url(url, Path::new("/")).unwrap_err().to_string();
+            assert!(error.contains(needle), "{url}: {error}");
+            assert!(!error.contains("s3cret"), "{error}");
+        }
+    }
+
+    #[test]
+    fn passwords_with_url_delimiters_are_read_whole_and_never_shown() {
+        for (written, password) in [("p/ss", "p/ss"), ("p#ss", "p#ss"), ("p?ss", "p?ss"), ("a@b/c#d?e", "a@b/c#d?e")] {
+            let parsed = falkordb(&format!("falkordb://app:{written}@127.0.0.1:6380/shop?bulk=off"));
+            assert_eq!(parsed.password.as_deref(), Some(password), "{written}");
+            assert_eq!((parsed.host.as_str(), parsed.port, parsed.graph.as_str()), ("127.0.0.1", 6380, "shop"));
+            assert!(!parsed.bulk);
+            let error = parse_url(&format!("falkordb://app:{written}@127.0.0.1:6380/"), Path::new("/"))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("falkordb://app:***@127.0.0.1:6380/") && !error.contains(written), "{error}");
+            let parsed = bolt(&format!("bolt://app:{written}@127.0.0.1:7687?database=shop"));
+            assert_eq!(parsed.describe(), "bolt://app:***@127.0.0.1:7687?database=shop");
+            let config = grafter_bolt::ConnectConfig::parse(&parsed.connect).unwrap();
+            assert_eq!(config.auth, grafter_bolt::Auth::basic("app", password), "{written}");
+            assert_eq!(config.database.as_deref(), Some("shop"));
+        }
+        let error = parse_url("falkordb://127.0.0.1:6380/g?password=s3cret", Path::new("/")).unwrap_err().to_string();
+        assert!(error.contains("unknown option `password`") && !error.contains("s3cret"), "{error}");
+    }
+
+    #[test]
+    fn urls_that_cannot_work_are_refused_when_parsed() {
+        for (url, needle) in [
+            ("falkor://127.0.0.1:6380/g", "did you mean `falkordb:`?"),
+            ("bolt://u:s3cret@127.0.0.1:7687/shop", "a Bolt URL has no path"),
+            ("bolt://u:s3cret@127.0.0.1:7687?region=eu", "unknown parameter `region`"),
+            ("bolt://u:s3cret@127.0.0.1:notaport", "port `notaport`"),
+            ("falkordb://u:s3cret@127.0.0.1:6380", "it names no graph"),
         ] {
             let error = parse_url(url, Path::new("/")).unwrap_err().to_string();
             assert!(error.contains(needle), "{url}: {error}");

@@ -36,7 +36,18 @@ pub async fn run(cli: &Cli, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
                 outln!("no runs recorded in {}", grafter_model::redact_url(&plan.target_url))
             }
             Format::Text => outln!("{}", table::runs(&runs)),
-            Format::Json => outln!("{}", serde_json::to_string_pretty(&runs)?),
+            Format::Json => {
+                // Each record as stored, and whether it can be rolled back now.
+                let mut listed = Vec::with_capacity(runs.len());
+                for (run, rollback) in runs.iter().zip(grafter_engine::rollback_states(&runs)) {
+                    let mut value = serde_json::to_value(run)?;
+                    if let Some(object) = value.as_object_mut() {
+                        object.insert("rollback".into(), serde_json::to_value(rollback)?);
+                    }
+                    listed.push(value);
+                }
+                outln!("{}", serde_json::to_string_pretty(&listed)?);
+            }
         },
         Some(id) => {
             let Some(run) = runs.iter().find(|r| &r.id == id) else {

@@ -19,6 +19,7 @@ pub async fn run(cli: &Cli, args: &InitArgs) -> anyhow::Result<ExitCode> {
         }
         .into());
     }
+    crate::output::secrets::remember(&args.from);
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let source = grafter_source::open(&args.from, &cwd, &SourceOptions::default()).await?;
     let catalog = source.introspect().await?;

@@ -23,7 +23,7 @@ pub async fn run(cli: &Cli, command: &LockCommand) -> anyhow::Result<ExitCode> {
             }
             Err(error) => return Err(error.into()),
         },
-        LockCommand::Break => match grafter_engine::break_lock(&plan).await? {
+        LockCommand::Break { force } => match grafter_engine::break_lock(&plan, *force).await? {
             None => outln!("not locked: nothing to break"),
             Some(holder) => outln!("broke the lock ({holder}); recorded in the history"),
         },

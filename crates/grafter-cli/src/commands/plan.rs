@@ -10,9 +10,9 @@ use crate::cli::{Cli, Format, PlanArgs};
 pub async fn run(cli: &Cli, args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let plan = super::load_plan(&cli.config)?;
     // Reading the source's columns lets the plan list exact properties and catches unknown
-    // tables and columns now rather than mid-run.
-    let bound = grafter_engine::describe_plan(&plan).await?;
-    let explanation = explain::explain(&plan, &bound);
+    // tables and columns now rather than mid-run; its catalog shows reads that overlap.
+    let described = grafter_engine::describe_plan(&plan).await?;
+    let explanation = explain::explain(&plan, &described.bound, described.catalog.as_ref());
     match args.format {
         Format::Text => out!("{}", explain::render_text(&explanation)),
         Format::Json => outln!("{}", serde_json::to_string_pretty(&explanation)?),

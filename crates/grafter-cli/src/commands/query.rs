@@ -16,7 +16,12 @@ pub async fn run(cli: &Cli, args: &QueryArgs) -> anyhow::Result<ExitCode> {
     let base = plan.config_dir();
     let access = if args.write { Access::Write } else { Access::Read };
     let target = grafter_target::open(&plan.target_url, base, access).await?;
-    let result = target.query(&args.cypher, params).await;
+    // Without --write the target refuses a query that would change the graph.
+    let result = if args.write {
+        target.query(&args.cypher, params).await
+    } else {
+        target.read_query(&args.cypher, params).await
+    };
     target.close().await?;
     let result = result?;
     match args.format {

@@ -5,6 +5,7 @@ pub mod fanout;
 pub mod html;
 pub mod metrics;
 pub mod progress;
+pub mod secrets;
 pub mod table;
 pub mod verify;
 

@@ -96,8 +96,9 @@ pub fn rows(columns: &[String], rows: &[Vec<Value>]) -> String {
 pub fn runs(runs: &[RunRecord]) -> String {
     let mut table = new_table(vec![
         "run", "kind", "status", "started", "ended", "by", "mappings", "read", "written", "rejected", "attempts",
+        "rollback",
     ]);
-    for run in runs {
+    for (run, rollback) in runs.iter().zip(grafter_engine::rollback_states(runs)) {
         let sum = |f: fn(&grafter_model::MappingRecord) -> u64| run.mappings.iter().map(f).sum::<u64>();
         table.add_row(vec![
             Cell::new(&run.id),
@@ -111,6 +112,7 @@ pub fn runs(runs: &[RunRecord]) -> String {
             number(sum(|m| m.written)),
             number(sum(|m| m.rejected)),
             number(u64::from(run.attempts)),
+            Cell::new(rollback.to_string()),
         ]);
     }
     table.to_string()

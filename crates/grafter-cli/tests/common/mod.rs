@@ -161,6 +161,19 @@ impl Project {
         values[0].as_i64().unwrap_or_else(|| panic!("{cypher} returned {} rather than an integer", values[0]))
     }
 
+    /// The single integer a query returns, 0 while the graph does not exist yet (a run in the
+    /// background has not created it): for polling a run's progress.
+    pub fn count_so_far(&self, cypher: &str) -> i64 {
+        let output = self.grafter().args(["query", "--format", "json", cypher]).output().expect("start grafter");
+        let (_, stderr) = output_text(&output);
+        if !output.status.success() && stderr.contains("not found") {
+            return 0;
+        }
+        assert!(output.status.success(), "grafter query {cypher:?} failed:\n{stderr}");
+        let rows: Value = serde_json::from_slice(&output.stdout).expect("query output is JSON");
+        rows[0].as_object().and_then(|row| row.values().next()).and_then(Value::as_i64).unwrap_or(0)
+    }
+
     /// The graph's overall fingerprint (`grafter fingerprint`, which must succeed).
     pub fn fingerprint(&self) -> String {
         let output = self.grafter().args(["fingerprint", "--format", "json"]).output().expect("start grafter");
@@ -357,11 +370,22 @@ pub fn falkordb_server() -> String {
     }
 }
 
+/// A name no other test uses, on a server whose graphs outlive the tests that made them:
+/// `name`, this process, when it started and a counter (a process id alone comes back in a
+/// later test run, whose graph of that name would then hold an earlier run's data).
+pub fn unique_name(name: &str) -> String {
+    static STARTED: std::sync::OnceLock<u128> = std::sync::OnceLock::new();
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let started = STARTED.get_or_init(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() % 1_000_000_000)
+    });
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{name}_{}_{started}_{n}", std::process::id())
+}
+
 /// A URL naming a graph on the test server that no other test uses.
 pub fn falkordb_graph(name: &str) -> String {
-    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("{}/{name}_{}_{n}", falkordb_server(), std::process::id())
+    format!("{}/{}", falkordb_server(), unique_name(name))
 }
 
 /// FalkorDB's Bolt port the tests use: `FALKORDB_BOLT_URL`, by default the one `scripts/falkordb
@@ -392,9 +416,7 @@ pub fn bolt_server() -> String {
 /// A Bolt URL naming a graph no other test uses (FalkorDB: `database` names the graph), with
 /// `settings` (`&max_message_bytes=…`) appended.
 pub fn bolt_graph(name: &str, settings: &str) -> String {
-    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("{}?database={name}_{}_{n}{settings}", bolt_server(), std::process::id())
+    format!("{}?database={}{settings}", bolt_server(), unique_name(name))
 }
 
 /// A FalkorDB of the test's own that keeps its data on disk, so that it can be killed and
@@ -498,6 +520,22 @@ impl PersistentServer {
         }
     }
 
+    /// Stops it answering without ending it (SIGSTOP): a server that hangs.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused server go on (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.process.as_ref().expect("the server runs").id().to_string();
+        let status = std::process::Command::new("kill").args([signal, &pid]).status().expect("kill");
+        assert!(status.success(), "kill {signal} {pid}");
+    }
+
     /// A `falkordb://` URL of `graph` on it.
     pub fn url(&self, graph: &str) -> String {
         format!("falkordb://127.0.0.1:{}/{graph}", self.port)
@@ -511,6 +549,10 @@ impl PersistentServer {
 
 impl Drop for PersistentServer {
     fn drop(&mut self) {
+        if self.process.is_some() {
+            // A paused server does not die of SIGKILL until it runs again.
+            self.signal("-CONT");
+        }
         self.kill();
     }
 }
@@ -522,6 +564,8 @@ pub enum Target {
     Embedded,
     /// A graph of its own on the test FalkorDB server.
     FalkorDb,
+    /// A graph of its own on the test FalkorDB server, through its Bolt port.
+    Bolt,
 }
 
 impl Target {
@@ -530,7 +574,13 @@ impl Target {
         match self {
             Target::Embedded => String::new(),
             Target::FalkorDb => format!("\n[target]\nurl = \"{}\"\n", falkordb_graph(name)),
+            Target::Bolt => format!("\n[target]\nurl = \"{}\"\n", bolt_graph(name, "")),
         }
+    }
+
+    /// Whether it is a server (the embedded store is one file that one process has open).
+    pub fn is_server(self) -> bool {
+        !matches!(self, Target::Embedded)
     }
 }
 
@@ -642,6 +692,23 @@ pub fn not_from_config(report: &Value) -> BTreeSet<String> {
 
 pub fn set(lines: &[String]) -> BTreeSet<String> {
     lines.iter().cloned().collect()
+}
+
+/// Runs each scenario (a function taking a [`Target`]) on the embedded store, on FalkorDB and
+/// over Bolt (FalkorDB's Bolt port, `bolt::<scenario>`), one test per scenario and target.
+#[allow(unused_macros)]
+macro_rules! on_every_target_with_bolt {
+    ($($scenario:ident),* $(,)?) => {
+        on_every_target!($($scenario),*);
+        mod bolt {
+            use super::*;
+            $(#[test]
+            fn $scenario() {
+                let _one_at_a_time = common::falkordb_serial();
+                super::$scenario(Target::Bolt)
+            })*
+        }
+    };
 }
 
 /// Runs each scenario — a function taking a [`Target`] — as a test on the embedded target

@@ -13,13 +13,14 @@ use grafter_model::{LogicalType, SourceRow, Value};
 use super::changes::identity_text;
 use super::tracked::Tracked;
 use crate::records::{Origin, Rejected, RowData};
+use crate::rejects::RowShape;
 
 /// The identities a batch of log entries names, in order, without repeats.
 pub(crate) struct LogBatch {
     /// Changed rows' identities.
     pub identities: Vec<Vec<Value>>,
-    /// Entries that cannot be read, as rejects shown under the log's columns.
-    pub unreadable: Vec<(Rejected, Arc<Vec<String>>)>,
+    /// Entries that cannot be read, as rejects shown under the log's columns, placed by its id.
+    pub unreadable: Vec<(Rejected, Arc<RowShape>)>,
     /// The position of the batch's last entry: (changed at, id).
     pub last: Option<Vec<Value>>,
     /// The newest `changed at` of the batch.
@@ -32,7 +33,10 @@ pub(crate) struct LogBatch {
 
 /// Reads a batch of log rows (columns: id, table, operation, key, changed at).
 pub(crate) fn read_entries(rows: Vec<SourceRow>, tracked: &Tracked) -> LogBatch {
-    let columns = Arc::new(tracked.log.as_ref().map(|l| l.columns.clone()).unwrap_or_default());
+    let columns = tracked.log.as_ref().map(|l| l.columns.clone()).unwrap_or_default();
+    // An entry is found again by the log's id.
+    let key = columns.first().cloned().into_iter().collect();
+    let columns = Arc::new(RowShape { columns, key });
     let mut batch = LogBatch {
         identities: Vec::new(),
         unreadable: Vec::new(),

@@ -21,7 +21,7 @@ use grafter_target::{Anchor, AnchorKey, ChangeCommit, ChangeOutcome, ChangeSet, 
 use super::tracked::{Removal, Tracked};
 use crate::EngineError;
 use crate::records::{Origin, Rejected, RowData, transform};
-use crate::rejects::{RejectLine, RejectSink};
+use crate::rejects::{RejectLine, RejectSink, RowShape};
 
 /// The most rows one mapping keeps waiting for their nodes; beyond, rows are rejected at
 /// once rather than let the state grow without bound.
@@ -36,7 +36,7 @@ pub(crate) struct Incoming {
     pub gone: Vec<Vec<Value>>,
     /// Changes that could not be read (a change-log entry with an unreadable key), with the
     /// columns their rows are shown under.
-    pub unreadable: Vec<(Rejected, Arc<Vec<String>>)>,
+    pub unreadable: Vec<(Rejected, Arc<RowShape>)>,
     /// The watermark after this batch, when it moves.
     pub watermark: Option<Vec<Value>>,
     /// The cursor value of the newest change, for people to read.
@@ -117,8 +117,8 @@ pub(crate) async fn apply(
     state: &mut SyncState,
     incoming: Incoming,
 ) -> Result<Counts, EngineError> {
-    let columns = Arc::new(tracked.columns.clone());
-    let mut rejected: Vec<(Rejected, Arc<Vec<String>>)> = incoming.unreadable;
+    let columns = Arc::new(RowShape { columns: tracked.columns.clone(), key: tracked.identity.clone() });
+    let mut rejected: Vec<(Rejected, Arc<RowShape>)> = incoming.unreadable;
     let mut changes: Vec<Change> = Vec::new();
 
     // Rows gone or marked deleted remove what they gave; the others go through the transform.
@@ -165,7 +165,13 @@ pub(crate) async fn apply(
             )),
         }
     }
-    let transformed = transform(current, &tracked.prepared.bound, &tracked.prepared.shape, &tracked.prepared.remap);
+    let transformed = transform(
+        current,
+        &tracked.prepared.bound,
+        &tracked.prepared.shape,
+        &tracked.prepared.remap,
+        context.target.as_ref(),
+    );
     rejected.extend(transformed.rejected.into_iter().map(|r| (r, Arc::clone(&columns))));
     let upserts: Vec<Upsert> = match transformed.records {
         RecordBatch::Nodes { records, .. } => records.into_iter().map(Upsert::Node).collect(),
@@ -275,7 +281,7 @@ fn anchor_key(anchor: Anchor, record: &RelRecord) -> AnchorKey {
 struct Settle {
     upserted: Vec<(Vec<Value>, Origin)>,
     removed: Vec<Vec<Value>>,
-    rejected: Vec<(Rejected, Arc<Vec<String>>)>,
+    rejected: Vec<(Rejected, Arc<RowShape>)>,
     retried: Vec<Vec<Value>>,
     positions: HashMap<String, Vec<Value>>,
     watermark: Option<Vec<Value>>,
@@ -294,14 +300,14 @@ fn next_state(
 ) -> ChangeCommit {
     let sink = Arc::clone(&context.rejects);
     let timeout = chrono::Duration::from_std(context.pending_timeout).unwrap_or(chrono::Duration::minutes(5));
-    let columns = Arc::new(tracked.columns.clone());
+    let columns = Arc::new(RowShape { columns: tracked.columns.clone(), key: tracked.identity.clone() });
     let mapping = tracked.name().to_owned();
     Box::new(move |report| {
         let now = chrono::Utc::now();
         let stamp = grafter_model::now();
         let text = |identity: &[Value]| identity_text(identity);
         let mut counts = Counts { read: settle.read, ..Counts::default() };
-        let mut lines: Vec<(Origin, String, Arc<Vec<String>>)> = Vec::new();
+        let mut lines: Vec<(Origin, String, Arc<RowShape>)> = Vec::new();
         for (rejected, columns) in settle.rejected {
             lines.push((rejected.origin, rejected.reason, columns));
         }
@@ -392,11 +398,11 @@ fn next_state(
         state.updated_at = stamp;
         let reject_lines: Vec<RejectLine<'_>> = lines
             .iter()
-            .map(|(origin, reason, columns)| RejectLine {
+            .map(|(origin, reason, shape)| RejectLine {
                 mapping: &mapping,
                 partition: 0,
                 batch: state.batches,
-                columns,
+                shape,
                 origin,
                 reason,
             })

@@ -385,16 +385,24 @@ impl Session<'_> {
             rejects: Arc::new(RejectSink::sync(&reject_path, id, &committed)?),
             pending_timeout: self.plan.sync.pending_timeout,
         };
-        let signals = self.options.handle_signals.then(|| {
-            let observer = Arc::clone(self.observer);
-            watch_signals(stop.clone(), move || {
-                observer.message("stopping after the current batch (Ctrl-C again to kill at once; nothing is lost)");
-            })
+        // Watched until the session's record is saved: a stop that waits too long on the
+        // target ends the process (every committed batch of changes is kept with its watermark).
+        let _signals = self.options.handle_signals.then(|| {
+            let (notify, give_up) = (Arc::clone(self.observer), Arc::clone(self.observer));
+            watch_signals(
+                stop.clone(),
+                move || {
+                    notify.message("stopping after the current batch (Ctrl-C again to kill at once; nothing is lost)");
+                },
+                move || {
+                    give_up.message(&format!(
+                        "the target has not let sync stop within {}s: stopping now; every committed batch is kept and the next `grafter sync` continues after it",
+                        crate::interrupt::STOP_GRACE.as_secs()
+                    ));
+                },
+            )
         });
         let result = self.passes(&context, &mut states, stop).await;
-        if let Some(signals) = signals {
-            signals.abort();
-        }
         let (end, passes, lag, verification, failure, session_counts) = match result {
             Ok(outcome) => (outcome.end, outcome.passes, outcome.lag, outcome.verification, None, outcome.counts),
             Err((error, counts, passes)) => (SyncEnd::Stopped, passes, None, None, Some(error), counts),
@@ -423,7 +431,7 @@ impl Session<'_> {
             record.verification = Some(verification.summary());
         }
         if let Some(error) = failure {
-            record.error = Some(error.to_string());
+            record.error = Some(crate::ledger::error_text(self.plan, &error));
             record.set_status(RunStatus::Failed, None);
             // Best effort: the error that stopped the sync is what to report, even when the
             // target that caused it cannot take the record either.

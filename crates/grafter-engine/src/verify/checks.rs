@@ -39,7 +39,8 @@ async fn run_one(check: &Check, target: &dyn GraphTarget, source: &dyn Source) -
         columns: Vec::new(),
         rows: Vec::new(),
     };
-    let result = match target.query(&check.cypher, Vec::new()).await {
+    // A check only reads: the target refuses one that would write (it fails, changing nothing).
+    let result = match target.read_query(&check.cypher, Vec::new()).await {
         Ok(result) => result,
         Err(error) => {
             report.reason = Some(format!("the Cypher query failed: {error}"));

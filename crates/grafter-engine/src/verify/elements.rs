@@ -3,8 +3,8 @@
 //! is kept for a closer look, its values ([`Kept`]).
 //!
 //! The source side recomputes what the loader writes, independently of what it did write:
-//! a row whose transform fails or whose key is null is rejected (the same code as the
-//! loader's, [`crate::records::transform`]); the first row with a key wins and later ones are
+//! a row whose transform fails, whose key is null or that holds a value the target cannot
+//! store is rejected (the same code as the loader's, [`crate::records::transform`]); the first row with a key wins and later ones are
 //! duplicates; a relationship whose start or end key is not among the keys its labels' node
 //! mappings produce is an orphan; values are compared in the form the target stores them
 //! ([`GraphTarget::stored_form`]). Identities: a node's is the hash of its key values (the
@@ -164,7 +164,7 @@ pub(crate) fn source_batch(
     let member = &group.members[member_index];
     let bound = &member.prepared.bound;
     counts.rows += rows.len() as u64;
-    let transformed = transform(rows, bound, &member.prepared.shape, &member.prepared.remap);
+    let transformed = transform(rows, bound, &member.prepared.shape, &member.prepared.remap, target);
     counts.rejected += transformed.rejected.len() as u64;
     let stored = |values: Vec<Value>| -> Vec<Value> { values.into_iter().map(|v| target.stored_form(v)).collect() };
     match transformed.records {

@@ -143,6 +143,12 @@ impl FromStr for Expr {
 }
 
 impl Expr {
+    /// The expression reading the column `name`, whatever its characters; its text
+    /// (`to_string`) quotes the name with backticks when it needs them.
+    pub fn column(name: &str) -> Expr {
+        Expr { root: ast::Node::Column(name.to_owned()) }
+    }
+
     /// The distinct column names the expression reads, in order of first appearance.
     pub fn columns(&self) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();

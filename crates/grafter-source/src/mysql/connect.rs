@@ -41,18 +41,22 @@ pub(super) enum Stage {
 }
 
 /// Driver options and database name from a `mysql://` or `mariadb://` URL.
+///
+/// User and password are read by grafter's one rule ([`grafter_model::ServerUrl`]) and handed
+/// to the driver percent-encoded, so a password holding `/`, `#`, `?` or `@` arrives whole.
 pub(super) fn options(url: &str) -> Result<(Opts, String), SourceError> {
     let bad_url = |reason: String| SourceError::BadUrl {
         url: grafter_model::redact_url(url),
-        reason,
-        hint: "write it as mysql://USER:PASSWORD@HOST:PORT/DATABASE (mariadb:// works too); percent-encode \
-               special characters such as @ : / in the password"
-            .into(),
+        reason: grafter_model::hide_password(&reason, url),
+        hint: "write it as mysql://USER:PASSWORD@HOST:PORT/DATABASE (mariadb:// works too)".into(),
     };
+    let parsed =
+        grafter_model::ServerUrl::parse(url).ok_or_else(|| bad_url("it has no `//` after the scheme".into()))?;
+    let driver_url = parsed.for_driver().map_err(|e| bad_url(e.to_string()))?;
     // The driver knows only `mysql://`; MariaDB speaks the same protocol.
-    let driver_url = match url.strip_prefix("mariadb://") {
+    let driver_url = match driver_url.strip_prefix("mariadb://") {
         Some(rest) => format!("mysql://{rest}"),
-        None => url.to_owned(),
+        None => driver_url,
     };
     let opts = Opts::from_url(&driver_url).map_err(|e| bad_url(e.to_string()))?;
     let Some(database) = opts.db_name().filter(|db| !db.is_empty()).map(str::to_owned) else {
@@ -89,9 +93,7 @@ async fn connect_error(source: &MysqlSource, stage: Stage, error: mysql_async::E
             // ER_ACCESS_DENIED_ERROR
             1045 => (
                 format!("access denied for user `{user}`: {}", server.message),
-                "check the user name and password in the URL (percent-encode special characters such as @ : / in \
-                 the password) and that the user may connect from this host"
-                    .to_owned(),
+                "check the user name and password in the URL and that the user may connect from this host".to_owned(),
                 false,
             ),
             // ER_DBACCESS_DENIED_ERROR
@@ -230,6 +232,23 @@ mod tests {
         let err = options("mysql://u:secret@127.0.0.1:3306").unwrap_err().to_string();
         assert!(err.contains("names no database"), "{err}");
         assert!(!err.contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn a_password_with_url_delimiters_reaches_the_driver_whole() {
+        for (written, password) in [("p/ss", "p/ss"), ("p#ss", "p#ss"), ("p@ss", "p@ss"), ("a@b/c#d?e", "a@b/c#d?e")] {
+            let (opts, database) = options(&format!("mariadb://app:{written}@127.0.0.1:3307/shop")).unwrap();
+            assert_eq!((opts.user(), opts.pass()), (Some("app"), Some(password)), "{written}");
+            assert_eq!((opts.ip_or_hostname(), opts.tcp_port()), ("127.0.0.1", 3307), "{written}");
+            assert_eq!(database, "shop", "{written}");
+        }
+    }
+
+    #[test]
+    fn a_url_the_driver_refuses_is_shown_without_its_password() {
+        let err = options("mysql://u:p/ss@127.0.0.1:notaport/shop").unwrap_err().to_string();
+        assert!(err.contains("mysql://u:***@127.0.0.1:notaport/shop"), "{err}");
+        assert!(!err.contains("p/ss"), "{err}");
     }
 
     #[test]

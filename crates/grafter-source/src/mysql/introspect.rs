@@ -167,6 +167,8 @@ pub(super) async fn catalog(source: &MysqlSource, connection: &mut Conn) -> Resu
                 primary_key: Vec::new(),
                 unique: Vec::new(),
                 foreign_keys: Vec::new(),
+                // MySQL has no table inheritance.
+                inherits: Vec::new(),
             };
             (name, table)
         })

@@ -51,6 +51,12 @@ impl std::fmt::Debug for MysqlSource {
     }
 }
 
+/// Checks a `mysql://` or `mariadb://` URL as [`MysqlSource::connect`] will read it, without
+/// connecting.
+pub(crate) fn check_url(url: &str) -> Result<(), SourceError> {
+    connect::options(url).map(drop)
+}
+
 impl MysqlSource {
     /// Connects to the server and database `url` names, so that a wrong host, user, password
     /// or database shows at once (as [`SourceError::Connection`], never transient, with a

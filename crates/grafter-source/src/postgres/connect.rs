@@ -32,9 +32,15 @@ pub(super) enum Stage {
 }
 
 /// The connection settings a `postgres://` URL describes, with grafter's defaults filled in.
+///
+/// User and password are read by grafter's one rule ([`grafter_model::ServerUrl`]) and handed
+/// to the driver percent-encoded, so a password holding `/`, `#`, `?` or `@` arrives whole.
 pub(super) fn config(url: &str) -> Result<Config, SourceError> {
+    const FORM: &str = "write it as postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable]";
     let redacted = grafter_model::redact_url(url);
-    if let Some(mode) = query_parameter(url, "sslmode") {
+    let parsed = grafter_model::ServerUrl::parse(url)
+        .ok_or_else(|| bad_url(&redacted, "it has no `//` after the scheme", FORM))?;
+    if let Some(mode) = query_parameter(parsed.rest(), "sslmode") {
         match mode.as_str() {
             "disable" | "prefer" => {}
             "allow" => {
@@ -61,13 +67,10 @@ pub(super) fn config(url: &str) -> Result<Config, SourceError> {
             }
         }
     }
-    let mut config = Config::from_str(url).map_err(|e| {
+    let driver_url = parsed.for_driver().map_err(|e| bad_url(&redacted, &e.to_string(), FORM))?;
+    let mut config = Config::from_str(&driver_url).map_err(|e| {
         let cause = std::error::Error::source(&e).map(|c| format!(": {c}")).unwrap_or_default();
-        bad_url(
-            &redacted,
-            &format!("{e}{cause}"),
-            "write it as postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable]",
-        )
+        bad_url(&redacted, &grafter_model::hide_password(&format!("{e}{cause}"), url), FORM)
     })?;
     // As libpq does: the operating system's user when the URL names none.
     if config.get_user().is_none() {
@@ -93,9 +96,9 @@ fn bad_url(redacted: &str, reason: &str, hint: &str) -> SourceError {
     SourceError::BadUrl { url: redacted.to_owned(), reason: reason.to_owned(), hint: hint.to_owned() }
 }
 
-/// The value of `name=` in the URL's query, if given.
-fn query_parameter(url: &str, name: &str) -> Option<String> {
-    let (_, query) = url.split_once('?')?;
+/// The value of `name=` in the query of `rest` (a URL's part after its credentials).
+fn query_parameter(rest: &str, name: &str) -> Option<String> {
+    let (_, query) = rest.split_once('?')?;
     query.split('&').find_map(|pair| {
         let (key, value) = pair.split_once('=')?;
         (key == name).then(|| value.to_ascii_lowercase())
@@ -292,6 +295,25 @@ mod tests {
         assert_eq!(config.get_application_name(), Some("grafter"));
         assert_eq!(config.get_connect_timeout(), Some(&CONNECT_TIMEOUT));
         assert_eq!(config.get_dbname(), Some("shop"));
+    }
+
+    #[test]
+    fn a_password_with_url_delimiters_reaches_the_driver_whole() {
+        for (written, password) in [("p/ss", "p/ss"), ("p@ss", "p@ss"), ("a@b/c#d?e", "a@b/c#d?e"), ("%2F%40", "/@")] {
+            let config = config(&format!("postgres://app:{written}@db.example:5433/shop?sslmode=disable")).unwrap();
+            assert_eq!(config.get_user(), Some("app"), "{written}");
+            assert_eq!(config.get_password(), Some(password.as_bytes()), "{written}");
+            assert_eq!(config.get_hosts(), &[Host::Tcp("db.example".into())], "{written}");
+            assert_eq!(config.get_ports(), &[5433], "{written}");
+            assert_eq!(config.get_dbname(), Some("shop"), "{written}");
+        }
+    }
+
+    #[test]
+    fn sslmode_is_read_from_the_query_not_from_a_password_holding_a_question_mark() {
+        let err = config("postgres://u:p?ss@h/db?sslmode=require").unwrap_err().to_string();
+        assert!(err.contains("built without TLS"), "{err}");
+        assert!(!err.contains("p?ss"), "{err}");
     }
 
     #[test]

@@ -7,6 +7,13 @@
 //! others as `schema.table`, and foreign keys name their targets the same way, so each name
 //! can be used as is in `table = "…"`. A handful of catalog queries answer for all tables
 //! at once, whatever their number.
+//!
+//! Table inheritance (`CREATE TABLE child (…) INHERITS (parent)`) is recorded in
+//! [`Table::inherits`]: a scan of the parent returns the children's rows too, so `grafter
+//! init` maps the parent alone and `grafter plan` warns about mappings reading both. A
+//! partitioned table's partitions are not children in that sense: they are not listed at all
+//! (the partitioned table is read as one), and partitioned parents (`relkind 'p'`) are left
+//! out of `inherits`.
 
 use std::collections::HashMap;
 
@@ -40,6 +47,7 @@ pub(super) async fn catalog(client: &Client) -> Result<Catalog, tokio_postgres::
             primary_key: Vec::new(),
             unique: Vec::new(),
             foreign_keys: Vec::new(),
+            inherits: Vec::new(),
         })
         .collect();
     let position: HashMap<u32, usize> = oids.iter().enumerate().map(|(i, oid)| (*oid, i)).collect();
@@ -99,6 +107,23 @@ pub(super) async fn catalog(client: &Client) -> Result<Catalog, tokio_postgres::
                 });
             }
         }
+    }
+
+    // Inheritance parents, in the order the child's INHERITS clause names them.
+    let parents = client
+        .query(
+            "SELECT i.inhrelid, pn.nspname::text, p.relname::text \
+             FROM pg_catalog.pg_inherits i \
+             JOIN pg_catalog.pg_class p ON p.oid = i.inhparent \
+             JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace \
+             WHERE i.inhrelid = ANY ($1) AND p.relkind <> 'p' \
+             ORDER BY i.inhrelid, i.inhseqno",
+            &[&oids],
+        )
+        .await?;
+    for row in parents {
+        let Some(&table) = position.get(&row.get::<_, u32>(0)) else { continue };
+        tables[table].inherits.push(display_name(row.get(1), row.get(2)));
     }
 
     // Unique indexes cover unique constraints too; expression and partial indexes do not

@@ -64,6 +64,11 @@ impl std::fmt::Debug for PostgresSource {
     }
 }
 
+/// Checks a `postgres://` URL as [`PostgresSource::connect`] will read it, without connecting.
+pub(crate) fn check_url(url: &str) -> Result<(), SourceError> {
+    connect::config(url).map(drop)
+}
+
 impl PostgresSource {
     /// Connects to the server `url` names. A server that cannot be reached, a refused login
     /// and a missing database are [`SourceError::Connection`]s that say which, with the URL

@@ -48,6 +48,8 @@ fn table(connection: &Connection, name: &str) -> rusqlite::Result<Table> {
         unique: unique_constraints(connection, name, &primary_key)?,
         foreign_keys: foreign_keys(connection, name)?,
         primary_key,
+        // SQLite has no table inheritance.
+        inherits: Vec::new(),
     })
 }
 

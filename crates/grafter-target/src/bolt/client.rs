@@ -45,6 +45,8 @@ pub(crate) struct Client {
     /// (every client hangs). One at a time costs little: FalkorDB writes one at a time per
     /// graph anyway.
     serial: tokio::sync::Mutex<()>,
+    /// The lock's fencing token while this process holds it, 0 otherwise.
+    fence: std::sync::atomic::AtomicI64,
 }
 
 /// Whether trying again may help.
@@ -94,6 +96,7 @@ impl Client {
             version: Version::V5_7,
             backoff: Backoff::default(),
             serial: tokio::sync::Mutex::new(()),
+            fence: std::sync::atomic::AtomicI64::new(0),
         };
         let conn = client.retry(|| client.router.acquire(AccessMode::Write)).await?;
         client.server = named.unwrap_or_else(|| Server::detect(conn.server_agent(), conn.connection_id()));
@@ -115,6 +118,28 @@ impl Client {
     /// The server.
     pub(crate) fn server(&self) -> Server {
         self.server
+    }
+
+    /// The lock's fencing token while this process holds it: every batch's statement checks
+    /// it (see `cypher::bookkeeping::checkpoint_clause`).
+    pub(crate) fn fence(&self) -> Option<i64> {
+        Some(self.fence.load(std::sync::atomic::Ordering::SeqCst)).filter(|&token| token != 0)
+    }
+
+    /// The error for a write the server refused because the fencing token moved on.
+    pub(crate) fn fenced_off(&self) -> TargetError {
+        TargetError::LockLost {
+            target: self.description.clone(),
+            reason: format!(
+                "the lock was taken over or broken since this process took it: the server refused this write (fencing token {} is no longer current)",
+                self.fence().unwrap_or_default()
+            ),
+        }
+    }
+
+    /// Sets (a lock taken) or clears (`None`: released) the fencing token.
+    pub(crate) fn set_fence(&self, token: Option<i64>) {
+        self.fence.store(token.unwrap_or(0), std::sync::atomic::Ordering::SeqCst);
     }
 
     /// The most bytes one statement may take.
@@ -299,6 +324,64 @@ impl Client {
         Ok((fields, rows.into_iter().map(|row| row.into_iter().map(from_bolt).collect()).collect()))
     }
 
+    /// Streams the rows of a read-only statement in batches of `STREAM_BATCH`, on a connection
+    /// of its own, from a task that fills a small channel ahead of the reader (so a long
+    /// result never sits in memory). A failure ends the stream with the error; a stream
+    /// dropped early stops the task, and the connection it held is dropped, not reused.
+    fn stream_rows(self: std::sync::Arc<Self>, cypher: String, params: Vec<(String, Value)>) -> crate::RowStream {
+        const STREAM_BATCH: usize = 10_000;
+        let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Vec<Vec<Value>>, TargetError>>(2);
+        tokio::spawn(async move {
+            let client = self;
+            let params = match client.parameters(&params) {
+                Ok(params) => params,
+                Err(error) => {
+                    let _ = sender.send(Err(error)).await;
+                    return;
+                }
+            };
+            let mut conn = match client.retry(|| client.acquire()).await {
+                Ok(conn) => conn,
+                Err(error) => {
+                    let _ = sender.send(Err(error)).await;
+                    return;
+                }
+            };
+            let read = async {
+                let mut stream = conn.run_with_entries(&cypher, params, client.extra(true)).await?;
+                let mut batch = Vec::with_capacity(STREAM_BATCH);
+                while let Some(record) = stream.next().await? {
+                    batch.push(record.into_values().into_iter().map(from_bolt).collect());
+                    if batch.len() == STREAM_BATCH
+                        && sender
+                            .send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(STREAM_BATCH))))
+                            .await
+                            .is_err()
+                    {
+                        return Ok(false);
+                    }
+                }
+                if !batch.is_empty() && sender.send(Ok(batch)).await.is_err() {
+                    return Ok(false);
+                }
+                Ok::<bool, BoltError>(true)
+            };
+            match read.await {
+                Ok(true) => client.release(conn, None).await,
+                // The reader went away mid-result: the connection is left with records
+                // unread, so it is not given back.
+                Ok(false) => {}
+                Err(error) => {
+                    client.release(conn, Some(&error)).await;
+                    let _ = sender.send(Err(client.failed(error))).await;
+                }
+            }
+        });
+        Box::pin(futures::stream::unfold(receiver, |mut receiver| async move {
+            receiver.recv().await.map(|item| (item, receiver))
+        }))
+    }
+
     /// Closes pooled connections. FalkorDB's are dropped without GOODBYE, after which it would
     /// leave its next request, from any client, unanswered for seconds.
     pub(crate) async fn close(&self) {
@@ -319,11 +402,29 @@ impl CypherRunner for Client {
     }
 
     async fn write(&self, cypher: &str, params: &Params) -> Result<Vec<Vec<Value>>, TargetError> {
-        Ok(self.statement(cypher, params, false).await?.1)
+        match self.statement(cypher, params, false).await {
+            Ok((_, rows)) => Ok(rows),
+            Err(error)
+                if self.fence().is_some() && crate::cypher::bookkeeping::refused_by_fence(&error.to_string()) =>
+            {
+                Err(self.fenced_off())
+            }
+            Err(error) => Err(error),
+        }
     }
 
     fn stored(&self, value: Value) -> Value {
         params::storable(self.server, value).unwrap_or(Value::Null)
+    }
+
+    fn fence(&self) -> Option<i64> {
+        Client::fence(self)
+    }
+
+    /// Neo4j, Memgraph and ArcadeDB stream a result over Bolt; FalkorDB's Bolt port builds it
+    /// whole first, so there reads stay paged.
+    fn stream(self: std::sync::Arc<Self>, cypher: String, params: Vec<(String, Value)>) -> Option<crate::RowStream> {
+        (self.server != Server::FalkorDb).then(|| self.stream_rows(cypher, params))
     }
 
     fn fit(&self, cypher: &str, name: &str, items: &[Value]) -> usize {

@@ -124,14 +124,28 @@ impl GraphTarget for BoltTarget {
     }
 
     async fn acquire_lock(&self, holder: &LockHolder) -> Result<Option<LockHolder>, TargetError> {
-        bookkeeping::acquire_lock(self.client.as_ref(), holder).await
+        // The server must know the lock's label before the statement that takes it is
+        // planned (see `bookkeeping::acquire_lock`): a uniqueness constraint where the server
+        // has them, else an index. Either may be there already.
+        for statement in self.server().dialect().lock_guard() {
+            if let Err(error) = self.client.statement(&statement, &[], false).await {
+                tracing::debug!("{}: {statement}: {error} (taken as already there)", self.describe());
+            }
+        }
+        let (previous, token) = bookkeeping::acquire_lock(self.client.as_ref(), holder).await?;
+        self.client.set_fence(Some(token));
+        Ok(previous)
     }
 
     async fn renew_lock(&self, holder: &LockHolder) -> Result<(), TargetError> {
-        bookkeeping::renew_lock(self.client.as_ref(), holder).await
+        let Some(token) = self.client.fence() else {
+            return Err(TargetError::LockLost { target: self.describe(), reason: "this process holds no lock".into() });
+        };
+        bookkeeping::renew_lock(self.client.as_ref(), holder, token).await
     }
 
     async fn release_lock(&self, holder: &LockHolder) -> Result<(), TargetError> {
+        self.client.set_fence(None);
         bookkeeping::release_lock(self.client.as_ref(), holder).await
     }
 
@@ -144,7 +158,7 @@ impl GraphTarget for BoltTarget {
     }
 
     async fn fingerprint(&self) -> Result<Fingerprint, TargetError> {
-        scan::fingerprint(self.client.as_ref()).await
+        scan::fingerprint(self.client.clone()).await
     }
 
     async fn snapshot(&self, run_id: &str) -> Result<Option<String>, TargetError> {
@@ -162,6 +176,25 @@ impl GraphTarget for BoltTarget {
 
     async fn drop_snapshot(&self, snapshot: &str) -> Result<(), TargetError> {
         snapshot::drop(&self.client, snapshot).await
+    }
+
+    fn refuses(&self, value: &Value) -> Option<String> {
+        if let Some(reason) = params::refusal(self.server(), value) {
+            return Some(reason);
+        }
+        // FalkorDB's Bolt port takes statements of a few KB, parameters spliced in: a value
+        // whose text alone takes half of one cannot go with its statement. (A record whose
+        // values fit one by one but not together is still rejected by the writer.)
+        let cap = self.client.cap();
+        if self.server().splices_parameters() && rough_text_len(value) > cap / 4 {
+            let spliced = params::parameter(self.server(), value.clone()).map(|v| params::spliced_len(&v));
+            if spliced.is_ok_and(|len| len > cap / 2) {
+                return Some(format!(
+                    "the value's text does not fit in a statement of at most {cap} bytes (the target URL's max_message_bytes; FalkorDB's Bolt port takes at most 4,095 bytes of text): load such records through falkordb://"
+                ));
+            }
+        }
+        None
     }
 
     fn stored_form(&self, value: Value) -> Value {
@@ -189,7 +222,7 @@ impl GraphTarget for BoltTarget {
     }
 
     async fn census(&self, questions: &[crate::KnownProperties]) -> Result<crate::Census, TargetError> {
-        crate::cypher::census::census(self.client.as_ref(), questions).await
+        crate::cypher::census::census(self.client.clone(), questions).await
     }
 
     async fn count_relationships(
@@ -233,8 +266,36 @@ impl GraphTarget for BoltTarget {
         Ok(QueryResult { columns, rows })
     }
 
+    /// In read access mode, where the server refuses writes in it (Neo4j, Memgraph); FalkorDB's
+    /// Bolt port has no read mode, so there the text of the query decides
+    /// ([`crate::writing_clause`]), as it does first everywhere for a clearer message.
+    async fn read_query(&self, cypher: &str, params: Vec<(String, Value)>) -> Result<QueryResult, TargetError> {
+        if let Some(clause) = crate::writing_clause(cypher) {
+            return Err(TargetError::WriteRefused { target: self.describe(), reason: format!("it holds `{clause}`") });
+        }
+        match self.client.statement(cypher, &params, true).await {
+            Ok((columns, rows)) => Ok(QueryResult { columns, rows }),
+            Err(TargetError::Query { message }) if message.contains("AccessMode") => {
+                Err(TargetError::WriteRefused { target: self.describe(), reason: message })
+            }
+            Err(other) => Err(other),
+        }
+    }
+
     async fn close(&self) -> Result<(), TargetError> {
         self.client.close().await;
         Ok(())
+    }
+}
+
+/// At least how many bytes a value's text takes (strings and bytes; lists and maps add
+/// theirs): enough to skip measuring values far below a statement's size.
+fn rough_text_len(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.len(),
+        Value::Bytes(b) => b.len(),
+        Value::List(items) => items.iter().map(rough_text_len).sum(),
+        Value::Map(entries) => entries.iter().map(|(k, v)| k.len() + rough_text_len(v)).sum(),
+        _ => 0,
     }
 }

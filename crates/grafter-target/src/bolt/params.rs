@@ -40,6 +40,18 @@ pub(crate) fn storable(server: Server, value: Value) -> Result<Value, String> {
     }
 }
 
+/// Why `server` cannot store `value`, if it cannot: what [`storable`] refuses, told without
+/// converting simple values (it runs for every value loaded).
+pub(crate) fn refusal(server: Server, value: &Value) -> Option<String> {
+    match server {
+        Server::Neo4j | Server::Memgraph => None,
+        Server::FalkorDb => match value {
+            Value::List(_) => storable(server, value.clone()).err(),
+            other => values::falkordb_refusal(other),
+        },
+    }
+}
+
 /// The first double in `items` (at any depth) that six printed decimals would change.
 fn inexact_float(items: &[Value]) -> Option<f64> {
     items.iter().find_map(|item| match item {

@@ -18,7 +18,8 @@
 use grafter_model::{Fingerprint, Value, quote_name};
 
 use super::client::Client;
-use crate::cypher::scan::{PAGE, fingerprint_of, max_id, page_params};
+use super::server::Server;
+use crate::cypher::scan::{PAGE, fingerprint_whole, max_id, page_params};
 use crate::cypher::{CypherRunner, LOCK_LABEL, first_count};
 use crate::{Ddl, PropertySchema, SchemaKind, TargetError};
 
@@ -51,30 +52,65 @@ async fn repeat(client: &Client, cypher: &str, params: &[(String, Value)]) -> Re
     Ok(())
 }
 
+/// Runs `body` for every match of `pattern` (binding `carried`) that meets `condition`. On
+/// Neo4j (and servers that say they are) it is one statement whose rows commit in batches of
+/// their own transactions (`CALL { … } IN TRANSACTIONS`), which needs no id space; elsewhere
+/// (FalkorDB, Memgraph, whose ids are dense) one statement per page of the ids of `id_var`,
+/// a node unless `nodes` is false.
+#[allow(clippy::too_many_arguments)]
+async fn for_each(
+    client: &Client,
+    pattern: &str,
+    carried: &str,
+    id_var: &str,
+    nodes: bool,
+    condition: &str,
+    body: &str,
+    params: &[(String, Value)],
+) -> Result<(), TargetError> {
+    if client.server() == Server::Neo4j {
+        let cypher = format!(
+            "MATCH {pattern} WHERE {condition} CALL {{ WITH {carried} {body} }} IN TRANSACTIONS OF {STEP} ROWS"
+        );
+        client.write(&cypher, params).await?;
+        return Ok(());
+    }
+    let cypher = format!("MATCH {pattern} WHERE id({id_var}) >= $from AND id({id_var}) < $to AND {condition} {body}");
+    paged(client, &cypher, max_id(client, nodes).await?, params).await
+}
+
 /// Copies the graph into snapshot `name` (replacing one of that name).
 pub(crate) async fn take(client: &Client, name: &str) -> Result<(), TargetError> {
     drop(client, name).await?;
-    let skip = ("skip".to_owned(), not_copied());
-    let max = max_id(client, true).await?;
-    let nodes = format!(
-        "MATCH (n) WHERE id(n) >= $from AND id(n) < $to AND NOT any(l IN labels(n) WHERE l IN $skip) \
-         CREATE (s:{NODE}) SET s = properties(n), s._grafter_snapshot = $snap, s._grafter_snapshot_id = id(n), \
-         s._grafter_snapshot_labels = labels(n)"
-    );
-    let relationships = format!(
-        "MATCH (a)-[x]->(b) WHERE id(x) >= $from AND id(x) < $to AND NOT any(l IN labels(a) + labels(b) WHERE l IN $skip) \
-         CREATE (s:{REL}) SET s = properties(x), s._grafter_snapshot = $snap, s._grafter_snapshot_start = id(a), \
-         s._grafter_snapshot_end = id(b), s._grafter_snapshot_type = type(x)"
-    );
-    for (cypher, max) in [(nodes, max), (relationships, max_id(client, false).await?)] {
-        let mut from = 0;
-        while from <= max {
-            let mut params = page_params(from).to_vec();
-            params.extend([snap(name), skip.clone()]);
-            client.write(&cypher, &params).await?;
-            from += PAGE;
-        }
-    }
+    let params = [snap(name), ("skip".to_owned(), not_copied())];
+    for_each(
+        client,
+        "(n)",
+        "n",
+        "n",
+        true,
+        "NOT any(l IN labels(n) WHERE l IN $skip)",
+        &format!(
+            "CREATE (s:{NODE}) SET s = properties(n), s._grafter_snapshot = $snap, s._grafter_snapshot_id = id(n), \
+             s._grafter_snapshot_labels = labels(n)"
+        ),
+        &params,
+    )
+    .await?;
+    for_each(
+        client,
+        "(a)-[x]->(b)",
+        "a, x, b",
+        "x",
+        false,
+        "NOT any(l IN labels(a) + labels(b) WHERE l IN $skip)",
+        &format!(
+            "CREATE (s:{REL}) SET s = properties(x), s._grafter_snapshot = $snap, s._grafter_snapshot_start = id(a), \
+             s._grafter_snapshot_end = id(b), s._grafter_snapshot_type = type(x)"
+        ),
+        &params,
+    )
+    .await?;
     client.write(&format!("CREATE (:{HEADER} {{name: $snap, complete: true}})"), &[snap(name)]).await?;
     Ok(())
 }
@@ -139,28 +175,43 @@ pub(crate) async fn restore(client: &Client, name: &str) -> Result<(), TargetErr
     let dialect = client.server().dialect();
     ddl(client, dialect.create(&restored_index())).await?;
 
-    let max = max_id(client, true).await?;
     let label_sets = distinct(client, NODE, "_grafter_snapshot_labels", name).await?;
     let types = distinct(client, REL, "_grafter_snapshot_type", name).await?;
     for labels in &label_sets {
         let Value::List(labels) = labels else { continue };
         let quoted: String = labels.iter().map(|l| format!(":{}", quote_name(&l.to_string()))).collect();
-        let cypher = format!(
-            "MATCH (s:{NODE}) WHERE id(s) >= $from AND id(s) < $to AND s._grafter_snapshot = $snap AND s._grafter_snapshot_labels = $labels \
-             CREATE (n{quoted}:{RESTORED}) SET n = properties(s), n.{RESTORED_ID} = s._grafter_snapshot_id \
-             REMOVE n._grafter_snapshot, n._grafter_snapshot_id, n._grafter_snapshot_labels"
-        );
-        paged(client, &cypher, max, &[snap(name), ("labels".to_owned(), Value::List(labels.clone()))]).await?;
+        for_each(
+            client,
+            &format!("(s:{NODE})"),
+            "s",
+            "s",
+            true,
+            "s._grafter_snapshot = $snap AND s._grafter_snapshot_labels = $labels",
+            &format!(
+                "CREATE (n{quoted}:{RESTORED}) SET n = properties(s), n.{RESTORED_ID} = s._grafter_snapshot_id \
+                 REMOVE n._grafter_snapshot, n._grafter_snapshot_id, n._grafter_snapshot_labels"
+            ),
+            &[snap(name), ("labels".to_owned(), Value::List(labels.clone()))],
+        )
+        .await?;
     }
     for rel_type in &types {
-        let cypher = format!(
-            "MATCH (s:{REL}) WHERE id(s) >= $from AND id(s) < $to AND s._grafter_snapshot = $snap AND s._grafter_snapshot_type = $type \
-             MATCH (a:{RESTORED} {{{RESTORED_ID}: s._grafter_snapshot_start}}) MATCH (b:{RESTORED} {{{RESTORED_ID}: s._grafter_snapshot_end}}) \
-             CREATE (a)-[x:{}]->(b) SET x = properties(s) \
-             REMOVE x._grafter_snapshot, x._grafter_snapshot_start, x._grafter_snapshot_end, x._grafter_snapshot_type",
-            quote_name(&rel_type.to_string())
-        );
-        paged(client, &cypher, max, &[snap(name), ("type".to_owned(), rel_type.clone())]).await?;
+        for_each(
+            client,
+            &format!("(s:{REL})"),
+            "s",
+            "s",
+            true,
+            "s._grafter_snapshot = $snap AND s._grafter_snapshot_type = $type",
+            &format!(
+                "MATCH (a:{RESTORED} {{{RESTORED_ID}: s._grafter_snapshot_start}}) MATCH (b:{RESTORED} {{{RESTORED_ID}: s._grafter_snapshot_end}}) \
+                 CREATE (a)-[x:{}]->(b) SET x = properties(s) \
+                 REMOVE x._grafter_snapshot, x._grafter_snapshot_start, x._grafter_snapshot_end, x._grafter_snapshot_type",
+                quote_name(&rel_type.to_string())
+            ),
+            &[snap(name), ("type".to_owned(), rel_type.clone())],
+        )
+        .await?;
     }
     repeat(
         client,
@@ -186,19 +237,24 @@ async fn paged(client: &Client, cypher: &str, max: i64, params: &[(String, Value
 }
 
 /// The fingerprint of the graph snapshot `name` holds, read from the copy.
-pub(crate) async fn fingerprint(client: &Client, name: &str) -> Result<Option<Fingerprint>, TargetError> {
+pub(crate) async fn fingerprint(
+    client: &std::sync::Arc<Client>,
+    name: &str,
+) -> Result<Option<Fingerprint>, TargetError> {
     if !complete(client, name).await? {
         return Ok(None);
     }
     let nodes = format!(
-        "MATCH (s:{NODE}) WHERE id(s) >= $from AND id(s) < $to AND s._grafter_snapshot = $snap \
+        "MATCH (s:{NODE}) WHERE s._grafter_snapshot = $snap {{filter}} \
          RETURN s._grafter_snapshot_id, s._grafter_snapshot_labels, properties(s)"
     );
     let relationships = format!(
-        "MATCH (s:{REL}) WHERE id(s) >= $from AND id(s) < $to AND s._grafter_snapshot = $snap \
+        "MATCH (s:{REL}) WHERE s._grafter_snapshot = $snap {{filter}} \
          RETURN s._grafter_snapshot_start, s._grafter_snapshot_end, s._grafter_snapshot_type, properties(s)"
     );
-    fingerprint_of(client, &nodes, &relationships, true, &[snap(name)]).await.map(Some)
+    let filter = "AND id(s) >= $from AND id(s) < $to";
+    let runner: std::sync::Arc<dyn crate::cypher::CypherRunner> = client.clone();
+    fingerprint_whole(runner, (&nodes, filter), (&relationships, filter), true, vec![snap(name)]).await.map(Some)
 }
 
 /// Removes snapshot `name`.

@@ -159,7 +159,7 @@ impl BoltBatch {
         // The checkpoint with counts as long as they can get.
         let worst = Checkpoint { written: u64::MAX / 2, rejected: u64::MAX / 2, ..checkpoint.clone() };
         let mut fixed = vec![("run".to_owned(), Value::from(run_id)), ("stage".to_owned(), Value::from(run_id))];
-        fixed.extend(checkpoint_params(&worst));
+        fixed.extend(checkpoint_params(&worst, client.fence()));
         let fixed = client.parameters(&fixed)?;
         let extra = client.run_extra();
         let failed = |e: BoltError| TargetError::Write { target: client_target(client), message: e.to_string() };
@@ -254,6 +254,11 @@ pub(crate) async fn write(
                 );
                 tokio::time::sleep(std::time::Duration::from_millis(jitter(wait))).await;
             }
+            Err(Failure::Lost { error, .. })
+                if crate::cypher::bookkeeping::refused_by_fence(&error.to_string()) && client.fence().is_some() =>
+            {
+                return Err(client.fenced_off());
+            }
             Err(Failure::Lost { error, .. }) => return Err(client.failed(*error)),
         }
     }
@@ -313,7 +318,7 @@ async fn write_batch(
     // 2. The records and the checkpoint.
     let stored = checkpoint.with_outcomes(&report);
     let mut fixed = vec![("run".to_owned(), Value::from(run_id))];
-    fixed.extend(checkpoint_params(&stored));
+    fixed.extend(checkpoint_params(&stored, client.fence()));
     let fixed = parameters(&fixed)?;
     let rows: Vec<&Row> = batch.prepared.to_write(&report).into_iter().map(|n| &batch.rows[n]).collect();
     let choose = |pair: (String, String)| if existing == 0 { pair.1 } else { pair.0 };

@@ -8,7 +8,8 @@
 
 use grafter_model::{LockHolder, RunRecord, Value};
 
-use super::{CHECKPOINT_LABEL, CypherRunner, LOCK_LABEL, RUN_LABEL, process_alive};
+use super::{CHECKPOINT_LABEL, CypherRunner, LOCK_LABEL, RUN_LABEL};
+use crate::process_alive;
 use crate::{Checkpoint, TargetError};
 
 /// Properties every checkpoint query returns, in this order.
@@ -55,19 +56,57 @@ pub(crate) fn checkpoint_fields(checkpoint: &Checkpoint) -> Value {
     Value::Map(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }
 
-/// Every parameter [`checkpoint_clause`] reads: the identity and `$cp`.
-pub(crate) fn checkpoint_params(checkpoint: &Checkpoint) -> Vec<(String, Value)> {
+/// Every parameter [`checkpoint_clause`] reads: the identity, `$cp`, and `$fence`, the
+/// lock's fencing token when the statement must check it (`None` where the target fences
+/// writes itself, as FalkorDB's native protocol does).
+pub(crate) fn checkpoint_params(checkpoint: &Checkpoint, fence: Option<i64>) -> Vec<(String, Value)> {
     let mut params = checkpoint_identity(checkpoint);
     params.push(("cp".into(), checkpoint_fields(checkpoint)));
+    params.push(("fence".into(), fence.map_or(Value::Null, Value::Int)));
     params
 }
 
 /// The Cypher clause that stores a checkpoint given `$cp_run`, `$cp_mapping`,
-/// `$cp_partition` and `$cp` (appended to a batch's write so both commit together).
+/// `$cp_partition` and `$cp` (appended to a batch's write, after `WITH … AS written`, so
+/// both commit together).
+///
+/// It first checks the fencing token: when `$fence` is set and the lock's token is no
+/// longer it (the lock was taken over or broken), it divides by zero, and the error undoes
+/// the whole statement, batch included. Cypher has no `assert`; a division by zero is an
+/// error on every server (its `CASE` is evaluated eagerly by FalkorDB, so the zero is made
+/// by the condition, not chosen by a branch that would not run).
 pub(crate) fn checkpoint_clause() -> String {
     format!(
-        "MERGE (c:{CHECKPOINT_LABEL} {{run: $cp_run, mapping: $cp_mapping, partition: $cp_partition}}) SET c += $cp"
+        "{} MERGE (c:{CHECKPOINT_LABEL} {{run: $cp_run, mapping: $cp_mapping, partition: $cp_partition}}) SET c += $cp",
+        fence_guard("written, ")
     )
+}
+
+/// The fencing check (see [`checkpoint_clause`]) as a clause that keeps `carried` (the
+/// variables before it, each followed by `, `).
+fn fence_guard(carried: &str) -> String {
+    format!(
+        "OPTIONAL MATCH (fence:{LOCK_LABEL} {{name: 'target'}}) \
+         WITH {carried}1 / CASE WHEN $fence IS NULL OR fence.token = $fence THEN 1 ELSE 0 END AS current"
+    )
+}
+
+/// Runs a bookkeeping write (a statement that may begin with `MERGE`, `MATCH` or `UNWIND`)
+/// behind the fencing check, with the runner's token.
+async fn fenced_write<R: CypherRunner + ?Sized>(
+    runner: &R,
+    cypher: &str,
+    params: &[(String, Value)],
+) -> Result<Vec<Vec<Value>>, TargetError> {
+    let mut params = params.to_vec();
+    params.push(("fence".into(), runner.fence().map_or(Value::Null, Value::Int)));
+    runner.write(&format!("{} {cypher}", fence_guard("")), &params).await
+}
+
+/// Whether a write failed because its fencing check refused it (see [`checkpoint_clause`]):
+/// FalkorDB says "Division by zero", Neo4j "/ by zero".
+pub(crate) fn refused_by_fence(message: &str) -> bool {
+    message.contains("by zero")
 }
 
 /// The `batches` count stored in a checkpoint's node, if the node exists: after a
@@ -176,7 +215,7 @@ pub(crate) async fn save_checkpoints<R: CypherRunner + ?Sized>(
     let cypher = format!(
         "UNWIND $rows AS r MERGE (c:{CHECKPOINT_LABEL} {{run: r[0], mapping: r[1], partition: r[2]}}) SET c += r[3]"
     );
-    runner.write(&cypher, &[("rows".into(), Value::List(rows))]).await?;
+    fenced_write(runner, &cypher, &[("rows".into(), Value::List(rows))]).await?;
     Ok(())
 }
 
@@ -195,18 +234,18 @@ pub(crate) async fn save_run<R: CypherRunner + ?Sized>(
     if let [whole] = parts.as_slice() {
         let params = [id, status, ("record".to_owned(), text(whole))];
         let cypher = format!("MERGE (r:{RUN_LABEL} {{id: $id}}) SET r.status = $status, r.record = $record");
-        runner.write(&cypher, &params).await?;
+        fenced_write(runner, &cypher, &params).await?;
         return Ok(());
     }
     for (i, part) in parts.iter().enumerate() {
         let params = [id.clone(), ("part".to_owned(), text(part))];
         let set = if i == 0 { "r.record_next = $part" } else { "r.record_next = r.record_next + $part" };
-        runner.write(&format!("MERGE (r:{RUN_LABEL} {{id: $id}}) SET {set}"), &params).await?;
+        fenced_write(runner, &format!("MERGE (r:{RUN_LABEL} {{id: $id}}) SET {set}"), &params).await?;
     }
     let swap = format!(
         "MATCH (r:{RUN_LABEL} {{id: $id}}) SET r.status = $status, r.record = r.record_next, r.record_next = null"
     );
-    runner.write(&swap, &[id, status]).await?;
+    fenced_write(runner, &swap, &[id, status]).await?;
     Ok(())
 }
 
@@ -273,46 +312,61 @@ fn lock_params(holder: &LockHolder, target: &str) -> Result<Vec<(String, Value)>
     ])
 }
 
-/// Takes the lock for `holder` unless another live holder has it; one atomic statement.
-/// `Ok(Err(current))` when refused.
+/// Takes the lock for `holder` unless another live holder has it (or `dead_owner`, known to
+/// be gone, has it); one statement, atomic where the lock node's label is known to the
+/// server before it is planned (see [`acquire_lock`]). Taking it moves the fencing token on.
+/// `Ok(Ok((previous, token)))` when taken, `Ok(Err(current))` when refused.
 async fn try_lock<R: CypherRunner + ?Sized>(
     runner: &R,
     holder: &LockHolder,
-) -> Result<Result<Option<LockHolder>, LockHolder>, TargetError> {
+    dead_owner: Option<&str>,
+) -> Result<Result<(Option<LockHolder>, i64), LockHolder>, TargetError> {
     let cypher = format!(
         "MERGE (l:{LOCK_LABEL} {{name: 'target'}}) \
-         WITH l, l.holder AS previous, (l.holder IS NULL OR l.expires < $now OR l.owner = $owner) AS free \
+         WITH l, l.holder AS previous, \
+              (l.holder IS NULL OR l.expires < $now OR l.owner = $owner OR l.owner = $dead) AS free \
          SET l.holder = CASE WHEN free THEN $holder ELSE l.holder END, \
              l.owner = CASE WHEN free THEN $owner ELSE l.owner END, \
-             l.expires = CASE WHEN free THEN $expires ELSE l.expires END \
-         RETURN previous, free"
+             l.expires = CASE WHEN free THEN $expires ELSE l.expires END, \
+             l.token = CASE WHEN free THEN coalesce(l.token, 0) + 1 ELSE l.token END \
+         RETURN previous, free, l.token"
     );
     let target = runner.target();
-    let rows = runner.write(&cypher, &lock_params(holder, target)?).await?;
+    let mut params = lock_params(holder, target)?;
+    params.push(("dead".into(), dead_owner.map_or(Value::Null, text)));
+    let rows = runner.write(&cypher, &params).await?;
     let row = rows.first().ok_or_else(|| damaged(target, "taking the lock returned nothing".into()))?;
     let previous = holder_from(target, row.first())?;
     if matches!(row.get(1), Some(Value::Bool(true))) {
-        Ok(Ok(previous.filter(|p| owner(p) != owner(holder))))
+        let Some(Value::Int(token)) = row.get(2) else {
+            return Err(damaged(target, format!("taking the lock returned no token: {row:?}")));
+        };
+        Ok(Ok((previous.filter(|p| owner(p) != owner(holder)), *token)))
     } else {
         Ok(Err(previous.ok_or_else(|| damaged(target, "the lock is held by nobody yet was refused".into()))?))
     }
 }
 
-/// Takes the lock for `holder`, see [`crate::GraphTarget::acquire_lock`]. A holder on this
-/// host whose process is gone (killed, or failed without reaching the server to release)
-/// cannot be using the lock: it is taken over now rather than after its lease.
+/// Takes the lock for `holder`, see [`crate::GraphTarget::acquire_lock`]; returns the holder
+/// it took over and the fencing token every write then carries. A holder on this host whose
+/// process is gone (killed, or failed without reaching the server to release) cannot be
+/// using the lock: it is taken over now rather than after its lease.
+///
+/// The caller makes sure the server knows the lock's label before this runs (a uniqueness
+/// constraint or an index on it): FalkorDB plans a `MERGE` on a label it does not know yet
+/// as a scan that finds nothing, so two runs starting together on a new graph would both
+/// create the lock node and both take it.
 pub(crate) async fn acquire_lock<R: CypherRunner + ?Sized>(
     runner: &R,
     holder: &LockHolder,
-) -> Result<Option<LockHolder>, TargetError> {
+) -> Result<(Option<LockHolder>, i64), TargetError> {
     let locked =
         |current: LockHolder| TargetError::Locked { target: runner.target().to_owned(), holder: Box::new(current) };
-    match try_lock(runner, holder).await? {
-        Ok(previous) => Ok(previous),
+    match try_lock(runner, holder, None).await? {
+        Ok(taken) => Ok(taken),
         Err(current) if current.host == holder.host && !process_alive(current.pid) => {
-            release_lock(runner, &current).await?;
-            match try_lock(runner, holder).await? {
-                Ok(_) => Ok(Some(current)),
+            match try_lock(runner, holder, Some(&owner(&current))).await? {
+                Ok((_, token)) => Ok((Some(current), token)),
                 Err(other) => Err(locked(other)),
             }
         }
@@ -320,17 +374,23 @@ pub(crate) async fn acquire_lock<R: CypherRunner + ?Sized>(
     }
 }
 
-/// Extends the lease if the lock is still `holder`'s; else says who has it.
-pub(crate) async fn renew_lock<R: CypherRunner + ?Sized>(runner: &R, holder: &LockHolder) -> Result<(), TargetError> {
+/// Extends the lease if the lock is still `holder`'s, with `token`; else says who has it.
+pub(crate) async fn renew_lock<R: CypherRunner + ?Sized>(
+    runner: &R,
+    holder: &LockHolder,
+    token: i64,
+) -> Result<(), TargetError> {
     let cypher = format!(
         "OPTIONAL MATCH (l:{LOCK_LABEL} {{name: 'target'}}) \
-         WITH l, l.owner = $owner AS mine \
+         WITH l, (l.owner = $owner AND l.token = $token) AS mine \
          SET l.holder = CASE WHEN mine THEN $holder ELSE l.holder END, \
              l.expires = CASE WHEN mine THEN $expires ELSE l.expires END \
          RETURN mine, l.holder"
     );
     let target = runner.target();
-    let rows = runner.write(&cypher, &lock_params(holder, target)?).await?;
+    let mut params = lock_params(holder, target)?;
+    params.push(("token".into(), Value::Int(token)));
+    let rows = runner.write(&cypher, &params).await?;
     let row = rows.first().cloned().unwrap_or_default();
     if matches!(row.first(), Some(Value::Bool(true))) {
         return Ok(());
@@ -342,11 +402,15 @@ pub(crate) async fn renew_lock<R: CypherRunner + ?Sized>(runner: &R, holder: &Lo
     Err(TargetError::LockLost { target: target.to_owned(), reason })
 }
 
-/// Releases the lock if `holder` still has it.
+/// Releases the lock if `holder` still has it. The node stays, with its token: the next
+/// holder's token follows it.
 pub(crate) async fn release_lock<R: CypherRunner + ?Sized>(runner: &R, holder: &LockHolder) -> Result<(), TargetError> {
     runner
         .write(
-            &format!("MATCH (l:{LOCK_LABEL} {{name: 'target'}}) WHERE l.owner = $owner DELETE l"),
+            &format!(
+                "MATCH (l:{LOCK_LABEL} {{name: 'target'}}) WHERE l.owner = $owner \
+                 SET l.holder = NULL, l.owner = NULL, l.expires = NULL"
+            ),
             &[("owner".into(), text(&owner(holder)))],
         )
         .await?;
@@ -356,14 +420,23 @@ pub(crate) async fn release_lock<R: CypherRunner + ?Sized>(runner: &R, holder: &
 /// The lock's holder, if any.
 pub(crate) async fn lock_holder<R: CypherRunner + ?Sized>(runner: &R) -> Result<Option<LockHolder>, TargetError> {
     let rows = runner.read(&format!("MATCH (l:{LOCK_LABEL}) RETURN l.holder"), &[]).await?;
-    holder_from(runner.target(), rows.first().and_then(|row| row.first()))
+    holder_from(runner.target(), rows.iter().filter_map(|row| row.first()).find(|v| !v.is_null()))
 }
 
-/// Removes the lock whoever holds it; returns who did.
+/// Removes the lock whoever holds it and moves the fencing token on, so that the holder's
+/// next write is refused; returns who held it.
 pub(crate) async fn break_lock<R: CypherRunner + ?Sized>(runner: &R) -> Result<Option<LockHolder>, TargetError> {
-    let rows =
-        runner.write(&format!("MATCH (l:{LOCK_LABEL}) WITH l, l.holder AS holder DELETE l RETURN holder"), &[]).await?;
-    holder_from(runner.target(), rows.first().and_then(|row| row.first()))
+    let rows = runner
+        .write(
+            &format!(
+                "MATCH (l:{LOCK_LABEL}) WITH l, l.holder AS holder \
+                 SET l.holder = NULL, l.owner = NULL, l.expires = NULL, l.token = coalesce(l.token, 0) + 1 \
+                 RETURN holder"
+            ),
+            &[],
+        )
+        .await?;
+    holder_from(runner.target(), rows.iter().filter_map(|row| row.first()).find(|v| !v.is_null()))
 }
 
 #[cfg(test)]

@@ -51,6 +51,23 @@ pub(crate) trait CypherRunner: Send + Sync {
     /// `value` as the store keeps it: what a lookup by key compares with.
     fn stored(&self, value: Value) -> Value;
 
+    /// Streams every row of a read-only statement, in batches, where the server can hand a
+    /// long result over a little at a time (Bolt servers other than FalkorDB: one query,
+    /// records PULLed in batches). `None` where it cannot: reads of a whole graph are then
+    /// cut into pages of internal ids (see [`scan`]), which needs the ids to be dense
+    /// (FalkorDB's are; ArcadeDB's are not, so paging there would walk an empty id space).
+    fn stream(self: std::sync::Arc<Self>, cypher: String, params: Vec<(String, Value)>) -> Option<crate::RowStream> {
+        let _ = (cypher, params);
+        None
+    }
+
+    /// The lock's fencing token, where this runner's writes must check it themselves (see
+    /// [`bookkeeping::checkpoint_clause`]); `None` where the target fences writes another
+    /// way (FalkorDB's native protocol) or holds no lock.
+    fn fence(&self) -> Option<i64> {
+        None
+    }
+
     /// How many of `items` (from the front) one statement of `cypher` can carry as its list
     /// parameter `$name`; at least one. Servers that take any size take them all.
     fn fit(&self, cypher: &str, name: &str, items: &[Value]) -> usize {
@@ -65,11 +82,4 @@ pub(crate) fn first_count(rows: &[Vec<Value>]) -> u64 {
         Some(Value::Int(n)) => u64::try_from(*n).unwrap_or(0),
         _ => 0,
     }
-}
-
-/// Whether a process with this id runs on this host (Linux: it has a /proc entry). Where
-/// that cannot be told, it is taken as alive, so a lock is never taken from a live holder.
-pub(crate) fn process_alive(pid: u32) -> bool {
-    let proc = std::path::Path::new("/proc");
-    !proc.is_dir() || proc.join(pid.to_string()).exists()
 }

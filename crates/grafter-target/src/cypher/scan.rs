@@ -1,9 +1,11 @@
-//! Reading a server's graph back: nodes and relationships page by page (for verification
-//! and the fingerprint), counts, and lookups by key.
+//! Reading a server's graph back: nodes and relationships whole (for verification and the
+//! fingerprint), counts, and lookups by key.
 //!
-//! Pages are ranges of the server's internal ids (`id(n) >= $from AND id(n) < $to`), so
-//! each statement is bounded and none needs the whole graph sorted; the id space is read
-//! once, up to the highest id there is.
+//! Where the server streams a result (Bolt servers other than FalkorDB) a whole read is one
+//! statement whose records come in batches ([`CypherRunner::stream`]). Elsewhere (FalkorDB)
+//! it is cut into pages of internal ids (`id(n) >= $from AND id(n) < $to`), so each statement
+//! is bounded and none needs the whole graph sorted; the id space is read once, up to the
+//! highest id there is (FalkorDB's ids are dense).
 
 use std::sync::Arc;
 
@@ -31,24 +33,45 @@ pub(crate) fn page_params(from: i64) -> [(String, Value); 2] {
     [("from".to_owned(), Value::Int(from)), ("to".to_owned(), Value::Int(from + PAGE))]
 }
 
+/// Streams the rows of `cypher`: as one streamed statement without `filter` where the
+/// runner streams, else page by page over the id space (of nodes, or of relationships unless
+/// `nodes`) with `filter` (which bounds `$from` ≤ id < `$to`) in place of `{filter}`.
+/// `params` go with every statement.
+pub(crate) fn whole(
+    runner: Arc<dyn CypherRunner>,
+    cypher: &str,
+    filter: &str,
+    nodes: bool,
+    params: Vec<(String, Value)>,
+) -> RowStream {
+    let unfiltered = cypher.replace("{filter}", "");
+    match Arc::clone(&runner).stream(unfiltered, params.clone()) {
+        Some(stream) => stream,
+        None => paged(runner, cypher.replace("{filter}", filter), nodes, params),
+    }
+}
+
 /// Streams the rows of `cypher` (which filters on `$from` ≤ id < `$to`) over the whole id
 /// space, one page per item.
-fn paged(runner: Arc<dyn CypherRunner>, cypher: String, nodes: bool) -> RowStream {
-    let state = (runner, cypher, None::<i64>, 0i64);
-    futures::stream::unfold(state, move |(runner, cypher, max, from)| async move {
+fn paged(runner: Arc<dyn CypherRunner>, cypher: String, nodes: bool, params: Vec<(String, Value)>) -> RowStream {
+    let state = (runner, cypher, params, None::<i64>, 0i64);
+    futures::stream::unfold(state, move |(runner, cypher, params, max, from)| async move {
         let max = match max {
             Some(max) => max,
             None => match max_id(runner.as_ref(), nodes).await {
                 Ok(max) => max,
-                Err(e) => return Some((Err(e), (runner, cypher, Some(-1), 1))),
+                Err(e) => return Some((Err(e), (runner, cypher, params, Some(-1), 1))),
             },
         };
         if from > max {
             return None;
         }
-        let rows = runner.read(&cypher, &page_params(from)).await;
-        Some((rows, (runner, cypher, Some(max), from + PAGE)))
+        let mut page = page_params(from).to_vec();
+        page.extend_from_slice(&params);
+        let rows = runner.read(&cypher, &page).await;
+        Some((rows, (runner, cypher, params, Some(max), from + PAGE)))
     })
+    .fuse()
     .boxed()
 }
 
@@ -59,8 +82,8 @@ fn columns(variable: &str, properties: &[String]) -> String {
 /// Every node labelled `label`: the values of `properties`.
 pub(crate) fn nodes(runner: Arc<dyn CypherRunner>, label: &str, properties: &[String]) -> RowStream {
     let returned = if properties.is_empty() { "1".to_owned() } else { columns("n", properties) };
-    let cypher = format!("MATCH (n:{}) WHERE id(n) >= $from AND id(n) < $to RETURN {returned}", quote_name(label));
-    let stream = paged(runner, cypher, true);
+    let cypher = format!("MATCH (n:{}) {{filter}} RETURN {returned}", quote_name(label));
+    let stream = whole(runner, &cypher, "WHERE id(n) >= $from AND id(n) < $to", true, Vec::new());
     if properties.is_empty() {
         // `RETURN 1` only counts rows; the caller asked for no values.
         return stream.map(|page| page.map(|rows| rows.into_iter().map(|_| Vec::new()).collect())).boxed();
@@ -81,13 +104,13 @@ pub(crate) fn relationships(
         returned.push(columns("x", properties));
     }
     let cypher = format!(
-        "MATCH (a:{})-[x:{}]->(b:{}) WHERE id(x) >= $from AND id(x) < $to RETURN {}",
+        "MATCH (a:{})-[x:{}]->(b:{}) {{filter}} RETURN {}",
         quote_name(&start.label),
         quote_name(rel_type),
         quote_name(&end.label),
         returned.join(", ")
     );
-    paged(runner, cypher, false)
+    whole(runner, &cypher, "WHERE id(x) >= $from AND id(x) < $to", false, Vec::new())
 }
 
 /// The number of nodes labelled `label`.
@@ -161,11 +184,80 @@ fn user_properties(value: Option<Value>) -> Vec<(String, Value)> {
 pub(crate) const SNAPSHOT_FIELDS: &str = "_grafter_snapshot";
 
 /// The fingerprint of the graph `runner` reads.
-pub(crate) async fn fingerprint<R: CypherRunner + ?Sized>(runner: &R) -> Result<Fingerprint, TargetError> {
+pub(crate) async fn fingerprint(runner: Arc<dyn CypherRunner>) -> Result<Fingerprint, TargetError> {
+    let nodes = ("MATCH (n) {filter} RETURN id(n), labels(n), properties(n)", "WHERE id(n) >= $from AND id(n) < $to");
+    let relationships = (
+        "MATCH (a)-[x]->(b) {filter} RETURN id(a), id(b), type(x), properties(x)",
+        "WHERE id(x) >= $from AND id(x) < $to",
+    );
+    fingerprint_whole(runner, nodes, relationships, false, Vec::new()).await
+}
+
+/// The fingerprint of a graph read whole ([`whole`]) by two statements with their id
+/// filters: `nodes` returning `id, labels, properties` per node, then `relationships`
+/// returning `start id, end id, type, properties` per relationship; the latter's pages run
+/// over relationship ids unless `relationships_by_node_ids` (a copy that keeps relationships
+/// as nodes).
+pub(crate) async fn fingerprint_whole(
+    runner: Arc<dyn CypherRunner>,
+    nodes: (&str, &str),
+    relationships: (&str, &str),
+    relationships_by_node_ids: bool,
+    params: Vec<(String, Value)>,
+) -> Result<Fingerprint, TargetError> {
+    let mut builder = FingerprintBuilder::new();
+    let mut digests: FxHashMap<i64, Option<u128>> = FxHashMap::default();
+    let mut node_pages = whole(Arc::clone(&runner), nodes.0, nodes.1, true, params.clone());
+    while let Some(page) = node_pages.next().await {
+        for row in page? {
+            add_node_row(&mut builder, &mut digests, row);
+        }
+    }
+    let mut relationship_pages = whole(runner, relationships.0, relationships.1, relationships_by_node_ids, params);
+    while let Some(page) = relationship_pages.next().await {
+        for row in page? {
+            add_relationship_row(&mut builder, &digests, row);
+        }
+    }
+    Ok(builder.finish())
+}
+
+/// The fingerprint of the graph `runner` reads, page by page over ids (for a graph named by
+/// a borrowed runner, such as a FalkorDB snapshot).
+pub(crate) async fn fingerprint_paged<R: CypherRunner + ?Sized>(runner: &R) -> Result<Fingerprint, TargetError> {
     let nodes = "MATCH (n) WHERE id(n) >= $from AND id(n) < $to RETURN id(n), labels(n), properties(n)";
     let relationships =
         "MATCH (a)-[x]->(b) WHERE id(x) >= $from AND id(x) < $to RETURN id(a), id(b), type(x), properties(x)";
     fingerprint_of(runner, nodes, relationships, false, &[]).await
+}
+
+/// Adds a node row (`id, labels, properties`) to the fingerprint, remembering its digest
+/// by id (`None` for bookkeeping, whose relationships are left out too).
+fn add_node_row(builder: &mut FingerprintBuilder, digests: &mut FxHashMap<i64, Option<u128>>, row: Vec<Value>) {
+    let mut row = row.into_iter();
+    let (Some(Value::Int(id)), Some(Value::List(labels))) = (row.next(), row.next()) else { return };
+    let labels: Vec<String> = labels.into_iter().map(|l| l.to_string()).collect();
+    let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+    let properties = user_properties(row.next());
+    let properties: Vec<(&str, &Value)> = properties.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let digest =
+        if labels.iter().any(|l| is_bookkeeping_label(l)) { None } else { builder.add_node(&labels, &properties) };
+    digests.insert(id, digest);
+}
+
+/// Adds a relationship row (`start id, end id, type, properties`) to the fingerprint.
+fn add_relationship_row(builder: &mut FingerprintBuilder, digests: &FxHashMap<i64, Option<u128>>, row: Vec<Value>) {
+    let mut row = row.into_iter();
+    let (Some(Value::Int(start)), Some(Value::Int(end)), Some(rel_type)) = (row.next(), row.next(), row.next()) else {
+        return;
+    };
+    let (Some(Some(start)), Some(Some(end))) = (digests.get(&start), digests.get(&end)) else {
+        // An endpoint is bookkeeping: so is the relationship.
+        return;
+    };
+    let properties = user_properties(row.next());
+    let properties: Vec<(&str, &Value)> = properties.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    builder.add_relationship(&rel_type.to_string(), *start, *end, &properties);
 }
 
 /// The fingerprint of a graph read by two paged statements (over `$from` ≤ id < `$to`,
@@ -189,32 +281,10 @@ pub(crate) async fn fingerprint_of<R: CypherRunner + ?Sized>(
             let mut page = page_params(from).to_vec();
             page.extend_from_slice(params);
             for row in runner.read(cypher, &page).await? {
-                let mut row = row.into_iter();
                 if cypher == nodes {
-                    let (Some(Value::Int(id)), Some(Value::List(labels))) = (row.next(), row.next()) else { continue };
-                    let labels: Vec<String> = labels.into_iter().map(|l| l.to_string()).collect();
-                    let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
-                    let properties = user_properties(row.next());
-                    let properties: Vec<(&str, &Value)> = properties.iter().map(|(k, v)| (k.as_str(), v)).collect();
-                    let digest = if labels.iter().any(|l| is_bookkeeping_label(l)) {
-                        None
-                    } else {
-                        builder.add_node(&labels, &properties)
-                    };
-                    digests.insert(id, digest);
+                    add_node_row(&mut builder, &mut digests, row);
                 } else {
-                    let (Some(Value::Int(start)), Some(Value::Int(end)), Some(rel_type)) =
-                        (row.next(), row.next(), row.next())
-                    else {
-                        continue;
-                    };
-                    let (Some(Some(start)), Some(Some(end))) = (digests.get(&start), digests.get(&end)) else {
-                        // An endpoint is bookkeeping: so is the relationship.
-                        continue;
-                    };
-                    let properties = user_properties(row.next());
-                    let properties: Vec<(&str, &Value)> = properties.iter().map(|(k, v)| (k.as_str(), v)).collect();
-                    builder.add_relationship(&rel_type.to_string(), *start, *end, &properties);
+                    add_relationship_row(&mut builder, &digests, row);
                 }
             }
             from += PAGE;

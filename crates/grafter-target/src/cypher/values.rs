@@ -39,6 +39,26 @@ pub(crate) fn storable(value: Value) -> Result<Value, Unstorable> {
     }
 }
 
+/// Why FalkorDB cannot store `value` at all, if it cannot: what [`storable`] refuses, told
+/// without converting the value (it runs for every value loaded).
+pub(crate) fn falkordb_refusal(value: &Value) -> Option<String> {
+    match value {
+        Value::Float(x) if !x.is_finite() => Some(format!("FalkorDB cannot store the floating-point value {x}")),
+        Value::String(s) if s.contains('\0') => Some("FalkorDB cannot store text containing a NUL character".into()),
+        Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_) | Value::String(_) => None,
+        Value::List(items) if items.iter().all(storable_in_array) => None,
+        // Stored as its text: only text holding NUL is refused. Dates, times, durations and
+        // base64 never hold one; maps and lists are rendered, so look.
+        Value::Date(_)
+        | Value::Time(_)
+        | Value::DateTime(_)
+        | Value::DateTimeTz(_)
+        | Value::Duration(_)
+        | Value::Bytes(_) => None,
+        other => storable(other.clone()).err().map(|e| e.0),
+    }
+}
+
 /// Whether FalkorDB keeps `value` as an element of an array property as is.
 fn storable_in_array(value: &Value) -> bool {
     match value {
@@ -118,6 +138,30 @@ mod tests {
     fn what_cannot_be_stored_is_refused_with_a_reason() {
         assert!(storable(Value::Float(f64::NAN)).unwrap_err().0.contains("NaN"));
         assert!(storable(Value::from("a\0b")).unwrap_err().0.contains("NUL"));
+    }
+
+    #[test]
+    fn the_refusal_told_without_converting_agrees_with_storable() {
+        let date = Value::Date(chrono::NaiveDate::from_ymd_opt(2024, 2, 29).unwrap());
+        let map = |text: &str| Value::Map([("k".to_owned(), Value::from(text))].into());
+        for value in [
+            Value::Null,
+            Value::Int(1),
+            Value::Float(1.5),
+            Value::Float(f64::NAN),
+            Value::Float(f64::INFINITY),
+            Value::from("a\0b"),
+            Value::from("plain"),
+            date,
+            Value::Bytes(vec![0, 0]),
+            Value::List(vec![Value::Int(1), Value::Null]),
+            Value::List(vec![Value::from("x\0")]),
+            Value::List(vec![Value::Float(f64::NAN), Value::Null]),
+            map("v"),
+            map("v\0"),
+        ] {
+            assert_eq!(falkordb_refusal(&value), storable(value.clone()).err().map(|e| e.0), "{value:?}");
+        }
     }
 
     #[test]

@@ -32,12 +32,17 @@ pub(crate) enum ClientError {
     Query(String),
     /// The connection failed or could not be made; the request may or may not have run.
     Connection(String),
+    /// The server refused a write because this process's lease lock was taken over or
+    /// broken: nothing of it ran.
+    Fenced(String),
 }
 
 impl std::fmt::Display for ClientError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ClientError::Query(message) | ClientError::Connection(message) => f.write_str(message),
+            ClientError::Query(message) | ClientError::Connection(message) | ClientError::Fenced(message) => {
+                f.write_str(message)
+            }
         }
     }
 }
@@ -52,8 +57,39 @@ fn classify(error: redis::RedisError) -> ClientError {
     {
         ClientError::Connection(message)
     } else {
-        ClientError::Query(error.detail().map_or(message.clone(), str::to_owned))
+        ClientError::Query(match (error.code(), error.detail()) {
+            (Some(code), Some(detail)) => server_message(code, detail),
+            (_, Some(detail)) => detail.to_owned(),
+            _ => message,
+        })
     }
+}
+
+/// The server's own words: Redis splits an error's first word off as its code (`ERR` for
+/// most, but FalkorDB's `Division by zero` arrives as `Division` + `by zero`).
+fn server_message(code: &str, detail: &str) -> String {
+    if code == "ERR" { detail.to_owned() } else { format!("{code} {detail}") }
+}
+
+/// Commands that change a graph: while this process holds the lock they are fenced.
+const WRITES: &[&[u8]] = &[b"GRAPH.QUERY", b"GRAPH.BULK", b"GRAPH.DELETE", b"GRAPH.CONSTRAINT", b"GRAPH.COPY"];
+
+fn is_write(command: &redis::Cmd) -> bool {
+    match command.args_iter().next() {
+        Some(redis::Arg::Simple(name)) => WRITES.iter().any(|w| w.eq_ignore_ascii_case(name)),
+        _ => false,
+    }
+}
+
+/// While this process holds the lease lock: its fencing token, and the connection whose
+/// `WATCH` on the fence key makes the server refuse a write once the token moved on (see
+/// [`super::lock`]).
+struct Fence {
+    key: String,
+    token: i64,
+    connection: Option<MultiplexedConnection>,
+    /// Whether the connection watches the key and has seen it hold `token` since.
+    armed: bool,
 }
 
 /// A FalkorDB server and one graph on it.
@@ -63,6 +99,11 @@ pub(crate) struct Client {
     /// The URL for people to read (password redacted), for errors.
     description: String,
     connection: Mutex<Option<MultiplexedConnection>>,
+    /// Set while this process holds the lock: its writes are fenced.
+    fence: Mutex<Option<Fence>>,
+    /// The fencing token while the lock is held, 0 otherwise (tokens start at 1): read
+    /// without waiting for a fenced write in progress.
+    token: std::sync::atomic::AtomicI64,
     names: Mutex<Names>,
     /// Retries, and whether the server is taken as down.
     backoff: Backoff,
@@ -91,6 +132,8 @@ impl Client {
             url: url.clone(),
             description: url.describe(),
             connection: Mutex::new(None),
+            fence: Mutex::new(None),
+            token: std::sync::atomic::AtomicI64::new(0),
             names: Mutex::new(Names::default()),
             backoff: Backoff::default(),
             pessimistic: std::sync::Mutex::new(std::collections::HashSet::new()),
@@ -117,16 +160,108 @@ impl Client {
         if let Some(connection) = slot.as_ref() {
             return Ok(connection.clone());
         }
+        let connection = self.new_connection().await?;
+        *slot = Some(connection.clone());
+        Ok(connection)
+    }
+
+    async fn new_connection(&self) -> Result<MultiplexedConnection, ClientError> {
         let config = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(Some(RESPONSE_TIMEOUT));
-        let connection = self
-            .client
+        self.client
             .get_multiplexed_async_connection_with_config(&config)
             .await
-            .map_err(|e| ClientError::Connection(format!("cannot connect to {}: {e}", self.url.describe())))?;
-        *slot = Some(connection.clone());
-        Ok(connection)
+            .map_err(|e| ClientError::Connection(format!("cannot connect to {}: {e}", self.url.describe())))
+    }
+
+    /// From now on every write is fenced by `token` (the lock was just taken).
+    pub(crate) async fn set_fence(&self, key: String, token: i64) {
+        *self.fence.lock().await = Some(Fence { key, token, connection: None, armed: false });
+        self.token.store(token, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Writes are no longer fenced (the lock was released).
+    pub(crate) async fn clear_fence(&self) {
+        self.token.store(0, std::sync::atomic::Ordering::SeqCst);
+        *self.fence.lock().await = None;
+    }
+
+    /// The fencing token, while this process holds the lock.
+    pub(crate) fn fence_token(&self) -> Option<i64> {
+        Some(self.token.load(std::sync::atomic::Ordering::SeqCst)).filter(|&token| token != 0)
+    }
+
+    /// Sends a write as `MULTI`, the command, `EXEC` on the connection that watches the
+    /// fence, then watches it again and reads it: one round trip (see [`super::lock`]).
+    async fn fenced(&self, fence: &mut Fence, command: redis::Cmd) -> Result<redis::Value, ClientError> {
+        let result = self.fenced_once(fence, command).await;
+        if matches!(result, Err(ClientError::Connection(_))) {
+            // A new connection watches nothing yet.
+            fence.connection = None;
+            fence.armed = false;
+        }
+        result
+    }
+
+    async fn fenced_once(&self, fence: &mut Fence, command: redis::Cmd) -> Result<redis::Value, ClientError> {
+        let mut connection = match &fence.connection {
+            Some(connection) => connection.clone(),
+            None => {
+                let connection = self.new_connection().await?;
+                fence.connection = Some(connection.clone());
+                connection
+            }
+        };
+        let taken_over = |current: Option<&redis::Value>| {
+            ClientError::Fenced(format!(
+                "the lock was taken over or broken (fencing token {} is now {}); the server refused this write",
+                fence.token,
+                match current {
+                    Some(redis::Value::BulkString(bytes)) => String::from_utf8_lossy(bytes).into_owned(),
+                    _ => "unset".to_owned(),
+                }
+            ))
+        };
+        if !fence.armed {
+            let mut arm = redis::pipe();
+            arm.cmd("WATCH").arg(&fence.key).cmd("GET").arg(&fence.key);
+            let replies: Vec<redis::Value> = arm.query_async(&mut connection).await.map_err(classify)?;
+            if !holds(replies.get(1), fence.token) {
+                return Err(taken_over(replies.get(1)));
+            }
+            fence.armed = true;
+        }
+        let mut transaction = redis::pipe();
+        transaction.ignore_errors();
+        transaction
+            .cmd("MULTI")
+            .add_command(command)
+            .cmd("EXEC")
+            .cmd("WATCH")
+            .arg(&fence.key)
+            .cmd("GET")
+            .arg(&fence.key);
+        let replies: Vec<redis::Value> = transaction.query_async(&mut connection).await.map_err(classify)?;
+        // MULTI, the command queued, EXEC's results, WATCH, GET.
+        fence.armed = holds(replies.get(4), fence.token);
+        match replies.get(2) {
+            Some(redis::Value::Array(results)) => match results.first() {
+                Some(redis::Value::ServerError(error)) => {
+                    Err(ClientError::Query(server_message(error.code(), error.details().unwrap_or(""))))
+                }
+                Some(value) => Ok(value.clone()),
+                None => Err(ClientError::Query("the transaction ran no command".into())),
+            },
+            Some(redis::Value::Nil) => Err(taken_over(replies.get(4))),
+            // EXECABORT: the command was refused when queued; its own error says why.
+            _ => match replies.get(1) {
+                Some(redis::Value::ServerError(error)) => {
+                    Err(ClientError::Query(server_message(error.code(), error.details().unwrap_or(""))))
+                }
+                other => Err(ClientError::Query(format!("the server answered a fenced write with {other:?}"))),
+            },
+        }
     }
 
     /// Forgets a connection that failed, so the next request opens a new one.
@@ -134,8 +269,14 @@ impl Client {
         *self.connection.lock().await = None;
     }
 
-    /// Sends one command once.
+    /// Sends one command once; a write while this process holds the lock is fenced.
     pub async fn command(&self, command: redis::Cmd) -> Result<redis::Value, ClientError> {
+        if is_write(&command) {
+            let mut fence = self.fence.lock().await;
+            if let Some(fence) = fence.as_mut() {
+                return self.fenced(fence, command).await;
+            }
+        }
         let mut connection = self.connection().await?;
         match command.query_async::<redis::Value>(&mut connection).await {
             Ok(value) => Ok(value),
@@ -218,6 +359,17 @@ impl Client {
         Fut: std::future::Future<Output = Result<T, ClientError>>,
     {
         self.backoff.run(|e| matches!(e, ClientError::Connection(_)), attempt).await
+    }
+}
+
+/// Whether a fence key's value (a `GET` reply) is `token`.
+fn holds(value: Option<&redis::Value>, token: i64) -> bool {
+    match value {
+        Some(redis::Value::BulkString(bytes)) => {
+            std::str::from_utf8(bytes).ok().and_then(|t| t.parse().ok()) == Some(token)
+        }
+        Some(redis::Value::Int(n)) => *n == token,
+        _ => false,
     }
 }
 

@@ -13,6 +13,7 @@ mod connection;
 mod constraint;
 mod ids;
 mod literal;
+mod lock;
 mod reply;
 mod snapshot;
 mod sync;
@@ -26,6 +27,7 @@ use grafter_model::{Fingerprint, LockHolder, RunRecord, SyncState, Value};
 use self::connection::{Client, ClientError, OnGraph};
 use crate::cypher::{batch, bookkeeping, scan};
 use crate::dialect::Dialect;
+use crate::process_alive;
 use crate::{
     Access, BeforeCommit, ChangeCommit, ChangeReport, ChangeSet, Checkpoint, Ddl, Encoded, EndpointSpec, FalkorDbUrl,
     GraphTarget, KeyIndex, QueryResult, RecordBatch, RowStream, TargetError, WriteReport,
@@ -43,9 +45,27 @@ pub struct FalkorDbTarget {
 
 /// The error for a failed request: the server's own message for a refused query; for a
 /// connection that failed, where and what to do.
+/// Query parameters as FalkorDB literals; their names must be bare identifiers.
+fn query_params(params: Vec<(String, Value)>) -> Result<Vec<(String, Value)>, TargetError> {
+    params
+        .into_iter()
+        .map(|(name, value)| {
+            if !literal::is_bare_identifier(&name) {
+                return Err(TargetError::Query {
+                    message: format!(
+                        "parameter name `{name}`: FalkorDB takes letters, digits and underscores only (not first a digit)"
+                    ),
+                });
+            }
+            Ok((name, literal::parameter(value)?))
+        })
+        .collect()
+}
+
 fn failed(target: &str, error: ClientError) -> TargetError {
     match error {
         ClientError::Query(message) => TargetError::Query { message },
+        ClientError::Fenced(reason) => TargetError::LockLost { target: target.to_owned(), reason },
         ClientError::Connection(message) => TargetError::Store {
             target: target.to_owned(),
             message: format!(
@@ -56,11 +76,11 @@ fn failed(target: &str, error: ClientError) -> TargetError {
 }
 
 impl FalkorDbTarget {
-    /// Connects to the server (a failure here names the server and what to check).
-    /// `access` is not enforced: `GRAPH.RO_QUERY` would refuse writes, but also answers a
-    /// graph that does not exist yet with an error instead of an empty result.
+    /// Connects to the server (a failure here names the server and what to check). For
+    /// writing, the graph is created if it does not exist yet: reads before the first write
+    /// (the history, checkpoints) find it empty rather than missing, and the lock, kept
+    /// beside it, needs no node in it. Reads never create it.
     pub async fn open(url: &FalkorDbUrl, access: Access) -> Result<FalkorDbTarget, TargetError> {
-        let _ = access;
         let target = url.describe();
         let client = Client::new(url).map_err(|e| failed(&target, e))?;
         // Fail now, clearly, rather than at the first batch.
@@ -73,6 +93,11 @@ impl FalkorDbTarget {
                     "the server answers but has no graph module ({message})\n  hint: is this a plain Redis? FalkorDB loads falkordb.so as a module"
                 ),
             });
+        }
+        if access == Access::Write {
+            let mut create = redis::cmd("GRAPH.QUERY");
+            create.arg(&url.graph).arg("RETURN 0");
+            client.command_with_retry(&create).await.map_err(|e| failed(&target, e))?;
         }
         Ok(FalkorDbTarget {
             client: Arc::new(client),
@@ -183,27 +208,47 @@ impl GraphTarget for FalkorDbTarget {
     }
 
     async fn acquire_lock(&self, holder: &LockHolder) -> Result<Option<LockHolder>, TargetError> {
-        bookkeeping::acquire_lock(self.client.as_ref(), holder).await
+        let target = self.describe();
+        match self.client.acquire_lock(holder, None).await.map_err(|e| failed(&target, e))? {
+            lock::Acquired::Taken { previous, .. } => Ok(previous),
+            // A holder on this host whose process is gone (killed, or failed without reaching
+            // the server) cannot be using the lock: taken over now rather than at its lease's end.
+            lock::Acquired::Refused(current) if current.host == holder.host && !process_alive(current.pid) => {
+                let dead = lock::owner(&current);
+                match self.client.acquire_lock(holder, Some(&dead)).await.map_err(|e| failed(&target, e))? {
+                    lock::Acquired::Taken { .. } => Ok(Some(current)),
+                    lock::Acquired::Refused(other) => Err(lock::locked(&target, other)),
+                }
+            }
+            lock::Acquired::Refused(current) => Err(lock::locked(&target, current)),
+        }
     }
 
     async fn renew_lock(&self, holder: &LockHolder) -> Result<(), TargetError> {
-        bookkeeping::renew_lock(self.client.as_ref(), holder).await
+        let target = self.describe();
+        match self.client.renew_lock(holder).await.map_err(|e| failed(&target, e))? {
+            Ok(()) => Ok(()),
+            Err(current) => Err(TargetError::LockLost {
+                target,
+                reason: current.map_or("the lock was broken".into(), |other| format!("now held by {other}")),
+            }),
+        }
     }
 
     async fn release_lock(&self, holder: &LockHolder) -> Result<(), TargetError> {
-        bookkeeping::release_lock(self.client.as_ref(), holder).await
+        self.client.release_lock(holder).await.map_err(|e| failed(&self.describe(), e))
     }
 
     async fn lock_holder(&self) -> Result<Option<LockHolder>, TargetError> {
-        bookkeeping::lock_holder(self.client.as_ref()).await
+        self.client.lock_holder().await.map_err(|e| failed(&self.describe(), e))
     }
 
     async fn break_lock(&self) -> Result<Option<LockHolder>, TargetError> {
-        bookkeeping::break_lock(self.client.as_ref()).await
+        self.client.break_lock().await.map_err(|e| failed(&self.describe(), e))
     }
 
     async fn fingerprint(&self) -> Result<Fingerprint, TargetError> {
-        scan::fingerprint(self.client.as_ref()).await
+        scan::fingerprint(self.client.clone()).await
     }
 
     async fn snapshot(&self, run_id: &str) -> Result<Option<String>, TargetError> {
@@ -217,11 +262,15 @@ impl GraphTarget for FalkorDbTarget {
     }
 
     async fn snapshot_fingerprint(&self, snapshot: &str) -> Result<Option<Fingerprint>, TargetError> {
-        scan::fingerprint(&OnGraph { client: &self.client, graph: snapshot }).await.map(Some)
+        scan::fingerprint_paged(&OnGraph { client: &self.client, graph: snapshot }).await.map(Some)
     }
 
     async fn drop_snapshot(&self, snapshot: &str) -> Result<(), TargetError> {
         snapshot::delete_graph(&self.client, &self.describe(), snapshot).await
+    }
+
+    fn refuses(&self, value: &Value) -> Option<String> {
+        crate::cypher::values::falkordb_refusal(value)
     }
 
     fn stored_form(&self, value: Value) -> Value {
@@ -247,7 +296,7 @@ impl GraphTarget for FalkorDbTarget {
     }
 
     async fn census(&self, questions: &[crate::KnownProperties]) -> Result<crate::Census, TargetError> {
-        crate::cypher::census::census(self.client.as_ref(), questions).await
+        crate::cypher::census::census(self.client.clone(), questions).await
     }
 
     async fn count_relationships(
@@ -286,23 +335,31 @@ impl GraphTarget for FalkorDbTarget {
     }
 
     async fn query(&self, cypher: &str, params: Vec<(String, Value)>) -> Result<QueryResult, TargetError> {
-        let mut converted = Vec::with_capacity(params.len());
-        for (name, value) in params {
-            if !literal::is_bare_identifier(&name) {
-                return Err(TargetError::Query {
-                    message: format!(
-                        "parameter name `{name}`: FalkorDB takes letters, digits and underscores only (not first a digit)"
-                    ),
-                });
-            }
-            converted.push((name, literal::parameter(value)?));
-        }
         let reply = self
             .client
-            .query_graph(&self.url.graph, cypher, &converted, false)
+            .query_graph(&self.url.graph, cypher, &query_params(params)?, false)
             .await
             .map_err(|e| failed(&self.describe(), e))?;
         Ok(QueryResult { columns: reply.columns, rows: reply.rows })
+    }
+
+    /// `GRAPH.RO_QUERY`: the server itself refuses a query that writes.
+    async fn read_query(&self, cypher: &str, params: Vec<(String, Value)>) -> Result<QueryResult, TargetError> {
+        match self.client.read_query(cypher, &query_params(params)?).await {
+            Ok(reply) => Ok(QueryResult { columns: reply.columns, rows: reply.rows }),
+            // FalkorDB's words for "this query writes" and "there is no such graph".
+            Err(ClientError::Query(message)) if message.contains("only on read-only queries") => {
+                Err(TargetError::WriteRefused { target: self.describe(), reason: format!("FalkorDB: {message}") })
+            }
+            Err(ClientError::Query(message)) if message.contains("empty key") => Err(TargetError::NotFound {
+                path: self.describe(),
+                hint: format!(
+                    "graph `{}` does not exist on the server yet: nothing has been loaded into it (`grafter run` creates it)",
+                    self.url.graph
+                ),
+            }),
+            Err(error) => Err(failed(&self.describe(), error)),
+        }
     }
 
     async fn close(&self) -> Result<(), TargetError> {

@@ -184,7 +184,7 @@ pub(crate) async fn write(
         before_commit(&report).map_err(fail)?;
         let stored = checkpoint.with_outcomes(&report);
         let mut params = run.clone();
-        params.extend(checkpoint_params(&stored));
+        params.extend(checkpoint_params(&stored, None));
         params.push(("n".into(), Value::Int(prepared.positions.len() as i64)));
         let rows: Vec<&String> = write_rows.iter().collect();
         let text = format!("{}{}", prefix_with_rows(&params, &rows), optimistic_relationship_write(spec, &plain));
@@ -212,7 +212,7 @@ pub(crate) async fn write(
     let rows: Vec<&String> = prepared.to_write(&report).into_iter().map(|n| &write_rows[n]).collect();
     let stored = checkpoint.with_outcomes(&report);
     let mut params = run;
-    params.extend(checkpoint_params(&stored));
+    params.extend(checkpoint_params(&stored, None));
     let query = if existing == 0 { create } else { merge };
     let text = format!("{}{query}", prefix_with_rows(&params, &rows));
     match send(client, target, &text, &stored).await? {

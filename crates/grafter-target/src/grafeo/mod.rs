@@ -79,10 +79,25 @@ impl GrafeoTarget {
         // read-write open replays it: without that, a reader would see the graph as it was
         // before the last committed batches.
         let read_only = access == Access::Read && !wal_directory(path).exists();
-        let opened = if read_only { GrafeoDB::open_read_only(path) } else { GrafeoDB::open(path) };
+        let open = || if read_only { GrafeoDB::open_read_only(path) } else { GrafeoDB::open(path) };
+        // Two processes creating a new store at once: the one that loses the race finds files
+        // the other is making ("File exists"). Once they are made, the store is locked by
+        // the other process, which the next try reports as such.
+        let mut opened = open();
+        for _ in 0..5 {
+            match &opened {
+                Err(e) if e.to_string().contains("exists") => {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    opened = open();
+                }
+                _ => break,
+            }
+        }
         let db = opened.map_err(|e| {
             let message = e.to_string();
-            if message.contains("locked") {
+            // grafeo's words for "another process has it": its lock on the file, or (two
+            // processes creating a new store at once) the file the other one just made.
+            if message.contains("locked") || message.contains("open by another process") {
                 TargetError::InUse {
                     path: path.display().to_string(),
                     holder: holder::read(path),
@@ -123,11 +138,37 @@ impl Inner {
     }
 
     fn run_query(&self, cypher: &str, params: Vec<(String, Value)>) -> Result<QueryResult, TargetError> {
+        self.run_query_in(self.db.session(), cypher, params)
+    }
+
+    /// Runs a query in a read-only session: grafeo refuses any plan that would write.
+    fn run_read_query(&self, cypher: &str, params: Vec<(String, Value)>) -> Result<QueryResult, TargetError> {
+        if let Some(clause) = crate::writing_clause(cypher) {
+            // grafeo would refuse it too ("read-only transaction"); name the clause instead.
+            return Err(TargetError::WriteRefused { target: self.describe(), reason: format!("it holds `{clause}`") });
+        }
+        self.run_query_in(self.db.session_with_role(grafeo::Role::ReadOnly), cypher, params).map_err(
+            |error| match error {
+                TargetError::Query { message }
+                    if message.to_lowercase().contains("read-only")
+                        || message.to_lowercase().contains("permission") =>
+                {
+                    TargetError::WriteRefused { target: self.describe(), reason: format!("grafeo: {message}") }
+                }
+                other => other,
+            },
+        )
+    }
+
+    fn run_query_in(
+        &self,
+        session: grafeo::Session,
+        cypher: &str,
+        params: Vec<(String, Value)>,
+    ) -> Result<QueryResult, TargetError> {
         let params: HashMap<String, grafeo_common::types::Value> =
             params.into_iter().map(|(name, value)| (name, convert::to_grafeo(&value))).collect();
-        let result = self
-            .db
-            .session()
+        let result = session
             .execute_cypher_with_params(cypher, params)
             .map_err(|e| TargetError::Query { message: e.to_string() })?;
         Ok(QueryResult {
@@ -321,7 +362,15 @@ impl GraphTarget for GrafeoTarget {
     async fn restore(&self, snapshot: &str) -> Result<(), TargetError> {
         let snapshot = PathBuf::from(snapshot);
         self.blocking(move |inner| {
+            // The lock is not the snapshot's to bring back: the snapshot was taken under the
+            // lock of the run it precedes, and restoring that would leave the store locked by
+            // a run long gone (the next run then reported a takeover). It stays as it is now.
+            let holder = bookkeeping::lock_holder(&inner.db)?;
             snapshot::restore(&inner.db, &inner.path, &snapshot)?;
+            bookkeeping::clear_lock(&inner.db)?;
+            if let Some(holder) = holder {
+                bookkeeping::set_lock(&inner.db, &holder)?;
+            }
             // The lookup tables described the graph that is gone.
             *inner.state.lock().expect("writer state lock") = write::WriterState::new(&inner.db);
             Ok(())
@@ -343,6 +392,28 @@ impl GraphTarget for GrafeoTarget {
     async fn drop_snapshot(&self, snapshot: &str) -> Result<(), TargetError> {
         snapshot::remove(Path::new(snapshot));
         Ok(())
+    }
+
+    /// grafeo refuses a property value over its size limit (16 MiB by default), and the
+    /// whole transaction with it: such a row is rejected instead.
+    fn refuses(&self, value: &Value) -> Option<String> {
+        let limit = self.inner.db.config().max_property_size?;
+        // Exactly as grafeo measures it, but only when the value comes near the limit:
+        // converting every value would cost the load.
+        if rough_size(value) < limit / 2 {
+            return None;
+        }
+        let size = convert::to_grafeo(value).estimated_size_bytes();
+        (size > limit).then(|| {
+            format!(
+                "the value takes {size} bytes; the embedded store (grafeo) keeps at most {} per property",
+                if limit % (1024 * 1024) == 0 {
+                    format!("{} MiB", limit / (1024 * 1024))
+                } else {
+                    format!("{limit} bytes")
+                }
+            )
+        })
     }
 
     fn stored_form(&self, value: Value) -> Value {
@@ -411,6 +482,11 @@ impl GraphTarget for GrafeoTarget {
         self.blocking(move |inner| inner.run_query(&cypher, params)).await
     }
 
+    async fn read_query(&self, cypher: &str, params: Vec<(String, Value)>) -> Result<QueryResult, TargetError> {
+        let cypher = cypher.to_owned();
+        self.blocking(move |inner| inner.run_read_query(&cypher, params)).await
+    }
+
     async fn close(&self) -> Result<(), TargetError> {
         self.blocking(|inner| {
             let result =
@@ -419,6 +495,18 @@ impl GraphTarget for GrafeoTarget {
             result
         })
         .await
+    }
+}
+
+/// The bytes a value's text and binary data take, roughly (never less than grafeo counts by
+/// more than a few bytes an element): enough to tell values far under its size limit.
+fn rough_size(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.len(),
+        Value::Bytes(b) => b.len(),
+        Value::List(items) => items.iter().map(|v| 16 + rough_size(v)).sum(),
+        Value::Map(entries) => entries.iter().map(|(k, v)| 16 + k.len() + rough_size(v)).sum(),
+        _ => 16,
     }
 }
 

@@ -12,25 +12,29 @@
 //! Positions are exact: every row carries the line its record starts on, even after quoted
 //! fields spanning several lines, blank lines or CRLF line ends, and every batch's cursor
 //! carries the byte offset of the next record, so a resumed scan seeks there and yields
-//! exactly the rows a fresh scan would have yielded after that point. The `csv` crate only
-//! reports where its parser stood before skipping the line ends that precede a record, so
-//! the reader keeps the bytes the parser has consumed (a window of them, see `Records`) and
-//! finds the record's first byte itself; the same window gives a malformed record's raw text.
+//! exactly the rows a fresh scan would have yielded after that point. How the positions are
+//! found is `records.rs`'s.
+//!
+//! A quoted field whose closing quote never comes would swallow the rest of the file (the
+//! `csv` crate ends such a field silently at the end of the file). The rule here: when the
+//! parser reaches the end of the file inside a quoted field, the record that opened it is
+//! rejected ("unterminated quoted field starting on line N"), its raw text running to the end
+//! of line N, and reading restarts on the line after line N, so the records after it load.
+//! That line N is usually the record's first line; a record whose earlier fields span lines
+//! properly is cut after the line where the unclosed quote opened. The rejected record's
+//! cursor points at the restart, so a resumed scan starts exactly where this one went on.
 
-use std::cell::RefCell;
-use std::fs::File;
-use std::io::{self, Read as _, Seek as _, SeekFrom};
-use std::path::{Path, PathBuf};
-use std::rc::Rc;
+mod records;
+
+use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use grafter_model::{Column, SourceRow, Value};
+use records::Records;
 
 use crate::blocking::spawn_reader;
-use crate::files::{
-    Batcher, Resume, TableDir, data_error, io_error, open_at, resolve_columns, resume_point, run_blocking,
-};
+use crate::files::{Batcher, Resume, TableDir, data_error, resolve_columns, resume_point, run_blocking};
 use crate::{BatchStream, Read, ScanRequest, Source, SourceError};
 
 /// How the CSV files of a directory are written.
@@ -114,7 +118,7 @@ impl Source for CsvSource {
             let mut records = Records::open_data(&path, &options, &header, Resume::Start)?;
             let mut count = 0;
             while records.next()? {
-                if rules.yields(&records.record) {
+                if rules.yields(&records) {
                     count += 1;
                 }
             }
@@ -196,6 +200,17 @@ impl Header {
     fn read(path: &Path, options: &CsvOptions) -> Result<Header, SourceError> {
         let mut records = Records::open_start(path, options)?;
         let found = records.next()?;
+        if let Some(open) = &records.unterminated {
+            // The first record sets the columns: cut short, it would set the wrong ones.
+            let what = if options.has_header { "the header row" } else { "the first record" };
+            return Err(data_error(
+                path,
+                format!(
+                    "line {}: {what} has an unterminated quoted field starting on line {} (its closing quote never comes)",
+                    records.line, open.quote_line
+                ),
+            ));
+        }
         if !options.has_header {
             let width = if found { records.record.len() } else { 0 };
             return Ok(Header {
@@ -263,27 +278,38 @@ impl<'a> Rules<'a> {
         Rules { options, names: &header.names, width_from: header.width_from, wanted, skip_null }
     }
 
-    /// Whether a record is skipped for a NULL in a skip_null column. A record with the wrong
-    /// number of fields is never skipped: it is reported as malformed.
-    fn skips(&self, record: &csv::ByteRecord) -> bool {
-        record.len() == self.names.len()
+    /// Whether the current record is skipped for a NULL in a skip_null column. A malformed
+    /// record (an unterminated quote, the wrong number of fields) is never skipped: it is
+    /// reported.
+    fn skips(&self, records: &Records) -> bool {
+        let record = &records.record;
+        records.unterminated.is_none()
+            && record.len() == self.names.len()
             && self.skip_null.iter().any(|&i| self.options.is_null(self.options.trimmed(record.get(i).unwrap_or(b""))))
     }
 
-    /// Whether the record becomes a row (good or malformed): what `count` counts. Decides
-    /// exactly as [`Rules::row`] does, without decoding anything.
-    fn yields(&self, record: &csv::ByteRecord) -> bool {
-        !self.skips(record)
+    /// Whether the current record becomes a row (good or malformed): what `count` counts.
+    /// Decides exactly as [`Rules::row`] does, without decoding anything.
+    fn yields(&self, records: &Records) -> bool {
+        !self.skips(records)
     }
 
     /// The row the current record becomes, or `None` when skip_null skips it.
     fn row(&self, records: &Records) -> Option<SourceRow> {
         let (record, line) = (&records.record, records.line);
+        if let Some(open) = &records.unterminated {
+            let reason = format!(
+                "unterminated quoted field starting on line {}: its closing quote never comes, so the record \
+                 ends with that line and reading goes on with the next one",
+                open.quote_line
+            );
+            return Some(SourceRow::Malformed { raw: records.raw(), reason, line });
+        }
         if record.len() != self.names.len() {
             let reason = format!("expected {} fields ({}), found {}", self.names.len(), self.width_from, record.len());
             return Some(SourceRow::Malformed { raw: records.raw(), reason, line });
         }
-        if self.skips(record) {
+        if self.skips(records) {
             return None;
         }
         let mut values = Vec::with_capacity(self.wanted.len());
@@ -302,168 +328,6 @@ impl<'a> Rules<'a> {
             }
         }
         Some(SourceRow::Ok { values, line })
-    }
-}
-
-/// Bytes below this many that the parser has finished with are kept rather than dropped:
-/// dropping moves the parser's read-ahead to the front, so it is done rarely.
-const KEEP_UP_TO: usize = 1 << 20;
-
-/// The bytes the CSV parser has read and the reader may still need: from (at most
-/// [`KEEP_UP_TO`] before) the start of the current record to the end of the read-ahead.
-#[derive(Debug, Default)]
-struct Window {
-    bytes: Vec<u8>,
-    /// Stream offset of `bytes[0]`.
-    start: u64,
-}
-
-impl Window {
-    /// The bytes between two stream offsets (empty if the window does not hold them, which
-    /// cannot happen while [`Records`] drops only bytes before the current record).
-    fn slice(&self, from: u64, to: u64) -> &[u8] {
-        let index = |at: u64| usize::try_from(at.saturating_sub(self.start)).unwrap_or(usize::MAX);
-        self.bytes.get(index(from)..index(to)).unwrap_or(&[])
-    }
-}
-
-/// The file as the parser reads it, copying what it reads into the shared [`Window`].
-struct Tee {
-    file: File,
-    window: Rc<RefCell<Window>>,
-}
-
-impl io::Read for Tee {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.file.read(buf)?;
-        self.window.borrow_mut().bytes.extend_from_slice(&buf[..n]);
-        Ok(n)
-    }
-}
-
-/// A CSV file read record by record, knowing each record's line and the offset after it.
-///
-/// The parser reads a "stream": the file from `base` on. Offsets in the stream plus `base`
-/// are file offsets; the parser counts lines from 1 at the stream's start, which is line
-/// `base_line` of the file.
-struct Records {
-    path: PathBuf,
-    reader: csv::Reader<Tee>,
-    window: Rc<RefCell<Window>>,
-    /// The current record.
-    record: csv::ByteRecord,
-    /// Line the current record starts on.
-    line: u64,
-    /// Stream offset of the current record's first byte.
-    raw_start: u64,
-    base: u64,
-    base_line: u64,
-}
-
-/// The UTF-8 byte order mark some tools write at the start of a file.
-const BOM: &[u8] = b"\xEF\xBB\xBF";
-
-impl Records {
-    /// Reads `path` from its start, stepping over a UTF-8 byte order mark.
-    fn open_start(path: &Path, options: &CsvOptions) -> Result<Records, SourceError> {
-        let mut file = File::open(path).map_err(|e| io_error(path, e))?;
-        let mut head = Vec::with_capacity(BOM.len());
-        (&mut file).take(BOM.len() as u64).read_to_end(&mut head).map_err(|e| io_error(path, e))?;
-        let base = if head == BOM { BOM.len() as u64 } else { 0 };
-        file.seek(SeekFrom::Start(base)).map_err(|e| io_error(path, e))?;
-        Ok(Records::new(path, options, file, base, 1))
-    }
-
-    /// Reads `path`'s data records: from the first one, or from a resume cursor's offset.
-    fn open_data(path: &Path, options: &CsvOptions, header: &Header, resume: Resume) -> Result<Records, SourceError> {
-        match resume {
-            // An offset inside the header (a cursor taken before any record) means the start.
-            Resume::Seek { offset, .. } if offset > header.data_start => {
-                let (file, line) = open_at(path, offset)?;
-                Ok(Records::new(path, options, file, offset, line))
-            }
-            _ => {
-                let mut file = File::open(path).map_err(|e| io_error(path, e))?;
-                file.seek(SeekFrom::Start(header.data_start)).map_err(|e| io_error(path, e))?;
-                Ok(Records::new(path, options, file, header.data_start, header.data_line))
-            }
-        }
-    }
-
-    fn new(path: &Path, options: &CsvOptions, file: File, base: u64, base_line: u64) -> Records {
-        let window = Rc::new(RefCell::new(Window::default()));
-        let reader = csv::ReaderBuilder::new()
-            // The header is read as an ordinary record (see Header::read), and records of the
-            // wrong length are reported by the scan rather than refused by the parser.
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(options.delimiter)
-            .quote(options.quote)
-            .buffer_capacity(64 * 1024)
-            .from_reader(Tee { file, window: window.clone() });
-        Records {
-            path: path.to_path_buf(),
-            reader,
-            window,
-            record: csv::ByteRecord::new(),
-            line: base_line,
-            raw_start: 0,
-            base,
-            base_line,
-        }
-    }
-
-    /// Reads the next record into `self.record`; false at the end of the file.
-    fn next(&mut self) -> Result<bool, SourceError> {
-        let before = self.reader.position().clone();
-        {
-            let window = &mut *self.window.borrow_mut();
-            let done = usize::try_from(before.byte() - window.start).unwrap_or(usize::MAX);
-            if done >= KEEP_UP_TO {
-                window.bytes.drain(..done.min(window.bytes.len()));
-                window.start = before.byte();
-            }
-        }
-        if !self.reader.read_byte_record(&mut self.record).map_err(|e| self.csv_error(e))? {
-            return Ok(false);
-        }
-        // The parser skips line ends (blank lines, the LF of a CRLF) before a record but
-        // reports its position before them; the record starts after them.
-        let window = self.window.borrow();
-        let text = window.slice(before.byte(), self.reader.position().byte());
-        let lead = text.iter().take_while(|&&b| b == b'\n' || b == b'\r').count();
-        let newlines = text[..lead].iter().filter(|&&b| b == b'\n').count() as u64;
-        self.line = self.base_line - 1 + before.line() + newlines;
-        self.raw_start = before.byte() + lead as u64;
-        Ok(true)
-    }
-
-    /// File offset where the next record starts (possibly at the line end it is preceded by).
-    fn next_offset(&self) -> u64 {
-        self.base + self.reader.position().byte()
-    }
-
-    /// Line number at [`Records::next_offset`].
-    fn next_line(&self) -> u64 {
-        self.base_line - 1 + self.reader.position().line()
-    }
-
-    /// The current record's text as written in the file, without its line end, for reject
-    /// files; invalid UTF-8 is replaced.
-    fn raw(&self) -> String {
-        let window = self.window.borrow();
-        let text = window.slice(self.raw_start, self.reader.position().byte());
-        let end = text.len() - text.iter().rev().take_while(|&&b| b == b'\n' || b == b'\r').count();
-        String::from_utf8_lossy(&text[..end]).into_owned()
-    }
-
-    fn csv_error(&self, error: csv::Error) -> SourceError {
-        let message = error.to_string();
-        match error.into_kind() {
-            csv::ErrorKind::Io(error) => io_error(&self.path, error),
-            // Not expected: the parser is flexible and reads bytes, so only I/O can fail.
-            _ => data_error(&self.path, format!("line {}: {message}", self.line)),
-        }
     }
 }
 
@@ -680,6 +544,104 @@ mod tests {
             let mut resumed = req.clone();
             resumed.after = batch.cursor_after.clone();
             assert_eq!(scan_rows(&source, resumed).await, all[i + 1..]);
+        }
+    }
+
+    fn unterminated(raw: &str, quote_line: u64, line: u64) -> SourceRow {
+        let reason = format!(
+            "unterminated quoted field starting on line {quote_line}: its closing quote never comes, so the \
+             record ends with that line and reading goes on with the next one"
+        );
+        SourceRow::Malformed { raw: raw.into(), reason, line }
+    }
+
+    #[tokio::test]
+    async fn an_unterminated_quote_rejects_its_record_and_later_rows_load() {
+        let dir = dir_with("t.csv", b"id,name\n1,a\n2,\"b\n3,c\n4,d\n5,e\n");
+        let source = source(&dir);
+        let rows = scan_rows(&source, request("t", &["id", "name"])).await;
+        assert_eq!(
+            rows,
+            vec![
+                ok(&[Some("1"), Some("a")], 2),
+                unterminated("2,\"b", 3, 3),
+                ok(&[Some("3"), Some("c")], 4),
+                ok(&[Some("4"), Some("d")], 5),
+                ok(&[Some("5"), Some("e")], 6),
+            ]
+        );
+        assert_eq!(source.count(&request("t", &["id"])).await.unwrap(), Some(5));
+        // A rejected record is never skipped for a NULL, in the scan as in the count.
+        let mut req = request("t", &["id"]);
+        req.skip_null = vec!["name".into()];
+        assert_eq!(scan_rows(&source, req.clone()).await.len(), 5);
+        assert_eq!(source.count(&req).await.unwrap(), Some(5));
+    }
+
+    #[tokio::test]
+    async fn an_unterminated_quote_after_a_closed_multiline_field_cuts_the_record_at_its_own_line() {
+        let dir = dir_with("t.csv", b"id,note,x\n1,\"a\nb\",\"open\n2,y,z\n");
+        let rows = scan_rows(&source(&dir), request("t", &["id", "x"])).await;
+        assert_eq!(rows, vec![unterminated("1,\"a\nb\",\"open", 3, 2), ok(&[Some("2"), Some("z")], 4)]);
+    }
+
+    #[tokio::test]
+    async fn an_unterminated_quote_on_the_last_line_rejects_that_line_alone() {
+        const TEXT: &[u8] = b"id,name\n1,a\n2,\"b";
+        let dir = dir_with("t.csv", TEXT);
+        let source = source(&dir);
+        let mut req = request("t", &["id"]);
+        req.batch_size = 1;
+        let full = batches(&source, req).await;
+        let rows: Vec<SourceRow> = full.iter().flat_map(|b| b.rows.clone()).collect();
+        assert_eq!(rows, vec![ok(&[Some("1")], 2), unterminated("2,\"b", 3, 3)]);
+        assert_eq!(full[1].cursor_after, Cursor::Rows { rows: 2, byte_offset: Some(TEXT.len() as u64) });
+    }
+
+    #[tokio::test]
+    async fn an_unterminated_quote_in_the_header_is_an_error_naming_its_line() {
+        let dir = dir_with("t.csv", b"id,\"name\n1,a\n");
+        let err = source(&dir).columns(&Read::Table("t".into())).await.unwrap_err().to_string();
+        assert!(err.contains("t.csv") && err.contains("line 1") && err.contains("unterminated quoted field"), "{err}");
+    }
+
+    /// An unterminated quote, CRLF line ends, a last line without a line end.
+    const UNCLOSED: &[u8] = b"id,note\r\n1,\"ok\"\r\n2,\"open\r\n3,x\r\n4,y\n5,last";
+
+    #[tokio::test]
+    async fn resuming_from_any_cursor_around_unterminated_quotes_yields_the_tail_of_a_full_scan() {
+        let dir = dir_with("t.csv", UNCLOSED);
+        let source = source(&dir);
+        let mut req = request("t", &["note", "id"]);
+        req.batch_size = 1;
+        let full = batches(&source, req.clone()).await;
+        let all: Vec<SourceRow> = full.iter().flat_map(|b| b.rows.clone()).collect();
+        assert_eq!(
+            all,
+            vec![
+                ok(&[Some("ok"), Some("1")], 2),
+                unterminated("2,\"open", 3, 3),
+                ok(&[Some("x"), Some("3")], 4),
+                ok(&[Some("y"), Some("4")], 5),
+                ok(&[Some("last"), Some("5")], 6),
+            ]
+        );
+        // The cursor after the first rejected record points at the line after it.
+        let restart = "id,note\r\n1,\"ok\"\r\n2,\"open\r\n".len() as u64;
+        assert_eq!(full[1].cursor_after, Cursor::Rows { rows: 2, byte_offset: Some(restart) });
+        for (i, batch) in full.iter().enumerate() {
+            let Cursor::Rows { rows, byte_offset } = batch.cursor_after else { panic!("a file cursor counts rows") };
+            for after in [Cursor::Rows { rows, byte_offset: None }, Cursor::Rows { rows, byte_offset }] {
+                let mut resumed = req.clone();
+                resumed.after = after.clone();
+                resumed.batch_size = 2;
+                let tail = batches(&source, resumed).await;
+                let tail_rows: Vec<SourceRow> = tail.iter().flat_map(|b| b.rows.clone()).collect();
+                assert_eq!(tail_rows, all[i + 1..], "resumed after {after:?}");
+                if let Some(last) = tail.last() {
+                    assert_eq!(last.cursor_after, full.last().unwrap().cursor_after);
+                }
+            }
         }
     }
 
