@@ -126,6 +126,28 @@ on_every_target!(
     elements_of_labels_and_types_no_mapping_creates_are_listed_and_fail_only_strict,
 );
 
+/// What no mapping covers is found by the target's census, which each target implements
+/// (Bolt's is the one Neo4j runs too): these scenarios run over Bolt as well.
+mod bolt {
+    use super::*;
+
+    macro_rules! over_bolt {
+        ($($scenario:ident),* $(,)?) => {
+            $(#[test]
+            fn $scenario() {
+                let _one_at_a_time = common::falkordb_serial();
+                super::$scenario(Target::Bolt)
+            })*
+        };
+    }
+
+    over_bolt!(
+        a_property_no_mapping_sets_on_a_mapped_node_or_relationship_is_reported,
+        a_label_no_mapping_gives_a_mapped_node_and_a_mapped_type_between_other_labels_are_reported,
+        elements_of_labels_and_types_no_mapping_creates_are_listed_and_fail_only_strict,
+    );
+}
+
 fn a_clean_migration_verifies_with_no_findings_and_the_example_checks_hold(target: Target) {
     let (project, db) = migrated_into(target, true);
     let (code, report) = verify(&project, &[]);
@@ -494,8 +516,8 @@ fn a_verdict_after_rejected_rows_says_how_many_and_where_they_are() {
     let output = project.grafter().arg("run").output().unwrap();
     let (stdout, stderr) = output_text(&output);
     assert_eq!(output.status.code(), Some(0), "within its reject limit a run succeeds: {stdout}\n{stderr}");
-    let remark =
-        "PASSED with 2 of 4 rows rejected (see grafter.rejects.ndjson); --max-rejects N makes a run fail past N";
+    let remark = "PASSED — 2 of 4 rows rejected, not in the graph (no reject limit; --max-rejects N makes a run fail \
+                  past N); see grafter.rejects.ndjson";
     let verdict = stdout.lines().find(|l| l.starts_with("Verification of")).unwrap_or_else(|| panic!("{stdout}"));
     assert!(verdict.ends_with(&format!("): {remark}")), "{verdict}");
     assert_eq!(project.rejects().len(), 2);
@@ -510,23 +532,30 @@ fn a_verdict_after_rejected_rows_says_how_many_and_where_they_are() {
     let text = output_text(&project.grafter().arg("verify").output().unwrap()).0;
     assert!(text.lines().next().unwrap().ends_with(&format!("): {remark}")), "{text}");
 
-    // With a limit, the verdict names it.
+    // With a limit, the verdict says the rejects are within it.
     let output = project.grafter().args(["run", "--fresh", "--max-rejects", "3"]).output().unwrap();
     let stdout = output_text(&output).0;
     assert_eq!(output.status.code(), Some(0), "{stdout}");
     assert!(
         stdout.contains(
-            "PASSED with 2 of 4 rows rejected (see grafter.rejects.ndjson); --max-rejects 3 makes a run fail past 3"
+            "): PASSED — 2 of 4 rows rejected, not in the graph (within --max-rejects 3); see grafter.rejects.ndjson"
         ),
         "{stdout}"
     );
+    // So does the run's record.
+    let history = output_text(&project.grafter().arg("history").arg(run_id(&stdout)).output().unwrap()).0;
+    let line = history.lines().find(|l| l.starts_with("verification")).unwrap_or_else(|| panic!("{history}"));
+    assert!(line.ends_with("— 2 of 4 rows rejected, not in the graph"), "{history}");
 
     // The HTML report's verdict says so too.
     let page = project.file("report.html");
     project.grafter().arg("verify").arg("--html").arg(&page).assert().success();
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(html.contains("<h1>Verification passed with 2 of 4 rows rejected</h1>"), "{html}");
-    assert!(html.contains("each is in <code>grafter.rejects.ndjson</code> with its reason"), "{html}");
+    assert!(
+        html.contains("they are not in the graph (no reject limit; --max-rejects N makes a run fail past N); each is in <code>grafter.rejects.ndjson</code> with its reason"),
+        "{html}"
+    );
 
     // A run without rejects says nothing of them.
     let clean = Project::new();
@@ -534,6 +563,14 @@ fn a_verdict_after_rejected_rows_says_how_many_and_where_they_are() {
     clean.run(&[]);
     let (_, report) = verify(&clean, &[]);
     assert_eq!((&report["verdict"], &report["rejected_rows"]), (&Value::from("passed"), &Value::from(0)));
+    let text = output_text(&clean.grafter().arg("verify").output().unwrap()).0;
+    assert!(text.lines().next().unwrap().ends_with("): PASSED"), "{text}");
+}
+
+/// The run id in `grafter run`'s headline (`Run <id> into …`).
+fn run_id(stdout: &str) -> &str {
+    let headline = stdout.lines().find(|l| l.starts_with("Run ")).unwrap_or_else(|| panic!("{stdout}"));
+    headline.split_whitespace().nth(1).unwrap()
 }
 
 #[test]

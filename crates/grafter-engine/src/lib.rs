@@ -43,10 +43,11 @@ pub use graph_archive::{export_graph, import_plan};
 pub use lease::{DEFAULT_LEASE, holder};
 pub use observer::{NullObserver, Observer};
 pub use prepare::{PlanDescription, PreparedMapping, describe_plan};
+pub use rejects::sync_reject_file;
 pub use run::{RunOptions, new_run_id, run};
 pub use snapshots::{Rollback, SnapshotEntry, list_snapshots, prune_snapshots, rollback_states};
 pub use summary::{MappingStats, MappingStatus, RunSummary};
-pub use sync::{Counts, MappingSync, PassReport, SyncEnd, SyncOptions, SyncSummary, sync, sync_reject_file};
+pub use sync::{Counts, MappingSync, PassReport, SyncEnd, SyncOptions, SyncSummary, sync};
 pub use verify::{
     CheckReport, ElementRef, FieldDifference, Finding, MappingReport, MappingVerdict, NodeRef, NotFromConfig,
     RunGlance, Verdict, VerifyOptions, VerifyReport, verify,

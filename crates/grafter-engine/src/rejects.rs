@@ -26,6 +26,15 @@ use serde_json::json;
 use crate::EngineError;
 use crate::records::Origin;
 
+/// Where `grafter sync` writes its rejects: beside the run's reject file, `.sync` before
+/// its extension (`grafter.rejects.ndjson` → `grafter.rejects.sync.ndjson`).
+pub fn sync_reject_file(plan: &grafter_plan::Plan) -> std::path::PathBuf {
+    let path = &plan.run.reject_file;
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("grafter.rejects");
+    let extension = path.extension().and_then(|s| s.to_str()).unwrap_or("ndjson");
+    path.with_file_name(format!("{stem}.sync.{extension}"))
+}
+
 /// How the rows of a read are shown in reject lines: the names of their values, and those
 /// that identify a row in its read (its key; empty when it has none).
 #[derive(Debug, Clone, Default)]

@@ -169,16 +169,33 @@ pub struct VerificationSummary {
     pub by_kind: std::collections::BTreeMap<String, u64>,
     /// Seconds the verification took.
     pub seconds: f64,
+    /// Rows the source gives the verified mappings (records from before it was kept: 0).
+    #[serde(default)]
+    pub source_rows: u64,
+    /// Of those, rows the loader rejects: not in the graph, but in the reject file.
+    #[serde(default)]
+    pub rejected_rows: u64,
 }
 
 impl std::fmt::Display for VerificationSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.passed {
-            write!(f, "passed ({}, {:.1}s)", self.mode, self.seconds)
+            write!(f, "passed ({}, {:.1}s)", self.mode, self.seconds)?;
         } else {
             let kinds: Vec<String> = self.by_kind.iter().map(|(kind, n)| format!("{n} {kind}")).collect();
-            write!(f, "FAILED: {} findings ({}; {}, {:.1}s)", self.findings, kinds.join(", "), self.mode, self.seconds)
+            write!(
+                f,
+                "FAILED: {} findings ({}; {}, {:.1}s)",
+                self.findings,
+                kinds.join(", "),
+                self.mode,
+                self.seconds
+            )?;
         }
+        if self.rejected_rows > 0 {
+            write!(f, " — {} of {} rows rejected, not in the graph", self.rejected_rows, self.source_rows)?;
+        }
+        Ok(())
     }
 }
 

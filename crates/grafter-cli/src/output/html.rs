@@ -140,14 +140,15 @@ fn header(page: &mut String, report: &VerifyReport) {
         report.seconds
     );
     if report.rejected_rows > 0 {
-        let limit = report.max_rejects.map_or_else(|| "N".to_owned(), count);
+        let files: Vec<String> =
+            super::verify::reject_files(report).iter().map(|f| format!("<code>{}</code>", escape(f))).collect();
         let _ = write!(
             page,
-            "<p>{} of {} source rows were rejected: they are not in the graph; each is in <code>{}</code> with its reason. \
-             <code>--max-rejects {limit}</code> makes a run fail past {limit} rejected rows.</p>",
+            "<p>{} of {} source rows were rejected: they are not in the graph ({}); each is in {} with its reason.</p>",
             count(report.rejected_rows),
             count(report.source_rows),
-            escape(report.reject_file.as_deref().unwrap_or("the reject file")),
+            escape(&super::verify::reject_limit(report)),
+            files.join(" and "),
         );
     }
     if foreign > 0 {

@@ -38,18 +38,33 @@ fn not_from_config_count(report: &VerifyReport) -> String {
     parts.join(" and ")
 }
 
+/// Where the rejected rows are: the load's reject file, and sync's when it has one.
+pub fn reject_files(report: &VerifyReport) -> Vec<&str> {
+    report.reject_file.iter().chain(&report.sync_reject_file).map(String::as_str).collect()
+}
+
+/// The reject limit, next to the rejected rows: whether they are within it, and what it does.
+pub fn reject_limit(report: &VerifyReport) -> String {
+    match report.max_rejects {
+        None => "no reject limit; --max-rejects N makes a run fail past N".to_owned(),
+        Some(limit) if report.rejected_rows <= limit => format!("within --max-rejects {}", grouped(limit)),
+        Some(limit) => format!("more than --max-rejects {} allows: a run under it fails", grouped(limit)),
+    }
+}
+
 /// What the verdict adds after PASSED or FAILED: rows the graph does not hold because they
-/// were rejected (and where they are), and elements no mapping creates.
+/// were rejected (how many, against which limit, and where they are), and elements no
+/// mapping creates.
 pub fn verdict_remarks(report: &VerifyReport) -> String {
     let mut out = String::new();
     if report.rejected_rows > 0 {
-        let limit = report.max_rejects.map_or_else(|| "N".to_owned(), grouped);
         let _ = write!(
             out,
-            " with {} of {} rows rejected (see {}); --max-rejects {limit} makes a run fail past {limit}",
+            " — {} of {} rows rejected, not in the graph ({}); see {}",
             grouped(report.rejected_rows),
             grouped(report.source_rows),
-            report.reject_file.as_deref().unwrap_or("the reject file"),
+            reject_limit(report),
+            reject_files(report).join(" and "),
         );
     }
     if !report.not_from_config.is_empty() {

@@ -41,7 +41,7 @@ use self::tracked::Tracked;
 use crate::interrupt::{StopRequest, watch_signals};
 use crate::lease::{DEFAULT_LEASE, Lease, holder};
 use crate::prepare::prepare;
-use crate::rejects::RejectSink;
+use crate::rejects::{RejectSink, sync_reject_file};
 use crate::run::{new_run_id, open_source, open_target, select};
 use crate::verify::{VerifyOptions, VerifyReport, verify_with};
 use crate::{EngineError, Observer};
@@ -173,15 +173,6 @@ pub struct SyncSummary {
     pub reject_file: Option<std::path::PathBuf>,
     /// Seconds the session took.
     pub seconds: f64,
-}
-
-/// Where `grafter sync` writes its rejects: beside the run's reject file, `.sync` before
-/// its extension (`grafter.rejects.ndjson` → `grafter.rejects.sync.ndjson`).
-pub fn sync_reject_file(plan: &Plan) -> std::path::PathBuf {
-    let path = &plan.run.reject_file;
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("grafter.rejects");
-    let extension = path.extension().and_then(|s| s.to_str()).unwrap_or("ndjson");
-    path.with_file_name(format!("{stem}.sync.{extension}"))
 }
 
 /// `grafter sync`.

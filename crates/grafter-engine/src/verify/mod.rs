@@ -49,6 +49,7 @@ pub use self::report::{
     RunGlance, Verdict, VerifyReport,
 };
 use crate::prepare::prepare;
+use crate::rejects::sync_reject_file;
 use crate::run::{open_source, open_target, select};
 use crate::{EngineError, Observer};
 
@@ -224,6 +225,10 @@ pub(crate) async fn verify_with(
         source_rows,
         rejected_rows,
         reject_file: (rejected_rows > 0).then(|| plan.run.reject_file.display().to_string()),
+        // Rows a sync rejected are in its own file.
+        sync_reject_file: Some(sync_reject_file(plan))
+            .filter(|file| rejected_rows > 0 && file.exists())
+            .map(|file| file.display().to_string()),
         max_rejects: options.max_rejects.or(plan.run.max_rejects),
         not_from_config: beyond.not_from_config,
         strict: options.strict,

@@ -369,6 +369,9 @@ pub struct VerifyReport {
     pub rejected_rows: u64,
     /// Where the loader writes rejected rows with their reasons, when there are any.
     pub reject_file: Option<String>,
+    /// Where `grafter sync` wrote the rows it rejected, when there are rejected rows and
+    /// that file exists.
+    pub sync_reject_file: Option<String>,
     /// The load's reject limit (`--max-rejects`, `[run] max_rejects`), if it has one: past
     /// it a run fails instead of loading the rest.
     pub max_rejects: Option<u64>,
@@ -432,6 +435,8 @@ impl VerifyReport {
             findings: by_kind.values().sum(),
             by_kind,
             seconds: self.seconds,
+            source_rows: self.source_rows,
+            rejected_rows: self.rejected_rows,
         }
     }
 }

@@ -65,15 +65,14 @@ pub(crate) async fn census(
     questions: &[KnownProperties],
 ) -> Result<Census, TargetError> {
     let bookkeeping = |labels: &[String]| labels.iter().any(|l| is_bookkeeping_label(l));
-    let nodes =
-        every_page(&runner, "MATCH (n) {filter} RETURN labels(n), count(n)", NODE_PAGE, true, Vec::new())
-            .await?
-            .into_iter()
-            .filter_map(|row| {
-                let mut row = row.into_iter();
-                let labels = names(row.next());
-                (!bookkeeping(&labels)).then(|| (labels, count(row.next())))
-            });
+    let nodes = every_page(&runner, "MATCH (n) {filter} RETURN labels(n), count(n)", NODE_PAGE, true, Vec::new())
+        .await?
+        .into_iter()
+        .filter_map(|row| {
+            let mut row = row.into_iter();
+            let labels = names(row.next());
+            (!bookkeeping(&labels)).then(|| (labels, count(row.next())))
+        });
     let nodes: Vec<(Vec<String>, u64)> = nodes.collect();
     let relationships = every_page(
         &runner,
