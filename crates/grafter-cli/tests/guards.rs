@@ -260,7 +260,7 @@ fn a_rollback_leaves_the_lock_as_it_found_it(target: Target) {
 mod two_writers {
     use super::*;
 
-    on_every_target!(
+    on_every_writer_target!(
         two_runs_started_together_on_a_new_graph_never_both_load,
         a_run_paused_past_its_lease_and_taken_over_writes_nothing_when_it_wakes,
         breaking_a_live_holders_lock_is_refused_unless_forced_and_then_its_writes_are,

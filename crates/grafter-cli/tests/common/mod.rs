@@ -9,6 +9,7 @@
 // Each test binary uses only some of these helpers.
 #![allow(dead_code)]
 
+pub mod bolt_servers;
 pub mod mariadb;
 pub mod postgres;
 pub mod server_runs;
@@ -557,7 +558,9 @@ impl Drop for PersistentServer {
     }
 }
 
-/// Where a test loads: the embedded store (the default) or a fresh graph on FalkorDB.
+/// Where a test loads: the embedded store (the default), a fresh graph on FalkorDB (natively
+/// or through its Bolt port), or the emptied database of Neo4j (`bolt://` or `neo4j://`) or
+/// ArcadeDB (see [`bolt_servers`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     /// `grafeo:` beside the config.
@@ -566,15 +569,35 @@ pub enum Target {
     FalkorDb,
     /// A graph of its own on the test FalkorDB server, through its Bolt port.
     Bolt,
+    /// Neo4j Community's one database, through `bolt://`.
+    Neo4j,
+    /// Neo4j Community's one database, through `neo4j://` (routing table from the server).
+    Neo4jRouted,
+    /// ArcadeDB's `test` database, through its Bolt plugin.
+    ArcadeDb,
 }
 
 impl Target {
-    /// The `[target]` section to append to a config that has none.
+    /// The `[target]` section to append to a config that has none (on Neo4j and ArcadeDB, the
+    /// database is emptied first).
     pub fn section(self, name: &str) -> String {
         match self {
             Target::Embedded => String::new(),
-            Target::FalkorDb => format!("\n[target]\nurl = \"{}\"\n", falkordb_graph(name)),
-            Target::Bolt => format!("\n[target]\nurl = \"{}\"\n", bolt_graph(name, "")),
+            _ => format!("\n[target]\nurl = \"{}\"\n", self.graph_url(name)),
+        }
+    }
+
+    /// The URL of a graph on this server that holds nothing yet: a new graph of its own where
+    /// the server has several, the emptied shared database where it has one (call it under
+    /// [`Target::serial`]).
+    pub fn graph_url(self, name: &str) -> String {
+        match self {
+            Target::Embedded => "grafeo:grafter.grafeo".to_owned(),
+            Target::FalkorDb => falkordb_graph(name),
+            Target::Bolt => bolt_graph(name, ""),
+            Target::Neo4j => bolt_servers::fresh_graph(&bolt_servers::neo4j_server()),
+            Target::Neo4jRouted => bolt_servers::fresh_graph(&bolt_servers::neo4j_routed_server()),
+            Target::ArcadeDb => bolt_servers::fresh_graph(&bolt_servers::arcadedb_server()),
         }
     }
 
@@ -582,6 +605,31 @@ impl Target {
     pub fn is_server(self) -> bool {
         !matches!(self, Target::Embedded)
     }
+
+    /// Whether it speaks Bolt (its graph is read back by the official `neo4j` driver).
+    pub fn is_bolt(self) -> bool {
+        matches!(self, Target::Bolt | Target::Neo4j | Target::Neo4jRouted | Target::ArcadeDb)
+    }
+
+    /// Held for a test's whole length: the tests of one binary on FalkorDB one at a time (see
+    /// [`falkordb_serial`]), and a test on Neo4j or ArcadeDB alone on its database.
+    pub fn serial(self) -> Serial {
+        match self {
+            Target::Embedded => Serial::None,
+            Target::FalkorDb | Target::Bolt => Serial::FalkorDb(falkordb_serial()),
+            Target::Neo4j | Target::Neo4jRouted => {
+                Serial::Shared(bolt_servers::SharedDatabase::hold(&bolt_servers::neo4j_server()))
+            }
+            Target::ArcadeDb => Serial::Shared(bolt_servers::SharedDatabase::hold(&bolt_servers::arcadedb_server())),
+        }
+    }
+}
+
+/// What [`Target::serial`] holds.
+pub enum Serial {
+    None,
+    FalkorDb(std::sync::MutexGuard<'static, ()>),
+    Shared(bolt_servers::SharedDatabase),
 }
 
 /// Held by each FalkorDB test for its whole length, so that a test binary's FalkorDB tests
@@ -694,43 +742,55 @@ pub fn set(lines: &[String]) -> BTreeSet<String> {
     lines.iter().cloned().collect()
 }
 
-/// Runs each scenario (a function taking a [`Target`]) on the embedded store, on FalkorDB and
-/// over Bolt (FalkorDB's Bolt port, `bolt::<scenario>`), one test per scenario and target.
+/// Runs each scenario (a function taking a [`Target`]) as one test per target: module
+/// `$module` runs `super::<scenario>(Target::$target)` holding [`Target::serial`]. The
+/// test file needs `Target` in scope.
 #[allow(unused_macros)]
-macro_rules! on_every_target_with_bolt {
-    ($($scenario:ident),* $(,)?) => {
-        on_every_target!($($scenario),*);
-        mod bolt {
+macro_rules! on_targets {
+    ([$($module:ident => $target:ident),* $(,)?] $scenarios:tt) => {
+        $(on_targets!(@one $module $target $scenarios);)*
+    };
+    (@one $module:ident $target:ident [$($scenario:ident),* $(,)?]) => {
+        mod $module {
             use super::*;
             $(#[test]
             fn $scenario() {
-                let _one_at_a_time = common::falkordb_serial();
-                super::$scenario(Target::Bolt)
+                let _one_at_a_time = Target::$target.serial();
+                super::$scenario(Target::$target)
             })*
         }
     };
 }
 
-/// Runs each scenario — a function taking a [`Target`] — as a test on the embedded target
-/// (`embedded::<scenario>`) and as one on FalkorDB (`falkordb::<scenario>`, holding
-/// [`falkordb_serial`]). The test file needs `Target` in scope.
+/// The conformance targets: the embedded store, FalkorDB natively and through its Bolt port,
+/// Neo4j through `bolt://` and `neo4j://`, and ArcadeDB (`embedded::<scenario>`,
+/// `falkordb::…`, `bolt::…`, `neo4j::…`, `neo4j_routed::…`, `arcadedb::…`).
+#[allow(unused_macros)]
+macro_rules! on_every_target_with_bolt {
+    ($($scenario:ident),* $(,)?) => {
+        on_targets!([
+            embedded => Embedded, falkordb => FalkorDb, bolt => Bolt,
+            neo4j => Neo4j, neo4j_routed => Neo4jRouted, arcadedb => ArcadeDb,
+        ] [$($scenario),*]);
+    };
+}
+
+/// Every target but FalkorDB's Bolt port, which cannot take two writers at once (the first
+/// double start over it left FalkorDB's module lock held for ever): for scenarios with two
+/// grafter processes writing.
+#[allow(unused_macros)]
+macro_rules! on_every_writer_target {
+    ($($scenario:ident),* $(,)?) => {
+        on_targets!([
+            embedded => Embedded, falkordb => FalkorDb, neo4j => Neo4j, arcadedb => ArcadeDb,
+        ] [$($scenario),*]);
+    };
+}
+
+/// The embedded store and FalkorDB only (`embedded::<scenario>`, `falkordb::<scenario>`).
 #[allow(unused_macros)]
 macro_rules! on_every_target {
     ($($scenario:ident),* $(,)?) => {
-        mod embedded {
-            use super::*;
-            $(#[test]
-            fn $scenario() {
-                super::$scenario(Target::Embedded)
-            })*
-        }
-        mod falkordb {
-            use super::*;
-            $(#[test]
-            fn $scenario() {
-                let _one_at_a_time = common::falkordb_serial();
-                super::$scenario(Target::FalkorDb)
-            })*
-        }
+        on_targets!([embedded => Embedded, falkordb => FalkorDb] [$($scenario),*]);
     };
 }
