@@ -126,27 +126,13 @@ on_every_target!(
     elements_of_labels_and_types_no_mapping_creates_are_listed_and_fail_only_strict,
 );
 
-/// What no mapping covers is found by the target's census, which each target implements
-/// (Bolt's is the one Neo4j runs too): these scenarios run over Bolt as well.
-mod bolt {
-    use super::*;
-
-    macro_rules! over_bolt {
-        ($($scenario:ident),* $(,)?) => {
-            $(#[test]
-            fn $scenario() {
-                let _one_at_a_time = common::falkordb_serial();
-                super::$scenario(Target::Bolt)
-            })*
-        };
-    }
-
-    over_bolt!(
-        a_property_no_mapping_sets_on_a_mapped_node_or_relationship_is_reported,
-        a_label_no_mapping_gives_a_mapped_node_and_a_mapped_type_between_other_labels_are_reported,
-        elements_of_labels_and_types_no_mapping_creates_are_listed_and_fail_only_strict,
-    );
-}
+// What no mapping covers is found by the target's census, which each target implements:
+// these scenarios run on the Bolt servers too.
+on_targets!([bolt => Bolt, neo4j => Neo4j, neo4j_routed => Neo4jRouted, arcadedb => ArcadeDb] [
+    a_property_no_mapping_sets_on_a_mapped_node_or_relationship_is_reported,
+    a_label_no_mapping_gives_a_mapped_node_and_a_mapped_type_between_other_labels_are_reported,
+    elements_of_labels_and_types_no_mapping_creates_are_listed_and_fail_only_strict,
+]);
 
 fn a_clean_migration_verifies_with_no_findings_and_the_example_checks_hold(target: Target) {
     let (project, db) = migrated_into(target, true);
