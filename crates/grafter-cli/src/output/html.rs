@@ -30,15 +30,7 @@ fn escape(text: &str) -> String {
 
 /// Thousands separated by thin spaces, for tables people read.
 fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('\u{2009}');
-        }
-        out.push(c);
-    }
-    out
+    super::grouped(n, '\u{2009}')
 }
 
 /// An id for a mapping's section (names may hold any character).

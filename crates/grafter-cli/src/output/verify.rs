@@ -14,15 +14,17 @@ const SHOWN: usize = 20;
 
 /// `1,234,567`: counts in a sentence.
 fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
+    super::grouped(n, ',')
+}
+
+/// The first [`SHOWN`] of `items`, one a line, and how many more there are.
+fn listed<T: std::fmt::Display>(out: &mut String, items: &[T]) {
+    for item in items.iter().take(SHOWN) {
+        let _ = writeln!(out, "  - {item}");
     }
-    out
+    if items.len() > SHOWN {
+        let _ = writeln!(out, "  … and {} more (`--format json` or `--html FILE` lists them all)", items.len() - SHOWN);
+    }
 }
 
 /// `2 nodes and 1 relationship`: what is not from this config, counted.
@@ -122,16 +124,7 @@ pub fn report(report: &VerifyReport) -> String {
     let _ = writeln!(out, "{table}");
     for m in report.mappings.iter().filter(|m| !m.findings.is_empty()) {
         let _ = writeln!(out, "\n{} {}:", m.mapping, m.pattern);
-        for finding in m.findings.iter().take(SHOWN) {
-            let _ = writeln!(out, "  - {finding}");
-        }
-        if m.findings.len() > SHOWN {
-            let _ = writeln!(
-                out,
-                "  … and {} more (`--format json` or `--html FILE` lists them all)",
-                m.findings.len() - SHOWN
-            );
-        }
+        listed(&mut out, &m.findings);
     }
     if !report.not_from_config.is_empty() {
         let _ = writeln!(
@@ -139,16 +132,7 @@ pub fn report(report: &VerifyReport) -> String {
             "\nnot from this config (labels and types no mapping creates; {}):",
             if report.strict { "--strict fails on them" } else { "only --strict fails on them" }
         );
-        for elements in report.not_from_config.iter().take(SHOWN) {
-            let _ = writeln!(out, "  - {elements}");
-        }
-        if report.not_from_config.len() > SHOWN {
-            let _ = writeln!(
-                out,
-                "  … and {} more (`--format json` or `--html FILE` lists them all)",
-                report.not_from_config.len() - SHOWN
-            );
-        }
+        listed(&mut out, &report.not_from_config);
     }
     if !report.checks.is_empty() {
         let _ = writeln!(out, "\nchecks:");
@@ -167,17 +151,4 @@ pub fn report(report: &VerifyReport) -> String {
         let _ = writeln!(out, "\nwarning: {warning}");
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn counts_in_a_sentence_are_grouped_by_thousands() {
-        assert_eq!(grouped(0), "0");
-        assert_eq!(grouped(999), "999");
-        assert_eq!(grouped(1_000), "1,000");
-        assert_eq!(grouped(1_234_567), "1,234,567");
-    }
 }

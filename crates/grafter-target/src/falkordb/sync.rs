@@ -504,7 +504,7 @@ pub(crate) async fn states(client: &Client, target: &str) -> Result<Vec<SyncStat
         .rows
         .into_iter()
         .map(|row| match row.first() {
-            Some(Value::String(json)) => SyncState::from_json(&json).map_err(|e| TargetError::Bookkeeping {
+            Some(Value::String(json)) => SyncState::from_json(json).map_err(|e| TargetError::Bookkeeping {
                 target: target.to_owned(),
                 message: format!("a sync state cannot be read ({e}): {json}"),
             }),
