@@ -60,7 +60,9 @@ fn snapshots_held(project: &Project, target: Target, runs: &[String]) -> usize {
             let graph = target_url(project).rsplit('/').next().expect("graph").to_owned();
             runs.iter().filter(|run| falkordb_has(&format!("{graph}__grafter_snapshot_{run}"))).count()
         }
-        Target::Bolt => project.query_int("MATCH (s:_GrafterSnapshot) RETURN count(s) AS snapshots") as usize,
+        Target::Bolt | Target::Neo4j | Target::Neo4jRouted | Target::ArcadeDb => {
+            project.query_int("MATCH (s:_GrafterSnapshot) RETURN count(s) AS snapshots") as usize
+        }
     }
 }
 

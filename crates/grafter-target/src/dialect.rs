@@ -25,24 +25,61 @@ impl Dialect {
         let on: Vec<String> = properties.iter().map(|p| format!("n.{}", quote_name(p))).collect();
         match self {
             Dialect::FalkorDb => vec![format!("CREATE INDEX FOR (n:{}) ON ({})", quote_name(label), on.join(", "))],
-            Dialect::Neo4j => {
-                let name = format!("grafter_{}_{}", label, properties.join("_"))
-                    .chars()
-                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-                    .collect::<String>();
-                vec![format!(
-                    "CREATE INDEX {} IF NOT EXISTS FOR (n:{}) ON ({})",
-                    quote_name(&name),
-                    quote_name(label),
-                    on.join(", ")
-                )]
-            }
+            Dialect::Neo4j => vec![format!(
+                "CREATE INDEX {} IF NOT EXISTS FOR (n:{}) ON ({})",
+                quote_name(&schema_name("grafter", label, properties)),
+                quote_name(label),
+                on.join(", ")
+            )],
             Dialect::Memgraph => properties
                 .iter()
                 .map(|p| format!("CREATE INDEX ON :{}({})", quote_name(label), quote_name(p)))
                 .collect(),
         }
     }
+}
+
+impl Dialect {
+    /// The statements that make `properties` `label`'s key with a uniqueness constraint,
+    /// where the server has one: users expect their primary keys to become constraints, and a
+    /// second writer's duplicate is then refused by the server itself. Neo4j's constraint
+    /// brings its own index, and cannot be created beside an index on the same properties,
+    /// so the plain index earlier grafter runs made is dropped first; Memgraph's needs the
+    /// index beside it. `None` where the server has no such constraint (FalkorDB's are made
+    /// by schema migrations: they need an index first and are built in the background).
+    pub fn key_constraint(self, label: &str, properties: &[String]) -> Option<Vec<String>> {
+        let on: Vec<String> = properties.iter().map(|p| format!("n.{}", quote_name(p))).collect();
+        match self {
+            Dialect::FalkorDb => None,
+            Dialect::Neo4j => Some(vec![
+                format!("DROP INDEX {} IF EXISTS", quote_name(&schema_name("grafter", label, properties))),
+                format!(
+                    "CREATE CONSTRAINT {} IF NOT EXISTS FOR (n:{}) REQUIRE ({}) IS UNIQUE",
+                    quote_name(&schema_name("grafter_key", label, properties)),
+                    quote_name(label),
+                    on.join(", ")
+                ),
+            ]),
+            Dialect::Memgraph => {
+                let mut statements = self.key_index(label, properties);
+                statements.push(format!(
+                    "CREATE CONSTRAINT ON (n:{}) ASSERT {} IS UNIQUE",
+                    quote_name(label),
+                    on.join(", ")
+                ));
+                Some(statements)
+            }
+        }
+    }
+}
+
+/// `prefix_Label_a_b`: the name grafter gives an index or constraint on `label`'s
+/// `properties` (letters, digits and underscores only).
+fn schema_name(prefix: &str, label: &str, properties: &[String]) -> String {
+    format!("{prefix}_{}_{}", label, properties.join("_"))
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
 }
 
 impl Dialect {
@@ -210,6 +247,27 @@ mod tests {
         assert_eq!(
             Dialect::Memgraph.key_index("Resource Provider", &key),
             ["CREATE INDEX ON :`Resource Provider`(`id`)", "CREATE INDEX ON :`Resource Provider`(`region name`)"]
+        );
+    }
+
+    #[test]
+    fn a_key_becomes_a_uniqueness_constraint_where_the_server_has_one() {
+        let key = vec!["id".to_owned(), "region name".to_owned()];
+        assert_eq!(Dialect::FalkorDb.key_constraint("Resource Provider", &key), None);
+        assert_eq!(
+            Dialect::Neo4j.key_constraint("Resource Provider", &key).expect("Neo4j has them"),
+            [
+                "DROP INDEX `grafter_Resource_Provider_id_region_name` IF EXISTS",
+                "CREATE CONSTRAINT `grafter_key_Resource_Provider_id_region_name` IF NOT EXISTS FOR (n:`Resource Provider`) REQUIRE (n.`id`, n.`region name`) IS UNIQUE"
+            ]
+        );
+        assert_eq!(
+            Dialect::Memgraph
+                .key_constraint("Resource Provider", &key)
+                .expect("Memgraph has them")
+                .last()
+                .map(String::as_str),
+            Some("CREATE CONSTRAINT ON (n:`Resource Provider`) ASSERT n.`id`, n.`region name` IS UNIQUE")
         );
     }
 

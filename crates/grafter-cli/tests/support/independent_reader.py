@@ -5,6 +5,8 @@ to itself.
 
     independent_reader.py dump URL LABEL     every node labelled LABEL, its properties typed, as JSON
     independent_reader.py count URL CYPHER   the one integer CYPHER returns
+    independent_reader.py rows URL CYPHER    every row CYPHER returns, each a list of typed values,
+                                             sorted, as JSON
     independent_reader.py wipe URL           deletes every node, constraint and index (Bolt only)
 
 URL: bolt://USER:PASSWORD@HOST:PORT[?database=NAME], neo4j://… likewise, or
@@ -83,6 +85,9 @@ def main():
         out = sorted(({k: typed(v) for k, v in row[0].items() if not k.startswith("_grafter")} for row in rows),
                      key=lambda props: json.dumps(props, sort_keys=True))
         print(json.dumps(out, ensure_ascii=False, sort_keys=True))
+    elif command == "rows":
+        rows = [[typed(v) for v in row] for row in run(url, sys.argv[3])]
+        print(json.dumps(sorted(rows, key=lambda row: json.dumps(row, sort_keys=True)), ensure_ascii=False))
     elif command == "count":
         rows = run(url, sys.argv[3])
         print(rows[0][0])

@@ -252,7 +252,7 @@ impl Client {
     pub(crate) async fn one_at_a_time(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
         match self.server {
             Server::FalkorDb => Some(self.serial.lock().await),
-            Server::Neo4j | Server::Memgraph => None,
+            Server::Neo4j | Server::Memgraph | Server::ArcadeDb => None,
         }
     }
 

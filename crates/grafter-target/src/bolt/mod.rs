@@ -43,9 +43,32 @@ impl BoltTarget {
         Ok(BoltTarget { client: std::sync::Arc::new(Client::open(url).await?), read_only: access == Access::Read })
     }
 
+    /// Runs key DDL `statements` in order, adding those that ran to `done`.
+    async fn run_ddl_statements(&self, statements: Vec<String>, done: &mut Vec<String>) -> Result<(), TargetError> {
+        for statement in statements {
+            match self.client.write(&statement, &[]).await {
+                Ok(_) => done.push(statement),
+                // FalkorDB and Memgraph have no IF NOT EXISTS: an index already there is fine.
+                Err(TargetError::Query { message })
+                    if message.contains("already") && !keeps_constraint_from_key(&message) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(())
+    }
+
     fn server(&self) -> Server {
         self.client.server()
     }
+}
+
+/// Whether a server's error creating a key constraint says the graph keeps it from being
+/// made (keys already duplicated, an index of the user's own on the key), so that an index
+/// does instead.
+fn keeps_constraint_from_key(message: &str) -> bool {
+    ["ConstraintCreationFailed", "IndexAlreadyExists", "ConstraintValidationFailed"]
+        .iter()
+        .any(|code| message.contains(code))
 }
 
 #[async_trait]
@@ -67,14 +90,24 @@ impl GraphTarget for BoltTarget {
     async fn ensure_indexes(&self, indexes: &[KeyIndex]) -> Result<Vec<String>, TargetError> {
         let mut statements = Vec::new();
         for index in indexes {
-            for statement in self.dialect().key_index(&index.label, &index.properties) {
-                match self.client.write(&statement, &[]).await {
-                    Ok(_) => statements.push(statement),
-                    // FalkorDB and Memgraph have no IF NOT EXISTS: an index already there is fine.
-                    Err(TargetError::Query { message }) if message.contains("already") => {}
+            let (label, properties) = (&index.label, &index.properties);
+            if let Some(constraint) = self.dialect().key_constraint(label, properties) {
+                match self.run_ddl_statements(constraint, &mut statements).await {
+                    Ok(()) => continue,
+                    // Duplicate keys in the graph already, or an index of the user's own on
+                    // the key: the run goes on with an index, and says why there is no
+                    // constraint (verify reports duplicate keys).
+                    Err(TargetError::Query { message }) if keeps_constraint_from_key(&message) => {
+                        tracing::warn!(
+                            "{}: no uniqueness constraint on the key of :{label} ({}), an index instead: {message}",
+                            self.describe(),
+                            properties.join(", ")
+                        );
+                    }
                     Err(error) => return Err(error),
                 }
             }
+            self.run_ddl_statements(self.dialect().key_index(label, properties), &mut statements).await?;
         }
         Ok(statements)
     }

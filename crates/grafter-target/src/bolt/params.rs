@@ -37,6 +37,13 @@ pub(crate) fn storable(server: Server, value: Value) -> Result<Value, String> {
             Ok(value)
         }
         Server::Neo4j | Server::Memgraph => values::neo4j_storable(value).map_err(|e| e.0),
+        Server::ArcadeDb => match value {
+            Value::DateTimeTz(_) => Ok(Value::String(value.to_string())),
+            Value::List(items) if items.iter().any(|item| matches!(item, Value::DateTimeTz(_))) => {
+                Ok(Value::String(Value::List(items).to_string()))
+            }
+            other => values::neo4j_storable(other).map_err(|e| e.0),
+        },
     }
 }
 
@@ -44,7 +51,7 @@ pub(crate) fn storable(server: Server, value: Value) -> Result<Value, String> {
 /// converting simple values (it runs for every value loaded).
 pub(crate) fn refusal(server: Server, value: &Value) -> Option<String> {
     match server {
-        Server::Neo4j | Server::Memgraph => None,
+        Server::Neo4j | Server::Memgraph | Server::ArcadeDb => None,
         Server::FalkorDb => match value {
             Value::List(_) => storable(server, value.clone()).err(),
             other => values::falkordb_refusal(other),

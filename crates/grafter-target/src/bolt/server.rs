@@ -45,6 +45,10 @@ pub(crate) enum Server {
     Memgraph,
     /// FalkorDB's Bolt port (see the module documentation).
     FalkorDb,
+    /// ArcadeDB's Bolt plugin: Neo4j 5's Cypher and transactions, but no zoned date-time
+    /// (one arrives as the UTC local date-time, its offset lost), so grafter keeps those as
+    /// their ISO 8601 text there.
+    ArcadeDb,
 }
 
 impl Server {
@@ -53,6 +57,8 @@ impl Server {
         let lower = agent.to_ascii_lowercase();
         if lower.contains("memgraph") {
             Server::Memgraph
+        } else if lower.contains("arcadedb") {
+            Server::ArcadeDb
         } else if lower.contains("falkordb") || (lower.starts_with("neo4j/") && connection_id.is_some_and(is_uuid)) {
             Server::FalkorDb
         } else {
@@ -66,6 +72,7 @@ impl Server {
             "neo4j" => Some(Server::Neo4j),
             "memgraph" => Some(Server::Memgraph),
             "falkordb" => Some(Server::FalkorDb),
+            "arcadedb" => Some(Server::ArcadeDb),
             _ => None,
         }
     }
@@ -76,16 +83,23 @@ impl Server {
             Server::Neo4j => "Neo4j",
             Server::Memgraph => "Memgraph",
             Server::FalkorDb => "FalkorDB",
+            Server::ArcadeDb => "ArcadeDB",
         }
     }
 
     /// Its DDL.
     pub(crate) fn dialect(self) -> Dialect {
         match self {
-            Server::Neo4j => Dialect::Neo4j,
+            Server::Neo4j | Server::ArcadeDb => Dialect::Neo4j,
             Server::Memgraph => Dialect::Memgraph,
             Server::FalkorDb => Dialect::FalkorDb,
         }
+    }
+
+    /// Whether it runs Neo4j 5's Cypher beyond the common core (`CALL { … } IN
+    /// TRANSACTIONS`, `SHOW` commands).
+    pub(crate) fn speaks_neo4j(self) -> bool {
+        matches!(self, Server::Neo4j | Server::ArcadeDb)
     }
 
     /// Whether BEGIN … COMMIT makes several statements one transaction.
@@ -103,7 +117,7 @@ impl Server {
     pub(crate) fn cap(self, configured: Option<usize>) -> usize {
         match self {
             Server::FalkorDb => configured.unwrap_or(FALKORDB_DEFAULT_CAP).min(FALKORDB_TEXT_LIMIT),
-            Server::Neo4j | Server::Memgraph => configured.unwrap_or(DEFAULT_CAP),
+            Server::Neo4j | Server::Memgraph | Server::ArcadeDb => configured.unwrap_or(DEFAULT_CAP),
         }
     }
 }
@@ -130,6 +144,7 @@ mod tests {
             Server::Memgraph
         );
         assert_eq!(Server::detect("FalkorDB/4.20", None), Server::FalkorDb);
+        assert_eq!(Server::detect("Neo4j/5.26.0 compatible (ArcadeDB 26.10.2)", Some("bolt-3")), Server::ArcadeDb);
         assert_eq!(Server::named("memgraph"), Some(Server::Memgraph));
         assert_eq!(Server::named("oracle"), None);
     }

@@ -18,7 +18,6 @@
 use grafter_model::{Fingerprint, Value, quote_name};
 
 use super::client::Client;
-use super::server::Server;
 use crate::cypher::scan::{PAGE, fingerprint_whole, max_id, page_params};
 use crate::cypher::{CypherRunner, LOCK_LABEL, first_count};
 use crate::{Ddl, PropertySchema, SchemaKind, TargetError};
@@ -68,7 +67,7 @@ async fn for_each(
     body: &str,
     params: &[(String, Value)],
 ) -> Result<(), TargetError> {
-    if client.server() == Server::Neo4j {
+    if client.server().speaks_neo4j() {
         let cypher = format!(
             "MATCH {pattern} WHERE {condition} CALL {{ WITH {carried} {body} }} IN TRANSACTIONS OF {STEP} ROWS"
         );
