@@ -1,12 +1,16 @@
 //! A server's graph by shape ([`Census`]) and the properties elements carry beyond a known
-//! set: aggregate statements read like the scans ([`super::scan::whole`]): one streamed
-//! statement where the server streams (its replies are a few rows), else paged over the id
-//! space (FalkorDB), so no statement has the whole graph to go through.
+//! set, from two aggregate statements whatever the number of questions: nodes grouped by
+//! their labels and their property names, relationships by type, their ends' labels and
+//! their property names. The replies are a few rows per shape (one per set of property
+//! names met, which differ only where properties are missing), and every question is
+//! answered from them here. Both are read like the scans ([`super::scan::whole`]): one
+//! streamed statement where the server streams, else paged over the id space (FalkorDB), so
+//! no statement has the whole graph to go through.
 
 use std::sync::Arc;
 
 use futures::StreamExt;
-use grafter_model::{Value, is_bookkeeping_label, quote_name};
+use grafter_model::{Value, is_bookkeeping_label};
 
 use super::scan::whole;
 use super::{CypherRunner, RUN_PROPERTY};
@@ -15,16 +19,15 @@ use crate::census::{Census, Elements, KnownProperties, PropertyCount, property_c
 
 /// Every row of the aggregate `cypher` over the whole graph (see [`whole`]: `filter`, which
 /// bounds `$from` ≤ id < `$to` of nodes when `nodes`, else of relationships, takes the place
-/// of `{filter}` where the statement is paged), with `params` beside. Paged, an aggregate
-/// gives one row per group per page: the caller sums them.
+/// of `{filter}` where the statement is paged). Paged, an aggregate gives one row per group
+/// per page: the caller sums them.
 async fn every_page(
     runner: &Arc<dyn CypherRunner>,
     cypher: &str,
     filter: &str,
     nodes: bool,
-    params: Vec<(String, Value)>,
 ) -> Result<Vec<Vec<Value>>, TargetError> {
-    let mut pages = whole(Arc::clone(runner), cypher, filter, nodes, params);
+    let mut pages = whole(Arc::clone(runner), cypher, filter, nodes, Vec::new());
     let mut rows = Vec::new();
     while let Some(page) = pages.next().await {
         rows.extend(page?);
@@ -32,13 +35,13 @@ async fn every_page(
     Ok(rows)
 }
 
-/// The page filter of a statement over nodes `n`.
-const NODE_PAGE: &str = "WHERE id(n) >= $from AND id(n) < $to";
+/// Nodes with the same labels and property names, and how many.
+const NODES: &str = "MATCH (n) {filter} RETURN labels(n), keys(n), count(n)";
 
-/// The page filter of a statement over elements `e`.
-const ELEMENT_PAGE: &str = "WHERE id(e) >= $from AND id(e) < $to";
+/// Relationships with the same type, ends' labels and property names, and how many.
+const RELATIONSHIPS: &str = "MATCH (a)-[x]->(b) {filter} RETURN type(x), labels(a), labels(b), keys(x), count(x)";
 
-/// A list of labels as a reply gives it.
+/// A list of names (labels, property names) as a reply gives it.
 fn names(value: Option<Value>) -> Vec<String> {
     match value {
         Some(Value::List(items)) => items
@@ -59,70 +62,72 @@ fn count(value: Option<Value>) -> u64 {
     }
 }
 
+/// Elements of one shape that carry the same property names.
+struct Group {
+    /// The type (relationships; empty for nodes).
+    rel_type: String,
+    /// The node's labels, or the start node's.
+    labels: Vec<String>,
+    /// The end node's labels (relationships).
+    end: Vec<String>,
+    /// Their property names.
+    keys: Vec<String>,
+    /// How many.
+    count: u64,
+}
+
 /// The graph `runner` reads, by shape, bookkeeping left out, and the answers to `questions`.
 pub(crate) async fn census(
     runner: Arc<dyn CypherRunner>,
     questions: &[KnownProperties],
 ) -> Result<Census, TargetError> {
     let bookkeeping = |labels: &[String]| labels.iter().any(|l| is_bookkeeping_label(l));
-    let nodes = every_page(&runner, "MATCH (n) {filter} RETURN labels(n), count(n)", NODE_PAGE, true, Vec::new())
-        .await?
-        .into_iter()
-        .filter_map(|row| {
-            let mut row = row.into_iter();
-            let labels = names(row.next());
-            (!bookkeeping(&labels)).then(|| (labels, count(row.next())))
-        });
-    let nodes: Vec<(Vec<String>, u64)> = nodes.collect();
-    let relationships = every_page(
-        &runner,
-        "MATCH (a)-[x]->(b) {filter} RETURN type(x), labels(a), labels(b), count(x)",
-        "WHERE id(x) >= $from AND id(x) < $to",
-        false,
-        Vec::new(),
-    )
-    .await?
-    .into_iter()
-    .filter_map(|row| {
+    let mut groups: Vec<Group> = Vec::new();
+    for row in every_page(&runner, NODES, "WHERE id(n) >= $from AND id(n) < $to", true).await? {
+        let mut row = row.into_iter();
+        let (labels, keys, count) = (names(row.next()), names(row.next()), count(row.next()));
+        if !bookkeeping(&labels) {
+            groups.push(Group { rel_type: String::new(), labels, end: Vec::new(), keys, count });
+        }
+    }
+    let node_groups = groups.len();
+    for row in every_page(&runner, RELATIONSHIPS, "WHERE id(x) >= $from AND id(x) < $to", false).await? {
         let mut row = row.into_iter();
         let rel_type = match row.next() {
             Some(Value::String(text)) => text,
             other => other.map(|v| v.to_string()).unwrap_or_default(),
         };
-        let (start, end) = (names(row.next()), names(row.next()));
-        (!bookkeeping(&start) && !bookkeeping(&end)).then(|| ((rel_type, start, end), count(row.next())))
-    });
-    let relationships: Vec<_> = relationships.collect();
-    let mut beyond = Vec::with_capacity(questions.len());
-    for question in questions {
-        beyond.push(properties_beyond(&runner, &question.elements, &question.properties).await?);
+        let (labels, end, keys, count) = (names(row.next()), names(row.next()), names(row.next()), count(row.next()));
+        if !bookkeeping(&labels) && !bookkeeping(&end) {
+            groups.push(Group { rel_type, labels, end, keys, count });
+        }
     }
-    Ok(Census::from_counts(nodes, relationships, beyond))
+    let (nodes, relationships) = groups.split_at(node_groups);
+    let beyond = questions
+        .iter()
+        .map(|question| {
+            let has = |labels: &[String], label: &str| labels.iter().any(|l| l == label);
+            let asked: Vec<&Group> = match &question.elements {
+                Elements::Nodes { label } => nodes.iter().filter(|g| has(&g.labels, label)).collect(),
+                Elements::Relationships { rel_type, start, end } => relationships
+                    .iter()
+                    .filter(|g| g.rel_type == *rel_type && has(&g.labels, start) && has(&g.end, end))
+                    .collect(),
+            };
+            properties_beyond(&asked, &question.properties)
+        })
+        .collect();
+    Ok(Census::from_counts(
+        nodes.iter().map(|g| (g.labels.clone(), g.count)),
+        relationships.iter().map(|g| ((g.rel_type.clone(), g.labels.clone(), g.end.clone()), g.count)),
+        beyond,
+    ))
 }
 
-/// The properties of `elements` other than `known` (and the run mark), with how many
-/// elements carry each.
-async fn properties_beyond(
-    runner: &Arc<dyn CypherRunner>,
-    elements: &Elements,
-    known: &[String],
-) -> Result<Vec<PropertyCount>, TargetError> {
-    let (pattern, nodes) = match elements {
-        Elements::Nodes { label } => (format!("(e:{})", quote_name(label)), true),
-        Elements::Relationships { rel_type, start, end } => {
-            (format!("(:{})-[e:{}]->(:{})", quote_name(start), quote_name(rel_type), quote_name(end)), false)
-        }
-    };
-    let cypher =
-        format!("MATCH {pattern} {{filter}} UNWIND [k IN keys(e) WHERE NOT k IN $known] AS k RETURN k, count(*)");
-    let known: Vec<Value> =
-        known.iter().map(String::as_str).chain([RUN_PROPERTY]).map(|name| Value::String(name.to_owned())).collect();
-    let rows = every_page(runner, &cypher, ELEMENT_PAGE, nodes, vec![("known".to_owned(), Value::List(known))]).await?;
-    Ok(property_counts(rows.into_iter().filter_map(|row| {
-        let mut row = row.into_iter();
-        match row.next() {
-            Some(Value::String(name)) => Some((name, count(row.next()))),
-            _ => None,
-        }
-    })))
+/// The properties the elements of `groups` carry other than `known` (and the run mark),
+/// with how many elements carry each.
+fn properties_beyond(groups: &[&Group], known: &[String]) -> Vec<PropertyCount> {
+    property_counts(groups.iter().flat_map(|group| {
+        group.keys.iter().filter(|k| k.as_str() != RUN_PROPERTY && !known.contains(k)).map(|k| (k.clone(), group.count))
+    }))
 }
