@@ -38,8 +38,12 @@ async fn every_page(
 /// Nodes with the same labels and property names, and how many.
 const NODES: &str = "MATCH (n) {filter} RETURN labels(n), keys(n), count(n)";
 
-/// Relationships with the same type, ends' labels and property names, and how many.
-const RELATIONSHIPS: &str = "MATCH (a)-[x]->(b) {filter} RETURN type(x), labels(a), labels(b), keys(x), count(x)";
+/// Relationships with the same type, ends' labels and property names, and how many. Paged
+/// by their start nodes' ids: FalkorDB seeks a range of node ids but scans every
+/// relationship to filter on theirs (on a graph of 370,000 relationships, eight pages of
+/// relationship ids took 2.8 s, two pages of node ids 0.25 s).
+const RELATIONSHIPS: &str =
+    "MATCH (a) {filter} MATCH (a)-[x]->(b) RETURN type(x), labels(a), labels(b), keys(x), count(x)";
 
 /// A list of names (labels, property names) as a reply gives it.
 fn names(value: Option<Value>) -> Vec<String> {
@@ -91,7 +95,7 @@ pub(crate) async fn census(
         }
     }
     let node_groups = groups.len();
-    for row in every_page(&runner, RELATIONSHIPS, "WHERE id(x) >= $from AND id(x) < $to", false).await? {
+    for row in every_page(&runner, RELATIONSHIPS, "WHERE id(a) >= $from AND id(a) < $to", true).await? {
         let mut row = row.into_iter();
         let rel_type = match row.next() {
             Some(Value::String(text)) => text,
