@@ -499,6 +499,46 @@ fn each_node_key_becomes_a_uniqueness_constraint_that_refuses_a_duplicate(target
     assert_eq!(project.query_int("MATCH (i:Item) RETURN count(i)"), 3);
 }
 
+/// A wrong password and a database the server does not have are each named as such, with
+/// the URL (its password hidden) and a hint; the run writes nothing and says nothing secret.
+fn a_wrong_password_and_a_missing_database_are_named_with_a_hint(target: Target) {
+    let server = target.graph_url("login");
+    let project = Project::new();
+    project.write("data/a.ndjson", "{\"id\": 1}\n");
+    let (base, _) = server.split_once('?').unwrap_or((&server, ""));
+    let (scheme, rest) = base.split_once("://").expect("a URL");
+    let (user, host) =
+        rest.split_once(':').map(|(user, rest)| (user, rest.rsplit_once('@').expect("@").1)).expect("user");
+    for (url, expected) in [
+        (format!("{scheme}://{user}:n0t-the-Pa55word@{host}"), "authentication failed"),
+        (
+            format!("{scheme}://{user}:{}@{host}?database=no_such_db", password_of(&server)),
+            "has no database `no_such_db`",
+        ),
+    ] {
+        project.write(
+            "grafter.toml",
+            format!("[source]\nurl = \"ndjson:data\"\n\n[target]\nurl = \"{url}\"\n\n[[nodes]]\nlabel = \"A\"\ntable = \"a\"\nkey = \"id\"\n"),
+        );
+        let output = project.grafter().args(["run", "-q"]).output().expect("run");
+        let (stdout, stderr) = output_text(&output);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(expected) && stderr.contains("hint:"), "{stderr}");
+        assert!(stderr.contains(&format!("{user}:***@")), "the URL is named, its password hidden: {stderr}");
+        for secret in ["n0t-the-Pa55word", password_of(&server).as_str()] {
+            assert!(!stderr.contains(secret) && !stdout.contains(secret), "{stderr}");
+        }
+    }
+    assert_eq!(count_back(&reader_url(target, &server), "MATCH (a:A) RETURN count(a)"), 0, "nothing was written");
+}
+
+/// The password in a `scheme://user:password@host` URL.
+fn password_of(url: &str) -> String {
+    let rest = url.split_once("://").expect("a URL").1;
+    let userinfo = rest.rsplit_once('@').expect("credentials").0;
+    userinfo.split_once(':').expect("a password").1.to_owned()
+}
+
 on_every_target_with_bolt!(
     chinook_loads_and_every_value_reads_back_as_the_source_holds_it,
     the_placement_example_loads_and_its_counts_read_back_as_sql_counts_them,
@@ -507,11 +547,14 @@ on_every_target_with_bolt!(
     a_rollback_brings_back_the_graph_as_it_was_before_the_run,
 );
 
-mod key_constraints {
+mod neo4j_servers {
     use super::*;
 
     on_targets!(
         [neo4j => Neo4j, neo4j_routed => Neo4jRouted, arcadedb => ArcadeDb]
-        [each_node_key_becomes_a_uniqueness_constraint_that_refuses_a_duplicate]
+        [
+            each_node_key_becomes_a_uniqueness_constraint_that_refuses_a_duplicate,
+            a_wrong_password_and_a_missing_database_are_named_with_a_hint,
+        ]
     );
 }
