@@ -499,6 +499,142 @@ fn each_node_key_becomes_a_uniqueness_constraint_that_refuses_a_duplicate(target
     assert_eq!(project.query_int("MATCH (i:Item) RETURN count(i)"), 3);
 }
 
+/// A wrong password and a database the server does not have are each named as such, with
+/// the URL (its password hidden) and a hint; the run writes nothing and says nothing secret.
+fn a_wrong_password_and_a_missing_database_are_named_with_a_hint(target: Target) {
+    let server = target.graph_url("login");
+    let project = Project::new();
+    project.write("data/a.ndjson", "{\"id\": 1}\n");
+    let (base, _) = server.split_once('?').unwrap_or((&server, ""));
+    let (scheme, rest) = base.split_once("://").expect("a URL");
+    let (user, host) =
+        rest.split_once(':').map(|(user, rest)| (user, rest.rsplit_once('@').expect("@").1)).expect("user");
+    for (url, expected) in [
+        (format!("{scheme}://{user}:n0t-the-Pa55word@{host}"), "authentication failed"),
+        (
+            format!("{scheme}://{user}:{}@{host}?database=no_such_db", password_of(&server)),
+            "has no database `no_such_db`",
+        ),
+    ] {
+        project.write(
+            "grafter.toml",
+            format!("[source]\nurl = \"ndjson:data\"\n\n[target]\nurl = \"{url}\"\n\n[[nodes]]\nlabel = \"A\"\ntable = \"a\"\nkey = \"id\"\n"),
+        );
+        let output = project.grafter().args(["run", "-q"]).output().expect("run");
+        let (stdout, stderr) = output_text(&output);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(expected) && stderr.contains("hint:"), "{stderr}");
+        assert!(stderr.contains(&format!("{user}:***@")), "the URL is named, its password hidden: {stderr}");
+        for secret in ["n0t-the-Pa55word", password_of(&server).as_str()] {
+            assert!(!stderr.contains(secret) && !stdout.contains(secret), "{stderr}");
+        }
+    }
+    assert_eq!(count_back(&reader_url(target, &server), "MATCH (a:A) RETURN count(a)"), 0, "nothing was written");
+}
+
+/// A Neo4j of the test's own (`scripts/neo4j` on a free port, its data kept when it dies),
+/// to kill under a run and start again on what it had committed.
+struct PrivateNeo4j {
+    port: u16,
+}
+
+impl PrivateNeo4j {
+    fn script(&self, command: &str) -> std::process::Output {
+        std::process::Command::new(common::package_dir().join("../../scripts/neo4j"))
+            .arg(command)
+            .env("NEO4J_PORT", self.port.to_string())
+            .env("NEO4J_KEEP_DATA", "1")
+            .output()
+            .expect("scripts/neo4j")
+    }
+
+    fn start() -> PrivateNeo4j {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let server = PrivateNeo4j { port: listener.local_addr().expect("address").port() };
+        drop(listener);
+        server.restart();
+        server
+    }
+
+    fn restart(&self) {
+        let output = self.script("start");
+        assert!(output.status.success(), "scripts/neo4j start: {}", output_text(&output).1);
+    }
+
+    fn url(&self) -> String {
+        let shared = common::bolt_servers::neo4j_server();
+        let credentials = shared.split_once("://").expect("URL").1.rsplit_once('@').expect("credentials").0.to_owned();
+        format!("bolt://{credentials}@127.0.0.1:{}", self.port)
+    }
+
+    /// SIGKILL, as a crash of the machine it runs on would.
+    fn kill(&self) {
+        let pid = std::fs::read_to_string(state_dir_of(self.port).join("server.pid")).expect("its pid file");
+        let status = std::process::Command::new("kill").args(["-9", pid.trim()]).status().expect("kill");
+        assert!(status.success());
+    }
+}
+
+/// Where `scripts/neo4j` keeps the server on `port`.
+fn state_dir_of(port: u16) -> std::path::PathBuf {
+    std::env::var_os("TMPDIR")
+        .map_or_else(|| std::path::PathBuf::from("/tmp"), std::path::PathBuf::from)
+        .join(format!("grafter-neo4j-{port}"))
+}
+
+impl Drop for PrivateNeo4j {
+    fn drop(&mut self) {
+        let _ = self.script("stop");
+    }
+}
+
+/// Neo4j killed (SIGKILL) while a run writes: the run fails within seconds, saying the server
+/// does not answer and that the run resumes; Neo4j comes back with what it had committed
+/// (each batch with its checkpoint, in one transaction), and the resumed run completes to
+/// one clean run's graph.
+fn neo4j_killed_mid_run_fails_the_run_within_seconds_and_a_resume_completes_it_exactly(target: Target) {
+    let clean = server_runs::placement_project(10, &target.graph_url("clean"));
+    clean.run(&["--no-verify", "--batch-size", "40"]).assert_every_row_accounted_for();
+    let expected = clean.fingerprint();
+
+    let server = PrivateNeo4j::start();
+    let project = server_runs::twin(&clean, &server.url());
+    let mut run = std::process::Command::new(env!("CARGO_BIN_EXE_grafter"))
+        .current_dir(project.path())
+        .args(["run", "-q", "--batch-size", "40"])
+        .env("GRAFTER_SLOW_BATCH_MS", "50")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the run");
+    let started = std::time::Instant::now();
+    while project.count_so_far("MATCH (n:ResourceProvider) RETURN count(n) AS n") == 0 {
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "the run wrote nothing in a minute");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(run.try_wait().expect("poll").is_none(), "the run finished before the server could be killed");
+    server.kill();
+    let killed_at = std::time::Instant::now();
+    let output = run.wait_with_output().expect("wait for the run");
+    let (_, stderr) = output_text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(killed_at.elapsed() < std::time::Duration::from_secs(40), "took {:?} to fail", killed_at.elapsed());
+    assert!(stderr.contains("does not answer") && stderr.contains("resumes"), "{stderr}");
+
+    server.restart();
+    let summary = project.run(&[]);
+    server_runs::assert_resumed_run_accounts_for_every_row(&summary);
+    assert_eq!(summary.json["verification"]["passed"], true, "{}", summary.json);
+    assert_eq!(project.fingerprint(), expected, "the resumed graph differs from a clean run's");
+}
+
+/// The password in a `scheme://user:password@host` URL.
+fn password_of(url: &str) -> String {
+    let rest = url.split_once("://").expect("a URL").1;
+    let userinfo = rest.rsplit_once('@').expect("credentials").0;
+    userinfo.split_once(':').expect("a password").1.to_owned()
+}
+
 on_every_target_with_bolt!(
     chinook_loads_and_every_value_reads_back_as_the_source_holds_it,
     the_placement_example_loads_and_its_counts_read_back_as_sql_counts_them,
@@ -507,11 +643,23 @@ on_every_target_with_bolt!(
     a_rollback_brings_back_the_graph_as_it_was_before_the_run,
 );
 
-mod key_constraints {
+mod killed_server {
+    use super::*;
+
+    on_targets!(
+        [neo4j => Neo4j]
+        [neo4j_killed_mid_run_fails_the_run_within_seconds_and_a_resume_completes_it_exactly]
+    );
+}
+
+mod neo4j_servers {
     use super::*;
 
     on_targets!(
         [neo4j => Neo4j, neo4j_routed => Neo4jRouted, arcadedb => ArcadeDb]
-        [each_node_key_becomes_a_uniqueness_constraint_that_refuses_a_duplicate]
+        [
+            each_node_key_becomes_a_uniqueness_constraint_that_refuses_a_duplicate,
+            a_wrong_password_and_a_missing_database_are_named_with_a_hint,
+        ]
     );
 }

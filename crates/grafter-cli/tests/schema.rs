@@ -1,8 +1,10 @@
 //! `grafter schema …` end to end: one fixture folder of migrations per scenario
 //! (`tests/fixtures/migrations_<scenario>/`), applied to a small graph loaded from CSV: three
 //! providers, three consumers, three CONSUMES relationships. The scenarios the issue names,
-//! and the Placement example's roundtrip, run on the embedded target and on FalkorDB
-//! (`on_every_target!`, in tests/common); the rest on the embedded target.
+//! and the Placement example's roundtrip, run on every target — the embedded store,
+//! FalkorDB natively and over Bolt, Neo4j over `bolt://` and `neo4j://`, ArcadeDB
+//! (`on_every_target_with_bolt!`, in tests/common), each in its own DDL; the rest on the
+//! embedded target.
 
 #[macro_use]
 mod common;
@@ -108,7 +110,7 @@ fn status_of(project: &Project, version: &str) -> String {
     statuses(project).into_iter().find(|(v, _, _)| v == version).map(|(_, s, _)| s).expect("version listed")
 }
 
-on_every_target!(
+on_every_target_with_bolt!(
     happy_path_applies_in_order_records_history_and_reverts_to_the_same_graph,
     a_changed_applied_file_stops_up_until_repair_accepts_it,
     a_crlf_copy_with_trailing_whitespace_has_the_same_checksums,
@@ -374,6 +376,27 @@ fn roundtrip_proves_down_inverts_up(target: Target) {
     assert!(stdout.contains("roundtrip of V0001, V0002, V0003"), "{stdout}");
     assert!(stdout.contains(&format!("fingerprint before      {before}")), "{stdout}");
     assert!(statuses(&project).iter().all(|(_, s, _)| s == "completed"));
+}
+
+/// A batched statement whose change does not make its elements stop matching (ArcadeDB
+/// once kept `REMOVE n.p` after `WITH n LIMIT $batch` undone, so the Placement example's
+/// `down` changed the same 53 nodes for ever) is stopped with the reason, and the graph
+/// restored, instead of running until killed.
+#[test]
+fn a_batched_statement_that_never_stops_matching_is_stopped_with_the_reason() {
+    let project = project("happy");
+    let before = fingerprint(&project);
+    let dir = project.file("migrations");
+    std::fs::remove_dir_all(&dir).expect("clear migrations/");
+    std::fs::create_dir_all(&dir).expect("migrations/");
+    project.write(
+        "migrations/V0001__touch_forever.cypher",
+        "// up\nMATCH (p:Provider) WITH p LIMIT $batch SET p.touched = true RETURN count(*) AS done;\n",
+    );
+    let (code, stdout, stderr) = schema(&project, &["up"]);
+    assert_ne!(code, 0, "{stdout}");
+    assert!(stderr.contains("more than the graph holds") && stderr.contains("never end"), "{stderr}");
+    assert_eq!(fingerprint(&project), before, "the graph is restored");
 }
 
 #[test]

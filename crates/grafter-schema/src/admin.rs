@@ -227,7 +227,7 @@ impl<'a> Migrator<'a> {
                 let statement = Statement::batchable(
                     &format!("MATCH (n:{}) WHERE n.{} IS NOT NULL", quote_name(&step.label), quote_name(&old)),
                     "n",
-                    &format!("REMOVE n.{}", quote_name(&old)),
+                    &format!("SET n.{} = null", quote_name(&old)),
                 );
                 let count = this.repeat(migration, &statement).await?;
                 cleared.push((format!(":{}.{old}", step.label), count));

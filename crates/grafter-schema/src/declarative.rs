@@ -160,7 +160,7 @@ fn compile(path: &Path, dialect: Dialect, refactor: &Refactor) -> Result<Compile
                 down: Some(vec![Statement::batchable(
                     &format!("MATCH (n:{l}) WHERE n.{p} IS NOT NULL"),
                     "n",
-                    &format!("REMOVE n.{p}"),
+                    &format!("SET n.{p} = null"),
                 )]),
                 verify: vec![cypher(format!("MATCH (n:{l}) WHERE n.{p} IS NULL RETURN n.{p} AS missing LIMIT 3"))],
             }
@@ -171,7 +171,7 @@ fn compile(path: &Path, dialect: Dialect, refactor: &Refactor) -> Result<Compile
                 up: vec![Statement::batchable(
                     &format!("MATCH (n:{l}) WHERE n.{p} IS NOT NULL"),
                     "n",
-                    &format!("REMOVE n.{p}"),
+                    &format!("SET n.{p} = null"),
                 )],
                 down: None,
                 verify: vec![cypher(format!("MATCH (n:{l}) WHERE n.{p} IS NOT NULL RETURN n.{p} AS left LIMIT 3"))],
@@ -183,7 +183,7 @@ fn compile(path: &Path, dialect: Dialect, refactor: &Refactor) -> Result<Compile
                 Statement::batchable(
                     &format!("MATCH (n:{l}) WHERE n.{a} IS NOT NULL"),
                     "n",
-                    &format!("SET n.{b} = n.{a} REMOVE n.{a}"),
+                    &format!("SET n.{b} = n.{a}, n.{a} = null"),
                 )
             };
             Compiled {
@@ -302,7 +302,7 @@ fn compile(path: &Path, dialect: Dialect, refactor: &Refactor) -> Result<Compile
                 down: Some(vec![Statement::batchable(
                     &format!("MATCH (n:{l}) WHERE n.{old} IS NOT NULL"),
                     "n",
-                    &format!("SET n.{p} = n.{old} REMOVE n.{old}"),
+                    &format!("SET n.{p} = n.{old}, n.{old} = null"),
                 )]),
                 verify: vec![{
                     // Marked as the transform's: `finalize` removes the old values it checks.
@@ -383,11 +383,11 @@ mod tests {
         assert_eq!(m.requires, vec![Version(1)]);
         assert_eq!(m.up[0].text, "MATCH (n:`A`) SET n:`B` REMOVE n:`A`");
         assert_eq!(m.up[1].params, vec![("default".to_owned(), Value::String("active".into()))]);
-        assert_eq!(m.down[0].text, "MATCH (n:`B`) WHERE n.`status` IS NOT NULL REMOVE n.`status`");
+        assert_eq!(m.down[0].text, "MATCH (n:`B`) WHERE n.`status` IS NOT NULL SET n.`status` = null");
         assert_eq!(
             m.down[0].batched.as_deref(),
             Some(
-                "MATCH (n:`B`) WHERE n.`status` IS NOT NULL WITH n LIMIT $batch REMOVE n.`status` RETURN count(*) AS done"
+                "MATCH (n:`B`) WHERE n.`status` IS NOT NULL WITH n LIMIT $batch SET n.`status` = null RETURN count(*) AS done"
             )
         );
         assert_eq!(m.down[1].text, "MATCH (n:`B`) SET n:`A` REMOVE n:`B`");

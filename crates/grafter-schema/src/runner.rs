@@ -445,6 +445,10 @@ impl<'a> Migrator<'a> {
         let mut params = statement.params.clone();
         params.push(("batch".into(), Value::Int(i64::try_from(size).unwrap_or(i64::MAX))));
         let mut total = 0i64;
+        // Each element changes once: a statement that has changed more elements than the
+        // graph holds is changing the same ones again (its change did not make them stop
+        // matching, as when a server ignores part of it), and would never end.
+        let mut elements = None;
         loop {
             let result = self.target.query(batched, params.clone()).await.map_err(|e| e.to_string())?;
             let done = match result.rows.first().and_then(|row| row.first()) {
@@ -459,9 +463,31 @@ impl<'a> Migrator<'a> {
                 return Ok(u64::try_from(total).unwrap_or(0));
             }
             total += done;
+            if elements.is_none() {
+                elements = Some(self.elements().await.map_err(|e| e.to_string())?);
+            }
+            if let Some(elements) = elements.filter(|&elements| total > elements) {
+                return Err(format!(
+                    "its batches changed {total} elements, more than the graph holds ({elements} nodes and relationships): \
+                     what it changes still matches it afterwards, so it would never end (the server kept a batch's \
+                     matches as they were?); stopped"
+                ));
+            }
             (self.log)(&format!("{}: {total} changed", location(migration, statement)));
             self.renew().await.map_err(|e| e.to_string())?;
         }
+    }
+
+    /// How many nodes and relationships the graph holds.
+    async fn elements(&self) -> Result<i64, grafter_target::TargetError> {
+        let mut elements = 0;
+        for cypher in ["MATCH (n) RETURN count(n) AS n", "MATCH ()-[r]->() RETURN count(r) AS n"] {
+            let result = self.target.read_query(cypher, Vec::new()).await?;
+            if let Some(Value::Int(n)) = result.rows.first().and_then(|row| row.first()) {
+                elements += n;
+            }
+        }
+        Ok(elements)
     }
 
     /// Runs a batched statement to the end; returns how many elements it changed.

@@ -300,6 +300,29 @@ impl Client {
     /// The error for a request that failed for good.
     pub(crate) fn failed(&self, error: BoltError) -> TargetError {
         match error {
+            BoltError::Server(e) if e.code == "Neo.ClientError.Database.DatabaseNotFound" => TargetError::Store {
+                target: self.description.clone(),
+                message: format!(
+                    "the server has no database `{}` ({})\n  hint: name an existing one in [target] url's \
+                     ?database= (Neo4j Community has only `neo4j`; CREATE DATABASE needs Enterprise), or leave \
+                     it out for the server's default",
+                    self.database.as_deref().unwrap_or("(default)"),
+                    e.message
+                ),
+            },
+            BoltError::Server(e)
+                if e.code == "Neo.ClientError.General.ForbiddenOnReadOnlyDatabase"
+                    || e.code == "Neo.ClientError.Cluster.NotALeader" =>
+            {
+                TargetError::Store {
+                    target: self.description.clone(),
+                    message: format!(
+                        "the server refuses writes: it is a read-only replica or database ({}: {})\n  hint: point \
+                         [target] url at the primary, or use neo4j:// so that writes are routed to it",
+                        e.code, e.message
+                    ),
+                }
+            }
             BoltError::Server(e) => TargetError::Query { message: format!("{}: {}", e.code, e.message) },
             BoltError::AuthFailed { .. } => TargetError::Store {
                 target: self.description.clone(),

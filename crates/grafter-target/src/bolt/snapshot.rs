@@ -187,8 +187,8 @@ pub(crate) async fn restore(client: &Client, name: &str) -> Result<(), TargetErr
             true,
             "s._grafter_snapshot = $snap AND s._grafter_snapshot_labels = $labels",
             &format!(
-                "CREATE (n{quoted}:{RESTORED}) SET n = properties(s), n.{RESTORED_ID} = s._grafter_snapshot_id \
-                 REMOVE n._grafter_snapshot, n._grafter_snapshot_id, n._grafter_snapshot_labels"
+                "CREATE (n{quoted}:{RESTORED}) SET n = properties(s), n.{RESTORED_ID} = s._grafter_snapshot_id, \
+                 n._grafter_snapshot = null, n._grafter_snapshot_id = null, n._grafter_snapshot_labels = null"
             ),
             &[snap(name), ("labels".to_owned(), Value::List(labels.clone()))],
         )
@@ -204,8 +204,8 @@ pub(crate) async fn restore(client: &Client, name: &str) -> Result<(), TargetErr
             "s._grafter_snapshot = $snap AND s._grafter_snapshot_type = $type",
             &format!(
                 "MATCH (a:{RESTORED} {{{RESTORED_ID}: s._grafter_snapshot_start}}) MATCH (b:{RESTORED} {{{RESTORED_ID}: s._grafter_snapshot_end}}) \
-                 CREATE (a)-[x:{}]->(b) SET x = properties(s) \
-                 REMOVE x._grafter_snapshot, x._grafter_snapshot_start, x._grafter_snapshot_end, x._grafter_snapshot_type",
+                 CREATE (a)-[x:{}]->(b) SET x = properties(s), x._grafter_snapshot = null, \
+                 x._grafter_snapshot_start = null, x._grafter_snapshot_end = null, x._grafter_snapshot_type = null",
                 quote_name(&rel_type.to_string())
             ),
             &[snap(name), ("type".to_owned(), rel_type.clone())],
