@@ -239,10 +239,13 @@ pub(crate) async fn run_mapping(
     Ok(stats)
 }
 
+/// The task counting a mapping's rows beside its load.
+type Counting = tokio::task::JoinHandle<Result<Option<u64>, grafter_source::SourceError>>;
+
 /// What the partitions of a mapping share: its figures and its row count in progress.
 struct Shared {
     stats: Mutex<MappingStats>,
-    counting: Mutex<Option<tokio::task::JoinHandle<Result<Option<u64>, grafter_source::SourceError>>>>,
+    counting: Mutex<Option<Counting>>,
     started: Instant,
 }
 

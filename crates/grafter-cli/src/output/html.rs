@@ -31,7 +31,7 @@ fn count(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push('\u{2009}');
         }
         out.push(c);
@@ -108,9 +108,9 @@ fn header(page: &mut String, report: &VerifyReport) {
     } else {
         ("bad", format!("Verification FAILED: {failing} mapping(s) and {failed_checks} check(s) do not hold"))
     };
-    let _ = write!(
+    let _ = writeln!(
         page,
-        "<header class=\"verdict {class}\"><h1>{}</h1><p>{} &rarr; {}</p><p>{} verification, {:.2} s</p></header>\n",
+        "<header class=\"verdict {class}\"><h1>{}</h1><p>{} &rarr; {}</p><p>{} verification, {:.2} s</p></header>",
         escape(&title),
         escape(&report.source),
         escape(&report.target),

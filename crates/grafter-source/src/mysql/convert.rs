@@ -384,10 +384,11 @@ fn date(
 }
 
 fn time(negative: bool, days: u32, h: u8, m: u8, s: u8, us: u32) -> Value {
-    if !negative && days == 0 {
-        if let Some(of_day) = NaiveTime::from_hms_micro_opt(u32::from(h), u32::from(m), u32::from(s), us) {
-            return Value::Time(of_day);
-        }
+    if !negative
+        && days == 0
+        && let Some(of_day) = NaiveTime::from_hms_micro_opt(u32::from(h), u32::from(m), u32::from(s), us)
+    {
+        return Value::Time(of_day);
     }
     let seconds = (i64::from(days) * 24 + i64::from(h)) * 3600 + i64::from(m) * 60 + i64::from(s);
     let nanos = seconds * 1_000_000_000 + i64::from(us) * 1_000;

@@ -80,24 +80,20 @@ async fn query_columns(source: &MysqlSource, connection: &mut Conn, read: &Read)
     let may_be_json = described
         .iter()
         .any(|c| Conversion::of(c, true) == Conversion::Json && Conversion::of(c, false) == Conversion::Text);
-    if may_be_json {
-        if let Ok(statement) = connection.prep(sql.trim().trim_end_matches(';')).await {
-            let origins: Vec<(String, String, String)> = statement
-                .columns()
-                .iter()
-                .map(|c| (c.schema_str().into_owned(), c.org_table_str().into_owned(), c.org_name_str().into_owned()))
-                .collect();
-            let _ = connection.close(statement).await;
-            if origins.len() == described.len() {
-                for (index, (schema, table, column)) in origins.iter().enumerate() {
-                    if !table.is_empty() && !schema.is_empty() {
-                        json[index] = introspect::table_columns(source, connection, schema, table)
-                            .await
-                            .map(|columns| {
-                                columns.iter().any(|c| &c.name == column && c.logical_type == LogicalType::Json)
-                            })
-                            .unwrap_or(false);
-                    }
+    if may_be_json && let Ok(statement) = connection.prep(sql.trim().trim_end_matches(';')).await {
+        let origins: Vec<(String, String, String)> = statement
+            .columns()
+            .iter()
+            .map(|c| (c.schema_str().into_owned(), c.org_table_str().into_owned(), c.org_name_str().into_owned()))
+            .collect();
+        let _ = connection.close(statement).await;
+        if origins.len() == described.len() {
+            for (index, (schema, table, column)) in origins.iter().enumerate() {
+                if !table.is_empty() && !schema.is_empty() {
+                    json[index] = introspect::table_columns(source, connection, schema, table)
+                        .await
+                        .map(|columns| columns.iter().any(|c| &c.name == column && c.logical_type == LogicalType::Json))
+                        .unwrap_or(false);
                 }
             }
         }
