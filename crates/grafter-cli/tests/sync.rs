@@ -8,6 +8,13 @@
 //! followed through a change-log table written by triggers (hard deletes included).
 //! Customers live in countries (`LIVES_IN`, anchored at the customer) and place orders
 //! (`PLACED`, anchored at the order).
+//!
+//! The scenarios run on every target that syncs: the embedded store, FalkorDB, Neo4j and
+//! ArcadeDB (modules `embedded::`, `falkordb::`, `neo4j::`, `arcadedb::`; some also through
+//! `neo4j://`), where on the Bolt servers the official Python driver reads the result back
+//! too. On the servers, a sync whose lock was broken and taken over writes nothing more (the
+//! server refuses it); on Neo4j and ArcadeDB, connections cut at COMMIT by a proxy neither
+//! lose nor repeat a batch. FalkorDB's Bolt port refuses sync, saying what to use instead.
 
 use std::collections::BTreeSet;
 use std::io::Write as _;
@@ -16,11 +23,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 
+#[macro_use]
 mod common;
 
+use common::bolt_servers::{arcadedb_server, count_back, neo4j_routed_server, neo4j_server, read_back};
 use common::mariadb::Mariadb;
 use common::postgres::Postgres;
-use common::{Project, Target, falkordb_serial};
+use common::{Project, Target, falkordb_serial, output_text};
 
 /// A database server the shop lives on.
 enum Server {
@@ -71,6 +80,28 @@ impl Server {
         stdin.write_all(script.as_bytes()).expect("write the script");
         drop(stdin);
         child
+    }
+
+    /// The customers not deleted, as the official driver reads their nodes back (see
+    /// `tests/support/independent_reader.py`): `id`, `name` and `email` typed, NULL left out.
+    fn live_customers(&self) -> Vec<Json> {
+        let object = match self {
+            Server::Pg(_) => "json_build_object('id', id, 'name', name, 'email', email)",
+            Server::My(_) => "JSON_OBJECT('id', id, 'name', name, 'email', email)",
+        };
+        let text = self.sql(&format!("SELECT {object} FROM customer WHERE deleted_at IS NULL;"));
+        let rows = text.lines().filter(|line| !line.trim().is_empty()).map(|line| {
+            let row: Json = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+            let mut node = serde_json::Map::new();
+            node.insert("id".into(), serde_json::json!(["int", row["id"].to_string()]));
+            for column in ["name", "email"] {
+                if let Some(text) = row[column].as_str() {
+                    node.insert(column.into(), serde_json::json!(["str", text]));
+                }
+            }
+            Json::Object(node)
+        });
+        sorted(Json::Array(rows.collect()))
     }
 
     fn sleep(&self, seconds: f64) -> String {
@@ -161,6 +192,37 @@ CREATE TRIGGER orders_del AFTER DELETE ON orders FOR EACH ROW
         }
         self.sql(&rows);
     }
+}
+
+/// Where the official driver reads what a Bolt server holds (`None`: not a Bolt server it
+/// reads; FalkorDB's Bolt port refuses sync).
+fn reader_url(target: Target) -> Option<String> {
+    match target {
+        Target::Neo4j => Some(neo4j_server()),
+        Target::Neo4jRouted => Some(neo4j_routed_server()),
+        Target::ArcadeDb => Some(arcadedb_server()),
+        Target::Embedded | Target::FalkorDb | Target::Bolt => None,
+    }
+}
+
+/// The items of a JSON array (objects), in the order of their text with keys sorted.
+fn sorted(array: Json) -> Vec<Json> {
+    let mut items = array.as_array().cloned().unwrap_or_else(|| panic!("an array: {array}"));
+    items.sort_by_cached_key(|item| {
+        let fields: std::collections::BTreeMap<&String, &Json> = item.as_object().into_iter().flatten().collect();
+        serde_json::to_string(&fields).expect("JSON")
+    });
+    items
+}
+
+/// The integer `cypher` returns, read by grafter and, on a Bolt server, by the official
+/// driver too (which must agree).
+fn graph_count(project: &Project, target: Target, cypher: &str) -> i64 {
+    let n = project.query_int(cypher);
+    if let Some(url) = reader_url(target) {
+        assert_eq!(count_back(&url, cypher), n, "the official driver reads {cypher} as grafter does");
+    }
+    n
 }
 
 fn child_output(child: &mut Child) -> Output {
@@ -443,6 +505,19 @@ fn sync_follows_concurrent_writers_through_a_crash(server: &Server, target: Targ
     let live_customers = server.count("SELECT count(*) FROM customer WHERE deleted_at IS NULL");
     assert_eq!(project.query_int("MATCH (c:Customer) RETURN count(c) AS n"), live_customers);
     assert_eq!(project.query_int("MATCH (o:Order) RETURN count(o) AS n"), server.count("SELECT count(*) FROM orders"));
+    if let Some(url) = reader_url(target) {
+        // And so does the official driver, element by element for the customers.
+        assert_eq!(sorted(read_back(&url, "Customer")), server.live_customers(), "customers read back");
+        let placed = "SELECT count(*) FROM orders o JOIN customer c ON c.id = o.customer_id WHERE c.deleted_at IS NULL";
+        let lives_in = "SELECT count(*) FROM customer WHERE deleted_at IS NULL AND country_id IS NOT NULL";
+        for (cypher, sql) in [
+            ("MATCH (o:Order) RETURN count(o)", "SELECT count(*) FROM orders"),
+            ("MATCH (:Customer)-[p:PLACED]->(:Order) RETURN count(p)", placed),
+            ("MATCH (:Customer)-[l:LIVES_IN]->(:Country) RETURN count(l)", lives_in),
+        ] {
+            assert_eq!(count_back(&url, cypher), server.count(sql), "{cypher}");
+        }
+    }
 
     // Every change applied exactly once, none missed: the figures of committed batches (the
     // SIGKILLed batch never committed, so its changes count when they were applied again).
@@ -464,26 +539,27 @@ fn sync_follows_concurrent_writers_through_a_crash(server: &Server, target: Targ
     assert!(kinds.iter().filter(|k| **k == "sync").count() >= 4, "{kinds:?}");
 }
 
-#[test]
-fn postgres_sync_follows_concurrent_writers_through_a_crash() {
-    sync_follows_concurrent_writers_through_a_crash(&Server::Pg(Postgres::new()), Target::Embedded);
+fn postgres_sync_follows_concurrent_writers_through_a_crash(target: Target) {
+    sync_follows_concurrent_writers_through_a_crash(&Server::Pg(Postgres::new()), target);
 }
 
-#[test]
-fn mariadb_sync_follows_concurrent_writers_through_a_crash() {
-    sync_follows_concurrent_writers_through_a_crash(&Server::My(Mariadb::new()), Target::Embedded);
+fn mariadb_sync_follows_concurrent_writers_through_a_crash(target: Target) {
+    sync_follows_concurrent_writers_through_a_crash(&Server::My(Mariadb::new()), target);
 }
 
-#[test]
-fn postgres_sync_into_falkordb_follows_concurrent_writers_through_a_crash() {
-    let _one_at_a_time = falkordb_serial();
-    sync_follows_concurrent_writers_through_a_crash(&Server::Pg(Postgres::new()), Target::FalkorDb);
-}
-
-#[test]
-fn mariadb_sync_into_falkordb_follows_concurrent_writers_through_a_crash() {
-    let _one_at_a_time = falkordb_serial();
-    sync_follows_concurrent_writers_through_a_crash(&Server::My(Mariadb::new()), Target::FalkorDb);
+/// A project following the table `item` (`id`, `v`, cursor `updated_at`) of `server` into
+/// `target`, without an overlap.
+fn items_project(server: &Server, target: Target) -> Project {
+    let project = Project::new();
+    project.write(
+        "grafter.toml",
+        format!(
+            "[source]\nurl = \"{}\"\n\n[sync]\noverlap = \"0s\"\n\n[[nodes]]\nlabel = \"Item\"\ntable = \"item\"\nkey = \"id\"\nexclude = [\"updated_at\"]\ncursor = \"updated_at\"\n{}",
+            server.url(),
+            target.section("items")
+        ),
+    );
+    project
 }
 
 /// Rows sharing one cursor value across batch boundaries, a sync killed between two of
@@ -494,15 +570,7 @@ fn ties_are_neither_skipped_nor_repeated(server: &Server, second_precision: &str
         "CREATE TABLE item (id int PRIMARY KEY, v int NOT NULL, updated_at {second_precision});\n{}",
         (1..=100).map(|id| format!("INSERT INTO item (id, v) VALUES ({id}, 0);\n")).collect::<String>()
     ));
-    let project = Project::new();
-    project.write(
-        "grafter.toml",
-        format!(
-            "[source]\nurl = \"{}\"\n\n[sync]\noverlap = \"0s\"\n\n[[nodes]]\nlabel = \"Item\"\ntable = \"item\"\nkey = \"id\"\nexclude = [\"updated_at\"]\ncursor = \"updated_at\"\n{}",
-            server.url(),
-            target.section("ties")
-        ),
-    );
+    let project = items_project(server, target);
     project.grafter().args(["run", "-q"]).assert().success();
     // A later second than the load's watermark; one statement: every row gets the same time.
     std::thread::sleep(Duration::from_millis(1100));
@@ -531,20 +599,12 @@ fn ties_are_neither_skipped_nor_repeated(server: &Server, second_precision: &str
 const PG_SECONDS: &str = "timestamp NOT NULL DEFAULT date_trunc('second', now())";
 const MY_SECONDS: &str = "TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP";
 
-#[test]
-fn postgres_ties_are_neither_skipped_nor_repeated() {
-    ties_are_neither_skipped_nor_repeated(&Server::Pg(Postgres::new()), PG_SECONDS, Target::Embedded);
+fn postgres_ties_are_neither_skipped_nor_repeated(target: Target) {
+    ties_are_neither_skipped_nor_repeated(&Server::Pg(Postgres::new()), PG_SECONDS, target);
 }
 
-#[test]
-fn mariadb_ties_are_neither_skipped_nor_repeated() {
-    ties_are_neither_skipped_nor_repeated(&Server::My(Mariadb::new()), MY_SECONDS, Target::Embedded);
-}
-
-#[test]
-fn mariadb_ties_into_falkordb_are_neither_skipped_nor_repeated() {
-    let _one_at_a_time = falkordb_serial();
-    ties_are_neither_skipped_nor_repeated(&Server::My(Mariadb::new()), MY_SECONDS, Target::FalkorDb);
+fn mariadb_ties_are_neither_skipped_nor_repeated(target: Target) {
+    ties_are_neither_skipped_nor_repeated(&Server::My(Mariadb::new()), MY_SECONDS, target);
 }
 
 /// The rule that keeps late commits: a transaction that wrote its row, then committed after
@@ -639,15 +699,254 @@ fn relationships_wait_for_their_nodes_then_time_out_into_the_reject_file(target:
     project.grafter().args(["verify"]).assert().success();
 }
 
-#[test]
-fn relationships_wait_for_their_nodes_then_time_out_into_the_reject_file_embedded() {
-    relationships_wait_for_their_nodes_then_time_out_into_the_reject_file(Target::Embedded);
+/// A sync whose lock is broken and then taken over by another sync writes nothing more:
+/// its next batch is refused by the server itself (its fencing token is no longer the
+/// lock's), changes and state together, and the next sync applies the rest, each change
+/// once. (The heartbeat, every 20 s of the default lease, comes far too late to stop it
+/// first.) On the embedded store the holder keeps the file open: the break is refused.
+fn a_sync_whose_lock_was_taken_over_writes_nothing_more(target: Target) {
+    const ITEMS: i64 = 300;
+    let server = Server::Pg(Postgres::new());
+    server.sql(&format!(
+        "CREATE TABLE item (id int PRIMARY KEY, v int NOT NULL, updated_at timestamptz NOT NULL DEFAULT now());
+         INSERT INTO item (id, v) SELECT i, 0 FROM generate_series(1, {ITEMS}) AS i;"
+    ));
+    let project = items_project(&server, target);
+    project.grafter().args(["run", "-q"]).assert().success();
+    server.sql("UPDATE item SET v = 1, updated_at = clock_timestamp();");
+
+    // Batches of 10 rows, 300 ms apart: about ten seconds of writing.
+    let mut command = Command::new(env!("CARGO_BIN_EXE_grafter"));
+    command
+        .current_dir(project.path())
+        .args(["sync", "-q", "--batch-size", "10"])
+        .env("GRAFTER_SLOW_BATCH_MS", "300")
+        .env("NO_COLOR", "1")
+        .env_remove("GRAFTER_KILL_AT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut first = command.spawn().expect("start grafter sync");
+    if !target.is_server() {
+        std::thread::sleep(Duration::from_secs(2));
+        let forced = project.grafter().args(["lock", "break", "--force"]).output().expect("lock break");
+        assert!(!forced.status.success(), "the holder has the store open: {}", output_text(&forced).1);
+        let output = wait_at_most(&mut first, Duration::from_secs(60), "the sync");
+        assert!(output.status.success(), "{}", output_text(&output).1);
+        assert_eq!(project.query_int("MATCH (i:Item) WHERE i.v = 1 RETURN count(i) AS n"), ITEMS);
+        return;
+    }
+    let started = Instant::now();
+    while project.query_int("MATCH (i:Item) WHERE i.v = 1 RETURN count(i) AS n") < 20 {
+        assert!(started.elapsed() < Duration::from_secs(60), "the first sync applies batches");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let broken = project.grafter().args(["lock", "break", "--force"]).output().expect("lock break --force");
+    assert!(broken.status.success(), "{}", output_text(&broken).1);
+    // Taken over at once by another sync, which waits for nothing and applies the rest.
+    let mut second = spawn_sync(&project, &[], None);
+    let output = wait_at_most(&mut first, Duration::from_secs(30), "the sync whose lock was broken");
+    let (_, stderr) = output_text(&output);
+    assert_eq!(output.status.code(), Some(1), "the sync stops: {stderr}");
+    assert!(
+        stderr.contains("taken over or broken") && stderr.contains("refused this write"),
+        "by the server: {stderr}"
+    );
+    let output = wait_at_most(&mut second, Duration::from_secs(60), "the sync that took over");
+    assert!(output.status.success(), "{}", output_text(&output).1);
+
+    // The first sync's batches after the break left nothing: neither changes (the second
+    // would have found them there, unchanged, or the first found the second's) nor states
+    // (a state stored late would take the watermark back: the next pass would read again).
+    let summary = sync_json(&project);
+    let item = mapping(&summary, "item");
+    assert_eq!(item["session"]["read"].as_u64(), Some(0), "the watermark is the second sync's: {item}");
+    assert_eq!(item["since_first"]["updated"].as_u64(), Some(ITEMS as u64), "{item}");
+    assert_eq!(item["since_first"]["unchanged"].as_u64(), Some(0), "no change applied twice: {item}");
+    assert_eq!(graph_count(&project, target, "MATCH (i:Item) WHERE i.v = 1 RETURN count(i)"), ITEMS);
+    assert_eq!(graph_count(&project, target, "MATCH (i:Item) RETURN count(i)"), ITEMS);
+    project.grafter().args(["verify"]).assert().success();
+}
+
+/// A TCP proxy in front of a Bolt server that cuts the connection at chosen COMMITs of
+/// transactions whose statements name `marker`: after passing the COMMIT on with its answer
+/// held back (the transaction commits, the client never hears so) or before (it never
+/// commits). Every connection grafter opens goes through it.
+struct CommitCutter {
+    port: u16,
+    /// COMMITs of marked transactions seen, and connections cut.
+    commits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    cut: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl CommitCutter {
+    /// A COMMIT as a client sends it: one chunk of two bytes (a struct of no fields, 0x12).
+    const COMMIT: [u8; 6] = [0x00, 0x02, 0xB0, 0x12, 0x00, 0x00];
+
+    /// Proxies to `upstream` (`host:port`); the n-th marked COMMIT (from 1) in `cuts` is cut,
+    /// after it reached the server when its flag says so.
+    fn start(upstream: String, marker: &'static [u8], cuts: &'static [(usize, bool)]) -> CommitCutter {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port for the proxy");
+        let port = listener.local_addr().expect("address").port();
+        let (commits, cut) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (seen, done) = (Arc::clone(&commits), Arc::clone(&cut));
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let Ok(server) = std::net::TcpStream::connect(&upstream) else { continue };
+                let (mut from_server, mut to_client) =
+                    (server.try_clone().expect("clone"), client.try_clone().expect("clone"));
+                // Set once a COMMIT that reaches the server is to lose its answer.
+                let muted = Arc::new(AtomicBool::new(false));
+                let mute = Arc::clone(&muted);
+                std::thread::spawn(move || {
+                    let mut buffer = vec![0u8; 1 << 16];
+                    while let Ok(n @ 1..) = std::io::Read::read(&mut from_server, &mut buffer) {
+                        if mute.load(Ordering::SeqCst) || to_client.write_all(&buffer[..n]).is_err() {
+                            break;
+                        }
+                    }
+                });
+                let (seen, done) = (Arc::clone(&seen), Arc::clone(&done));
+                std::thread::spawn(move || {
+                    let (mut client, mut server) = (client, server);
+                    let mut buffer = vec![0u8; 1 << 16];
+                    let mut marked = false;
+                    while let Ok(n @ 1..) = std::io::Read::read(&mut client, &mut buffer) {
+                        let data = &buffer[..n];
+                        marked |= data.windows(marker.len()).any(|w| w == marker);
+                        if marked && data.windows(6).any(|w| w == Self::COMMIT) {
+                            marked = false;
+                            let nth = seen.fetch_add(1, Ordering::SeqCst) + 1;
+                            if let Some(&(_, forward)) = cuts.iter().find(|(at, _)| *at == nth) {
+                                if forward {
+                                    muted.store(true, Ordering::SeqCst);
+                                    let _ = server.write_all(data);
+                                    std::thread::sleep(Duration::from_millis(300));
+                                }
+                                done.fetch_add(1, Ordering::SeqCst);
+                                break;
+                            }
+                        }
+                        if server.write_all(data).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = client.shutdown(std::net::Shutdown::Both);
+                    let _ = server.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        });
+        CommitCutter { port, commits, cut }
+    }
+
+    /// `url` (`bolt://USER:PASSWORD@HOST:PORT[?…]`) through the proxy, and where it points.
+    fn through(url: &str) -> (String, impl FnOnce(u16) -> String) {
+        let (scheme, rest) = url.split_once("://").expect("a URL");
+        let (credentials, rest) = rest.rsplit_once('@').expect("credentials");
+        let end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (address, tail) = (rest[..end].to_owned(), rest[end..].to_owned());
+        let (scheme, credentials) = (scheme.to_owned(), credentials.to_owned());
+        (address, move |port| format!("{scheme}://{credentials}@127.0.0.1:{port}{tail}"))
+    }
+}
+
+/// A sync whose connection drops while it commits a batch of changes: when the COMMIT
+/// reached the server, the stored state shows the batch committed and it is not sent again
+/// (relationships are created by `CREATE`: a second send would double them); when it did
+/// not, the batch is sent again. Every change applied once, read back by the official driver.
+fn a_sync_whose_connection_drops_at_commit_applies_every_batch_once(target: Target) {
+    let server = Server::Pg(Postgres::new());
+    server.create_shop();
+    let project = Project::new();
+    project.write("grafter.toml", shop_config(&server.url(), "overlap = \"0s\"", target));
+    project.grafter().args(["run", "-q"]).assert().success();
+    server.sql(
+        "INSERT INTO orders (id, customer_id, total) SELECT i, 1 + i % 200, 3.75 FROM generate_series(2001, 2040) AS i;
+         UPDATE customer SET name = name || ' (moved)', country_id = 1 + (country_id % 5) WHERE id <= 30;",
+    );
+
+    let url = reader_url(target).expect("a Bolt server");
+    let (upstream, proxied) = CommitCutter::through(&url);
+    // The batches creating PLACED relationships (40 rows, 4 batches): the first commits and
+    // its answer is lost; the second is cut before it commits, and sent again (the third
+    // COMMIT); the third batch (the fourth COMMIT) commits and its answer is lost.
+    const CUTS: &[(usize, bool)] = &[(1, true), (2, false), (4, true)];
+    let cutter = CommitCutter::start(upstream, b"`PLACED`", CUTS);
+    let config = std::fs::read_to_string(project.file("grafter.toml")).expect("config");
+    project.write(
+        "grafter.toml",
+        config.replacen(&format!("url = \"{url}\""), &format!("url = \"{}\"", proxied(cutter.port)), 1),
+    );
+
+    let output = project.grafter().args(["sync", "-q", "--batch-size", "10"]).output().expect("sync");
+    assert!(output.status.success(), "{}", output_text(&output).1);
+    let seen = cutter.commits.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(seen, 5, "batches of PLACED committed through the proxy");
+    assert_eq!(cutter.cut.load(std::sync::atomic::Ordering::SeqCst), CUTS.len(), "connections cut");
+
+    let summary = sync_json(&project);
+    for (name, figure, expected) in
+        [("orders", "created", 40), ("placed", "created", 40), ("customer", "updated", 30), ("lives_in", "updated", 30)]
+    {
+        let since_first = &mapping(&summary, name)["since_first"];
+        assert_eq!(since_first[figure].as_u64(), Some(expected), "{name}: {since_first}");
+        assert_eq!(since_first["unchanged"].as_u64(), Some(0), "{name}: nothing applied twice: {since_first}");
+    }
+    let placed = "SELECT count(*) FROM orders o JOIN customer c ON c.id = o.customer_id WHERE c.deleted_at IS NULL";
+    assert_eq!(count_back(&url, "MATCH (:Customer)-[p:PLACED]->(:Order) RETURN count(p)"), server.count(placed));
+    assert_eq!(count_back(&url, "MATCH (:Customer)-[l:LIVES_IN]->(:Country) RETURN count(l)"), 200);
+    assert_eq!(sorted(read_back(&url, "Customer")), server.live_customers(), "customers read back");
+    project.grafter().args(["verify"]).assert().success();
 }
 
 #[test]
-fn relationships_wait_for_their_nodes_then_time_out_into_the_reject_file_falkordb() {
+fn neo4j_sync_whose_connection_drops_at_commit_applies_every_batch_once() {
+    let _alone = Target::Neo4j.serial();
+    a_sync_whose_connection_drops_at_commit_applies_every_batch_once(Target::Neo4j);
+}
+
+#[test]
+fn arcadedb_sync_whose_connection_drops_at_commit_applies_every_batch_once() {
+    let _alone = Target::ArcadeDb.serial();
+    a_sync_whose_connection_drops_at_commit_applies_every_batch_once(Target::ArcadeDb);
+}
+
+on_targets!([embedded => Embedded, falkordb => FalkorDb, neo4j => Neo4j, arcadedb => ArcadeDb] [
+    postgres_sync_follows_concurrent_writers_through_a_crash,
+    mariadb_sync_follows_concurrent_writers_through_a_crash,
+    postgres_ties_are_neither_skipped_nor_repeated,
+    mariadb_ties_are_neither_skipped_nor_repeated,
+    relationships_wait_for_their_nodes_then_time_out_into_the_reject_file,
+    a_sync_whose_lock_was_taken_over_writes_nothing_more,
+]);
+
+on_targets!([neo4j_routed => Neo4jRouted] [
+    relationships_wait_for_their_nodes_then_time_out_into_the_reject_file,
+    a_sync_whose_lock_was_taken_over_writes_nothing_more,
+]);
+
+/// FalkorDB's Bolt port has no transactions: sync refuses it before reading anything,
+/// saying why and what to use instead; a load of tracked mappings there says it keeps no
+/// watermark, and loads.
+#[test]
+fn sync_over_falkordbs_bolt_port_is_refused_with_what_to_use_instead() {
     let _one_at_a_time = falkordb_serial();
-    relationships_wait_for_their_nodes_then_time_out_into_the_reject_file(Target::FalkorDb);
+    let project = one_tracked_table(&Target::Bolt.section("refused"));
+    let run = project.grafter().args(["run"]).output().expect("run");
+    let (_, stderr) = output_text(&run);
+    assert!(run.status.success(), "{stderr}");
+    assert!(stderr.contains("cannot be synced: no watermark kept"), "{stderr}");
+    let output = project.grafter().args(["sync"]).output().expect("sync");
+    let (_, stderr) = output_text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("does not support incremental sync over FalkorDB's Bolt port"), "{stderr}");
+    assert!(stderr.contains("cannot commit together"), "why: {stderr}");
+    assert!(
+        stderr.contains("hint: sync this graph through FalkorDB's own protocol") && stderr.contains("falkordb://"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("pass 1"), "no pass ran: {stderr}");
 }
 
 /// A SQLite file followed too: timestamps kept as text, a soft delete, a rollback of the load
@@ -824,9 +1123,8 @@ fn a_following_sync_reads_again_after_its_source_connection_is_killed() {
     project.grafter().args(["verify"]).assert().success();
 }
 
-/// A target that cannot keep up incrementally says so before anything is read or written.
-#[test]
-fn a_target_without_sync_refuses_before_reading() {
+/// A project syncing one customer table of a SQLite file into the target `section` names.
+fn one_tracked_table(section: &str) -> Project {
     let project = Project::new();
     rusqlite::Connection::open(project.file("shop.sqlite"))
         .expect("sqlite")
@@ -834,8 +1132,17 @@ fn a_target_without_sync_refuses_before_reading() {
         .expect("schema");
     project.write(
         "grafter.toml",
-        "[target]\nurl = \"null:\"\n\n[source]\nurl = \"sqlite:shop.sqlite\"\n\n[[nodes]]\nlabel = \"Customer\"\ntable = \"customer\"\nkey = \"id\"\ncursor = \"updated_at\"\n",
+        format!(
+            "[source]\nurl = \"sqlite:shop.sqlite\"\n\n[[nodes]]\nlabel = \"Customer\"\ntable = \"customer\"\nkey = \"id\"\ncursor = \"updated_at\"\n{section}"
+        ),
     );
+    project
+}
+
+/// A target that cannot keep up incrementally says so before anything is read or written.
+#[test]
+fn a_target_without_sync_refuses_before_reading() {
+    let project = one_tracked_table("\n[target]\nurl = \"null:\"\n");
     let output = project.grafter().args(["sync"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");

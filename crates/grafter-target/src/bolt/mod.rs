@@ -7,25 +7,27 @@
 //! `_grafter_run` marks until a run finishes, paged scans and the fingerprint. Here live what
 //! Bolt changes: the connection and its retries ([`client`]), which server it is and what
 //! that implies ([`server`]), values to and from Bolt ([`params`]), statements cut to the
-//! byte cap ([`statements`]), a batch with its checkpoint committed once ([`write`]), and
-//! snapshots kept beside the graph ([`snapshot`]).
+//! byte cap ([`statements`]), a batch with its checkpoint committed once ([`write`]), a
+//! batch of `grafter sync`'s changes with its sync state committed once ([`sync`]; not on
+//! FalkorDB's Bolt port), and snapshots kept beside the graph ([`snapshot`]).
 
 mod client;
 mod params;
 mod server;
 mod snapshot;
 mod statements;
+mod sync;
 mod write;
 
 use async_trait::async_trait;
-use grafter_model::{Fingerprint, LockHolder, RunRecord, Value};
+use grafter_model::{Fingerprint, LockHolder, RunRecord, SyncState, Value};
 
 use self::client::Client;
 use self::server::{FALKORDB_TEXT_LIMIT, Server};
 use crate::cypher::{CypherRunner, batch, bookkeeping, scan};
 use crate::{
-    Access, BeforeCommit, BoltUrl, Checkpoint, Ddl, Dialect, Encoded, EndpointSpec, GraphTarget, KeyIndex, QueryResult,
-    RecordBatch, RowStream, TargetError, WriteReport,
+    Access, BeforeCommit, BoltUrl, ChangeCommit, ChangeReport, ChangeSet, Checkpoint, Ddl, Dialect, Encoded,
+    EndpointSpec, GraphTarget, KeyIndex, QueryResult, RecordBatch, RowStream, TargetError, WriteReport,
 };
 
 /// A graph on a Bolt server.
@@ -59,6 +61,14 @@ impl BoltTarget {
 
     fn server(&self) -> Server {
         self.client.server()
+    }
+
+    /// Refuses sync where the server cannot commit changes with their state (see [`sync`]).
+    fn syncs(&self) -> Result<(), TargetError> {
+        match sync::refusal(self.server()) {
+            Some(what) => Err(TargetError::Unsupported { target: self.describe(), what }),
+            None => Ok(()),
+        }
     }
 }
 
@@ -131,6 +141,21 @@ impl GraphTarget for BoltTarget {
         while crate::cypher::first_count(&self.client.write(&write::clear_stages(), &prefix).await?) > 0 {}
         tracing::debug!("{}: {unmarked} elements unmarked", self.describe());
         Ok(())
+    }
+
+    async fn apply_changes(&self, changes: ChangeSet, commit: ChangeCommit) -> Result<ChangeReport, TargetError> {
+        self.syncs()?;
+        sync::apply(&self.client, changes, commit).await
+    }
+
+    async fn sync_states(&self) -> Result<Vec<SyncState>, TargetError> {
+        self.syncs()?;
+        crate::cypher::sync::states(self.client.as_ref()).await
+    }
+
+    async fn save_sync_states(&self, states: &[SyncState]) -> Result<(), TargetError> {
+        self.syncs()?;
+        crate::cypher::sync::save_states(self.client.as_ref(), states).await
     }
 
     async fn save_checkpoints(&self, checkpoints: &[Checkpoint]) -> Result<(), TargetError> {

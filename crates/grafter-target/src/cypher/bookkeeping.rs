@@ -91,16 +91,22 @@ fn fence_guard(carried: &str) -> String {
     )
 }
 
+/// `cypher` (a statement that may begin with `MERGE`, `MATCH` or `UNWIND`) behind the
+/// fencing check (see [`checkpoint_clause`]), which reads `$fence`.
+pub(crate) fn fenced(cypher: &str) -> String {
+    format!("{} {cypher}", fence_guard(""))
+}
+
 /// Runs a bookkeeping write (a statement that may begin with `MERGE`, `MATCH` or `UNWIND`)
 /// behind the fencing check, with the runner's token.
-async fn fenced_write<R: CypherRunner + ?Sized>(
+pub(crate) async fn fenced_write<R: CypherRunner + ?Sized>(
     runner: &R,
     cypher: &str,
     params: &[(String, Value)],
 ) -> Result<Vec<Vec<Value>>, TargetError> {
     let mut params = params.to_vec();
     params.push(("fence".into(), runner.fence().map_or(Value::Null, Value::Int)));
-    runner.write(&format!("{} {cypher}", fence_guard("")), &params).await
+    runner.write(&fenced(cypher), &params).await
 }
 
 /// Whether a write failed because its fencing check refused it (see [`checkpoint_clause`]):

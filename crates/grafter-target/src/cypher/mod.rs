@@ -5,9 +5,10 @@
 //! like); on top of it this module keeps grafter's bookkeeping in the graph
 //! ([`bookkeeping`]: checkpoints, run records, the lease lock as `_Grafter…` nodes), reads
 //! the graph back ([`scan`]: paged scans, counts, lookups, the fingerprint), writes the
-//! `UNWIND` statements a batch becomes ([`queries`]) and turns a [`crate::RecordBatch`] into
-//! rows and outcomes ([`batch`]). How a statement travels (a `CYPHER` text prefix, Bolt
-//! parameters), how big it may be and how it commits stay with each target.
+//! `UNWIND` statements a batch becomes ([`queries`]), turns a [`crate::RecordBatch`] into
+//! rows and outcomes ([`batch`]), and settles `grafter sync`'s changes and keeps sync states
+//! ([`sync`]). How a statement travels (a `CYPHER` text prefix, Bolt parameters), how big it
+//! may be and how it commits stay with each target.
 
 pub(crate) mod batch;
 pub(crate) mod bookkeeping;
@@ -15,6 +16,7 @@ pub(crate) mod census;
 pub(crate) mod queries;
 pub(crate) mod retry;
 pub(crate) mod scan;
+pub(crate) mod sync;
 pub(crate) mod values;
 
 use async_trait::async_trait;

@@ -26,7 +26,7 @@ pub(crate) fn plain(i: usize) -> String {
 }
 
 /// `{`a`: r[1], `b`: r[2]}`: a pattern's properties taken from row positions.
-fn pattern(names: &[String], first: usize, col: Column) -> String {
+pub(crate) fn pattern(names: &[String], first: usize, col: Column) -> String {
     let pairs: Vec<String> =
         names.iter().enumerate().map(|(i, name)| format!("{}: {}", quote_name(name), col(first + i))).collect();
     format!("{{{}}}", pairs.join(", "))

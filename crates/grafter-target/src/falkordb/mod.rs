@@ -188,11 +188,11 @@ impl GraphTarget for FalkorDbTarget {
     }
 
     async fn sync_states(&self) -> Result<Vec<SyncState>, TargetError> {
-        sync::states(&self.client, &self.describe()).await
+        crate::cypher::sync::states(self.client.as_ref()).await
     }
 
     async fn save_sync_states(&self, states: &[SyncState]) -> Result<(), TargetError> {
-        sync::save_states(&self.client, &self.describe(), states).await
+        crate::cypher::sync::save_states(self.client.as_ref(), states).await
     }
 
     async fn latest_checkpoints(&self, mapping: &str, checksum: &str) -> Result<Vec<Checkpoint>, TargetError> {
