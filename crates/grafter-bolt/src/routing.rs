@@ -227,6 +227,9 @@ impl Router {
                 Ok(_) => failures.push(format!("{router}: the table names no routers")),
                 // A database that does not exist will not appear elsewhere: stop here.
                 Err(BoltError::Server(e)) if e.code.contains("DatabaseNotFound") => return Err(BoltError::Server(e)),
+                // Credentials are the cluster's, not one router's: another router or a retry
+                // would only add failed logins, and Neo4j locks a user out after three in a row.
+                Err(e @ BoltError::AuthFailed { .. }) => return Err(e),
                 Err(e) => failures.push(format!("{router}: {e}")),
             }
         }

@@ -92,6 +92,14 @@ async fn serve(
             Request::Hello(_) => {
                 answers.push(Response::Success(bolt_map! { "server" => "Neo4j/5.26.0", "connection_id" => "bolt-1" }))
             }
+            // The one password this server refuses, as Neo4j refuses a wrong one.
+            Request::Logon(auth) if auth.get("credentials") == Some(&BoltValue::from(WRONG_PASSWORD)) => {
+                failed = true;
+                answers.push(Response::Failure(bolt_map! {
+                    "code" => "Neo.ClientError.Security.Unauthorized",
+                    "message" => "The client is unauthorized due to authentication failure.",
+                }));
+            }
             Request::Goodbye => return,
             Request::Reset => {
                 if quiet {
@@ -144,6 +152,9 @@ async fn serve(
         }
     }
 }
+
+/// The password a fake server refuses at LOGON.
+const WRONG_PASSWORD: &str = "n0t-the-Pa55word";
 
 /// A routing table's `rt`: these routers, writers and readers.
 fn table(routers: &[&str], writers: &[&str], readers: &[&str]) -> BoltMap {
@@ -250,4 +261,20 @@ async fn a_server_that_answers_a_failed_runs_pull_only_at_reset_does_not_hang_th
     let next =
         tokio::time::timeout(std::time::Duration::from_secs(5), router.execute_write("RETURN 1", BoltMap::new()));
     assert_eq!(next.await.expect("no hang").expect("the connection recovered").records.len(), 1);
+}
+
+#[tokio::test]
+async fn a_wrong_password_at_the_router_is_named_at_once_and_not_tried_again() {
+    // It was taken for a router that did not answer (retried, and named "no ROUTE server"):
+    // each retry was one more failed login, and Neo4j then locked the user out, so that the
+    // next run with the right password was refused too.
+    let entry = FakeServer::start().await;
+    entry.set_route(table(&[&entry.address], &[&entry.address], &[&entry.address]));
+    let url = format!("neo4j://neo4j:{WRONG_PASSWORD}@{}", entry.address);
+    let router = Router::new(ConnectConfig::parse(&url).expect("a neo4j:// URL"));
+    let error = router.execute_write("RETURN 1 AS n", BoltMap::new()).await.expect_err("a wrong password");
+    assert!(matches!(error, grafter_bolt::BoltError::AuthFailed { .. }), "{error}");
+    assert!(error.to_string().contains("Unauthorized") && !error.to_string().contains(WRONG_PASSWORD), "{error}");
+    let logins = entry.log().iter().filter(|request| *request == "LOGON").count();
+    assert_eq!(logins, 1, "one failed login, not one per router or retry: {:?}", entry.log());
 }

@@ -324,6 +324,14 @@ impl Client {
                 }
             }
             BoltError::Server(e) => TargetError::Query { message: format!("{}: {}", e.code, e.message) },
+            BoltError::AuthFailed { ref code, .. } if code.ends_with("AuthenticationRateLimit") => TargetError::Store {
+                target: self.description.clone(),
+                message: format!(
+                    "{error}\n  hint: the server refuses this user for a while after failed logins (Neo4j locks \
+                     it after 3 in a row, for dbms.security.auth_lock_time, 5 s by default): check the password \
+                     in [target] url, then wait and run again"
+                ),
+            },
             BoltError::AuthFailed { .. } => TargetError::Store {
                 target: self.description.clone(),
                 message: format!("{error}\n  hint: check the user and password in [target] url"),
