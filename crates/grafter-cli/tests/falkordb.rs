@@ -322,3 +322,29 @@ fn labels_new_to_the_graph_load_in_bulk_into_the_graph_the_cypher_way_makes() {
     assert!(!log.contains("in bulk"), "a label the graph holds loaded in bulk:\n{log}");
     assert_eq!(fingerprint(&bulk), fingerprint(&cypher));
 }
+
+/// A read-only query (`GRAPH.RO_QUERY`) on a graph that does not exist yet: FalkorDB answers
+/// with its words for an empty key; grafter says the graph has not been loaded, names it and
+/// says what creates it, and creates nothing itself (a check or `query` never writes).
+#[test]
+fn a_read_only_query_on_a_graph_not_loaded_yet_names_the_graph_and_what_creates_it() {
+    let _one_at_a_time = falkordb_serial();
+    let graph = falkordb_graph("never_loaded");
+    let name = graph.rsplit('/').next().expect("a graph name").to_owned();
+    let project = Project::new();
+    project.write("data/a.ndjson", "{\"id\": 1}\n");
+    project.write(
+        "grafter.toml",
+        format!(
+            "[source]\nurl = \"ndjson:data\"\n\n[target]\nurl = \"{graph}\"\n\n[[nodes]]\nlabel = \"A\"\ntable = \"a\"\nkey = \"id\"\n"
+        ),
+    );
+    let output = project.grafter().args(["query", "MATCH (n) RETURN count(n) AS n"]).output().expect("query");
+    let (_, stderr) = output_text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("graph `{name}` does not exist on the server yet")), "{stderr}");
+    assert!(stderr.contains("`grafter run` creates it"), "the hint: {stderr}");
+    // Asking did not create it.
+    let again = project.grafter().args(["query", "MATCH (n) RETURN count(n) AS n"]).output().expect("query");
+    assert!(output_text(&again).1.contains("does not exist on the server yet"), "{}", output_text(&again).1);
+}
