@@ -1,5 +1,6 @@
 //! What keeps a second writer, a stale writer and a proof from changing a graph, on every
-//! target (the embedded store, FalkorDB, and Bolt on FalkorDB's Bolt port):
+//! target (the embedded store, FalkorDB, and over Bolt Neo4j and ArcadeDB; FalkorDB's Bolt
+//! port for the scenarios with one writer, see below):
 //!
 //! - two runs started together on a graph that does not exist yet: one loads, the other is
 //!   refused (FalkorDB once let both take the lock in 10 of 40 rounds, and held every node

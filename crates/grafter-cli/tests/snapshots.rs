@@ -109,3 +109,28 @@ fn only_the_newest_snapshots_are_kept_and_history_says_which_runs_roll_back(targ
 }
 
 on_every_target_with_bolt!(only_the_newest_snapshots_are_kept_and_history_says_which_runs_roll_back);
+
+/// Without `[run] keep_snapshots`, runs keep the two newest snapshots (the newest run can be
+/// rolled back, and the one before it after it); `keep_snapshots = 0`, which would leave
+/// nothing to roll back to, is refused at plan time naming its line.
+#[test]
+fn without_a_setting_the_two_newest_snapshots_are_kept_and_zero_is_refused() {
+    let project = project(Target::Embedded);
+    let config = std::fs::read_to_string(project.file("grafter.toml")).expect("config");
+    project.write("grafter.toml", config.replace("[run]\nkeep_snapshots = 2\n\n", ""));
+    let runs: Vec<String> = (0..4)
+        .map(|_| project.run(&["--fresh"]).json["run_id"].as_str().expect("run id").to_owned())
+        .collect();
+    assert_eq!(snapshots_held(&project, Target::Embedded, &runs), 2, "two are kept by default");
+    let listed = json(&project, &["snapshots", "list", "--format", "json"]);
+    let listed: Vec<&str> =
+        listed.as_array().expect("list").iter().map(|s| s["run_id"].as_str().expect("id")).collect();
+    assert_eq!(listed, [runs[2].as_str(), runs[3].as_str()]);
+
+    project.write("grafter.toml", config.replace("keep_snapshots = 2", "keep_snapshots = 0"));
+    let output = project.grafter().args(["run"]).output().expect("run");
+    let (_, stderr) = output_text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("grafter.toml:5") && stderr.contains("keep_snapshots must be at least 1"), "{stderr}");
+    assert_eq!(snapshots_held(&project, Target::Embedded, &runs), 2, "a refused run removes nothing");
+}
