@@ -1,6 +1,7 @@
 //! The conformance suite: the same scenarios on every target — the embedded store,
-//! FalkorDB (`falkordb://`, and `bolt://` on its Bolt port), Neo4j (`bolt://` and, routed,
-//! `neo4j://`) and ArcadeDB (`bolt://`) — each test named `<target>::<scenario>`.
+//! FalkorDB (`falkordb://`, and `bolt://` on its Bolt port), Neo4j 5.26 (`bolt://` and,
+//! routed, `neo4j://`), Neo4j 2026.x (`bolt://`) and ArcadeDB (`bolt://`) — each test named
+//! `<target>::<scenario>`.
 //!
 //! What grafter wrote is read back by an independent client wherever one exists: the
 //! official Python `neo4j` driver for Neo4j and ArcadeDB, the `falkordb` client for FalkorDB
@@ -135,7 +136,7 @@ fn rows_read_back(project: &Project, target: Target, url: &str, cypher: &str, co
 /// Whether the target keeps date-times as such (where the others keep their ISO text, as
 /// documented for FalkorDB, and `grafter query` prints them as text).
 fn keeps_temporal_types(target: Target) -> bool {
-    matches!(target, Target::Neo4j | Target::Neo4jRouted | Target::ArcadeDb)
+    matches!(target, Target::Neo4j | Target::Neo4jRouted | Target::Neo4j2026 | Target::ArcadeDb)
 }
 
 /// A SQLite value as the graph should hold it, typed and comparable (`None` for NULL: no
@@ -642,6 +643,25 @@ on_every_target_with_bolt!(
     a_run_killed_at_ten_points_resumes_each_time_to_one_clean_runs_fingerprint,
     a_rollback_brings_back_the_graph_as_it_was_before_the_run,
 );
+
+/// The same scenarios on the newer Neo4j (2026.x, a calendar version): what users who keep
+/// up with Neo4j run.
+mod calendar_neo4j {
+    use super::*;
+
+    on_targets!(
+        [neo4j_2026 => Neo4j2026]
+        [
+            chinook_loads_and_every_value_reads_back_as_the_source_holds_it,
+            the_placement_example_loads_and_its_counts_read_back_as_sql_counts_them,
+            every_value_type_round_trips_exactly_as_the_official_driver_sees_it,
+            a_run_killed_at_ten_points_resumes_each_time_to_one_clean_runs_fingerprint,
+            a_rollback_brings_back_the_graph_as_it_was_before_the_run,
+            each_node_key_becomes_a_uniqueness_constraint_that_refuses_a_duplicate,
+            a_wrong_password_and_a_missing_database_are_named_with_a_hint,
+        ]
+    );
+}
 
 mod killed_server {
     use super::*;

@@ -60,7 +60,7 @@ fn snapshots_held(project: &Project, target: Target, runs: &[String]) -> usize {
             let graph = target_url(project).rsplit('/').next().expect("graph").to_owned();
             runs.iter().filter(|run| falkordb_has(&format!("{graph}__grafter_snapshot_{run}"))).count()
         }
-        Target::Bolt | Target::Neo4j | Target::Neo4jRouted | Target::ArcadeDb => {
+        Target::Bolt | Target::Neo4j | Target::Neo4jRouted | Target::Neo4j2026 | Target::ArcadeDb => {
             project.query_int("MATCH (s:_GrafterSnapshot) RETURN count(s) AS snapshots") as usize
         }
     }
@@ -118,9 +118,8 @@ fn without_a_setting_the_two_newest_snapshots_are_kept_and_zero_is_refused() {
     let project = project(Target::Embedded);
     let config = std::fs::read_to_string(project.file("grafter.toml")).expect("config");
     project.write("grafter.toml", config.replace("[run]\nkeep_snapshots = 2\n\n", ""));
-    let runs: Vec<String> = (0..4)
-        .map(|_| project.run(&["--fresh"]).json["run_id"].as_str().expect("run id").to_owned())
-        .collect();
+    let runs: Vec<String> =
+        (0..4).map(|_| project.run(&["--fresh"]).json["run_id"].as_str().expect("run id").to_owned()).collect();
     assert_eq!(snapshots_held(&project, Target::Embedded, &runs), 2, "two are kept by default");
     let listed = json(&project, &["snapshots", "list", "--format", "json"]);
     let listed: Vec<&str> =

@@ -200,6 +200,7 @@ fn reader_url(target: Target) -> Option<String> {
     match target {
         Target::Neo4j => Some(neo4j_server()),
         Target::Neo4jRouted => Some(neo4j_routed_server()),
+        Target::Neo4j2026 => Some(common::bolt_servers::neo4j_2026_server()),
         Target::ArcadeDb => Some(arcadedb_server()),
         Target::Embedded | Target::FalkorDb | Target::Bolt => None,
     }

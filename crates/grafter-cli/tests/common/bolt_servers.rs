@@ -24,6 +24,16 @@ pub fn neo4j_server() -> String {
     )
 }
 
+/// The newer Neo4j the tests also run on: `GRAFTER_TEST_NEO4J_2026_URL`, by default the one
+/// `NEO4J_VERSION=2026 scripts/neo4j start` runs (2026.08.1, on a JDK 21 or newer).
+pub fn neo4j_2026_server() -> String {
+    answering(
+        "GRAFTER_TEST_NEO4J_2026_URL",
+        "bolt://neo4j:grafter-test-password@127.0.0.1:7689",
+        "Neo4j 2026; start it with `NEO4J_VERSION=2026 scripts/neo4j start`",
+    )
+}
+
 /// The same Neo4j through `neo4j://`: the driver asks the server for a routing table first.
 pub fn neo4j_routed_server() -> String {
     neo4j_server().replacen("bolt://", "neo4j://", 1)

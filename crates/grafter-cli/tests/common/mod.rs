@@ -573,6 +573,8 @@ pub enum Target {
     Neo4j,
     /// Neo4j Community's one database, through `neo4j://` (routing table from the server).
     Neo4jRouted,
+    /// The newer Neo4j (a calendar version, 2026.x) through `bolt://`.
+    Neo4j2026,
     /// ArcadeDB's `test` database, through its Bolt plugin.
     ArcadeDb,
 }
@@ -597,6 +599,7 @@ impl Target {
             Target::Bolt => bolt_graph(name, ""),
             Target::Neo4j => bolt_servers::fresh_graph(&bolt_servers::neo4j_server()),
             Target::Neo4jRouted => bolt_servers::fresh_graph(&bolt_servers::neo4j_routed_server()),
+            Target::Neo4j2026 => bolt_servers::fresh_graph(&bolt_servers::neo4j_2026_server()),
             Target::ArcadeDb => bolt_servers::fresh_graph(&bolt_servers::arcadedb_server()),
         }
     }
@@ -608,7 +611,7 @@ impl Target {
 
     /// Whether it speaks Bolt (its graph is read back by the official `neo4j` driver).
     pub fn is_bolt(self) -> bool {
-        matches!(self, Target::Bolt | Target::Neo4j | Target::Neo4jRouted | Target::ArcadeDb)
+        matches!(self, Target::Bolt | Target::Neo4j | Target::Neo4jRouted | Target::Neo4j2026 | Target::ArcadeDb)
     }
 
     /// Held for a test's whole length: the tests of one binary on FalkorDB one at a time (see
@@ -620,6 +623,7 @@ impl Target {
             Target::Neo4j | Target::Neo4jRouted => {
                 Serial::Shared(bolt_servers::SharedDatabase::hold(&bolt_servers::neo4j_server()))
             }
+            Target::Neo4j2026 => Serial::Shared(bolt_servers::SharedDatabase::hold(&bolt_servers::neo4j_2026_server())),
             Target::ArcadeDb => Serial::Shared(bolt_servers::SharedDatabase::hold(&bolt_servers::arcadedb_server())),
         }
     }
