@@ -47,6 +47,9 @@ pub(crate) struct Client {
     serial: tokio::sync::Mutex<()>,
     /// The lock's fencing token while this process holds it, 0 otherwise.
     fence: std::sync::atomic::AtomicI64,
+    /// Relationship types whose one-statement write found something to look at closer (see
+    /// `write::optimistic`): their batches take the lookup-then-write way from then on.
+    pessimistic: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// Whether trying again may help.
@@ -97,6 +100,7 @@ impl Client {
             backoff: Backoff::default(),
             serial: tokio::sync::Mutex::new(()),
             fence: std::sync::atomic::AtomicI64::new(0),
+            pessimistic: std::sync::Mutex::new(std::collections::HashSet::new()),
         };
         let conn = client.retry(|| client.router.acquire(AccessMode::Write)).await?;
         client.server = named.unwrap_or_else(|| Server::detect(conn.server_agent(), conn.connection_id()));
@@ -118,6 +122,16 @@ impl Client {
     /// The server.
     pub(crate) fn server(&self) -> Server {
         self.server
+    }
+
+    /// Whether the one-statement write of `rel_type` found something to look at closer before.
+    pub(crate) fn optimism_failed(&self, rel_type: &str) -> bool {
+        self.pessimistic.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains(rel_type)
+    }
+
+    /// Remembers that the one-statement write of `rel_type` found something to look at closer.
+    pub(crate) fn set_optimism_failed(&self, rel_type: &str) {
+        self.pessimistic.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(rel_type.to_owned());
     }
 
     /// The lock's fencing token while this process holds it: every batch's statement checks
@@ -438,6 +452,7 @@ impl CypherRunner for Client {
             Err(error)
                 if self.fence().is_some() && crate::cypher::bookkeeping::refused_by_fence(&error.to_string()) =>
             {
+                tracing::debug!("{}: refused by the fencing check: {cypher}: {error}", self.description);
                 Err(self.fenced_off())
             }
             Err(error) => Err(error),

@@ -30,6 +30,11 @@ use crate::{
     EndpointSpec, GraphTarget, KeyIndex, QueryResult, RecordBatch, RowStream, TargetError, WriteReport,
 };
 
+/// How long a run on ArcadeDB waits after taking the lock before reading it back (see
+/// `acquire_lock`): far longer than the 0.3 ms seen between two racing `MERGE`s, far shorter
+/// than anything a user notices.
+const ARCADEDB_LOCK_SETTLE: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// A graph on a Bolt server.
 pub struct BoltTarget {
     client: std::sync::Arc<Client>,
@@ -191,6 +196,15 @@ impl GraphTarget for BoltTarget {
             }
         }
         let (previous, token) = bookkeeping::acquire_lock(self.client.as_ref(), holder).await?;
+        if self.server() == Server::ArcadeDb {
+            // ArcadeDB 26.10 let two runs started together both find the lock free: their
+            // `MERGE`s, 0.3 ms apart, returned tokens 1 and 2, and the run holding 1 was
+            // refused at its first write (by the fencing check: nothing was written twice, but
+            // it failed instead of being refused as locked; 1 double start in 40 to 120). Let what is
+            // in flight land, then read the lock back: the run that lost is refused here.
+            tokio::time::sleep(ARCADEDB_LOCK_SETTLE).await;
+            bookkeeping::confirm_lock(self.client.as_ref(), token).await?;
+        }
         self.client.set_fence(Some(token));
         Ok(previous)
     }

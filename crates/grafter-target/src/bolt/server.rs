@@ -107,6 +107,14 @@ impl Server {
         self != Server::FalkorDb
     }
 
+    /// Whether a relationship batch is first tried as one statement that writes only when
+    /// nothing needs a closer look (see `write::optimistic`). Neo4j only: the statement's
+    /// pattern predicate and lists of nodes are what ArcadeDB's Cypher is weakest at, and
+    /// Memgraph's is untested here.
+    pub(crate) fn writes_relationships_optimistically(self) -> bool {
+        self == Server::Neo4j
+    }
+
     /// Whether parameters are written into the query text rather than bound.
     pub(crate) fn splices_parameters(self) -> bool {
         self == Server::FalkorDb

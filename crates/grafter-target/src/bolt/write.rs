@@ -30,7 +30,10 @@ use super::server::Server;
 use super::statements::{Sizer, cut};
 use crate::cypher::batch::{PreparedBatch, Shape};
 use crate::cypher::bookkeeping::{checkpoint_params, lost_batches, stored_batches};
-use crate::cypher::queries::{UNWIND_ROWS, node_lookup, node_writes, plain, relationship_lookup, relationship_writes};
+use crate::cypher::queries::{
+    UNWIND_ROWS, node_lookup, node_writes, optimistic_relationship_write, plain, relationship_lookup,
+    relationship_writes,
+};
 use crate::cypher::retry::{RETRY_WAITS_MS, jitter};
 use crate::{BeforeCommit, Checkpoint, Encoded, RecordBatch, RowOutcome, TargetError, WriteReport};
 
@@ -257,6 +260,7 @@ pub(crate) async fn write(
             Err(Failure::Lost { error, .. })
                 if crate::cypher::bookkeeping::refused_by_fence(&error.to_string()) && client.fence().is_some() =>
             {
+                tracing::debug!("{}: a batch was refused by the fencing check: {error}", client_target(client));
                 return Err(client.fenced_off());
             }
             Err(Failure::Lost { error, .. }) => return Err(client.failed(*error)),
@@ -298,6 +302,11 @@ async fn write_batch(
     let extra = if matches!(session, Session::Tx(_)) { Vec::new() } else { client.run_extra() };
     let run = parameters(&[("run".to_owned(), Value::from(run_id))])?;
     let shape = batch.prepared.shape.clone();
+
+    // 0. Relationships on a first load: one statement, if it can write the batch as it is.
+    if let Some(report) = optimistic(client, session, run_id, batch, checkpoint, before_commit).await? {
+        return Ok(report);
+    }
 
     // 1. Outcomes, before anything commits.
     let mut existing = 0;
@@ -354,6 +363,56 @@ async fn write_batch(
     client.check_size(&apply, &params).map_err(Failure::Final)?;
     session.run(client, &apply, params).await.map_err(&writing)?;
     Ok(report)
+}
+
+/// A relationship batch as one statement that matches each record's ends once and writes
+/// the batch with its checkpoint only if every end is there once and no relationship of the
+/// batch exists yet (`queries::optimistic_relationship_write`); `None` when it wrote
+/// nothing and the batch takes the lookup-then-write way, in the same transaction. On a
+/// first load that saves the lookup, which matched every end a second time. Tried until it
+/// finds something to look at closer once for the relationship type: a re-run over
+/// relationships that exist would pay for a statement that never writes, batch after batch.
+async fn optimistic(
+    client: &Client,
+    session: &mut Session<'_>,
+    run_id: &str,
+    batch: &BoltBatch,
+    checkpoint: &Checkpoint,
+    before_commit: &mut BeforeCommit,
+) -> Result<Option<WriteReport>, Failure> {
+    let Shape::Relationships(spec) = &batch.prepared.shape else { return Ok(None) };
+    if !matches!(session, Session::Tx(_))
+        || !client.server().writes_relationships_optimistically()
+        || batch.rows.is_empty()
+        || client.optimism_failed(&spec.rel_type)
+    {
+        return Ok(None);
+    }
+    let target = client_target(client);
+    let report = batch.prepared.report();
+    let stored = checkpoint.with_outcomes(&report);
+    let mut fixed =
+        vec![("run".to_owned(), Value::from(run_id)), ("n".to_owned(), Value::Int(batch.rows.len() as i64))];
+    fixed.extend(checkpoint_params(&stored, client.fence()));
+    let fixed = client.parameters(&fixed).map_err(Failure::Final)?;
+    let rows: Vec<&Row> = batch.rows.iter().collect();
+    let mut statements =
+        cut(client, &rows, &fixed, &[], &|exact| optimistic_relationship_write(spec, &exact_column(exact)))
+            .map_err(|e| Failure::Final(TargetError::Write { target: target.clone(), message: e.to_string() }))?;
+    // All or nothing needs the whole batch in one statement.
+    if statements.len() != 1 {
+        return Ok(None);
+    }
+    let statement = statements.remove(0);
+    before_commit(&report).map_err(|message| Failure::Final(TargetError::Write { target: target.clone(), message }))?;
+    let mut params = fixed;
+    params.insert("rows".into(), BoltValue::List(statement.rows));
+    let written = session.run(client, &statement.query, params).await.map_err(lost(Some(&report)))?;
+    if written.is_empty() {
+        client.set_optimism_failed(&spec.rel_type);
+        return Ok(None);
+    }
+    Ok(Some(report))
 }
 
 /// Removes the stage nodes of `run_id` a failed attempt left.

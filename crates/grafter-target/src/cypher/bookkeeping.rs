@@ -343,6 +343,7 @@ async fn try_lock<R: CypherRunner + ?Sized>(
     let rows = runner.write(&cypher, &params).await?;
     let row = rows.first().ok_or_else(|| damaged(target, "taking the lock returned nothing".into()))?;
     let previous = holder_from(target, row.first())?;
+    tracing::debug!("{target}: taking the lock: free {:?}, token {:?}, {} row(s)", row.get(1), row.get(2), rows.len());
     if matches!(row.get(1), Some(Value::Bool(true))) {
         let Some(Value::Int(token)) = row.get(2) else {
             return Err(damaged(target, format!("taking the lock returned no token: {row:?}")));
@@ -427,6 +428,30 @@ pub(crate) async fn release_lock<R: CypherRunner + ?Sized>(runner: &R, holder: &
 pub(crate) async fn lock_holder<R: CypherRunner + ?Sized>(runner: &R) -> Result<Option<LockHolder>, TargetError> {
     let rows = runner.read(&format!("MATCH (l:{LOCK_LABEL}) RETURN l.holder"), &[]).await?;
     holder_from(runner.target(), rows.iter().filter_map(|row| row.first()).find(|v| !v.is_null()))
+}
+
+/// After taking the lock with `token`: reads it back, and refuses the run as locked when
+/// another holder's token has moved past it since (for a server whose `MERGE` can let two
+/// runs started together both find the lock free: see the Bolt target's `acquire_lock`).
+/// The run has written nothing yet, so losing here is a plain refusal.
+pub(crate) async fn confirm_lock<R: CypherRunner + ?Sized>(runner: &R, token: i64) -> Result<(), TargetError> {
+    let target = runner.target();
+    let rows = runner.read(&format!("MATCH (l:{LOCK_LABEL} {{name: 'target'}}) RETURN l.token, l.holder"), &[]).await?;
+    if let [row] = rows.as_slice()
+        && row.first() == Some(&Value::Int(token))
+    {
+        return Ok(());
+    }
+    let current = rows.iter().find_map(|row| holder_from(target, row.get(1)).transpose()).transpose()?;
+    Err(match current {
+        Some(holder) => TargetError::Locked { target: target.to_owned(), holder: Box::new(holder) },
+        None => TargetError::LockLost {
+            target: target.to_owned(),
+            reason: format!(
+                "another process took the lock at the same moment as this one (fencing token {token} is no longer current)"
+            ),
+        },
+    })
 }
 
 /// Removes the lock whoever holds it and moves the fencing token on, so that the holder's
