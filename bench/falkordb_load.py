@@ -169,13 +169,9 @@ def timed(args, cwd, env=None):
     return result.stdout, float(wall), int(rss_kb) / 1024, result.stderr
 
 
-GRAFTER_TOML = """\
-[source]
-url = "sqlite:{database}"
-
-[target]
-url = "falkordb://127.0.0.1:{port}/{graph}{options}"
-
+# The mappings of the synthetic graph, shared by the benchmarks that load it (a format
+# string: braces doubled).
+MAPPINGS = """\
 [[nodes]]
 name = "people"
 label = "Person"
@@ -190,6 +186,15 @@ start = {{ label = "Person", key = "src" }}
 end = {{ label = "Person", key = "dst" }}
 columns = ["since"]
 """
+
+GRAFTER_TOML = """\
+[source]
+url = "sqlite:{database}"
+
+[target]
+url = "falkordb://127.0.0.1:{port}/{graph}{options}"
+
+""" + MAPPINGS
 
 
 def run_grafter(server, database, name, expected, verify, workers, options=""):

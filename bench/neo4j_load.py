@@ -39,7 +39,7 @@ sys.path.insert(0, str(BENCH))
 from placement import GRAFTER, OUT, build, in_project_python  # noqa: E402
 
 in_project_python("neo4j", __file__)
-from falkordb_load import generate, rate, source_digest, source_records, timed  # noqa: E402
+from falkordb_load import MAPPINGS, generate, rate, source_digest, source_records, timed  # noqa: E402
 from neo4j import GraphDatabase  # noqa: E402
 
 UNWIND_BATCH = 10_000
@@ -52,20 +52,7 @@ url = "sqlite:{database}"
 [target]
 url = "{url}"
 
-[[nodes]]
-name = "people"
-label = "Person"
-table = "people"
-key = "id"
-
-[[relationships]]
-name = "knows"
-type = "KNOWS"
-table = "knows"
-start = {{ label = "Person", key = "src" }}
-end = {{ label = "Person", key = "dst" }}
-columns = ["since"]
-"""
+""" + MAPPINGS
 
 
 class Server:
