@@ -199,9 +199,10 @@ impl GraphTarget for BoltTarget {
         if self.server() == Server::ArcadeDb {
             // ArcadeDB 26.10 let two runs started together both find the lock free: their
             // `MERGE`s, 0.3 ms apart, returned tokens 1 and 2, and the run holding 1 was
-            // refused at its first write (by the fencing check: nothing was written twice, but
-            // it failed instead of being refused as locked; 1 double start in 40 to 120). Let what is
-            // in flight land, then read the lock back: the run that lost is refused here.
+            // refused at its first write (by the fencing check: nothing was written twice,
+            // but it failed instead of being refused as locked; 1 double start in 40 to
+            // 120). Let what is in flight land, then read the lock back: the run that lost
+            // is refused here, having written nothing.
             tokio::time::sleep(ARCADEDB_LOCK_SETTLE).await;
             bookkeeping::confirm_lock(self.client.as_ref(), token).await?;
         }
