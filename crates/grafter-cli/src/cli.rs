@@ -133,9 +133,9 @@ pub struct RunArgs {
     /// Do not snapshot the target before a new run (faster for big graphs; no rollback).
     #[arg(long)]
     pub no_snapshot: bool,
-    /// Lease of the target's lock in seconds: a lock whose holder stopped renewing it
-    /// expires after this long.
-    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    /// Lease of the target's lock in seconds (at least 3): a lock whose holder stopped
+    /// renewing it expires after this long.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = lock_lease_seconds)]
     pub lock_lease: u64,
     /// Serve live figures in the Prometheus text format at http://ADDR/metrics while running.
     #[arg(long, value_name = "ADDR")]
@@ -186,8 +186,8 @@ pub struct SyncArgs {
     /// Give up after this long (exit 1), e.g. `30m`.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub timeout: Option<std::time::Duration>,
-    /// Lease of the target's lock in seconds (see `grafter run --lock-lease`).
-    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    /// Lease of the target's lock in seconds, at least 3 (see `grafter run --lock-lease`).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = lock_lease_seconds)]
     pub lock_lease: u64,
     /// Summary format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -501,4 +501,16 @@ pub struct PlacementArgs {
     /// since Stein (default: only custom classes, as older nova-era databases have).
     #[arg(long)]
     pub sync_standard_classes: bool,
+}
+
+/// `--lock-lease`: whole seconds, at least 3 (the lock is renewed every third of its lease,
+/// and a shorter one would expire between two renewals of a busy process).
+fn lock_lease_seconds(text: &str) -> Result<u64, String> {
+    let seconds: u64 = text.parse().map_err(|_| format!("`{text}` is not a whole number of seconds"))?;
+    if seconds < 3 {
+        return Err(format!(
+            "{seconds} s is too short: a lease is at least 3 seconds (the lock is renewed every third of it)"
+        ));
+    }
+    Ok(seconds)
 }

@@ -722,3 +722,23 @@ fn a_field_larger_than_the_store_keeps_rejects_its_row_and_the_rest_of_the_batch
     assert_eq!(rejects[0]["line"], 3, "the row's line in the file");
     assert_eq!(project.query_int("MATCH (i:Item) RETURN count(i)"), 2);
 }
+
+/// `--lock-lease` under 3 s was raised to 3 s without a word, so a user (and a test) counting
+/// on the shorter lease waited too little for it to run out. Now it is refused as a usage
+/// error, on `run` and on `sync`.
+#[test]
+fn a_lock_lease_under_three_seconds_is_refused_instead_of_silently_raised() {
+    let project = Project::new();
+    project.write("data/a.ndjson", "{\"id\": 1}\n");
+    project.write(
+        "grafter.toml",
+        "[source]\nurl = \"ndjson:data\"\n\n[[nodes]]\nlabel = \"A\"\ntable = \"a\"\nkey = \"id\"\n",
+    );
+    for command in ["run", "sync"] {
+        let output = project.grafter().args([command, "--lock-lease", "2"]).output().expect("grafter");
+        let (_, stderr) = output_text(&output);
+        assert_eq!(output.status.code(), Some(2), "{command}: {stderr}");
+        assert!(stderr.contains("--lock-lease") && stderr.contains("at least 3 seconds"), "{command}: {stderr}");
+    }
+    assert!(!project.file("grafter.grafeo").exists(), "nothing was written");
+}

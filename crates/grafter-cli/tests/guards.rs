@@ -130,12 +130,14 @@ fn two_runs_started_together_on_a_new_graph_never_both_load(target: Target) {
 
 fn a_run_paused_past_its_lease_and_taken_over_writes_nothing_when_it_wakes(target: Target) {
     let project = items_project(target, "paused", "");
-    let lease = ["--lock-lease", "2", "--batch-size", "100", "--no-verify"];
+    let lease = ["--lock-lease", "3", "--batch-size", "100", "--no-verify"];
     let paused = start(&project, &[&["run", "-q"][..], &lease].concat(), &[("GRAFTER_SLOW_BATCH_MS", "150")]);
     wait_until_loading(&project, target, 300);
     signal(&paused, "-STOP");
-    // Past its lease (2 s): the lock is free for the taking.
-    std::thread::sleep(Duration::from_secs(3));
+    // Past its lease (3 s, counted in whole seconds from its last renewal): the lock is free
+    // for the taking. (With `--lock-lease 2` silently raised to 3 and a 3 s pause, the second
+    // run was refused in 1 round of 4 as the lease had not run out yet.)
+    std::thread::sleep(Duration::from_secs(5));
     let second = project.grafter().args(["run", "-q"]).args(lease).output().expect("the second run");
     if !target.is_server() {
         // The paused process still has the store open: nobody else can write to it.

@@ -33,7 +33,7 @@ async fn run_plan(cli: &Cli, plan: &grafter_plan::Plan, args: &RunArgs) -> anyho
         dry_run: args.dry_run,
         fresh: args.fresh,
         snapshot: !args.no_snapshot,
-        lease: Duration::from_secs(args.lock_lease.max(3)),
+        lease: Duration::from_secs(args.lock_lease),
         handle_signals: true,
         verify: !args.no_verify,
         ..RunOptions::default()

@@ -23,7 +23,7 @@ pub async fn run(cli: &Cli, args: &SyncArgs) -> anyhow::Result<ExitCode> {
         until_caught_up: args.until_caught_up,
         max_lag: args.max_lag,
         timeout: args.timeout,
-        lease: Duration::from_secs(args.lock_lease.max(3)),
+        lease: Duration::from_secs(args.lock_lease),
         handle_signals: true,
     };
     let summary = grafter_engine::sync(&plan, &options, Arc::new(PassLines)).await?;
