@@ -22,7 +22,7 @@ comparison of grafter and (a) on ArcadeDB (`scripts/arcadedb`, --arcadedb-nodes)
 rates, grafter's ratios and the issue's goals (nodes >= 2x (a), relationships >= 3x (a),
 within 3x of (c)).
 
-Usage: bench/neo4j_load.py [--nodes N] [--sample S] [--port P] [--arcadedb-nodes M]
+Usage: bench/neo4j_load.py [--nodes N] [--sample S] [--port P] [--arcadedb-nodes M] [--grafter-only]
 """
 import argparse
 import json
@@ -197,9 +197,24 @@ def main():
     parser.add_argument("--port", type=int, default=7797, help="the private Neo4j's Bolt port (default 7797)")
     parser.add_argument("--arcadedb-port", type=int, default=7798, help="the private ArcadeDB's Bolt port (default 7798)")
     parser.add_argument("--arcadedb-nodes", type=int, default=100_000, help="nodes and relationships on ArcadeDB (default 100k; 0 skips)")
+    parser.add_argument("--grafter-only", action="store_true",
+                        help="only grafter's run at N (and on ArcadeDB), checked against the source: for A/B runs of a change")
     args = parser.parse_args()
 
     build("grafter-cli")
+    if args.grafter_only:
+        for kind, port, nodes in (("neo4j", args.port, args.nodes), ("arcadedb", args.arcadedb_port, args.arcadedb_nodes)):
+            if not nodes:
+                continue
+            server = Server(kind, port)
+            try:
+                database = generate(OUT / f"falkordb-{nodes}", nodes)
+                g = run_grafter(server, database, nodes, source_digest(database))
+            finally:
+                server.script("stop")
+            print(f"{kind} grafter {nodes:,}: wall {g['wall']:.1f}s, {g['nodes']:,.0f} nodes/s, {g['rels']:,.0f} rels/s, "
+                  f"peak RSS {g['rss']:,.0f} MiB", flush=True)
+        return
     neo4j = Server("neo4j", args.port)
     try:
         small_db = generate(OUT / f"falkordb-{args.nodes // 4}", args.nodes // 4)
