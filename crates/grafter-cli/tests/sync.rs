@@ -26,7 +26,9 @@ use serde_json::Value as Json;
 #[macro_use]
 mod common;
 
-use common::bolt_servers::{arcadedb_server, count_back, neo4j_routed_server, neo4j_server, read_back};
+use common::bolt_servers::{
+    arcadedb_server, count_back, neo4j_2026_server, neo4j_routed_server, neo4j_server, read_back,
+};
 use common::mariadb::Mariadb;
 use common::postgres::Postgres;
 use common::{Project, Target, falkordb_serial, output_text};
@@ -200,7 +202,7 @@ fn reader_url(target: Target) -> Option<String> {
     match target {
         Target::Neo4j => Some(neo4j_server()),
         Target::Neo4jRouted => Some(neo4j_routed_server()),
-        Target::Neo4j2026 => Some(common::bolt_servers::neo4j_2026_server()),
+        Target::Neo4j2026 => Some(neo4j_2026_server()),
         Target::ArcadeDb => Some(arcadedb_server()),
         Target::Embedded | Target::FalkorDb | Target::Bolt => None,
     }

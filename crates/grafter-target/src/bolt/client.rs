@@ -18,6 +18,7 @@ use grafter_model::Value;
 
 use super::params::{self, from_bolt, statement_text_len};
 use super::server::{FALKORDB_TEXT_LIMIT, Server};
+use crate::cypher::queries::PessimisticTypes;
 use crate::cypher::retry::Backoff;
 use crate::cypher::{CypherRunner, Params};
 use crate::{BoltUrl, TargetError};
@@ -48,8 +49,8 @@ pub(crate) struct Client {
     /// The lock's fencing token while this process holds it, 0 otherwise.
     fence: std::sync::atomic::AtomicI64,
     /// Relationship types whose one-statement write found something to look at closer (see
-    /// `write::optimistic`): their batches take the lookup-then-write way from then on.
-    pessimistic: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// `write::optimistic`).
+    pub(crate) pessimistic: PessimisticTypes,
 }
 
 /// Whether trying again may help.
@@ -100,7 +101,7 @@ impl Client {
             backoff: Backoff::default(),
             serial: tokio::sync::Mutex::new(()),
             fence: std::sync::atomic::AtomicI64::new(0),
-            pessimistic: std::sync::Mutex::new(std::collections::HashSet::new()),
+            pessimistic: PessimisticTypes::default(),
         };
         let conn = client.retry(|| client.router.acquire(AccessMode::Write)).await?;
         client.server = named.unwrap_or_else(|| Server::detect(conn.server_agent(), conn.connection_id()));
@@ -122,16 +123,6 @@ impl Client {
     /// The server.
     pub(crate) fn server(&self) -> Server {
         self.server
-    }
-
-    /// Whether the one-statement write of `rel_type` found something to look at closer before.
-    pub(crate) fn optimism_failed(&self, rel_type: &str) -> bool {
-        self.pessimistic.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains(rel_type)
-    }
-
-    /// Remembers that the one-statement write of `rel_type` found something to look at closer.
-    pub(crate) fn set_optimism_failed(&self, rel_type: &str) {
-        self.pessimistic.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(rel_type.to_owned());
     }
 
     /// The lock's fencing token while this process holds it: every batch's statement checks

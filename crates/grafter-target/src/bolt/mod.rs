@@ -196,7 +196,7 @@ impl GraphTarget for BoltTarget {
             }
         }
         let (previous, token) = bookkeeping::acquire_lock(self.client.as_ref(), holder).await?;
-        if self.server() == Server::ArcadeDb {
+        if self.server().reads_the_lock_back() {
             // ArcadeDB 26.10 let two runs started together both find the lock free: their
             // `MERGE`s, 0.3 ms apart, returned tokens 1 and 2, and the run holding 1 was
             // refused at its first write (by the fencing check: nothing was written twice,

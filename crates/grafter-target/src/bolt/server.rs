@@ -115,6 +115,12 @@ impl Server {
         self == Server::Neo4j
     }
 
+    /// Whether a run reads the lock back after taking it (see `BoltTarget::acquire_lock`):
+    /// ArcadeDB, whose `MERGE` once let two runs started together both take it.
+    pub(crate) fn reads_the_lock_back(self) -> bool {
+        self == Server::ArcadeDb
+    }
+
     /// Whether parameters are written into the query text rather than bound.
     pub(crate) fn splices_parameters(self) -> bool {
         self == Server::FalkorDb

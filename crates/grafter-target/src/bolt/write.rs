@@ -370,8 +370,7 @@ async fn write_batch(
 /// batch exists yet (`queries::optimistic_relationship_write`); `None` when it wrote
 /// nothing and the batch takes the lookup-then-write way, in the same transaction. On a
 /// first load that saves the lookup, which matched every end a second time. Tried until it
-/// finds something to look at closer once for the relationship type: a re-run over
-/// relationships that exist would pay for a statement that never writes, batch after batch.
+/// finds something to look at closer once for the relationship type (`PessimisticTypes`).
 async fn optimistic(
     client: &Client,
     session: &mut Session<'_>,
@@ -384,7 +383,7 @@ async fn optimistic(
     if !matches!(session, Session::Tx(_))
         || !client.server().writes_relationships_optimistically()
         || batch.rows.is_empty()
-        || client.optimism_failed(&spec.rel_type)
+        || client.pessimistic.contains(&spec.rel_type)
     {
         return Ok(None);
     }
@@ -409,7 +408,7 @@ async fn optimistic(
     params.insert("rows".into(), BoltValue::List(statement.rows));
     let written = session.run(client, &statement.query, params).await.map_err(lost(Some(&report)))?;
     if written.is_empty() {
-        client.set_optimism_failed(&spec.rel_type);
+        client.pessimistic.insert(&spec.rel_type);
         return Ok(None);
     }
     Ok(Some(report))

@@ -178,6 +178,25 @@ pub(crate) fn optimistic_relationship_write(spec: &RelSpec, col: Column) -> Stri
     )
 }
 
+/// The relationship types whose [`optimistic_relationship_write`] found something to look at
+/// closer in this process: their batches take the lookup-then-write way from then on (a
+/// re-run over relationships that exist would pay for a statement that never writes, batch
+/// after batch).
+#[derive(Debug, Default)]
+pub(crate) struct PessimisticTypes(std::sync::Mutex<std::collections::HashSet<String>>);
+
+impl PessimisticTypes {
+    /// Whether `rel_type`'s one-statement write found something to look at closer before.
+    pub(crate) fn contains(&self, rel_type: &str) -> bool {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains(rel_type)
+    }
+
+    /// Remembers that `rel_type`'s one-statement write found something to look at closer.
+    pub(crate) fn insert(&self, rel_type: &str) {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(rel_type.to_owned());
+    }
+}
+
 /// The statements that remove the run marks from nodes and from relationships, `step`
 /// elements at a time; each returns how many it unmarked.
 pub(crate) fn unmark_statements(step: u64) -> [String; 2] {

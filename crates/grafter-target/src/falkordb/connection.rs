@@ -15,6 +15,7 @@ use tokio::sync::Mutex;
 use super::failed;
 use super::literal::params_prefix;
 use super::reply::{self, Names, Reply};
+use crate::cypher::queries::PessimisticTypes;
 use crate::cypher::retry::Backoff;
 use crate::cypher::{CypherRunner, Params};
 use crate::{FalkorDbUrl, TargetError};
@@ -108,7 +109,7 @@ pub(crate) struct Client {
     /// Retries, and whether the server is taken as down.
     backoff: Backoff,
     /// Relationship types whose one-query write failed once (see `write`).
-    pessimistic: std::sync::Mutex<std::collections::HashSet<String>>,
+    pub(crate) pessimistic: PessimisticTypes,
 }
 
 impl Client {
@@ -136,18 +137,8 @@ impl Client {
             token: std::sync::atomic::AtomicI64::new(0),
             names: Mutex::new(Names::default()),
             backoff: Backoff::default(),
-            pessimistic: std::sync::Mutex::new(std::collections::HashSet::new()),
+            pessimistic: PessimisticTypes::default(),
         })
-    }
-
-    /// Whether the one-query write of `rel_type` failed before in this process.
-    pub fn optimism_failed(&self, rel_type: &str) -> bool {
-        self.pessimistic.lock().expect("pessimistic types").contains(rel_type)
-    }
-
-    /// Remembers that the one-query write of `rel_type` failed.
-    pub fn set_optimism_failed(&self, rel_type: &str) {
-        self.pessimistic.lock().expect("pessimistic types").insert(rel_type.to_owned());
     }
 
     /// The graph's name.

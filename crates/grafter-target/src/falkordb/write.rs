@@ -178,7 +178,7 @@ pub(crate) async fn write(
     // pay for a query that never writes, batch after batch).
     if let Shape::Relationships(spec) = &prepared.shape
         && !prepared.positions.is_empty()
-        && !client.optimism_failed(&spec.rel_type)
+        && !client.pessimistic.contains(&spec.rel_type)
     {
         let report = prepared.report();
         before_commit(&report).map_err(fail)?;
@@ -192,7 +192,7 @@ pub(crate) async fn write(
             Sent::CommittedUnseen => return Ok(report),
             Sent::Rows(rows) if !rows.is_empty() => return Ok(report),
             // Something in the batch needs a closer look: nothing was written.
-            Sent::Rows(_) => client.set_optimism_failed(&spec.rel_type),
+            Sent::Rows(_) => client.pessimistic.insert(&spec.rel_type),
         }
     }
 
