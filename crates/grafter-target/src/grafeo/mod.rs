@@ -81,12 +81,14 @@ impl GrafeoTarget {
         let read_only = access == Access::Read && !wal_directory(path).exists();
         let open = || if read_only { GrafeoDB::open_read_only(path) } else { GrafeoDB::open(path) };
         // Two processes creating a new store at once: the one that loses the race finds files
-        // the other is making ("File exists"). Once they are made, the store is locked by
-        // the other process, which the next try reports as such.
+        // the other is making ("File exists"), or a file the other has not finished writing
+        // (a short read: "failed to fill whole buffer", seen once in 100 double starts). Once
+        // they are made, the store is locked by the other process, which the next try reports
+        // as such; a file that stays short is reported as it is.
         let mut opened = open();
         for _ in 0..5 {
             match &opened {
-                Err(e) if e.to_string().contains("exists") => {
+                Err(e) if e.to_string().contains("exists") || e.to_string().contains("failed to fill whole buffer") => {
                     std::thread::sleep(std::time::Duration::from_millis(100));
                     opened = open();
                 }
