@@ -17,7 +17,10 @@ timed):
   (c) import   `neo4j-admin database import full` (run from Maven Central's jars, the ones
                scripts/neo4j builds with) on the same data as CSV, offline, timed as a process.
 Every graph loaded online is checked against the source (counts, and sums over every
-property and both ends of every relationship) before its figures count. Then the same
+property and both ends of every relationship) before its figures count. For grafter and (a)
+the server's own CPU time is read from /proc (its process, all threads) and printed with
+how many cores it kept busy: on a machine with few cores the server's CPU, not the client,
+is what bounds an online load. Then the same
 comparison of grafter and (a) on ArcadeDB (`scripts/arcadedb`, --arcadedb-nodes). Prints the
 rates, grafter's ratios and the issue's goals (nodes >= 2x (a), relationships >= 3x (a),
 within 3x of (c)).
@@ -70,6 +73,12 @@ class Server:
             self.url = f"bolt://root:{PASSWORD}@127.0.0.1:{port}?database=test"
             self.database, self.auth = "test", ("root", PASSWORD)
 
+    def cpu_seconds(self):
+        """CPU time the server process has used so far (user + system, every thread)."""
+        pid = (Path(os.environ.get("TMPDIR", "/tmp")) / f"grafter-{self.kind}-{self.port}" / "server.pid").read_text().strip()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def script(self, command):
         subprocess.run([ROOT / "scripts" / self.kind, command], env=self.env, check=True, capture_output=True)
 
@@ -103,14 +112,17 @@ def run_grafter(server, database, nodes, expected):
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
     (work / "grafter.toml").write_text(GRAFTER_TOML.format(database=database, url=server.url))
+    cpu_before = server.cpu_seconds()
     out, wall, rss, _ = timed([GRAFTER, "run", "-q", "--no-verify", "--format", "json"], work)
+    server_cpu = server.cpu_seconds() - cpu_before
     summary = json.loads(out)
     if any(m["rejected"] for m in summary["mappings"]):
         sys.exit(f"grafter rejected rows: {out}")
     if expected is not None:
         check(server, expected, "grafter")
     seconds = {m["mapping"]: m["seconds"] for m in summary["mappings"]}
-    return {"wall": wall, "rss": rss, "nodes": rate(nodes, seconds["people"]), "rels": rate(nodes, seconds["knows"])}
+    return {"wall": wall, "rss": rss, "nodes": rate(nodes, seconds["people"]), "rels": rate(nodes, seconds["knows"]),
+            "server_cpu": server_cpu, "busy": server_cpu / wall}
 
 
 def run_unwind(server, people, knows, expected):
@@ -119,6 +131,7 @@ def run_unwind(server, people, knows, expected):
         driver.execute_query(
             "CREATE CONSTRAINT person_id IF NOT EXISTS FOR (p:Person) REQUIRE p.id IS UNIQUE", database_=server.database
         )
+        cpu_before = server.cpu_seconds()
         started = time.perf_counter()
         for i in range(0, len(people), UNWIND_BATCH):
             driver.execute_query(
@@ -133,8 +146,10 @@ def run_unwind(server, people, knows, expected):
                 database_=server.database,
             )
         rel_seconds = time.perf_counter() - started
+        server_cpu = server.cpu_seconds() - cpu_before
     check(server, expected, "(a) UNWIND")
-    return {"nodes": rate(len(people), node_seconds), "rels": rate(len(knows), rel_seconds)}
+    return {"nodes": rate(len(people), node_seconds), "rels": rate(len(knows), rel_seconds),
+            "server_cpu": server_cpu, "busy": server_cpu / (node_seconds + rel_seconds)}
 
 
 def run_per_record(server, people, knows, sample):
@@ -213,7 +228,7 @@ def main():
             finally:
                 server.script("stop")
             print(f"{kind} grafter {nodes:,}: wall {g['wall']:.1f}s, {g['nodes']:,.0f} nodes/s, {g['rels']:,.0f} rels/s, "
-                  f"peak RSS {g['rss']:,.0f} MiB", flush=True)
+                  f"peak RSS {g['rss']:,.0f} MiB, server CPU {g['server_cpu']:.1f}s ({g['busy']:.2f} cores busy)", flush=True)
         return
     neo4j = Server("neo4j", args.port)
     try:
@@ -240,6 +255,8 @@ def main():
     print(f"grafter            {g['nodes']:>12,.0f} nodes/s {g['rels']:>12,.0f} rels/s  wall {g['wall']:.1f}s")
     print(f"(a) driver UNWIND  {a['nodes']:>12,.0f} nodes/s {a['rels']:>12,.0f} rels/s")
     print(f"(b) per record     {b['nodes']:>12,.0f} nodes/s {b['rels']:>12,.0f} rels/s")
+    print(f"server CPU         grafter {g['server_cpu']:.1f}s over its wall ({g['busy']:.2f} cores busy), "
+          f"(a) {a['server_cpu']:.1f}s over its queries ({a['busy']:.2f} cores busy), {os.cpu_count()} cores here")
     print(f"ratio grafter/(a)  nodes {g['nodes'] / a['nodes']:.2f} (goal >= 2)   relationships {g['rels'] / a['rels']:.2f} (goal >= 3)")
     if c_seconds:
         print(f"(c) import         {c_seconds:.1f}s; grafter's wall / import's {g['wall'] / c_seconds:.2f} (goal <= 3)")

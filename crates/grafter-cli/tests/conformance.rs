@@ -550,6 +550,73 @@ fn relationships_already_there_or_without_an_end_are_updated_or_rejected_not_dup
     assert!(rejects.contains("end node") && rejects.contains("(:Person {id: 99}) not found"), "{rejects}");
 }
 
+/// A key met twice in the source is written once, from its first row, and its second row is
+/// rejected as a duplicate naming the key: in one run, and in a run killed between the two
+/// rows and resumed, which ends with the clean run's graph. (On Neo4j the nodes of a label
+/// new to the graph are written without a lookup and the key's constraint refuses the
+/// second row, whose batch is then written the lookup way; a resumed run learns from its
+/// checkpoints that the label is its own, so the second row is still a duplicate, not an
+/// update of a node from before the run.)
+fn a_key_met_twice_is_rejected_once_in_a_whole_run_and_in_a_resumed_one(target: Target) {
+    let write_source = |project: &Project, url: &str| {
+        // 59 people in batches of 10; id 7 again as the 45th row, with another rank.
+        let mut people: Vec<String> = (1..=59).map(|id| format!("{{\"id\": {id}, \"rank\": {id}}}\n")).collect();
+        people.insert(44, "{\"id\": 7, \"rank\": 700}\n".to_owned());
+        project.write("data/people.ndjson", people.concat());
+        let knows: String = (1..59).map(|id| format!("{{\"src\": {id}, \"dst\": {}}}\n", id + 1)).collect();
+        project.write("data/knows.ndjson", knows);
+        let section = if target == Target::Embedded { String::new() } else { format!("\n[target]\nurl = \"{url}\"\n") };
+        project.write(
+            "grafter.toml",
+            format!(
+                "[source]\nurl = \"ndjson:data\"\n\n[[nodes]]\nlabel = \"Person\"\ntable = \"people\"\nkey = \"id\"\n\n\
+                 [[relationships]]\nname = \"knows\"\ntype = \"KNOWS\"\ntable = \"knows\"\n\
+                 start = {{ label = \"Person\", key = \"src\" }}\nend = {{ label = \"Person\", key = \"dst\" }}\n{section}"
+            ),
+        );
+    };
+    let read_back = |project: &Project, url: &str, cypher: &str| -> i64 {
+        if target.is_bolt() { count_back(&reader_url(target, url), cypher) } else { project.query_int(cypher) }
+    };
+    let check = |project: &Project, url: &str, people_rejected: u64| {
+        assert_eq!(read_back(project, url, "MATCH (p:Person) RETURN count(p) AS n"), 59);
+        assert_eq!(read_back(project, url, "MATCH (p:Person {id: 7}) RETURN p.rank AS n"), 7, "the first row wins");
+        assert_eq!(read_back(project, url, "MATCH (:Person)-[k:KNOWS]->(:Person) RETURN count(k) AS n"), 58);
+        assert_eq!(people_rejected, 1);
+        let rejects = std::fs::read_to_string(project.file("grafter.rejects.ndjson")).expect("the reject file");
+        assert_eq!(rejects.lines().count(), 1, "{rejects}");
+        assert!(
+            rejects.contains("duplicate key") && rejects.contains("(:Person {id: 7}) was already written by this run"),
+            "{rejects}"
+        );
+    };
+    let clean = Project::new();
+    let clean_url = target.graph_url("dup_clean");
+    write_source(&clean, &clean_url);
+    let whole = clean.run(&["--batch-size", "10", "--workers", "1"]);
+    whole.assert_every_row_accounted_for();
+    assert_eq!(whole.mapping("people").created, 59, "{}", whole.json);
+    check(&clean, &clean_url, whole.mapping("people").rejected);
+    let expected = clean.fingerprint();
+
+    // Killed after the second batch, before the row met twice comes again.
+    let killed = Project::new();
+    let killed_url = target.graph_url("dup_killed");
+    write_source(&killed, &killed_url);
+    let output = killed
+        .grafter()
+        .args(["run", "-q", "--batch-size", "10", "--workers", "1"])
+        .env("GRAFTER_KILL_AT", "after-commit:2")
+        .output()
+        .expect("start grafter");
+    assert!(!output.status.success(), "the run should have been killed: {}", output_text(&output).1);
+    let resumed = killed.run(&["--workers", "1"]);
+    server_runs::assert_resumed_run_accounts_for_every_row(&resumed);
+    assert_eq!(resumed.json["verification"]["passed"], true, "{}", resumed.json);
+    check(&killed, &killed_url, resumed.mapping("people").rejected);
+    assert_eq!(killed.fingerprint(), expected, "the resumed graph differs from a clean run's");
+}
+
 /// A wrong password and a database the server does not have are each named as such, with
 /// the URL (its password hidden) and a hint; the run writes nothing and says nothing secret.
 fn a_wrong_password_and_a_missing_database_are_named_with_a_hint(target: Target) {
@@ -710,6 +777,7 @@ mod calendar_neo4j {
             each_node_key_becomes_a_uniqueness_constraint_that_refuses_a_duplicate,
             a_wrong_password_and_a_missing_database_are_named_with_a_hint,
             relationships_already_there_or_without_an_end_are_updated_or_rejected_not_duplicated,
+            a_key_met_twice_is_rejected_once_in_a_whole_run_and_in_a_resumed_one,
         ]
     );
 }
@@ -719,7 +787,10 @@ mod relationships_again {
 
     on_targets!(
         [embedded => Embedded, falkordb => FalkorDb, neo4j => Neo4j, arcadedb => ArcadeDb]
-        [relationships_already_there_or_without_an_end_are_updated_or_rejected_not_duplicated]
+        [
+            relationships_already_there_or_without_an_end_are_updated_or_rejected_not_duplicated,
+            a_key_met_twice_is_rejected_once_in_a_whole_run_and_in_a_resumed_one,
+        ]
     );
 }
 

@@ -16,6 +16,7 @@ use grafter_bolt::message::Request;
 use grafter_bolt::{AccessMode, BoltError, BoltMap, BoltValue, ConnectConfig, Connection, Router, TxExtra, Version};
 use grafter_model::Value;
 
+use super::owned::Ownership;
 use super::params::{self, from_bolt, statement_text_len};
 use super::server::{FALKORDB_TEXT_LIMIT, Server};
 use crate::cypher::queries::PessimisticTypes;
@@ -51,6 +52,11 @@ pub(crate) struct Client {
     /// Relationship types whose one-statement write found something to look at closer (see
     /// `write::optimistic`).
     pub(crate) pessimistic: PessimisticTypes,
+    /// Labels whose batches met a key already in the graph when written without a lookup
+    /// (see `write::create_only`).
+    pub(crate) pessimistic_labels: PessimisticTypes,
+    /// The run's owned labels and the keys the server keeps unique (see [`Ownership`]).
+    pub(crate) ownership: Ownership,
 }
 
 /// Whether trying again may help.
@@ -102,6 +108,8 @@ impl Client {
             serial: tokio::sync::Mutex::new(()),
             fence: std::sync::atomic::AtomicI64::new(0),
             pessimistic: PessimisticTypes::default(),
+            pessimistic_labels: PessimisticTypes::default(),
+            ownership: Ownership::default(),
         };
         let conn = client.retry(|| client.router.acquire(AccessMode::Write)).await?;
         client.server = named.unwrap_or_else(|| Server::detect(conn.server_agent(), conn.connection_id()));

@@ -7,11 +7,13 @@
 //! `_grafter_run` marks until a run finishes, paged scans and the fingerprint. Here live what
 //! Bolt changes: the connection and its retries ([`client`]), which server it is and what
 //! that implies ([`server`]), values to and from Bolt ([`params`]), statements cut to the
-//! byte cap ([`statements`]), a batch with its checkpoint committed once ([`write`]), a
+//! byte cap ([`statements`]), a batch with its checkpoint committed once ([`write`]), labels
+//! new to the graph written without marks ([`owned`]), a
 //! batch of `grafter sync`'s changes with its sync state committed once ([`sync`]; not on
 //! FalkorDB's Bolt port), and snapshots kept beside the graph ([`snapshot`]).
 
 mod client;
+mod owned;
 mod params;
 mod server;
 mod snapshot;
@@ -93,7 +95,9 @@ impl GraphTarget for BoltTarget {
     }
 
     async fn begin_run(&self, marks: Option<&str>) -> Result<String, TargetError> {
-        // Elements carry the run's id until the run finishes: nothing else to remember.
+        // Elements carry the run's id until the run finishes, or belong to labels the run
+        // owns, which its checkpoints name: nothing else to remember.
+        self.client.ownership.begin(marks.is_some()).await;
         Ok(marks.unwrap_or("{}").to_owned())
     }
 
@@ -108,7 +112,10 @@ impl GraphTarget for BoltTarget {
             let (label, properties) = (&index.label, &index.properties);
             if let Some(constraint) = self.dialect().key_constraint(label, properties) {
                 match self.run_ddl_statements(constraint, &mut statements).await {
-                    Ok(()) => continue,
+                    Ok(()) => {
+                        self.client.ownership.constrained(index).await;
+                        continue;
+                    }
                     // Duplicate keys in the graph already, or an index of the user's own on
                     // the key: the run goes on with an index, and says why there is no
                     // constraint (verify reports duplicate keys).
@@ -141,10 +148,14 @@ impl GraphTarget for BoltTarget {
     }
 
     async fn finish_run(&self, run_id: &str) -> Result<(), TargetError> {
-        let unmarked = batch::unmark(self.client.as_ref(), run_id, 100_000).await?;
+        // Each pass of the unmarking scans the graph: only a run that may have marked
+        // something pays for it.
+        if self.client.ownership.marked().await {
+            let unmarked = batch::unmark(self.client.as_ref(), run_id, 100_000).await?;
+            tracing::debug!("{}: {unmarked} elements unmarked", self.describe());
+        }
         let prefix = [("prefix".to_owned(), Value::String(format!("{run_id}/")))];
         while crate::cypher::first_count(&self.client.write(&write::clear_stages(), &prefix).await?) > 0 {}
-        tracing::debug!("{}: {unmarked} elements unmarked", self.describe());
         Ok(())
     }
 

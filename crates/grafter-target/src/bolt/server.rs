@@ -115,6 +115,15 @@ impl Server {
         self == Server::Neo4j
     }
 
+    /// Whether a uniqueness constraint's refusal of a key is told by its own error code
+    /// (`Neo.ClientError.Schema.ConstraintValidationFailed`), so that node batches of a label
+    /// new to the graph can be written without a lookup and sent again the lookup way when
+    /// refused (see `write::create_only`). Neo4j only: ArcadeDB's and Memgraph's refusals
+    /// are untested here.
+    pub(crate) fn names_refused_keys(self) -> bool {
+        self == Server::Neo4j
+    }
+
     /// Whether a run reads the lock back after taking it (see `BoltTarget::acquire_lock`):
     /// ArcadeDB, whose `MERGE` once let two runs started together both take it.
     pub(crate) fn reads_the_lock_back(self) -> bool {

@@ -3,8 +3,12 @@
 //! Every record's outcome is settled first: a lookup finds end nodes that are missing, keys
 //! this run already wrote and elements from before the run (statements from
 //! [`crate::cypher::queries`]); then `before_commit` makes the rejects durable; then the
-//! records go to the graph with the checkpoint. How that last step is made atomic depends
-//! on the server:
+//! records go to the graph with the checkpoint. On a first load Neo4j skips the lookup
+//! where nothing can need it: a relationship batch is first tried as one statement that
+//! writes only if every end is there and no relationship of it exists ([`optimistic`]), a
+//! node batch of a label new to the graph is created outright and its key constraint
+//! refuses a key met before ([`create_only`]); either hands the batch on to the lookup when
+//! it wrote nothing. How the last step is made atomic depends on the server:
 //!
 //! - **Neo4j, Memgraph**: lookup and write statements run inside one explicit transaction
 //!   (BEGIN … COMMIT). A batch bigger than the byte cap becomes several `UNWIND`
@@ -29,7 +33,7 @@ use super::params::{self, exact_column, from_bolt};
 use super::server::Server;
 use super::statements::{Sizer, cut};
 use crate::cypher::batch::{PreparedBatch, Shape};
-use crate::cypher::bookkeeping::{checkpoint_params, lost_batches, stored_batches};
+use crate::cypher::bookkeeping::{checkpoint_params, lost_batches, naming_owned_label, stored_batches};
 use crate::cypher::queries::{
     UNWIND_ROWS, node_lookup, node_writes, optimistic_relationship_write, plain, relationship_lookup,
     relationship_writes,
@@ -73,20 +77,37 @@ pub(crate) fn encode(server: Server, batch: RecordBatch) -> Encoded {
     Encoded::new(records, encoded)
 }
 
-fn lookup_query(shape: &Shape, exact: &[usize]) -> String {
+/// The lookup of a batch; `owned`: the run owns what it finds (see [`super::owned`]).
+fn lookup_query(shape: &Shape, exact: &[usize], owned: bool) -> String {
     let col = exact_column(exact);
     match shape {
-        // Bolt loads nothing in bulk: what this run wrote is marked.
-        Shape::Nodes(spec) => node_lookup(spec, &col, false),
-        Shape::Relationships(spec) => relationship_lookup(spec, &col, false),
+        Shape::Nodes(spec) => node_lookup(spec, &col, owned),
+        Shape::Relationships(spec) => relationship_lookup(spec, &col, owned),
     }
 }
 
-/// (MERGE, CREATE) writes from the rows `source` yields.
-fn write_queries(shape: &Shape, source: &str, col: &dyn Fn(usize) -> String) -> (String, String) {
+/// (MERGE, CREATE) writes from the rows `source` yields; unmarked if `owned`.
+fn write_queries(shape: &Shape, source: &str, col: &dyn Fn(usize) -> String, owned: bool) -> (String, String) {
     match shape {
-        Shape::Nodes(spec) => node_writes(spec, source, col),
-        Shape::Relationships(spec) => relationship_writes(spec, source, col),
+        Shape::Nodes(spec) => node_writes(spec, source, col, owned),
+        Shape::Relationships(spec) => relationship_writes(spec, source, col, owned),
+    }
+}
+
+/// The parameters every write of a batch takes: the run, and the checkpoint `stored`, which
+/// names the label of an owned node batch (see [`super::owned`]).
+fn write_params(
+    run_id: &str,
+    stored: &Checkpoint,
+    shape: &Shape,
+    owned: bool,
+    fence: Option<i64>,
+) -> Vec<(String, Value)> {
+    let mut params = vec![("run".to_owned(), Value::from(run_id))];
+    params.extend(checkpoint_params(stored, fence));
+    match shape {
+        Shape::Nodes(spec) if owned => naming_owned_label(params, &spec.label),
+        _ => params,
     }
 }
 
@@ -135,6 +156,9 @@ impl Session<'_> {
 enum Failure {
     /// For good.
     Final(TargetError),
+    /// A node batch written without a lookup met a key already in the graph (the server's
+    /// uniqueness constraint refused it): nothing was written.
+    KeyTaken,
     /// The connection failed or the server reported a transient error; `report` is the
     /// batch's report if the write had begun (it may then have committed).
     Lost { error: Box<BoltError>, report: Option<WriteReport> },
@@ -153,21 +177,23 @@ impl BoltBatch {
         let width = row_width(&shape);
         let every: Vec<usize> = (0..width).collect();
         let all_exact = exact_column(&every);
-        let (merge, create) = write_queries(&shape, UNWIND_ROWS, &all_exact);
-        let (staged_merge, staged_create) = write_queries(&shape, &staged_rows(width), &plain);
+        // Marked statements are the longer.
+        let (merge, create) = write_queries(&shape, UNWIND_ROWS, &all_exact, false);
+        let (staged_merge, staged_create) = write_queries(&shape, &staged_rows(width), &plain, false);
         let longest = [merge, create, staged_merge, staged_create, stage_query(width, &every)]
             .into_iter()
             .max_by_key(String::len)
             .unwrap_or_default();
         // The checkpoint with counts as long as they can get.
         let worst = Checkpoint { written: u64::MAX / 2, rejected: u64::MAX / 2, ..checkpoint.clone() };
-        let mut fixed = vec![("run".to_owned(), Value::from(run_id)), ("stage".to_owned(), Value::from(run_id))];
-        fixed.extend(checkpoint_params(&worst, client.fence()));
+        let mut fixed = write_params(run_id, &worst, &shape, true, client.fence());
+        fixed.push(("stage".to_owned(), Value::from(run_id)));
         let fixed = client.parameters(&fixed)?;
         let extra = client.run_extra();
         let failed = |e: BoltError| TargetError::Write { target: client_target(client), message: e.to_string() };
         let write_sizer = Sizer::new(client, &longest, "rows", &fixed, &extra).map_err(failed)?;
-        let lookup_sizer = Sizer::new(client, &lookup_query(&shape, &every), "rows", &fixed, &extra).map_err(failed)?;
+        let lookup_sizer =
+            Sizer::new(client, &lookup_query(&shape, &every, false), "rows", &fixed, &extra).map_err(failed)?;
         let mut keep = Vec::with_capacity(self.rows.len());
         for (lookup, row) in self.lookup.iter().zip(&self.rows) {
             keep.push(
@@ -200,6 +226,23 @@ impl BoltBatch {
     }
 }
 
+/// What each step of a batch's write needs besides the batch.
+struct Job<'a> {
+    client: &'a Client,
+    run_id: &'a str,
+    checkpoint: &'a Checkpoint,
+    /// The run owns what the batch writes and finds (see [`super::owned`]).
+    owned: bool,
+}
+
+impl Job<'_> {
+    /// The parameters every write of the batch takes (see [`write_params`]), with the
+    /// checkpoint after `report`.
+    fn write_params(&self, shape: &Shape, report: &WriteReport) -> Vec<(String, Value)> {
+        write_params(self.run_id, &self.checkpoint.with_outcomes(report), shape, self.owned, self.client.fence())
+    }
+}
+
 fn client_target(client: &Client) -> String {
     crate::cypher::CypherRunner::target(client).to_owned()
 }
@@ -217,6 +260,9 @@ pub(crate) async fn write(
         message: "the batch was encoded by another kind of target".into(),
     })?;
     batch.reject_oversized(client, run_id, checkpoint)?;
+    // Asked before the batch's turn: the question may need a statement of its own.
+    let owned = client.ownership.owns(client, run_id, &batch.prepared.shape).await?;
+    let job = Job { client, run_id, checkpoint, owned };
     let mut waits = RETRY_WAITS_MS.iter();
     loop {
         batch.prepared.reset_decisions();
@@ -224,10 +270,10 @@ pub(crate) async fn write(
             let _turn = client.one_at_a_time().await;
             let mut conn = client.acquire().await.map_err(lost(None))?;
             let result = if client.server().has_transactions() {
-                in_transaction(client, &mut conn, run_id, &mut batch, checkpoint, &mut before_commit).await
+                in_transaction(&job, &mut conn, &mut batch, &mut before_commit).await
             } else {
                 let mut session = Session::Auto(&mut conn);
-                write_batch(client, &mut session, run_id, &mut batch, checkpoint, &mut before_commit).await
+                write_batch(&job, &mut session, &mut batch, &mut before_commit).await
             };
             let error = match &result {
                 Err(Failure::Lost { error, .. }) => Some(error.as_ref()),
@@ -239,6 +285,12 @@ pub(crate) async fn write(
         match attempt.await {
             Ok(report) => return Ok(report),
             Err(Failure::Final(error)) => return Err(error),
+            Err(Failure::KeyTaken) => {
+                // Rolled back; the lookup way rejects the key met before with its reason.
+                if let Shape::Nodes(spec) = &batch.prepared.shape {
+                    client.pessimistic_labels.insert(&spec.label);
+                }
+            }
             Err(Failure::Lost { error, report }) if retryable(&error) => {
                 // Did the batch commit before the failure? Its checkpoint says.
                 if let Some(report) = report {
@@ -270,16 +322,14 @@ pub(crate) async fn write(
 
 /// The batch in one explicit transaction.
 async fn in_transaction(
-    client: &Client,
+    job: &Job<'_>,
     conn: &mut Connection,
-    run_id: &str,
     batch: &mut BoltBatch,
-    checkpoint: &Checkpoint,
     before_commit: &mut BeforeCommit,
 ) -> Result<WriteReport, Failure> {
-    let tx = conn.begin_with(client.tx_extra()).await.map_err(lost(None))?;
+    let tx = conn.begin_with(job.client.tx_extra()).await.map_err(lost(None))?;
     let mut session = Session::Tx(tx);
-    let report = write_batch(client, &mut session, run_id, batch, checkpoint, before_commit).await?;
+    let report = write_batch(job, &mut session, batch, before_commit).await?;
     if let Session::Tx(tx) = session {
         tx.commit().await.map_err(lost(Some(&report)))?;
     }
@@ -288,13 +338,12 @@ async fn in_transaction(
 
 /// Lookup, `before_commit`, then the write and the checkpoint (see the module docs).
 async fn write_batch(
-    client: &Client,
+    job: &Job<'_>,
     session: &mut Session<'_>,
-    run_id: &str,
     batch: &mut BoltBatch,
-    checkpoint: &Checkpoint,
     before_commit: &mut BeforeCommit,
 ) -> Result<WriteReport, Failure> {
+    let Job { client, run_id, owned, .. } = *job;
     let target = client_target(client);
     let parameters = |params: &[(String, Value)]| client.parameters(params).map_err(Failure::Final);
     let cutting = |e: BoltError| Failure::Final(TargetError::Write { target: target.clone(), message: e.to_string() });
@@ -303,8 +352,11 @@ async fn write_batch(
     let run = parameters(&[("run".to_owned(), Value::from(run_id))])?;
     let shape = batch.prepared.shape.clone();
 
-    // 0. Relationships on a first load: one statement, if it can write the batch as it is.
-    if let Some(report) = optimistic(client, session, run_id, batch, checkpoint, before_commit).await? {
+    // 0. A first load: one statement, if it can write the batch as it is.
+    if let Some(report) = create_only(job, session, batch, before_commit).await? {
+        return Ok(report);
+    }
+    if let Some(report) = optimistic(job, session, batch, before_commit).await? {
         return Ok(report);
     }
 
@@ -313,7 +365,9 @@ async fn write_batch(
     if !batch.lookup.is_empty() {
         let rows: Vec<&Row> = batch.lookup.iter().collect();
         let mut found = Vec::new();
-        for statement in cut(client, &rows, &run, &extra, &|exact| lookup_query(&shape, exact)).map_err(cutting)? {
+        for statement in
+            cut(client, &rows, &run, &extra, &|exact| lookup_query(&shape, exact, owned)).map_err(cutting)?
+        {
             let mut params = run.clone();
             params.insert("rows".into(), BoltValue::List(statement.rows));
             let answer = session.run(client, &statement.query, params).await.map_err(lost(None))?;
@@ -325,15 +379,14 @@ async fn write_batch(
     before_commit(&report).map_err(|message| Failure::Final(TargetError::Write { target: target.clone(), message }))?;
 
     // 2. The records and the checkpoint.
-    let stored = checkpoint.with_outcomes(&report);
-    let mut fixed = vec![("run".to_owned(), Value::from(run_id))];
-    fixed.extend(checkpoint_params(&stored, client.fence()));
-    let fixed = parameters(&fixed)?;
+    let stored = job.checkpoint.with_outcomes(&report);
+    let fixed = parameters(&job.write_params(&shape, &report))?;
     let rows: Vec<&Row> = batch.prepared.to_write(&report).into_iter().map(|n| &batch.rows[n]).collect();
     let choose = |pair: (String, String)| if existing == 0 { pair.1 } else { pair.0 };
-    let statements =
-        cut(client, &rows, &fixed, &extra, &|exact| choose(write_queries(&shape, UNWIND_ROWS, &exact_column(exact))))
-            .map_err(cutting)?;
+    let statements = cut(client, &rows, &fixed, &extra, &|exact| {
+        choose(write_queries(&shape, UNWIND_ROWS, &exact_column(exact), owned))
+    })
+    .map_err(cutting)?;
     let writing = lost(Some(&report));
     if statements.len() == 1 || client.server().has_transactions() {
         for statement in statements {
@@ -357,7 +410,7 @@ async fn write_batch(
         params.insert("rows".into(), BoltValue::List(statement.rows));
         session.run(client, &statement.query, params).await.map_err(&writing)?;
     }
-    let apply = choose(write_queries(&shape, &staged_rows(width), &plain));
+    let apply = choose(write_queries(&shape, &staged_rows(width), &plain, owned));
     let mut params = fixed;
     params.extend(stage);
     client.check_size(&apply, &params).map_err(Failure::Final)?;
@@ -372,13 +425,12 @@ async fn write_batch(
 /// first load that saves the lookup, which matched every end a second time. Tried until it
 /// finds something to look at closer once for the relationship type (`PessimisticTypes`).
 async fn optimistic(
-    client: &Client,
+    job: &Job<'_>,
     session: &mut Session<'_>,
-    run_id: &str,
     batch: &BoltBatch,
-    checkpoint: &Checkpoint,
     before_commit: &mut BeforeCommit,
 ) -> Result<Option<WriteReport>, Failure> {
+    let client = job.client;
     let Shape::Relationships(spec) = &batch.prepared.shape else { return Ok(None) };
     if !matches!(session, Session::Tx(_))
         || !client.server().writes_relationships_optimistically()
@@ -389,14 +441,12 @@ async fn optimistic(
     }
     let target = client_target(client);
     let report = batch.prepared.report();
-    let stored = checkpoint.with_outcomes(&report);
-    let mut fixed =
-        vec![("run".to_owned(), Value::from(run_id)), ("n".to_owned(), Value::Int(batch.rows.len() as i64))];
-    fixed.extend(checkpoint_params(&stored, client.fence()));
+    let mut fixed = job.write_params(&batch.prepared.shape, &report);
+    fixed.push(("n".to_owned(), Value::Int(batch.rows.len() as i64)));
     let fixed = client.parameters(&fixed).map_err(Failure::Final)?;
     let rows: Vec<&Row> = batch.rows.iter().collect();
     let mut statements =
-        cut(client, &rows, &fixed, &[], &|exact| optimistic_relationship_write(spec, &exact_column(exact)))
+        cut(client, &rows, &fixed, &[], &|exact| optimistic_relationship_write(spec, &exact_column(exact), job.owned))
             .map_err(|e| Failure::Final(TargetError::Write { target: target.clone(), message: e.to_string() }))?;
     // All or nothing needs the whole batch in one statement.
     if statements.len() != 1 {
@@ -412,6 +462,52 @@ async fn optimistic(
         return Ok(None);
     }
     Ok(Some(report))
+}
+
+/// A node batch of an owned label whose key the server keeps unique, written with `CREATE`
+/// alone, without a lookup (see [`super::owned`]): on a first load the lookup finds nothing,
+/// and the server's constraint refuses a key met before ([`Failure::KeyTaken`], and the
+/// batch takes the lookup-then-write way). `None` when that does not apply.
+async fn create_only(
+    job: &Job<'_>,
+    session: &mut Session<'_>,
+    batch: &BoltBatch,
+    before_commit: &mut BeforeCommit,
+) -> Result<Option<WriteReport>, Failure> {
+    let client = job.client;
+    let Shape::Nodes(spec) = &batch.prepared.shape else { return Ok(None) };
+    if !job.owned
+        || !matches!(session, Session::Tx(_))
+        || !client.server().names_refused_keys()
+        || batch.rows.is_empty()
+        || client.pessimistic_labels.contains(&spec.label)
+        || !client.ownership.is_unique(&spec.label, spec.key_names()).await
+    {
+        return Ok(None);
+    }
+    let target = client_target(client);
+    let report = batch.prepared.report();
+    let fixed = client.parameters(&job.write_params(&batch.prepared.shape, &report)).map_err(Failure::Final)?;
+    let rows: Vec<&Row> = batch.rows.iter().collect();
+    let statements =
+        cut(client, &rows, &fixed, &[], &|exact| node_writes(spec, UNWIND_ROWS, &exact_column(exact), true).1)
+            .map_err(|e| Failure::Final(TargetError::Write { target: target.clone(), message: e.to_string() }))?;
+    before_commit(&report).map_err(|message| Failure::Final(TargetError::Write { target: target.clone(), message }))?;
+    for statement in statements {
+        let mut params = fixed.clone();
+        params.insert("rows".into(), BoltValue::List(statement.rows));
+        match session.run(client, &statement.query, params).await {
+            Ok(_) => {}
+            Err(error) if refused_key(&error) => return Err(Failure::KeyTaken),
+            Err(error) => return Err(lost(Some(&report))(error)),
+        }
+    }
+    Ok(Some(report))
+}
+
+/// Whether the server refused a key its uniqueness constraint already holds.
+fn refused_key(error: &BoltError) -> bool {
+    error.server_error().is_some_and(|e| e.code == "Neo.ClientError.Schema.ConstraintValidationFailed")
 }
 
 /// Removes the stage nodes of `run_id` a failed attempt left.

@@ -66,6 +66,43 @@ pub(crate) fn checkpoint_params(checkpoint: &Checkpoint, fence: Option<i64>) -> 
     params
 }
 
+/// The checkpoint property naming the label a node batch created unmarked, because the
+/// run owns it (every node of it is the run's: see `queries::written_by_run`): how a
+/// resumed run knows which labels an earlier attempt owned. (The name is from FalkorDB's
+/// bulk loads, the first to write unmarked.)
+pub(crate) const OWNED_LABEL: &str = "bulk_label";
+
+/// `params` (from [`checkpoint_params`]) with `label` as the checkpoint's owned label.
+pub(crate) fn naming_owned_label(mut params: Vec<(String, Value)>, label: &str) -> Vec<(String, Value)> {
+    for (name, value) in &mut params {
+        if name == "cp"
+            && let Value::Map(fields) = value
+        {
+            fields.insert(OWNED_LABEL.to_owned(), text(label));
+        }
+    }
+    params
+}
+
+/// The labels run `run_id`'s checkpoints name as owned (see [`OWNED_LABEL`]).
+pub(crate) async fn owned_labels<R: CypherRunner + ?Sized>(
+    runner: &R,
+    run_id: &str,
+) -> Result<std::collections::HashSet<String>, TargetError> {
+    let cypher = format!(
+        "MATCH (c:{CHECKPOINT_LABEL} {{run: $run}}) WHERE c.{OWNED_LABEL} IS NOT NULL RETURN DISTINCT c.{OWNED_LABEL}"
+    );
+    let rows = runner.read(&cypher, &[("run".to_owned(), text(run_id))]).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| row.into_iter().next())
+        .map(|v| match v {
+            Value::String(label) => label,
+            other => other.to_string(),
+        })
+        .collect())
+}
+
 /// The Cypher clause that stores a checkpoint given `$cp_run`, `$cp_mapping`,
 /// `$cp_partition` and `$cp` (appended to a batch's write, after `WITH … AS written`, so
 /// both commit together).

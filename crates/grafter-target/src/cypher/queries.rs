@@ -32,16 +32,27 @@ pub(crate) fn pattern(names: &[String], first: usize, col: Column) -> String {
     format!("{{{}}}", pairs.join(", "))
 }
 
-/// `v.`a` = r[first], v.`b` = r[first + 1], …, v.`_grafter_run` = $run`: every property
-/// from its row position, and the run's mark.
-fn marked_sets(variable: &str, names: &[String], first: usize, col: Column) -> String {
+/// `v.`a` = r[first]`, `v.`b` = r[first + 1]`, …, `v.`_grafter_run` = $run`: every
+/// property from its row position, and the run's mark unless the run `owned` what it writes
+/// (see [`written_by_run`]).
+fn assignments(variable: &str, names: &[String], first: usize, col: Column, owned: bool) -> Vec<String> {
     names
         .iter()
         .enumerate()
         .map(|(i, name)| format!("{variable}.{} = {}", quote_name(name), col(first + i)))
-        .chain(std::iter::once(format!("{variable}.{} = $run", quote_name(RUN_PROPERTY))))
-        .collect::<Vec<_>>()
-        .join(", ")
+        .chain((!owned).then(|| run_mark(variable)))
+        .collect()
+}
+
+/// `v.`_grafter_run` = $run`.
+fn run_mark(variable: &str) -> String {
+    format!("{variable}.{} = $run", quote_name(RUN_PROPERTY))
+}
+
+/// ` SET a, b`, or nothing when there is nothing to set (an unmarked element without
+/// properties besides its key).
+fn set_clause(assignments: &[String]) -> String {
+    if assignments.is_empty() { String::new() } else { format!(" SET {}", assignments.join(", ")) }
 }
 
 /// The end of every write: the count written, then the checkpoint, in the same statement.
@@ -68,8 +79,9 @@ pub(crate) fn node_lookup(spec: &NodeSpec, col: Column, owned: bool) -> String {
     )
 }
 
-/// The writes of a node batch from the rows `source` yields: (with MERGE, with CREATE).
-pub(crate) fn node_writes(spec: &NodeSpec, source: &str, col: Column) -> (String, String) {
+/// The writes of a node batch from the rows `source` yields: (with MERGE, with CREATE);
+/// unmarked if the run `owns` the label (see [`written_by_run`]).
+pub(crate) fn node_writes(spec: &NodeSpec, source: &str, col: Column, owned: bool) -> (String, String) {
     let label = quote_name(&spec.label);
     let mut merge_key = Vec::new();
     let mut sets = Vec::new();
@@ -80,10 +92,11 @@ pub(crate) fn node_writes(spec: &NodeSpec, source: &str, col: Column) -> (String
             sets.push(format!("n.{} = {}", quote_name(name), col(i + 1)));
         }
     }
-    sets.push(format!("n.{} = $run", quote_name(RUN_PROPERTY)));
+    sets.extend((!owned).then(|| run_mark("n")));
     let tail = checkpoint_tail("n");
-    let merge = format!("{source} MERGE (n:{label} {{{}}}) SET {} {tail}", merge_key.join(", "), sets.join(", "));
-    let create = format!("{source} CREATE (n:{label}) SET {} {tail}", marked_sets("n", &spec.properties, 1, col));
+    let merge = format!("{source} MERGE (n:{label} {{{}}}){} {tail}", merge_key.join(", "), set_clause(&sets));
+    let create =
+        format!("{source} CREATE (n:{label}){} {tail}", set_clause(&assignments("n", &spec.properties, 1, col, owned)));
     (merge, create)
 }
 
@@ -119,8 +132,8 @@ pub(crate) fn relationship_lookup(spec: &RelSpec, col: Column, owned: bool) -> S
 }
 
 /// The writes of a relationship batch from the rows `source` yields: (with MERGE, with
-/// CREATE).
-pub(crate) fn relationship_writes(spec: &RelSpec, source: &str, col: Column) -> (String, String) {
+/// CREATE); unmarked if the run `owns` both end labels (see [`written_by_run`]).
+pub(crate) fn relationship_writes(spec: &RelSpec, source: &str, col: Column, owned: bool) -> (String, String) {
     let rel_type = quote_name(&spec.rel_type);
     let (start_at, end_at, first_property) = relationship_positions(spec);
     let mut merge_key = Vec::new();
@@ -132,7 +145,7 @@ pub(crate) fn relationship_writes(spec: &RelSpec, source: &str, col: Column) -> 
             sets.push(format!("x.{} = {}", quote_name(name), col(first_property + i)));
         }
     }
-    sets.push(format!("x.{} = $run", quote_name(RUN_PROPERTY)));
+    sets.extend((!owned).then(|| run_mark("x")));
     let matched = format!(
         "{source} MATCH (a:{} {}), (b:{} {})",
         quote_name(&spec.start.label),
@@ -142,10 +155,10 @@ pub(crate) fn relationship_writes(spec: &RelSpec, source: &str, col: Column) -> 
     );
     let tail = checkpoint_tail("x");
     let merge_pattern = if merge_key.is_empty() { String::new() } else { format!(" {{{}}}", merge_key.join(", ")) };
-    let merge = format!("{matched} MERGE (a)-[x:{rel_type}{merge_pattern}]->(b) SET {} {tail}", sets.join(", "));
+    let merge = format!("{matched} MERGE (a)-[x:{rel_type}{merge_pattern}]->(b){} {tail}", set_clause(&sets));
     let create = format!(
-        "{matched} CREATE (a)-[x:{rel_type}]->(b) SET {} {tail}",
-        marked_sets("x", &spec.properties, first_property, col)
+        "{matched} CREATE (a)-[x:{rel_type}]->(b){} {tail}",
+        set_clause(&assignments("x", &spec.properties, first_property, col, owned))
     );
     (merge, create)
 }
@@ -155,7 +168,7 @@ pub(crate) fn relationship_writes(spec: &RelSpec, source: &str, col: Column) -> 
 /// checkpoint) only then — else it changes nothing and returns no row, and the batch takes
 /// the lookup-then-write way. On a first load this halves the server's work: the ends are
 /// looked up once instead of twice.
-pub(crate) fn optimistic_relationship_write(spec: &RelSpec, col: Column) -> String {
+pub(crate) fn optimistic_relationship_write(spec: &RelSpec, col: Column, owned: bool) -> String {
     let rel_type = quote_name(&spec.rel_type);
     let (start_at, end_at, first_property) = relationship_positions(spec);
     let key_positions: Vec<String> =
@@ -167,21 +180,21 @@ pub(crate) fn optimistic_relationship_write(spec: &RelSpec, col: Column) -> Stri
          WHERE NOT (a)-[:{rel_type}{key}]->(b) \
          WITH collect([a, b, r]) AS found WHERE size(found) = $n \
          UNWIND found AS f WITH f[0] AS a, f[1] AS b, f[2] AS r \
-         CREATE (a)-[x:{rel_type}]->(b) SET {} \
+         CREATE (a)-[x:{rel_type}]->(b){} \
          WITH count(x) AS written WHERE written = $n {} RETURN written",
         quote_name(&spec.start.label),
         pattern(&spec.start.key_properties, start_at, col),
         quote_name(&spec.end.label),
         pattern(&spec.end.key_properties, end_at, col),
-        marked_sets("x", &spec.properties, first_property, col),
+        set_clause(&assignments("x", &spec.properties, first_property, col, owned)),
         checkpoint_clause()
     )
 }
 
-/// The relationship types whose [`optimistic_relationship_write`] found something to look at
-/// closer in this process: their batches take the lookup-then-write way from then on (a
-/// re-run over relationships that exist would pay for a statement that never writes, batch
-/// after batch).
+/// The relationship types whose [`optimistic_relationship_write`] (or the labels whose
+/// write without a lookup) found something to look at closer in this process: their batches
+/// take the lookup-then-write way from then on (a re-run over elements that exist would pay
+/// for a statement that never writes, batch after batch).
 #[derive(Debug, Default)]
 pub(crate) struct PessimisticTypes(std::sync::Mutex<std::collections::HashSet<String>>);
 
@@ -234,7 +247,7 @@ mod tests {
             "UNWIND $rows AS r MATCH (o:`Odd Label` {`id`: r[1]}) RETURN r[0], o.`_grafter_run` = $run"
         );
         assert!(node_lookup(&spec, &plain, true).ends_with("RETURN r[0], o IS NOT NULL"));
-        let (merge, create) = node_writes(&spec, UNWIND_ROWS, &plain);
+        let (merge, create) = node_writes(&spec, UNWIND_ROWS, &plain, false);
         assert!(
             merge.starts_with("UNWIND $rows AS r MERGE (n:`Odd Label` {`id`: r[1]}) SET n.`na``me` = r[2]"),
             "{merge}"
@@ -252,9 +265,29 @@ mod tests {
     }
 
     #[test]
+    fn what_the_run_owns_is_written_without_its_mark() {
+        let spec = NodeSpec { mapping: "m".into(), label: "P".into(), properties: vec!["id".into()], key: vec![0] };
+        let (merge, create) = node_writes(&spec, UNWIND_ROWS, &plain, true);
+        assert!(create.starts_with("UNWIND $rows AS r CREATE (n:`P`) SET n.`id` = r[1] WITH count(n)"), "{create}");
+        // Only the key, which MERGE matches on: nothing to set.
+        assert!(merge.starts_with("UNWIND $rows AS r MERGE (n:`P` {`id`: r[1]}) WITH count(n)"), "{merge}");
+        let bare = RelSpec { properties: Vec::new(), key: Vec::new(), ..rel_spec() };
+        let (merge, create) = relationship_writes(&bare, UNWIND_ROWS, &plain, true);
+        assert!(create.contains("CREATE (a)-[x:`HAS`]->(b) WITH count(x)"), "{create}");
+        assert!(merge.contains("MERGE (a)-[x:`HAS`]->(b) WITH count(x)"), "{merge}");
+        let optimistic = optimistic_relationship_write(&rel_spec(), &plain, true);
+        assert!(optimistic.contains("SET x.`since` = r[4], x.`seq` = r[5] WITH count(x)"), "{optimistic}");
+        for statement in [create, merge, optimistic] {
+            assert!(!statement.contains(RUN_PROPERTY), "{statement}");
+        }
+        let (_, marked) = relationship_writes(&bare, UNWIND_ROWS, &plain, false);
+        assert!(marked.contains("CREATE (a)-[x:`HAS`]->(b) SET x.`_grafter_run` = $run WITH"), "{marked}");
+    }
+
+    #[test]
     fn a_column_can_be_rebuilt_in_the_statement_and_rows_can_come_from_elsewhere() {
         let exact = |i: usize| if i == 4 { format!("(r[{i}][0] * 2.0 ^ r[{i}][1])") } else { plain(i) };
-        let (_, create) = relationship_writes(&rel_spec(), "MATCH (s) WITH [s.p0] AS r", &exact);
+        let (_, create) = relationship_writes(&rel_spec(), "MATCH (s) WITH [s.p0] AS r", &exact, false);
         assert!(create.starts_with("MATCH (s) WITH [s.p0] AS r MATCH (a:`A`"), "{create}");
         assert!(create.contains("x.`since` = (r[4][0] * 2.0 ^ r[4][1]), x.`seq` = r[5]"), "{create}");
     }

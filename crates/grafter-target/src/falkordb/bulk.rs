@@ -48,17 +48,13 @@ use super::literal::reported_form;
 use super::write::exactly_once;
 use crate::cypher::CHECKPOINT_LABEL;
 use crate::cypher::batch::{PreparedBatch, Shape, duplicate_node, duplicate_relationship};
-use crate::cypher::bookkeeping::checkpoint_fields;
+use crate::cypher::bookkeeping::{OWNED_LABEL, checkpoint_fields, owned_labels};
 use crate::dialect::Dialect;
 use crate::{BeforeCommit, Checkpoint, KeyIndex, NodeSpec, RelSpec, RowOutcome, TargetError, WriteReport};
 
 /// Elements (node ids and relationship identities) the tables may hold before bulk loading
 /// stops taking new labels: about 1 GiB.
 const MAX_REMEMBERED: usize = 24_000_000;
-
-/// The checkpoint property naming the label a bulk node batch created (unmarked): how a
-/// resumed run knows that every node of it is the run's own.
-const BULK_LABEL: &str = "bulk_label";
 
 /// Type tags of the bulk format's values.
 const TAG_NULL: u8 = 0;
@@ -120,11 +116,11 @@ impl BulkState {
     }
 
     /// Whether `label` held no node before this run wrote any (asked of the server once).
-    async fn empty_at_start(&mut self, client: &Client, target: &str, label: &str) -> Result<bool, TargetError> {
+    async fn empty_at_start(&mut self, client: &Client, label: &str) -> Result<bool, TargetError> {
         if let Some(&empty) = self.empty_at_start.get(label) {
             return Ok(empty);
         }
-        let empty = label_is_empty(client, target, label).await?;
+        let empty = crate::cypher::scan::count_nodes(client, label).await? == 0;
         self.empty_at_start.insert(label.to_owned(), empty);
         Ok(empty)
     }
@@ -136,12 +132,7 @@ impl BulkState {
 
     /// Whether `index` is left for after the load: asked before a first attempt's load, of
     /// a label new to the graph. Asked again after the load, it is not.
-    pub(crate) async fn defers(
-        &mut self,
-        client: &Client,
-        target: &str,
-        index: &KeyIndex,
-    ) -> Result<bool, TargetError> {
+    pub(crate) async fn defers(&mut self, client: &Client, index: &KeyIndex) -> Result<bool, TargetError> {
         if !self.defer_indexes {
             self.deferred.clear();
             return Ok(false);
@@ -149,7 +140,7 @@ impl BulkState {
         if self.deferred.contains(index) {
             return Ok(true);
         }
-        if self.empty_at_start(client, target, &index.label).await? {
+        if self.empty_at_start(client, &index.label).await? {
             self.deferred.push(index.clone());
             return Ok(true);
         }
@@ -159,26 +150,9 @@ impl BulkState {
     /// Whether every element the Cypher way's lookup of `shape` can find was written by
     /// this run, unmarked, in bulk: nodes of a label this run created whole, or
     /// relationships between two such labels.
-    pub(crate) async fn owned(
-        &mut self,
-        client: &Client,
-        target: &str,
-        run_id: &str,
-        shape: &Shape,
-    ) -> Result<bool, TargetError> {
+    pub(crate) async fn owned(&mut self, client: &Client, run_id: &str, shape: &Shape) -> Result<bool, TargetError> {
         if self.owned.is_none() {
-            let cypher = format!(
-                "MATCH (c:{CHECKPOINT_LABEL} {{run: $run}}) WHERE c.{BULK_LABEL} IS NOT NULL RETURN DISTINCT c.{BULK_LABEL}"
-            );
-            let reply = client
-                .read_query(&cypher, &[("run".to_owned(), Value::String(run_id.to_owned()))])
-                .await
-                .map_err(|e| failed(target, e))?;
-            let labels = reply.rows.into_iter().filter_map(|row| row.into_iter().next()).map(|v| match v {
-                Value::String(label) => label,
-                other => other.to_string(),
-            });
-            self.owned = Some(labels.collect());
+            self.owned = Some(owned_labels(client, run_id).await?);
         }
         let owned = self.owned.as_ref().expect("read above");
         Ok(match shape {
@@ -214,16 +188,15 @@ impl BulkState {
         match shape {
             Shape::Nodes(spec) => {
                 if !self.labels.contains_key(&spec.label) {
-                    let standing = if self.remembered < MAX_REMEMBERED
-                        && self.empty_at_start(client, target, &spec.label).await?
-                    {
-                        LabelIds::Complete {
-                            key_names: spec.key_names().into_iter().map(str::to_owned).collect(),
-                            ids: IdTable::default(),
-                        }
-                    } else {
-                        LabelIds::Unavailable
-                    };
+                    let standing =
+                        if self.remembered < MAX_REMEMBERED && self.empty_at_start(client, &spec.label).await? {
+                            LabelIds::Complete {
+                                key_names: spec.key_names().into_iter().map(str::to_owned).collect(),
+                                ids: IdTable::default(),
+                            }
+                        } else {
+                            LabelIds::Unavailable
+                        };
                     if matches!(standing, LabelIds::Complete { .. }) {
                         self.owned.get_or_insert_with(HashSet::new).insert(spec.label.clone());
                         tracing::debug!("{target}: label `{}` is new to the graph: its nodes load in bulk", spec.label);
@@ -449,12 +422,6 @@ pub(crate) async fn create_index(client: &Client, target: &str, index: &KeyIndex
         }
     }
     Ok(statements)
-}
-
-async fn label_is_empty(client: &Client, target: &str, label: &str) -> Result<bool, TargetError> {
-    let cypher = format!("MATCH (n:{}) RETURN count(n)", grafter_model::quote_name(label));
-    let reply = client.read_query(&cypher, &[]).await.map_err(|e| failed(target, e))?;
-    Ok(matches!(reply.rows.first().and_then(|r| r.first()), Some(Value::Int(0)) | None))
 }
 
 /// The id the next node is likely to get: one past the highest in use.
@@ -684,7 +651,7 @@ fn checkpoint_blob(stored: &Checkpoint, bulk_label: Option<&str>) -> Vec<u8> {
         ("partition", Value::Int(i64::from(stored.partition))),
     ];
     if let Some(label) = bulk_label {
-        identity.push((BULK_LABEL, Value::String(label.to_owned())));
+        identity.push((OWNED_LABEL, Value::String(label.to_owned())));
     }
     let all: Vec<(&str, &Value)> =
         identity.iter().map(|(k, v)| (*k, v)).chain(fields.iter().map(|(k, v)| (k.as_str(), v))).collect();

@@ -139,7 +139,7 @@ impl GraphTarget for FalkorDbTarget {
         for index in indexes {
             // A label that will load in bulk gets its index after the load (the engine asks
             // again then): building it once is cheaper than keeping it up row by row.
-            if state.defers(&self.client, &self.describe(), index).await? {
+            if state.defers(&self.client, index).await? {
                 continue;
             }
             statements.extend(bulk::create_index(&self.client, &self.describe(), index).await?);

@@ -161,13 +161,13 @@ pub(crate) async fn write(
         }
         // The Cypher way: what it writes is marked, and the marks go when the run finishes.
         state.marked = true;
-        state.owned(client, target, run_id, &prepared.shape).await?
+        state.owned(client, run_id, &prepared.shape).await?
     };
     let Literals { lookup_rows, write_rows } = literals.unwrap_or_else(|| Literals::of(&mut prepared));
     let (lookup, (merge, create)) = match &prepared.shape {
-        Shape::Nodes(spec) => (node_lookup(spec, &plain, owned), node_writes(spec, UNWIND_ROWS, &plain)),
+        Shape::Nodes(spec) => (node_lookup(spec, &plain, owned), node_writes(spec, UNWIND_ROWS, &plain, false)),
         Shape::Relationships(spec) => {
-            (relationship_lookup(spec, &plain, owned), relationship_writes(spec, UNWIND_ROWS, &plain))
+            (relationship_lookup(spec, &plain, owned), relationship_writes(spec, UNWIND_ROWS, &plain, false))
         }
     };
     let run = vec![("run".to_owned(), Value::String(run_id.to_owned()))];
@@ -187,7 +187,8 @@ pub(crate) async fn write(
         params.extend(checkpoint_params(&stored, None));
         params.push(("n".into(), Value::Int(prepared.positions.len() as i64)));
         let rows: Vec<&String> = write_rows.iter().collect();
-        let text = format!("{}{}", prefix_with_rows(&params, &rows), optimistic_relationship_write(spec, &plain));
+        let text =
+            format!("{}{}", prefix_with_rows(&params, &rows), optimistic_relationship_write(spec, &plain, false));
         match send(client, target, &text, &stored).await? {
             Sent::CommittedUnseen => return Ok(report),
             Sent::Rows(rows) if !rows.is_empty() => return Ok(report),
