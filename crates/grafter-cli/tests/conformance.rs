@@ -617,6 +617,66 @@ fn a_key_met_twice_is_rejected_once_in_a_whole_run_and_in_a_resumed_one(target: 
     assert_eq!(killed.fingerprint(), expected, "the resumed graph differs from a clean run's");
 }
 
+/// Many relationships between the same two nodes, told apart by their key (payments between
+/// two accounts): all loaded, none merged into another; a second run updates each in place
+/// by its key and adds the new ones; a row without its end is rejected. On Neo4j the key
+/// gets an index, through which grafter finds them (expanding from two such nodes costs as
+/// much as there are relationships between them: minutes for 200,000).
+fn keyed_relationships_between_the_same_two_nodes_stay_apart_and_update_in_place(target: Target) {
+    let project = Project::new();
+    project.write("data/accounts.ndjson", "{\"id\": 1}\n{\"id\": 2}\n{\"id\": 3}\n");
+    let payments = |count: i64, changed: i64| -> String {
+        let mut rows: String = (1..=count)
+            .map(|id| {
+                let amount = if id <= changed { id * 1000 } else { id };
+                let (src, dst) = if id % 3 == 0 { (2, 1) } else { (1, 2) };
+                format!("{{\"id\": {id}, \"src\": {src}, \"dst\": {dst}, \"amount\": {amount}}}\n")
+            })
+            .collect();
+        rows.push_str("{\"id\": 9999, \"src\": 1, \"dst\": 77, \"amount\": 1}\n");
+        rows
+    };
+    project.write("data/payments.ndjson", payments(300, 0));
+    let url = target.graph_url("keyed_rels");
+    let section = if target == Target::Embedded { String::new() } else { format!("\n[target]\nurl = \"{url}\"\n") };
+    project.write(
+        "grafter.toml",
+        format!(
+            "[source]\nurl = \"ndjson:data\"\n\n[[nodes]]\nlabel = \"Account\"\ntable = \"accounts\"\nkey = \"id\"\n\n\
+             [[relationships]]\nname = \"paid\"\ntype = \"PAID\"\ntable = \"payments\"\nkey = [\"id\"]\n\
+             start = {{ label = \"Account\", key = \"src\" }}\nend = {{ label = \"Account\", key = \"dst\" }}\n\
+             columns = [\"id\", \"amount\"]\n{section}"
+        ),
+    );
+    let read_back = |cypher: &str| -> i64 {
+        if target.is_bolt() { count_back(&reader_url(target, &url), cypher) } else { project.query_int(cypher) }
+    };
+    let first = project.run(&["--batch-size", "50"]);
+    let paid = first.mapping("paid");
+    assert_eq!((paid.created, paid.updated, paid.rejected), (300, 0, 1), "{}", first.json);
+    assert_eq!(read_back("MATCH (:Account {id: 1})-[p:PAID]->(:Account {id: 2}) RETURN count(p) AS n"), 200);
+    assert_eq!(read_back("MATCH (:Account {id: 2})-[p:PAID]->(:Account {id: 1}) RETURN count(p) AS n"), 100);
+    if matches!(target, Target::Neo4j | Target::Neo4jRouted | Target::Neo4j2026) {
+        let indexed = read_back(
+            "SHOW INDEXES YIELD entityType, labelsOrTypes, properties, state \
+             WHERE entityType = 'RELATIONSHIP' AND labelsOrTypes = ['PAID'] AND properties = ['id'] AND state = 'ONLINE' \
+             RETURN count(*) AS n",
+        );
+        assert_eq!(indexed, 1, "no index on the relationship key");
+    }
+
+    // Ten amounts changed and five payments more: updated in place by key, the new ones added.
+    project.write("data/payments.ndjson", payments(305, 10));
+    let second = project.run(&["--fresh", "--batch-size", "50"]);
+    let paid = second.mapping("paid");
+    assert_eq!((paid.created, paid.updated, paid.rejected), (5, 300, 1), "{}", second.json);
+    assert_eq!(second.json["verification"]["passed"], true, "{}", second.json);
+    assert_eq!(read_back("MATCH (:Account)-[p:PAID]->(:Account) RETURN count(p) AS n"), 305);
+    let expected: i64 = (1..=305).map(|id| if id <= 10 { id * 1000 } else { id }).sum();
+    assert_eq!(read_back("MATCH (:Account)-[p:PAID]->(:Account) RETURN toInteger(sum(p.amount)) AS n"), expected);
+    assert_eq!(read_back("MATCH (:Account)-[p:PAID {id: 7}]->(:Account) RETURN p.amount AS n"), 7000);
+}
+
 /// A wrong password and a database the server does not have are each named as such, with
 /// the URL (its password hidden) and a hint; the run writes nothing and says nothing secret.
 fn a_wrong_password_and_a_missing_database_are_named_with_a_hint(target: Target) {
@@ -778,6 +838,7 @@ mod calendar_neo4j {
             a_wrong_password_and_a_missing_database_are_named_with_a_hint,
             relationships_already_there_or_without_an_end_are_updated_or_rejected_not_duplicated,
             a_key_met_twice_is_rejected_once_in_a_whole_run_and_in_a_resumed_one,
+            keyed_relationships_between_the_same_two_nodes_stay_apart_and_update_in_place,
         ]
     );
 }
@@ -790,6 +851,7 @@ mod relationships_again {
         [
             relationships_already_there_or_without_an_end_are_updated_or_rejected_not_duplicated,
             a_key_met_twice_is_rejected_once_in_a_whole_run_and_in_a_resumed_one,
+            keyed_relationships_between_the_same_two_nodes_stay_apart_and_update_in_place,
         ]
     );
 }

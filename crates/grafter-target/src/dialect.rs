@@ -40,6 +40,22 @@ impl Dialect {
 }
 
 impl Dialect {
+    /// The statement that creates an index on relationship type `rel_type`'s key
+    /// `properties`, in the dialects where grafter's lookups use one (see
+    /// `cypher::queries::KeyLookup`): Neo4j 5's named range index.
+    pub fn relationship_key_index(self, rel_type: &str, properties: &[String]) -> Option<String> {
+        let on: Vec<String> = properties.iter().map(|p| format!("r.{}", quote_name(p))).collect();
+        match self {
+            Dialect::Neo4j => Some(format!(
+                "CREATE INDEX {} IF NOT EXISTS FOR ()-[r:{}]-() ON ({})",
+                quote_name(&schema_name("grafter_rel", rel_type, properties)),
+                quote_name(rel_type),
+                on.join(", ")
+            )),
+            Dialect::FalkorDb | Dialect::Memgraph => None,
+        }
+    }
+
     /// The statements that make `properties` `label`'s key with a uniqueness constraint,
     /// where the server has one: users expect their primary keys to become constraints, and a
     /// second writer's duplicate is then refused by the server itself. Neo4j's constraint
@@ -269,6 +285,16 @@ mod tests {
                 .map(String::as_str),
             Some("CREATE CONSTRAINT ON (n:`Resource Provider`) ASSERT n.`id`, n.`region name` IS UNIQUE")
         );
+    }
+
+    #[test]
+    fn a_relationship_key_gets_a_named_index_on_neo4j_only() {
+        let key = vec!["id".to_owned(), "leg no".to_owned()];
+        assert_eq!(
+            Dialect::Neo4j.relationship_key_index("PAID TO", &key).expect("Neo4j"),
+            "CREATE INDEX `grafter_rel_PAID_TO_id_leg_no` IF NOT EXISTS FOR ()-[r:`PAID TO`]-() ON (r.`id`, r.`leg no`)"
+        );
+        assert_eq!(Dialect::FalkorDb.relationship_key_index("PAID", &key), None);
     }
 
     #[test]

@@ -18,6 +18,7 @@ use grafter_model::Value;
 
 use super::owned::Ownership;
 use super::params::{self, from_bolt, statement_text_len};
+use super::relationship_keys::RelationshipKeys;
 use super::server::{FALKORDB_TEXT_LIMIT, Server};
 use crate::cypher::queries::PessimisticTypes;
 use crate::cypher::retry::Backoff;
@@ -57,6 +58,8 @@ pub(crate) struct Client {
     pub(crate) pessimistic_labels: PessimisticTypes,
     /// The run's owned labels and the keys the server keeps unique (see [`Ownership`]).
     pub(crate) ownership: Ownership,
+    /// How keyed relationships are found, per type (see [`RelationshipKeys`]).
+    pub(crate) relationship_keys: RelationshipKeys,
 }
 
 /// Whether trying again may help.
@@ -110,6 +113,7 @@ impl Client {
             pessimistic: PessimisticTypes::default(),
             pessimistic_labels: PessimisticTypes::default(),
             ownership: Ownership::default(),
+            relationship_keys: RelationshipKeys::default(),
         };
         let conn = client.retry(|| client.router.acquire(AccessMode::Write)).await?;
         client.server = named.unwrap_or_else(|| Server::detect(conn.server_agent(), conn.connection_id()));

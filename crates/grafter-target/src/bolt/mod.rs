@@ -8,13 +8,15 @@
 //! Bolt changes: the connection and its retries ([`client`]), which server it is and what
 //! that implies ([`server`]), values to and from Bolt ([`params`]), statements cut to the
 //! byte cap ([`statements`]), a batch with its checkpoint committed once ([`write`]), labels
-//! new to the graph written without marks ([`owned`]), a
+//! new to the graph written without marks ([`owned`]), indexes on relationship keys
+//! ([`relationship_keys`]), a
 //! batch of `grafter sync`'s changes with its sync state committed once ([`sync`]; not on
 //! FalkorDB's Bolt port), and snapshots kept beside the graph ([`snapshot`]).
 
 mod client;
 mod owned;
 mod params;
+mod relationship_keys;
 mod server;
 mod snapshot;
 mod statements;

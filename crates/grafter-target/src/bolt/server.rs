@@ -124,6 +124,13 @@ impl Server {
         self == Server::Neo4j
     }
 
+    /// Whether grafter indexes relationship keys and finds keyed relationships through the
+    /// index (see `relationship_keys`). Neo4j only: its planner was seen to use the index for
+    /// `()-[x:T {key}]->()` with both ends bound; the others are untested here.
+    pub(crate) fn indexes_relationship_keys(self) -> bool {
+        self == Server::Neo4j
+    }
+
     /// Whether a run reads the lock back after taking it (see `BoltTarget::acquire_lock`):
     /// ArcadeDB, whose `MERGE` once let two runs started together both take it.
     pub(crate) fn reads_the_lock_back(self) -> bool {

@@ -35,7 +35,7 @@ use super::statements::{Sizer, cut};
 use crate::cypher::batch::{PreparedBatch, Shape};
 use crate::cypher::bookkeeping::{checkpoint_params, lost_batches, naming_owned_label, stored_batches};
 use crate::cypher::queries::{
-    UNWIND_ROWS, node_lookup, node_writes, optimistic_relationship_write, plain, relationship_lookup,
+    KeyLookup, UNWIND_ROWS, node_lookup, node_writes, optimistic_relationship_write, plain, relationship_lookup,
     relationship_writes,
 };
 use crate::cypher::retry::{RETRY_WAITS_MS, jitter};
@@ -77,20 +77,28 @@ pub(crate) fn encode(server: Server, batch: RecordBatch) -> Encoded {
     Encoded::new(records, encoded)
 }
 
-/// The lookup of a batch; `owned`: the run owns what it finds (see [`super::owned`]).
-fn lookup_query(shape: &Shape, exact: &[usize], owned: bool) -> String {
+/// The lookup of a batch; `owned`: the run owns what it finds (see [`super::owned`]);
+/// `keys`: how it finds a keyed relationship.
+fn lookup_query(shape: &Shape, exact: &[usize], owned: bool, keys: KeyLookup) -> String {
     let col = exact_column(exact);
     match shape {
         Shape::Nodes(spec) => node_lookup(spec, &col, owned),
-        Shape::Relationships(spec) => relationship_lookup(spec, &col, owned),
+        Shape::Relationships(spec) => relationship_lookup(spec, &col, owned, keys),
     }
 }
 
-/// (MERGE, CREATE) writes from the rows `source` yields; unmarked if `owned`.
-fn write_queries(shape: &Shape, source: &str, col: &dyn Fn(usize) -> String, owned: bool) -> (String, String) {
+/// (MERGE, CREATE) writes from the rows `source` yields; unmarked if `owned`; `keys`: how
+/// they find a keyed relationship.
+fn write_queries(
+    shape: &Shape,
+    source: &str,
+    col: &dyn Fn(usize) -> String,
+    owned: bool,
+    keys: KeyLookup,
+) -> (String, String) {
     match shape {
         Shape::Nodes(spec) => node_writes(spec, source, col, owned),
-        Shape::Relationships(spec) => relationship_writes(spec, source, col, owned),
+        Shape::Relationships(spec) => relationship_writes(spec, source, col, owned, keys),
     }
 }
 
@@ -178,8 +186,9 @@ impl BoltBatch {
         let every: Vec<usize> = (0..width).collect();
         let all_exact = exact_column(&every);
         // Marked statements are the longer.
-        let (merge, create) = write_queries(&shape, UNWIND_ROWS, &all_exact, false);
-        let (staged_merge, staged_create) = write_queries(&shape, &staged_rows(width), &plain, false);
+        let (merge, create) = write_queries(&shape, UNWIND_ROWS, &all_exact, false, KeyLookup::ByIndex);
+        let (staged_merge, staged_create) =
+            write_queries(&shape, &staged_rows(width), &plain, false, KeyLookup::ByIndex);
         let longest = [merge, create, staged_merge, staged_create, stage_query(width, &every)]
             .into_iter()
             .max_by_key(String::len)
@@ -193,7 +202,8 @@ impl BoltBatch {
         let failed = |e: BoltError| TargetError::Write { target: client_target(client), message: e.to_string() };
         let write_sizer = Sizer::new(client, &longest, "rows", &fixed, &extra).map_err(failed)?;
         let lookup_sizer =
-            Sizer::new(client, &lookup_query(&shape, &every, false), "rows", &fixed, &extra).map_err(failed)?;
+            Sizer::new(client, &lookup_query(&shape, &every, false, KeyLookup::ByIndex), "rows", &fixed, &extra)
+                .map_err(failed)?;
         let mut keep = Vec::with_capacity(self.rows.len());
         for (lookup, row) in self.lookup.iter().zip(&self.rows) {
             keep.push(
@@ -233,6 +243,8 @@ struct Job<'a> {
     checkpoint: &'a Checkpoint,
     /// The run owns what the batch writes and finds (see [`super::owned`]).
     owned: bool,
+    /// How the batch's statements find a keyed relationship.
+    keys: KeyLookup,
 }
 
 impl Job<'_> {
@@ -262,7 +274,8 @@ pub(crate) async fn write(
     batch.reject_oversized(client, run_id, checkpoint)?;
     // Asked before the batch's turn: the question may need a statement of its own.
     let owned = client.ownership.owns(client, run_id, &batch.prepared.shape).await?;
-    let job = Job { client, run_id, checkpoint, owned };
+    let keys = client.relationship_keys.lookup(client, &batch.prepared.shape).await?;
+    let job = Job { client, run_id, checkpoint, owned, keys };
     let mut waits = RETRY_WAITS_MS.iter();
     loop {
         batch.prepared.reset_decisions();
@@ -366,7 +379,7 @@ async fn write_batch(
         let rows: Vec<&Row> = batch.lookup.iter().collect();
         let mut found = Vec::new();
         for statement in
-            cut(client, &rows, &run, &extra, &|exact| lookup_query(&shape, exact, owned)).map_err(cutting)?
+            cut(client, &rows, &run, &extra, &|exact| lookup_query(&shape, exact, owned, job.keys)).map_err(cutting)?
         {
             let mut params = run.clone();
             params.insert("rows".into(), BoltValue::List(statement.rows));
@@ -384,7 +397,7 @@ async fn write_batch(
     let rows: Vec<&Row> = batch.prepared.to_write(&report).into_iter().map(|n| &batch.rows[n]).collect();
     let choose = |pair: (String, String)| if existing == 0 { pair.1 } else { pair.0 };
     let statements = cut(client, &rows, &fixed, &extra, &|exact| {
-        choose(write_queries(&shape, UNWIND_ROWS, &exact_column(exact), owned))
+        choose(write_queries(&shape, UNWIND_ROWS, &exact_column(exact), owned, job.keys))
     })
     .map_err(cutting)?;
     let writing = lost(Some(&report));
@@ -410,7 +423,7 @@ async fn write_batch(
         params.insert("rows".into(), BoltValue::List(statement.rows));
         session.run(client, &statement.query, params).await.map_err(&writing)?;
     }
-    let apply = choose(write_queries(&shape, &staged_rows(width), &plain, owned));
+    let apply = choose(write_queries(&shape, &staged_rows(width), &plain, owned, job.keys));
     let mut params = fixed;
     params.extend(stage);
     client.check_size(&apply, &params).map_err(Failure::Final)?;
@@ -445,9 +458,10 @@ async fn optimistic(
     fixed.push(("n".to_owned(), Value::Int(batch.rows.len() as i64)));
     let fixed = client.parameters(&fixed).map_err(Failure::Final)?;
     let rows: Vec<&Row> = batch.rows.iter().collect();
-    let mut statements =
-        cut(client, &rows, &fixed, &[], &|exact| optimistic_relationship_write(spec, &exact_column(exact), job.owned))
-            .map_err(|e| Failure::Final(TargetError::Write { target: target.clone(), message: e.to_string() }))?;
+    let mut statements = cut(client, &rows, &fixed, &[], &|exact| {
+        optimistic_relationship_write(spec, &exact_column(exact), job.owned, job.keys)
+    })
+    .map_err(|e| Failure::Final(TargetError::Write { target: target.clone(), message: e.to_string() }))?;
     // All or nothing needs the whole batch in one statement.
     if statements.len() != 1 {
         return Ok(None);

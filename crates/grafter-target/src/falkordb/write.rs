@@ -27,7 +27,7 @@ use super::literal::{params_prefix, storable, write_literal};
 use crate::cypher::batch::{PreparedBatch, Shape};
 use crate::cypher::bookkeeping::{checkpoint_params, lost_batches, stored_batches};
 use crate::cypher::queries::{
-    UNWIND_ROWS, node_lookup, node_writes, optimistic_relationship_write, plain, relationship_lookup,
+    KeyLookup, UNWIND_ROWS, node_lookup, node_writes, optimistic_relationship_write, plain, relationship_lookup,
     relationship_writes,
 };
 use crate::{BeforeCommit, Checkpoint, Encoded, RecordBatch, TargetError, WriteReport};
@@ -166,9 +166,10 @@ pub(crate) async fn write(
     let Literals { lookup_rows, write_rows } = literals.unwrap_or_else(|| Literals::of(&mut prepared));
     let (lookup, (merge, create)) = match &prepared.shape {
         Shape::Nodes(spec) => (node_lookup(spec, &plain, owned), node_writes(spec, UNWIND_ROWS, &plain, false)),
-        Shape::Relationships(spec) => {
-            (relationship_lookup(spec, &plain, owned), relationship_writes(spec, UNWIND_ROWS, &plain, false))
-        }
+        Shape::Relationships(spec) => (
+            relationship_lookup(spec, &plain, owned, KeyLookup::FromEnds),
+            relationship_writes(spec, UNWIND_ROWS, &plain, false, KeyLookup::FromEnds),
+        ),
     };
     let run = vec![("run".to_owned(), Value::String(run_id.to_owned()))];
     let fail = |message| TargetError::Write { target: target.to_owned(), message };
@@ -187,8 +188,11 @@ pub(crate) async fn write(
         params.extend(checkpoint_params(&stored, None));
         params.push(("n".into(), Value::Int(prepared.positions.len() as i64)));
         let rows: Vec<&String> = write_rows.iter().collect();
-        let text =
-            format!("{}{}", prefix_with_rows(&params, &rows), optimistic_relationship_write(spec, &plain, false));
+        let text = format!(
+            "{}{}",
+            prefix_with_rows(&params, &rows),
+            optimistic_relationship_write(spec, &plain, false, KeyLookup::FromEnds)
+        );
         match send(client, target, &text, &stored).await? {
             Sent::CommittedUnseen => return Ok(report),
             Sent::Rows(rows) if !rows.is_empty() => return Ok(report),
