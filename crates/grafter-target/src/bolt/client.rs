@@ -273,6 +273,17 @@ impl Client {
         }
     }
 
+    /// Waits for a batch's turn where batches of its kind must not run side by side
+    /// (`relationships`: whether it writes relationships): on FalkorDB every statement (see
+    /// `serial`), on ArcadeDB relationship batches (see
+    /// [`Server::writes_relationships_one_at_a_time`]).
+    pub(crate) async fn batch_turn(&self, relationships: bool) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        if relationships && self.server.writes_relationships_one_at_a_time() {
+            return Some(self.serial.lock().await);
+        }
+        self.one_at_a_time().await
+    }
+
     /// Runs `work` on a pooled connection to the writer (see [`Client::release`]).
     pub(crate) async fn on_connection<T>(
         &self,

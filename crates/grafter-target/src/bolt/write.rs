@@ -35,8 +35,8 @@ use super::statements::{Sizer, cut};
 use crate::cypher::batch::{PreparedBatch, Shape};
 use crate::cypher::bookkeeping::{checkpoint_params, lost_batches, naming_owned_label, stored_batches};
 use crate::cypher::queries::{
-    KeyLookup, UNWIND_ROWS, node_lookup, node_writes, optimistic_relationship_write, plain, relationship_lookup,
-    relationship_writes,
+    KeyLookup, Optimism, UNWIND_ROWS, node_lookup, node_writes, optimistic_relationship_write, plain,
+    relationship_lookup, relationship_writes,
 };
 use crate::cypher::retry::{RETRY_WAITS_MS, jitter};
 use crate::{BeforeCommit, Checkpoint, Encoded, RecordBatch, RowOutcome, TargetError, WriteReport};
@@ -164,9 +164,10 @@ impl Session<'_> {
 enum Failure {
     /// For good.
     Final(TargetError),
-    /// A node batch written without a lookup met a key already in the graph (the server's
-    /// uniqueness constraint refused it): nothing was written.
-    KeyTaken,
+    /// The batch, written without a lookup, met something that needs one (a key already in
+    /// the graph, which the server's uniqueness constraint refused; an end missing or a
+    /// relationship there already): rolled back, nothing was written.
+    NeedsLookup,
     /// The connection failed or the server reported a transient error; `report` is the
     /// batch's report if the write had begun (it may then have committed).
     Lost { error: Box<BoltError>, report: Option<WriteReport> },
@@ -280,7 +281,7 @@ pub(crate) async fn write(
     loop {
         batch.prepared.reset_decisions();
         let attempt = async {
-            let _turn = client.one_at_a_time().await;
+            let _turn = client.batch_turn(matches!(batch.prepared.shape, Shape::Relationships(_))).await;
             let mut conn = client.acquire().await.map_err(lost(None))?;
             let result = if client.server().has_transactions() {
                 in_transaction(&job, &mut conn, &mut batch, &mut before_commit).await
@@ -298,10 +299,11 @@ pub(crate) async fn write(
         match attempt.await {
             Ok(report) => return Ok(report),
             Err(Failure::Final(error)) => return Err(error),
-            Err(Failure::KeyTaken) => {
-                // Rolled back; the lookup way rejects the key met before with its reason.
-                if let Shape::Nodes(spec) = &batch.prepared.shape {
-                    client.pessimistic_labels.insert(&spec.label);
+            Err(Failure::NeedsLookup) => {
+                // Rolled back; the lookup way settles each record, with its reason.
+                match &batch.prepared.shape {
+                    Shape::Nodes(spec) => client.pessimistic_labels.insert(&spec.label),
+                    Shape::Relationships(spec) => client.pessimistic.insert(&spec.rel_type),
                 }
             }
             Err(Failure::Lost { error, report }) if retryable(&error) => {
@@ -445,11 +447,8 @@ async fn optimistic(
 ) -> Result<Option<WriteReport>, Failure> {
     let client = job.client;
     let Shape::Relationships(spec) = &batch.prepared.shape else { return Ok(None) };
-    if !matches!(session, Session::Tx(_))
-        || !client.server().writes_relationships_optimistically()
-        || batch.rows.is_empty()
-        || client.pessimistic.contains(&spec.rel_type)
-    {
+    let Some(optimism) = client.server().writes_relationships_optimistically() else { return Ok(None) };
+    if !matches!(session, Session::Tx(_)) || batch.rows.is_empty() || client.pessimistic.contains(&spec.rel_type) {
         return Ok(None);
     }
     let target = client_target(client);
@@ -459,7 +458,7 @@ async fn optimistic(
     let fixed = client.parameters(&fixed).map_err(Failure::Final)?;
     let rows: Vec<&Row> = batch.rows.iter().collect();
     let mut statements = cut(client, &rows, &fixed, &[], &|exact| {
-        optimistic_relationship_write(spec, &exact_column(exact), job.owned, job.keys)
+        optimistic_relationship_write(spec, &exact_column(exact), job.owned, job.keys, optimism)
     })
     .map_err(|e| Failure::Final(TargetError::Write { target: target.clone(), message: e.to_string() }))?;
     // All or nothing needs the whole batch in one statement.
@@ -471,16 +470,24 @@ async fn optimistic(
     let mut params = fixed;
     params.insert("rows".into(), BoltValue::List(statement.rows));
     let written = session.run(client, &statement.query, params).await.map_err(lost(Some(&report)))?;
-    if written.is_empty() {
-        client.pessimistic.insert(&spec.rel_type);
-        return Ok(None);
+    match optimism {
+        Optimism::AllOrNothing if written.is_empty() => {
+            client.pessimistic.insert(&spec.rel_type);
+            Ok(None)
+        }
+        Optimism::RolledBackIfShort
+            if written.first().and_then(|row| row.first()).and_then(BoltValue::as_int)
+                != Some(batch.rows.len() as i64) =>
+        {
+            Err(Failure::NeedsLookup)
+        }
+        _ => Ok(Some(report)),
     }
-    Ok(Some(report))
 }
 
 /// A node batch of an owned label whose key the server keeps unique, written with `CREATE`
 /// alone, without a lookup (see [`super::owned`]): on a first load the lookup finds nothing,
-/// and the server's constraint refuses a key met before ([`Failure::KeyTaken`], and the
+/// and the server's constraint refuses a key met before ([`Failure::NeedsLookup`], and the
 /// batch takes the lookup-then-write way). `None` when that does not apply.
 async fn create_only(
     job: &Job<'_>,
@@ -512,7 +519,7 @@ async fn create_only(
         params.insert("rows".into(), BoltValue::List(statement.rows));
         match session.run(client, &statement.query, params).await {
             Ok(_) => {}
-            Err(error) if refused_key(&error) => return Err(Failure::KeyTaken),
+            Err(error) if refused_key(&error) => return Err(Failure::NeedsLookup),
             Err(error) => return Err(lost(Some(&report))(error)),
         }
     }

@@ -209,12 +209,32 @@ pub(crate) fn relationship_writes(
     (merge, create)
 }
 
+/// How a relationship batch written without a lookup keeps from writing part of itself
+/// when some record needs a closer look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Optimism {
+    /// The statement gathers every record before writing and writes only if all can be
+    /// (FalkorDB, which has no transactions; Neo4j).
+    AllOrNothing,
+    /// The statement writes what it can and returns how many; the client rolls the
+    /// transaction back when that is short of the batch (ArcadeDB, whose Cypher gathers
+    /// slowly).
+    RolledBackIfShort,
+}
+
 /// The one-statement write of a relationship batch for when nothing can go wrong: every end
 /// is found once and no relationship of the batch exists yet. It writes (and stores the
-/// checkpoint) only then — else it changes nothing and returns no row, and the batch takes
-/// the lookup-then-write way. On a first load this halves the server's work: the ends are
-/// looked up once instead of twice.
-pub(crate) fn optimistic_relationship_write(spec: &RelSpec, col: Column, owned: bool, keys: KeyLookup) -> String {
+/// checkpoint) only then — else, as `optimism` says, it changes nothing and returns no row,
+/// or it returns a count short of `$n` and the transaction is rolled back; the batch then
+/// takes the lookup-then-write way. On a first load this halves the server's work: the ends
+/// are looked up once instead of twice.
+pub(crate) fn optimistic_relationship_write(
+    spec: &RelSpec,
+    col: Column,
+    owned: bool,
+    keys: KeyLookup,
+    optimism: Optimism,
+) -> String {
     let rel_type = quote_name(&spec.rel_type);
     let (start_at, end_at, first_property) = relationship_positions(spec);
     let key_positions: Vec<String> =
@@ -224,14 +244,20 @@ pub(crate) fn optimistic_relationship_write(spec: &RelSpec, col: Column, owned: 
         (found, on_ends) if !on_ends.is_empty() => format!("NOT EXISTS {{ MATCH {found}{on_ends} }}"),
         _ => format!("NOT (a)-[:{rel_type}{key}]->(b)"),
     };
+    let (gather, complete) = match optimism {
+        Optimism::AllOrNothing => (
+            "WITH collect([a, b, r]) AS found WHERE size(found) = $n \
+             UNWIND found AS f WITH f[0] AS a, f[1] AS b, f[2] AS r ",
+            " WHERE written = $n",
+        ),
+        Optimism::RolledBackIfShort => ("", ""),
+    };
     format!(
         "{UNWIND_ROWS} \
          MATCH (a:{} {}) MATCH (b:{} {}) \
          WHERE {absent} \
-         WITH collect([a, b, r]) AS found WHERE size(found) = $n \
-         UNWIND found AS f WITH f[0] AS a, f[1] AS b, f[2] AS r \
-         CREATE (a)-[x:{rel_type}]->(b){} \
-         WITH count(x) AS written WHERE written = $n {} RETURN written",
+         {gather}CREATE (a)-[x:{rel_type}]->(b){} \
+         WITH count(x) AS written{complete} {} RETURN written",
         quote_name(&spec.start.label),
         pattern(&spec.start.key_properties, start_at, col),
         quote_name(&spec.end.label),
@@ -327,13 +353,30 @@ mod tests {
         let (merge, create) = relationship_writes(&bare, UNWIND_ROWS, &plain, true, KeyLookup::ByIndex);
         assert!(create.contains("CREATE (a)-[x:`HAS`]->(b) WITH count(x)"), "{create}");
         assert!(merge.contains("MERGE (a)-[x:`HAS`]->(b) WITH count(x)"), "{merge}");
-        let optimistic = optimistic_relationship_write(&rel_spec(), &plain, true, KeyLookup::FromEnds);
+        let optimistic =
+            optimistic_relationship_write(&rel_spec(), &plain, true, KeyLookup::FromEnds, Optimism::AllOrNothing);
         assert!(optimistic.contains("SET x.`since` = r[4], x.`seq` = r[5] WITH count(x)"), "{optimistic}");
         for statement in [create, merge, optimistic] {
             assert!(!statement.contains(RUN_PROPERTY), "{statement}");
         }
         let (_, marked) = relationship_writes(&bare, UNWIND_ROWS, &plain, false, KeyLookup::FromEnds);
         assert!(marked.contains("CREATE (a)-[x:`HAS`]->(b) SET x.`_grafter_run` = $run WITH"), "{marked}");
+    }
+
+    #[test]
+    fn a_write_rolled_back_when_short_gathers_nothing_and_counts_what_it_wrote() {
+        let gathered =
+            optimistic_relationship_write(&rel_spec(), &plain, true, KeyLookup::FromEnds, Optimism::AllOrNothing);
+        assert!(gathered.contains("WITH collect([a, b, r]) AS found WHERE size(found) = $n"), "{gathered}");
+        assert!(gathered.contains("WITH count(x) AS written WHERE written = $n OPTIONAL MATCH"), "{gathered}");
+        let counted =
+            optimistic_relationship_write(&rel_spec(), &plain, true, KeyLookup::FromEnds, Optimism::RolledBackIfShort);
+        assert!(
+            counted.contains("WHERE NOT (a)-[:`HAS` {`seq`: r[5]}]->(b) CREATE (a)-[x:`HAS`]->(b) SET"),
+            "{counted}"
+        );
+        assert!(counted.contains("WITH count(x) AS written OPTIONAL MATCH"), "{counted}");
+        assert!(!counted.contains("collect") && !counted.contains("$n"), "{counted}");
     }
 
     #[test]
@@ -345,7 +388,8 @@ mod tests {
             ),
             "{lookup}"
         );
-        let write = optimistic_relationship_write(&rel_spec(), &plain, false, KeyLookup::ByIndex);
+        let write =
+            optimistic_relationship_write(&rel_spec(), &plain, false, KeyLookup::ByIndex, Optimism::AllOrNothing);
         assert!(
             write.contains(
                 "WHERE NOT EXISTS { MATCH ()-[y:`HAS` {`seq`: r[5]}]->() WHERE startNode(y) = a AND endNode(y) = b } WITH"
@@ -365,7 +409,7 @@ mod tests {
         );
         // Without a key there is nothing to look up through an index.
         let unkeyed = RelSpec { key: Vec::new(), ..rel_spec() };
-        let write = optimistic_relationship_write(&unkeyed, &plain, false, KeyLookup::ByIndex);
+        let write = optimistic_relationship_write(&unkeyed, &plain, false, KeyLookup::ByIndex, Optimism::AllOrNothing);
         assert!(write.contains("WHERE NOT (a)-[:`HAS`]->(b) WITH"), "{write}");
         let lookup = relationship_lookup(&unkeyed, &plain, false, KeyLookup::ByIndex);
         assert!(lookup.contains("OPTIONAL MATCH (a)-[x:`HAS`]->(b) WITH"), "{lookup}");

@@ -27,8 +27,8 @@ use super::literal::{params_prefix, storable, write_literal};
 use crate::cypher::batch::{PreparedBatch, Shape};
 use crate::cypher::bookkeeping::{checkpoint_params, lost_batches, stored_batches};
 use crate::cypher::queries::{
-    KeyLookup, UNWIND_ROWS, node_lookup, node_writes, optimistic_relationship_write, plain, relationship_lookup,
-    relationship_writes,
+    KeyLookup, Optimism, UNWIND_ROWS, node_lookup, node_writes, optimistic_relationship_write, plain,
+    relationship_lookup, relationship_writes,
 };
 use crate::{BeforeCommit, Checkpoint, Encoded, RecordBatch, TargetError, WriteReport};
 
@@ -191,7 +191,7 @@ pub(crate) async fn write(
         let text = format!(
             "{}{}",
             prefix_with_rows(&params, &rows),
-            optimistic_relationship_write(spec, &plain, false, KeyLookup::FromEnds)
+            optimistic_relationship_write(spec, &plain, false, KeyLookup::FromEnds, Optimism::AllOrNothing)
         );
         match send(client, target, &text, &stored).await? {
             Sent::CommittedUnseen => return Ok(report),
