@@ -3,17 +3,18 @@
 //! Every record's outcome is settled first: a lookup finds end nodes that are missing, keys
 //! this run already wrote and elements from before the run (statements from
 //! [`crate::cypher::queries`]); then `before_commit` makes the rejects durable; then the
-//! records go to the graph with the checkpoint. On a first load Neo4j skips the lookup
-//! where nothing can need it: a relationship batch is first tried as one statement that
-//! writes only if every end is there and no relationship of it exists ([`optimistic`]), a
-//! node batch of a label new to the graph is created outright and its key constraint
-//! refuses a key met before ([`create_only`]); either hands the batch on to the lookup when
-//! it wrote nothing. How the last step is made atomic depends on the server:
+//! records go to the graph with the checkpoint. On a first load the lookup is skipped where
+//! nothing can need it: a relationship batch is first tried as one statement that writes
+//! only if every end is there and no relationship of it exists ([`optimistic`]: Neo4j,
+//! ArcadeDB), a node batch of a label new to the graph is created outright and its key
+//! constraint refuses a key met before ([`create_only`]: Neo4j); either hands the batch on
+//! to the lookup when it wrote nothing. How the last step is made atomic depends on the
+//! server:
 //!
-//! - **Neo4j, Memgraph**: lookup and write statements run inside one explicit transaction
-//!   (BEGIN … COMMIT). A batch bigger than the byte cap becomes several `UNWIND`
-//!   statements in that transaction, each storing the checkpoint again, so the batch and its
-//!   checkpoint commit together.
+//! - **Neo4j, ArcadeDB, Memgraph**: lookup and write statements run inside one explicit
+//!   transaction (BEGIN … COMMIT). A batch bigger than the byte cap becomes several
+//!   `UNWIND` statements in that transaction, each storing the checkpoint again, so the
+//!   batch and its checkpoint commit together.
 //! - **FalkorDB**: its Bolt port commits every statement on its own (BEGIN and COMMIT are
 //!   no-ops), so the write and the checkpoint must be one statement. A batch that fits the
 //!   cap is that statement. A bigger one is first *staged*: its rows are written, statement
