@@ -91,31 +91,11 @@ pub(crate) fn select<'p>(plan: &'p Plan, only: &[String]) -> Result<Vec<&'p Mapp
     for name in only {
         if plan.mapping(name).is_none() {
             let names: Vec<&str> = plan.mappings.iter().map(|m| m.name.as_str()).collect();
-            let suggestion = names
-                .iter()
-                .map(|n| (levenshtein(n, name), *n))
-                .min_by_key(|(d, _)| *d)
-                .filter(|(d, n)| *d <= (n.len() / 3).max(2))
-                .map(|(_, n)| n.to_owned());
+            let suggestion = grafter_model::suggest(name, names.iter().copied());
             return Err(EngineError::UnknownMapping { name: name.clone(), suggestion, known: names.join(", ") });
         }
     }
     Ok(plan.mappings.iter().filter(|m| only.is_empty() || only.contains(&m.name)).collect())
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let current = row[j + 1];
-            row[j + 1] = (previous + usize::from(ca != *cb)).min(row[j] + 1).min(current + 1);
-            previous = current;
-        }
-    }
-    row[b.len()]
 }
 
 /// Key indexes for every label the selected mappings create or connect.

@@ -507,17 +507,13 @@ impl Builder<'_> {
     ) -> Result<EndpointSpec, PlanError> {
         let Some((key_properties, _)) = labels.get(&endpoint.label) else {
             let known: Vec<&str> = labels.keys().map(String::as_str).collect();
-            let near = known
-                .iter()
-                .map(|l| (strsim::levenshtein(&l.to_lowercase(), &endpoint.label.to_lowercase()), *l))
-                .min_by_key(|(d, _)| *d)
-                .filter(|(d, l)| *d <= (l.len() / 3).max(2));
+            let near = crate::suggest(&endpoint.label, known.iter().copied());
             return Err(self.error(
                 entry,
                 Some(which),
                 format!("{which} label `{}` is not created by any [[nodes]] mapping in this file", endpoint.label),
                 Some(match near {
-                    Some((_, l)) => format!("did you mean `{l}`?"),
+                    Some(l) => format!("did you mean `{l}`?"),
                     None => format!("labels created here: {}", known.join(", ")),
                 }),
             ));
@@ -786,15 +782,11 @@ impl Builder<'_> {
         for mapping in mappings.iter_mut() {
             for after in &mapping.depends_on {
                 if !names.contains(after) {
-                    let near = names
-                        .iter()
-                        .map(|n| (strsim::levenshtein(n, after), n))
-                        .min_by_key(|(d, _)| *d)
-                        .filter(|(d, n)| *d <= (n.len() / 3).max(2));
+                    let near = crate::suggest(after, names.iter().map(String::as_str));
                     return Err(PlanError {
                         location: mapping.location.clone(),
                         message: format!("mapping `{}` is to run after `{after}`, which does not exist", mapping.name),
-                        hint: near.map(|(_, n)| format!("did you mean `{n}`?")),
+                        hint: near.map(|n| format!("did you mean `{n}`?")),
                     });
                 }
                 mapping.order_reasons.push(format!("after `{after}`, as its `after` setting asks"));
