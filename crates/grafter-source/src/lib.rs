@@ -25,6 +25,8 @@ mod error;
 mod files;
 #[cfg(feature = "ndjson")]
 mod json;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod json_column;
 mod url;
 
 #[cfg(feature = "archive")]

@@ -240,87 +240,13 @@ fn decimal(bytes: Vec<u8>, policy: DecimalPolicy) -> Result<Value, Rejected> {
 fn json(bytes: Vec<u8>, policy: JsonPolicy) -> Result<Value, Rejected> {
     match policy {
         JsonPolicy::String => text(bytes),
-        JsonPolicy::Map => match serde_json::from_slice::<Json>(&bytes) {
-            Ok(Json(document)) => Ok(document),
+        JsonPolicy::Map => match crate::json_column::parse_slice(&bytes) {
+            Ok(document) => Ok(document),
             Err(e) => {
                 let stored = text(bytes).unwrap_or_else(|rejected| rejected.stored);
                 Err(Rejected::new(format!("invalid JSON: {e}"), stored))
             }
         },
-    }
-}
-
-/// A JSON document read straight into a grafter [`Value`], as [`Value::from_json`] would
-/// make it (integers that fit `i64` stay integers, other numbers are floats, objects maps),
-/// without building a `serde_json::Value` first: a JSON column is parsed for every row, and
-/// the detour doubled the allocations.
-struct Json(Value);
-
-impl<'de> serde::Deserialize<'de> for Json {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Json, D::Error> {
-        deserializer.deserialize_any(JsonVisitor).map(Json)
-    }
-}
-
-struct JsonVisitor;
-
-impl<'de> serde::de::Visitor<'de> for JsonVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
-        Ok(Value::Bool(b))
-    }
-
-    fn visit_i64<E>(self, i: i64) -> Result<Value, E> {
-        Ok(Value::Int(i))
-    }
-
-    fn visit_u64<E>(self, u: u64) -> Result<Value, E> {
-        Ok(i64::try_from(u).map_or(Value::Float(u as f64), Value::Int))
-    }
-
-    fn visit_f64<E>(self, x: f64) -> Result<Value, E> {
-        Ok(Value::Float(x))
-    }
-
-    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
-        Ok(Value::String(s.to_owned()))
-    }
-
-    fn visit_string<E>(self, s: String) -> Result<Value, E> {
-        Ok(Value::String(s))
-    }
-
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_none<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_some<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(Json(item)) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Value::List(items))
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut entries = std::collections::BTreeMap::new();
-        while let Some((key, Json(value))) = map.next_entry::<String, Json>()? {
-            entries.insert(key, value);
-        }
-        Ok(Value::Map(entries))
     }
 }
 

@@ -432,7 +432,7 @@ fn uuid_text(bytes: &[u8; 16]) -> String {
 fn json(text: &str, policy: Policy) -> Result<Value, String> {
     match policy.json {
         JsonPolicy::String => Ok(Value::String(text.to_owned())),
-        JsonPolicy::Map => super::json::parse(text).map_err(|e| format!("invalid JSON from the server: {e}")),
+        JsonPolicy::Map => crate::json_column::parse(text).map_err(|e| format!("invalid JSON from the server: {e}")),
     }
 }
 

@@ -27,7 +27,6 @@ mod convert;
 mod copy;
 mod describe;
 mod introspect;
-mod json;
 mod numeric;
 mod params;
 mod scan;

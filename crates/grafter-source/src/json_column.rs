@@ -1,4 +1,5 @@
-//! JSON text straight into a grafter [`Value`], for json and jsonb columns under
+//! JSON text straight into a grafter [`Value`], for the JSON columns of SQL servers
+//! (PostgreSQL's json and jsonb, MySQL's and MariaDB's JSON) under
 //! [`grafter_model::JsonPolicy::Map`].
 //!
 //! Going through `serde_json::Value` first would build every object twice (an ordered map,
@@ -14,8 +15,18 @@ use grafter_model::Value;
 use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
 
 /// Parses a JSON document into a [`Value`].
-pub(super) fn parse(text: &str) -> Result<Value, serde_json::Error> {
+#[cfg(feature = "postgres")]
+pub(crate) fn parse(text: &str) -> Result<Value, serde_json::Error> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
+    let value = deserializer.deserialize_any(ValueVisitor)?;
+    deserializer.end()?;
+    Ok(value)
+}
+
+/// Parses a JSON document given as bytes into a [`Value`].
+#[cfg(feature = "mysql")]
+pub(crate) fn parse_slice(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = deserializer.deserialize_any(ValueVisitor)?;
     deserializer.end()?;
     Ok(value)
@@ -62,6 +73,10 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::Null)
     }
 
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
         while let Some(item) = seq.next_element_seed(Seed)? {
@@ -95,6 +110,7 @@ impl<'de> serde::de::DeserializeSeed<'de> for Seed {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "postgres")]
     #[test]
     fn same_as_from_json() {
         let texts = [
@@ -111,9 +127,19 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "postgres")]
     #[test]
     fn invalid_json_is_an_error() {
         assert!(parse("{\"a\": }").is_err());
         assert!(parse("1 2").is_err());
+    }
+
+    #[cfg(feature = "mysql")]
+    #[test]
+    fn bytes_read_as_text_does() {
+        let document = br#"{"a": [1, 2.5, null], "u": 18446744073709551615, "a": 2}"#;
+        let expected = Value::from_json(serde_json::from_slice(document).unwrap());
+        assert_eq!(parse_slice(document).unwrap(), expected);
+        assert!(parse_slice(b"{\"a\":").is_err());
     }
 }
