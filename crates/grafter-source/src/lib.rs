@@ -27,6 +27,8 @@ mod files;
 mod json;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 mod json_column;
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+mod sql;
 mod url;
 
 #[cfg(feature = "archive")]

@@ -108,31 +108,15 @@ async fn query_columns(source: &MysqlSource, connection: &mut Conn, read: &Read)
         .collect())
 }
 
-/// Fails with [`SourceError::UnknownColumn`] when the request names a column the read lacks.
+/// Fails with [`SourceError::UnknownColumn`] when `request` reads a column not `available`.
 fn check_columns(source: &MysqlSource, request: &ScanRequest, available: &[Column]) -> Result<(), SourceError> {
-    let wanted =
-        request.columns.iter().chain(&request.skip_null).chain(&request.order_by).chain(crate::filter_columns(request));
-    for column in wanted {
-        if !available.iter().any(|c| &c.name == column) {
-            let names: Vec<&str> = available.iter().map(|c| c.name.as_str()).collect();
-            return Err(SourceError::UnknownColumn {
-                column: column.clone(),
-                read: request.read.to_string(),
-                source_url: source.describe_url(),
-                suggestion: crate::suggest(column, names.iter().copied()),
-                available: names.join(", "),
-            });
-        }
-    }
-    Ok(())
+    let names: Vec<&str> = available.iter().map(|c| c.name.as_str()).collect();
+    crate::sql::check_columns(&request.read, &names, crate::sql::requested_columns(request), &|| source.describe_url())
 }
 
 /// `FROM` target of a read: a quoted table, or the query as a derived table.
 fn from_clause(read: &Read) -> String {
-    match read {
-        Read::Table(table) => quote_ident(table),
-        Read::Query(sql) => format!("({}) AS grafter_query", sql.trim().trim_end_matches(';')),
-    }
+    crate::sql::from_clause(read, quote_ident)
 }
 
 /// A `WHERE` clause under construction: conditions and, in the same order as their

@@ -183,29 +183,14 @@ pub(super) fn check_columns<'a>(
     described: &Described,
     wanted: impl IntoIterator<Item = &'a String>,
 ) -> Result<(), SourceError> {
-    for column in wanted {
-        if described.column(column).is_none() {
-            let names: Vec<&str> = described.columns.iter().map(|c| c.column.name.as_str()).collect();
-            return Err(SourceError::UnknownColumn {
-                column: column.clone(),
-                read: read.to_string(),
-                source_url: source.describe(),
-                suggestion: crate::suggest(column, names.iter().copied()),
-                available: names.join(", "),
-            });
-        }
-    }
-    Ok(())
-}
-
-fn request_columns(request: &ScanRequest) -> impl Iterator<Item = &String> {
-    request.columns.iter().chain(&request.skip_null).chain(&request.order_by).chain(crate::filter_columns(request))
+    let names: Vec<&str> = described.columns.iter().map(|c| c.column.name.as_str()).collect();
+    crate::sql::check_columns(read, &names, wanted, &|| source.describe())
 }
 
 /// Rows a scan of `request` from the start yields (within its range).
 pub(super) async fn count(source: &PostgresSource, client: &Client, request: &ScanRequest) -> Result<u64, SourceError> {
     let described = describe(source, client, &request.read).await?;
-    check_columns(source, &request.read, &described, request_columns(request))?;
+    check_columns(source, &request.read, &described, crate::sql::requested_columns(request))?;
     let conditions = conditions(source, &described, request, None, Placeholders::Bind)?;
     let sql = format!("SELECT count(*) FROM {}{}", described.from, conditions.where_clause());
     let row = client
@@ -311,7 +296,7 @@ pub(super) async fn scan(
     transfer: Transfer,
 ) -> Result<BatchStream, SourceError> {
     let described = describe(source, client, &request.read).await?;
-    check_columns(source, &request.read, &described, request_columns(&request))?;
+    check_columns(source, &request.read, &described, crate::sql::requested_columns(&request))?;
     let read = &request.read;
 
     // Key columns the caller did not ask for are selected anyway (to build the cursor) and

@@ -54,35 +54,19 @@ fn table_names(connection: &Connection) -> Vec<String> {
     statement.query_map([], |row| row.get(0)).map(|rows| rows.flatten().collect()).unwrap_or_default()
 }
 
-/// Fails with [`SourceError::UnknownColumn`] when the request names a column the read lacks.
+/// Fails with [`SourceError::UnknownColumn`] when `request` reads a column not `available`.
 pub(super) fn check_columns(
     source: &SqliteSource,
     request: &ScanRequest,
     available: &[Column],
 ) -> Result<(), SourceError> {
-    let wanted =
-        request.columns.iter().chain(&request.skip_null).chain(&request.order_by).chain(crate::filter_columns(request));
-    for column in wanted {
-        if !available.iter().any(|c| &c.name == column) {
-            let names: Vec<&str> = available.iter().map(|c| c.name.as_str()).collect();
-            return Err(SourceError::UnknownColumn {
-                column: column.clone(),
-                read: request.read.to_string(),
-                source_url: source.describe(),
-                suggestion: crate::suggest(column, names.iter().copied()),
-                available: names.join(", "),
-            });
-        }
-    }
-    Ok(())
+    let names: Vec<&str> = available.iter().map(|c| c.name.as_str()).collect();
+    crate::sql::check_columns(&request.read, &names, crate::sql::requested_columns(request), &|| source.describe())
 }
 
 /// `FROM` target of a read: a quoted table, or the query as a subquery.
 fn from_clause(read: &Read) -> String {
-    match read {
-        Read::Table(table) => quote_ident(table),
-        Read::Query(sql) => format!("({}) AS grafter_query", sql.trim().trim_end_matches(';')),
-    }
+    crate::sql::from_clause(read, quote_ident)
 }
 
 /// The `WHERE` conditions that skip rows without references, and those of the request's

@@ -1,0 +1,68 @@
+//! What the SQL sources (PostgreSQL, MySQL/MariaDB, SQLite) share when they build a scan:
+//! the columns a request reads, the refusal that names a column the read lacks, and the
+//! `FROM` target a table or a query becomes.
+
+use crate::{Read, ScanRequest, SourceError};
+
+/// Every column `request` reads: those it delivers, those it skips rows without, its key,
+/// and its filtered columns.
+pub(crate) fn requested_columns(request: &ScanRequest) -> impl Iterator<Item = &String> {
+    request.columns.iter().chain(&request.skip_null).chain(&request.order_by).chain(crate::filter_columns(request))
+}
+
+/// Fails with [`SourceError::UnknownColumn`] for the first of `wanted` that is not among
+/// `available` (the read's columns), naming the nearest as a hint.
+pub(crate) fn check_columns<'a>(
+    read: &Read,
+    available: &[&str],
+    wanted: impl IntoIterator<Item = &'a String>,
+    source_url: &dyn Fn() -> String,
+) -> Result<(), SourceError> {
+    for column in wanted {
+        if !available.contains(&column.as_str()) {
+            return Err(SourceError::UnknownColumn {
+                column: column.clone(),
+                read: read.to_string(),
+                source_url: source_url(),
+                suggestion: crate::suggest(column, available.iter().copied()),
+                available: available.join(", "),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The `FROM` target of a read: its table quoted by `quote`, or its query as a derived
+/// table.
+#[cfg(any(feature = "mysql", feature = "sqlite"))]
+pub(crate) fn from_clause(read: &Read, quote: fn(&str) -> String) -> String {
+    match read {
+        Read::Table(table) => quote(table),
+        Read::Query(sql) => format!("({}) AS grafter_query", sql.trim().trim_end_matches(';')),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_column_is_named_with_the_nearest_and_the_read() {
+        let read = Read::Table("albums".into());
+        let wanted = ["Title".to_owned(), "ArtstId".to_owned()];
+        let error = check_columns(&read, &["AlbumId", "Title", "ArtistId"], &wanted, &|| "sqlite:x.db".into())
+            .expect_err("ArtstId is not there");
+        let SourceError::UnknownColumn { column, suggestion, available, .. } = error else { panic!("{error:?}") };
+        assert_eq!((column.as_str(), suggestion.as_deref()), ("ArtstId", Some("ArtistId")));
+        assert_eq!(available, "AlbumId, Title, ArtistId");
+        assert!(check_columns(&read, &["Title"], &wanted[..1], &|| unreachable!()).is_ok());
+    }
+
+    #[cfg(any(feature = "mysql", feature = "sqlite"))]
+    #[test]
+    fn a_query_becomes_a_derived_table_without_its_semicolon() {
+        let quote = |name: &str| format!("`{name}`");
+        assert_eq!(from_clause(&Read::Table("a b".into()), quote), "`a b`");
+        assert_eq!(from_clause(&Read::Query(" SELECT 1; ".into()), quote), "(SELECT 1) AS grafter_query");
+    }
+}
