@@ -20,7 +20,7 @@ use super::owned::Ownership;
 use super::params::{self, from_bolt, statement_text_len};
 use super::relationship_keys::RelationshipKeys;
 use super::server::{FALKORDB_TEXT_LIMIT, Server};
-use crate::cypher::queries::PessimisticTypes;
+use crate::cypher::queries::PessimisticNames;
 use crate::cypher::retry::Backoff;
 use crate::cypher::{CypherRunner, Params};
 use crate::{BoltUrl, TargetError};
@@ -52,10 +52,10 @@ pub(crate) struct Client {
     fence: std::sync::atomic::AtomicI64,
     /// Relationship types whose one-statement write found something to look at closer (see
     /// `write::optimistic`).
-    pub(crate) pessimistic: PessimisticTypes,
+    pub(crate) pessimistic: PessimisticNames,
     /// Labels whose batches met a key already in the graph when written without a lookup
     /// (see `write::create_only`).
-    pub(crate) pessimistic_labels: PessimisticTypes,
+    pub(crate) pessimistic_labels: PessimisticNames,
     /// The run's owned labels and the keys the server keeps unique (see [`Ownership`]).
     pub(crate) ownership: Ownership,
     /// How keyed relationships are found, per type (see [`RelationshipKeys`]).
@@ -110,8 +110,8 @@ impl Client {
             backoff: Backoff::default(),
             serial: tokio::sync::Mutex::new(()),
             fence: std::sync::atomic::AtomicI64::new(0),
-            pessimistic: PessimisticTypes::default(),
-            pessimistic_labels: PessimisticTypes::default(),
+            pessimistic: PessimisticNames::default(),
+            pessimistic_labels: PessimisticNames::default(),
             ownership: Ownership::default(),
             relationship_keys: RelationshipKeys::default(),
         };

@@ -32,7 +32,7 @@ use grafter_model::Value;
 use super::client::{Client, retryable};
 use super::params::{self, exact_column, from_bolt};
 use super::server::Server;
-use super::statements::{Sizer, cut};
+use super::statements::{Sizer, Statement, cut};
 use crate::cypher::batch::{PreparedBatch, Shape};
 use crate::cypher::bookkeeping::{checkpoint_params, lost_batches, naming_owned_label, stored_batches};
 use crate::cypher::queries::{
@@ -261,6 +261,29 @@ fn client_target(client: &Client) -> String {
     crate::cypher::CypherRunner::target(client).to_owned()
 }
 
+/// A failure for good while writing to `client`'s target.
+fn for_good(client: &Client, message: impl std::fmt::Display) -> Failure {
+    Failure::Final(TargetError::Write { target: client_target(client), message: message.to_string() })
+}
+
+/// A batch to be written without a lookup, every record as created: its report, the
+/// parameters its statements share (the checkpoint's, and `extra`), and its rows cut into
+/// statements of `query`.
+fn as_created(
+    job: &Job<'_>,
+    batch: &BoltBatch,
+    extra: Vec<(String, Value)>,
+    query: &dyn Fn(&[usize]) -> String,
+) -> Result<(WriteReport, BoltMap, Vec<Statement>), Failure> {
+    let report = batch.prepared.report();
+    let mut params = job.write_params(&batch.prepared.shape, &report);
+    params.extend(extra);
+    let fixed = job.client.parameters(&params).map_err(Failure::Final)?;
+    let rows: Vec<&Row> = batch.rows.iter().collect();
+    let statements = cut(job.client, &rows, &fixed, &[], query).map_err(|e| for_good(job.client, e))?;
+    Ok((report, fixed, statements))
+}
+
 /// Writes an encoded batch and its checkpoint; see the module documentation.
 pub(crate) async fn write(
     client: &Client,
@@ -360,9 +383,8 @@ async fn write_batch(
     before_commit: &mut BeforeCommit,
 ) -> Result<WriteReport, Failure> {
     let Job { client, run_id, owned, .. } = *job;
-    let target = client_target(client);
     let parameters = |params: &[(String, Value)]| client.parameters(params).map_err(Failure::Final);
-    let cutting = |e: BoltError| Failure::Final(TargetError::Write { target: target.clone(), message: e.to_string() });
+    let cutting = |e: BoltError| for_good(client, e);
     // Inside a transaction RUN carries no `extra`; on its own it names the graph.
     let extra = if matches!(session, Session::Tx(_)) { Vec::new() } else { client.run_extra() };
     let run = parameters(&[("run".to_owned(), Value::from(run_id))])?;
@@ -392,7 +414,7 @@ async fn write_batch(
         existing = batch.prepared.decide(found);
     }
     let report = batch.prepared.report();
-    before_commit(&report).map_err(|message| Failure::Final(TargetError::Write { target: target.clone(), message }))?;
+    before_commit(&report).map_err(|message| for_good(client, message))?;
 
     // 2. The records and the checkpoint.
     let stored = job.checkpoint.with_outcomes(&report);
@@ -436,10 +458,13 @@ async fn write_batch(
 
 /// A relationship batch as one statement that matches each record's ends once and writes
 /// the batch with its checkpoint only if every end is there once and no relationship of the
-/// batch exists yet (`queries::optimistic_relationship_write`); `None` when it wrote
-/// nothing and the batch takes the lookup-then-write way, in the same transaction. On a
-/// first load that saves the lookup, which matched every end a second time. Tried until it
-/// finds something to look at closer once for the relationship type (`PessimisticTypes`).
+/// batch exists yet (`queries::optimistic_relationship_write`). When something needs a
+/// closer look it wrote nothing, and the batch takes the lookup-then-write way: in the same
+/// transaction (`None`, where the statement gathers the batch: Neo4j), or in a new one once
+/// this one is rolled back ([`Failure::NeedsLookup`], where the statement counts what it
+/// wrote: ArcadeDB). On a first load that saves the lookup, which matched every end a second
+/// time. Tried until it finds something to look at closer once for the relationship type
+/// (`PessimisticNames`).
 async fn optimistic(
     job: &Job<'_>,
     session: &mut Session<'_>,
@@ -452,22 +477,16 @@ async fn optimistic(
     if !matches!(session, Session::Tx(_)) || batch.rows.is_empty() || client.pessimistic.contains(&spec.rel_type) {
         return Ok(None);
     }
-    let target = client_target(client);
-    let report = batch.prepared.report();
-    let mut fixed = job.write_params(&batch.prepared.shape, &report);
-    fixed.push(("n".to_owned(), Value::Int(batch.rows.len() as i64)));
-    let fixed = client.parameters(&fixed).map_err(Failure::Final)?;
-    let rows: Vec<&Row> = batch.rows.iter().collect();
-    let mut statements = cut(client, &rows, &fixed, &[], &|exact| {
+    let count = vec![("n".to_owned(), Value::Int(batch.rows.len() as i64))];
+    let (report, fixed, mut statements) = as_created(job, batch, count, &|exact| {
         optimistic_relationship_write(spec, &exact_column(exact), job.owned, job.keys, optimism)
-    })
-    .map_err(|e| Failure::Final(TargetError::Write { target: target.clone(), message: e.to_string() }))?;
+    })?;
     // All or nothing needs the whole batch in one statement.
     if statements.len() != 1 {
         return Ok(None);
     }
     let statement = statements.remove(0);
-    before_commit(&report).map_err(|message| Failure::Final(TargetError::Write { target: target.clone(), message }))?;
+    before_commit(&report).map_err(|message| for_good(client, message))?;
     let mut params = fixed;
     params.insert("rows".into(), BoltValue::List(statement.rows));
     let written = session.run(client, &statement.query, params).await.map_err(lost(Some(&report)))?;
@@ -507,14 +526,9 @@ async fn create_only(
     {
         return Ok(None);
     }
-    let target = client_target(client);
-    let report = batch.prepared.report();
-    let fixed = client.parameters(&job.write_params(&batch.prepared.shape, &report)).map_err(Failure::Final)?;
-    let rows: Vec<&Row> = batch.rows.iter().collect();
-    let statements =
-        cut(client, &rows, &fixed, &[], &|exact| node_writes(spec, UNWIND_ROWS, &exact_column(exact), true).1)
-            .map_err(|e| Failure::Final(TargetError::Write { target: target.clone(), message: e.to_string() }))?;
-    before_commit(&report).map_err(|message| Failure::Final(TargetError::Write { target: target.clone(), message }))?;
+    let (report, fixed, statements) =
+        as_created(job, batch, Vec::new(), &|exact| node_writes(spec, UNWIND_ROWS, &exact_column(exact), true).1)?;
+    before_commit(&report).map_err(|message| for_good(client, message))?;
     for statement in statements {
         let mut params = fixed.clone();
         params.insert("rows".into(), BoltValue::List(statement.rows));

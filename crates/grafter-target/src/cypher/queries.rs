@@ -272,17 +272,18 @@ pub(crate) fn optimistic_relationship_write(
 /// take the lookup-then-write way from then on (a re-run over elements that exist would pay
 /// for a statement that never writes, batch after batch).
 #[derive(Debug, Default)]
-pub(crate) struct PessimisticTypes(std::sync::Mutex<std::collections::HashSet<String>>);
+pub(crate) struct PessimisticNames(std::sync::Mutex<std::collections::HashSet<String>>);
 
-impl PessimisticTypes {
-    /// Whether `rel_type`'s one-statement write found something to look at closer before.
-    pub(crate) fn contains(&self, rel_type: &str) -> bool {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains(rel_type)
+impl PessimisticNames {
+    /// Whether the write without a lookup of `name` (a type or a label) found something to
+    /// look at closer before.
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains(name)
     }
 
-    /// Remembers that `rel_type`'s one-statement write found something to look at closer.
-    pub(crate) fn insert(&self, rel_type: &str) {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(rel_type.to_owned());
+    /// Remembers that the write without a lookup of `name` found something to look at closer.
+    pub(crate) fn insert(&self, name: &str) {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(name.to_owned());
     }
 }
 

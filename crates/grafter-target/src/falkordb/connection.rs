@@ -15,7 +15,7 @@ use tokio::sync::Mutex;
 use super::failed;
 use super::literal::params_prefix;
 use super::reply::{self, Names, Reply};
-use crate::cypher::queries::PessimisticTypes;
+use crate::cypher::queries::PessimisticNames;
 use crate::cypher::retry::Backoff;
 use crate::cypher::{CypherRunner, Params};
 use crate::{FalkorDbUrl, TargetError};
@@ -109,7 +109,7 @@ pub(crate) struct Client {
     /// Retries, and whether the server is taken as down.
     backoff: Backoff,
     /// Relationship types whose one-query write failed once (see `write`).
-    pub(crate) pessimistic: PessimisticTypes,
+    pub(crate) pessimistic: PessimisticNames,
 }
 
 impl Client {
@@ -137,7 +137,7 @@ impl Client {
             token: std::sync::atomic::AtomicI64::new(0),
             names: Mutex::new(Names::default()),
             backoff: Backoff::default(),
-            pessimistic: PessimisticTypes::default(),
+            pessimistic: PessimisticNames::default(),
         })
     }
 
