@@ -8,7 +8,7 @@ use grafter_plan::Plan;
 use grafter_target::{Access, GraphTarget};
 
 use crate::lease::{DEFAULT_LEASE, Lease, holder};
-use crate::run::open_target;
+use crate::session::open_target;
 use crate::{EngineError, identity};
 
 /// Runs `work` on the plan's target and closes it whatever happens.

@@ -17,7 +17,7 @@ use grafter_plan::{Plan, ReadSpec};
 use grafter_source::{KeyRange, Read, ScanRequest};
 
 use crate::EngineError;
-use crate::run::open_source;
+use crate::session::open_source;
 
 /// What to export.
 #[derive(Debug, Clone)]

@@ -25,7 +25,7 @@ use grafter_target::{Access, EndpointSpec, GraphTarget, RowStream};
 
 use crate::EngineError;
 use crate::export::{ExportOptions, ExportSummary, ExportedEntity};
-use crate::run::open_target;
+use crate::session::open_target;
 
 /// Writes the target graph of `plan` into the archive `options` describe.
 pub async fn export_graph(plan: &Plan, options: &ExportOptions) -> Result<ExportSummary, EngineError> {

@@ -8,7 +8,7 @@ use grafter_plan::{MappingKind, Plan};
 use grafter_target::{Checkpoint, GraphTarget};
 
 use crate::prepare::PreparedMapping;
-use crate::run::{RunOptions, new_run_id};
+use crate::session::new_run_id;
 use crate::{EngineError, MappingStats, MappingStatus, Observer, identity};
 
 /// A new record of kind `kind` for `plan`, started now, its mappings pending.
@@ -55,10 +55,20 @@ pub(crate) fn error_text(plan: &Plan, error: &dyn std::fmt::Display) -> String {
     grafter_model::Secrets::of([plan.source_url.as_str(), plan.target_url.as_str()]).hide(&error.to_string())
 }
 
+/// What a new run's record needs to know of the run's options.
+pub(crate) struct NewRun<'a> {
+    /// The mappings `--only` selected (empty: all).
+    pub only: &'a [String],
+    /// `--fresh`: earlier checkpoints are ignored.
+    pub fresh: bool,
+    /// Whether to take a snapshot for `grafter rollback`.
+    pub snapshot: bool,
+}
+
 /// Records a new run: its fingerprint and snapshot before anything is written.
 pub(crate) async fn new_record(
     plan: &Plan,
-    options: &RunOptions,
+    options: NewRun<'_>,
     source: String,
     target: &Arc<dyn GraphTarget>,
     observer: &Arc<dyn Observer>,
@@ -88,7 +98,7 @@ pub(crate) async fn new_record(
     let snapshot = if options.snapshot { target.snapshot(&id).await? } else { None };
     let marks = target.begin_run(None).await?;
     let names: Vec<String> = prepared.iter().map(|p| p.mapping.name.clone()).collect();
-    let mut record = blank_record(plan, id, grafter_model::RunKind::Load, &source, &options.only, &names);
+    let mut record = blank_record(plan, id, grafter_model::RunKind::Load, &source, options.only, &names);
     record.fingerprint_before = Some(before.overall_hex());
     record.snapshot = snapshot;
     record.marks = Some(marks);

@@ -14,6 +14,7 @@
 //! connectors, only their traits.
 
 mod admin;
+mod describe;
 mod error;
 mod export;
 mod fault;
@@ -30,6 +31,7 @@ mod rejects;
 mod remap;
 mod resume;
 mod run;
+mod session;
 mod snapshots;
 mod summary;
 mod sync;
@@ -37,14 +39,16 @@ mod throughput;
 mod verify;
 
 pub use admin::{LockState, RollbackReport, RollbackTarget, break_lock, fingerprint, history, lock_status, rollback};
+pub use describe::{PlanDescription, describe_plan};
 pub use error::EngineError;
 pub use export::{ExportOptions, ExportSummary, ExportedEntity, export};
 pub use graph_archive::{export_graph, import_plan};
 pub use lease::{DEFAULT_LEASE, holder};
 pub use observer::{NullObserver, Observer};
-pub use prepare::{PlanDescription, PreparedMapping, describe_plan};
+pub use prepare::PreparedMapping;
 pub use rejects::sync_reject_file;
-pub use run::{RunOptions, new_run_id, run};
+pub use run::{RunOptions, run};
+pub use session::new_run_id;
 pub use snapshots::{Rollback, SnapshotEntry, list_snapshots, prune_snapshots, rollback_states};
 pub use summary::{MappingStats, MappingStatus, RunSummary};
 pub use sync::{Counts, MappingSync, PassReport, SyncEnd, SyncOptions, SyncSummary, sync};

@@ -16,7 +16,7 @@ pub trait Observer: Send + Sync {
     /// A mapping finished (or stopped: see its status).
     fn mapping_finished(&self, stats: &MappingStats);
     /// A pass of `grafter sync` ended.
-    fn sync_pass(&self, report: &crate::sync::PassReport) {
+    fn sync_pass(&self, report: &crate::sync::report::PassReport) {
         let _ = report;
     }
 }

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use grafter_model::{Catalog, Cursor};
-use grafter_plan::{BoundMapping, Mapping, MappingKind, Plan, ReadSpec, bind};
+use grafter_model::Cursor;
+use grafter_plan::{BoundMapping, Mapping, MappingKind, ReadSpec, bind};
 use grafter_source::{Filter, Read, ScanRequest, Source};
 use grafter_target::{EndpointSpec, NodeSpec, RelSpec};
 
@@ -100,39 +100,4 @@ pub(crate) async fn prepare(
     };
     let remap = Arc::new(crate::remap::Remapper::load(mapping, remaps, &bound.scan_columns, source).await?);
     Ok(PreparedMapping { mapping: mapping.clone(), bound, request, shape, remap })
-}
-
-/// What `grafter plan` learns from the source.
-#[derive(Debug, Clone)]
-pub struct PlanDescription {
-    /// Every mapping bound against its read's columns, by name.
-    pub bound: BTreeMap<String, BoundMapping>,
-    /// The source's tables, when it can describe them (SQL sources), for the warnings that
-    /// need them (table inheritance).
-    pub catalog: Option<Catalog>,
-}
-
-/// Binds every mapping of `plan` against its source, for `grafter plan` to show exact
-/// properties, and reads the source's catalog when some mapping reads a table. Stops at the
-/// first mapping that does not fit.
-pub async fn describe_plan(plan: &Plan) -> Result<PlanDescription, EngineError> {
-    let source = crate::run::open_source(plan).await?;
-    let source = source.as_ref();
-    let mut bound = BTreeMap::new();
-    for mapping in &plan.mappings {
-        let prepared = prepare(mapping, &plan.remaps, source, plan.run.batch_size).await?;
-        bound.insert(mapping.name.clone(), prepared.bound);
-    }
-    let reads_tables = plan.mappings.iter().any(|m| matches!(m.read, ReadSpec::Table(_)));
-    let catalog = if reads_tables {
-        match source.introspect().await {
-            Ok(catalog) => Some(catalog),
-            // File sources have no catalog to ask.
-            Err(grafter_source::SourceError::Unsupported { .. }) => None,
-            Err(error) => return Err(error.into()),
-        }
-    } else {
-        None
-    };
-    Ok(PlanDescription { bound, catalog })
 }

@@ -12,16 +12,18 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
 use grafter_model::{RunRecord, RunStatus, now, redact_url};
-use grafter_plan::{Mapping, MappingKind, Plan};
-use grafter_source::{Source, SourceOptions};
-use grafter_target::{Access, GraphTarget, KeyIndex, TargetError};
+use grafter_plan::{MappingKind, Plan};
+use grafter_source::Source;
+use grafter_target::{Access, GraphTarget, TargetError};
 
 use crate::interrupt::{StopRequest, watch_signals};
 use crate::lease::{DEFAULT_LEASE, Lease, holder};
+use crate::ledger::NewRun;
 use crate::pipeline::{RunContext, new_stats, run_mapping};
-use crate::prepare::{PreparedMapping, prepare};
+use crate::prepare::PreparedMapping;
 use crate::rejects::RejectSink;
 use crate::resume::{Decision, ResumePlan, decide};
+use crate::session::{closing, key_indexes, new_run_id, open_source, open_target, prepare_all, select};
 use crate::throughput::Throughput;
 use crate::verify::{VerifyOptions, verify_with};
 use crate::{EngineError, MappingStats, MappingStatus, Observer, RunSummary, ledger};
@@ -78,64 +80,6 @@ impl Default for RunOptions {
     }
 }
 
-/// A new run id: UTC time and a few random-ish hex digits, readable and sortable.
-pub fn new_run_id() -> String {
-    let now = chrono::Utc::now();
-    let salt = (now.timestamp_subsec_nanos() ^ std::process::id().wrapping_mul(0x9e37_79b9)) & 0xffff;
-    // Milliseconds keep ids in start order, which is how the newest run is found.
-    format!("{}-{salt:04x}", now.format("%Y%m%dT%H%M%S%.3fZ"))
-}
-
-/// The mappings `--only` selects, in load order.
-pub(crate) fn select<'p>(plan: &'p Plan, only: &[String]) -> Result<Vec<&'p Mapping>, EngineError> {
-    for name in only {
-        if plan.mapping(name).is_none() {
-            let names: Vec<&str> = plan.mappings.iter().map(|m| m.name.as_str()).collect();
-            let suggestion = grafter_model::suggest(name, names.iter().copied());
-            return Err(EngineError::UnknownMapping { name: name.clone(), suggestion, known: names.join(", ") });
-        }
-    }
-    Ok(plan.mappings.iter().filter(|m| only.is_empty() || only.contains(&m.name)).collect())
-}
-
-/// Key indexes for every label the selected mappings create or connect.
-pub(crate) fn key_indexes(selected: &[PreparedMapping]) -> Vec<KeyIndex> {
-    let mut indexes: Vec<KeyIndex> = Vec::new();
-    let mut add = |label: &str, properties: &[String]| {
-        if !indexes.iter().any(|i| i.label == label) {
-            indexes.push(KeyIndex { label: label.to_owned(), properties: properties.to_vec() });
-        }
-    };
-    for prepared in selected {
-        match &prepared.mapping.kind {
-            MappingKind::Node { label, key } => add(label, key),
-            MappingKind::Relationship { start, end, .. } => {
-                add(&start.label, &start.key_properties);
-                add(&end.label, &end.key_properties);
-            }
-        }
-    }
-    indexes
-}
-
-/// Opens the plan's source.
-pub(crate) async fn open_source(plan: &Plan) -> Result<Arc<dyn Source>, EngineError> {
-    let base = plan.config_dir();
-    let mut options = SourceOptions::default();
-    options.csv.delimiter = u8::try_from(plan.csv.delimiter).unwrap_or(b',');
-    options.csv.null = Some(plan.csv.null.clone());
-    options.csv.has_header = plan.csv.header;
-    options.csv.trim = plan.csv.trim;
-    options.types = plan.types;
-    Ok(Arc::from(grafter_source::open(&plan.source_url, base, &options).await?))
-}
-
-/// Opens the plan's target.
-pub(crate) async fn open_target(plan: &Plan, access: Access) -> Result<Arc<dyn GraphTarget>, EngineError> {
-    let base = plan.config_dir();
-    Ok(Arc::from(grafter_target::open(&plan.target_url, base, access).await?))
-}
-
 /// Runs `plan`.
 pub async fn run(plan: &Plan, options: &RunOptions, observer: Arc<dyn Observer>) -> Result<RunSummary, EngineError> {
     let started = Instant::now();
@@ -150,10 +94,7 @@ pub async fn run(plan: &Plan, options: &RunOptions, observer: Arc<dyn Observer>)
     }
     let batch_size = options.batch_size.unwrap_or(plan.run.batch_size).max(1);
     let source = open_source(plan).await?;
-    let mut prepared = Vec::with_capacity(selected.len());
-    for mapping in &selected {
-        prepared.push(prepare(mapping, &plan.remaps, source.as_ref(), batch_size).await?);
-    }
+    let prepared = prepare_all(plan, &selected, source.as_ref(), batch_size).await?;
 
     if options.dry_run {
         let mut summary = summary_shell(plan, source.describe(), new_run_id(), RunStatus::Pending, 0);
@@ -171,12 +112,7 @@ pub async fn run(plan: &Plan, options: &RunOptions, observer: Arc<dyn Observer>)
     let target = open_target(plan, Access::Write).await?;
     let run =
         Run { plan, options, prepared: &prepared, source: &source, target: &target, observer: &observer, started };
-    let result = run.locked().await;
-    // Close even after a failure: what was committed must reach the file.
-    let closed = target.close().await;
-    let summary = result?;
-    closed?;
-    Ok(summary)
+    closing(&target, run.locked()).await
 }
 
 fn summary_shell(plan: &Plan, source: String, run_id: String, status: RunStatus, attempt: u32) -> RunSummary {
@@ -269,7 +205,9 @@ impl Run<'_> {
         let mut record = match open_run {
             Some(record) => ledger::resume_record(record.clone(), target.as_ref(), observer.as_ref()).await?,
             None => {
-                ledger::new_record(plan, self.options, self.source.describe(), target, observer, self.prepared).await?
+                let options = self.options;
+                let new_run = NewRun { only: &options.only, fresh: options.fresh, snapshot: options.snapshot };
+                ledger::new_record(plan, new_run, self.source.describe(), target, observer, self.prepared).await?
             }
         };
         target.save_run(&record).await?;

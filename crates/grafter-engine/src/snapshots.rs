@@ -15,7 +15,7 @@ use grafter_target::{Access, GraphTarget};
 
 use crate::EngineError;
 use crate::lease::{DEFAULT_LEASE, Lease, holder};
-use crate::run::open_target;
+use crate::session::open_target;
 
 /// Whether a run can be rolled back now.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

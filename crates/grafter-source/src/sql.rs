@@ -2,12 +2,15 @@
 //! the columns a request reads, the refusal that names a column the read lacks, and the
 //! `FROM` target a table or a query becomes.
 
+use grafter_model::Value;
+
+use crate::source::filter_columns;
 use crate::{Read, ScanRequest, SourceError};
 
 /// Every column `request` reads: those it delivers, those it skips rows without, its key,
 /// and its filtered columns.
 pub(crate) fn requested_columns(request: &ScanRequest) -> impl Iterator<Item = &String> {
-    request.columns.iter().chain(&request.skip_null).chain(&request.order_by).chain(crate::filter_columns(request))
+    request.columns.iter().chain(&request.skip_null).chain(&request.order_by).chain(filter_columns(request))
 }
 
 /// Fails with [`SourceError::UnknownColumn`] for the first of `wanted` that is not among
@@ -65,4 +68,37 @@ mod tests {
         assert_eq!(from_clause(&Read::Table("a b".into()), quote), "`a b`");
         assert_eq!(from_clause(&Read::Query(" SELECT 1; ".into()), quote), "(SELECT 1) AS grafter_query");
     }
+}
+
+/// ` WHERE k1 IS NOT NULL AND … ORDER BY k1 DESC, … LIMIT 1`: what a SELECT of the key
+/// columns (`quoted`, already quoted for the dialect) needs to return the greatest key.
+pub(crate) fn greatest_key_clauses(quoted: &[String]) -> String {
+    format!(
+        " WHERE {} ORDER BY {} LIMIT 1",
+        quoted.iter().map(|k| format!("{k} IS NOT NULL")).collect::<Vec<_>>().join(" AND "),
+        quoted.iter().map(|k| format!("{k} DESC")).collect::<Vec<_>>().join(", "),
+    )
+}
+
+/// `(k1, k2) IN ((…, …), …)`: the rows whose key (columns `quoted`, already quoted for the
+/// dialect) is one of `keys`, each value written by `mark(column position, value)` as a
+/// placeholder. `keys` must not be empty (an empty list is each dialect's own `false`).
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub(crate) fn key_in_condition(
+    quoted: &[String],
+    keys: &[Vec<Value>],
+    mut mark: impl FnMut(usize, &Value) -> String,
+) -> Result<String, String> {
+    if quoted.is_empty() {
+        return Err("rows chosen by key need a key to order by".into());
+    }
+    let mut tuples = Vec::with_capacity(keys.len());
+    for key in keys {
+        if key.len() != quoted.len() {
+            return Err(format!("a key has {} values but the key has {} columns", key.len(), quoted.len()));
+        }
+        let marks: Vec<String> = key.iter().enumerate().map(|(i, value)| mark(i, value)).collect();
+        tuples.push(format!("({})", marks.join(", ")));
+    }
+    Ok(format!("({}) IN ({})", quoted.join(", "), tuples.join(", ")))
 }

@@ -18,6 +18,7 @@ use grafter_model::{KeyHash, PendingRow, SourceRow, SyncState, Value};
 use grafter_source::Source;
 use grafter_target::{Anchor, AnchorKey, ChangeCommit, ChangeOutcome, ChangeSet, GraphTarget, RecordBatch, RelRecord};
 
+use super::report::Counts;
 use super::tracked::{Removal, Tracked};
 use crate::EngineError;
 use crate::records::{Origin, Rejected, RowData, transform};
@@ -53,43 +54,6 @@ pub(crate) struct Incoming {
 /// An identity as text, to find it again whatever type its values came back in.
 pub(crate) fn identity_text(identity: &[Value]) -> String {
     identity.iter().map(ToString::to_string).collect::<Vec<_>>().join("\u{1f}")
-}
-
-/// What a batch did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Counts {
-    /// Changes read.
-    pub read: u64,
-    /// Elements created.
-    pub created: u64,
-    /// Elements updated.
-    pub updated: u64,
-    /// Elements deleted (nodes, or a row's relationships).
-    pub deleted: u64,
-    /// Changes the graph already held.
-    pub unchanged: u64,
-    /// Rows sent to the reject file.
-    pub rejected: u64,
-    /// Rows waiting for their nodes after the batch.
-    pub waiting: u64,
-}
-
-impl Counts {
-    /// Adds another batch's figures (`waiting` is a level, not a sum: the latest counts).
-    pub fn add(&mut self, other: &Counts) {
-        self.read += other.read;
-        self.created += other.created;
-        self.updated += other.updated;
-        self.deleted += other.deleted;
-        self.unchanged += other.unchanged;
-        self.rejected += other.rejected;
-        self.waiting = other.waiting;
-    }
-
-    /// Changes applied: created, updated or deleted.
-    pub fn applied(&self) -> u64 {
-        self.created + self.updated + self.deleted
-    }
 }
 
 /// What every batch of a sync needs.

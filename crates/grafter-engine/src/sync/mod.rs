@@ -22,6 +22,7 @@
 
 mod change_log;
 mod changes;
+pub(crate) mod report;
 mod tracked;
 pub(crate) mod watermark;
 
@@ -35,14 +36,14 @@ use grafter_plan::Plan;
 use grafter_source::Source;
 use grafter_target::{Access, GraphTarget};
 
-pub use self::changes::Counts;
 use self::changes::{BatchContext, Incoming};
+pub use self::report::{Counts, MappingSync, PassReport, SyncEnd, SyncSummary};
 use self::tracked::Tracked;
 use crate::interrupt::{StopRequest, watch_signals};
 use crate::lease::{DEFAULT_LEASE, Lease, holder};
 use crate::prepare::prepare;
 use crate::rejects::{RejectSink, sync_reject_file};
-use crate::run::{new_run_id, open_source, open_target, select};
+use crate::session::{closing, key_indexes, new_run_id, open_source, open_target, select};
 use crate::verify::{VerifyOptions, VerifyReport, verify_with};
 use crate::{EngineError, Observer};
 
@@ -91,90 +92,6 @@ impl Default for SyncOptions {
     }
 }
 
-/// One pass, as reported after it ended.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct PassReport {
-    /// The pass's number in the session (from 1).
-    pub pass: u64,
-    /// Per mapping, what the pass did.
-    pub mappings: Vec<(String, Counts)>,
-    /// How long it took.
-    pub seconds: f64,
-    /// Whether it read every change (not stopped half-way).
-    pub complete: bool,
-    /// Seconds since the last complete pass began: every change committed before then
-    /// (within the overlap) is in the graph.
-    pub lag_seconds: f64,
-    /// The newest change applied so far, per the mappings' cursor values.
-    pub newest_change: Option<String>,
-}
-
-impl PassReport {
-    /// The pass's figures over all mappings.
-    pub fn total(&self) -> Counts {
-        let mut total = Counts::default();
-        for (_, counts) in &self.mappings {
-            total.add(counts);
-        }
-        total.waiting = self.mappings.iter().map(|(_, c)| c.waiting).sum();
-        total
-    }
-}
-
-/// Why a session ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SyncEnd {
-    /// One pass was asked for, and done.
-    OnePass,
-    /// Stopped by Ctrl-C / SIGTERM (or a lost lock) after a batch.
-    Stopped,
-    /// The lag was small and the verification passed (`--until-caught-up`).
-    CaughtUp,
-}
-
-/// A mapping's standing at the end of a session.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct MappingSync {
-    /// The mapping.
-    pub mapping: String,
-    /// How its changes are found.
-    pub tracking: String,
-    /// What the session did for it.
-    pub session: Counts,
-    /// What every sync of it did, from its first watermark on (committed batches only, so
-    /// a crash never counts a change twice).
-    pub since_first: Counts,
-    /// Its watermark now, as text.
-    pub watermark: String,
-    /// The newest change applied, for people to read.
-    pub newest_change: Option<String>,
-    /// Rows waiting for their nodes.
-    pub waiting: u64,
-}
-
-/// What a sync session did.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct SyncSummary {
-    /// The session's id (its history record).
-    pub session: String,
-    /// Passes run.
-    pub passes: u64,
-    /// Per mapping.
-    pub mappings: Vec<MappingSync>,
-    /// Why it ended.
-    pub end: SyncEnd,
-    /// The lag after the last complete pass.
-    pub lag_seconds: Option<f64>,
-    /// The verification that ended an `--until-caught-up` session.
-    #[serde(skip)]
-    pub verification: Option<VerifyReport>,
-    /// The sync reject file, if anything was ever rejected there.
-    pub reject_file: Option<std::path::PathBuf>,
-    /// Seconds the session took.
-    pub seconds: f64,
-}
-
 /// `grafter sync`.
 pub async fn sync(plan: &Plan, options: &SyncOptions, observer: Arc<dyn Observer>) -> Result<SyncSummary, EngineError> {
     let started = Instant::now();
@@ -211,11 +128,7 @@ pub async fn sync(plan: &Plan, options: &SyncOptions, observer: Arc<dyn Observer
         batch_size,
         started,
     };
-    let result = session.locked().await;
-    let closed = target.close().await;
-    let summary = result?;
-    closed?;
-    Ok(summary)
+    closing(&target, session.locked()).await
 }
 
 /// Sets the first sync state of the tracked mappings a run is about to load from the start:
@@ -365,7 +278,7 @@ impl Session<'_> {
         let mut states = self.states().await?;
         if self.target.indexes_first() {
             let prepared: Vec<_> = self.tracked.iter().map(|t| t.prepared.clone()).collect();
-            self.target.ensure_indexes(&crate::run::key_indexes(&prepared)).await?;
+            self.target.ensure_indexes(&key_indexes(&prepared)).await?;
         }
         let mut record = self.new_record(id);
         self.target.save_run(&record).await?;

@@ -48,9 +48,8 @@ pub use self::report::{
     CheckReport, ElementRef, FieldDifference, Finding, MappingReport, MappingVerdict, NodeRef, NotFromConfig,
     RunGlance, Verdict, VerifyReport,
 };
-use crate::prepare::prepare;
 use crate::rejects::sync_reject_file;
-use crate::run::{open_source, open_target, select};
+use crate::session::{closing, open_source, open_target, prepare_all};
 use crate::{EngineError, Observer};
 
 /// How to verify.
@@ -75,10 +74,10 @@ pub async fn verify(
     options: &VerifyOptions,
     observer: Arc<dyn Observer>,
 ) -> Result<VerifyReport, EngineError> {
-    select(plan, &options.only)?;
+    crate::session::select(plan, &options.only)?;
     let source = open_source(plan).await?;
     let target = open_target(plan, Access::Read).await?;
-    let result: Result<VerifyReport, EngineError> = async {
+    closing(&target, async {
         let mut report = verify_with(plan, options, &source, &target, &observer).await?;
         if let Some(holder) = target.lock_holder().await?
             && !holder.is_expired(chrono::Utc::now())
@@ -86,12 +85,8 @@ pub async fn verify(
             report.warnings.push(format!("the target is locked ({holder}): it may have changed while it was read"));
         }
         Ok(report)
-    }
-    .await;
-    let closed = target.close().await;
-    let report = result?;
-    closed?;
-    Ok(report)
+    })
+    .await
 }
 
 /// What every group's verification shares.
@@ -113,10 +108,8 @@ pub(crate) async fn verify_with(
     observer: &Arc<dyn Observer>,
 ) -> Result<VerifyReport, EngineError> {
     let started = Instant::now();
-    let mut prepared = Vec::with_capacity(plan.mappings.len());
-    for mapping in &plan.mappings {
-        prepared.push(prepare(mapping, &plan.remaps, source.as_ref(), plan.run.batch_size).await?);
-    }
+    let every: Vec<_> = plan.mappings.iter().collect();
+    let prepared = prepare_all(plan, &every, source.as_ref(), plan.run.batch_size).await?;
     let only = &options.only;
     let mut groups = group::groups(&prepared, |name| only.is_empty() || only.iter().any(|o| o == name));
     let mut warnings = Vec::new();

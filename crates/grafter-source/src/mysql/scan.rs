@@ -186,7 +186,7 @@ impl Conditions {
             Filter::KeyIn(values) if values.is_empty() && !keys.is_empty() => "FALSE".to_owned(),
             Filter::KeyIn(values) => {
                 let names: Vec<String> = keys.iter().map(|c| quote_ident(&c.name)).collect();
-                crate::key_in_condition(&names, values, |i, value| self.placeholder(keys[i], value))?
+                crate::sql::key_in_condition(&names, values, |i, value| self.placeholder(keys[i], value))?
             }
         };
         self.conditions.push(condition);
@@ -266,7 +266,7 @@ pub(super) async fn max_key(
     check_key(source, connection, read, key).await?;
     let quoted: Vec<String> = key.iter().map(|k| quote_ident(k)).collect();
     let sql =
-        format!("SELECT {} FROM {}{}", quoted.join(", "), from_clause(read), crate::greatest_key_clauses(&quoted));
+        format!("SELECT {} FROM {}{}", quoted.join(", "), from_clause(read), crate::sql::greatest_key_clauses(&quoted));
     key_row(source, connection, read, &sql, Params::Empty).await
 }
 

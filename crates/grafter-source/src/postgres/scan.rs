@@ -118,7 +118,7 @@ impl Conditions {
                     "false".to_owned()
                 } else {
                     let names: Vec<String> = columns.iter().map(|c| quote_ident(&c.column.name)).collect();
-                    crate::key_in_condition(&names, keys, |i, value| self.placeholder(value, &columns[i].ty))?
+                    crate::sql::key_in_condition(&names, keys, |i, value| self.placeholder(value, &columns[i].ty))?
                 }
             }
         };
@@ -281,7 +281,8 @@ pub(super) async fn max_key(
     let quoted: Vec<String> = keys.iter().map(|k| quote_ident(&k.column.name)).collect();
     let outer: Vec<String> =
         quoted.iter().zip(&decoders).map(|(k, (_, cast))| format!("{k}{}", cast.suffix())).collect();
-    let sql = format!("SELECT {} FROM {}{}", outer.join(", "), described.from, crate::greatest_key_clauses(&quoted));
+    let sql =
+        format!("SELECT {} FROM {}{}", outer.join(", "), described.from, crate::sql::greatest_key_clauses(&quoted));
     let rows = client.query(&sql, &[]).await.map_err(|e| source.query_error(&e, read, &sql))?;
     rows.first().map(|row| decode_key_row(source, read, &sql, row, &keys, &decoders, "greatest key")).transpose()
 }

@@ -201,7 +201,7 @@ pub(super) fn max_key(
         .collect();
     let quoted: Vec<String> = key.iter().map(|k| quote_ident(k)).collect();
     let sql =
-        format!("SELECT {} FROM {}{}", quoted.join(", "), from_clause(read), crate::greatest_key_clauses(&quoted));
+        format!("SELECT {} FROM {}{}", quoted.join(", "), from_clause(read), crate::sql::greatest_key_clauses(&quoted));
     let result = query_row(connection, &sql, &[], |row| {
         (0..key.len())
             .map(|i| Ok(convert(row.get_ref(i)?, conversions[i], source.types.bytes).unwrap_or(Value::Null)))

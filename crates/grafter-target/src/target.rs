@@ -1,0 +1,327 @@
+//! The [`GraphTarget`] trait every store implements, and what it is asked in: [`KeyIndex`],
+//! [`Access`], the [`RowStream`] of a read, the commit hooks of a load and a sync. A leaf of
+//! the crate's imports: it names the records, the census and the dialect, never a store.
+
+use std::path::Path;
+use std::pin::Pin;
+
+use async_trait::async_trait;
+use futures::Stream;
+use grafter_model::{Fingerprint, LockHolder, RunRecord, SyncState, Value};
+
+use crate::census::{Census, KnownProperties};
+use crate::dialect::{Ddl, Dialect};
+use crate::error::TargetError;
+use crate::read_only::writing_clause;
+use crate::records::{
+    ChangeReport, ChangeSet, Checkpoint, Encoded, EndpointSpec, QueryResult, RecordBatch, WriteReport,
+};
+
+/// Whether a process with this id runs on this host (Linux: it has a /proc entry, and is
+/// not a zombie). Where that cannot be told, it is taken as alive, so a lock is never taken
+/// from a live holder. Lock holders on this host are judged by it.
+pub fn process_alive(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    if !proc.is_dir() {
+        return true;
+    }
+    match std::fs::read_to_string(proc.join(pid.to_string()).join("stat")) {
+        // The state follows the command name, which is in parentheses.
+        Ok(stat) => stat.rsplit_once(") ").is_none_or(|(_, rest)| !rest.starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+/// An index the target should have before loading: on `properties` of nodes labelled `label`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyIndex {
+    /// The label.
+    pub label: String,
+    /// The key properties, in key order.
+    pub properties: Vec<String>,
+}
+
+/// Rows read back from the graph, in batches: one value per requested column, NULL where
+/// a property is not set.
+pub type RowStream = Pin<Box<dyn Stream<Item = Result<Vec<Vec<Value>>, TargetError>> + Send>>;
+
+/// Called by a write after its outcomes are known and before it commits: the engine writes
+/// the batch's rejects there, so that rejects and data are durable together (a failure here
+/// rolls the batch back). A target may call it again before committing, with a report that
+/// rejects more records (a write tried one way that did not commit, then another): each call
+/// writes only the rejects not written by an earlier one.
+pub type BeforeCommit = Box<dyn FnMut(&WriteReport) -> Result<(), String> + Send>;
+
+/// Called by [`GraphTarget::apply_changes`] once every change's outcome is known and before
+/// the commit: the engine writes the rejects there and returns the sync state to store with
+/// the changes (its figures depend on the outcomes). An error rolls everything back.
+pub type ChangeCommit = Box<dyn FnOnce(&ChangeReport) -> Result<SyncState, String> + Send>;
+
+/// A graph store grafter loads into.
+///
+/// The required core loads and answers queries; the run-state methods keep checkpoints,
+/// history and the lease lock in the store itself, so they commit with the data they
+/// describe; [`GraphTarget::snapshot`] and [`GraphTarget::restore`] are optional
+/// capabilities for rollback.
+#[async_trait]
+pub trait GraphTarget: Send + Sync {
+    /// The target's URL for people to read, password redacted.
+    fn describe(&self) -> String;
+
+    // ------------------------------------------------------------------ loading
+
+    /// Starts (or, with the `marks` a previous attempt returned, resumes) a run: from now on
+    /// writes tell this run's elements from older ones. Returns the marks to store with the
+    /// run, so that a resume after a crash judges duplicates exactly as one clean run would.
+    async fn begin_run(&self, marks: Option<&str>) -> Result<String, TargetError>;
+
+    /// Whether the key indexes must exist before loading (servers, whose MERGE and MATCH
+    /// scan a label without one) rather than be built after it (the embedded store, where
+    /// building once is cheaper than maintaining row by row). Either way
+    /// [`GraphTarget::ensure_indexes`] is called again after the load: a server target that
+    /// left some out before (FalkorDB, for labels it loads in bulk) creates them then.
+    fn indexes_first(&self) -> bool {
+        false
+    }
+
+    /// Creates the key indexes (idempotently). Returns the statements it ran, for the log.
+    async fn ensure_indexes(&self, indexes: &[KeyIndex]) -> Result<Vec<String>, TargetError>;
+
+    /// Prepares a batch for [`GraphTarget::write`]: converts values to the store's types and
+    /// checks them. Pure CPU work, safe to run on any thread beside a write in progress.
+    fn encode(&self, batch: RecordBatch) -> Result<Encoded, TargetError>;
+
+    /// Writes an encoded batch and stores `checkpoint`, atomically: after a crash either
+    /// both are there or neither. Rows the target cannot store are reported as rejected, with
+    /// the reason, and do not stop the batch. `before_commit` runs once the outcomes are
+    /// known, before the commit.
+    async fn write(
+        &self,
+        encoded: Encoded,
+        checkpoint: &Checkpoint,
+        before_commit: BeforeCommit,
+    ) -> Result<WriteReport, TargetError>;
+
+    /// Called once every mapping of a run has loaded without failure: the target drops
+    /// whatever it kept on elements to tell this run's writes apart during the run.
+    async fn finish_run(&self, run_id: &str) -> Result<(), TargetError> {
+        let _ = run_id;
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ incremental sync
+
+    /// Applies one mapping's changes (`grafter sync`) and stores the sync state
+    /// `commit` returns, atomically: after a crash either both are there or neither.
+    /// Upserts leave exactly the record's properties; a node delete takes its relationships
+    /// along. Targets that cannot keep up incrementally refuse.
+    async fn apply_changes(&self, changes: ChangeSet, commit: ChangeCommit) -> Result<ChangeReport, TargetError> {
+        let _ = (changes, commit);
+        Err(TargetError::Unsupported { target: self.describe(), what: "incremental sync".into() })
+    }
+
+    /// The sync states stored, one per mapping that was synced or loaded with change
+    /// tracking. Targets that cannot sync refuse (which is how `grafter sync` finds out
+    /// before it reads anything).
+    async fn sync_states(&self) -> Result<Vec<SyncState>, TargetError> {
+        Err(TargetError::Unsupported { target: self.describe(), what: "incremental sync".into() })
+    }
+
+    /// Stores (creates or replaces, by mapping) sync states, all in one transaction.
+    async fn save_sync_states(&self, states: &[SyncState]) -> Result<(), TargetError> {
+        let _ = states;
+        Err(TargetError::Unsupported { target: self.describe(), what: "incremental sync".into() })
+    }
+
+    // ------------------------------------------------------------------ run state
+
+    /// Stores several checkpoints in one transaction: all or none (a mapping's partitions,
+    /// laid out before any data).
+    async fn save_checkpoints(&self, checkpoints: &[Checkpoint]) -> Result<(), TargetError>;
+
+    /// The checkpoints stored for `run_id`.
+    async fn checkpoints(&self, run_id: &str) -> Result<Vec<Checkpoint>, TargetError>;
+
+    /// The checkpoints of `mapping` (with this definition `checksum`) from the newest run that
+    /// has any, one per partition; empty when no run has loaded it.
+    async fn latest_checkpoints(&self, mapping: &str, checksum: &str) -> Result<Vec<Checkpoint>, TargetError>;
+
+    /// Stores (creates or replaces) a run's record.
+    async fn save_run(&self, record: &RunRecord) -> Result<(), TargetError>;
+
+    /// Every run recorded, oldest first.
+    async fn runs(&self) -> Result<Vec<RunRecord>, TargetError>;
+
+    /// Takes the target's lease lock for `holder`. A lock held by another live holder whose
+    /// lease has not run out is refused with [`TargetError::Locked`]; an expired (or, where
+    /// the target can tell, abandoned) lock is taken over and returned.
+    async fn acquire_lock(&self, holder: &LockHolder) -> Result<Option<LockHolder>, TargetError>;
+
+    /// Extends the lease; fails if the lock is no longer `holder`'s.
+    async fn renew_lock(&self, holder: &LockHolder) -> Result<(), TargetError>;
+
+    /// Releases the lock if `holder` still has it.
+    async fn release_lock(&self, holder: &LockHolder) -> Result<(), TargetError>;
+
+    /// The current lock holder, if any (expired or not).
+    async fn lock_holder(&self) -> Result<Option<LockHolder>, TargetError>;
+
+    /// Removes the lock whoever holds it; returns who did.
+    async fn break_lock(&self) -> Result<Option<LockHolder>, TargetError>;
+
+    // ------------------------------------------------------------------ proving and undoing
+
+    /// The fingerprint of the graph, grafter's bookkeeping left out.
+    async fn fingerprint(&self) -> Result<Fingerprint, TargetError>;
+
+    /// Saves what rollback needs to bring the graph back to its state now; returns a
+    /// description of the snapshot, or `None` when the target cannot take one.
+    async fn snapshot(&self, run_id: &str) -> Result<Option<String>, TargetError> {
+        let _ = run_id;
+        Ok(None)
+    }
+
+    /// Brings the graph back to a snapshot taken by [`GraphTarget::snapshot`]. Bookkeeping
+    /// (history, checkpoints) comes back as it was then too: the caller re-saves history.
+    async fn restore(&self, snapshot: &str) -> Result<(), TargetError> {
+        let _ = snapshot;
+        Err(TargetError::Unsupported { target: self.describe(), what: "restoring snapshots".into() })
+    }
+
+    /// The fingerprint of the graph a snapshot holds, when the target can read it without
+    /// restoring it (for `rollback --dry-run`).
+    async fn snapshot_fingerprint(&self, snapshot: &str) -> Result<Option<Fingerprint>, TargetError> {
+        let _ = snapshot;
+        Ok(None)
+    }
+
+    /// Removes a snapshot that is no longer needed.
+    async fn drop_snapshot(&self, snapshot: &str) -> Result<(), TargetError> {
+        let _ = snapshot;
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ reading back
+
+    /// The value `value` becomes once stored and read back: what verification compares the
+    /// graph's values with. Targets that store some types with less precision (grafeo keeps
+    /// timestamps to the millisecond, finer ones as text) say so here; the default stores
+    /// everything as is.
+    fn stored_form(&self, value: Value) -> Value {
+        value
+    }
+
+    /// Why the target cannot store `value` as a property, if it cannot (FalkorDB: a NaN
+    /// double, text holding NUL; the embedded store: a value over its size limit). The engine
+    /// rejects a row holding such a value with this reason before it reaches
+    /// [`GraphTarget::encode`], and verification expects it rejected: a write never fails on
+    /// one. Checked for every value loaded, so it must be cheap.
+    fn refuses(&self, value: &Value) -> Option<String> {
+        let _ = value;
+        None
+    }
+
+    /// Whether the target keeps what it is given. The null target does not: there is then
+    /// nothing to verify.
+    fn keeps_graph(&self) -> bool {
+        true
+    }
+
+    /// Every node labelled `label`, in batches: per node, the values of `properties` in that
+    /// order (NULL when unset). Streams without holding the label in memory beyond what the
+    /// store needs to list it; grafter's own bookkeeping nodes never appear.
+    async fn scan_nodes(&self, label: &str, properties: &[String]) -> Result<RowStream, TargetError>;
+
+    /// Every relationship of `rel_type` from a node labelled `start.label` to one labelled
+    /// `end.label`, in batches: per relationship, the start node's key values (its
+    /// `start.key_properties`), the end node's, then the relationship's `properties`.
+    async fn scan_relationships(
+        &self,
+        rel_type: &str,
+        start: &EndpointSpec,
+        end: &EndpointSpec,
+        properties: &[String],
+    ) -> Result<RowStream, TargetError>;
+
+    /// The number of nodes labelled `label`.
+    async fn count_nodes(&self, label: &str) -> Result<u64, TargetError>;
+
+    /// The number of relationships of `rel_type` from a `start_label` node to an `end_label` one.
+    async fn count_relationships(&self, rel_type: &str, start_label: &str, end_label: &str)
+    -> Result<u64, TargetError>;
+
+    /// The nodes labelled `label` whose `key_properties` equal one of `keys` (values in the
+    /// stored form): per node found, the values of `properties`. A key two nodes hold gives
+    /// two rows, a key no node holds none.
+    async fn lookup_nodes(
+        &self,
+        label: &str,
+        key_properties: &[String],
+        keys: &[Vec<Value>],
+        properties: &[String],
+    ) -> Result<Vec<Vec<Value>>, TargetError>;
+
+    /// The whole graph by shape ([`Census`]): nodes per set of labels, relationships per
+    /// type and their ends' label sets, grafter's bookkeeping left out; and for each of
+    /// `questions`, the properties those elements carry beyond the ones known. Optional (the
+    /// default refuses): verification then cannot look beyond what the mappings create.
+    async fn census(&self, questions: &[KnownProperties]) -> Result<Census, TargetError> {
+        let _ = questions;
+        Err(TargetError::Unsupported { target: self.describe(), what: "a census of labels and types".into() })
+    }
+
+    // ------------------------------------------------------------------ schema
+
+    /// The DDL the target speaks for indexes and constraints. The embedded store speaks
+    /// Neo4j 5's (named indexes and constraints).
+    fn dialect(&self) -> Dialect {
+        Dialect::Neo4j
+    }
+
+    /// Runs one DDL step its [`GraphTarget::dialect`] wrote: Cypher through
+    /// [`GraphTarget::query`]; FalkorDB also runs its constraint commands.
+    async fn run_ddl(&self, ddl: &Ddl) -> Result<(), TargetError> {
+        match ddl {
+            Ddl::Cypher(text) => self.query(text, Vec::new()).await.map(|_| ()),
+            other => Err(TargetError::Unsupported { target: self.describe(), what: format!("`{other}`") }),
+        }
+    }
+
+    // ------------------------------------------------------------------ looking
+
+    /// Runs a Cypher query with parameters and returns all its rows. It may write.
+    async fn query(
+        &self,
+        cypher: &str,
+        params: Vec<(String, grafter_model::Value)>,
+    ) -> Result<QueryResult, TargetError>;
+
+    /// Runs a Cypher query that must not change the graph (checks, verify queries, `grafter
+    /// query` without `--write`): one that would is refused with
+    /// [`TargetError::WriteRefused`] and changes nothing. Stores that can run a query
+    /// read-only do so; this default, for those that cannot, refuses any query whose text
+    /// holds a writing clause ([`writing_clause`]) before sending it.
+    async fn read_query(
+        &self,
+        cypher: &str,
+        params: Vec<(String, grafter_model::Value)>,
+    ) -> Result<QueryResult, TargetError> {
+        if let Some(clause) = writing_clause(cypher) {
+            return Err(TargetError::WriteRefused { target: self.describe(), reason: format!("it holds `{clause}`") });
+        }
+        self.query(cypher, params).await
+    }
+
+    /// Flushes and closes the store.
+    async fn close(&self) -> Result<(), TargetError>;
+}
+
+/// What a command will do with a target: reading commands must not create a store that is
+/// not there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Load data (creates the store if missing).
+    Write,
+    /// Only read (the store must exist).
+    Read,
+}
