@@ -4,12 +4,18 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// What every command's exit code means (kept in step with `crate::exit::Exit`).
+pub const EXIT_CODES: &str = "Exit codes: 0 done; 1 a negative answer (verify found differences, also in a run's \
+closing verification; sync --until-caught-up did not catch up in time; schema verify failed; an archive does not \
+check out); 2 a configuration or usage error, nothing attempted; 3 a failure while working (source, target, file, \
+lock); 130 stopped by Ctrl-C or SIGTERM.";
+
 /// grafter moves relational data (PostgreSQL, MySQL/MariaDB, SQLite, CSV, NDJSON) into a
 /// property graph — an embedded store, FalkorDB, or Neo4j / Memgraph / FalkorDB over Bolt —
 /// checkpointed, idempotent and verified. Start with `grafter init --from
 /// postgres://user@host/db` (or `sqlite:app.db`), read `grafter plan`, then `grafter run`.
 #[derive(Debug, Parser)]
-#[command(name = "grafter", version, max_term_width = 100)]
+#[command(name = "grafter", version, max_term_width = 100, after_help = EXIT_CODES)]
 pub struct Cli {
     /// Configuration file.
     #[arg(short, long, global = true, default_value = "grafter.toml", env = "GRAFTER_CONFIG")]

@@ -1,5 +1,5 @@
 //! The `grafter` binary: parses the command line, runs the command, and maps every error to
-//! an exit code in one place ([`exit_code`]).
+//! an exit code in one place ([`exit`]).
 //!
 //! Data goes to stdout (plans, summaries, query results); everything else — progress, logs,
 //! errors — goes to stderr, so output can be piped. Colour is never needed to understand
@@ -18,6 +18,7 @@ macro_rules! outln {
 
 mod cli;
 mod commands;
+mod exit;
 mod generate;
 mod output;
 
@@ -26,21 +27,12 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 use crate::cli::{Cli, Command};
+use crate::exit::Exit;
 
 // Records are built on worker threads and freed on the writer thread; mimalloc handles that
 // pattern much better than the system allocator (measured in bench/, see the README).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// Exit code when a command failed while working (source, target, I/O).
-const EXIT_FAILURE: u8 = 1;
-/// Exit code for a configuration or usage problem: nothing was attempted.
-const EXIT_CONFIG: u8 = 2;
-/// Exit code when verification found the graph differs from the source (a command that
-/// worked, with a negative answer).
-pub const EXIT_DIFFERENCES: u8 = 1;
-/// Exit code of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
-pub const EXIT_INTERRUPTED: u8 = 130;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -49,7 +41,7 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_FAILURE);
+            return Exit::Failure.into();
         }
     };
     let result = runtime.block_on(async {
@@ -73,10 +65,10 @@ fn main() -> ExitCode {
         }
     });
     match result {
-        Ok(code) => code,
+        Ok(exit) => exit.into(),
         Err(error) => {
             eprintln!("error: {}", output::secrets::hide(&format_error(&error)));
-            ExitCode::from(exit_code(&error))
+            exit::of_error(&error).into()
         }
     }
 }
@@ -92,41 +84,6 @@ fn format_error(error: &anyhow::Error) -> String {
         }
     }
     text
-}
-
-/// Configuration errors exit 2, everything else 1.
-fn exit_code(error: &anyhow::Error) -> u8 {
-    let config_error = error.chain().any(|cause| {
-        cause.is::<grafter_plan::ConfigError>()
-            || matches!(
-                cause.downcast_ref::<grafter_engine::EngineError>(),
-                Some(
-                    grafter_engine::EngineError::Plan(_)
-                        | grafter_engine::EngineError::UnknownMapping { .. }
-                        | grafter_engine::EngineError::UnknownEntity { .. }
-                        | grafter_engine::EngineError::Remap { .. }
-                        | grafter_engine::EngineError::Import(_)
-                        | grafter_engine::EngineError::KeyNotConfirmed { .. }
-                        | grafter_engine::EngineError::SyncMapping { .. }
-                        | grafter_engine::EngineError::NothingToSync(_)
-                )
-            )
-            || matches!(
-                cause.downcast_ref::<grafter_engine::EngineError>(),
-                Some(grafter_engine::EngineError::Source(source)) if names_what_is_not_there(source)
-            )
-            || cause.downcast_ref::<grafter_source::SourceError>().is_some_and(names_what_is_not_there)
-            || cause.is::<commands::UsageError>()
-            || cause.downcast_ref::<grafter_schema::SchemaError>().is_some_and(grafter_schema::SchemaError::is_usage)
-    });
-    if config_error { EXIT_CONFIG } else { EXIT_FAILURE }
-}
-
-/// Source errors that mean the config names a source, table or column that is not there:
-/// like an unknown column in a mapping, they are the config's to fix, and nothing was loaded.
-fn names_what_is_not_there(error: &grafter_source::SourceError) -> bool {
-    use grafter_source::SourceError as E;
-    matches!(error, E::BadUrl { .. } | E::NotFound { .. } | E::UnknownTable { .. } | E::UnknownColumn { .. })
 }
 
 /// Logs to stderr; `-v` shows info, `-vv` debug. `RUST_LOG` overrides.

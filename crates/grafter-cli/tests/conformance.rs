@@ -700,7 +700,7 @@ fn a_wrong_password_and_a_missing_database_are_named_with_a_hint(target: Target)
         );
         let output = project.grafter().args(["run", "-q"]).output().expect("run");
         let (stdout, stderr) = output_text(&output);
-        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert_eq!(output.status.code(), Some(3), "{stderr}");
         assert!(stderr.contains(expected) && stderr.contains("hint:"), "{stderr}");
         assert!(stderr.contains(&format!("{user}:***@")), "the URL is named, its password hidden: {stderr}");
         for secret in ["n0t-the-Pa55word", password_of(&server).as_str()] {
@@ -795,7 +795,7 @@ fn neo4j_killed_mid_run_fails_the_run_within_seconds_and_a_resume_completes_it_e
     let killed_at = std::time::Instant::now();
     let output = run.wait_with_output().expect("wait for the run");
     let (_, stderr) = output_text(&output);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
     assert!(killed_at.elapsed() < std::time::Duration::from_secs(40), "took {:?} to fail", killed_at.elapsed());
     assert!(stderr.contains("does not answer") && stderr.contains("resumes"), "{stderr}");
 

@@ -341,7 +341,7 @@ fn a_read_only_query_on_a_graph_not_loaded_yet_names_the_graph_and_what_creates_
     );
     let output = project.grafter().args(["query", "MATCH (n) RETURN count(n) AS n"]).output().expect("query");
     let (_, stderr) = output_text(&output);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains(&format!("graph `{name}` does not exist on the server yet")), "{stderr}");
     assert!(stderr.contains("`grafter run` creates it"), "the hint: {stderr}");
     // Asking did not create it.

@@ -107,7 +107,7 @@ fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
 /// for the file another process has open).
 fn refused_for_the_lock(output: &Output) -> bool {
     let (_, stderr) = output_text(output);
-    output.status.code() == Some(1) && (stderr.contains("is locked") || stderr.contains("is in use"))
+    output.status.code() == Some(3) && (stderr.contains("is locked") || stderr.contains("is in use"))
 }
 
 fn two_runs_started_together_on_a_new_graph_never_both_load(target: Target) {
@@ -159,7 +159,7 @@ fn a_run_paused_past_its_lease_and_taken_over_writes_nothing_when_it_wakes(targe
     signal(&paused, "-CONT");
     let first = paused.wait_with_output().expect("the first run");
     let (_, stderr) = output_text(&first);
-    assert_eq!(first.status.code(), Some(1), "the woken run stops: {stderr}");
+    assert_eq!(first.status.code(), Some(3), "the woken run stops: {stderr}");
     assert!(stderr.contains("no longer holds the lock") || stderr.contains("taken over or broken"), "{stderr}");
     assert_eq!(items(&project), (ITEMS as i64, ITEMS as i64), "the woken run wrote nothing twice");
     assert_eq!(project.fingerprint(), after_takeover, "the woken run wrote nothing at all");
@@ -177,7 +177,7 @@ fn breaking_a_live_holders_lock_is_refused_unless_forced_and_then_its_writes_are
 
     let refused = project.grafter().args(["lock", "break"]).output().expect("lock break");
     let (_, stderr) = output_text(&refused);
-    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert_eq!(refused.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains(&pid), "the refusal names the holder: {stderr}");
     if target.is_server() {
         assert!(stderr.contains("refusing to break the lock") && stderr.contains("runs on this host"), "{stderr}");
@@ -197,7 +197,7 @@ fn breaking_a_live_holders_lock_is_refused_unless_forced_and_then_its_writes_are
     let stopped = Instant::now();
     let holder = run.wait_with_output().expect("the run");
     let (_, stderr) = output_text(&holder);
-    assert_eq!(holder.status.code(), Some(1), "the holder stops: {stderr}");
+    assert_eq!(holder.status.code(), Some(3), "the holder stops: {stderr}");
     assert!(stopped.elapsed() < Duration::from_secs(10), "the holder stopped within seconds");
     assert!(stderr.contains("no longer holds the lock") || stderr.contains("taken over or broken"), "{stderr}");
     let (written, keys) = items(&project);
@@ -231,7 +231,7 @@ fn a_check_or_a_query_that_would_write_is_refused_and_changes_nothing(target: Ta
 
     let query = project.grafter().args(["query", "MATCH (n) DETACH DELETE n RETURN 0"]).output().expect("query");
     let (_, stderr) = output_text(&query);
-    assert_eq!(query.status.code(), Some(1), "{stderr}");
+    assert_eq!(query.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("refused a query that would change the graph") && stderr.contains("--write"), "{stderr}");
     assert_eq!(items(&project), (ITEMS as i64, ITEMS as i64), "the query deleted nothing");
 

@@ -221,7 +221,7 @@ fn a_second_run_is_refused_at_once_with_the_holders_details() {
     let started = Instant::now();
     let second = run_in(dir.path(), &["run", "-q"], &[]);
     assert!(started.elapsed() < Duration::from_secs(5), "refused at once, not after waiting");
-    assert_eq!(second.status.code(), Some(1));
+    assert_eq!(second.status.code(), Some(3));
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(stderr.contains("is in use by pid"), "{stderr}");
     assert!(stderr.contains(&first.id().to_string()), "names the holder's pid: {stderr}");
@@ -291,7 +291,7 @@ fn rollback_restores_the_pre_run_state_after_success_failure_and_on_a_non_empty_
 
     // A failed run (reject limit), rolled back.
     let failed = run_in(dir.path(), &["run", "-q", "--fresh", "--max-rejects", "0", "--batch-size", "20"], &[]);
-    assert_eq!(failed.status.code(), Some(1), "{}", String::from_utf8_lossy(&failed.stderr));
+    assert_eq!(failed.status.code(), Some(3), "{}", String::from_utf8_lossy(&failed.stderr));
     let runs = json(dir.path(), &["history", "--format", "json"]);
     assert_eq!(runs.as_array().expect("runs").last().expect("run")["status"], "failed");
     ok(dir.path(), &["rollback", "--last"]);

@@ -749,7 +749,7 @@ fn a_sync_whose_lock_was_taken_over_writes_nothing_more(target: Target) {
     let mut second = spawn_sync(&project, &[], None);
     let output = wait_at_most(&mut first, Duration::from_secs(30), "the sync whose lock was broken");
     let (_, stderr) = output_text(&output);
-    assert_eq!(output.status.code(), Some(1), "the sync stops: {stderr}");
+    assert_eq!(output.status.code(), Some(3), "the sync stops: {stderr}");
     assert!(
         stderr.contains("taken over or broken") && stderr.contains("refused this write"),
         "by the server: {stderr}"
@@ -942,7 +942,7 @@ fn sync_over_falkordbs_bolt_port_is_refused_with_what_to_use_instead() {
     assert!(stderr.contains("cannot be synced: no watermark kept"), "{stderr}");
     let output = project.grafter().args(["sync"]).output().expect("sync");
     let (_, stderr) = output_text(&output);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("does not support incremental sync over FalkorDB's Bolt port"), "{stderr}");
     assert!(stderr.contains("cannot commit together"), "why: {stderr}");
     assert!(
@@ -1142,13 +1142,41 @@ fn one_tracked_table(section: &str) -> Project {
     project
 }
 
+/// A cut-over script tells the answers apart by exit code: a sync that cannot catch up
+/// (the graph differs, so no verification passes) exits 1, one whose source does not answer
+/// exits 3, one whose config names a mapping that is not there exits 2.
+#[test]
+fn a_cut_over_script_tells_a_graph_that_differs_from_a_source_that_is_gone() {
+    let project = one_tracked_table("");
+    project.grafter().args(["run", "-q"]).assert().success();
+    project.grafter().args(["query", "--write", "CREATE (:Customer {id: 999})"]).assert().success();
+    let late = project
+        .grafter()
+        .args(["sync", "-q", "--until-caught-up", "--timeout", "2s", "--interval", "100ms"])
+        .output()
+        .expect("sync");
+    let (_, stderr) = output_text(&late);
+    assert_eq!(late.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("not caught up within 2s"), "{stderr}");
+
+    let unknown = project.grafter().args(["sync", "-q", "--only", "customers"]).output().expect("sync");
+    assert_eq!(unknown.status.code(), Some(2), "{}", output_text(&unknown).1);
+
+    let config = std::fs::read_to_string(project.file("grafter.toml")).expect("config");
+    project.write("grafter.toml", config.replace("sqlite:shop.sqlite", "postgres://nobody@127.0.0.1:1/shop"));
+    let gone = project.grafter().args(["sync", "-q"]).output().expect("sync");
+    let (_, stderr) = output_text(&gone);
+    assert_eq!(gone.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("127.0.0.1:1"), "the server is named: {stderr}");
+}
+
 /// A target that cannot keep up incrementally says so before anything is read or written.
 #[test]
 fn a_target_without_sync_refuses_before_reading() {
     let project = one_tracked_table("\n[target]\nurl = \"null:\"\n");
     let output = project.grafter().args(["sync"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("null: does not support incremental sync"), "{stderr}");
     assert!(!stderr.contains("pass 1"), "no pass ran: {stderr}");
 }

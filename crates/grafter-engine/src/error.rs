@@ -149,4 +149,29 @@ impl EngineError {
     pub fn is_transient(&self) -> bool {
         matches!(self, EngineError::Source(e) if e.is_transient())
     }
+
+    /// Whether this is the user's to fix in the config or on the command line, found before
+    /// anything was written: a mapping that does not fit its source, a name that is not
+    /// there, a guessed key nobody confirmed.
+    pub fn is_usage(&self) -> bool {
+        match self {
+            EngineError::Plan(_)
+            | EngineError::UnknownMapping { .. }
+            | EngineError::UnknownEntity { .. }
+            | EngineError::Remap { .. }
+            | EngineError::Import(_)
+            | EngineError::KeyNotConfirmed { .. }
+            | EngineError::SyncMapping { .. }
+            | EngineError::NothingToSync(_) => true,
+            EngineError::Source(source) => source.is_usage(),
+            EngineError::Target(target) => target.is_usage(),
+            _ => false,
+        }
+    }
+
+    /// Whether the command worked and its answer is no (`sync --until-caught-up` did not
+    /// catch up in time), as opposed to a failure while working.
+    pub fn is_negative_answer(&self) -> bool {
+        matches!(self, EngineError::NotCaughtUp { .. })
+    }
 }

@@ -10,8 +10,8 @@ use std::collections::BTreeSet;
 
 use serde::Deserialize;
 
+use crate::config::ConfigError as PlanError;
 use crate::locate::{self, Location};
-use crate::plan::PlanError;
 
 /// `[[checks]]` as written.
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]

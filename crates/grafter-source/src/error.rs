@@ -112,6 +112,18 @@ pub enum SourceError {
 }
 
 impl SourceError {
+    /// Whether the config names a source, table or column that is not there: like an
+    /// unknown column in a mapping, it is the config's to fix, and nothing was read.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            SourceError::BadUrl { .. }
+                | SourceError::NotFound { .. }
+                | SourceError::UnknownTable { .. }
+                | SourceError::UnknownColumn { .. }
+        )
+    }
+
     /// Whether the failed operation may succeed if tried again from the last checkpoint: a
     /// lost connection, not a refused login or a bad query.
     pub fn is_transient(&self) -> bool {

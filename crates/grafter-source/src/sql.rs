@@ -45,31 +45,6 @@ pub(crate) fn from_clause(read: &Read, quote: fn(&str) -> String) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_unknown_column_is_named_with_the_nearest_and_the_read() {
-        let read = Read::Table("albums".into());
-        let wanted = ["Title".to_owned(), "ArtstId".to_owned()];
-        let error = check_columns(&read, &["AlbumId", "Title", "ArtistId"], &wanted, &|| "sqlite:x.db".into())
-            .expect_err("ArtstId is not there");
-        let SourceError::UnknownColumn { column, suggestion, available, .. } = error else { panic!("{error:?}") };
-        assert_eq!((column.as_str(), suggestion.as_deref()), ("ArtstId", Some("ArtistId")));
-        assert_eq!(available, "AlbumId, Title, ArtistId");
-        assert!(check_columns(&read, &["Title"], &wanted[..1], &|| unreachable!()).is_ok());
-    }
-
-    #[cfg(any(feature = "mysql", feature = "sqlite"))]
-    #[test]
-    fn a_query_becomes_a_derived_table_without_its_semicolon() {
-        let quote = |name: &str| format!("`{name}`");
-        assert_eq!(from_clause(&Read::Table("a b".into()), quote), "`a b`");
-        assert_eq!(from_clause(&Read::Query(" SELECT 1; ".into()), quote), "(SELECT 1) AS grafter_query");
-    }
-}
-
 /// ` WHERE k1 IS NOT NULL AND … ORDER BY k1 DESC, … LIMIT 1`: what a SELECT of the key
 /// columns (`quoted`, already quoted for the dialect) needs to return the greatest key.
 pub(crate) fn greatest_key_clauses(quoted: &[String]) -> String {
@@ -101,4 +76,29 @@ pub(crate) fn key_in_condition(
         tuples.push(format!("({})", marks.join(", ")));
     }
     Ok(format!("({}) IN ({})", quoted.join(", "), tuples.join(", ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_column_is_named_with_the_nearest_and_the_read() {
+        let read = Read::Table("albums".into());
+        let wanted = ["Title".to_owned(), "ArtstId".to_owned()];
+        let error = check_columns(&read, &["AlbumId", "Title", "ArtistId"], &wanted, &|| "sqlite:x.db".into())
+            .expect_err("ArtstId is not there");
+        let SourceError::UnknownColumn { column, suggestion, available, .. } = error else { panic!("{error:?}") };
+        assert_eq!((column.as_str(), suggestion.as_deref()), ("ArtstId", Some("ArtistId")));
+        assert_eq!(available, "AlbumId, Title, ArtistId");
+        assert!(check_columns(&read, &["Title"], &wanted[..1], &|| unreachable!()).is_ok());
+    }
+
+    #[cfg(any(feature = "mysql", feature = "sqlite"))]
+    #[test]
+    fn a_query_becomes_a_derived_table_without_its_semicolon() {
+        let quote = |name: &str| format!("`{name}`");
+        assert_eq!(from_clause(&Read::Table("a b".into()), quote), "`a b`");
+        assert_eq!(from_clause(&Read::Query(" SELECT 1; ".into()), quote), "(SELECT 1) AS grafter_query");
+    }
 }

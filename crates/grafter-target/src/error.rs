@@ -105,3 +105,19 @@ pub enum TargetError {
         message: String,
     },
 }
+
+impl TargetError {
+    /// Whether this is the user's to fix in the config or on the command line, before the
+    /// store is changed: a URL that cannot work, a store that is not there yet, a query that
+    /// would write without `--write`, something this target cannot do at all.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            TargetError::BadUrl { .. }
+                | TargetError::NotFound { .. }
+                | TargetError::WriteRefused { .. }
+                | TargetError::Unsupported { .. }
+                | TargetError::NotBuiltIn { .. }
+        )
+    }
+}

@@ -8,11 +8,11 @@
 
 use thiserror::Error;
 
+use super::format::{MAX_DEPTH, StructFormat, marker};
 use super::value::{
     BoltMap, BoltValue, Date, DateTime, DateTimeZoneId, Duration, LegacyDateTimeZoneId, LocalDateTime, LocalTime, Node,
     Path, Point2D, Point3D, Relationship, Structure, Time, UnboundRelationship, tag,
 };
-use super::{MAX_DEPTH, StructFormat, marker};
 
 /// A value that cannot be written as PackStream for the negotiated version.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]

@@ -1,21 +1,20 @@
 //! `grafter archive inspect`: an archive's manifest, and every checksum checked.
 
-use std::process::ExitCode;
-
 use comfy_table::Cell;
 use grafter_archive::ArchiveReader;
 
 use crate::cli::{ArchiveCommand, Format, InspectArgs};
+use crate::exit::Exit;
 use crate::output::table;
 
 /// Runs `grafter archive …`.
-pub fn run(command: &ArchiveCommand) -> anyhow::Result<ExitCode> {
+pub fn run(command: &ArchiveCommand) -> anyhow::Result<Exit> {
     match command {
         ArchiveCommand::Inspect(args) => inspect(args),
     }
 }
 
-fn inspect(args: &InspectArgs) -> anyhow::Result<ExitCode> {
+fn inspect(args: &InspectArgs) -> anyhow::Result<Exit> {
     let reader = ArchiveReader::open(&args.file)?;
     let manifest = reader.manifest();
     if args.format == Format::Text {
@@ -66,14 +65,14 @@ fn inspect(args: &InspectArgs) -> anyhow::Result<ExitCode> {
             let report = serde_json::json!({"manifest": manifest, "intact": false, "error": error.to_string()});
             outln!("{}", serde_json::to_string_pretty(&report)?);
             eprintln!("error: {error}");
-            return Ok(ExitCode::from(crate::EXIT_DIFFERENCES));
+            return Ok(Exit::Negative);
         }
         (Format::Text, Err(error)) => {
             eprintln!("error: {error}");
-            return Ok(ExitCode::from(crate::EXIT_DIFFERENCES));
+            return Ok(Exit::Negative);
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Done)
 }
 
 fn read_text(read: &grafter_archive::EntityRead) -> String {

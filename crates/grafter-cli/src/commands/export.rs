@@ -1,15 +1,14 @@
 //! `grafter export`: the source side of the mappings into an archive.
 
-use std::process::ExitCode;
-
 use grafter_archive::DataFormat;
 use grafter_engine::ExportOptions;
 
 use crate::cli::{Cli, DataFormatArg, ExportArgs};
+use crate::exit::Exit;
 use crate::output::table;
 
 /// Runs `grafter export`.
-pub async fn run(cli: &Cli, args: &ExportArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(cli: &Cli, args: &ExportArgs) -> anyhow::Result<Exit> {
     let plan = super::load_plan(&cli.config)?;
     let options = ExportOptions {
         output: args.output.clone(),
@@ -42,5 +41,5 @@ pub async fn run(cli: &Cli, args: &ExportArgs) -> anyhow::Result<ExitCode> {
         summary.seconds,
         summary.archive.display()
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Done)
 }

@@ -1,12 +1,11 @@
 //! `grafter fingerprint`: an order-independent digest of the target graph.
 
-use std::process::ExitCode;
-
 use crate::cli::{Cli, FingerprintArgs, Format};
+use crate::exit::Exit;
 use crate::output::table;
 
 /// Runs `grafter fingerprint`.
-pub async fn run(cli: &Cli, args: &FingerprintArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(cli: &Cli, args: &FingerprintArgs) -> anyhow::Result<Exit> {
     let plan = super::load_plan(&cli.config)?;
     let fingerprint = grafter_engine::fingerprint(&plan).await?;
     match args.format {
@@ -16,5 +15,5 @@ pub async fn run(cli: &Cli, args: &FingerprintArgs) -> anyhow::Result<ExitCode> 
         }
         Format::Json => outln!("{}", serde_json::to_string_pretty(&fingerprint)?),
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Done)
 }

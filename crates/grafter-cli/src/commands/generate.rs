@@ -1,12 +1,11 @@
 //! `grafter generate`: write example databases.
 
-use std::process::ExitCode;
-
 use crate::cli::GenerateCommand;
+use crate::exit::Exit;
 use crate::generate::placement::{PlacementOptions, generate};
 
 /// Runs `grafter generate …`.
-pub fn run(command: &GenerateCommand) -> anyhow::Result<ExitCode> {
+pub fn run(command: &GenerateCommand) -> anyhow::Result<Exit> {
     match command {
         GenerateCommand::Placement(args) => {
             let mut options = match args.rows {
@@ -27,7 +26,7 @@ pub fn run(command: &GenerateCommand) -> anyhow::Result<ExitCode> {
             for (table, rows) in &stats.rows_per_table {
                 outln!("{table:<30} {rows:>10}");
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Done)
         }
     }
 }

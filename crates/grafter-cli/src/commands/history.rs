@@ -1,36 +1,35 @@
 //! `grafter history`: the audit trail of runs kept in the target.
 
-use std::process::ExitCode;
-
 use crate::cli::{Cli, Format, HistoryArgs};
 use crate::commands::UsageError;
+use crate::exit::Exit;
 use crate::output::table;
 
 /// Runs `grafter history`.
-pub async fn run(cli: &Cli, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(cli: &Cli, args: &HistoryArgs) -> anyhow::Result<Exit> {
     let plan = super::load_plan(&cli.config)?;
     if args.migrations {
-        let migrations = super::schema::migration_history(&plan).await?;
+        let migrations = super::migration_history(&plan).await?;
         match args.format {
             Format::Text if migrations.is_empty() => {
                 outln!("no schema migrations recorded in {}", grafter_model::redact_url(&plan.target_url))
             }
-            Format::Text => outln!("{}", super::schema::history_table(&migrations)),
+            Format::Text => outln!("{}", crate::output::table::history_table(&migrations)),
             Format::Json => outln!("{}", serde_json::to_string_pretty(&migrations)?),
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Done);
     }
     let runs = grafter_engine::history(&plan).await?;
-    let migrations = super::schema::migration_history(&plan).await?;
+    let migrations = super::migration_history(&plan).await?;
     match &args.run {
         None => match args.format {
             Format::Text if runs.is_empty() && !migrations.is_empty() => {
                 outln!("no runs recorded in {}", grafter_model::redact_url(&plan.target_url));
-                outln!("\nschema migrations:\n{}", super::schema::history_table(&migrations));
+                outln!("\nschema migrations:\n{}", crate::output::table::history_table(&migrations));
             }
             Format::Text if !migrations.is_empty() => {
                 outln!("{}", table::runs(&runs));
-                outln!("\nschema migrations:\n{}", super::schema::history_table(&migrations));
+                outln!("\nschema migrations:\n{}", crate::output::table::history_table(&migrations));
             }
             Format::Text if runs.is_empty() => {
                 outln!("no runs recorded in {}", grafter_model::redact_url(&plan.target_url))
@@ -68,5 +67,5 @@ pub async fn run(cli: &Cli, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Done)
 }

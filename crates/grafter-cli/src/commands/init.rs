@@ -1,16 +1,16 @@
 //! `grafter init`: introspect a source and write a starter grafter.toml.
 
 use std::path::{Component, Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::Context as _;
 use grafter_source::{SourceOptions, SourceUrl, parse_url};
 
 use crate::cli::{Cli, InitArgs};
 use crate::commands::UsageError;
+use crate::exit::Exit;
 
 /// Runs `grafter init`.
-pub async fn run(cli: &Cli, args: &InitArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(cli: &Cli, args: &InitArgs) -> anyhow::Result<Exit> {
     let output = args.output.clone().unwrap_or_else(|| cli.config.clone());
     if output.exists() && !args.force {
         return Err(UsageError {
@@ -47,7 +47,7 @@ pub async fn run(cli: &Cli, args: &InitArgs) -> anyhow::Result<ExitCode> {
         eprintln!("warning: {warning}");
     }
     eprintln!("next: grafter plan -c {}   (then: grafter run -c {})", output.display(), output.display());
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Done)
 }
 
 /// The source URL as the config must spell it: file paths relative to the config's directory.

@@ -1,11 +1,10 @@
 //! `grafter lock status` and `grafter lock break`.
 
-use std::process::ExitCode;
-
 use crate::cli::{Cli, LockCommand};
+use crate::exit::Exit;
 
 /// Runs `grafter lock …`.
-pub async fn run(cli: &Cli, command: &LockCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(cli: &Cli, command: &LockCommand) -> anyhow::Result<Exit> {
     let plan = super::load_plan(&cli.config)?;
     match command {
         LockCommand::Status => match grafter_engine::lock_status(&plan).await {
@@ -28,5 +27,5 @@ pub async fn run(cli: &Cli, command: &LockCommand) -> anyhow::Result<ExitCode> {
             Some(holder) => outln!("broke the lock ({holder}); recorded in the history"),
         },
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Done)
 }

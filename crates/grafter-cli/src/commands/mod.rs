@@ -1,4 +1,5 @@
-//! One module per command; shared here: loading grafter.toml into a plan.
+//! One module per command; no command imports another. Shared here: loading grafter.toml
+//! into a plan, and reading the target's migration records (`schema` and `history`).
 
 pub mod archive;
 pub mod export;
@@ -86,4 +87,13 @@ fn check_urls(plan: &Plan, file: &str, text: &str) -> Result<(), ConfigError> {
         }
         Err(other) => Err(at_url("target", other.to_string(), None)),
     }
+}
+
+/// The migration records of the plan's target (for `grafter history`).
+pub async fn migration_history(plan: &grafter_plan::Plan) -> anyhow::Result<Vec<grafter_schema::MigrationRecord>> {
+    let base = plan.config_dir();
+    let target = grafter_target::open(&plan.target_url, base, grafter_target::Access::Read).await?;
+    let records = grafter_schema::history::load(target.as_ref()).await;
+    target.close().await?;
+    Ok(records?)
 }

@@ -1,13 +1,12 @@
 //! `grafter plan`: explain what a run will do.
 
-use std::process::ExitCode;
-
 use grafter_plan::explain;
 
 use crate::cli::{Cli, Format, PlanArgs};
+use crate::exit::Exit;
 
 /// Runs `grafter plan`.
-pub async fn run(cli: &Cli, args: &PlanArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(cli: &Cli, args: &PlanArgs) -> anyhow::Result<Exit> {
     let plan = super::load_plan(&cli.config)?;
     // Reading the source's columns lets the plan list exact properties and catches unknown
     // tables and columns now rather than mid-run; its catalog shows reads that overlap.
@@ -17,5 +16,5 @@ pub async fn run(cli: &Cli, args: &PlanArgs) -> anyhow::Result<ExitCode> {
         Format::Text => out!("{}", explain::render_text(&explanation)),
         Format::Json => outln!("{}", serde_json::to_string_pretty(&explanation)?),
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Done)
 }

@@ -1,16 +1,15 @@
 //! `grafter query`: run Cypher on the target and print the rows.
 
-use std::process::ExitCode;
-
 use grafter_model::Value;
 use grafter_target::Access;
 
 use crate::cli::{Cli, Format, QueryArgs};
 use crate::commands::UsageError;
+use crate::exit::Exit;
 use crate::output::table;
 
 /// Runs `grafter query`.
-pub async fn run(cli: &Cli, args: &QueryArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(cli: &Cli, args: &QueryArgs) -> anyhow::Result<Exit> {
     let plan = super::load_plan(&cli.config)?;
     let params = args.params.iter().map(|p| parse_param(p)).collect::<Result<Vec<_>, _>>()?;
     let base = plan.config_dir();
@@ -39,7 +38,7 @@ pub async fn run(cli: &Cli, args: &QueryArgs) -> anyhow::Result<ExitCode> {
             outln!("{}", serde_json::to_string_pretty(&rows)?);
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Done)
 }
 
 /// `name=value`, the value as JSON when it parses, else as a string.

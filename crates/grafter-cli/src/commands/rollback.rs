@@ -1,13 +1,12 @@
 //! `grafter rollback`: return the target to its state before a run.
 
-use std::process::ExitCode;
-
 use grafter_engine::RollbackTarget;
 
 use crate::cli::{Cli, Format, RollbackArgs};
+use crate::exit::Exit;
 
 /// Runs `grafter rollback`.
-pub async fn run(cli: &Cli, args: &RollbackArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(cli: &Cli, args: &RollbackArgs) -> anyhow::Result<Exit> {
     let plan = super::load_plan(&cli.config)?;
     let which = match &args.run {
         Some(id) => RollbackTarget::Run(id.clone()),
@@ -33,5 +32,5 @@ pub async fn run(cli: &Cli, args: &RollbackArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Done)
 }

@@ -1,6 +1,5 @@
 //! `grafter run`: load the source into the target and print the summary.
 
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,23 +8,24 @@ use grafter_engine::{Observer, RunOptions};
 use grafter_model::RunStatus;
 
 use crate::cli::{Cli, Format, ImportArgs, RunArgs};
+use crate::exit::Exit;
 use crate::output::{fanout::Fanout, metrics::Metrics, progress::Progress, table, verify};
 
 /// Runs `grafter run`.
-pub async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<Exit> {
     let plan = super::load_plan(&cli.config)?;
     run_plan(cli, &plan, args).await
 }
 
 /// Runs `grafter import`: a run of the plan the graph dump's manifest makes, into the
 /// config's target.
-pub async fn import(cli: &Cli, args: &ImportArgs) -> anyhow::Result<ExitCode> {
+pub async fn import(cli: &Cli, args: &ImportArgs) -> anyhow::Result<Exit> {
     let plan = super::load_plan(&cli.config)?;
     let plan = grafter_engine::import_plan(&plan, &args.file)?;
     run_plan(cli, &plan, &args.run).await
 }
 
-async fn run_plan(cli: &Cli, plan: &grafter_plan::Plan, args: &RunArgs) -> anyhow::Result<ExitCode> {
+async fn run_plan(cli: &Cli, plan: &grafter_plan::Plan, args: &RunArgs) -> anyhow::Result<Exit> {
     let mut options = RunOptions {
         only: args.only.clone(),
         batch_size: args.batch_size,
@@ -117,7 +117,7 @@ async fn run_plan(cli: &Cli, plan: &grafter_plan::Plan, args: &RunArgs) -> anyho
             "run {} failed its verification: the graph differs from the source (see above; `grafter history {}` records it)",
             summary.run_id, summary.run_id
         );
-        return Ok(ExitCode::from(crate::EXIT_DIFFERENCES));
+        return Ok(Exit::Negative);
     }
     if summary.status == RunStatus::Interrupted {
         eprintln!(
@@ -125,7 +125,7 @@ async fn run_plan(cli: &Cli, plan: &grafter_plan::Plan, args: &RunArgs) -> anyho
             summary.run_id,
             cli.config.display()
         );
-        return Ok(ExitCode::from(crate::EXIT_INTERRUPTED));
+        return Ok(Exit::Interrupted);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Done)
 }

@@ -2,7 +2,6 @@
 //! this reads the command line, opens the target and prints).
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use comfy_table::Cell;
 use grafter_schema::migration::parse_file_name;
@@ -13,16 +12,17 @@ use grafter_target::{Access, GraphTarget, TargetError};
 
 use crate::cli::{Cli, Format, SchemaArgs, SchemaCommand};
 use crate::commands::UsageError;
+use crate::exit::Exit;
 use crate::output::table::new_table;
 
 /// Runs `grafter schema …`.
-pub async fn run(cli: &Cli, args: &SchemaArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(cli: &Cli, args: &SchemaArgs) -> anyhow::Result<Exit> {
     let config_dir = cli.config.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let dir = args.migrations.clone().unwrap_or_else(|| config_dir.join("migrations"));
     if let SchemaCommand::New { name, toml } = &args.command {
         let path = new_file(&dir, name, *toml)?;
         outln!("{}", path.display());
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Done);
     }
     let plan = super::load_plan(&cli.config)?;
     let access = match &args.command {
@@ -38,7 +38,7 @@ pub async fn run(cli: &Cli, args: &SchemaArgs) -> anyhow::Result<ExitCode> {
             let SchemaCommand::Status { format } = &args.command else { unreachable!("matched above") };
             // Only the embedded store can be missing: its dialect.
             print_status(&MigrationSet::load(&dir, grafter_target::Dialect::Neo4j)?, &[], *format)?;
-            return Ok(ExitCode::SUCCESS);
+            return Ok(Exit::Done);
         }
         Err(e) => return Err(e.into()),
     };
@@ -57,7 +57,7 @@ fn log(line: &str) {
     eprintln!("{line}");
 }
 
-async fn dispatch(command: &SchemaCommand, target: &dyn GraphTarget, set: &MigrationSet) -> anyhow::Result<ExitCode> {
+async fn dispatch(command: &SchemaCommand, target: &dyn GraphTarget, set: &MigrationSet) -> anyhow::Result<Exit> {
     let lease = grafter_engine::DEFAULT_LEASE;
     let mut migrator = Migrator::new(target, set, grafter_engine::holder("schema", None, lease), lease, &log);
     match command {
@@ -98,7 +98,7 @@ async fn dispatch(command: &SchemaCommand, target: &dyn GraphTarget, set: &Migra
                 }
             }
             if failed {
-                return Ok(ExitCode::from(crate::EXIT_DIFFERENCES));
+                return Ok(Exit::Negative);
             }
         }
         SchemaCommand::Repair { dry_run } => {
@@ -133,7 +133,7 @@ async fn dispatch(command: &SchemaCommand, target: &dyn GraphTarget, set: &Migra
             outln!("after up again          {} (= after up)", report.after_up_again);
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Done)
 }
 
 /// Reads a version given on the command line.
@@ -272,34 +272,4 @@ fn toml_template(version: Version) -> String {
          # property = \"status\"\n\
          # default = \"active\"\n"
     )
-}
-
-/// The migration records of the plan's target (for `grafter history`).
-pub async fn migration_history(plan: &grafter_plan::Plan) -> anyhow::Result<Vec<grafter_schema::MigrationRecord>> {
-    let base = plan.config_dir();
-    let target = grafter_target::open(&plan.target_url, base, Access::Read).await?;
-    let records = history::load(target.as_ref()).await;
-    target.close().await?;
-    Ok(records?)
-}
-
-/// Migration records as a table: one line per version, with its events.
-pub fn history_table(records: &[grafter_schema::MigrationRecord]) -> String {
-    let mut table = new_table(vec!["version", "description", "status", "when", "by", "seconds", "events"]);
-    for record in records {
-        table.add_row(vec![
-            Cell::new(record.version),
-            Cell::new(&record.description),
-            Cell::new(record.status.to_string()),
-            Cell::new(record.finished_at.as_deref().unwrap_or(&record.started_at)),
-            Cell::new(format!("{}@{}", record.operator, record.host)),
-            number_seconds(record.seconds),
-            Cell::new(record.events.iter().map(|e| format!("{} {}", e.at, e.what)).collect::<Vec<_>>().join("; ")),
-        ]);
-    }
-    table.to_string()
-}
-
-fn number_seconds(seconds: f64) -> Cell {
-    Cell::new(format!("{seconds:.2}")).set_alignment(comfy_table::CellAlignment::Right)
 }

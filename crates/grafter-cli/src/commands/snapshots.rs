@@ -1,15 +1,14 @@
 //! `grafter snapshots list` and `grafter snapshots prune`.
 
-use std::process::ExitCode;
-
 use comfy_table::Cell;
 
 use crate::cli::{Cli, Format, SnapshotsCommand};
 use crate::commands::UsageError;
+use crate::exit::Exit;
 use crate::output::table::new_table;
 
 /// Runs `grafter snapshots …`.
-pub async fn run(cli: &Cli, command: &SnapshotsCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(cli: &Cli, command: &SnapshotsCommand) -> anyhow::Result<Exit> {
     let plan = super::load_plan(&cli.config)?;
     match command {
         SnapshotsCommand::List { format } => {
@@ -50,5 +49,5 @@ pub async fn run(cli: &Cli, command: &SnapshotsCommand) -> anyhow::Result<ExitCo
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Done)
 }

@@ -1,7 +1,6 @@
 //! `grafter sync`: apply the source's changes to the graph — once, following, or until
 //! caught up — printing a line per pass on stderr and the session's summary on stdout.
 
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,11 +8,12 @@ use comfy_table::{Cell, CellAlignment};
 use grafter_engine::{MappingStats, Observer, PassReport, SyncEnd, SyncOptions, SyncSummary};
 
 use crate::cli::{Cli, Format, SyncArgs};
+use crate::exit::Exit;
 use crate::output::table::{new_table, number};
 use crate::output::verify;
 
 /// Runs `grafter sync`.
-pub async fn run(cli: &Cli, args: &SyncArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(cli: &Cli, args: &SyncArgs) -> anyhow::Result<Exit> {
     let plan = super::load_plan(&cli.config)?;
     let options = SyncOptions {
         only: args.only.clone(),
@@ -52,9 +52,9 @@ pub async fn run(cli: &Cli, args: &SyncArgs) -> anyhow::Result<ExitCode> {
             "stopped after a batch: every change up to the watermark is in the graph; `grafter sync -c {}` goes on from there",
             cli.config.display()
         );
-        return Ok(ExitCode::from(crate::EXIT_INTERRUPTED));
+        return Ok(Exit::Interrupted);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Done)
 }
 
 fn headline(summary: &SyncSummary) -> String {

@@ -1,7 +1,6 @@
 //! `grafter verify`: the graph against the source; a table (or JSON) on stdout, optionally a
 //! self-contained HTML page, and exit 1 when anything differs.
 
-use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -9,10 +8,11 @@ use grafter_engine::VerifyOptions;
 
 use crate::cli::{Cli, Format, VerifyArgs};
 use crate::commands::UsageError;
+use crate::exit::Exit;
 use crate::output::{html, progress::Progress, verify};
 
 /// Runs `grafter verify`.
-pub async fn run(cli: &Cli, args: &VerifyArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(cli: &Cli, args: &VerifyArgs) -> anyhow::Result<Exit> {
     let plan = super::load_plan(&cli.config)?;
     if args.sample == Some(0) {
         return Err(UsageError {
@@ -33,5 +33,5 @@ pub async fn run(cli: &Cli, args: &VerifyArgs) -> anyhow::Result<ExitCode> {
         std::fs::write(path, html::report(&report)).with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("report written to {}", path.display());
     }
-    Ok(if report.passed { ExitCode::SUCCESS } else { ExitCode::from(crate::EXIT_DIFFERENCES) })
+    Ok(if report.passed { Exit::Done } else { Exit::Negative })
 }

@@ -186,3 +186,24 @@ pub fn fingerprint(fingerprint: &Fingerprint) -> String {
     }
     table.to_string()
 }
+
+/// Migration records as a table: one line per version, with its events.
+pub fn history_table(records: &[grafter_schema::MigrationRecord]) -> String {
+    let mut table = new_table(vec!["version", "description", "status", "when", "by", "seconds", "events"]);
+    for record in records {
+        table.add_row(vec![
+            Cell::new(record.version),
+            Cell::new(&record.description),
+            Cell::new(record.status.to_string()),
+            Cell::new(record.finished_at.as_deref().unwrap_or(&record.started_at)),
+            Cell::new(format!("{}@{}", record.operator, record.host)),
+            number_seconds(record.seconds),
+            Cell::new(record.events.iter().map(|e| format!("{} {}", e.at, e.what)).collect::<Vec<_>>().join("; ")),
+        ]);
+    }
+    table.to_string()
+}
+
+fn number_seconds(seconds: f64) -> Cell {
+    Cell::new(format!("{seconds:.2}")).set_alignment(CellAlignment::Right)
+}

@@ -96,7 +96,8 @@ pub(crate) fn compile(node: &Node, columns: &[String]) -> Result<Op, BindError> 
         }
         Node::Call(func, args) => {
             let args = args.iter().map(|arg| compile(arg, columns)).collect::<Result<Vec<_>, _>>()?;
-            let prepared = functions::prepare(*func, &args)
+            let constants: Vec<Option<&Value>> = args.iter().map(Op::as_const).collect();
+            let prepared = functions::prepare(*func, &constants)
                 .map_err(|message| BindError::InvalidArgument { function: func.name(), message })?;
             Op::Call(Box::new(Call { func: *func, args, prepared }))
         }

@@ -16,7 +16,6 @@ use super::ast::Node;
 use super::convert::{self, CastType, same};
 use super::dates::{self, DateFormat};
 use super::error::{EvalError, describe, quoted};
-use super::eval::Op;
 use super::strings;
 
 /// A function of the language.
@@ -235,10 +234,12 @@ pub(crate) enum Prepared {
     Cast(CastType),
 }
 
-/// Compiles constant pattern, format and type arguments once for all rows. The error is a
-/// message without the function name.
-pub(crate) fn prepare(func: Func, args: &[Op]) -> Result<Prepared, String> {
-    let constant_string = |index: usize| args.get(index).and_then(Op::as_const).and_then(Value::as_str);
+/// Compiles constant pattern, format and type arguments once for all rows. `constants` has
+/// one entry per argument: its value when the argument is a constant. The error is a message
+/// without the function name.
+pub(crate) fn prepare(func: Func, constants: &[Option<&Value>]) -> Result<Prepared, String> {
+    let constant = |index: usize| constants.get(index).copied().flatten();
+    let constant_string = |index: usize| constant(index).and_then(Value::as_str);
     let prepared = match func {
         Func::RegexpReplace | Func::RegexpMatch => match constant_string(1) {
             Some(pattern) => Prepared::Regex(compile_regex(pattern)?),
@@ -253,7 +254,7 @@ pub(crate) fn prepare(func: Func, args: &[Op]) -> Result<Prepared, String> {
             None => return Err("the type must be a string literal such as 'int'".to_owned()),
         },
         Func::SplitPart => {
-            if let Some(Value::Int(0)) = args.get(2).and_then(Op::as_const) {
+            if let Some(Value::Int(0)) = constant(2) {
                 return Err("field position must not be zero".to_owned());
             }
             Prepared::Nothing

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use mysql_async::{Conn, Opts, OptsBuilder};
 
-use super::MysqlSource;
+use super::state::MysqlSource;
 use crate::SourceError;
 
 /// How long a connection attempt may take before grafter gives up on a silent host.

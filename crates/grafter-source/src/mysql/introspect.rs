@@ -14,9 +14,9 @@ use grafter_model::{Catalog, Column, ForeignKey, Table};
 use mysql_async::Conn;
 use mysql_async::prelude::Queryable as _;
 
-use super::MysqlSource;
 use super::connect::statement_error;
 use super::convert::logical_type;
+use super::state::MysqlSource;
 use crate::SourceError;
 
 /// What introspection is doing, for error messages.

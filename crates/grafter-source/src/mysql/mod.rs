@@ -18,38 +18,15 @@ mod connect;
 mod convert;
 mod introspect;
 mod scan;
+mod state;
 
 use async_trait::async_trait;
 use grafter_model::{Catalog, Column, TypePolicy, Value};
 use mysql_async::Conn;
 
+pub use state::MysqlSource;
+
 use crate::{BatchStream, KeyRange, Read, ScanRequest, Source, SourceError};
-
-/// A database on a MySQL or MariaDB server, opened as a source.
-///
-/// Holds connection options only; each operation connects anew (see the module docs). Its
-/// `Debug` output shows the URL with the password redacted, never the options themselves.
-#[derive(Clone)]
-pub struct MysqlSource {
-    /// Driver options, including the password: never printed.
-    opts: mysql_async::Opts,
-    /// The URL as given, password redacted: the only form that appears in messages.
-    redacted: String,
-    /// The database the URL names (reads and introspection are within it).
-    database: String,
-    /// How values without an exact graph counterpart are converted.
-    types: TypePolicy,
-}
-
-impl std::fmt::Debug for MysqlSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MysqlSource")
-            .field("url", &self.redacted)
-            .field("database", &self.database)
-            .field("types", &self.types)
-            .finish_non_exhaustive()
-    }
-}
 
 /// Checks a `mysql://` or `mariadb://` URL as [`MysqlSource::connect`] will read it, without
 /// connecting.
@@ -131,21 +108,9 @@ impl Source for MysqlSource {
     }
 }
 
-/// Quotes an identifier for MySQL: backticks, doubled inside. Works whatever the server's
-/// `sql_mode` (`ANSI_QUOTES` changes double quotes, never backticks).
-fn quote_ident(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn identifiers_are_backtick_quoted_with_backticks_doubled() {
-        assert_eq!(quote_ident("Album"), "`Album`");
-        assert_eq!(quote_ident("we`ird"), "`we``ird`");
-    }
 
     #[test]
     fn debug_output_never_shows_the_password() {

@@ -23,7 +23,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::connect::{server_code, statement_error};
 use super::convert::{self, Conversion, convert};
-use super::{MysqlSource, introspect, quote_ident};
+use super::introspect;
+use super::state::{MysqlSource, quote_ident};
 use crate::{BatchStream, Filter, KeyRange, Read, ScanRequest, SourceError};
 
 /// Batches in flight between a scan's reader task and the engine: what keeps memory flat.

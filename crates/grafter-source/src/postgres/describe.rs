@@ -10,7 +10,7 @@ use tokio_postgres::Client;
 use tokio_postgres::types::Type;
 
 use super::convert::logical_type;
-use super::{PostgresSource, quote_ident};
+use super::state::{PostgresSource, quote_ident};
 use crate::{Read, Source as _, SourceError};
 
 /// Relation kinds a read may name: tables, views, materialized views, foreign and

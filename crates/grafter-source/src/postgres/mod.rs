@@ -30,6 +30,7 @@ mod introspect;
 mod numeric;
 mod params;
 mod scan;
+mod state;
 
 use std::sync::Arc;
 
@@ -37,31 +38,9 @@ use async_trait::async_trait;
 use grafter_model::{Catalog, Column, TypePolicy, Value};
 use tokio_postgres::Client;
 
-pub use scan::Transfer;
+pub use state::{PostgresSource, Transfer};
 
 use crate::{BatchStream, KeyRange, Read, ScanRequest, Source, SourceError};
-
-/// A PostgreSQL database opened as a source.
-pub struct PostgresSource {
-    /// Connection settings, password included (never printed: see the `Debug` impl).
-    config: tokio_postgres::Config,
-    /// The URL with its password redacted: what messages show.
-    url: String,
-    types: TypePolicy,
-    transfer: Transfer,
-    /// The metadata connection, replaced when it was lost.
-    client: tokio::sync::Mutex<Arc<Client>>,
-}
-
-impl std::fmt::Debug for PostgresSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PostgresSource")
-            .field("url", &self.url)
-            .field("types", &self.types)
-            .field("transfer", &self.transfer)
-            .finish_non_exhaustive()
-    }
-}
 
 /// Checks a `postgres://` URL as [`PostgresSource::connect`] will read it, without connecting.
 pub(crate) fn check_url(url: &str) -> Result<(), SourceError> {
@@ -163,9 +142,4 @@ impl Source for PostgresSource {
             }
         })
     }
-}
-
-/// Quotes an identifier for PostgreSQL: double quotes, doubled inside.
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }

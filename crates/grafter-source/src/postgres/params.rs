@@ -13,7 +13,7 @@ use grafter_model::Value;
 use postgres_types::{Format, IsNull, ToSql, Type, to_sql_checked};
 
 use super::convert::hex_text;
-use super::quote_ident;
+use super::state::quote_ident;
 
 /// A parameter sent as text for the server to parse; `None` is NULL.
 #[derive(Debug, Clone, PartialEq)]

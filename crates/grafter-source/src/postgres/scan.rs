@@ -26,26 +26,14 @@ use grafter_model::{Batch, Column, Cursor, SourceRow, Value};
 use tokio_postgres::Client;
 use tokio_postgres::types::{FromSql, ToSql, Type};
 
-use super::PostgresSource;
 use super::connect::{Driver, Stage, connect_undriven};
 use super::convert::{Cast, Decoder, Policy, decode, lossy, plan};
 use super::copy::CopyParser;
 use super::describe::{Described, PgColumn, describe};
 use super::params::{TextParam, type_name};
-use super::quote_ident;
+use super::state::quote_ident;
+use super::state::{PostgresSource, Transfer};
 use crate::{BatchStream, Filter, KeyRange, Read, ScanRequest, Source as _, SourceError};
-
-/// How rows travel from the server to grafter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Transfer {
-    /// `COPY (SELECT …) TO STDOUT (FORMAT binary)`, keys passed as session settings
-    /// (the default: the fastest, see the module docs).
-    #[default]
-    Copy,
-    /// The `SELECT` itself with bound parameters, rows streamed in binary from an unnamed
-    /// portal. Kept for comparison in the benchmark.
-    Portal,
-}
 
 /// How a statement refers to its parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use grafter_model::{Catalog, Column, ForeignKey, Table};
 use rusqlite::Connection;
 
 use super::convert::logical_type;
-use super::quote_ident;
+use super::state::quote_ident;
 
 /// The whole catalog: every user table, in name order.
 pub(super) fn catalog(connection: &Connection) -> rusqlite::Result<Catalog> {

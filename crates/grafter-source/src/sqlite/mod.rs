@@ -9,21 +9,17 @@
 mod convert;
 mod introspect;
 mod scan;
+mod state;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use async_trait::async_trait;
 use grafter_model::{Catalog, Column, Value};
 use rusqlite::{Connection, OpenFlags};
 
-use crate::{BatchStream, KeyRange, Read, ScanRequest, Source, SourceError};
+pub use state::SqliteSource;
 
-/// A SQLite database opened as a source.
-#[derive(Debug, Clone)]
-pub struct SqliteSource {
-    path: PathBuf,
-    types: grafter_model::TypePolicy,
-}
+use crate::{BatchStream, KeyRange, Read, ScanRequest, Source, SourceError};
 
 impl SqliteSource {
     /// Opens the database at `path` (read-only) and checks that it is one.
@@ -131,9 +127,4 @@ impl Source for SqliteSource {
         })
         .await
     }
-}
-
-/// Quotes an identifier for SQLite: double quotes, doubled inside.
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }

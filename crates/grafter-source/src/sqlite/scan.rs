@@ -6,7 +6,7 @@ use grafter_model::{Batch, Column, Cursor, SourceRow, Value};
 use rusqlite::{Connection, ToSql, types::ValueRef};
 
 use super::convert::{Conversion, conversion, convert, logical_type};
-use super::{SqliteSource, quote_ident};
+use super::state::{SqliteSource, quote_ident};
 use crate::blocking::BatchSender;
 use crate::{Filter, KeyRange, Read, ScanRequest, Source as _, SourceError};
 

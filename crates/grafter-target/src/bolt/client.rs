@@ -16,9 +16,7 @@ use grafter_bolt::message::Request;
 use grafter_bolt::{AccessMode, BoltError, BoltMap, BoltValue, ConnectConfig, Connection, Router, TxExtra, Version};
 use grafter_model::Value;
 
-use super::owned::Ownership;
 use super::params::{self, from_bolt, statement_text_len};
-use super::relationship_keys::RelationshipKeys;
 use super::server::{FALKORDB_TEXT_LIMIT, Server};
 use crate::cypher::queries::PessimisticNames;
 use crate::cypher::retry::Backoff;
@@ -56,10 +54,6 @@ pub(crate) struct Client {
     /// Labels whose batches met a key already in the graph when written without a lookup
     /// (see `write::create_only`).
     pub(crate) pessimistic_labels: PessimisticNames,
-    /// The run's owned labels and the keys the server keeps unique (see [`Ownership`]).
-    pub(crate) ownership: Ownership,
-    /// How keyed relationships are found, per type (see [`RelationshipKeys`]).
-    pub(crate) relationship_keys: RelationshipKeys,
 }
 
 /// Whether trying again may help.
@@ -112,8 +106,6 @@ impl Client {
             fence: std::sync::atomic::AtomicI64::new(0),
             pessimistic: PessimisticNames::default(),
             pessimistic_labels: PessimisticNames::default(),
-            ownership: Ownership::default(),
-            relationship_keys: RelationshipKeys::default(),
         };
         let conn = client.retry(|| client.router.acquire(AccessMode::Write)).await?;
         client.server = named.unwrap_or_else(|| Server::detect(conn.server_agent(), conn.connection_id()));

@@ -27,6 +27,8 @@ use async_trait::async_trait;
 use grafter_model::{Fingerprint, LockHolder, RunRecord, SyncState, Value};
 
 use self::client::Client;
+use self::owned::Ownership;
+use self::relationship_keys::RelationshipKeys;
 use self::server::{FALKORDB_TEXT_LIMIT, Server};
 use crate::cypher::{CypherRunner, batch, bookkeeping, scan};
 use crate::{
@@ -45,13 +47,22 @@ pub struct BoltTarget {
     /// Opened to read only: [`GraphTarget::query`] runs in read mode, where the server
     /// refuses writes (Neo4j, Memgraph; FalkorDB's Bolt port has no such mode).
     read_only: bool,
+    /// The run's owned labels and the keys the server keeps unique (see [`Ownership`]).
+    ownership: Ownership,
+    /// How keyed relationships are found, per type (see [`RelationshipKeys`]).
+    relationship_keys: RelationshipKeys,
 }
 
 impl BoltTarget {
     /// Connects to the server and tells which one it is (a failure here names the server
     /// and what to check).
     pub async fn open(url: &BoltUrl, access: Access) -> Result<BoltTarget, TargetError> {
-        Ok(BoltTarget { client: std::sync::Arc::new(Client::open(url).await?), read_only: access == Access::Read })
+        Ok(BoltTarget {
+            client: std::sync::Arc::new(Client::open(url).await?),
+            read_only: access == Access::Read,
+            ownership: Ownership::default(),
+            relationship_keys: RelationshipKeys::default(),
+        })
     }
 
     /// Runs key DDL `statements` in order, adding those that ran to `done`.
@@ -99,7 +110,7 @@ impl GraphTarget for BoltTarget {
     async fn begin_run(&self, marks: Option<&str>) -> Result<String, TargetError> {
         // Elements carry the run's id until the run finishes, or belong to labels the run
         // owns, which its checkpoints name: nothing else to remember.
-        self.client.ownership.begin(marks.is_some()).await;
+        self.ownership.begin(marks.is_some()).await;
         Ok(marks.unwrap_or("{}").to_owned())
     }
 
@@ -115,7 +126,7 @@ impl GraphTarget for BoltTarget {
             if let Some(constraint) = self.dialect().key_constraint(label, properties) {
                 match self.run_ddl_statements(constraint, &mut statements).await {
                     Ok(()) => {
-                        self.client.ownership.constrained(index).await;
+                        self.ownership.constrained(index).await;
                         continue;
                     }
                     // Duplicate keys in the graph already, or an index of the user's own on
@@ -146,13 +157,21 @@ impl GraphTarget for BoltTarget {
         checkpoint: &Checkpoint,
         before_commit: BeforeCommit,
     ) -> Result<WriteReport, TargetError> {
-        write::write(&self.client, &checkpoint.run_id, encoded, checkpoint, before_commit).await
+        write::write(
+            &self.client,
+            (&self.ownership, &self.relationship_keys),
+            &checkpoint.run_id,
+            encoded,
+            checkpoint,
+            before_commit,
+        )
+        .await
     }
 
     async fn finish_run(&self, run_id: &str) -> Result<(), TargetError> {
         // Each pass of the unmarking scans the graph: only a run that may have marked
         // something pays for it.
-        if self.client.ownership.marked().await {
+        if self.ownership.marked().await {
             let unmarked = batch::unmark(self.client.as_ref(), run_id, 100_000).await?;
             tracing::debug!("{}: {unmarked} elements unmarked", self.describe());
         }

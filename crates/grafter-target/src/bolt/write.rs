@@ -30,7 +30,9 @@ use grafter_bolt::{BoltError, BoltMap, BoltValue, Connection, Transaction};
 use grafter_model::Value;
 
 use super::client::{Client, retryable};
+use super::owned::Ownership;
 use super::params::{self, exact_column, from_bolt};
+use super::relationship_keys::RelationshipKeys;
 use super::server::Server;
 use super::statements::{Sizer, Statement, cut};
 use crate::cypher::batch::{PreparedBatch, Shape};
@@ -241,6 +243,8 @@ impl BoltBatch {
 /// What each step of a batch's write needs besides the batch.
 struct Job<'a> {
     client: &'a Client,
+    /// The run's owned labels and the keys the server keeps unique.
+    ownership: &'a Ownership,
     run_id: &'a str,
     checkpoint: &'a Checkpoint,
     /// The run owns what the batch writes and finds (see [`super::owned`]).
@@ -287,6 +291,7 @@ fn as_created(
 /// Writes an encoded batch and its checkpoint; see the module documentation.
 pub(crate) async fn write(
     client: &Client,
+    (ownership, relationship_keys): (&Ownership, &RelationshipKeys),
     run_id: &str,
     encoded: Encoded,
     checkpoint: &Checkpoint,
@@ -298,9 +303,9 @@ pub(crate) async fn write(
     })?;
     batch.reject_oversized(client, run_id, checkpoint)?;
     // Asked before the batch's turn: the question may need a statement of its own.
-    let owned = client.ownership.owns(client, run_id, &batch.prepared.shape).await?;
-    let keys = client.relationship_keys.lookup(client, &batch.prepared.shape).await?;
-    let job = Job { client, run_id, checkpoint, owned, keys };
+    let owned = ownership.owns(client, run_id, &batch.prepared.shape).await?;
+    let keys = relationship_keys.lookup(client, &batch.prepared.shape).await?;
+    let job = Job { client, ownership, run_id, checkpoint, owned, keys };
     let mut waits = RETRY_WAITS_MS.iter();
     loop {
         batch.prepared.reset_decisions();
@@ -522,7 +527,7 @@ async fn create_only(
         || !client.server().names_refused_keys()
         || batch.rows.is_empty()
         || client.pessimistic_labels.contains(&spec.label)
-        || !client.ownership.is_unique(&spec.label, spec.key_names()).await
+        || !job.ownership.is_unique(&spec.label, spec.key_names()).await
     {
         return Ok(None);
     }

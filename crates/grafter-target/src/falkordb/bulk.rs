@@ -41,8 +41,7 @@ use std::collections::{HashMap, HashSet};
 use grafter_model::{KeyHash, Value, key_hash};
 use rustc_hash::FxHashSet;
 
-use super::connection::{Client, ClientError};
-use super::failed;
+use super::connection::{Client, ClientError, failed};
 use super::ids::IdTable;
 use super::literal::reported_form;
 use super::write::exactly_once;

@@ -12,7 +12,6 @@ use grafter_model::Value;
 use redis::aio::MultiplexedConnection;
 use tokio::sync::Mutex;
 
-use super::failed;
 use super::literal::params_prefix;
 use super::reply::{self, Names, Reply};
 use crate::cypher::queries::PessimisticNames;
@@ -408,5 +407,20 @@ impl CypherRunner for Client {
 
     fn stored(&self, value: Value) -> Value {
         super::literal::storable(value).unwrap_or(Value::Null)
+    }
+}
+
+/// The error for a failed request: the server's own message for a refused query; for a
+/// connection that failed, where and what to do.
+pub(super) fn failed(target: &str, error: ClientError) -> TargetError {
+    match error {
+        ClientError::Query(message) => TargetError::Query { message },
+        ClientError::Fenced(reason) => TargetError::LockLost { target: target.to_owned(), reason },
+        ClientError::Connection(message) => TargetError::Store {
+            target: target.to_owned(),
+            message: format!(
+                "the server does not answer ({message})\n  hint: check that FalkorDB is running and reachable (for a local one: scripts/falkordb start); a run stopped by this resumes where it stopped with `grafter run`"
+            ),
+        },
     }
 }

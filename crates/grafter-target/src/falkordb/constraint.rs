@@ -7,8 +7,7 @@ use std::time::{Duration, Instant};
 
 use grafter_model::Value;
 
-use super::connection::{Client, ClientError};
-use super::failed;
+use super::connection::{Client, ClientError, failed};
 use crate::{Dialect, TargetError};
 
 /// How long a constraint may take to build before grafter gives up waiting.

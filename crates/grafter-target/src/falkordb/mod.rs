@@ -24,7 +24,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use grafter_model::{Fingerprint, LockHolder, RunRecord, SyncState, Value};
 
-use self::connection::{Client, ClientError, OnGraph};
+use self::connection::{Client, ClientError, OnGraph, failed};
 use crate::cypher::{batch, bookkeeping, scan};
 use crate::dialect::Dialect;
 use crate::process_alive;
@@ -43,8 +43,6 @@ pub struct FalkorDbTarget {
     bulk_on: std::sync::atomic::AtomicBool,
 }
 
-/// The error for a failed request: the server's own message for a refused query; for a
-/// connection that failed, where and what to do.
 /// Query parameters as FalkorDB literals; their names must be bare identifiers.
 fn query_params(params: Vec<(String, Value)>) -> Result<Vec<(String, Value)>, TargetError> {
     params
@@ -60,19 +58,6 @@ fn query_params(params: Vec<(String, Value)>) -> Result<Vec<(String, Value)>, Ta
             Ok((name, literal::parameter(value)?))
         })
         .collect()
-}
-
-fn failed(target: &str, error: ClientError) -> TargetError {
-    match error {
-        ClientError::Query(message) => TargetError::Query { message },
-        ClientError::Fenced(reason) => TargetError::LockLost { target: target.to_owned(), reason },
-        ClientError::Connection(message) => TargetError::Store {
-            target: target.to_owned(),
-            message: format!(
-                "the server does not answer ({message})\n  hint: check that FalkorDB is running and reachable (for a local one: scripts/falkordb start); a run stopped by this resumes where it stopped with `grafter run`"
-            ),
-        },
-    }
 }
 
 impl FalkorDbTarget {

@@ -12,8 +12,7 @@ use std::collections::BTreeMap;
 
 use grafter_model::{Value, quote_name};
 
-use super::connection::{Client, ClientError, OnGraph};
-use super::failed;
+use super::connection::{Client, ClientError, OnGraph, failed};
 use super::write::{list_literal, prefix_with_rows};
 use crate::TargetError;
 use crate::cypher::scan::max_id;

@@ -10,8 +10,7 @@
 use async_trait::async_trait;
 use grafter_model::{SyncState, Value};
 
-use super::connection::{Client, ClientError};
-use super::failed;
+use super::connection::{Client, ClientError, failed};
 use super::literal::{params_prefix, storable};
 use crate::cypher::sync::{ChangeReader, combined, settle, state_clause, state_params, stored_batches};
 use crate::{ChangeCommit, ChangeReport, ChangeSet, TargetError};

@@ -21,8 +21,7 @@
 use grafter_model::Value;
 
 use super::bulk::BulkState;
-use super::connection::{Client, ClientError};
-use super::failed;
+use super::connection::{Client, ClientError, failed};
 use super::literal::{params_prefix, storable, write_literal};
 use crate::cypher::batch::{PreparedBatch, Shape};
 use crate::cypher::bookkeeping::{checkpoint_params, lost_batches, stored_batches};

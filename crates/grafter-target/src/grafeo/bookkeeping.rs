@@ -10,8 +10,11 @@ use grafeo::GrafeoDB;
 use grafeo_common::types::Value as G;
 use grafter_model::{LockHolder, RunRecord};
 
-use super::CHECKPOINT_LABEL;
 use crate::{Checkpoint, TargetError};
+
+/// Label of grafter's checkpoint nodes. Everything grafter keeps for itself is labelled
+/// `_Grafter…`, which user mappings may not use.
+pub const CHECKPOINT_LABEL: &str = "_GrafterCheckpoint";
 
 /// Label of run records.
 pub(crate) const RUN_LABEL: &str = "_GrafterRun";

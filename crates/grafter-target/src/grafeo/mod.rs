@@ -32,13 +32,16 @@ use crate::{
     KeyIndex, QueryResult, RecordBatch, RowStream, TargetError, WriteReport,
 };
 
-/// Label of grafter's checkpoint nodes. Everything grafter keeps for itself is labelled
-/// `_Grafter…`, which user mappings may not use.
-pub const CHECKPOINT_LABEL: &str = "_GrafterCheckpoint";
-
 /// The embedded graph store.
 pub struct GrafeoTarget {
     inner: Arc<Inner>,
+}
+
+/// The store's handle is what its reading streams keep alive.
+impl AsRef<GrafeoDB> for Inner {
+    fn as_ref(&self) -> &GrafeoDB {
+        &self.db
+    }
 }
 
 struct Inner {

@@ -19,7 +19,6 @@ use grafter_model::{KeyHash, Value, key_hash};
 use rustc_hash::FxHashSet;
 use tokio::sync::mpsc;
 
-use super::Inner;
 use super::convert::{from_grafeo, to_grafeo};
 use crate::{EndpointSpec, RowStream, TargetError};
 
@@ -39,10 +38,13 @@ impl Sender {
 }
 
 /// Runs `produce` on a worker thread and streams what it sends.
-pub(crate) fn stream(inner: Arc<Inner>, produce: impl FnOnce(&GrafeoDB, &Sender) + Send + 'static) -> RowStream {
+pub(crate) fn stream<Store: AsRef<GrafeoDB> + Send + Sync + 'static>(
+    inner: Arc<Store>,
+    produce: impl FnOnce(&GrafeoDB, &Sender) + Send + 'static,
+) -> RowStream {
     let (sender, receiver) = mpsc::channel(AHEAD);
     let failures = sender.clone();
-    let task = tokio::task::spawn_blocking(move || produce(&inner.db, &Sender(sender)));
+    let task = tokio::task::spawn_blocking(move || produce((*inner).as_ref(), &Sender(sender)));
     // A producer that panicked would otherwise look like a graph that simply ended.
     tokio::spawn(async move {
         if let Err(e) = task.await {

@@ -11,7 +11,7 @@ use grafeo_common::types::{NodeId, PropertyKey, Value as G};
 use grafter_model::{KeyHash, Value, key_hash};
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::CHECKPOINT_LABEL;
+use super::bookkeeping::CHECKPOINT_LABEL;
 use super::convert::{from_grafeo, to_grafeo};
 use super::index::{EdgeIdentity, EdgeIndex, NodeIndex, Seen};
 use crate::records::node_text;
