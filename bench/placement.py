@@ -13,6 +13,8 @@ TARGET_DIR = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache" / "g
 # The `profiling` profile: release code with line tables (the shipped `release` is stripped).
 RELEASE = TARGET_DIR / "profiling"
 GRAFTER = RELEASE / "grafter"
+# The example's database generator (not part of the grafter binary).
+GENERATOR = RELEASE / "placement-generator"
 
 
 def in_project_python(module, script):
@@ -43,7 +45,8 @@ def database(rows):
     work.mkdir(parents=True, exist_ok=True)
     path = work / "placement.sqlite"
     if not path.exists():
-        subprocess.run([GRAFTER, "generate", "placement", "--rows", str(rows), "-o", path], check=True, stdout=subprocess.DEVNULL)
+        build("placement-generator")
+        subprocess.run([GENERATOR, "--rows", str(rows), "-o", path], check=True, stdout=subprocess.DEVNULL)
     return work, path
 
 

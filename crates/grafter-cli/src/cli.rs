@@ -6,8 +6,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// What every command's exit code means (kept in step with `crate::exit::Exit`).
 pub const EXIT_CODES: &str = "Exit codes: 0 done; 1 a negative answer (verify found differences, also in a run's \
-closing verification; sync --until-caught-up did not catch up in time; schema verify failed; an archive does not \
-check out); 2 a configuration or usage error, nothing attempted; 3 a failure while working (source, target, file, \
+closing verification; sync --until-caught-up did not catch up in time; schema verify or roundtrip failed; an archive \
+does not check out); 2 a configuration or usage error, nothing attempted; 3 a failure while working (source, target, file, \
 lock); 130 stopped by Ctrl-C or SIGTERM.";
 
 /// grafter moves relational data (PostgreSQL, MySQL/MariaDB, SQLite, CSV, NDJSON) into a
@@ -74,9 +74,6 @@ pub enum Command {
     /// Look into archives.
     #[command(subcommand)]
     Archive(ArchiveCommand),
-    /// Write example databases (for the bundled examples and benchmarks).
-    #[command(subcommand)]
-    Generate(GenerateCommand),
     /// Versioned migrations of the graph's schema: `V0001__name.cypher` (sections `// up`,
     /// `// down`, `// verify`) and `V0002__name.toml` (declarative refactorings) in
     /// `migrations/` beside the config.
@@ -478,35 +475,6 @@ pub struct InspectArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-}
-
-/// `grafter generate`
-#[derive(Debug, Subcommand)]
-pub enum GenerateCommand {
-    /// A realistic OpenStack Placement database (SQLite): compute-node trees with NUMA and
-    /// SR-IOV children, inventories, traits, aggregates, consumers and allocations.
-    Placement(PlacementArgs),
-}
-
-/// `grafter generate placement`
-#[derive(Debug, Args)]
-pub struct PlacementArgs {
-    /// The SQLite file to create (must not exist).
-    #[arg(short, long, value_name = "FILE")]
-    pub output: PathBuf,
-    /// Number of compute nodes.
-    #[arg(long, value_name = "N", conflicts_with = "rows", default_value_t = 20)]
-    pub compute_nodes: u32,
-    /// Size the database to about this many rows in total instead.
-    #[arg(long, value_name = "N")]
-    pub rows: Option<u64>,
-    /// Random seed (same seed, same database).
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Also store the standard resource classes in `resource_classes`, as Placement does
-    /// since Stein (default: only custom classes, as older nova-era databases have).
-    #[arg(long)]
-    pub sync_standard_classes: bool,
 }
 
 /// `--lock-lease`: whole seconds, at least 3 (the lock is renewed every third of its lease,

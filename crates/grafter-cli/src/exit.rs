@@ -4,7 +4,7 @@
 //! | code | meaning |
 //! |---|---|
 //! | 0 | done: the command did what it was asked, and any proof it made holds |
-//! | 1 | a negative answer: verify found differences (also a run's closing verification), `sync --until-caught-up` did not catch up in time, `schema verify` failed, an archive does not check out |
+//! | 1 | a negative answer: verify found differences (also a run's closing verification), `sync --until-caught-up` did not catch up in time, `schema verify` or `schema roundtrip` failed, an archive does not check out |
 //! | 2 | a configuration or usage error: nothing was attempted |
 //! | 3 | a failure while working: the source, the target, a file, the lock |
 //! | 130 | stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it) |

@@ -19,7 +19,6 @@ macro_rules! outln {
 mod cli;
 mod commands;
 mod exit;
-mod generate;
 mod output;
 
 use std::process::ExitCode;
@@ -60,7 +59,6 @@ fn main() -> ExitCode {
             Command::Export(args) => commands::export::run(&cli, args).await,
             Command::Import(args) => commands::run::import(&cli, args).await,
             Command::Archive(command) => commands::archive::run(command),
-            Command::Generate(command) => commands::generate::run(command),
             Command::Schema(args) => commands::schema::run(&cli, args).await,
         }
     });

@@ -21,6 +21,7 @@ mod fault;
 mod graph_archive;
 mod identity;
 mod interrupt;
+mod keep;
 mod lease;
 mod ledger;
 mod observer;
@@ -50,7 +51,7 @@ pub use rejects::sync_reject_file;
 pub use run::{RunOptions, run};
 pub use session::new_run_id;
 pub use snapshots::{Rollback, SnapshotEntry, list_snapshots, prune_snapshots, rollback_states};
-pub use summary::{MappingStats, MappingStatus, RunSummary};
+pub use summary::{KeptArchive, MappingStats, MappingStatus, RunSummary};
 pub use sync::{Counts, MappingSync, PassReport, SyncEnd, SyncOptions, SyncSummary, sync};
 pub use verify::{
     CheckReport, ElementRef, FieldDifference, Finding, MappingReport, MappingVerdict, NodeRef, NotFromConfig,

@@ -17,6 +17,7 @@ use grafter_source::Source;
 use grafter_target::{Access, GraphTarget, TargetError};
 
 use crate::interrupt::{StopRequest, watch_signals};
+use crate::keep::Keeping;
 use crate::lease::{DEFAULT_LEASE, Lease, holder};
 use crate::ledger::NewRun;
 use crate::pipeline::{RunContext, new_stats, run_mapping};
@@ -59,6 +60,9 @@ pub struct RunOptions {
     /// End with a verification of the graph against the source (`grafter verify`), in the
     /// run's `validating` step: a difference fails the run.
     pub verify: bool,
+    /// Also write everything the mappings read into this archive while loading, and check
+    /// it when both are done (`--keep-archive`; see [`crate::keep`]).
+    pub keep_archive: Option<std::path::PathBuf>,
 }
 
 impl Default for RunOptions {
@@ -76,6 +80,7 @@ impl Default for RunOptions {
             partitions: 1,
             count_rows: true,
             verify: true,
+            keep_archive: None,
         }
     }
 }
@@ -109,10 +114,19 @@ pub async fn run(plan: &Plan, options: &RunOptions, observer: Arc<dyn Observer>)
         return Ok(summary);
     }
 
+    let keeping = options.keep_archive.clone().map(|output| Keeping::start(plan, output, &options.only));
     let target = open_target(plan, Access::Write).await?;
     let run =
         Run { plan, options, prepared: &prepared, source: &source, target: &target, observer: &observer, started };
-    closing(&target, run.locked()).await
+    let mut summary = closing(&target, run.locked()).await?;
+    if let Some(keeping) = keeping {
+        if summary.status == RunStatus::Interrupted {
+            observer.message("no archive kept: the run did not finish");
+        } else {
+            summary.kept_archive = Some(keeping.finish().await?);
+        }
+    }
+    Ok(summary)
 }
 
 fn summary_shell(plan: &Plan, source: String, run_id: String, status: RunStatus, attempt: u32) -> RunSummary {
@@ -128,6 +142,7 @@ fn summary_shell(plan: &Plan, source: String, run_id: String, status: RunStatus,
         dry_run: false,
         indexes: Vec::new(),
         verification: None,
+        kept_archive: None,
     }
 }
 

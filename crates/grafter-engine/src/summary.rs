@@ -97,6 +97,21 @@ pub struct RunSummary {
     /// The verification that ended the run, if one ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verification: Option<crate::verify::VerifyReport>,
+    /// The archive `--keep-archive` wrote beside the run and checked, if one was asked for
+    /// and the run finished.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kept_archive: Option<KeptArchive>,
+}
+
+/// The copy of the source a run kept (`--keep-archive`), checked after it was written.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeptArchive {
+    /// The archive.
+    pub path: PathBuf,
+    /// Entities in it.
+    pub entities: usize,
+    /// Rows in it, over all entities; every entity's row count and SHA-256 were checked.
+    pub rows: u64,
 }
 
 impl RunSummary {

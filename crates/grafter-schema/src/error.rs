@@ -65,4 +65,10 @@ impl SchemaError {
     pub fn is_usage(&self) -> bool {
         matches!(self, SchemaError::File { .. } | SchemaError::Dependencies { .. } | SchemaError::Refused { .. })
     }
+
+    /// Whether the command worked and its answer is no: `schema roundtrip` found that down
+    /// does not undo up (exit code 1), as opposed to a migration that failed to apply.
+    pub fn is_negative_answer(&self) -> bool {
+        matches!(self, SchemaError::Failed { what, .. } if what == "check")
+    }
 }

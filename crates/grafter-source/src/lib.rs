@@ -15,6 +15,7 @@ use std::path::Path;
 
 pub use grafter_model::KeyRange;
 
+#[cfg(any(feature = "sqlite", feature = "csv", feature = "ndjson", feature = "archive"))]
 mod blocking;
 mod error;
 #[cfg(any(feature = "csv", feature = "ndjson"))]
@@ -62,6 +63,8 @@ pub struct SourceOptions {
 /// shows at once). Relative paths are resolved against `base_dir` (the directory of
 /// grafter.toml).
 pub async fn open(url: &str, base_dir: &Path, options: &SourceOptions) -> Result<Box<dyn Source>, SourceError> {
+    // A build with only the archive connector reads no options.
+    let _ = options;
     match parse_url(url, base_dir)? {
         #[cfg(feature = "sqlite")]
         SourceUrl::Sqlite(path) => Ok(Box::new(sqlite::SqliteSource::open(&path, options.types)?)),

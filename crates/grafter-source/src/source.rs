@@ -84,6 +84,7 @@ impl Filter {
 }
 
 /// The columns a request reads besides those it delivers: filtered columns.
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
 pub(crate) fn filter_columns(request: &ScanRequest) -> impl Iterator<Item = &String> {
     request.filters.iter().filter_map(Filter::column)
 }

@@ -1,10 +1,15 @@
 //! What the SQL sources (PostgreSQL, MySQL/MariaDB, SQLite) share when they build a scan:
-//! the columns a request reads, the refusal that names a column the read lacks, and the
-//! `FROM` target a table or a query becomes.
+//! the columns a request reads, the refusal that names a column the read lacks, the `FROM`
+//! target a table or a query becomes, the condition of a [`Filter`] and of a key list, and
+//! the clauses that find the greatest key. Each dialect brings its own quoting and its own
+//! placeholders (typed per column); the shapes of the conditions are written once here.
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 use grafter_model::Value;
 
 use crate::source::filter_columns;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+use crate::Filter;
 use crate::{Read, ScanRequest, SourceError};
 
 /// Every column `request` reads: those it delivers, those it skips rows without, its key,
@@ -43,6 +48,43 @@ pub(crate) fn from_clause(read: &Read, quote: fn(&str) -> String) -> String {
         Read::Table(table) => quote(table),
         Read::Query(sql) => format!("({}) AS grafter_query", sql.trim().trim_end_matches(';')),
     }
+}
+
+/// The SQL condition of one [`Filter`] in a dialect that quotes names with `quote`.
+/// `column` finds a column's description by name (its type decides its placeholder),
+/// `keys` the described `order_by` columns a [`Filter::KeyIn`] lists (asked only then), and
+/// `mark(column, value)` adds `value` as a parameter and returns its placeholder. An empty
+/// list of values or keys matches nothing (`FALSE`).
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub(crate) fn filter_condition<'c, C: ?Sized>(
+    filter: &Filter,
+    quote: fn(&str) -> String,
+    column: &dyn Fn(&String) -> Result<&'c C, String>,
+    keys: &dyn Fn() -> Result<Vec<(&'c str, &'c C)>, String>,
+    mark: &mut dyn FnMut(&'c C, &Value) -> String,
+) -> Result<String, String> {
+    Ok(match filter {
+        Filter::IsNull(name) => format!("{} IS NULL", quote(name)),
+        Filter::AtLeast(name, value) => {
+            let placeholder = mark(column(name)?, value);
+            format!("{} >= {placeholder}", quote(name))
+        }
+        Filter::OneOf(_, values) if values.is_empty() => "FALSE".to_owned(),
+        Filter::OneOf(name, values) => {
+            let described = column(name)?;
+            let marks: Vec<String> = values.iter().map(|value| mark(described, value)).collect();
+            format!("{} IN ({})", quote(name), marks.join(", "))
+        }
+        Filter::KeyIn(values) => {
+            let keys = keys()?;
+            if values.is_empty() && !keys.is_empty() {
+                "FALSE".to_owned()
+            } else {
+                let names: Vec<String> = keys.iter().map(|(name, _)| quote(name)).collect();
+                key_in_condition(&names, values, |i, value| mark(keys[i].1, value))?
+            }
+        }
+    })
 }
 
 /// ` WHERE k1 IS NOT NULL AND … ORDER BY k1 DESC, … LIMIT 1`: what a SELECT of the key

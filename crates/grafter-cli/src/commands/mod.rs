@@ -4,7 +4,6 @@
 pub mod archive;
 pub mod export;
 pub mod fingerprint;
-pub mod generate;
 pub mod history;
 pub mod init;
 pub mod lock;

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use grafter_archive::DataFormat;
 use grafter_engine::{Observer, RunOptions};
 use grafter_model::RunStatus;
 
@@ -36,6 +35,7 @@ async fn run_plan(cli: &Cli, plan: &grafter_plan::Plan, args: &RunArgs) -> anyho
         lease: Duration::from_secs(args.lock_lease),
         handle_signals: true,
         verify: !args.no_verify,
+        keep_archive: args.keep_archive.clone(),
         ..RunOptions::default()
     };
     if let Some(workers) = args.workers {
@@ -57,38 +57,15 @@ async fn run_plan(cli: &Cli, plan: &grafter_plan::Plan, args: &RunArgs) -> anyho
         }
         None => None,
     };
-    // The copy is a second, complete read of the source beside the load (not a tee of the
-    // load's reads: a resumed run does not read again what it committed before, and the
-    // copy must hold everything).
-    let keeping = args.keep_archive.as_ref().filter(|_| !args.dry_run).map(|output| {
-        let (plan, only) = (plan.clone(), args.only.clone());
-        let options = grafter_engine::ExportOptions { output: output.clone(), only, data_format: DataFormat::Csv };
-        tokio::spawn(async move { grafter_engine::export(&plan, &options).await })
-    });
-    let summary = grafter_engine::run(plan, &options, Arc::new(Fanout(observers))).await;
-    let finished = summary.as_ref().is_ok_and(|s| s.status != RunStatus::Interrupted);
-    if let Some(keeping) = keeping.filter(|keeping| {
-        // A run that stopped leaves no copy (it is written only when complete): stop at once.
-        if !finished {
-            keeping.abort();
-            eprintln!("no archive kept: the run did not finish");
-        }
-        finished
-    }) {
-        let exported = keeping.await.map_err(|e| anyhow::anyhow!("the archive writer failed: {e}"))??;
-        let path = exported.archive.clone();
-        let checks = tokio::task::spawn_blocking(move || {
-            grafter_archive::ArchiveReader::open(&path).and_then(|reader| reader.verify(|_| {}))
-        })
-        .await??;
-        let rows: u64 = checks.iter().map(|c| c.rows).sum();
+    let summary = grafter_engine::run(plan, &options, Arc::new(Fanout(observers))).await?;
+    if let Some(kept) = &summary.kept_archive {
         eprintln!(
-            "kept {}: {} entities, {rows} rows, every row count and checksum verified",
-            exported.archive.display(),
-            checks.len()
+            "kept {}: {} entities, {} rows, every row count and checksum verified",
+            kept.path.display(),
+            kept.entities,
+            kept.rows
         );
     }
-    let summary = summary?;
     match args.format {
         Format::Text => {
             if summary.dry_run {

@@ -172,24 +172,10 @@ impl Conditions {
     fn filter(&mut self, filter: &Filter, available: &[Column], keys: &[&Column]) -> Result<(), String> {
         let column =
             |name: &String| available.iter().find(|c| &c.name == name).ok_or_else(|| format!("no column `{name}`"));
-        let condition = match filter {
-            Filter::IsNull(name) => format!("{} IS NULL", quote_ident(name)),
-            Filter::AtLeast(name, value) => {
-                let mark = self.placeholder(column(name)?, value);
-                format!("{} >= {mark}", quote_ident(name))
-            }
-            Filter::OneOf(_, values) if values.is_empty() => "FALSE".to_owned(),
-            Filter::OneOf(name, values) => {
-                let column = column(name)?;
-                let marks: Vec<String> = values.iter().map(|v| self.placeholder(column, v)).collect();
-                format!("{} IN ({})", quote_ident(name), marks.join(", "))
-            }
-            Filter::KeyIn(values) if values.is_empty() && !keys.is_empty() => "FALSE".to_owned(),
-            Filter::KeyIn(values) => {
-                let names: Vec<String> = keys.iter().map(|c| quote_ident(&c.name)).collect();
-                crate::sql::key_in_condition(&names, values, |i, value| self.placeholder(keys[i], value))?
-            }
-        };
+        let keys = || Ok(keys.iter().map(|c| (c.name.as_str(), *c)).collect());
+        let condition = crate::sql::filter_condition(filter, quote_ident, &column, &keys, &mut |c: &Column, value| {
+            self.placeholder(c, value)
+        })?;
         self.conditions.push(condition);
         Ok(())
     }

@@ -88,28 +88,11 @@ impl Conditions {
     /// The condition of one [`Filter`]; `order_by` is the key a `KeyIn` lists.
     fn filter(&mut self, described: &Described, filter: &Filter, order_by: &[String]) -> Result<(), String> {
         let column = |name: &String| described.column(name).ok_or_else(|| format!("no column `{name}`"));
-        let condition = match filter {
-            Filter::IsNull(name) => format!("{} IS NULL", quote_ident(name)),
-            Filter::AtLeast(name, value) => {
-                let placeholder = self.placeholder(value, &column(name)?.ty);
-                format!("{} >= {placeholder}", quote_ident(name))
-            }
-            Filter::OneOf(_, values) if values.is_empty() => "false".to_owned(),
-            Filter::OneOf(name, values) => {
-                let ty = &column(name)?.ty;
-                let marks: Vec<String> = values.iter().map(|v| self.placeholder(v, ty)).collect();
-                format!("{} IN ({})", quote_ident(name), marks.join(", "))
-            }
-            Filter::KeyIn(keys) => {
-                let columns = order_by.iter().map(column).collect::<Result<Vec<_>, _>>()?;
-                if keys.is_empty() && !columns.is_empty() {
-                    "false".to_owned()
-                } else {
-                    let names: Vec<String> = columns.iter().map(|c| quote_ident(&c.column.name)).collect();
-                    crate::sql::key_in_condition(&names, keys, |i, value| self.placeholder(value, &columns[i].ty))?
-                }
-            }
-        };
+        let keys = || order_by.iter().map(|name| column(name).map(|c| (c.column.name.as_str(), c))).collect();
+        let condition =
+            crate::sql::filter_condition(filter, quote_ident, &column, &keys, &mut |c: &PgColumn, value| {
+                self.placeholder(value, &c.ty)
+            })?;
         self.conditions.push(condition);
         Ok(())
     }

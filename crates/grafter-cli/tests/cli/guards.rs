@@ -19,8 +19,7 @@
 //! (here, the first double start over it left FalkorDB's module lock held for ever and every
 //! client hung); over Bolt they run against Neo4j and ArcadeDB.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};

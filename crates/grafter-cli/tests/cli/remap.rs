@@ -5,7 +5,7 @@
 //! (`missing = "keep"`), every other ID arrives translated, the summary counts the values
 //! remapped, and `grafter verify` agrees.
 
-mod common;
+use crate::common;
 
 use common::Project;
 use serde_json::Value as Json;

@@ -4,14 +4,14 @@
 //! message naming the culprit (file and line, table, column, key) and, where one exists, the
 //! nearest valid name. Rows that cannot be loaded are not errors: each goes to the reject
 //! file with its reason, the run loads the rest and exits 0 — unless `--max-rejects` is
-//! exceeded, which stops the run with exit code 1.
+//! exceeded, which stops the run with exit code 3 (a failure while working).
 
-mod common;
+use crate::common;
 
 use common::{Project, line_of, output_text, sqlite};
 use serde_json::Value;
 
-const EXIT_FAILURE: i32 = 1;
+const EXIT_FAILURE: i32 = 3;
 const EXIT_CONFIG: i32 = 2;
 
 /// A project with `shop.sqlite` (customers and their orders) and `config` as grafter.toml.
@@ -134,7 +134,7 @@ fn a_server_source_url_that_cannot_work_exits_2_before_connecting_naming_its_lin
     ] {
         let project = shop(&SHOP.replace("sqlite:shop.sqlite", source));
         let line = line_of(&std::fs::read_to_string(project.file("grafter.toml")).unwrap(), source);
-        // Port 1 answers nobody: had grafter tried to connect, it would say so, and exit 1.
+        // Port 1 answers nobody: had grafter tried to connect, it would say so, and exit 3.
         for command in [&["plan"][..], &["run", "--dry-run"]] {
             let stderr = fails(&project, command, EXIT_CONFIG);
             assert_contains(&stderr, &format!("grafter.toml:{line}: source URL {source:?}: {reason}"));
@@ -687,7 +687,7 @@ fn relationship_to_a_missing_end_node_is_rejected() {
 }
 
 #[test]
-fn max_rejects_0_stops_the_run_at_the_first_reject_with_exit_1() {
+fn max_rejects_0_stops_the_run_at_the_first_reject_with_exit_3() {
     let project = shop(SHOP);
     let stderr = fails(&project, &["run", "--max-rejects", "0"], EXIT_FAILURE);
     assert_contains(&stderr, "more than the limit of 0");

@@ -13,8 +13,7 @@
 //! Other scenarios run on these targets too: the lock and read-only guards (`guards.rs`),
 //! snapshots (`snapshots.rs`).
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

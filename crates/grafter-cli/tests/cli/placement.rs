@@ -1,8 +1,8 @@
-//! The bundled Placement example end to end: `grafter generate placement` writes a database,
+//! The bundled Placement example end to end: the example's `placement-generator` writes a database,
 //! the example's grafter.toml loads it, and the graph matches the tables — counted with SQL
 //! on the generated file, never taken from grafter's own output.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -33,10 +33,11 @@ const STANDARD_RESOURCE_CLASSES: [&str; 18] = [
     "PGPU",
 ];
 
-/// A project with a generated Placement database and the example's grafter.toml beside it.
-fn placement_project(extra_generate_args: &[&str]) -> (Project, Connection) {
+/// A project with a generated Placement database (its standard resource classes stored too
+/// with `sync_standard_classes`) and the example's grafter.toml beside it.
+fn placement_project(sync_standard_classes: bool) -> (Project, Connection) {
     let project = Project::new();
-    common::placement_example(&project, extra_generate_args);
+    common::placement_example(&project, sync_standard_classes);
     let db = sqlite(&project.file("placement.sqlite"));
     (project, db)
 }
@@ -68,7 +69,7 @@ fn graph_names(project: &Project, label: &str) -> BTreeMap<String, bool> {
 
 #[test]
 fn placement_example_loads_every_row_of_the_generated_database() {
-    let (project, db) = placement_project(&[]);
+    let (project, db) = placement_project(false);
     let summary = project.run(&[]);
     summary.assert_every_row_accounted_for();
     assert!(summary.mappings().iter().all(|m| m.rejected == 0), "nothing may be rejected: {}", summary.json);
@@ -104,7 +105,7 @@ fn placement_example_loads_every_row_of_the_generated_database() {
 
 #[test]
 fn placement_every_child_provider_has_exactly_one_parent_and_roots_none() {
-    let (project, db) = placement_project(&[]);
+    let (project, db) = placement_project(false);
     project.run(&[]);
     let children = names(&db, "SELECT uuid FROM resource_providers WHERE parent_provider_id IS NOT NULL");
     let roots = names(&db, "SELECT uuid FROM resource_providers WHERE parent_provider_id IS NULL");
@@ -146,7 +147,7 @@ fn placement_every_child_provider_has_exactly_one_parent_and_roots_none() {
 
 #[test]
 fn placement_allocations_become_consumes_with_their_amounts() {
-    let (project, db) = placement_project(&[]);
+    let (project, db) = placement_project(false);
     project.run(&[]);
     let total = project.query("MATCH (:Consumer)-[r:CONSUMES]->(:Inventory) RETURN count(r) AS n, sum(r.used) AS used");
     assert_eq!(total[0]["n"].as_i64(), Some(sql_int(&db, "SELECT count(*) FROM allocations")));
@@ -178,7 +179,7 @@ fn placement_allocations_become_consumes_with_their_amounts() {
 
 #[test]
 fn placement_standard_flag_is_true_exactly_for_names_not_starting_with_custom() {
-    let (project, db) = placement_project(&[]);
+    let (project, db) = placement_project(false);
     project.run(&[]);
     for (label, expected_names) in
         [("Trait", names(&db, "SELECT name FROM traits")), ("ResourceClass", all_resource_classes(&db))]
@@ -194,7 +195,7 @@ fn placement_standard_flag_is_true_exactly_for_names_not_starting_with_custom() 
 
 #[test]
 fn placement_with_synced_standard_classes_has_each_class_once() {
-    let (project, db) = placement_project(&["--sync-standard-classes"]);
+    let (project, db) = placement_project(true);
     let stored_standard =
         sql_int(&db, "SELECT count(*) FROM resource_classes WHERE name NOT LIKE 'CUSTOM\\_%' ESCAPE '\\'");
     assert_eq!(stored_standard, STANDARD_RESOURCE_CLASSES.len() as i64, "the generator stores the standard classes");
@@ -214,7 +215,7 @@ fn placement_with_synced_standard_classes_has_each_class_once() {
 
 #[test]
 fn placement_plan_text_lists_every_mapping_in_load_order_with_its_reasons() {
-    let (project, _db) = placement_project(&[]);
+    let (project, _db) = placement_project(false);
     let output = project.grafter().arg("plan").output().unwrap();
     let (stdout, stderr) = output_text(&output);
     assert!(output.status.success(), "{stderr}");
@@ -236,7 +237,7 @@ fn regex_escape(text: &str) -> String {
 
 #[test]
 fn placement_fresh_rerun_updates_every_element_in_place() {
-    let (project, _db) = placement_project(&[]);
+    let (project, _db) = placement_project(false);
     let first = project.run(&[]);
     let (labels, types) = (project.label_counts(), project.type_counts());
     let second = project.run(&["--fresh"]);

@@ -2,7 +2,7 @@
 //! server it took for hung when a long load only kept it from answering PING, and wiped its
 //! data; it may now replace only a server it started itself whose process is gone.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

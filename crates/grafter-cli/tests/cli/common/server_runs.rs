@@ -10,13 +10,7 @@ use super::{PersistentServer, Project, Summary, example, output_text};
 /// The Placement example with `compute_nodes` compute nodes, loading into `url`.
 pub fn placement_project(compute_nodes: u32, url: &str) -> Project {
     let project = Project::new();
-    project
-        .grafter()
-        .args(["generate", "placement", "-o"])
-        .arg(project.file("placement.sqlite"))
-        .args(["--compute-nodes", &compute_nodes.to_string()])
-        .assert()
-        .success();
+    super::generate_placement(&project.file("placement.sqlite"), compute_nodes, false);
     let config = std::fs::read_to_string(example("placement/grafter.toml")).expect("example config");
     project.write("grafter.toml", format!("{config}\n[target]\nurl = \"{url}\"\n"));
     project
@@ -130,7 +124,7 @@ pub fn kill_the_server_under_a_run(
     let output = run.wait_with_output().expect("wait for the run");
     let took = killed_at.elapsed();
     let (_, stderr) = output_text(&output);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
     assert!(took < limit, "the run took {took:?} to fail after the server died");
     assert!(stderr.contains("does not answer") && stderr.contains("resumes"), "{stderr}");
     stderr

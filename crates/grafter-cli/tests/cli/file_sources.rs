@@ -2,7 +2,7 @@
 //! transforms turning text into numbers and dates, a relationship between two files, and the
 //! graph checked through `grafter query` against the data the test wrote.
 
-mod common;
+use crate::common;
 
 use common::Project;
 use serde_json::{Value, json};

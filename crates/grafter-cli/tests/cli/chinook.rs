@@ -2,7 +2,7 @@
 //! loads it, and the graph holds exactly what the tables hold — every expected figure is
 //! computed from the database with SQL, never taken from grafter's own output.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -6,8 +6,7 @@
 //! (`on_every_target_with_bolt!`, in tests/common), each in its own DDL; the rest on the
 //! embedded target.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::{Project, Target, output_text};
 use serde_json::Value;
@@ -225,7 +224,7 @@ fn a_failing_verify_restores_the_graph_and_marks_the_migration_rolled_back(targe
     let before = fingerprint(&project);
 
     let (code, _, stderr) = schema(&project, &["up"]);
-    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(code, 3, "a migration that does not apply is a failure while working: {stderr}");
     assert!(stderr.contains("V0002 up failed"), "{stderr}");
     assert!(stderr.contains("V0002__double_ratio.cypher:11 does not hold: 1 row(s)"), "{stderr}");
     assert!(stderr.contains("restored"), "{stderr}");
@@ -246,7 +245,7 @@ fn a_failing_statement_restores_the_graph(target: Target) {
     schema_ok(&project, &["up", "--to", "V0003"]);
     let before = fingerprint(&project);
     let (code, _, stderr) = schema(&project, &["up"]);
-    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("V0004__broken.cypher:3"), "names the statement's line: {stderr}");
     assert_eq!(fingerprint(&project), before);
     assert_eq!(project.query_int("MATCH (p:Provider) WHERE p.touched RETURN count(p) AS n"), 0);
@@ -443,7 +442,7 @@ fn baseline_adopts_a_graph_without_running() {
 
 fn placement_example_migrations_roundtrip_after_migrating_the_example(target: Target) {
     let project = Project::new();
-    common::placement_example(&project, &[]);
+    common::placement_example(&project, false);
     let config = std::fs::read_to_string(project.file("grafter.toml")).expect("the example config");
     project.write("grafter.toml", config + &target.section("placement"));
     let examples = common::example("placement/migrations");

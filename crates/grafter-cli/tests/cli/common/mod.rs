@@ -47,17 +47,19 @@ pub fn example(path: &str) -> PathBuf {
     package_dir().join("../../examples").join(path)
 }
 
-/// Writes a generated Placement database (8 compute nodes, plus `extra_generate_args`) into
-/// the project as `placement.sqlite`, with the example's grafter.toml beside it.
-pub fn placement_example(project: &Project, extra_generate_args: &[&str]) {
-    project
-        .grafter()
-        .args(["generate", "placement", "-o"])
-        .arg(project.file("placement.sqlite"))
-        .args(["--compute-nodes", "8"])
-        .args(extra_generate_args)
-        .assert()
-        .success();
+/// Writes a Placement database of `compute_nodes` compute nodes at `path`, as the
+/// `placement-generator` of the example does (its library, called directly).
+pub fn generate_placement(path: &Path, compute_nodes: u32, sync_standard_classes: bool) {
+    let mut options = placement_generator::PlacementOptions::with_compute_nodes(compute_nodes);
+    options.sync_standard_resource_classes = sync_standard_classes;
+    placement_generator::generate(path, &options).expect("generate a Placement database");
+}
+
+/// Writes a generated Placement database (8 compute nodes; the standard resource classes
+/// stored too with `sync_standard_classes`) into the project as `placement.sqlite`, with the
+/// example's grafter.toml beside it.
+pub fn placement_example(project: &Project, sync_standard_classes: bool) {
+    generate_placement(&project.file("placement.sqlite"), 8, sync_standard_classes);
     std::fs::copy(example("placement/grafter.toml"), project.file("grafter.toml")).expect("copy the example config");
 }
 

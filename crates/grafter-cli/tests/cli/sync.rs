@@ -23,8 +23,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::bolt_servers::{
     arcadedb_server, count_back, neo4j_2026_server, neo4j_routed_server, neo4j_server, read_back,

@@ -4,8 +4,7 @@
 //! removes the rest, `grafter snapshots list|prune` shows and removes them, and `history`
 //! says which runs can still be rolled back. On every target.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 

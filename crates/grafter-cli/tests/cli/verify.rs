@@ -9,8 +9,7 @@
 //! `grafter run`, a verdict that says how many rows were rejected, Chinook, and the HTML
 //! report as Chromium renders it.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -63,13 +62,7 @@ fn migrated(checks: bool) -> (Project, Connection) {
 /// A Placement database loaded into `target` by `grafter run` (which verifies).
 fn migrated_into(target: Target, checks: bool) -> (Project, Connection) {
     let project = Project::new();
-    project
-        .grafter()
-        .args(["generate", "placement", "-o"])
-        .arg(project.file("placement.sqlite"))
-        .args(["--compute-nodes", "4"])
-        .assert()
-        .success();
+    common::generate_placement(&project.file("placement.sqlite"), 4, false);
     project.write("grafter.toml", placement_config(checks) + &target.section("placement"));
     let summary = project.run(&[]);
     summary.assert_every_row_accounted_for();
@@ -718,13 +711,7 @@ fn run_records_its_verification_no_verify_skips_it_and_a_failed_one_fails_the_ru
 
     // --no-verify: nothing is verified, nothing recorded.
     let skipped = Project::new();
-    skipped
-        .grafter()
-        .args(["generate", "placement", "-o"])
-        .arg(skipped.file("placement.sqlite"))
-        .args(["--compute-nodes", "2"])
-        .assert()
-        .success();
+    common::generate_placement(&skipped.file("placement.sqlite"), 2, false);
     skipped.write("grafter.toml", placement_config(false));
     let summary = skipped.run(&["--no-verify"]);
     assert!(summary.json.get("verification").is_none(), "{}", summary.json);

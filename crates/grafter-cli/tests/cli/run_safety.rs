@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 
+use crate::common;
+
 fn grafter() -> Command {
     Command::new(env!("CARGO_BIN_EXE_grafter"))
 }
@@ -42,7 +44,7 @@ fn json(dir: &Path, args: &[&str]) -> Json {
 /// The Placement example, small, with a transform that rejects some rows on purpose (big
 /// inventories), so rejects are part of what must come out exactly once.
 fn placement_project(dir: &Path, compute_nodes: u32) {
-    ok(dir, &["generate", "placement", "-o", "placement.sqlite", "--compute-nodes", &compute_nodes.to_string()]);
+    common::generate_placement(&dir.join("placement.sqlite"), compute_nodes, false);
     let example = package_dir().join("../../examples/placement/grafter.toml");
     let config = std::fs::read_to_string(example).expect("example config");
     // Inventories over 100000 units (memory) are rejected; so are the relationships to them.

@@ -5,7 +5,7 @@
 //! empties it again, or restores every bit of what a run changed; and a server killed mid-run fails the run within seconds, after which a
 //! resume completes it exactly.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,5 +1,7 @@
 //! Generates realistic OpenStack Placement databases (SQLite) for the bundled `placement`
-//! example, the tests and the benchmarks.
+//! example, the tests and the benchmarks (the `placement-generator` binary, or
+//! [`generate`] from a test). Not part of the grafter binary, which users run on their own
+//! databases.
 //!
 //! The schema is Placement's own (`placement/db/sqlalchemy/models.py` at Alembic head
 //! `a082b8bb98d0`, see [`schema`]), so a mapping that works on a generated database works on a

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 
-mod common;
+use crate::common;
 
 use common::mariadb::Mariadb;
 use common::postgres::Postgres;

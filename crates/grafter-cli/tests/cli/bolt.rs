@@ -10,7 +10,7 @@
 //! FalkorDB's Bolt port crashes on statements above 4 KB: these tests use a cap of 2,048 bytes,
 //! so that a mistake in the sizing shows here first, against our own graphs.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::Duration;

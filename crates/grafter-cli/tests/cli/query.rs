@@ -1,7 +1,7 @@
 //! `grafter query`: tables for people, JSON for programs, parameters, and the errors a user
 //! meets first (a typo in Cypher, querying before anything was loaded).
 
-mod common;
+use crate::common;
 
 use common::{Project, output_text, sqlite};
 use serde_json::json;

@@ -1,2 +1,0 @@
-//! Generators of realistic example databases.
-pub mod placement;
