@@ -27,12 +27,12 @@ where
 
 /// Every run recorded in the target, oldest first.
 pub async fn history(plan: &Plan) -> Result<Vec<RunRecord>, EngineError> {
-    with_target(plan, Access::Read, |target| async move { Ok(target.runs().await?) }).await
+    with_target(plan, Access::Read, |target| async move { Ok(target.ledger().runs().await?) }).await
 }
 
 /// The target's fingerprint.
 pub async fn fingerprint(plan: &Plan) -> Result<Fingerprint, EngineError> {
-    with_target(plan, Access::Read, |target| async move { Ok(target.fingerprint().await?) }).await
+    with_target(plan, Access::Read, |target| async move { Ok(target.reader().fingerprint().await?) }).await
 }
 
 /// The state of a target's lock.
@@ -74,7 +74,7 @@ fn lock_state(holder: LockHolder) -> (LockState, String) {
 /// Who holds the target's lock, if anyone, and whether that still counts.
 pub async fn lock_status(plan: &Plan) -> Result<Option<LockState>, EngineError> {
     with_target(plan, Access::Read, |target| async move {
-        Ok(target.lock_holder().await?.map(|holder| lock_state(holder).0))
+        Ok(target.ledger().lock_holder().await?.map(|holder| lock_state(holder).0))
     })
     .await
 }
@@ -84,21 +84,21 @@ pub async fn lock_status(plan: &Plan) -> Result<Option<LockState>, EngineError> 
 /// `force`: its next write is then refused by the target (the fencing token moved on).
 pub async fn break_lock(plan: &Plan, force: bool) -> Result<Option<LockHolder>, EngineError> {
     with_target(plan, Access::Write, |target| async move {
-        if let Some(current) = target.lock_holder().await?
+        if let Some(current) = target.ledger().lock_holder().await?
             && !force
             && let (LockState::Held(holder), evidence) = lock_state(current)
         {
             return Err(EngineError::HolderAlive { holder: holder.to_string(), evidence });
         }
-        let Some(broken) = target.break_lock().await? else { return Ok(None) };
+        let Some(broken) = target.ledger().break_lock().await? else { return Ok(None) };
         let forced = if force { " with --force" } else { "" };
         let note = format!("lock broken{forced} by {}@{} (it was held {broken})", identity::user(), identity::host());
-        let runs = target.runs().await?;
+        let runs = target.ledger().runs().await?;
         let run = broken.run_id.as_ref().and_then(|id| runs.iter().find(|r| &r.id == id)).or_else(|| runs.last());
         if let Some(run) = run {
             let mut run = run.clone();
             run.events.push(grafter_model::RunEvent { at: now(), what: note });
-            target.save_run(&run).await?;
+            target.ledger().save_run(&run).await?;
         }
         Ok(Some(broken))
     })
@@ -157,7 +157,7 @@ async fn rollback_locked(
     which: RollbackTarget,
     dry_run: bool,
 ) -> Result<RollbackReport, EngineError> {
-    let runs = target.runs().await?;
+    let runs = target.ledger().runs().await?;
     let live: Vec<&RunRecord> = runs.iter().filter(|r| r.status != RunStatus::RolledBack).collect();
     // Sync sessions take no snapshot: a rollback returns to the state before a load, which
     // undoes the sync sessions after it too.
@@ -200,8 +200,8 @@ async fn rollback_locked(
             run.id
         )));
     };
-    let current = target.fingerprint().await?;
-    let changes = match target.snapshot_fingerprint(snapshot).await? {
+    let current = target.reader().fingerprint().await?;
+    let changes = match target.require_snapshots()?.snapshot_fingerprint(snapshot).await? {
         // Going from now back to the snapshot: exactly these labels and types change.
         Some(then) => {
             let changes = then.differences_from(&current);
@@ -223,8 +223,8 @@ async fn rollback_locked(
         });
     }
 
-    target.restore(snapshot).await?;
-    let restored = target.fingerprint().await?;
+    target.require_snapshots()?.restore_snapshot(snapshot).await?;
+    let restored = target.reader().fingerprint().await?;
     let mut history = runs.clone();
     for record in &mut history {
         if record.kind == RunKind::Sync && record.id > run.id && record.status != RunStatus::RolledBack {
@@ -248,7 +248,7 @@ async fn rollback_locked(
     }
     // The snapshot predates the run, so its history does too: put the full history back.
     for record in &history {
-        target.save_run(record).await?;
+        target.ledger().save_run(record).await?;
     }
     if restored.overall_hex() != *before {
         return Err(refuse(format!(
@@ -257,7 +257,7 @@ async fn rollback_locked(
             restored.overall_hex()
         )));
     }
-    target.drop_snapshot(snapshot).await?;
+    target.require_snapshots()?.drop_snapshot(snapshot).await?;
     Ok(RollbackReport {
         run_id: run.id.clone(),
         changes,

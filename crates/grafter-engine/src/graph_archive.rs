@@ -89,7 +89,7 @@ async fn write_graph(
                 properties.insert(at, name.clone());
             }
         }
-        let stream = target.scan_nodes(&label, &properties).await?;
+        let stream = target.reader().scan_nodes(&label, &properties).await?;
         let read = EntityRead::Nodes(GraphEnd { label: label.clone(), key });
         let rows = write_entity(&writer, &label, read, properties, stream).await?;
         exported.push(ExportedEntity { name: label.clone(), read: format!("nodes :{label}"), rows });
@@ -104,7 +104,7 @@ async fn write_graph(
         let properties =
             property_names(target, &format!("MATCH {pattern} UNWIND keys(r) AS k RETURN DISTINCT k")).await?;
         let spec = |e: &GraphEnd| EndpointSpec { label: e.label.clone(), key_properties: e.key.clone() };
-        let stream = target.scan_relationships(&rel_type, &spec(&start), &spec(&end), &properties).await?;
+        let stream = target.reader().scan_relationships(&rel_type, &spec(&start), &spec(&end), &properties).await?;
         let columns: Vec<String> = start
             .key
             .iter()

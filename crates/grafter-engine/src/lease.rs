@@ -1,7 +1,7 @@
 //! The run's hold on the target: take the lease lock, keep renewing it while working, let
 //! it go at the end.
 //!
-//! The lock lives in the target (see `GraphTarget::acquire_lock`), so every grafter process
+//! The lock lives in the target (see `LeaseLock::acquire_lock`), so every grafter process
 //! that can reach the target sees it, whatever host it runs on. A heartbeat renews the lease
 //! every third of its length; a holder that dies simply stops renewing, and its lock
 //! expires. If renewing fails — the lock was broken or taken over — the run is told to stop
@@ -51,7 +51,7 @@ impl Lease {
         lease: Duration,
         stop: crate::interrupt::StopRequest,
     ) -> Result<(Lease, Option<LockHolder>), TargetError> {
-        let previous = target.acquire_lock(&holder).await?;
+        let previous = target.ledger().acquire_lock(&holder).await?;
         let (stop_heartbeat, mut stopped) = watch::channel(false);
         let (lost_sender, lost) = watch::channel(None);
         let heartbeat = {
@@ -67,7 +67,7 @@ impl Lease {
                     let chrono_lease = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
                     holder.renewed_at = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
                     holder.expires_at = (now + chrono_lease).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-                    if let Err(error) = target.renew_lock(&holder).await {
+                    if let Err(error) = target.ledger().renew_lock(&holder).await {
                         let _ = lost_sender.send(Some(error.to_string()));
                         stop.set();
                         return;
@@ -87,6 +87,6 @@ impl Lease {
     pub async fn release(self) -> Result<(), TargetError> {
         let _ = self.stop_heartbeat.send(true);
         let _ = self.heartbeat.await;
-        self.target.release_lock(&self.holder).await
+        self.target.ledger().release_lock(&self.holder).await
     }
 }

@@ -75,7 +75,7 @@ pub(crate) async fn new_record(
     prepared: &[PreparedMapping],
 ) -> Result<RunRecord, EngineError> {
     let id = new_run_id();
-    let before = target.fingerprint().await?;
+    let before = target.reader().fingerprint().await?;
     if options.fresh && (before.node_count() > 0 || before.relationship_count() > 0) {
         let labels: Vec<String> = prepared
             .iter()
@@ -95,8 +95,11 @@ pub(crate) async fn new_record(
             if labels.is_empty() { String::new() } else { format!(" (of this config's: {})", labels.join(", ")) }
         ));
     }
-    let snapshot = if options.snapshot { target.snapshot(&id).await? } else { None };
-    let marks = target.begin_run(None).await?;
+    let snapshot = match (options.snapshot, target.snapshots()) {
+        (true, Some(snapshots)) => Some(snapshots.take_snapshot(&id).await?),
+        _ => None,
+    };
+    let marks = target.loader().begin_run(None).await?;
     let names: Vec<String> = prepared.iter().map(|p| p.mapping.name.clone()).collect();
     let mut record = blank_record(plan, id, grafter_model::RunKind::Load, &source, options.only, &names);
     record.fingerprint_before = Some(before.overall_hex());
@@ -118,7 +121,7 @@ pub(crate) async fn resume_record(
     record.ended_at = None;
     let note = format!("resumed by {}@{} (attempt {})", identity::user(), identity::host(), record.attempts);
     record.set_status(RunStatus::InProgress, Some(&note));
-    target.begin_run(record.marks.as_deref()).await?;
+    target.loader().begin_run(record.marks.as_deref()).await?;
     observer.message(&format!("resuming run {} (attempt {})", record.id, record.attempts));
     Ok(record)
 }
@@ -132,7 +135,7 @@ pub(crate) async fn mapping_records(
     prepared: &[PreparedMapping],
     stats: &[MappingStats],
 ) -> Result<Vec<MappingRecord>, EngineError> {
-    let checkpoints = target.checkpoints(run_id).await?;
+    let checkpoints = target.ledger().checkpoints(run_id).await?;
     let mut records = Vec::with_capacity(prepared.len());
     for mapping in prepared {
         let name = &mapping.mapping.name;

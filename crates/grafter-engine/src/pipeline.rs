@@ -308,7 +308,7 @@ async fn lay_out(
             .iter()
             .map(|start| start.checkpoint(&context.run_id, &prepared.mapping.name, &prepared.mapping.checksum))
             .collect();
-        context.target.save_checkpoints(&checkpoints).await?;
+        context.target.ledger().save_checkpoints(&checkpoints).await?;
     }
     Ok(starts)
 }
@@ -324,7 +324,7 @@ async fn write_empty(
         Shape::Relationship(spec) => RecordBatch::Relationships { spec: spec.clone(), records: Vec::new() },
     };
     let nothing: BeforeCommit = Box::new(|_| Ok(()));
-    context.target.write(context.target.encode(empty)?, checkpoint, nothing).await?;
+    context.target.loader().write(context.target.loader().encode(empty)?, checkpoint, nothing).await?;
     Ok(())
 }
 
@@ -403,7 +403,7 @@ async fn pass(
                 let transform_started = Instant::now();
                 let rows_read = batch.rows.len() as u64;
                 let transformed = transform(batch.rows, &bound, &shape, &remap, target.as_ref());
-                let encoded = target.encode(transformed.records)?;
+                let encoded = target.loader().encode(transformed.records)?;
                 Ok(ReadyBatch {
                     encoded,
                     transform_seconds: transform_started.elapsed().as_secs_f64(),
@@ -453,7 +453,7 @@ async fn pass(
                 Arc::clone(&origins),
             );
             let write_started = Instant::now();
-            let report = context.target.write(ready.encoded, &checkpoint, hook).await?;
+            let report = context.target.loader().write(ready.encoded, &checkpoint, hook).await?;
             crate::fault::pass(crate::fault::Point::AfterCommit);
             let write_seconds = write_started.elapsed().as_secs_f64();
             drop(origins);

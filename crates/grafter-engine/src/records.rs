@@ -102,7 +102,7 @@ pub(crate) fn transform(
         for property in &bound.properties {
             match property.expr.eval(&values) {
                 Ok(value) => {
-                    if let Some(reason) = target.refuses(&value) {
+                    if let Some(reason) = target.loader().refuses(&value) {
                         failure = Some(format!("property `{}`: {reason}", property.name));
                         break;
                     }

@@ -48,10 +48,10 @@ pub(crate) async fn decide(
         latest.push(if fresh {
             Vec::new()
         } else {
-            target.latest_checkpoints(&mapping.mapping.name, &mapping.mapping.checksum).await?
+            target.ledger().latest_checkpoints(&mapping.mapping.name, &mapping.mapping.checksum).await?
         });
     }
-    let runs = target.runs().await?;
+    let runs = target.ledger().runs().await?;
     let open_run: Option<RunRecord> = latest
         .iter()
         .flatten()

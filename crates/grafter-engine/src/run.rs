@@ -225,7 +225,7 @@ impl Run<'_> {
                 ledger::new_record(plan, new_run, self.source.describe(), target, observer, self.prepared).await?
             }
         };
-        target.save_run(&record).await?;
+        target.ledger().save_run(&record).await?;
         if !resuming && record.snapshot.is_some() {
             let pruned = crate::snapshots::prune(target.as_ref(), plan.run.keep_snapshots).await?;
             if !pruned.is_empty() {
@@ -278,10 +278,10 @@ impl Run<'_> {
         let mut summary =
             summary_shell(plan, self.source.describe(), record.id.clone(), RunStatus::InProgress, record.attempts);
         // A server finds keys through its own index while loading: build it first there.
-        let indexes_first = target.indexes_first();
+        let indexes_first = target.loader().indexes_first();
         let mut failure = None;
         if indexes_first {
-            match target.ensure_indexes(&key_indexes(self.prepared)).await {
+            match target.loader().ensure_indexes(&key_indexes(self.prepared)).await {
                 Ok(statements) => summary.indexes = statements,
                 Err(error) => failure = Some(error.into()),
             }
@@ -306,8 +306,11 @@ impl Run<'_> {
         // loads in bulk, cheaper to build once over the loaded nodes): asked again, it
         // creates them.
         // Not when stopping: the resumed run builds them, and a stop must not wait for that.
-        let indexes =
-            if stop.is_set() { Ok(Vec::new()) } else { target.ensure_indexes(&key_indexes(self.prepared)).await };
+        let indexes = if stop.is_set() {
+            Ok(Vec::new())
+        } else {
+            target.loader().ensure_indexes(&key_indexes(self.prepared)).await
+        };
         match indexes {
             Ok(statements) => {
                 for statement in statements {
@@ -335,28 +338,28 @@ impl Run<'_> {
         if let Some(error) = failure {
             record.error = Some(ledger::error_text(self.plan, &error));
             record.set_status(RunStatus::Failed, None);
-            target.save_run(&record).await?;
+            target.ledger().save_run(&record).await?;
             return Err(error);
         }
         if !stop.is_set() {
             // Every mapping loaded: the target may drop what it kept to tell this run's writes
             // apart (a resume still needs it, so only now).
-            if let Err(error) = target.finish_run(&record.id).await {
+            if let Err(error) = target.loader().finish_run(&record.id).await {
                 record.error = Some(ledger::error_text(self.plan, &error));
                 record.set_status(RunStatus::Failed, None);
-                target.save_run(&record).await?;
+                target.ledger().save_run(&record).await?;
                 return Err(error.into());
             }
         }
         if stop.is_set() {
             record.set_status(RunStatus::Interrupted, None);
-            target.save_run(&record).await?;
+            target.ledger().save_run(&record).await?;
             summary.status = RunStatus::Interrupted;
             return Ok(summary);
         }
 
         record.set_status(RunStatus::Validating, None);
-        target.save_run(&record).await?;
+        target.ledger().save_run(&record).await?;
         crate::fault::pass(crate::fault::Point::Validating);
         if let Some(broken) = summary.mappings.iter().find(|m| m.read != m.written + m.rejected) {
             let message = format!(
@@ -365,7 +368,7 @@ impl Run<'_> {
             );
             record.error = Some(message.clone());
             record.set_status(RunStatus::Failed, None);
-            target.save_run(&record).await?;
+            target.ledger().save_run(&record).await?;
             return Err(EngineError::Internal(message));
         }
         if self.options.verify {
@@ -373,7 +376,7 @@ impl Run<'_> {
                 record.error = Some(ledger::error_text(self.plan, &failure));
                 record.ended_at = Some(now());
                 record.set_status(RunStatus::Failed, None);
-                target.save_run(&record).await?;
+                target.ledger().save_run(&record).await?;
                 return match failure {
                     VerifyFailure::Differences(_) => {
                         summary.status = RunStatus::Failed;
@@ -387,7 +390,7 @@ impl Run<'_> {
             summary.seconds = self.started.elapsed().as_secs_f64();
         }
         record.set_status(RunStatus::Completed, None);
-        target.save_run(&record).await?;
+        target.ledger().save_run(&record).await?;
         summary.status = RunStatus::Completed;
         Ok(summary)
     }

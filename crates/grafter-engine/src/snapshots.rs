@@ -86,7 +86,7 @@ pub struct SnapshotEntry {
 /// The runs whose snapshot is kept, oldest first.
 pub async fn list_snapshots(plan: &Plan) -> Result<Vec<SnapshotEntry>, EngineError> {
     let target = open_target(plan, Access::Read).await?;
-    let runs = target.runs().await;
+    let runs = target.ledger().runs().await;
     target.close().await?;
     let runs = runs?;
     let states = rollback_states(&runs);
@@ -113,7 +113,7 @@ pub async fn prune_snapshots(plan: &Plan, keep: usize, dry_run: bool) -> Result<
     let target = open_target(plan, if dry_run { Access::Read } else { Access::Write }).await?;
     let result: Result<Vec<String>, EngineError> = async {
         if dry_run {
-            return Ok(beyond(&target.runs().await?, keep).into_iter().map(|r| r.id).collect());
+            return Ok(beyond(&target.ledger().runs().await?, keep).into_iter().map(|r| r.id).collect());
         }
         let (lease, _) = Lease::acquire(
             Arc::clone(&target),
@@ -148,16 +148,16 @@ fn beyond(runs: &[RunRecord], keep: usize) -> Vec<RunRecord> {
 /// in each run's history; returns those runs.
 pub(crate) async fn prune(target: &dyn GraphTarget, keep: usize) -> Result<Vec<String>, EngineError> {
     let mut pruned = Vec::new();
-    for mut run in beyond(&target.runs().await?, keep) {
+    for mut run in beyond(&target.ledger().runs().await?, keep) {
         let Some(snapshot) = run.snapshot.take() else { continue };
-        target.drop_snapshot(&snapshot).await?;
+        target.require_snapshots()?.drop_snapshot(&snapshot).await?;
         run.events.push(grafter_model::RunEvent {
             at: now(),
             what: format!(
                 "snapshot removed: only the newest {keep} are kept ([run] keep_snapshots); this run can no longer be rolled back"
             ),
         });
-        target.save_run(&run).await?;
+        target.ledger().save_run(&run).await?;
         pruned.push(run.id);
     }
     Ok(pruned)

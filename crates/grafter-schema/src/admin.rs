@@ -144,9 +144,9 @@ impl<'a> Migrator<'a> {
                     // state before it.
                     let was = record.status;
                     if !dry_run {
-                        this.target().restore(&snapshot).await?;
+                        this.target().require_snapshots()?.restore_snapshot(&snapshot).await?;
                         this.retake_lock().await?;
-                        let _ = this.target().drop_snapshot(&snapshot).await;
+                        let _ = this.target().require_snapshots()?.drop_snapshot(&snapshot).await;
                     }
                     record.status = MigrationStatus::RolledBack;
                     record.snapshot = None;
@@ -279,7 +279,7 @@ impl<'a> Migrator<'a> {
     /// that the graph after `down` equals the one before and the second `up` equals the
     /// first.
     pub async fn roundtrip(&mut self, allow_destructive: bool) -> Result<Roundtrip, SchemaError> {
-        let before = self.target().fingerprint().await?;
+        let before = self.target().reader().fingerprint().await?;
         let records = history::load(self.target()).await?;
         let start = self
             .set()
@@ -298,14 +298,14 @@ impl<'a> Migrator<'a> {
                 hint: "revert the ones to test first (`grafter schema down --to V`)".into(),
             });
         }
-        let after_up = self.target().fingerprint().await?;
+        let after_up = self.target().reader().fingerprint().await?;
         self.down(&Options { to: Some(start), ..Options::default() }).await?;
-        let after_down = self.target().fingerprint().await?;
+        let after_down = self.target().reader().fingerprint().await?;
         if after_down != before {
             return Err(mismatch("down did not bring the graph back to its state before up", &after_down, &before));
         }
         self.up(&up).await?;
-        let after_up_again = self.target().fingerprint().await?;
+        let after_up_again = self.target().reader().fingerprint().await?;
         if after_up_again != after_up {
             return Err(mismatch("the second up gave a different graph from the first", &after_up_again, &after_up));
         }

@@ -97,11 +97,11 @@ impl<'a> Migrator<'a> {
         &mut self,
         work: impl AsyncFnOnce(&mut Migrator<'a>) -> Result<T, SchemaError>,
     ) -> Result<T, SchemaError> {
-        if let Some(previous) = self.target.acquire_lock(&self.holder).await? {
+        if let Some(previous) = self.target.ledger().acquire_lock(&self.holder).await? {
             (self.log)(&format!("took over a lock left behind: {previous}"));
         }
         let result = work(self).await;
-        let released = self.target.release_lock(&self.holder).await;
+        let released = self.target.ledger().release_lock(&self.holder).await;
         let value = result?;
         released?;
         Ok(value)
@@ -113,7 +113,7 @@ impl<'a> Migrator<'a> {
         let lease = chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(60));
         self.holder.renewed_at = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         self.holder.expires_at = (now + lease).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        Ok(self.target.renew_lock(&self.holder).await?)
+        Ok(self.target.ledger().renew_lock(&self.holder).await?)
     }
 
     /// Takes the lock again after a restore brought back a snapshot's lock node (whose holder
@@ -121,8 +121,8 @@ impl<'a> Migrator<'a> {
     /// so the restored one is stale whoever it names: on a server, where the lock lives in
     /// the graph, it may be a killed process's, unexpired.
     pub(crate) async fn retake_lock(&mut self) -> Result<(), SchemaError> {
-        self.target.break_lock().await?;
-        self.target.acquire_lock(&self.holder).await?;
+        self.target.ledger().break_lock().await?;
+        self.target.ledger().acquire_lock(&self.holder).await?;
         Ok(())
     }
 
@@ -644,14 +644,17 @@ struct Guard {
 
 impl Guard {
     async fn take(target: &dyn GraphTarget, name: &str) -> Result<Guard, SchemaError> {
-        let before = target.fingerprint().await?;
-        let snapshot = target.snapshot(name).await?;
+        let before = target.reader().fingerprint().await?;
+        let snapshot = match target.snapshots() {
+            Some(snapshots) => Some(snapshots.take_snapshot(name).await?),
+            None => None,
+        };
         Ok(Guard { before, snapshot })
     }
 
     /// What changed since the guard was taken.
     async fn changes(&self, target: &dyn GraphTarget) -> Result<Vec<String>, SchemaError> {
-        Ok(target.fingerprint().await?.differences_from(&self.before))
+        Ok(target.reader().fingerprint().await?.differences_from(&self.before))
     }
 
     /// Restores the snapshot and proves it with the fingerprint.
@@ -661,21 +664,22 @@ impl Guard {
         };
         // On failure the snapshot stays, and the message says where: it is the way back.
         let kept = |e: String| format!("{e} (the snapshot taken before the migration is kept: {snapshot})");
-        target.restore(snapshot).await.map_err(|e| kept(e.to_string()))?;
-        let now = target.fingerprint().await.map_err(|e| kept(e.to_string()))?;
+        let snapshots = target.require_snapshots().map_err(|e| kept(e.to_string()))?;
+        snapshots.restore_snapshot(snapshot).await.map_err(|e| kept(e.to_string()))?;
+        let now = target.reader().fingerprint().await.map_err(|e| kept(e.to_string()))?;
         if now != self.before {
             return Err(kept(format!(
                 "the restored graph differs from the one before: {}",
                 now.differences_from(&self.before).join("; ")
             )));
         }
-        let _ = target.drop_snapshot(snapshot).await;
+        let _ = snapshots.drop_snapshot(snapshot).await;
         Ok(())
     }
 
     async fn release(self, target: &dyn GraphTarget) {
-        if let Some(snapshot) = &self.snapshot {
-            let _ = target.drop_snapshot(snapshot).await;
+        if let (Some(snapshot), Some(snapshots)) = (&self.snapshot, target.snapshots()) {
+            let _ = snapshots.drop_snapshot(snapshot).await;
         }
     }
 }

@@ -139,7 +139,7 @@ async fn every_reversible_refactoring_applies_verifies_and_inverts_exactly(on_fa
     let lines = Mutex::new(Vec::<String>::new());
     let log = |line: &str| lines.lock().expect("log").push(line.to_owned());
     let mut migrator = Migrator::new(target.as_ref(), &set, holder(), Duration::from_secs(60), &log);
-    let before = target.fingerprint().await.expect("fingerprint");
+    let before = target.reader().fingerprint().await.expect("fingerprint");
 
     let up = Options { allow_destructive: true, ..Options::default() };
     let Report::Done(done) = migrator.up(&up).await.expect("up") else { panic!("not a dry run") };
@@ -163,12 +163,16 @@ async fn every_reversible_refactoring_applies_verifies_and_inverts_exactly(on_fa
     assert!(status_added[2].ends_with(": 3 changed"), "{progress:?}");
     let verified = migrator.verify().await.expect("verify");
     assert!(verified.iter().all(|v| v.failure.is_none()), "{verified:?}");
-    let after_up = target.fingerprint().await.expect("fingerprint");
+    let after_up = target.reader().fingerprint().await.expect("fingerprint");
 
     migrator.down(&Options::default()).await.expect("down");
-    assert_eq!(target.fingerprint().await.expect("fingerprint"), before, "down gives back the graph from before");
+    assert_eq!(
+        target.reader().fingerprint().await.expect("fingerprint"),
+        before,
+        "down gives back the graph from before"
+    );
     migrator.up(&up).await.expect("up again");
-    assert_eq!(target.fingerprint().await.expect("fingerprint"), after_up, "up again gives the same graph");
+    assert_eq!(target.reader().fingerprint().await.expect("fingerprint"), after_up, "up again gives the same graph");
     target.close().await.expect("close");
 }
 
@@ -276,12 +280,12 @@ async fn a_constraint_the_data_breaks_fails_and_the_graph_is_restored(on_falkord
     let set = MigrationSet::load(&dir.path().join("migrations"), target.dialect()).expect("the migration compiles");
     let log = |_: &str| {};
     let mut migrator = Migrator::new(target.as_ref(), &set, holder(), Duration::from_secs(60), &log);
-    let before = target.fingerprint().await.expect("fingerprint");
+    let before = target.reader().fingerprint().await.expect("fingerprint");
     let error = migrator.up(&Options::default()).await.expect_err("two Oslos").to_string();
     assert!(error.contains("V0001__unique_city.toml"), "{error}");
     let why = if on_falkordb { "the unique constraint on :City(name) cannot hold" } else { "does not hold: 1 row(s)" };
     assert!(error.contains(why), "{error}");
-    assert_eq!(target.fingerprint().await.expect("fingerprint"), before);
+    assert_eq!(target.reader().fingerprint().await.expect("fingerprint"), before);
     let records = grafter_schema::history::load(target.as_ref()).await.expect("history");
     assert_eq!(records[0].status, grafter_schema::MigrationStatus::RolledBack);
     // Nothing was left half-built: a third Oslo is still welcome.

@@ -7,9 +7,9 @@
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 use grafter_model::Value;
 
-use crate::source::filter_columns;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 use crate::Filter;
+use crate::source::filter_columns;
 use crate::{Read, ScanRequest, SourceError};
 
 /// Every column `request` reads: those it delivers, those it skips rows without, its key,

@@ -1,16 +1,19 @@
 //! Targets: where the graph goes.
 //!
-//! A [`GraphTarget`] is opened from a URL ([`open`]). Loading is split in two so that the
-//! expensive part can run beside the store: [`GraphTarget::encode`] turns a
+//! A [`GraphTarget`] is opened from a URL ([`open`]): a core of six methods that hands out
+//! its parts — a [`GraphLoader`], a [`GraphReader`], a [`RunLedger`] — and optional
+//! abilities ([`Snapshots`], [`ChangeSync`]); see `target.rs`. Loading is split in two so that the
+//! expensive part can run beside the store: [`GraphLoader::encode`] turns a
 //! [`RecordBatch`] into the store's own form (pure CPU, on a worker thread), and
-//! [`GraphTarget::write`] applies it together with the mapping's [`Checkpoint`] in one
+//! [`GraphLoader::write`] applies it together with the mapping's [`Checkpoint`] in one
 //! transaction (serially, on the store). Writes are idempotent by key: a record whose key
 //! already exists from before the run updates that node or relationship instead of adding
 //! another. Every target also answers Cypher ([`GraphTarget::query`]), which is how users
 //! and tests look at the result.
 //!
-//! The run state a target keeps (checkpoints now; locks and history as they are added)
-//! lives here because it must commit with the data. Targets never see sources.
+//! The run ledger a target keeps (checkpoints, run history, the lease lock) lives in the
+//! store because it must commit with the data; every Cypher server's records are written
+//! once (`cypher/records.rs`). Targets never see sources.
 
 use std::path::Path;
 
@@ -40,7 +43,10 @@ pub use records::{
     Anchor, AnchorKey, ChangeOutcome, ChangeReport, ChangeSet, Checkpoint, Encoded, EndpointSpec, NodeRecord, NodeSpec,
     QueryResult, RecordBatch, RelRecord, RelSpec, RowOutcome, WriteReport,
 };
-pub use target::{Access, BeforeCommit, ChangeCommit, GraphTarget, KeyIndex, RowStream, process_alive};
+pub use target::{
+    Access, BeforeCommit, ChangeCommit, ChangeSync, GraphLoader, GraphReader, GraphTarget, KeyIndex, LeaseLock,
+    RowStream, RunLedger, RunRecords, Snapshots, process_alive,
+};
 pub use url::{BoltUrl, FalkorDbUrl, MIN_MESSAGE_BYTES, TargetUrl, parse_url};
 
 /// Opens the target a URL names. Relative paths are resolved against `base_dir`.

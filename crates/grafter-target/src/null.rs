@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use grafter_model::{Fingerprint, FingerprintBuilder, LockHolder, RunRecord, Value};
 
 use crate::{
-    BeforeCommit, Checkpoint, Encoded, EndpointSpec, GraphTarget, KeyIndex, QueryResult, RecordBatch, RowOutcome,
-    RowStream, TargetError, WriteReport,
+    BeforeCommit, Checkpoint, Encoded, EndpointSpec, GraphLoader, GraphReader, GraphTarget, KeyIndex, LeaseLock,
+    QueryResult, RecordBatch, RowOutcome, RowStream, RunLedger, RunRecords, TargetError, WriteReport,
 };
 
 /// A target that discards records.
@@ -47,6 +47,33 @@ impl GraphTarget for NullTarget {
         "null:".into()
     }
 
+    fn loader(&self) -> &dyn GraphLoader {
+        self
+    }
+
+    fn reader(&self) -> &dyn GraphReader {
+        self
+    }
+
+    fn ledger(&self) -> &dyn RunLedger {
+        self
+    }
+
+    fn keeps_graph(&self) -> bool {
+        false
+    }
+
+    async fn query(&self, _: &str, _: Vec<(String, Value)>) -> Result<QueryResult, TargetError> {
+        Err(TargetError::Unsupported { target: self.describe(), what: "queries (it keeps no graph)".into() })
+    }
+
+    async fn close(&self) -> Result<(), TargetError> {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl GraphLoader for NullTarget {
     async fn begin_run(&self, marks: Option<&str>) -> Result<String, TargetError> {
         Ok(marks.unwrap_or("{}").to_owned())
     }
@@ -70,61 +97,12 @@ impl GraphTarget for NullTarget {
         self.keep(checkpoint.with_outcomes(&report));
         Ok(report)
     }
+}
 
-    async fn save_checkpoints(&self, checkpoints: &[Checkpoint]) -> Result<(), TargetError> {
-        checkpoints.iter().cloned().for_each(|c| self.keep(c));
-        Ok(())
-    }
-
-    async fn checkpoints(&self, run_id: &str) -> Result<Vec<Checkpoint>, TargetError> {
-        Ok(self.state().checkpoints.iter().filter(|c| c.run_id == run_id).cloned().collect())
-    }
-
-    async fn latest_checkpoints(&self, mapping: &str, checksum: &str) -> Result<Vec<Checkpoint>, TargetError> {
-        let state = self.state();
-        let own = state.checkpoints.iter().filter(|c| c.mapping == mapping && c.checksum == checksum);
-        let Some(newest) = own.clone().map(|c| c.run_id.clone()).max() else { return Ok(Vec::new()) };
-        Ok(own.filter(|c| c.run_id == newest).cloned().collect())
-    }
-
-    async fn save_run(&self, record: &RunRecord) -> Result<(), TargetError> {
-        let mut state = self.state();
-        state.runs.retain(|r| r.id != record.id);
-        state.runs.push(record.clone());
-        Ok(())
-    }
-
-    async fn runs(&self) -> Result<Vec<RunRecord>, TargetError> {
-        Ok(self.state().runs.clone())
-    }
-
-    async fn acquire_lock(&self, holder: &LockHolder) -> Result<Option<LockHolder>, TargetError> {
-        Ok(self.state().lock.replace(holder.clone()))
-    }
-
-    async fn renew_lock(&self, _: &LockHolder) -> Result<(), TargetError> {
-        Ok(())
-    }
-
-    async fn release_lock(&self, _: &LockHolder) -> Result<(), TargetError> {
-        self.state().lock = None;
-        Ok(())
-    }
-
-    async fn lock_holder(&self) -> Result<Option<LockHolder>, TargetError> {
-        Ok(self.state().lock.clone())
-    }
-
-    async fn break_lock(&self) -> Result<Option<LockHolder>, TargetError> {
-        Ok(self.state().lock.take())
-    }
-
+#[async_trait]
+impl GraphReader for NullTarget {
     async fn fingerprint(&self) -> Result<Fingerprint, TargetError> {
         Ok(FingerprintBuilder::new().finish())
-    }
-
-    fn keeps_graph(&self) -> bool {
-        false
     }
 
     async fn scan_nodes(&self, _: &str, _: &[String]) -> Result<RowStream, TargetError> {
@@ -162,12 +140,58 @@ impl GraphTarget for NullTarget {
     ) -> Result<Vec<Vec<Value>>, TargetError> {
         Ok(Vec::new())
     }
+}
 
-    async fn query(&self, _: &str, _: Vec<(String, Value)>) -> Result<QueryResult, TargetError> {
-        Err(TargetError::Unsupported { target: self.describe(), what: "queries (it keeps no graph)".into() })
+#[async_trait]
+impl RunRecords for NullTarget {
+    async fn save_checkpoints(&self, checkpoints: &[Checkpoint]) -> Result<(), TargetError> {
+        checkpoints.iter().cloned().for_each(|c| self.keep(c));
+        Ok(())
     }
 
-    async fn close(&self) -> Result<(), TargetError> {
+    async fn checkpoints(&self, run_id: &str) -> Result<Vec<Checkpoint>, TargetError> {
+        Ok(self.state().checkpoints.iter().filter(|c| c.run_id == run_id).cloned().collect())
+    }
+
+    async fn latest_checkpoints(&self, mapping: &str, checksum: &str) -> Result<Vec<Checkpoint>, TargetError> {
+        let state = self.state();
+        let own = state.checkpoints.iter().filter(|c| c.mapping == mapping && c.checksum == checksum);
+        let Some(newest) = own.clone().map(|c| c.run_id.clone()).max() else { return Ok(Vec::new()) };
+        Ok(own.filter(|c| c.run_id == newest).cloned().collect())
+    }
+
+    async fn save_run(&self, record: &RunRecord) -> Result<(), TargetError> {
+        let mut state = self.state();
+        state.runs.retain(|r| r.id != record.id);
+        state.runs.push(record.clone());
         Ok(())
+    }
+
+    async fn runs(&self) -> Result<Vec<RunRecord>, TargetError> {
+        Ok(self.state().runs.clone())
+    }
+}
+
+#[async_trait]
+impl LeaseLock for NullTarget {
+    async fn acquire_lock(&self, holder: &LockHolder) -> Result<Option<LockHolder>, TargetError> {
+        Ok(self.state().lock.replace(holder.clone()))
+    }
+
+    async fn renew_lock(&self, _: &LockHolder) -> Result<(), TargetError> {
+        Ok(())
+    }
+
+    async fn release_lock(&self, _: &LockHolder) -> Result<(), TargetError> {
+        self.state().lock = None;
+        Ok(())
+    }
+
+    async fn lock_holder(&self) -> Result<Option<LockHolder>, TargetError> {
+        Ok(self.state().lock.clone())
+    }
+
+    async fn break_lock(&self) -> Result<Option<LockHolder>, TargetError> {
+        Ok(self.state().lock.take())
     }
 }

@@ -106,8 +106,8 @@ impl RecordBatch {
     }
 }
 
-/// A batch in a target's own form, made by [`crate::GraphTarget::encode`] and consumed by
-/// [`crate::GraphTarget::write`] of the same target.
+/// A batch in a target's own form, made by [`crate::GraphLoader::encode`] and consumed by
+/// [`crate::GraphLoader::write`] of the same target.
 pub struct Encoded {
     records: usize,
     inner: Box<dyn Any + Send>,
@@ -270,7 +270,7 @@ pub struct AnchorKey {
     pub end: Vec<Value>,
 }
 
-/// One mapping's changes, applied by [`crate::GraphTarget::apply_changes`] in one
+/// One mapping's changes, applied by [`crate::ChangeSync::apply_changes`] in one
 /// transaction with the mapping's sync state. Every key (anchor) appears at most once.
 #[derive(Debug, Clone)]
 pub enum ChangeSet {
@@ -331,7 +331,7 @@ pub enum ChangeOutcome {
     Rejected(String),
 }
 
-/// What [`crate::GraphTarget::apply_changes`] did, change by change.
+/// What [`crate::ChangeSync::apply_changes`] did, change by change.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChangeReport {
     /// One outcome per upsert, in order.

@@ -1,6 +1,8 @@
-//! The [`GraphTarget`] trait every store implements, and what it is asked in: [`KeyIndex`],
-//! [`Access`], the [`RowStream`] of a read, the commit hooks of a load and a sync. A leaf of
-//! the crate's imports: it names the records, the census and the dialect, never a store.
+//! The [`GraphTarget`] trait every store implements — a core of six methods — and its parts
+//! and abilities ([`GraphLoader`], [`GraphReader`], [`RunLedger`] = [`RunRecords`] + [`LeaseLock`],
+//! [`Snapshots`], [`ChangeSync`]), with what they are asked in: [`KeyIndex`], [`Access`], the
+//! [`RowStream`] of a read, the commit hooks of a load and a sync. A leaf of the crate's
+//! imports: it names the records, the census and the dialect, never a store.
 
 use std::path::Path;
 use std::pin::Pin;
@@ -52,42 +54,119 @@ pub type RowStream = Pin<Box<dyn Stream<Item = Result<Vec<Vec<Value>>, TargetErr
 /// writes only the rejects not written by an earlier one.
 pub type BeforeCommit = Box<dyn FnMut(&WriteReport) -> Result<(), String> + Send>;
 
-/// Called by [`GraphTarget::apply_changes`] once every change's outcome is known and before
+/// Called by [`ChangeSync::apply_changes`] once every change's outcome is known and before
 /// the commit: the engine writes the rejects there and returns the sync state to store with
 /// the changes (its figures depend on the outcomes). An error rolls everything back.
 pub type ChangeCommit = Box<dyn FnOnce(&ChangeReport) -> Result<SyncState, String> + Send>;
 
-/// A graph store grafter loads into.
+/// A graph store grafter loads into: a small core every store has, and optional abilities
+/// the engine asks for before it uses them (datafusion's `TableProvider` shape).
 ///
-/// The required core loads and answers queries; the run-state methods keep checkpoints,
-/// history and the lease lock in the store itself, so they commit with the data they
-/// describe; [`GraphTarget::snapshot`] and [`GraphTarget::restore`] are optional
-/// capabilities for rollback.
+/// The core names the store, answers Cypher, closes, and hands out its parts: the
+/// [`GraphLoader`] a run writes through, the [`GraphReader`] verification reads back
+/// through, and the [`RunLedger`] — [`RunRecords`] (checkpoints and run history) and the
+/// [`LeaseLock`] — kept in the store itself so that it commits with the data it describes.
+/// Taking snapshots for rollback ([`GraphTarget::snapshots`]) and applying a sync's changes
+/// ([`GraphTarget::change_sync`]) are abilities some stores lack.
 #[async_trait]
 pub trait GraphTarget: Send + Sync {
     /// The target's URL for people to read, password redacted.
     fn describe(&self) -> String;
 
-    // ------------------------------------------------------------------ loading
+    /// What a run loads through.
+    fn loader(&self) -> &dyn GraphLoader;
 
+    /// What verification and `grafter fingerprint` read the graph back through.
+    fn reader(&self) -> &dyn GraphReader;
+
+    /// The run ledger the store keeps: checkpoints and run records, and the lease lock.
+    fn ledger(&self) -> &dyn RunLedger;
+
+    /// Runs a Cypher query with parameters and returns all its rows. It may write.
+    async fn query(
+        &self,
+        cypher: &str,
+        params: Vec<(String, grafter_model::Value)>,
+    ) -> Result<QueryResult, TargetError>;
+
+    /// Flushes and closes the store.
+    async fn close(&self) -> Result<(), TargetError>;
+
+    // ------------------------------------------------------------------ defaulted
+
+    /// Runs a Cypher query that must not change the graph (checks, verify queries, `grafter
+    /// query` without `--write`): one that would is refused with
+    /// [`TargetError::WriteRefused`] and changes nothing. Stores that can run a query
+    /// read-only do so; this default, for those that cannot, refuses any query whose text
+    /// holds a writing clause ([`writing_clause`]) before sending it.
+    async fn read_query(
+        &self,
+        cypher: &str,
+        params: Vec<(String, grafter_model::Value)>,
+    ) -> Result<QueryResult, TargetError> {
+        if let Some(clause) = writing_clause(cypher) {
+            return Err(TargetError::WriteRefused { target: self.describe(), reason: format!("it holds `{clause}`") });
+        }
+        self.query(cypher, params).await
+    }
+
+    /// Whether the target keeps what it is given. The null target does not: there is then
+    /// nothing to verify.
+    fn keeps_graph(&self) -> bool {
+        true
+    }
+
+    /// The DDL the target speaks for indexes and constraints. The embedded store speaks
+    /// Neo4j 5's (named indexes and constraints).
+    fn dialect(&self) -> Dialect {
+        Dialect::Neo4j
+    }
+
+    /// Runs one DDL step its [`GraphTarget::dialect`] wrote: Cypher through
+    /// [`GraphTarget::query`]; FalkorDB also runs its constraint commands.
+    async fn run_ddl(&self, ddl: &Ddl) -> Result<(), TargetError> {
+        match ddl {
+            Ddl::Cypher(text) => self.query(text, Vec::new()).await.map(|_| ()),
+            other => Err(TargetError::Unsupported { target: self.describe(), what: format!("`{other}`") }),
+        }
+    }
+
+    // ------------------------------------------------------------------ optional abilities
+
+    /// Snapshots for rollback, if the store can take them (`None`: runs start without one,
+    /// and `grafter rollback` has nothing to go back to).
+    fn snapshots(&self) -> Option<&dyn Snapshots> {
+        None
+    }
+
+    /// [`GraphTarget::snapshots`] where a snapshot is known to exist (a run's record names
+    /// it), or the refusal that names the target.
+    fn require_snapshots(&self) -> Result<&dyn Snapshots, TargetError> {
+        self.snapshots().ok_or_else(|| TargetError::Unsupported { target: self.describe(), what: "snapshots".into() })
+    }
+
+    /// Applying a sync's changes, or why this store cannot keep up incrementally (asked
+    /// before `grafter sync` reads anything).
+    fn change_sync(&self) -> Result<&dyn ChangeSync, TargetError> {
+        Err(TargetError::Unsupported { target: self.describe(), what: "incremental sync".into() })
+    }
+}
+
+/// How a run writes into a store. Loading is split in two so that the expensive part runs
+/// beside the store: [`GraphLoader::encode`] turns a [`RecordBatch`] into the store's own
+/// form (pure CPU, on a worker thread), and [`GraphLoader::write`] applies it together with
+/// the mapping's [`Checkpoint`] in one transaction (serially, on the store).
+#[async_trait]
+pub trait GraphLoader: Send + Sync {
     /// Starts (or, with the `marks` a previous attempt returned, resumes) a run: from now on
     /// writes tell this run's elements from older ones. Returns the marks to store with the
     /// run, so that a resume after a crash judges duplicates exactly as one clean run would.
     async fn begin_run(&self, marks: Option<&str>) -> Result<String, TargetError>;
 
-    /// Whether the key indexes must exist before loading (servers, whose MERGE and MATCH
-    /// scan a label without one) rather than be built after it (the embedded store, where
-    /// building once is cheaper than maintaining row by row). Either way
-    /// [`GraphTarget::ensure_indexes`] is called again after the load: a server target that
-    /// left some out before (FalkorDB, for labels it loads in bulk) creates them then.
-    fn indexes_first(&self) -> bool {
-        false
-    }
-
     /// Creates the key indexes (idempotently). Returns the statements it ran, for the log.
     async fn ensure_indexes(&self, indexes: &[KeyIndex]) -> Result<Vec<String>, TargetError>;
 
-    /// Prepares a batch for [`GraphTarget::write`]: converts values to the store's types and
+    /// Prepares a batch for [`GraphLoader::write`]: converts values to the store's types and
     /// checks them. Pure CPU work, safe to run on any thread beside a write in progress.
     fn encode(&self, batch: RecordBatch) -> Result<Encoded, TargetError>;
 
@@ -102,130 +181,39 @@ pub trait GraphTarget: Send + Sync {
         before_commit: BeforeCommit,
     ) -> Result<WriteReport, TargetError>;
 
-    /// Called once every mapping of a run has loaded without failure: the target drops
-    /// whatever it kept on elements to tell this run's writes apart during the run.
-    async fn finish_run(&self, run_id: &str) -> Result<(), TargetError> {
-        let _ = run_id;
-        Ok(())
-    }
-
-    // ------------------------------------------------------------------ incremental sync
-
-    /// Applies one mapping's changes (`grafter sync`) and stores the sync state
-    /// `commit` returns, atomically: after a crash either both are there or neither.
-    /// Upserts leave exactly the record's properties; a node delete takes its relationships
-    /// along. Targets that cannot keep up incrementally refuse.
-    async fn apply_changes(&self, changes: ChangeSet, commit: ChangeCommit) -> Result<ChangeReport, TargetError> {
-        let _ = (changes, commit);
-        Err(TargetError::Unsupported { target: self.describe(), what: "incremental sync".into() })
-    }
-
-    /// The sync states stored, one per mapping that was synced or loaded with change
-    /// tracking. Targets that cannot sync refuse (which is how `grafter sync` finds out
-    /// before it reads anything).
-    async fn sync_states(&self) -> Result<Vec<SyncState>, TargetError> {
-        Err(TargetError::Unsupported { target: self.describe(), what: "incremental sync".into() })
-    }
-
-    /// Stores (creates or replaces, by mapping) sync states, all in one transaction.
-    async fn save_sync_states(&self, states: &[SyncState]) -> Result<(), TargetError> {
-        let _ = states;
-        Err(TargetError::Unsupported { target: self.describe(), what: "incremental sync".into() })
-    }
-
-    // ------------------------------------------------------------------ run state
-
-    /// Stores several checkpoints in one transaction: all or none (a mapping's partitions,
-    /// laid out before any data).
-    async fn save_checkpoints(&self, checkpoints: &[Checkpoint]) -> Result<(), TargetError>;
-
-    /// The checkpoints stored for `run_id`.
-    async fn checkpoints(&self, run_id: &str) -> Result<Vec<Checkpoint>, TargetError>;
-
-    /// The checkpoints of `mapping` (with this definition `checksum`) from the newest run that
-    /// has any, one per partition; empty when no run has loaded it.
-    async fn latest_checkpoints(&self, mapping: &str, checksum: &str) -> Result<Vec<Checkpoint>, TargetError>;
-
-    /// Stores (creates or replaces) a run's record.
-    async fn save_run(&self, record: &RunRecord) -> Result<(), TargetError>;
-
-    /// Every run recorded, oldest first.
-    async fn runs(&self) -> Result<Vec<RunRecord>, TargetError>;
-
-    /// Takes the target's lease lock for `holder`. A lock held by another live holder whose
-    /// lease has not run out is refused with [`TargetError::Locked`]; an expired (or, where
-    /// the target can tell, abandoned) lock is taken over and returned.
-    async fn acquire_lock(&self, holder: &LockHolder) -> Result<Option<LockHolder>, TargetError>;
-
-    /// Extends the lease; fails if the lock is no longer `holder`'s.
-    async fn renew_lock(&self, holder: &LockHolder) -> Result<(), TargetError>;
-
-    /// Releases the lock if `holder` still has it.
-    async fn release_lock(&self, holder: &LockHolder) -> Result<(), TargetError>;
-
-    /// The current lock holder, if any (expired or not).
-    async fn lock_holder(&self) -> Result<Option<LockHolder>, TargetError>;
-
-    /// Removes the lock whoever holds it; returns who did.
-    async fn break_lock(&self) -> Result<Option<LockHolder>, TargetError>;
-
-    // ------------------------------------------------------------------ proving and undoing
-
-    /// The fingerprint of the graph, grafter's bookkeeping left out.
-    async fn fingerprint(&self) -> Result<Fingerprint, TargetError>;
-
-    /// Saves what rollback needs to bring the graph back to its state now; returns a
-    /// description of the snapshot, or `None` when the target cannot take one.
-    async fn snapshot(&self, run_id: &str) -> Result<Option<String>, TargetError> {
-        let _ = run_id;
-        Ok(None)
-    }
-
-    /// Brings the graph back to a snapshot taken by [`GraphTarget::snapshot`]. Bookkeeping
-    /// (history, checkpoints) comes back as it was then too: the caller re-saves history.
-    async fn restore(&self, snapshot: &str) -> Result<(), TargetError> {
-        let _ = snapshot;
-        Err(TargetError::Unsupported { target: self.describe(), what: "restoring snapshots".into() })
-    }
-
-    /// The fingerprint of the graph a snapshot holds, when the target can read it without
-    /// restoring it (for `rollback --dry-run`).
-    async fn snapshot_fingerprint(&self, snapshot: &str) -> Result<Option<Fingerprint>, TargetError> {
-        let _ = snapshot;
-        Ok(None)
-    }
-
-    /// Removes a snapshot that is no longer needed.
-    async fn drop_snapshot(&self, snapshot: &str) -> Result<(), TargetError> {
-        let _ = snapshot;
-        Ok(())
-    }
-
-    // ------------------------------------------------------------------ reading back
-
-    /// The value `value` becomes once stored and read back: what verification compares the
-    /// graph's values with. Targets that store some types with less precision (grafeo keeps
-    /// timestamps to the millisecond, finer ones as text) say so here; the default stores
-    /// everything as is.
-    fn stored_form(&self, value: Value) -> Value {
-        value
+    /// Whether the key indexes must exist before loading (servers, whose MERGE and MATCH
+    /// scan a label without one) rather than be built after it (the embedded store, where
+    /// building once is cheaper than maintaining row by row). Either way
+    /// [`GraphLoader::ensure_indexes`] is called again after the load: a server target that
+    /// left some out before (FalkorDB, for labels it loads in bulk) creates them then.
+    fn indexes_first(&self) -> bool {
+        false
     }
 
     /// Why the target cannot store `value` as a property, if it cannot (FalkorDB: a NaN
     /// double, text holding NUL; the embedded store: a value over its size limit). The engine
     /// rejects a row holding such a value with this reason before it reaches
-    /// [`GraphTarget::encode`], and verification expects it rejected: a write never fails on
+    /// [`GraphLoader::encode`], and verification expects it rejected: a write never fails on
     /// one. Checked for every value loaded, so it must be cheap.
     fn refuses(&self, value: &Value) -> Option<String> {
         let _ = value;
         None
     }
 
-    /// Whether the target keeps what it is given. The null target does not: there is then
-    /// nothing to verify.
-    fn keeps_graph(&self) -> bool {
-        true
+    /// Called once every mapping of a run has loaded without failure: the target drops
+    /// whatever it kept on elements to tell this run's writes apart during the run.
+    async fn finish_run(&self, run_id: &str) -> Result<(), TargetError> {
+        let _ = run_id;
+        Ok(())
     }
+}
+
+/// How the graph is read back: by label and type, streamed, counted, looked up by key,
+/// fingerprinted and counted by shape. grafter's own bookkeeping never appears.
+#[async_trait]
+pub trait GraphReader: Send + Sync {
+    /// The fingerprint of the graph, grafter's bookkeeping left out.
+    async fn fingerprint(&self) -> Result<Fingerprint, TargetError>;
 
     /// Every node labelled `label`, in batches: per node, the values of `properties` in that
     /// order (NULL when unset). Streams without holding the label in memory beyond what the
@@ -263,57 +251,101 @@ pub trait GraphTarget: Send + Sync {
 
     /// The whole graph by shape ([`Census`]): nodes per set of labels, relationships per
     /// type and their ends' label sets, grafter's bookkeeping left out; and for each of
-    /// `questions`, the properties those elements carry beyond the ones known. Optional (the
-    /// default refuses): verification then cannot look beyond what the mappings create.
-    async fn census(&self, questions: &[KnownProperties]) -> Result<Census, TargetError> {
-        let _ = questions;
-        Err(TargetError::Unsupported { target: self.describe(), what: "a census of labels and types".into() })
+    /// `questions`, the properties those elements carry beyond the ones known.
+    async fn census(&self, questions: &[KnownProperties]) -> Result<Census, TargetError>;
+
+    /// The value `value` becomes once stored and read back: what verification compares the
+    /// graph's values with. Targets that store some types with less precision (grafeo keeps
+    /// timestamps to the millisecond, finer ones as text) say so here; the default stores
+    /// everything as is.
+    fn stored_form(&self, value: Value) -> Value {
+        value
     }
+}
 
-    // ------------------------------------------------------------------ schema
+/// The run ledger a store keeps beside the data, so that it commits with what it describes:
+/// its [`RunRecords`] and its [`LeaseLock`]. Every store that has both has a ledger.
+pub trait RunLedger: RunRecords + LeaseLock {}
 
-    /// The DDL the target speaks for indexes and constraints. The embedded store speaks
-    /// Neo4j 5's (named indexes and constraints).
-    fn dialect(&self) -> Dialect {
-        Dialect::Neo4j
-    }
+impl<T: RunRecords + LeaseLock> RunLedger for T {}
 
-    /// Runs one DDL step its [`GraphTarget::dialect`] wrote: Cypher through
-    /// [`GraphTarget::query`]; FalkorDB also runs its constraint commands.
-    async fn run_ddl(&self, ddl: &Ddl) -> Result<(), TargetError> {
-        match ddl {
-            Ddl::Cypher(text) => self.query(text, Vec::new()).await.map(|_| ()),
-            other => Err(TargetError::Unsupported { target: self.describe(), what: format!("`{other}`") }),
-        }
-    }
+/// The run records a store keeps beside the data: checkpoints (one per mapping partition,
+/// written in the same transaction as the batch they follow) and the run history.
+#[async_trait]
+pub trait RunRecords: Send + Sync {
+    /// Stores several checkpoints in one transaction: all or none (a mapping's partitions,
+    /// laid out before any data).
+    async fn save_checkpoints(&self, checkpoints: &[Checkpoint]) -> Result<(), TargetError>;
 
-    // ------------------------------------------------------------------ looking
+    /// The checkpoints stored for `run_id`.
+    async fn checkpoints(&self, run_id: &str) -> Result<Vec<Checkpoint>, TargetError>;
 
-    /// Runs a Cypher query with parameters and returns all its rows. It may write.
-    async fn query(
-        &self,
-        cypher: &str,
-        params: Vec<(String, grafter_model::Value)>,
-    ) -> Result<QueryResult, TargetError>;
+    /// The checkpoints of `mapping` (with this definition `checksum`) from the newest run that
+    /// has any, one per partition; empty when no run has loaded it.
+    async fn latest_checkpoints(&self, mapping: &str, checksum: &str) -> Result<Vec<Checkpoint>, TargetError>;
 
-    /// Runs a Cypher query that must not change the graph (checks, verify queries, `grafter
-    /// query` without `--write`): one that would is refused with
-    /// [`TargetError::WriteRefused`] and changes nothing. Stores that can run a query
-    /// read-only do so; this default, for those that cannot, refuses any query whose text
-    /// holds a writing clause ([`writing_clause`]) before sending it.
-    async fn read_query(
-        &self,
-        cypher: &str,
-        params: Vec<(String, grafter_model::Value)>,
-    ) -> Result<QueryResult, TargetError> {
-        if let Some(clause) = writing_clause(cypher) {
-            return Err(TargetError::WriteRefused { target: self.describe(), reason: format!("it holds `{clause}`") });
-        }
-        self.query(cypher, params).await
-    }
+    /// Stores (creates or replaces) a run's record.
+    async fn save_run(&self, record: &RunRecord) -> Result<(), TargetError>;
 
-    /// Flushes and closes the store.
-    async fn close(&self) -> Result<(), TargetError>;
+    /// Every run recorded, oldest first.
+    async fn runs(&self) -> Result<Vec<RunRecord>, TargetError>;
+}
+
+/// The store's lease lock: the one writer at a time, renewed while it works, taken over
+/// when its holder is gone.
+#[async_trait]
+pub trait LeaseLock: Send + Sync {
+    /// Takes the lock for `holder`. A lock held by another live holder whose lease has not
+    /// run out is refused with [`TargetError::Locked`]; an expired (or, where the target can
+    /// tell, abandoned) lock is taken over and returned.
+    async fn acquire_lock(&self, holder: &LockHolder) -> Result<Option<LockHolder>, TargetError>;
+
+    /// Extends the lease; fails if the lock is no longer `holder`'s.
+    async fn renew_lock(&self, holder: &LockHolder) -> Result<(), TargetError>;
+
+    /// Releases the lock if `holder` still has it.
+    async fn release_lock(&self, holder: &LockHolder) -> Result<(), TargetError>;
+
+    /// The current lock holder, if any (expired or not).
+    async fn lock_holder(&self) -> Result<Option<LockHolder>, TargetError>;
+
+    /// Removes the lock whoever holds it; returns who did.
+    async fn break_lock(&self) -> Result<Option<LockHolder>, TargetError>;
+}
+
+/// Snapshots for rollback: the graph as it was before a run, to go back to.
+#[async_trait]
+pub trait Snapshots: Send + Sync {
+    /// Saves what rollback needs to bring the graph back to its state now; returns the
+    /// snapshot's name, which the run's record keeps.
+    async fn take_snapshot(&self, run_id: &str) -> Result<String, TargetError>;
+
+    /// Brings the graph back to a snapshot. Bookkeeping (history, checkpoints) comes back as
+    /// it was then too: the caller re-saves history.
+    async fn restore_snapshot(&self, snapshot: &str) -> Result<(), TargetError>;
+
+    /// The fingerprint of the graph a snapshot holds, read without restoring it (for
+    /// `rollback --dry-run`); `None` when the snapshot cannot be read so (Bolt servers: one
+    /// left incomplete).
+    async fn snapshot_fingerprint(&self, snapshot: &str) -> Result<Option<Fingerprint>, TargetError>;
+
+    /// Removes a snapshot that is no longer needed.
+    async fn drop_snapshot(&self, snapshot: &str) -> Result<(), TargetError>;
+}
+
+/// Applying `grafter sync`'s changes, and the sync states kept with them.
+#[async_trait]
+pub trait ChangeSync: Send + Sync {
+    /// Applies one mapping's changes and stores the sync state `commit` returns,
+    /// atomically: after a crash either both are there or neither. Upserts leave exactly the
+    /// record's properties; a node delete takes its relationships along.
+    async fn apply_changes(&self, changes: ChangeSet, commit: ChangeCommit) -> Result<ChangeReport, TargetError>;
+
+    /// The sync states stored, one per mapping that was synced or loaded with change tracking.
+    async fn sync_states(&self) -> Result<Vec<SyncState>, TargetError>;
+
+    /// Stores (creates or replaces, by mapping) sync states, all in one transaction.
+    async fn save_sync_states(&self, states: &[SyncState]) -> Result<(), TargetError>;
 }
 
 /// What a command will do with a target: reading commands must not create a store that is

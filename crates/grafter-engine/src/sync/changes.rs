@@ -222,7 +222,7 @@ pub(crate) async fn apply(
         },
         Arc::clone(&outcome),
     );
-    context.target.apply_changes(change_set, commit).await?;
+    context.target.change_sync()?.apply_changes(change_set, commit).await?;
     let (next, counts) = outcome
         .lock()
         .expect("outcome")

@@ -169,7 +169,7 @@ pub(crate) async fn set_first_watermarks(
     if states.is_empty() {
         return Ok(());
     }
-    match target.save_sync_states(&states).await {
+    match target.change_sync()?.save_sync_states(&states).await {
         Ok(()) => Ok(()),
         Err(grafter_target::TargetError::Unsupported { .. }) => {
             observer.message(&format!("{} cannot be synced: no watermark kept", target.describe()));
@@ -213,8 +213,8 @@ impl Session<'_> {
     /// changed) starts from the beginning of its read.
     async fn states(&self) -> Result<Vec<SyncState>, EngineError> {
         let mut stored: HashMap<String, SyncState> =
-            self.target.sync_states().await?.into_iter().map(|s| (s.mapping.clone(), s)).collect();
-        let runs = self.target.runs().await?;
+            self.target.change_sync()?.sync_states().await?.into_iter().map(|s| (s.mapping.clone(), s)).collect();
+        let runs = self.target.ledger().runs().await?;
         let mut states = Vec::with_capacity(self.tracked.len());
         for tracked in self.tracked {
             let state = match stored.remove(tracked.name()) {
@@ -222,7 +222,7 @@ impl Session<'_> {
                     // The watermark of a load that has not read everything covers rows it
                     // has not read yet: syncing from it would skip them.
                     if let Some(load) = runs.iter().find(|r| r.id == state.origin && r.status.is_resumable()) {
-                        let checkpoints = self.target.checkpoints(&load.id).await?;
+                        let checkpoints = self.target.ledger().checkpoints(&load.id).await?;
                         let unread = checkpoints.iter().any(|c| c.mapping == tracked.name() && !c.finished)
                             || !checkpoints.iter().any(|c| c.mapping == tracked.name());
                         if unread {
@@ -276,12 +276,12 @@ impl Session<'_> {
 
     async fn with_lease(&self, id: &str, stop: &StopRequest, lease: &Lease) -> Result<SyncSummary, EngineError> {
         let mut states = self.states().await?;
-        if self.target.indexes_first() {
+        if self.target.loader().indexes_first() {
             let prepared: Vec<_> = self.tracked.iter().map(|t| t.prepared.clone()).collect();
-            self.target.ensure_indexes(&key_indexes(&prepared)).await?;
+            self.target.loader().ensure_indexes(&key_indexes(&prepared)).await?;
         }
         let mut record = self.new_record(id);
-        self.target.save_run(&record).await?;
+        self.target.ledger().save_run(&record).await?;
         let reject_path = sync_reject_file(self.plan);
         let committed: HashMap<String, u64> = states.iter().map(|s| (s.mapping.clone(), s.batches)).collect();
         let context = BatchContext {
@@ -339,11 +339,11 @@ impl Session<'_> {
             record.set_status(RunStatus::Failed, None);
             // Best effort: the error that stopped the sync is what to report, even when the
             // target that caused it cannot take the record either.
-            let _ = self.target.save_run(&record).await;
+            let _ = self.target.ledger().save_run(&record).await;
             return Err(error);
         }
         record.set_status(if end == SyncEnd::Stopped { RunStatus::Interrupted } else { RunStatus::Completed }, None);
-        self.target.save_run(&record).await?;
+        self.target.ledger().save_run(&record).await?;
         Ok(SyncSummary {
             session: id.to_owned(),
             passes,
@@ -511,7 +511,7 @@ impl Session<'_> {
                 state.passes += 1;
                 state.caught_up_at = Some(started_at.clone());
             }
-            self.target.save_sync_states(states).await?;
+            self.target.change_sync()?.save_sync_states(states).await?;
         }
         report.seconds = started.elapsed().as_secs_f64();
         report.lag_seconds = if report.complete {

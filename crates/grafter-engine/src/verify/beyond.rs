@@ -47,7 +47,7 @@ pub(crate) async fn look(
         .iter()
         .map(|&i| KnownProperties { elements: elements(&groups[i]), properties: groups[i].names.clone() })
         .collect();
-    let census = match target.census(&questions).await {
+    let census = match target.reader().census(&questions).await {
         Ok(census) => census,
         Err(TargetError::Unsupported { .. }) => return Ok(None),
         Err(error) => return Err(error),

@@ -7,7 +7,7 @@
 //! store is rejected (the same code as the loader's, [`crate::records::transform`]); the first row with a key wins and later ones are
 //! duplicates; a relationship whose start or end key is not among the keys its labels' node
 //! mappings produce is an orphan; values are compared in the form the target stores them
-//! ([`GraphTarget::stored_form`]). Identities: a node's is the hash of its key values (the
+//! ([`GraphReader::stored_form`]). Identities: a node's is the hash of its key values (the
 //! loader's [`KeyHash`]); a relationship's combines its start key, end key and own key.
 
 use grafter_model::{KeyHash, RowDigest, SourceRow, Value, combine_hashes, key_hash};
@@ -166,7 +166,8 @@ pub(crate) fn source_batch(
     counts.rows += rows.len() as u64;
     let transformed = transform(rows, bound, &member.prepared.shape, &member.prepared.remap, target);
     counts.rejected += transformed.rejected.len() as u64;
-    let stored = |values: Vec<Value>| -> Vec<Value> { values.into_iter().map(|v| target.stored_form(v)).collect() };
+    let stored =
+        |values: Vec<Value>| -> Vec<Value> { values.into_iter().map(|v| target.reader().stored_form(v)).collect() };
     match transformed.records {
         RecordBatch::Nodes { records, .. } => {
             for record in records {

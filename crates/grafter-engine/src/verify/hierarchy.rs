@@ -29,7 +29,7 @@ pub(crate) async fn check(group: &Group, target: &dyn GraphTarget) -> Result<Vec
     let Kind::Relationships { rel_type, start, end, .. } = &group.kind else { return Ok(Vec::new()) };
     let widths = (start.key_properties.len(), end.key_properties.len());
     let mut edges: Vec<(KeyHash, KeyHash)> = Vec::new();
-    let mut stream = target.scan_relationships(rel_type, start, end, &[]).await?;
+    let mut stream = target.reader().scan_relationships(rel_type, start, end, &[]).await?;
     while let Some(batch) = stream.next().await {
         for row in batch? {
             edges.push((key_hash(&row[..widths.0]), key_hash(&row[widths.0..widths.0 + widths.1])));
@@ -139,7 +139,7 @@ async fn key_values(
 ) -> Result<FxHashMap<KeyHash, Vec<Value>>, EngineError> {
     let Kind::Relationships { start, .. } = &group.kind else { return Ok(FxHashMap::default()) };
     let mut keys = FxHashMap::default();
-    let mut stream = target.scan_nodes(&start.label, &start.key_properties).await?;
+    let mut stream = target.reader().scan_nodes(&start.label, &start.key_properties).await?;
     while let Some(batch) = stream.next().await {
         for row in batch? {
             let hash = key_hash(&row);

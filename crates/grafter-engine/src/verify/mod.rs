@@ -3,8 +3,8 @@
 //!
 //! The source side is the loader's semantics recomputed independently: every mapping's rows
 //! go through the same transform, and the same rules decide what the graph must hold
-//! ([`elements`]). The graph side is read back through [`GraphTarget::scan_nodes`] and
-//! [`GraphTarget::scan_relationships`]. Mappings are compared in [`group`]s (a label, or a
+//! ([`elements`]). The graph side is read back through [`GraphReader::scan_nodes`] and
+//! [`GraphReader::scan_relationships`]. Mappings are compared in [`group`]s (a label, or a
 //! type between two labels) by bisection over identity hashes ([`bisect`]): per bucket a
 //! count and a digest sum on each side, the differing buckets split in further passes until
 //! few elements are left, which are compared one by one ([`compare`]). A clean graph costs
@@ -79,7 +79,7 @@ pub async fn verify(
     let target = open_target(plan, Access::Read).await?;
     closing(&target, async {
         let mut report = verify_with(plan, options, &source, &target, &observer).await?;
-        if let Some(holder) = target.lock_holder().await?
+        if let Some(holder) = target.ledger().lock_holder().await?
             && !holder.is_expired(chrono::Utc::now())
         {
             report.warnings.push(format!("the target is locked ({holder}): it may have changed while it was read"));
@@ -189,7 +189,7 @@ pub(crate) async fn verify_with(
     }
     context.observer.message("running the custom checks");
     let checks = checks::run(&plan.checks, target.as_ref(), source.as_ref()).await;
-    let latest_run = target.runs().await?.into_iter().next_back().map(|run| RunGlance {
+    let latest_run = target.ledger().runs().await?.into_iter().next_back().map(|run| RunGlance {
         id: run.id,
         status: run.status.to_string(),
         started_at: run.started_at,
@@ -342,9 +342,9 @@ async fn target_pass<S: Sink + Send + 'static>(
     mut sink: S,
 ) -> Result<S, EngineError> {
     let mut stream = match &group.kind {
-        Kind::Nodes { label, .. } => context.target.scan_nodes(label, &group.names).await?,
+        Kind::Nodes { label, .. } => context.target.reader().scan_nodes(label, &group.names).await?,
         Kind::Relationships { rel_type, start, end, .. } => {
-            context.target.scan_relationships(rel_type, start, end, &group.names).await?
+            context.target.reader().scan_relationships(rel_type, start, end, &group.names).await?
         }
     };
     let group = Arc::clone(group);

@@ -78,17 +78,18 @@ pub(super) async fn sampled(
     match &group.kind {
         Kind::Nodes { label, key } => {
             outcome.keys = Some(dedup.into_later().0);
-            outcome.target_count = context.target.count_nodes(label).await?;
+            outcome.target_count = context.target.reader().count_nodes(label).await?;
             let sample: Vec<Kept> = sink.heap.into_iter().map(|Scored(_, kept)| kept).collect();
             let wanted: Vec<Vec<grafter_model::Value>> = sample.iter().map(|k| k.start.clone()).collect();
-            let rows = context.target.lookup_nodes(label, key, &wanted, &group.names).await?;
+            let rows = context.target.reader().lookup_nodes(label, key, &wanted, &group.names).await?;
             let mut found = Collect(Vec::new());
             target_batch(group, rows, &mut found);
             outcome.rows_individual = (sample.len() + found.0.len()) as u64;
             findings.resolve(group, sample, found.0);
         }
         Kind::Relationships { rel_type, start, end, .. } => {
-            outcome.target_count = context.target.count_relationships(rel_type, &start.label, &end.label).await?;
+            outcome.target_count =
+                context.target.reader().count_relationships(rel_type, &start.label, &end.label).await?;
         }
     }
     outcome.rows_total = outcome.counts.iter().map(|c| c.rows).sum::<u64>() + outcome.target_count;

@@ -24,16 +24,18 @@ mod sync;
 mod write;
 
 use async_trait::async_trait;
-use grafter_model::{Fingerprint, LockHolder, RunRecord, SyncState, Value};
+use grafter_model::{Fingerprint, LockHolder, SyncState, Value};
 
 use self::client::Client;
 use self::owned::Ownership;
 use self::relationship_keys::RelationshipKeys;
 use self::server::{FALKORDB_TEXT_LIMIT, Server};
+use crate::cypher::records::CypherRecords;
 use crate::cypher::{CypherRunner, batch, bookkeeping, scan};
 use crate::{
-    Access, BeforeCommit, BoltUrl, ChangeCommit, ChangeReport, ChangeSet, Checkpoint, Ddl, Dialect, Encoded,
-    EndpointSpec, GraphTarget, KeyIndex, QueryResult, RecordBatch, RowStream, TargetError, WriteReport,
+    Access, BeforeCommit, BoltUrl, ChangeCommit, ChangeReport, ChangeSet, ChangeSync, Checkpoint, Ddl, Dialect,
+    Encoded, EndpointSpec, GraphLoader, GraphReader, GraphTarget, KeyIndex, LeaseLock, QueryResult, RecordBatch,
+    RowStream, RunLedger, Snapshots, TargetError, WriteReport,
 };
 
 /// How long a run on ArcadeDB waits after taking the lock before reading it back (see
@@ -107,6 +109,73 @@ impl GraphTarget for BoltTarget {
         self.client.target().to_owned()
     }
 
+    fn loader(&self) -> &dyn GraphLoader {
+        self
+    }
+
+    fn reader(&self) -> &dyn GraphReader {
+        self
+    }
+
+    fn ledger(&self) -> &dyn RunLedger {
+        self
+    }
+
+    fn snapshots(&self) -> Option<&dyn Snapshots> {
+        Some(self)
+    }
+
+    /// FalkorDB's Bolt port cannot commit a batch of changes with its sync state.
+    fn change_sync(&self) -> Result<&dyn ChangeSync, TargetError> {
+        self.syncs()?;
+        Ok(self)
+    }
+
+    fn dialect(&self) -> Dialect {
+        self.server().dialect()
+    }
+
+    async fn run_ddl(&self, ddl: &Ddl) -> Result<(), TargetError> {
+        match ddl {
+            Ddl::Cypher(text) => self.query(text, Vec::new()).await.map(|_| ()),
+            other => Err(TargetError::Unsupported {
+                target: self.describe(),
+                what: format!(
+                    "`{other}` over Bolt (FalkorDB's constraints are commands of its native protocol: use a falkordb:// URL)"
+                ),
+            }),
+        }
+    }
+
+    async fn query(&self, cypher: &str, params: Vec<(String, Value)>) -> Result<QueryResult, TargetError> {
+        let (columns, rows) = self.client.statement(cypher, &params, self.read_only).await?;
+        Ok(QueryResult { columns, rows })
+    }
+
+    /// In read access mode, where the server refuses writes in it (Neo4j, Memgraph); FalkorDB's
+    /// Bolt port has no read mode, so there the text of the query decides
+    /// ([`crate::writing_clause`]), as it does first everywhere for a clearer message.
+    async fn read_query(&self, cypher: &str, params: Vec<(String, Value)>) -> Result<QueryResult, TargetError> {
+        if let Some(clause) = crate::writing_clause(cypher) {
+            return Err(TargetError::WriteRefused { target: self.describe(), reason: format!("it holds `{clause}`") });
+        }
+        match self.client.statement(cypher, &params, true).await {
+            Ok((columns, rows)) => Ok(QueryResult { columns, rows }),
+            Err(TargetError::Query { message }) if message.contains("AccessMode") => {
+                Err(TargetError::WriteRefused { target: self.describe(), reason: message })
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    async fn close(&self) -> Result<(), TargetError> {
+        self.client.close().await;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl GraphLoader for BoltTarget {
     async fn begin_run(&self, marks: Option<&str>) -> Result<String, TargetError> {
         // Elements carry the run's id until the run finishes, or belong to labels the run
         // owns, which its checkpoints name: nothing else to remember.
@@ -180,109 +249,6 @@ impl GraphTarget for BoltTarget {
         Ok(())
     }
 
-    async fn apply_changes(&self, changes: ChangeSet, commit: ChangeCommit) -> Result<ChangeReport, TargetError> {
-        self.syncs()?;
-        sync::apply(&self.client, changes, commit).await
-    }
-
-    async fn sync_states(&self) -> Result<Vec<SyncState>, TargetError> {
-        self.syncs()?;
-        crate::cypher::sync::states(self.client.as_ref()).await
-    }
-
-    async fn save_sync_states(&self, states: &[SyncState]) -> Result<(), TargetError> {
-        self.syncs()?;
-        crate::cypher::sync::save_states(self.client.as_ref(), states).await
-    }
-
-    async fn save_checkpoints(&self, checkpoints: &[Checkpoint]) -> Result<(), TargetError> {
-        bookkeeping::save_checkpoints(self.client.as_ref(), checkpoints).await
-    }
-
-    async fn checkpoints(&self, run_id: &str) -> Result<Vec<Checkpoint>, TargetError> {
-        bookkeeping::checkpoints(self.client.as_ref(), run_id).await
-    }
-
-    async fn latest_checkpoints(&self, mapping: &str, checksum: &str) -> Result<Vec<Checkpoint>, TargetError> {
-        bookkeeping::latest_checkpoints(self.client.as_ref(), mapping, checksum).await
-    }
-
-    async fn save_run(&self, record: &RunRecord) -> Result<(), TargetError> {
-        // On FalkorDB a long record goes in parts: escaping may double its text, and the
-        // statement around it needs room.
-        let max_text = (self.server() == Server::FalkorDb).then_some((FALKORDB_TEXT_LIMIT - 600) / 2);
-        bookkeeping::save_run(self.client.as_ref(), record, max_text).await
-    }
-
-    async fn runs(&self) -> Result<Vec<RunRecord>, TargetError> {
-        bookkeeping::runs(self.client.as_ref()).await
-    }
-
-    async fn acquire_lock(&self, holder: &LockHolder) -> Result<Option<LockHolder>, TargetError> {
-        // The server must know the lock's label before the statement that takes it is
-        // planned (see `bookkeeping::acquire_lock`): a uniqueness constraint where the server
-        // has them, else an index. Either may be there already.
-        for statement in self.server().dialect().lock_guard() {
-            if let Err(error) = self.client.statement(&statement, &[], false).await {
-                tracing::debug!("{}: {statement}: {error} (taken as already there)", self.describe());
-            }
-        }
-        let (previous, token) = bookkeeping::acquire_lock(self.client.as_ref(), holder).await?;
-        if self.server().reads_the_lock_back() {
-            // ArcadeDB 26.10 let two runs started together both find the lock free: their
-            // `MERGE`s, 0.3 ms apart, returned tokens 1 and 2, and the run holding 1 was
-            // refused at its first write (by the fencing check: nothing was written twice,
-            // but it failed instead of being refused as locked; 1 double start in 40 to
-            // 120). Let what is in flight land, then read the lock back: the run that lost
-            // is refused here, having written nothing.
-            tokio::time::sleep(ARCADEDB_LOCK_SETTLE).await;
-            bookkeeping::confirm_lock(self.client.as_ref(), token).await?;
-        }
-        self.client.set_fence(Some(token));
-        Ok(previous)
-    }
-
-    async fn renew_lock(&self, holder: &LockHolder) -> Result<(), TargetError> {
-        let Some(token) = self.client.fence() else {
-            return Err(TargetError::LockLost { target: self.describe(), reason: "this process holds no lock".into() });
-        };
-        bookkeeping::renew_lock(self.client.as_ref(), holder, token).await
-    }
-
-    async fn release_lock(&self, holder: &LockHolder) -> Result<(), TargetError> {
-        self.client.set_fence(None);
-        bookkeeping::release_lock(self.client.as_ref(), holder).await
-    }
-
-    async fn lock_holder(&self) -> Result<Option<LockHolder>, TargetError> {
-        bookkeeping::lock_holder(self.client.as_ref()).await
-    }
-
-    async fn break_lock(&self) -> Result<Option<LockHolder>, TargetError> {
-        bookkeeping::break_lock(self.client.as_ref()).await
-    }
-
-    async fn fingerprint(&self) -> Result<Fingerprint, TargetError> {
-        scan::fingerprint(self.client.clone()).await
-    }
-
-    async fn snapshot(&self, run_id: &str) -> Result<Option<String>, TargetError> {
-        snapshot::take(&self.client, run_id).await?;
-        Ok(Some(run_id.to_owned()))
-    }
-
-    async fn restore(&self, snapshot: &str) -> Result<(), TargetError> {
-        snapshot::restore(&self.client, snapshot).await
-    }
-
-    async fn snapshot_fingerprint(&self, snapshot: &str) -> Result<Option<Fingerprint>, TargetError> {
-        snapshot::fingerprint(&self.client, snapshot).await
-    }
-
-    async fn drop_snapshot(&self, snapshot: &str) -> Result<(), TargetError> {
-        snapshot::drop(&self.client, snapshot).await
-    }
-
     fn refuses(&self, value: &Value) -> Option<String> {
         if let Some(reason) = params::refusal(self.server(), value) {
             return Some(reason);
@@ -300,6 +266,13 @@ impl GraphTarget for BoltTarget {
             }
         }
         None
+    }
+}
+
+#[async_trait]
+impl GraphReader for BoltTarget {
+    async fn fingerprint(&self) -> Result<Fingerprint, TargetError> {
+        scan::fingerprint(self.client.clone()).await
     }
 
     fn stored_form(&self, value: Value) -> Value {
@@ -349,47 +322,100 @@ impl GraphTarget for BoltTarget {
         // As many keys per statement as fit the cap (see `CypherRunner::fit`).
         scan::lookup_nodes(self.client.as_ref(), label, key_properties, keys, properties, 5_000).await
     }
+}
 
-    fn dialect(&self) -> Dialect {
-        self.server().dialect()
+/// Checkpoints and run records are Cypher nodes, as on every Cypher server.
+impl CypherRecords for BoltTarget {
+    fn runner(&self) -> &dyn CypherRunner {
+        self.client.as_ref()
     }
 
-    async fn run_ddl(&self, ddl: &Ddl) -> Result<(), TargetError> {
-        match ddl {
-            Ddl::Cypher(text) => self.query(text, Vec::new()).await.map(|_| ()),
-            other => Err(TargetError::Unsupported {
-                target: self.describe(),
-                what: format!(
-                    "`{other}` over Bolt (FalkorDB's constraints are commands of its native protocol: use a falkordb:// URL)"
-                ),
-            }),
-        }
+    /// On FalkorDB a long record goes in parts: escaping may double its text, and the
+    /// statement around it needs room.
+    fn record_text_limit(&self) -> Option<usize> {
+        (self.server() == Server::FalkorDb).then_some((FALKORDB_TEXT_LIMIT - 600) / 2)
     }
+}
 
-    async fn query(&self, cypher: &str, params: Vec<(String, Value)>) -> Result<QueryResult, TargetError> {
-        let (columns, rows) = self.client.statement(cypher, &params, self.read_only).await?;
-        Ok(QueryResult { columns, rows })
-    }
-
-    /// In read access mode, where the server refuses writes in it (Neo4j, Memgraph); FalkorDB's
-    /// Bolt port has no read mode, so there the text of the query decides
-    /// ([`crate::writing_clause`]), as it does first everywhere for a clearer message.
-    async fn read_query(&self, cypher: &str, params: Vec<(String, Value)>) -> Result<QueryResult, TargetError> {
-        if let Some(clause) = crate::writing_clause(cypher) {
-            return Err(TargetError::WriteRefused { target: self.describe(), reason: format!("it holds `{clause}`") });
-        }
-        match self.client.statement(cypher, &params, true).await {
-            Ok((columns, rows)) => Ok(QueryResult { columns, rows }),
-            Err(TargetError::Query { message }) if message.contains("AccessMode") => {
-                Err(TargetError::WriteRefused { target: self.describe(), reason: message })
+#[async_trait]
+impl LeaseLock for BoltTarget {
+    async fn acquire_lock(&self, holder: &LockHolder) -> Result<Option<LockHolder>, TargetError> {
+        // The server must know the lock's label before the statement that takes it is
+        // planned (see `bookkeeping::acquire_lock`): a uniqueness constraint where the server
+        // has them, else an index. Either may be there already.
+        for statement in self.server().dialect().lock_guard() {
+            if let Err(error) = self.client.statement(&statement, &[], false).await {
+                tracing::debug!("{}: {statement}: {error} (taken as already there)", self.describe());
             }
-            Err(other) => Err(other),
         }
+        let (previous, token) = bookkeeping::acquire_lock(self.client.as_ref(), holder).await?;
+        if self.server().reads_the_lock_back() {
+            // ArcadeDB 26.10 let two runs started together both find the lock free: their
+            // `MERGE`s, 0.3 ms apart, returned tokens 1 and 2, and the run holding 1 was
+            // refused at its first write (by the fencing check: nothing was written twice,
+            // but it failed instead of being refused as locked; 1 double start in 40 to
+            // 120). Let what is in flight land, then read the lock back: the run that lost
+            // is refused here, having written nothing.
+            tokio::time::sleep(ARCADEDB_LOCK_SETTLE).await;
+            bookkeeping::confirm_lock(self.client.as_ref(), token).await?;
+        }
+        self.client.set_fence(Some(token));
+        Ok(previous)
     }
 
-    async fn close(&self) -> Result<(), TargetError> {
-        self.client.close().await;
-        Ok(())
+    async fn renew_lock(&self, holder: &LockHolder) -> Result<(), TargetError> {
+        let Some(token) = self.client.fence() else {
+            return Err(TargetError::LockLost { target: self.describe(), reason: "this process holds no lock".into() });
+        };
+        bookkeeping::renew_lock(self.client.as_ref(), holder, token).await
+    }
+
+    async fn release_lock(&self, holder: &LockHolder) -> Result<(), TargetError> {
+        self.client.set_fence(None);
+        bookkeeping::release_lock(self.client.as_ref(), holder).await
+    }
+
+    async fn lock_holder(&self) -> Result<Option<LockHolder>, TargetError> {
+        bookkeeping::lock_holder(self.client.as_ref()).await
+    }
+
+    async fn break_lock(&self) -> Result<Option<LockHolder>, TargetError> {
+        bookkeeping::break_lock(self.client.as_ref()).await
+    }
+}
+
+#[async_trait]
+impl Snapshots for BoltTarget {
+    async fn take_snapshot(&self, run_id: &str) -> Result<String, TargetError> {
+        snapshot::take(&self.client, run_id).await?;
+        Ok(run_id.to_owned())
+    }
+
+    async fn restore_snapshot(&self, snapshot: &str) -> Result<(), TargetError> {
+        snapshot::restore(&self.client, snapshot).await
+    }
+
+    async fn snapshot_fingerprint(&self, snapshot: &str) -> Result<Option<Fingerprint>, TargetError> {
+        snapshot::fingerprint(&self.client, snapshot).await
+    }
+
+    async fn drop_snapshot(&self, snapshot: &str) -> Result<(), TargetError> {
+        snapshot::drop(&self.client, snapshot).await
+    }
+}
+
+#[async_trait]
+impl ChangeSync for BoltTarget {
+    async fn apply_changes(&self, changes: ChangeSet, commit: ChangeCommit) -> Result<ChangeReport, TargetError> {
+        sync::apply(&self.client, changes, commit).await
+    }
+
+    async fn sync_states(&self) -> Result<Vec<SyncState>, TargetError> {
+        crate::cypher::sync::states(self.client.as_ref()).await
+    }
+
+    async fn save_sync_states(&self, states: &[SyncState]) -> Result<(), TargetError> {
+        crate::cypher::sync::save_states(self.client.as_ref(), states).await
     }
 }
 

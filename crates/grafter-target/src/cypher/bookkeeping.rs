@@ -391,7 +391,7 @@ async fn try_lock<R: CypherRunner + ?Sized>(
     }
 }
 
-/// Takes the lock for `holder`, see [`crate::GraphTarget::acquire_lock`]; returns the holder
+/// Takes the lock for `holder`, see [`crate::LeaseLock::acquire_lock`]; returns the holder
 /// it took over and the fencing token every write then carries. A holder on this host whose
 /// process is gone (killed, or failed without reaching the server to release) cannot be
 /// using the lock: it is taken over now rather than after its lease.

@@ -1,8 +1,8 @@
 //! The FalkorDB target (`falkordb://HOST:PORT/GRAPH`): a graph on a FalkorDB server, spoken
 //! to in its native protocol (Redis, Cypher through `GRAPH.QUERY`).
 //!
-//! Everything the embedded target keeps, this one keeps in the graph too: checkpoints, run
-//! history and the lease lock are `_Grafter…` nodes ([`bookkeeping`]). Batches and their
+//! Everything the embedded target keeps, this one keeps on the server too: checkpoints and run
+//! history are `_Grafter…` nodes (`cypher/records.rs`), the lease lock is [`lock`]'s. Batches and their
 //! checkpoints commit in one query ([`write`]), or one bulk-insert command for labels new to
 //! the graph ([`bulk`]); snapshots for rollback are copies of the graph
 //! into another graph on the server ([`snapshot`]). Values FalkorDB has no type for are stored as text
@@ -22,15 +22,17 @@ mod write;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use grafter_model::{Fingerprint, LockHolder, RunRecord, SyncState, Value};
+use grafter_model::{Fingerprint, LockHolder, SyncState, Value};
 
 use self::connection::{Client, ClientError, OnGraph, failed};
-use crate::cypher::{batch, bookkeeping, scan};
+use crate::cypher::records::CypherRecords;
+use crate::cypher::{CypherRunner, batch, scan};
 use crate::dialect::Dialect;
 use crate::process_alive;
 use crate::{
-    Access, BeforeCommit, ChangeCommit, ChangeReport, ChangeSet, Checkpoint, Ddl, Encoded, EndpointSpec, FalkorDbUrl,
-    GraphTarget, KeyIndex, QueryResult, RecordBatch, RowStream, TargetError, WriteReport,
+    Access, BeforeCommit, ChangeCommit, ChangeReport, ChangeSet, ChangeSync, Checkpoint, Ddl, Encoded, EndpointSpec,
+    FalkorDbUrl, GraphLoader, GraphReader, GraphTarget, KeyIndex, LeaseLock, QueryResult, RecordBatch, RowStream,
+    RunLedger, Snapshots, TargetError, WriteReport,
 };
 
 /// A graph on a FalkorDB server.
@@ -39,7 +41,7 @@ pub struct FalkorDbTarget {
     url: FalkorDbUrl,
     /// What this run knows for loading in bulk ([`bulk`]).
     bulk: tokio::sync::Mutex<bulk::BulkState>,
-    /// Whether `bulk` is set (read by [`GraphTarget::encode`], which cannot wait for the lock).
+    /// Whether `bulk` is set (read by [`GraphLoader::encode`], which cannot wait for the lock).
     bulk_on: std::sync::atomic::AtomicBool,
 }
 
@@ -103,6 +105,77 @@ impl GraphTarget for FalkorDbTarget {
         self.url.describe()
     }
 
+    fn loader(&self) -> &dyn GraphLoader {
+        self
+    }
+
+    fn reader(&self) -> &dyn GraphReader {
+        self
+    }
+
+    fn ledger(&self) -> &dyn RunLedger {
+        self
+    }
+
+    fn snapshots(&self) -> Option<&dyn Snapshots> {
+        Some(self)
+    }
+
+    fn change_sync(&self) -> Result<&dyn ChangeSync, TargetError> {
+        Ok(self)
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::FalkorDb
+    }
+
+    async fn run_ddl(&self, ddl: &Ddl) -> Result<(), TargetError> {
+        match ddl {
+            Ddl::Cypher(text) => self.query(text, Vec::new()).await.map(|_| ()),
+            Ddl::FalkorDbUnique { create: true, label, property } => {
+                constraint::create_unique(&self.client, &self.describe(), label, property).await
+            }
+            Ddl::FalkorDbUnique { create: false, label, property } => {
+                constraint::drop_unique(&self.client, &self.describe(), label, property).await
+            }
+        }
+    }
+
+    async fn query(&self, cypher: &str, params: Vec<(String, Value)>) -> Result<QueryResult, TargetError> {
+        let reply = self
+            .client
+            .query_graph(&self.url.graph, cypher, &query_params(params)?, false)
+            .await
+            .map_err(|e| failed(&self.describe(), e))?;
+        Ok(QueryResult { columns: reply.columns, rows: reply.rows })
+    }
+
+    /// `GRAPH.RO_QUERY`: the server itself refuses a query that writes.
+    async fn read_query(&self, cypher: &str, params: Vec<(String, Value)>) -> Result<QueryResult, TargetError> {
+        match self.client.read_query(cypher, &query_params(params)?).await {
+            Ok(reply) => Ok(QueryResult { columns: reply.columns, rows: reply.rows }),
+            // FalkorDB's words for "this query writes" and "there is no such graph".
+            Err(ClientError::Query(message)) if message.contains("only on read-only queries") => {
+                Err(TargetError::WriteRefused { target: self.describe(), reason: format!("FalkorDB: {message}") })
+            }
+            Err(ClientError::Query(message)) if message.contains("empty key") => Err(TargetError::NotFound {
+                path: self.describe(),
+                hint: format!(
+                    "graph `{}` does not exist on the server yet: nothing has been loaded into it (`grafter run` creates it)",
+                    self.url.graph
+                ),
+            }),
+            Err(error) => Err(failed(&self.describe(), error)),
+        }
+    }
+
+    async fn close(&self) -> Result<(), TargetError> {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl GraphLoader for FalkorDbTarget {
     async fn begin_run(&self, marks: Option<&str>) -> Result<String, TargetError> {
         // Elements carry the run's id (the checkpoint's) until the run finishes: nothing else
         // to remember. Only a first attempt loads in bulk: a resumed one does not know the
@@ -160,102 +233,15 @@ impl GraphTarget for FalkorDbTarget {
         Ok(())
     }
 
-    async fn save_checkpoints(&self, checkpoints: &[Checkpoint]) -> Result<(), TargetError> {
-        bookkeeping::save_checkpoints(self.client.as_ref(), checkpoints).await
-    }
-
-    async fn checkpoints(&self, run_id: &str) -> Result<Vec<Checkpoint>, TargetError> {
-        bookkeeping::checkpoints(self.client.as_ref(), run_id).await
-    }
-
-    async fn apply_changes(&self, changes: ChangeSet, commit: ChangeCommit) -> Result<ChangeReport, TargetError> {
-        sync::apply(&self.client, &self.describe(), changes, commit).await
-    }
-
-    async fn sync_states(&self) -> Result<Vec<SyncState>, TargetError> {
-        crate::cypher::sync::states(self.client.as_ref()).await
-    }
-
-    async fn save_sync_states(&self, states: &[SyncState]) -> Result<(), TargetError> {
-        crate::cypher::sync::save_states(self.client.as_ref(), states).await
-    }
-
-    async fn latest_checkpoints(&self, mapping: &str, checksum: &str) -> Result<Vec<Checkpoint>, TargetError> {
-        bookkeeping::latest_checkpoints(self.client.as_ref(), mapping, checksum).await
-    }
-
-    async fn save_run(&self, record: &RunRecord) -> Result<(), TargetError> {
-        bookkeeping::save_run(self.client.as_ref(), record, None).await
-    }
-
-    async fn runs(&self) -> Result<Vec<RunRecord>, TargetError> {
-        bookkeeping::runs(self.client.as_ref()).await
-    }
-
-    async fn acquire_lock(&self, holder: &LockHolder) -> Result<Option<LockHolder>, TargetError> {
-        let target = self.describe();
-        match self.client.acquire_lock(holder, None).await.map_err(|e| failed(&target, e))? {
-            lock::Acquired::Taken { previous, .. } => Ok(previous),
-            // A holder on this host whose process is gone (killed, or failed without reaching
-            // the server) cannot be using the lock: taken over now rather than at its lease's end.
-            lock::Acquired::Refused(current) if current.host == holder.host && !process_alive(current.pid) => {
-                let dead = lock::owner(&current);
-                match self.client.acquire_lock(holder, Some(&dead)).await.map_err(|e| failed(&target, e))? {
-                    lock::Acquired::Taken { .. } => Ok(Some(current)),
-                    lock::Acquired::Refused(other) => Err(lock::locked(&target, other)),
-                }
-            }
-            lock::Acquired::Refused(current) => Err(lock::locked(&target, current)),
-        }
-    }
-
-    async fn renew_lock(&self, holder: &LockHolder) -> Result<(), TargetError> {
-        let target = self.describe();
-        match self.client.renew_lock(holder).await.map_err(|e| failed(&target, e))? {
-            Ok(()) => Ok(()),
-            Err(current) => Err(TargetError::LockLost {
-                target,
-                reason: current.map_or("the lock was broken".into(), |other| format!("now held by {other}")),
-            }),
-        }
-    }
-
-    async fn release_lock(&self, holder: &LockHolder) -> Result<(), TargetError> {
-        self.client.release_lock(holder).await.map_err(|e| failed(&self.describe(), e))
-    }
-
-    async fn lock_holder(&self) -> Result<Option<LockHolder>, TargetError> {
-        self.client.lock_holder().await.map_err(|e| failed(&self.describe(), e))
-    }
-
-    async fn break_lock(&self) -> Result<Option<LockHolder>, TargetError> {
-        self.client.break_lock().await.map_err(|e| failed(&self.describe(), e))
-    }
-
-    async fn fingerprint(&self) -> Result<Fingerprint, TargetError> {
-        scan::fingerprint(self.client.clone()).await
-    }
-
-    async fn snapshot(&self, run_id: &str) -> Result<Option<String>, TargetError> {
-        let name = self.snapshot_name(run_id);
-        snapshot::copy_graph(&self.client, &self.describe(), &self.url.graph, &name).await?;
-        Ok(Some(name))
-    }
-
-    async fn restore(&self, snapshot: &str) -> Result<(), TargetError> {
-        snapshot::copy_graph(&self.client, &self.describe(), snapshot, &self.url.graph).await
-    }
-
-    async fn snapshot_fingerprint(&self, snapshot: &str) -> Result<Option<Fingerprint>, TargetError> {
-        scan::fingerprint_paged(&OnGraph { client: &self.client, graph: snapshot }).await.map(Some)
-    }
-
-    async fn drop_snapshot(&self, snapshot: &str) -> Result<(), TargetError> {
-        snapshot::delete_graph(&self.client, &self.describe(), snapshot).await
-    }
-
     fn refuses(&self, value: &Value) -> Option<String> {
         crate::cypher::values::falkordb_refusal(value)
+    }
+}
+
+#[async_trait]
+impl GraphReader for FalkorDbTarget {
+    async fn fingerprint(&self) -> Result<Fingerprint, TargetError> {
+        scan::fingerprint(self.client.clone()).await
     }
 
     fn stored_form(&self, value: Value) -> Value {
@@ -302,52 +288,90 @@ impl GraphTarget for FalkorDbTarget {
     ) -> Result<Vec<Vec<Value>>, TargetError> {
         scan::lookup_nodes(self.client.as_ref(), label, key_properties, keys, properties, 5_000).await
     }
+}
 
-    fn dialect(&self) -> Dialect {
-        Dialect::FalkorDb
+/// Checkpoints and run records are Cypher nodes, as on every Cypher server.
+impl CypherRecords for FalkorDbTarget {
+    fn runner(&self) -> &dyn CypherRunner {
+        self.client.as_ref()
     }
+}
 
-    async fn run_ddl(&self, ddl: &Ddl) -> Result<(), TargetError> {
-        match ddl {
-            Ddl::Cypher(text) => self.query(text, Vec::new()).await.map(|_| ()),
-            Ddl::FalkorDbUnique { create: true, label, property } => {
-                constraint::create_unique(&self.client, &self.describe(), label, property).await
+#[async_trait]
+impl LeaseLock for FalkorDbTarget {
+    async fn acquire_lock(&self, holder: &LockHolder) -> Result<Option<LockHolder>, TargetError> {
+        let target = self.describe();
+        match self.client.acquire_lock(holder, None).await.map_err(|e| failed(&target, e))? {
+            lock::Acquired::Taken { previous, .. } => Ok(previous),
+            // A holder on this host whose process is gone (killed, or failed without reaching
+            // the server) cannot be using the lock: taken over now rather than at its lease's end.
+            lock::Acquired::Refused(current) if current.host == holder.host && !process_alive(current.pid) => {
+                let dead = lock::owner(&current);
+                match self.client.acquire_lock(holder, Some(&dead)).await.map_err(|e| failed(&target, e))? {
+                    lock::Acquired::Taken { .. } => Ok(Some(current)),
+                    lock::Acquired::Refused(other) => Err(lock::locked(&target, other)),
+                }
             }
-            Ddl::FalkorDbUnique { create: false, label, property } => {
-                constraint::drop_unique(&self.client, &self.describe(), label, property).await
-            }
+            lock::Acquired::Refused(current) => Err(lock::locked(&target, current)),
         }
     }
 
-    async fn query(&self, cypher: &str, params: Vec<(String, Value)>) -> Result<QueryResult, TargetError> {
-        let reply = self
-            .client
-            .query_graph(&self.url.graph, cypher, &query_params(params)?, false)
-            .await
-            .map_err(|e| failed(&self.describe(), e))?;
-        Ok(QueryResult { columns: reply.columns, rows: reply.rows })
-    }
-
-    /// `GRAPH.RO_QUERY`: the server itself refuses a query that writes.
-    async fn read_query(&self, cypher: &str, params: Vec<(String, Value)>) -> Result<QueryResult, TargetError> {
-        match self.client.read_query(cypher, &query_params(params)?).await {
-            Ok(reply) => Ok(QueryResult { columns: reply.columns, rows: reply.rows }),
-            // FalkorDB's words for "this query writes" and "there is no such graph".
-            Err(ClientError::Query(message)) if message.contains("only on read-only queries") => {
-                Err(TargetError::WriteRefused { target: self.describe(), reason: format!("FalkorDB: {message}") })
-            }
-            Err(ClientError::Query(message)) if message.contains("empty key") => Err(TargetError::NotFound {
-                path: self.describe(),
-                hint: format!(
-                    "graph `{}` does not exist on the server yet: nothing has been loaded into it (`grafter run` creates it)",
-                    self.url.graph
-                ),
+    async fn renew_lock(&self, holder: &LockHolder) -> Result<(), TargetError> {
+        let target = self.describe();
+        match self.client.renew_lock(holder).await.map_err(|e| failed(&target, e))? {
+            Ok(()) => Ok(()),
+            Err(current) => Err(TargetError::LockLost {
+                target,
+                reason: current.map_or("the lock was broken".into(), |other| format!("now held by {other}")),
             }),
-            Err(error) => Err(failed(&self.describe(), error)),
         }
     }
 
-    async fn close(&self) -> Result<(), TargetError> {
-        Ok(())
+    async fn release_lock(&self, holder: &LockHolder) -> Result<(), TargetError> {
+        self.client.release_lock(holder).await.map_err(|e| failed(&self.describe(), e))
+    }
+
+    async fn lock_holder(&self) -> Result<Option<LockHolder>, TargetError> {
+        self.client.lock_holder().await.map_err(|e| failed(&self.describe(), e))
+    }
+
+    async fn break_lock(&self) -> Result<Option<LockHolder>, TargetError> {
+        self.client.break_lock().await.map_err(|e| failed(&self.describe(), e))
+    }
+}
+
+#[async_trait]
+impl Snapshots for FalkorDbTarget {
+    async fn take_snapshot(&self, run_id: &str) -> Result<String, TargetError> {
+        let name = self.snapshot_name(run_id);
+        snapshot::copy_graph(&self.client, &self.describe(), &self.url.graph, &name).await?;
+        Ok(name)
+    }
+
+    async fn restore_snapshot(&self, snapshot: &str) -> Result<(), TargetError> {
+        snapshot::copy_graph(&self.client, &self.describe(), snapshot, &self.url.graph).await
+    }
+
+    async fn snapshot_fingerprint(&self, snapshot: &str) -> Result<Option<Fingerprint>, TargetError> {
+        scan::fingerprint_paged(&OnGraph { client: &self.client, graph: snapshot }).await.map(Some)
+    }
+
+    async fn drop_snapshot(&self, snapshot: &str) -> Result<(), TargetError> {
+        snapshot::delete_graph(&self.client, &self.describe(), snapshot).await
+    }
+}
+
+#[async_trait]
+impl ChangeSync for FalkorDbTarget {
+    async fn apply_changes(&self, changes: ChangeSet, commit: ChangeCommit) -> Result<ChangeReport, TargetError> {
+        sync::apply(&self.client, &self.describe(), changes, commit).await
+    }
+
+    async fn sync_states(&self) -> Result<Vec<SyncState>, TargetError> {
+        crate::cypher::sync::states(self.client.as_ref()).await
+    }
+
+    async fn save_sync_states(&self, states: &[SyncState]) -> Result<(), TargetError> {
+        crate::cypher::sync::save_states(self.client.as_ref(), states).await
     }
 }

@@ -235,7 +235,7 @@ fn relationship_properties(db: &GrafeoDB, edges: &[EdgeId], candidates: &[Proper
 mod tests {
     use crate::census::{LabelSet, PropertyCount, RelationshipShape};
     use crate::grafeo::GrafeoTarget;
-    use crate::{Access, Elements, GraphTarget, KnownProperties};
+    use crate::{Access, Elements, GraphReader, GraphTarget, KnownProperties};
 
     fn names(labels: &[&str]) -> Vec<String> {
         labels.iter().map(|l| (*l).to_owned()).collect()

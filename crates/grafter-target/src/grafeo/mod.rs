@@ -28,8 +28,9 @@ use grafeo::GrafeoDB;
 use grafter_model::{Fingerprint, LockHolder, RunRecord, SyncState, Value, quote_name};
 
 use crate::{
-    Access, BeforeCommit, ChangeCommit, ChangeReport, ChangeSet, Checkpoint, Encoded, EndpointSpec, GraphTarget,
-    KeyIndex, QueryResult, RecordBatch, RowStream, TargetError, WriteReport,
+    Access, BeforeCommit, ChangeCommit, ChangeReport, ChangeSet, ChangeSync, Checkpoint, Encoded, EndpointSpec,
+    GraphLoader, GraphReader, GraphTarget, KeyIndex, LeaseLock, QueryResult, RecordBatch, RowStream, RunLedger,
+    RunRecords, Snapshots, TargetError, WriteReport,
 };
 
 /// The embedded graph store.
@@ -189,6 +190,49 @@ impl GraphTarget for GrafeoTarget {
         self.inner.describe()
     }
 
+    fn loader(&self) -> &dyn GraphLoader {
+        self
+    }
+
+    fn reader(&self) -> &dyn GraphReader {
+        self
+    }
+
+    fn ledger(&self) -> &dyn RunLedger {
+        self
+    }
+
+    fn snapshots(&self) -> Option<&dyn Snapshots> {
+        Some(self)
+    }
+
+    fn change_sync(&self) -> Result<&dyn ChangeSync, TargetError> {
+        Ok(self)
+    }
+
+    async fn query(&self, cypher: &str, params: Vec<(String, Value)>) -> Result<QueryResult, TargetError> {
+        let cypher = cypher.to_owned();
+        self.blocking(move |inner| inner.run_query(&cypher, params)).await
+    }
+
+    async fn read_query(&self, cypher: &str, params: Vec<(String, Value)>) -> Result<QueryResult, TargetError> {
+        let cypher = cypher.to_owned();
+        self.blocking(move |inner| inner.run_read_query(&cypher, params)).await
+    }
+
+    async fn close(&self) -> Result<(), TargetError> {
+        self.blocking(|inner| {
+            let result =
+                inner.db.close().map_err(|e| TargetError::Store { target: inner.describe(), message: e.to_string() });
+            inner.holder.remove();
+            result
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl GraphLoader for GrafeoTarget {
     async fn ensure_indexes(&self, indexes: &[KeyIndex]) -> Result<Vec<String>, TargetError> {
         let indexes = indexes.to_vec();
         self.blocking(move |inner| {
@@ -242,163 +286,6 @@ impl GraphTarget for GrafeoTarget {
         .await
     }
 
-    async fn apply_changes(&self, changes: ChangeSet, commit: ChangeCommit) -> Result<ChangeReport, TargetError> {
-        self.blocking(move |inner| {
-            let mut state = inner.state.lock().expect("writer state lock");
-            sync::apply(&inner.db, &mut state, changes, commit)
-                .map_err(|message| TargetError::Write { target: inner.describe(), message })
-        })
-        .await
-    }
-
-    async fn sync_states(&self) -> Result<Vec<SyncState>, TargetError> {
-        self.blocking(|inner| {
-            sync::states(&inner.db).map_err(|message| TargetError::Bookkeeping { target: inner.describe(), message })
-        })
-        .await
-    }
-
-    async fn save_sync_states(&self, states: &[SyncState]) -> Result<(), TargetError> {
-        let states = states.to_vec();
-        self.blocking(move |inner| {
-            sync::save_states(&inner.db, &states)
-                .map_err(|message| TargetError::Write { target: inner.describe(), message })
-        })
-        .await
-    }
-
-    async fn save_checkpoints(&self, checkpoints: &[Checkpoint]) -> Result<(), TargetError> {
-        let checkpoints = checkpoints.to_vec();
-        self.blocking(move |inner| {
-            let mut state = inner.state.lock().expect("writer state lock");
-            write::save_checkpoints(&inner.db, &mut state, &checkpoints)
-                .map_err(|message| TargetError::Write { target: inner.describe(), message })
-        })
-        .await
-    }
-
-    async fn checkpoints(&self, run_id: &str) -> Result<Vec<Checkpoint>, TargetError> {
-        let run_id = run_id.to_owned();
-        self.blocking(move |inner| bookkeeping::checkpoints(&inner.db, &run_id)).await
-    }
-
-    async fn latest_checkpoints(&self, mapping: &str, checksum: &str) -> Result<Vec<Checkpoint>, TargetError> {
-        let (mapping, checksum) = (mapping.to_owned(), checksum.to_owned());
-        self.blocking(move |inner| bookkeeping::latest_checkpoints(&inner.db, &mapping, &checksum)).await
-    }
-
-    async fn save_run(&self, record: &RunRecord) -> Result<(), TargetError> {
-        let record = record.clone();
-        self.blocking(move |inner| bookkeeping::save_run(&inner.db, &record)).await
-    }
-
-    async fn runs(&self) -> Result<Vec<RunRecord>, TargetError> {
-        self.blocking(|inner| bookkeeping::runs(&inner.db)).await
-    }
-
-    async fn acquire_lock(&self, holder: &LockHolder) -> Result<Option<LockHolder>, TargetError> {
-        let holder = holder.clone();
-        self.blocking(move |inner| {
-            // This process holds the store's file lock, so no other process can be using the
-            // store: a lock node found now was left by a process that is gone (crashed or
-            // killed), whatever its lease says.
-            let previous = bookkeeping::lock_holder(&inner.db)?;
-            bookkeeping::set_lock(&inner.db, &holder)?;
-            Ok(previous
-                .filter(|p| !(p.pid == holder.pid && p.host == holder.host && p.acquired_at == holder.acquired_at)))
-        })
-        .await
-    }
-
-    async fn renew_lock(&self, holder: &LockHolder) -> Result<(), TargetError> {
-        let holder = holder.clone();
-        self.blocking(move |inner| match bookkeeping::lock_holder(&inner.db)? {
-            Some(current)
-                if current.pid == holder.pid
-                    && current.host == holder.host
-                    && current.acquired_at == holder.acquired_at =>
-            {
-                bookkeeping::set_lock(&inner.db, &holder)
-            }
-            Some(other) => {
-                Err(TargetError::LockLost { target: inner.describe(), reason: format!("now held by {other}") })
-            }
-            None => Err(TargetError::LockLost { target: inner.describe(), reason: "the lock was broken".into() }),
-        })
-        .await
-    }
-
-    async fn release_lock(&self, holder: &LockHolder) -> Result<(), TargetError> {
-        let holder = holder.clone();
-        self.blocking(move |inner| match bookkeeping::lock_holder(&inner.db)? {
-            Some(current) if current.pid == holder.pid && current.host == holder.host => {
-                bookkeeping::clear_lock(&inner.db)
-            }
-            _ => Ok(()),
-        })
-        .await
-    }
-
-    async fn lock_holder(&self) -> Result<Option<LockHolder>, TargetError> {
-        self.blocking(|inner| bookkeeping::lock_holder(&inner.db)).await
-    }
-
-    async fn break_lock(&self) -> Result<Option<LockHolder>, TargetError> {
-        self.blocking(|inner| {
-            let previous = bookkeeping::lock_holder(&inner.db)?;
-            bookkeeping::clear_lock(&inner.db)?;
-            Ok(previous)
-        })
-        .await
-    }
-
-    async fn fingerprint(&self) -> Result<Fingerprint, TargetError> {
-        self.blocking(|inner| Ok(fingerprint::fingerprint(&inner.db))).await
-    }
-
-    async fn snapshot(&self, run_id: &str) -> Result<Option<String>, TargetError> {
-        let run_id = run_id.to_owned();
-        self.blocking(move |inner| {
-            snapshot::take(&inner.db, &inner.path, &run_id).map(|path| Some(path.display().to_string()))
-        })
-        .await
-    }
-
-    async fn restore(&self, snapshot: &str) -> Result<(), TargetError> {
-        let snapshot = PathBuf::from(snapshot);
-        self.blocking(move |inner| {
-            // The lock is not the snapshot's to bring back: the snapshot was taken under the
-            // lock of the run it precedes, and restoring that would leave the store locked by
-            // a run long gone (the next run then reported a takeover). It stays as it is now.
-            let holder = bookkeeping::lock_holder(&inner.db)?;
-            snapshot::restore(&inner.db, &inner.path, &snapshot)?;
-            bookkeeping::clear_lock(&inner.db)?;
-            if let Some(holder) = holder {
-                bookkeeping::set_lock(&inner.db, &holder)?;
-            }
-            // The lookup tables described the graph that is gone.
-            *inner.state.lock().expect("writer state lock") = write::WriterState::new(&inner.db);
-            Ok(())
-        })
-        .await
-    }
-
-    async fn snapshot_fingerprint(&self, snapshot: &str) -> Result<Option<Fingerprint>, TargetError> {
-        let snapshot = PathBuf::from(snapshot);
-        self.blocking(move |inner| {
-            let db = snapshot::open(&inner.path, &snapshot)?;
-            let fingerprint = fingerprint::fingerprint(&db);
-            let _ = db.close();
-            Ok(Some(fingerprint))
-        })
-        .await
-    }
-
-    async fn drop_snapshot(&self, snapshot: &str) -> Result<(), TargetError> {
-        snapshot::remove(Path::new(snapshot));
-        Ok(())
-    }
-
     /// grafeo refuses a property value over its size limit (16 MiB by default), and the
     /// whole transaction with it: such a row is rejected instead.
     fn refuses(&self, value: &Value) -> Option<String> {
@@ -419,6 +306,13 @@ impl GraphTarget for GrafeoTarget {
                 }
             )
         })
+    }
+}
+
+#[async_trait]
+impl GraphReader for GrafeoTarget {
+    async fn fingerprint(&self) -> Result<Fingerprint, TargetError> {
+        self.blocking(|inner| Ok(fingerprint::fingerprint(&inner.db))).await
     }
 
     fn stored_form(&self, value: Value) -> Value {
@@ -481,23 +375,168 @@ impl GraphTarget for GrafeoTarget {
         let questions = questions.to_vec();
         self.blocking(move |inner| Ok(census::census(&inner.db, &questions))).await
     }
+}
 
-    async fn query(&self, cypher: &str, params: Vec<(String, Value)>) -> Result<QueryResult, TargetError> {
-        let cypher = cypher.to_owned();
-        self.blocking(move |inner| inner.run_query(&cypher, params)).await
+#[async_trait]
+impl RunRecords for GrafeoTarget {
+    async fn save_checkpoints(&self, checkpoints: &[Checkpoint]) -> Result<(), TargetError> {
+        let checkpoints = checkpoints.to_vec();
+        self.blocking(move |inner| {
+            let mut state = inner.state.lock().expect("writer state lock");
+            write::save_checkpoints(&inner.db, &mut state, &checkpoints)
+                .map_err(|message| TargetError::Write { target: inner.describe(), message })
+        })
+        .await
     }
 
-    async fn read_query(&self, cypher: &str, params: Vec<(String, Value)>) -> Result<QueryResult, TargetError> {
-        let cypher = cypher.to_owned();
-        self.blocking(move |inner| inner.run_read_query(&cypher, params)).await
+    async fn checkpoints(&self, run_id: &str) -> Result<Vec<Checkpoint>, TargetError> {
+        let run_id = run_id.to_owned();
+        self.blocking(move |inner| bookkeeping::checkpoints(&inner.db, &run_id)).await
     }
 
-    async fn close(&self) -> Result<(), TargetError> {
+    async fn latest_checkpoints(&self, mapping: &str, checksum: &str) -> Result<Vec<Checkpoint>, TargetError> {
+        let (mapping, checksum) = (mapping.to_owned(), checksum.to_owned());
+        self.blocking(move |inner| bookkeeping::latest_checkpoints(&inner.db, &mapping, &checksum)).await
+    }
+
+    async fn save_run(&self, record: &RunRecord) -> Result<(), TargetError> {
+        let record = record.clone();
+        self.blocking(move |inner| bookkeeping::save_run(&inner.db, &record)).await
+    }
+
+    async fn runs(&self) -> Result<Vec<RunRecord>, TargetError> {
+        self.blocking(|inner| bookkeeping::runs(&inner.db)).await
+    }
+}
+
+#[async_trait]
+impl LeaseLock for GrafeoTarget {
+    async fn acquire_lock(&self, holder: &LockHolder) -> Result<Option<LockHolder>, TargetError> {
+        let holder = holder.clone();
+        self.blocking(move |inner| {
+            // This process holds the store's file lock, so no other process can be using the
+            // store: a lock node found now was left by a process that is gone (crashed or
+            // killed), whatever its lease says.
+            let previous = bookkeeping::lock_holder(&inner.db)?;
+            bookkeeping::set_lock(&inner.db, &holder)?;
+            Ok(previous
+                .filter(|p| !(p.pid == holder.pid && p.host == holder.host && p.acquired_at == holder.acquired_at)))
+        })
+        .await
+    }
+
+    async fn renew_lock(&self, holder: &LockHolder) -> Result<(), TargetError> {
+        let holder = holder.clone();
+        self.blocking(move |inner| match bookkeeping::lock_holder(&inner.db)? {
+            Some(current)
+                if current.pid == holder.pid
+                    && current.host == holder.host
+                    && current.acquired_at == holder.acquired_at =>
+            {
+                bookkeeping::set_lock(&inner.db, &holder)
+            }
+            Some(other) => {
+                Err(TargetError::LockLost { target: inner.describe(), reason: format!("now held by {other}") })
+            }
+            None => Err(TargetError::LockLost { target: inner.describe(), reason: "the lock was broken".into() }),
+        })
+        .await
+    }
+
+    async fn release_lock(&self, holder: &LockHolder) -> Result<(), TargetError> {
+        let holder = holder.clone();
+        self.blocking(move |inner| match bookkeeping::lock_holder(&inner.db)? {
+            Some(current) if current.pid == holder.pid && current.host == holder.host => {
+                bookkeeping::clear_lock(&inner.db)
+            }
+            _ => Ok(()),
+        })
+        .await
+    }
+
+    async fn lock_holder(&self) -> Result<Option<LockHolder>, TargetError> {
+        self.blocking(|inner| bookkeeping::lock_holder(&inner.db)).await
+    }
+
+    async fn break_lock(&self) -> Result<Option<LockHolder>, TargetError> {
         self.blocking(|inner| {
-            let result =
-                inner.db.close().map_err(|e| TargetError::Store { target: inner.describe(), message: e.to_string() });
-            inner.holder.remove();
-            result
+            let previous = bookkeeping::lock_holder(&inner.db)?;
+            bookkeeping::clear_lock(&inner.db)?;
+            Ok(previous)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Snapshots for GrafeoTarget {
+    async fn take_snapshot(&self, run_id: &str) -> Result<String, TargetError> {
+        let run_id = run_id.to_owned();
+        self.blocking(move |inner| {
+            snapshot::take(&inner.db, &inner.path, &run_id).map(|path| path.display().to_string())
+        })
+        .await
+    }
+
+    async fn restore_snapshot(&self, snapshot: &str) -> Result<(), TargetError> {
+        let snapshot = PathBuf::from(snapshot);
+        self.blocking(move |inner| {
+            // The lock is not the snapshot's to bring back: the snapshot was taken under the
+            // lock of the run it precedes, and restoring that would leave the store locked by
+            // a run long gone (the next run then reported a takeover). It stays as it is now.
+            let holder = bookkeeping::lock_holder(&inner.db)?;
+            snapshot::restore(&inner.db, &inner.path, &snapshot)?;
+            bookkeeping::clear_lock(&inner.db)?;
+            if let Some(holder) = holder {
+                bookkeeping::set_lock(&inner.db, &holder)?;
+            }
+            // The lookup tables described the graph that is gone.
+            *inner.state.lock().expect("writer state lock") = write::WriterState::new(&inner.db);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn snapshot_fingerprint(&self, snapshot: &str) -> Result<Option<Fingerprint>, TargetError> {
+        let snapshot = PathBuf::from(snapshot);
+        self.blocking(move |inner| {
+            let db = snapshot::open(&inner.path, &snapshot)?;
+            let fingerprint = fingerprint::fingerprint(&db);
+            let _ = db.close();
+            Ok(Some(fingerprint))
+        })
+        .await
+    }
+
+    async fn drop_snapshot(&self, snapshot: &str) -> Result<(), TargetError> {
+        snapshot::remove(Path::new(snapshot));
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ChangeSync for GrafeoTarget {
+    async fn apply_changes(&self, changes: ChangeSet, commit: ChangeCommit) -> Result<ChangeReport, TargetError> {
+        self.blocking(move |inner| {
+            let mut state = inner.state.lock().expect("writer state lock");
+            sync::apply(&inner.db, &mut state, changes, commit)
+                .map_err(|message| TargetError::Write { target: inner.describe(), message })
+        })
+        .await
+    }
+
+    async fn sync_states(&self) -> Result<Vec<SyncState>, TargetError> {
+        self.blocking(|inner| {
+            sync::states(&inner.db).map_err(|message| TargetError::Bookkeeping { target: inner.describe(), message })
+        })
+        .await
+    }
+
+    async fn save_sync_states(&self, states: &[SyncState]) -> Result<(), TargetError> {
+        let states = states.to_vec();
+        self.blocking(move |inner| {
+            sync::save_states(&inner.db, &states)
+                .map_err(|message| TargetError::Write { target: inner.describe(), message })
         })
         .await
     }

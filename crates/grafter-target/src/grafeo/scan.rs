@@ -6,10 +6,10 @@
 //! (`get_node_property_batch`), which is several times faster than a Cypher projection and
 //! holds only a batch of rows at a time. What the store hands out first is the list of ids
 //! of a label (8 bytes a node): grafeo lists a label no other way. Values come back through
-//! the same conversion as query results, so they compare with [`GraphTarget::stored_form`]
+//! the same conversion as query results, so they compare with [`GraphReader::stored_form`]
 //! values.
 //!
-//! [`GraphTarget::stored_form`]: crate::GraphTarget::stored_form
+//! [`GraphReader::stored_form`]: crate::GraphReader::stored_form
 
 use std::sync::Arc;
 
@@ -201,7 +201,7 @@ mod tests {
     use grafter_model::Value;
 
     use crate::grafeo::GrafeoTarget;
-    use crate::{Access, EndpointSpec, GraphTarget};
+    use crate::{Access, EndpointSpec, GraphLoader, GraphReader, GraphTarget};
 
     async fn target(dir: &tempfile::TempDir) -> GrafeoTarget {
         let target = GrafeoTarget::open(&dir.path().join("g.grafeo"), Access::Write).await.unwrap();

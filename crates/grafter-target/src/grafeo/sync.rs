@@ -401,8 +401,8 @@ mod tests {
 
     use crate::grafeo::GrafeoTarget;
     use crate::{
-        Access, Anchor, AnchorKey, ChangeCommit, ChangeOutcome, ChangeSet, EndpointSpec, GraphTarget, NodeRecord,
-        NodeSpec, RelRecord, RelSpec,
+        Access, Anchor, AnchorKey, ChangeCommit, ChangeOutcome, ChangeSet, ChangeSync, EndpointSpec, GraphTarget,
+        NodeRecord, NodeSpec, RelRecord, RelSpec,
     };
 
     async fn target(dir: &tempfile::TempDir) -> GrafeoTarget {
