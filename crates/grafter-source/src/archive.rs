@@ -30,6 +30,27 @@ pub struct ArchiveSource {
     extracted: Arc<Extracted>,
 }
 
+/// `archive:FILE`: a grafter archive (`grafter export`), verified whole when opened.
+pub(crate) const CONNECTOR: crate::connector::Connector =
+    crate::connector::Connector { schemes: &["archive"], check_server_url: None, open: open_connector };
+
+fn open_connector<'a>(
+    location: &'a crate::Location,
+    _: &'a crate::SourceOptions,
+) -> futures::future::BoxFuture<'a, Result<Box<dyn Source>, SourceError>> {
+    Box::pin(async move {
+        let path = location.path()?.to_path_buf();
+        // Opening verifies the whole archive: a pass over the file, off the async runtime.
+        match tokio::task::spawn_blocking(move || ArchiveSource::open(&path)).await {
+            Ok(source) => Ok(Box::new(source?) as Box<dyn Source>),
+            Err(failure) => Err(SourceError::Driver {
+                source_url: "archive".into(),
+                message: format!("the archive reader failed: {failure}"),
+            }),
+        }
+    })
+}
+
 impl ArchiveSource {
     /// Opens the archive at `path` and verifies all of it (blocking: one pass over the file).
     pub fn open(path: &Path) -> Result<ArchiveSource, SourceError> {

@@ -17,6 +17,7 @@ pub use grafter_model::KeyRange;
 
 #[cfg(any(feature = "sqlite", feature = "csv", feature = "ndjson", feature = "archive"))]
 mod blocking;
+mod connector;
 mod error;
 #[cfg(any(feature = "csv", feature = "ndjson"))]
 mod files;
@@ -29,19 +30,34 @@ mod source;
 mod sql;
 mod url;
 
-#[cfg(feature = "archive")]
-pub mod archive;
-#[cfg(feature = "csv")]
-pub mod csv;
-#[cfg(feature = "mysql")]
-pub mod mysql;
-#[cfg(feature = "ndjson")]
-pub mod ndjson;
-#[cfg(feature = "postgres")]
-pub mod postgres;
-#[cfg(feature = "sqlite")]
-pub mod sqlite;
+/// Declares the connectors (each behind its cargo feature) and the table `parse_url` and
+/// [`open`] read. Adding a source: its folder, its feature in Cargo.toml, one line here.
+macro_rules! connectors {
+    ($($module:ident => $feature:literal),* $(,)?) => {
+        $(
+            #[cfg(feature = $feature)]
+            pub mod $module;
+        )*
+        /// The connectors this build has.
+        const CONNECTORS: &[&connector::Connector] = &[$(
+            #[cfg(feature = $feature)]
+            &$module::CONNECTOR,
+        )*];
+        /// Every connector's name, built in or not, for the error on one this build lacks.
+        const CONNECTOR_FEATURES: &[&str] = &[$($feature),*];
+    };
+}
 
+connectors! {
+    archive => "archive",
+    csv => "csv",
+    mysql => "mysql",
+    ndjson => "ndjson",
+    postgres => "postgres",
+    sqlite => "sqlite",
+}
+
+pub use connector::{Location, SourceOptions};
 pub use error::SourceError;
 pub(crate) use grafter_model::suggest;
 #[cfg(any(feature = "csv", feature = "ndjson"))]
@@ -49,46 +65,12 @@ pub(crate) use source::refuse_filters;
 pub use source::{BatchStream, Filter, QueryRows, Read, ScanRequest, Source};
 pub use url::{SourceUrl, parse_url};
 
-/// Options of the connectors that have any, from the config's `[source]` section.
-#[derive(Debug, Clone, Default)]
-pub struct SourceOptions {
-    /// How CSV files are read.
-    #[cfg(feature = "csv")]
-    pub csv: csv::CsvOptions,
-    /// How values without an exact graph counterpart are converted.
-    pub types: grafter_model::TypePolicy,
-}
-
 /// Opens the source a URL names (connecting to servers, so that a wrong host or password
 /// shows at once). Relative paths are resolved against `base_dir` (the directory of
 /// grafter.toml).
 pub async fn open(url: &str, base_dir: &Path, options: &SourceOptions) -> Result<Box<dyn Source>, SourceError> {
-    // A build with only the archive connector reads no options.
-    let _ = options;
-    match parse_url(url, base_dir)? {
-        #[cfg(feature = "sqlite")]
-        SourceUrl::Sqlite(path) => Ok(Box::new(sqlite::SqliteSource::open(&path, options.types)?)),
-        #[cfg(feature = "csv")]
-        SourceUrl::Csv(dir) => Ok(Box::new(csv::CsvSource::open(&dir, options.csv.clone())?)),
-        #[cfg(feature = "ndjson")]
-        SourceUrl::Ndjson(dir) => Ok(Box::new(ndjson::NdjsonSource::open(&dir, options.types)?)),
-        #[cfg(feature = "postgres")]
-        SourceUrl::Postgres(url) => Ok(Box::new(postgres::PostgresSource::connect(&url, options.types).await?)),
-        #[cfg(feature = "mysql")]
-        SourceUrl::Mysql(url) => Ok(Box::new(mysql::MysqlSource::connect(&url, options.types).await?)),
-        #[cfg(feature = "archive")]
-        SourceUrl::Archive(path) => {
-            // Opening verifies the whole archive: a pass over the file, off the async runtime.
-            let opened = tokio::task::spawn_blocking(move || archive::ArchiveSource::open(&path)).await;
-            match opened {
-                Ok(source) => Ok(Box::new(source?)),
-                Err(failure) => Err(SourceError::Driver {
-                    source_url: "archive".into(),
-                    message: format!("the archive reader failed: {failure}"),
-                }),
-            }
-        }
-        #[allow(unreachable_patterns)]
-        other => Err(SourceError::NotBuiltIn { scheme: other.scheme().to_owned() }),
-    }
+    let parsed = parse_url(url, base_dir)?;
+    let connector =
+        url::connector(parsed.scheme).ok_or(SourceError::NotBuiltIn { scheme: parsed.scheme.to_owned() })?;
+    (connector.open)(&parsed.location, options).await
 }

@@ -58,6 +58,17 @@ struct KnownKeys {
 /// What identifies a version of a file: its size and modification time.
 type Stamp = (u64, Option<SystemTime>);
 
+/// `ndjson:DIR` (also `jsonl:`): a folder of `.ndjson` / `.jsonl` files, one per table.
+pub(crate) const CONNECTOR: crate::connector::Connector =
+    crate::connector::Connector { schemes: &["ndjson", "jsonl"], check_server_url: None, open: open_connector };
+
+fn open_connector<'a>(
+    location: &'a crate::Location,
+    options: &'a crate::SourceOptions,
+) -> futures::future::BoxFuture<'a, Result<Box<dyn Source>, SourceError>> {
+    Box::pin(async move { Ok(Box::new(NdjsonSource::open(location.path()?, options.types)?) as Box<dyn Source>) })
+}
+
 impl NdjsonSource {
     /// Opens the directory `dir`, which must exist; files are opened when a table is read.
     /// `types` decides what becomes of integers outside the 64-bit range and of numbers with

@@ -3,7 +3,7 @@
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::Context as _;
-use grafter_source::{SourceOptions, SourceUrl, parse_url};
+use grafter_source::{Location, SourceOptions, parse_url};
 
 use crate::cli::{Cli, InitArgs};
 use crate::commands::UsageError;
@@ -52,10 +52,10 @@ pub async fn run(cli: &Cli, args: &InitArgs) -> anyhow::Result<Exit> {
 
 /// The source URL as the config must spell it: file paths relative to the config's directory.
 fn url_relative_to(url: &str, cwd: &Path, config_dir: &Path) -> anyhow::Result<String> {
-    let path = match parse_url(url, cwd)? {
-        SourceUrl::Sqlite(path) | SourceUrl::Csv(path) | SourceUrl::Ndjson(path) | SourceUrl::Archive(path) => path,
+    let path = match parse_url(url, cwd)?.location {
+        Location::Path(path) => path,
         // A server URL is written as given, its password replaced by a variable reference.
-        SourceUrl::Postgres(_) | SourceUrl::Mysql(_) => return Ok(password_as_variable(url)),
+        Location::Server(_) => return Ok(password_as_variable(url)),
     };
     let scheme = url.split_once(':').map_or("sqlite", |(s, _)| s);
     Ok(format!("{scheme}:{}", relative_path(&normalize(&path), &normalize(config_dir)).display()))

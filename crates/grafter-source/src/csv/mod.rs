@@ -81,6 +81,17 @@ pub struct CsvSource {
     options: CsvOptions,
 }
 
+/// `csv:DIR`: a folder of `.csv` files, one per table (options in `[source.csv]`).
+pub(crate) const CONNECTOR: crate::connector::Connector =
+    crate::connector::Connector { schemes: &["csv"], check_server_url: None, open: open_connector };
+
+fn open_connector<'a>(
+    location: &'a crate::Location,
+    options: &'a crate::SourceOptions,
+) -> futures::future::BoxFuture<'a, Result<Box<dyn Source>, SourceError>> {
+    Box::pin(async move { Ok(Box::new(CsvSource::open(location.path()?, options.csv.clone())?) as Box<dyn Source>) })
+}
+
 impl CsvSource {
     /// Opens the directory `dir`, which must exist; files are opened when a table is read.
     pub fn open(dir: &Path, options: CsvOptions) -> Result<CsvSource, SourceError> {

@@ -28,6 +28,22 @@ pub use state::MysqlSource;
 
 use crate::{BatchStream, KeyRange, Read, ScanRequest, Source, SourceError};
 
+/// `mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE` (also `mariadb://`).
+pub(crate) const CONNECTOR: crate::connector::Connector = crate::connector::Connector {
+    schemes: &["mysql", "mariadb"],
+    check_server_url: Some(check_url),
+    open: open_connector,
+};
+
+fn open_connector<'a>(
+    location: &'a crate::Location,
+    options: &'a crate::SourceOptions,
+) -> futures::future::BoxFuture<'a, Result<Box<dyn Source>, SourceError>> {
+    Box::pin(async move {
+        Ok(Box::new(MysqlSource::connect(location.server()?, options.types).await?) as Box<dyn Source>)
+    })
+}
+
 /// Checks a `mysql://` or `mariadb://` URL as [`MysqlSource::connect`] will read it, without
 /// connecting.
 pub(crate) fn check_url(url: &str) -> Result<(), SourceError> {

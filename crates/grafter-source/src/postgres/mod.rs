@@ -42,6 +42,22 @@ pub use state::{PostgresSource, Transfer};
 
 use crate::{BatchStream, KeyRange, Read, ScanRequest, Source, SourceError};
 
+/// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE` (also `postgresql://`).
+pub(crate) const CONNECTOR: crate::connector::Connector = crate::connector::Connector {
+    schemes: &["postgres", "postgresql"],
+    check_server_url: Some(check_url),
+    open: open_connector,
+};
+
+fn open_connector<'a>(
+    location: &'a crate::Location,
+    options: &'a crate::SourceOptions,
+) -> futures::future::BoxFuture<'a, Result<Box<dyn Source>, SourceError>> {
+    Box::pin(async move {
+        Ok(Box::new(PostgresSource::connect(location.server()?, options.types).await?) as Box<dyn Source>)
+    })
+}
+
 /// Checks a `postgres://` URL as [`PostgresSource::connect`] will read it, without connecting.
 pub(crate) fn check_url(url: &str) -> Result<(), SourceError> {
     connect::config(url).map(drop)

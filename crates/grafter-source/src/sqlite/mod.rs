@@ -21,6 +21,17 @@ pub use state::SqliteSource;
 
 use crate::{BatchStream, KeyRange, Read, ScanRequest, Source, SourceError};
 
+/// `sqlite:PATH`: a SQLite database file, opened read-only.
+pub(crate) const CONNECTOR: crate::connector::Connector =
+    crate::connector::Connector { schemes: &["sqlite"], check_server_url: None, open: open_connector };
+
+fn open_connector<'a>(
+    location: &'a crate::Location,
+    options: &'a crate::SourceOptions,
+) -> futures::future::BoxFuture<'a, Result<Box<dyn Source>, SourceError>> {
+    Box::pin(async move { Ok(Box::new(SqliteSource::open(location.path()?, options.types)?) as Box<dyn Source>) })
+}
+
 impl SqliteSource {
     /// Opens the database at `path` (read-only) and checks that it is one.
     pub fn open(path: &Path, types: grafter_model::TypePolicy) -> Result<SqliteSource, SourceError> {
