@@ -1,7 +1,7 @@
 //! `grafter archive inspect`: an archive's manifest, and every checksum checked.
 
 use comfy_table::Cell;
-use grafter_archive::ArchiveReader;
+use grafter_archive::{ArchiveError, ArchiveReader};
 
 use crate::cli::{ArchiveCommand, Format, InspectArgs};
 use crate::exit::Exit;
@@ -15,7 +15,19 @@ pub fn run(command: &ArchiveCommand) -> anyhow::Result<Exit> {
 }
 
 fn inspect(args: &InspectArgs) -> anyhow::Result<Exit> {
-    let reader = ArchiveReader::open(&args.file)?;
+    let reader = match ArchiveReader::open(&args.file) {
+        Ok(reader) => reader,
+        // An archive that does not check out is the answer inspect gives, not a failure.
+        Err(error @ (ArchiveError::Damaged { .. } | ArchiveError::NewerFormat { .. })) => {
+            if args.format == Format::Json {
+                let report = serde_json::json!({"intact": false, "error": error.to_string()});
+                outln!("{}", serde_json::to_string_pretty(&report)?);
+            }
+            eprintln!("error: {error}");
+            return Ok(Exit::Negative);
+        }
+        Err(error) => return Err(error.into()),
+    };
     let manifest = reader.manifest();
     if args.format == Format::Text {
         outln!("archive         {}", args.file.display());

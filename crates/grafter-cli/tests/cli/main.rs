@@ -17,6 +17,7 @@ mod conformance;
 mod falkordb;
 mod file_sources;
 mod guards;
+mod outputs;
 mod placement;
 mod query;
 mod reference_config;
