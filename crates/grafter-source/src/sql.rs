@@ -12,6 +12,13 @@ use crate::Filter;
 use crate::source::filter_columns;
 use crate::{Read, ScanRequest, SourceError};
 
+/// Quotes an identifier the SQL standard's way, as PostgreSQL and SQLite read it: double
+/// quotes, doubled inside. (MySQL/MariaDB quote with backticks: `mysql/state.rs`.)
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+pub(crate) fn double_quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
 /// Every column `request` reads: those it delivers, those it skips rows without, its key,
 /// and its filtered columns.
 pub(crate) fn requested_columns(request: &ScanRequest) -> impl Iterator<Item = &String> {

@@ -169,8 +169,9 @@ pub(crate) async fn set_first_watermarks(
     if states.is_empty() {
         return Ok(());
     }
-    match target.change_sync()?.save_sync_states(&states).await {
-        Ok(()) => Ok(()),
+    // A target that cannot sync (FalkorDB's Bolt port, `null:`) loads all the same.
+    match target.change_sync() {
+        Ok(change_sync) => Ok(change_sync.save_sync_states(&states).await?),
         Err(grafter_target::TargetError::Unsupported { .. }) => {
             observer.message(&format!("{} cannot be synced: no watermark kept", target.describe()));
             Ok(())

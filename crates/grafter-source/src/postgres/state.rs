@@ -42,6 +42,4 @@ impl std::fmt::Debug for PostgresSource {
 }
 
 /// Quotes an identifier for PostgreSQL: double quotes, doubled inside.
-pub(super) fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+pub(super) use crate::sql::double_quoted as quote_ident;

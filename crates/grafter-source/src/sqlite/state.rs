@@ -11,6 +11,4 @@ pub struct SqliteSource {
 }
 
 /// Quotes an identifier for SQLite: double quotes, doubled inside.
-pub(super) fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+pub(super) use crate::sql::double_quoted as quote_ident;

@@ -356,8 +356,8 @@ fn for_total_rows_hits_a_million() {
 /// database): the list there must be the generator's, id for id.
 #[test]
 fn the_example_config_lists_the_standard_classes_with_their_ids() {
-    let config = std::fs::read_to_string(package_dir().join("../grafter.toml"))
-        .expect("examples/placement/grafter.toml");
+    let config =
+        std::fs::read_to_string(package_dir().join("../grafter.toml")).expect("examples/placement/grafter.toml");
     for (id, name) in STANDARD_RESOURCE_CLASSES.iter().enumerate() {
         assert!(config.contains(&format!("({id}, '{name}')")), "the example config lacks ({id}, '{name}')");
     }

@@ -2,132 +2,18 @@
 //! `test`; `GRAFTER_TEST_POSTGRES_URL` overrides the URL; `scripts/services start` runs it). A server that cannot be reached fails
 //! every test with a message saying so: these tests never skip.
 //!
-//! Each test works in a database of its own, `grafter_test_<pid>_<n>`, dropped at the end
-//! (also when the test fails) by [`TestDb`]'s `Drop`.
-
-use std::sync::atomic::{AtomicUsize, Ordering};
+//! Each test works in a database of its own ([`TestDb`]).
 
 use chrono::{DateTime, NaiveDate, NaiveTime};
 use futures::StreamExt as _;
 use grafter_model::{BytesPolicy, Cursor, DecimalPolicy, Duration, JsonPolicy, SourceRow, TypePolicy, Value};
 use grafter_source::postgres::{PostgresSource, Transfer};
-use grafter_source::{KeyRange, Read, ScanRequest, Source, SourceError};
-use tokio_postgres::{Client, NoTls};
+use grafter_source::{Read, Source, SourceError};
+use tokio_postgres::Client;
 
-fn admin_url() -> String {
-    std::env::var("GRAFTER_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
+use crate::common::postgres::{TestDb, admin_url, url_for};
+use crate::common::{package_dir, request, scan_all, table, values};
 
-/// `admin_url()` with another database (its query, such as `?sslmode=`, kept).
-fn url_for(database: &str) -> String {
-    let admin = admin_url();
-    let (url, query) = admin.split_once('?').map_or((admin.as_str(), None), |(url, query)| (url, Some(query)));
-    let base = url.rsplit_once('/').map_or(url, |(base, _)| base);
-    match query {
-        Some(query) => format!("{base}/{database}?{query}"),
-        None => format!("{base}/{database}"),
-    }
-}
-
-async fn plain_client(url: &str) -> Client {
-    let (client, connection) = tokio_postgres::connect(url, NoTls).await.unwrap_or_else(|e| {
-        panic!(
-            "PostgreSQL is not reachable at {}: {e}. These tests need a running server \
-             (scripts/services start runs one; GRAFTER_TEST_POSTGRES_URL points elsewhere).",
-            grafter_model::redact_url(url)
-        )
-    });
-    tokio::spawn(connection);
-    client
-}
-
-/// A fresh database, dropped when the guard goes.
-struct TestDb {
-    name: String,
-}
-
-impl TestDb {
-    async fn new() -> TestDb {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let name = format!("grafter_test_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
-        let admin = plain_client(&admin_url()).await;
-        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.unwrap();
-        admin.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
-        TestDb { name }
-    }
-
-    fn url(&self) -> String {
-        url_for(&self.name)
-    }
-
-    async fn client(&self) -> Client {
-        plain_client(&self.url()).await
-    }
-
-    async fn source(&self, types: TypePolicy) -> PostgresSource {
-        PostgresSource::connect(&self.url(), types).await.expect("connect to the test database")
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        // Drop runs inside the test's runtime, which cannot be blocked on: use a thread with
-        // a runtime of its own. FORCE ends scan connections a failed test may have left.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-            runtime.block_on(async move {
-                let (client, connection) = tokio_postgres::connect(&admin_url(), NoTls).await?;
-                tokio::spawn(connection);
-                client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("warning: could not drop test database {}", self.name);
-        }
-    }
-}
-
-fn request(read: Read, columns: &[&str], order_by: &[&str], batch_size: usize) -> ScanRequest {
-    ScanRequest {
-        read,
-        columns: columns.iter().map(|c| c.to_string()).collect(),
-        skip_null: Vec::new(),
-        order_by: order_by.iter().map(|c| c.to_string()).collect(),
-        after: Cursor::Start,
-        batch_size,
-        range: KeyRange::all(),
-        filters: Vec::new(),
-    }
-}
-
-fn table(name: &str) -> Read {
-    Read::Table(name.into())
-}
-
-/// Every row of a scan, with the cursor after each batch.
-async fn scan_all(source: &PostgresSource, request: ScanRequest) -> (Vec<SourceRow>, Vec<Cursor>) {
-    let mut stream = source.scan(request).await.expect("scan starts");
-    let (mut rows, mut cursors) = (Vec::new(), Vec::new());
-    while let Some(batch) = stream.next().await {
-        let batch = batch.expect("batch");
-        rows.extend(batch.rows);
-        cursors.push(batch.cursor_after);
-    }
-    (rows, cursors)
-}
-
-fn values(rows: &[SourceRow]) -> Vec<Vec<Value>> {
-    rows.iter()
-        .map(|row| match row {
-            SourceRow::Ok { values, .. } => values.clone(),
-            SourceRow::Malformed { reason, raw, .. } => panic!("unexpected malformed row: {reason}: {raw}"),
-        })
-        .collect()
-}
-
-/// Equality that treats NaN as equal to NaN and tells -0.0 from 0.0: exactly what was sent.
 fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()),
@@ -732,11 +618,4 @@ async fn a_stream_dropped_early_stops_the_query_on_the_server() {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }
-}
-
-/// This package's directory, read when the test runs (cargo sets it then too): a test binary
-/// built from another checkout of the repository still finds this checkout's files.
-fn package_dir() -> std::path::PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR")
-        .map_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")), std::path::PathBuf::from)
 }

@@ -2,11 +2,9 @@
 //! password; `GRAFTER_TEST_MYSQL_URL` overrides the URL; `scripts/services start` runs it). A server
 //! that cannot be reached fails every test with a message saying so: these tests never skip.
 //!
-//! Each test works in a database of its own, `grafter_test_<pid>_<n>`, dropped at the end
-//! (also when the test fails) by [`TestDb`]'s `Drop`.
+//! Each test works in a database of its own ([`TestDb`]).
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use chrono::{DateTime, NaiveDate, NaiveTime};
@@ -16,121 +14,11 @@ use grafter_model::{
     ZeroDatePolicy,
 };
 use grafter_source::mysql::MysqlSource;
-use grafter_source::{KeyRange, Read, ScanRequest, Source, SourceError};
+use grafter_source::{Read, ScanRequest, Source, SourceError};
 use mysql_async::prelude::Queryable as _;
 
-/// The server: `GRAFTER_TEST_MYSQL_URL` without its database.
-fn server_url() -> String {
-    let url = std::env::var("GRAFTER_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into());
-    let authority_start = url.find("://").map_or(0, |i| i + 3);
-    match url[authority_start..].find(['/', '?']) {
-        Some(end) => url[..authority_start + end].to_owned(),
-        None => url,
-    }
-}
-
-async fn admin() -> mysql_async::Conn {
-    let url = format!("{}/test", server_url());
-    mysql_async::Conn::from_url(&url).await.unwrap_or_else(|e| {
-        panic!(
-            "MySQL/MariaDB is not reachable at {}: {e}. These tests need a running server \
-             (scripts/services start runs one; GRAFTER_TEST_MYSQL_URL points elsewhere).",
-            grafter_model::redact_url(&url)
-        )
-    })
-}
-
-/// A fresh database, dropped when the guard goes.
-struct TestDb {
-    name: String,
-}
-
-impl TestDb {
-    async fn new() -> TestDb {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let name = format!("grafter_test_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
-        let mut admin = admin().await;
-        admin.query_drop(format!("DROP DATABASE IF EXISTS `{name}`")).await.unwrap();
-        admin.query_drop(format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4")).await.unwrap();
-        TestDb { name }
-    }
-
-    fn url(&self) -> String {
-        format!("{}/{}", server_url(), self.name)
-    }
-
-    /// A plain driver connection to the database, for setting it up.
-    async fn conn(&self) -> mysql_async::Conn {
-        let opts = mysql_async::OptsBuilder::from_opts(mysql_async::Opts::from_url(&self.url()).unwrap())
-            .init(vec!["SET NAMES utf8mb4, time_zone = '+00:00'"]);
-        mysql_async::Conn::new(opts).await.unwrap()
-    }
-
-    async fn exec(&self, sql: &str) {
-        let mut conn = self.conn().await;
-        conn.query_drop(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
-        conn.disconnect().await.unwrap();
-    }
-
-    async fn source(&self, types: TypePolicy) -> MysqlSource {
-        MysqlSource::connect(&self.url(), types).await.unwrap()
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        // Drop runs outside async code (and maybe during a panic): a thread of its own with
-        // its own runtime.
-        let name = self.name.clone();
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            runtime.block_on(async move {
-                let mut admin = admin().await;
-                let _ = admin.query_drop(format!("DROP DATABASE IF EXISTS `{name}`")).await;
-                let _ = admin.disconnect().await;
-            });
-        })
-        .join();
-    }
-}
-
-fn request(read: Read, columns: &[&str], order_by: &[&str], batch_size: usize) -> ScanRequest {
-    ScanRequest {
-        read,
-        columns: columns.iter().map(|c| (*c).to_owned()).collect(),
-        skip_null: Vec::new(),
-        order_by: order_by.iter().map(|c| (*c).to_owned()).collect(),
-        after: Cursor::Start,
-        batch_size,
-        range: KeyRange::all(),
-        filters: Vec::new(),
-    }
-}
-
-fn table(name: &str) -> Read {
-    Read::Table(name.to_owned())
-}
-
-/// All rows of a scan, and the cursor after each batch.
-async fn scan_all(source: &MysqlSource, request: ScanRequest) -> (Vec<SourceRow>, Vec<Cursor>) {
-    let mut stream = source.scan(request).await.unwrap();
-    let (mut rows, mut cursors) = (Vec::new(), Vec::new());
-    while let Some(batch) = stream.next().await {
-        let batch = batch.unwrap();
-        rows.extend(batch.rows);
-        cursors.push(batch.cursor_after);
-    }
-    (rows, cursors)
-}
-
-fn values(rows: &[SourceRow]) -> Vec<Vec<Value>> {
-    rows.iter()
-        .map(|row| match row {
-            SourceRow::Ok { values, .. } => values.clone(),
-            SourceRow::Malformed { reason, .. } => panic!("unexpected rejected row: {reason}"),
-        })
-        .collect()
-}
+use crate::common::mysql::{TestDb, admin, server_url};
+use crate::common::{package_dir, request, scan_all, table, values};
 
 // ---------------------------------------------------------------------------------------
 // 1. Types
@@ -822,11 +710,4 @@ async fn dropping_a_stream_stops_the_server_side_read() {
         assert!(started.elapsed().as_secs() < 10, "the abandoned scan is still running");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-}
-
-/// This package's directory, read when the test runs (cargo sets it then too): a test binary
-/// built from another checkout of the repository still finds this checkout's files.
-fn package_dir() -> std::path::PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR")
-        .map_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")), std::path::PathBuf::from)
 }
