@@ -12,8 +12,8 @@
 //! and tests look at the result.
 //!
 //! The run ledger a target keeps (checkpoints, run history, the lease lock) lives in the
-//! store because it must commit with the data; every Cypher server's records are written
-//! once (`cypher/records.rs`). Targets never see sources.
+//! store because it must commit with the data; every Cypher server's records and reads are
+//! written once (`cypher/server.rs`). Targets never see sources.
 
 use std::path::Path;
 

@@ -30,12 +30,12 @@ use self::client::Client;
 use self::owned::Ownership;
 use self::relationship_keys::RelationshipKeys;
 use self::server::{FALKORDB_TEXT_LIMIT, Server};
-use crate::cypher::records::CypherRecords;
-use crate::cypher::{CypherRunner, batch, bookkeeping, scan};
+use crate::cypher::server::CypherServer;
+use crate::cypher::{CypherRunner, batch, bookkeeping};
 use crate::{
     Access, BeforeCommit, BoltUrl, ChangeCommit, ChangeReport, ChangeSet, ChangeSync, Checkpoint, Ddl, Dialect,
-    Encoded, EndpointSpec, GraphLoader, GraphReader, GraphTarget, KeyIndex, LeaseLock, QueryResult, RecordBatch,
-    RowStream, RunLedger, Snapshots, TargetError, WriteReport,
+    Encoded, GraphLoader, GraphReader, GraphTarget, KeyIndex, LeaseLock, QueryResult, RecordBatch, RunLedger,
+    Snapshots, TargetError, WriteReport,
 };
 
 /// How long a run on ArcadeDB waits after taking the lock before reading it back (see
@@ -269,65 +269,16 @@ impl GraphLoader for BoltTarget {
     }
 }
 
-#[async_trait]
-impl GraphReader for BoltTarget {
-    async fn fingerprint(&self) -> Result<Fingerprint, TargetError> {
-        scan::fingerprint(self.client.clone()).await
+/// Run records and reading back are those of every Cypher server.
+impl CypherServer for BoltTarget {
+    fn runner(&self) -> std::sync::Arc<dyn CypherRunner> {
+        self.client.clone()
     }
 
-    fn stored_form(&self, value: Value) -> Value {
+    fn reads_back_as(&self, value: Value) -> Value {
         // Bolt carries doubles whole, so (unlike FalkorDB's native replies) nothing is
         // rounded on the way back.
         params::storable(self.server(), value).unwrap_or(Value::Null)
-    }
-
-    async fn scan_nodes(&self, label: &str, properties: &[String]) -> Result<RowStream, TargetError> {
-        Ok(scan::nodes(self.client.clone(), label, properties))
-    }
-
-    async fn scan_relationships(
-        &self,
-        rel_type: &str,
-        start: &EndpointSpec,
-        end: &EndpointSpec,
-        properties: &[String],
-    ) -> Result<RowStream, TargetError> {
-        Ok(scan::relationships(self.client.clone(), rel_type, start, end, properties))
-    }
-
-    async fn count_nodes(&self, label: &str) -> Result<u64, TargetError> {
-        scan::count_nodes(self.client.as_ref(), label).await
-    }
-
-    async fn census(&self, questions: &[crate::KnownProperties]) -> Result<crate::Census, TargetError> {
-        crate::cypher::census::census(self.client.clone(), questions).await
-    }
-
-    async fn count_relationships(
-        &self,
-        rel_type: &str,
-        start_label: &str,
-        end_label: &str,
-    ) -> Result<u64, TargetError> {
-        scan::count_relationships(self.client.as_ref(), rel_type, start_label, end_label).await
-    }
-
-    async fn lookup_nodes(
-        &self,
-        label: &str,
-        key_properties: &[String],
-        keys: &[Vec<Value>],
-        properties: &[String],
-    ) -> Result<Vec<Vec<Value>>, TargetError> {
-        // As many keys per statement as fit the cap (see `CypherRunner::fit`).
-        scan::lookup_nodes(self.client.as_ref(), label, key_properties, keys, properties, 5_000).await
-    }
-}
-
-/// Checkpoints and run records are Cypher nodes, as on every Cypher server.
-impl CypherRecords for BoltTarget {
-    fn runner(&self) -> &dyn CypherRunner {
-        self.client.as_ref()
     }
 
     /// On FalkorDB a long record goes in parts: escaping may double its text, and the

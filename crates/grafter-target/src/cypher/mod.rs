@@ -4,7 +4,8 @@
 //! A server target implements [`CypherRunner`] (read, write, and what a stored key looks
 //! like); on top of it this module keeps grafter's bookkeeping in the graph
 //! ([`bookkeeping`]: checkpoints, run records, the lease lock as `_Grafter…` nodes; the
-//! [`crate::RunRecords`] of every server, written once, in [`records`]), reads
+//! [`crate::RunRecords`] and [`crate::GraphReader`] of every server, written once, in
+//! [`server`]), reads
 //! the graph back ([`scan`]: paged scans, counts, lookups, the fingerprint), writes the
 //! `UNWIND` statements a batch becomes ([`queries`]), turns a [`crate::RecordBatch`] into
 //! rows and outcomes ([`batch`]), and settles `grafter sync`'s changes and keeps sync states
@@ -15,9 +16,9 @@ pub(crate) mod batch;
 pub(crate) mod bookkeeping;
 pub(crate) mod census;
 pub(crate) mod queries;
-pub(crate) mod records;
 pub(crate) mod retry;
 pub(crate) mod scan;
+pub(crate) mod server;
 pub(crate) mod sync;
 pub(crate) mod values;
 

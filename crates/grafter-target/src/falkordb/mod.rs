@@ -2,7 +2,7 @@
 //! to in its native protocol (Redis, Cypher through `GRAPH.QUERY`).
 //!
 //! Everything the embedded target keeps, this one keeps on the server too: checkpoints and run
-//! history are `_Grafter…` nodes (`cypher/records.rs`), the lease lock is [`lock`]'s. Batches and their
+//! history are `_Grafter…` nodes (`cypher/server.rs`), the lease lock is [`lock`]'s. Batches and their
 //! checkpoints commit in one query ([`write`]), or one bulk-insert command for labels new to
 //! the graph ([`bulk`]); snapshots for rollback are copies of the graph
 //! into another graph on the server ([`snapshot`]). Values FalkorDB has no type for are stored as text
@@ -25,14 +25,14 @@ use async_trait::async_trait;
 use grafter_model::{Fingerprint, LockHolder, SyncState, Value};
 
 use self::connection::{Client, ClientError, OnGraph, failed};
-use crate::cypher::records::CypherRecords;
+use crate::cypher::server::CypherServer;
 use crate::cypher::{CypherRunner, batch, scan};
 use crate::dialect::Dialect;
 use crate::process_alive;
 use crate::{
-    Access, BeforeCommit, ChangeCommit, ChangeReport, ChangeSet, ChangeSync, Checkpoint, Ddl, Encoded, EndpointSpec,
-    FalkorDbUrl, GraphLoader, GraphReader, GraphTarget, KeyIndex, LeaseLock, QueryResult, RecordBatch, RowStream,
-    RunLedger, Snapshots, TargetError, WriteReport,
+    Access, BeforeCommit, ChangeCommit, ChangeReport, ChangeSet, ChangeSync, Checkpoint, Ddl, Encoded, FalkorDbUrl,
+    GraphLoader, GraphReader, GraphTarget, KeyIndex, LeaseLock, QueryResult, RecordBatch, RunLedger, Snapshots,
+    TargetError, WriteReport,
 };
 
 /// A graph on a FalkorDB server.
@@ -238,62 +238,15 @@ impl GraphLoader for FalkorDbTarget {
     }
 }
 
-#[async_trait]
-impl GraphReader for FalkorDbTarget {
-    async fn fingerprint(&self) -> Result<Fingerprint, TargetError> {
-        scan::fingerprint(self.client.clone()).await
+/// Run records and reading back are those of every Cypher server.
+impl CypherServer for FalkorDbTarget {
+    fn runner(&self) -> Arc<dyn CypherRunner> {
+        self.client.clone()
     }
 
-    fn stored_form(&self, value: Value) -> Value {
+    /// FalkorDB replies with doubles rounded and values it has no type for as text.
+    fn reads_back_as(&self, value: Value) -> Value {
         literal::reported_form(value)
-    }
-
-    async fn scan_nodes(&self, label: &str, properties: &[String]) -> Result<RowStream, TargetError> {
-        Ok(scan::nodes(self.client.clone(), label, properties))
-    }
-
-    async fn scan_relationships(
-        &self,
-        rel_type: &str,
-        start: &EndpointSpec,
-        end: &EndpointSpec,
-        properties: &[String],
-    ) -> Result<RowStream, TargetError> {
-        Ok(scan::relationships(self.client.clone(), rel_type, start, end, properties))
-    }
-
-    async fn count_nodes(&self, label: &str) -> Result<u64, TargetError> {
-        scan::count_nodes(self.client.as_ref(), label).await
-    }
-
-    async fn census(&self, questions: &[crate::KnownProperties]) -> Result<crate::Census, TargetError> {
-        crate::cypher::census::census(self.client.clone(), questions).await
-    }
-
-    async fn count_relationships(
-        &self,
-        rel_type: &str,
-        start_label: &str,
-        end_label: &str,
-    ) -> Result<u64, TargetError> {
-        scan::count_relationships(self.client.as_ref(), rel_type, start_label, end_label).await
-    }
-
-    async fn lookup_nodes(
-        &self,
-        label: &str,
-        key_properties: &[String],
-        keys: &[Vec<Value>],
-        properties: &[String],
-    ) -> Result<Vec<Vec<Value>>, TargetError> {
-        scan::lookup_nodes(self.client.as_ref(), label, key_properties, keys, properties, 5_000).await
-    }
-}
-
-/// Checkpoints and run records are Cypher nodes, as on every Cypher server.
-impl CypherRecords for FalkorDbTarget {
-    fn runner(&self) -> &dyn CypherRunner {
-        self.client.as_ref()
     }
 }
 
