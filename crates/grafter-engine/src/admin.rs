@@ -8,7 +8,7 @@ use grafter_plan::Plan;
 use grafter_target::{Access, GraphTarget};
 
 use crate::lease::{DEFAULT_LEASE, Lease, holder};
-use crate::session::open_target;
+use crate::session::{closing, open_target};
 use crate::{EngineError, identity};
 
 /// Runs `work` on the plan's target and closes it whatever happens.
@@ -18,11 +18,7 @@ where
     Fut: std::future::Future<Output = Result<T, EngineError>>,
 {
     let target = open_target(plan, access).await?;
-    let result = work(Arc::clone(&target)).await;
-    let closed = target.close().await;
-    let value = result?;
-    closed?;
-    Ok(value)
+    closing(&target, work(Arc::clone(&target))).await
 }
 
 /// Every run recorded in the target, oldest first.

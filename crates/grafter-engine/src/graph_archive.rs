@@ -25,16 +25,13 @@ use grafter_target::{Access, EndpointSpec, GraphTarget, RowStream};
 
 use crate::EngineError;
 use crate::export::{ExportOptions, ExportSummary, ExportedEntity};
-use crate::session::open_target;
+use crate::session::{closing, open_target};
 
 /// Writes the target graph of `plan` into the archive `options` describe.
 pub async fn export_graph(plan: &Plan, options: &ExportOptions) -> Result<ExportSummary, EngineError> {
     let started = Instant::now();
     let target = open_target(plan, Access::Read).await?;
-    let result = write_graph(plan, target.as_ref(), options).await;
-    let closed = target.close().await;
-    let mut summary = result?;
-    closed?;
+    let mut summary = closing(&target, write_graph(plan, target.as_ref(), options)).await?;
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }

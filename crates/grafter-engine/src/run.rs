@@ -464,7 +464,7 @@ impl Run<'_> {
             // Tracked mappings loaded from the start: where `grafter sync` will pick up.
             let starting: Vec<&PreparedMapping> =
                 in_stage.iter().filter(|(_, resume)| resume.is_none()).map(|(p, _)| p).collect();
-            if let Err(error) = crate::sync::set_first_watermarks(
+            if let Err(error) = crate::sync::first_watermarks::set_first_watermarks(
                 self.plan,
                 &context.run_id,
                 &starting,

@@ -15,7 +15,7 @@ use grafter_target::{Access, GraphTarget};
 
 use crate::EngineError;
 use crate::lease::{DEFAULT_LEASE, Lease, holder};
-use crate::session::open_target;
+use crate::session::{closing, open_target};
 
 /// Whether a run can be rolled back now.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -86,9 +86,7 @@ pub struct SnapshotEntry {
 /// The runs whose snapshot is kept, oldest first.
 pub async fn list_snapshots(plan: &Plan) -> Result<Vec<SnapshotEntry>, EngineError> {
     let target = open_target(plan, Access::Read).await?;
-    let runs = target.ledger().runs().await;
-    target.close().await?;
-    let runs = runs?;
+    let runs = closing(&target, async { Ok(target.ledger().runs().await?) }).await?;
     let states = rollback_states(&runs);
     Ok(runs
         .iter()
@@ -111,7 +109,7 @@ pub async fn list_snapshots(plan: &Plan) -> Result<Vec<SnapshotEntry>, EngineErr
 /// target's lock); returns the runs whose snapshot went (or, `dry_run`, would go).
 pub async fn prune_snapshots(plan: &Plan, keep: usize, dry_run: bool) -> Result<Vec<String>, EngineError> {
     let target = open_target(plan, if dry_run { Access::Read } else { Access::Write }).await?;
-    let result: Result<Vec<String>, EngineError> = async {
+    closing(&target, async {
         if dry_run {
             return Ok(beyond(&target.ledger().runs().await?, keep).into_iter().map(|r| r.id).collect());
         }
@@ -127,12 +125,8 @@ pub async fn prune_snapshots(plan: &Plan, keep: usize, dry_run: bool) -> Result<
         let pruned = pruned?;
         released?;
         Ok(pruned)
-    }
-    .await;
-    let closed = target.close().await;
-    let pruned = result?;
-    closed?;
-    Ok(pruned)
+    })
+    .await
 }
 
 /// The runs with a snapshot beyond the newest `keep` of them.

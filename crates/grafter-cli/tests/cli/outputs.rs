@@ -4,7 +4,7 @@
 //! still passes. Paths, times, durations, rates, run ids, users and hosts are filtered out,
 //! so the snapshots hold only what is the same on every machine.
 
-use crate::common::{self, Project, output_text};
+use crate::common::{self, Project, output_text, regex_escape};
 
 /// A small shop in SQLite: customers, orders (one order's customer is missing), and the
 /// config `grafter init` would write, keys confirmed.
@@ -61,16 +61,6 @@ fn filters(project: &Project) -> Vec<(String, &'static str)> {
         (r" {2,}\|".into(), " |"),
         (r"-{3,}".into(), "---"),
     ]
-}
-
-/// `text` as a regular expression matching itself.
-fn regex_escape(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            let special = "\\.+*?()|[]{}^$#&-~".contains(c);
-            special.then_some('\\').into_iter().chain([c])
-        })
-        .collect()
 }
 
 macro_rules! assert_output_snapshot {

@@ -7,31 +7,8 @@ use crate::common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use common::{Project, output_text, sql_int, sqlite};
+use placement_generator::STANDARD_RESOURCE_CLASSES;
 use rusqlite::Connection;
-
-/// The standard resource classes of `os-resource-classes` 1.1, in order: a class's index is
-/// its id. Placement keeps them in code; older databases do not store them in
-/// `resource_classes`, so the example's mappings must add them.
-const STANDARD_RESOURCE_CLASSES: [&str; 18] = [
-    "VCPU",
-    "MEMORY_MB",
-    "DISK_GB",
-    "PCI_DEVICE",
-    "SRIOV_NET_VF",
-    "NUMA_SOCKET",
-    "NUMA_CORE",
-    "NUMA_THREAD",
-    "NUMA_MEMORY_MB",
-    "IPV4_ADDRESS",
-    "VGPU",
-    "VGPU_DISPLAY_HEAD",
-    "NET_BW_EGR_KILOBIT_PER_SEC",
-    "NET_BW_IGR_KILOBIT_PER_SEC",
-    "PCPU",
-    "MEM_ENCRYPTION_CONTEXT",
-    "FPGA",
-    "PGPU",
-];
 
 /// A project with a generated Placement database (its standard resource classes stored too
 /// with `sync_standard_classes`) and the example's grafter.toml beside it.
@@ -219,20 +196,10 @@ fn placement_plan_text_lists_every_mapping_in_load_order_with_its_reasons() {
     let output = project.grafter().arg("plan").output().unwrap();
     let (stdout, stderr) = output_text(&output);
     assert!(output.status.success(), "{stderr}");
-    let tmp = regex_escape(&project.path().display().to_string());
+    let tmp = common::regex_escape(&project.path().display().to_string());
     insta::with_settings!({ filters => vec![(tmp.as_str(), "[PROJECT]")] }, {
         insta::assert_snapshot!("placement_plan", stdout);
     });
-}
-
-/// `text` as a regular expression matching itself.
-fn regex_escape(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            let special = "\\.+*?()|[]{}^$#&-~".contains(c);
-            special.then_some('\\').into_iter().chain([c])
-        })
-        .collect()
 }
 
 #[test]

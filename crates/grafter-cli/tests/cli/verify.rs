@@ -17,31 +17,9 @@ use std::path::Path;
 use common::{
     Project, Target, chinook, example, findings, node, not_from_config, output_text, rel, set, sql_int, sqlite,
 };
+use placement_generator::STANDARD_RESOURCE_CLASSES;
 use rusqlite::Connection;
 use serde_json::Value;
-
-/// The standard resource classes, in order: a class's id is its index (Placement keeps them
-/// in code; the generated database stores only custom classes).
-const STANDARD_RESOURCE_CLASSES: [&str; 18] = [
-    "VCPU",
-    "MEMORY_MB",
-    "DISK_GB",
-    "PCI_DEVICE",
-    "SRIOV_NET_VF",
-    "NUMA_SOCKET",
-    "NUMA_CORE",
-    "NUMA_THREAD",
-    "NUMA_MEMORY_MB",
-    "IPV4_ADDRESS",
-    "VGPU",
-    "VGPU_DISPLAY_HEAD",
-    "NET_BW_EGR_KILOBIT_PER_SEC",
-    "NET_BW_IGR_KILOBIT_PER_SEC",
-    "PCPU",
-    "MEM_ENCRYPTION_CONTEXT",
-    "FPGA",
-    "PGPU",
-];
 
 /// The example's config; without its custom checks when `checks` is false (the corruption
 /// tests assert verify's own findings, which the checks would echo).

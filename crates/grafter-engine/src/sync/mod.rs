@@ -10,7 +10,7 @@
 //! nothing. The overlap rule that keeps late commits from being missed is in
 //! [`watermark`]; change logs are read in [`change_log`].
 //!
-//! `grafter run` sets the first watermark of a tracked mapping: the newest change the
+//! `grafter run` sets the first watermark of a tracked mapping ([`first_watermarks`]): the newest change the
 //! source holds just before the load reads it, so that the first sync picks up exactly what
 //! changed while the load ran. A mapping no load set a watermark for (or whose tracking
 //! changed) is read whole by its first pass: a cursor mapping from its first cursor value,
@@ -22,6 +22,7 @@
 
 mod change_log;
 mod changes;
+pub(crate) mod first_watermarks;
 pub(crate) mod report;
 mod tracked;
 pub(crate) mod watermark;
@@ -129,55 +130,6 @@ pub async fn sync(plan: &Plan, options: &SyncOptions, observer: Arc<dyn Observer
         started,
     };
     closing(&target, session.locked()).await
-}
-
-/// Sets the first sync state of the tracked mappings a run is about to load from the start:
-/// their watermark is the newest change the source holds now, so the first sync reads what
-/// changes from here on (the load reads everything before). Mappings without tracking, and
-/// sources or targets that cannot sync, are left alone (with a note).
-pub(crate) async fn set_first_watermarks(
-    plan: &Plan,
-    run_id: &str,
-    starting: &[&crate::prepare::PreparedMapping],
-    source: &dyn Source,
-    target: &dyn GraphTarget,
-    observer: &dyn Observer,
-) -> Result<(), EngineError> {
-    let mut states = Vec::new();
-    for prepared in starting.iter().filter(|p| p.mapping.tracking.is_some()) {
-        let tracked = match Tracked::new((*prepared).clone(), source, &plan.sync).await {
-            Ok(tracked) => tracked,
-            Err(error) => {
-                observer.message(&format!(
-                    "{}: `grafter sync` will not be able to follow it: {error}",
-                    prepared.mapping.name
-                ));
-                continue;
-            }
-        };
-        let (read, key) = tracked.watermark_key();
-        let newest = match source.max_key(&read, &key).await {
-            Ok(newest) => newest,
-            Err(error) => {
-                observer.message(&format!("{}: no watermark for `grafter sync`: {error}", tracked.name()));
-                continue;
-            }
-        };
-        let watermark = newest.map_or(Cursor::Start, Cursor::Key);
-        states.push(SyncState::new(tracked.name(), &tracked.checksum, &watermark, run_id));
-    }
-    if states.is_empty() {
-        return Ok(());
-    }
-    // A target that cannot sync (FalkorDB's Bolt port, `null:`) loads all the same.
-    match target.change_sync() {
-        Ok(change_sync) => Ok(change_sync.save_sync_states(&states).await?),
-        Err(grafter_target::TargetError::Unsupported { .. }) => {
-            observer.message(&format!("{} cannot be synced: no watermark kept", target.describe()));
-            Ok(())
-        }
-        Err(error) => Err(error.into()),
-    }
 }
 
 /// A sync session and what its steps share.

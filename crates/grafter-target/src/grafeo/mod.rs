@@ -38,13 +38,6 @@ pub struct GrafeoTarget {
     inner: Arc<Inner>,
 }
 
-/// The store's handle is what its reading streams keep alive.
-impl AsRef<GrafeoDB> for Inner {
-    fn as_ref(&self) -> &GrafeoDB {
-        &self.db
-    }
-}
-
 struct Inner {
     db: GrafeoDB,
     path: PathBuf,
@@ -52,6 +45,13 @@ struct Inner {
     state: Mutex<write::WriterState>,
     /// Holder note to remove on close.
     holder: holder::HolderNote,
+}
+
+/// The store's handle is what its reading streams keep alive.
+impl AsRef<GrafeoDB> for Inner {
+    fn as_ref(&self) -> &GrafeoDB {
+        &self.db
+    }
 }
 
 impl GrafeoTarget {

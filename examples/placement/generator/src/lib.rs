@@ -28,8 +28,9 @@ use rusqlite::Connection;
 
 #[cfg(test)]
 use catalog::MIN_CUSTOM_RESOURCE_CLASS_ID;
-#[cfg(test)]
-use catalog::STANDARD_RESOURCE_CLASSES;
+/// The standard resource classes, a class's index its id: what a mapping of a database that
+/// does not store them must add (the tests check the graph against it).
+pub use catalog::STANDARD_RESOURCE_CLASSES;
 use schema::Table;
 
 /// What to generate. [`PlacementOptions::with_compute_nodes`] scales the other host counts

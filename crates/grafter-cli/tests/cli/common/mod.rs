@@ -63,6 +63,16 @@ pub fn placement_example(project: &Project, sync_standard_classes: bool) {
     std::fs::copy(example("placement/grafter.toml"), project.file("grafter.toml")).expect("copy the example config");
 }
 
+/// `text` as a regular expression matching itself (for insta's filters).
+pub fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let special = "\\.+*?()|[]{}^$#&-~".contains(c);
+            special.then_some('\\').into_iter().chain([c])
+        })
+        .collect()
+}
+
 /// A row of a `grafter query --format json` result: column → value.
 pub type Row = Map<String, Value>;
 
