@@ -53,7 +53,8 @@ pub use session::new_run_id;
 pub use snapshots::{Rollback, SnapshotEntry, list_snapshots, prune_snapshots, rollback_states};
 pub use summary::{KeptArchive, MappingStats, MappingStatus, RunSummary};
 pub use sync::{Counts, MappingSync, PassReport, SyncEnd, SyncOptions, SyncSummary, sync};
+pub use verify::command::verify;
 pub use verify::{
     CheckReport, ElementRef, FieldDifference, Finding, MappingReport, MappingVerdict, NodeRef, NotFromConfig,
-    RunGlance, Verdict, VerifyOptions, VerifyReport, verify,
+    RunGlance, Verdict, VerifyOptions, VerifyReport,
 };

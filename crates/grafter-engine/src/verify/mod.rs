@@ -1,4 +1,4 @@
-//! `grafter verify`: proof that the graph holds exactly what the source says it must —
+//! The verifier: proof that the graph holds exactly what the source says it must —
 //! nothing lost, changed or invented — without pulling either side into memory.
 //!
 //! The source side is the loader's semantics recomputed independently: every mapping's rows
@@ -16,12 +16,16 @@
 //! ([`checks`]). With `sample`, node contents are checked for a random sample of keys
 //! instead, looked up one by one; counts are still exact.
 //!
+//! [`verify_with`] is what `grafter run` and `grafter sync --until-caught-up` end with; the
+//! `grafter verify` command on top of it is in [`command`].
+//!
 //! Both sides of a pass stream at the same time, each on a worker thread that pulls its
 //! stream and folds it into its own tally.
 
 mod beyond;
 mod bisect;
 mod checks;
+pub(crate) mod command;
 mod compare;
 mod elements;
 mod group;
@@ -37,7 +41,7 @@ use futures::StreamExt as _;
 use grafter_model::redact_url;
 use grafter_plan::Plan;
 use grafter_source::Source;
-use grafter_target::{Access, GraphTarget};
+use grafter_target::GraphTarget;
 use tokio::runtime::Handle;
 
 use self::bisect::{FIRST_BITS, MAX_RANGES, Pass, Tally, conclude};
@@ -49,7 +53,7 @@ pub use self::report::{
     RunGlance, Verdict, VerifyReport,
 };
 use crate::rejects::sync_reject_file;
-use crate::session::{closing, open_source, open_target, prepare_all};
+use crate::session::prepare_all;
 use crate::{EngineError, Observer};
 
 /// How to verify.
@@ -66,27 +70,6 @@ pub struct VerifyOptions {
     /// The reject limit the load runs under (`--max-rejects`, `[run] max_rejects`), for the
     /// verdict to name; `None`: the plan's.
     pub max_rejects: Option<u64>,
-}
-
-/// `grafter verify`: opens the plan's source and target and verifies.
-pub async fn verify(
-    plan: &Plan,
-    options: &VerifyOptions,
-    observer: Arc<dyn Observer>,
-) -> Result<VerifyReport, EngineError> {
-    crate::session::select(plan, &options.only)?;
-    let source = open_source(plan).await?;
-    let target = open_target(plan, Access::Read).await?;
-    closing(&target, async {
-        let mut report = verify_with(plan, options, &source, &target, &observer).await?;
-        if let Some(holder) = target.ledger().lock_holder().await?
-            && !holder.is_expired(chrono::Utc::now())
-        {
-            report.warnings.push(format!("the target is locked ({holder}): it may have changed while it was read"));
-        }
-        Ok(report)
-    })
-    .await
 }
 
 /// What every group's verification shares.
