@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt as _;
 use grafter_model::{Cursor, KeyRange};
 use grafter_source::Source;
-use grafter_target::{BeforeCommit, Checkpoint, Encoded, GraphTarget, RecordBatch, RowOutcome};
+use grafter_target::{Checkpoint, Encoded, GraphTarget, RecordBatch, WriteReport, WriteStep};
 use tokio::sync::mpsc;
 
 use crate::interrupt::StopRequest;
@@ -138,49 +138,76 @@ pub(crate) fn new_stats(prepared: &PreparedMapping, total: Option<u64>) -> Mappi
     }
 }
 
-/// The hook that writes a batch's rejects before it commits.
-fn before_commit(
-    context: &Arc<RunContext>,
-    mapping: &str,
+/// Where a batch's rejects go in the reject file.
+struct RejectPlace<'a> {
+    mapping: &'a str,
     partition: u32,
-    shape: &Arc<RowShape>,
     batch: u64,
-    rejected: Vec<Rejected>,
-    origins: Arc<Vec<Origin>>,
-) -> BeforeCommit {
-    let (sink, mapping, shape) = (Arc::clone(&context.rejects), mapping.to_owned(), Arc::clone(shape));
-    // What earlier calls wrote: the rejects found before the write, and the outcomes by position.
-    let mut wrote_earlier_rejects = false;
-    let mut written = vec![false; origins.len()];
-    Box::new(move |report| {
-        let mut lines: Vec<RejectLine<'_>> = Vec::new();
-        if !wrote_earlier_rejects {
-            lines.extend(rejected.iter().map(|r| RejectLine {
-                mapping: &mapping,
-                partition,
-                batch,
-                shape: &shape,
-                origin: &r.origin,
-                reason: &r.reason,
-            }));
+    shape: &'a RowShape,
+}
+
+impl RejectPlace<'_> {
+    fn line<'b>(&'b self, origin: &'b Origin, reason: &'b str) -> RejectLine<'b> {
+        RejectLine {
+            mapping: self.mapping,
+            partition: self.partition,
+            batch: self.batch,
+            shape: self.shape,
+            origin,
+            reason,
         }
-        let mut now_written = Vec::new();
-        for (i, (outcome, origin)) in report.outcomes.iter().zip(origins.iter()).enumerate() {
-            if let RowOutcome::Rejected(reason) = outcome
-                && !written[i]
-            {
-                lines.push(RejectLine { mapping: &mapping, partition, batch, shape: &shape, origin, reason });
-                now_written.push(i);
+    }
+}
+
+/// Writes a batch through the target's handover (`grafter_target::handover`): whenever the
+/// target has settled the outcomes, the rejects not yet written — those found before the
+/// write, at the first step, then those the target adds — are made durable, and only then
+/// does the write go on to its commit. Data, checkpoint and rejects so commit together.
+async fn write_settled(
+    context: &RunContext,
+    place: RejectPlace<'_>,
+    (encoded, checkpoint): (Encoded, &Checkpoint),
+    found_before: Vec<Rejected>,
+    origins: &[Origin],
+) -> Result<WriteReport, EngineError> {
+    let mut unwritten = Some(found_before);
+    let mut step = context.target.loader().stage(encoded, checkpoint).await?;
+    loop {
+        let pending = match step {
+            WriteStep::Settle(pending) => pending,
+            WriteStep::Done(report) => {
+                // Every target settles before it commits; one that did not must still not
+                // lose the rejects found before the write.
+                if let Some(found) = unwritten.filter(|found| !found.is_empty()) {
+                    let lines: Vec<RejectLine<'_>> = found.iter().map(|r| place.line(&r.origin, &r.reason)).collect();
+                    context.rejects.write_batch(&lines)?;
+                }
+                return Ok(report);
             }
+        };
+        let written = {
+            let mut lines: Vec<RejectLine<'_>> = Vec::new();
+            if let Some(found) = &unwritten {
+                lines.extend(found.iter().map(|r| place.line(&r.origin, &r.reason)));
+            }
+            for (position, reason) in pending.new_rejects() {
+                let origin = origins.get(position).ok_or_else(|| {
+                    EngineError::Internal(format!(
+                        "the target rejected record {position} of a batch of {}",
+                        origins.len()
+                    ))
+                })?;
+                lines.push(place.line(origin, reason));
+            }
+            context.rejects.write_batch(&lines)
+        };
+        if let Err(error) = written {
+            return Err(pending.refuse(error.to_string()).await.into());
         }
-        sink.write_batch(&lines).map_err(|e| e.to_string())?;
-        wrote_earlier_rejects = true;
-        for i in now_written {
-            written[i] = true;
-        }
+        unwritten = None;
         crate::fault::pass(crate::fault::Point::BeforeCommit);
-        Ok(())
-    })
+        step = pending.commit().await?;
+    }
 }
 
 /// Loads one mapping: its partitions from the checkpoints of an earlier attempt when
@@ -323,8 +350,8 @@ async fn write_empty(
         Shape::Node(spec) => RecordBatch::Nodes { spec: spec.clone(), records: Vec::new() },
         Shape::Relationship(spec) => RecordBatch::Relationships { spec: spec.clone(), records: Vec::new() },
     };
-    let nothing: BeforeCommit = Box::new(|_| Ok(()));
-    context.target.loader().write(context.target.loader().encode(empty)?, checkpoint, nothing).await?;
+    let loader = context.target.loader();
+    loader.stage(loader.encode(empty)?, checkpoint).await?.answer_with(|_| Ok(())).await?;
     Ok(())
 }
 
@@ -440,23 +467,12 @@ async fn pass(
             next.rejected += rejected_before;
             next.seconds = seconds_before + pass_started.elapsed().as_secs_f64();
             let checkpoint = next.checkpoint(&context.run_id, name, &prepared.mapping.checksum);
-            // The hook holds a second handle on the rows: the last one, dropped here after the
-            // write, frees them on this task rather than on the store's writer thread.
-            let origins = Arc::new(ready.origins);
-            let hook = before_commit(
-                context,
-                name,
-                next.partition,
-                &shape,
-                next.batches,
-                ready.rejected,
-                Arc::clone(&origins),
-            );
+            let place = RejectPlace { mapping: name, partition: next.partition, batch: next.batches, shape: &shape };
             let write_started = Instant::now();
-            let report = context.target.loader().write(ready.encoded, &checkpoint, hook).await?;
+            let report =
+                write_settled(context, place, (ready.encoded, &checkpoint), ready.rejected, &ready.origins).await?;
             crate::fault::pass(crate::fault::Point::AfterCommit);
             let write_seconds = write_started.elapsed().as_secs_f64();
-            drop(origins);
             let written = report.written();
             next.written += written;
             next.rejected += report.outcomes.len() as u64 - written;

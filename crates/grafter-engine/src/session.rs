@@ -11,7 +11,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use grafter_plan::{Mapping, MappingKind, Plan};
-use grafter_source::{Source, SourceOptions};
+use grafter_source::Source;
 use grafter_target::{Access, GraphTarget, KeyIndex};
 
 use crate::EngineError;
@@ -40,13 +40,7 @@ pub(crate) fn select<'p>(plan: &'p Plan, only: &[String]) -> Result<Vec<&'p Mapp
 /// Opens the plan's source.
 pub(crate) async fn open_source(plan: &Plan) -> Result<Arc<dyn Source>, EngineError> {
     let base = plan.config_dir();
-    let mut options = SourceOptions::default();
-    options.csv.delimiter = u8::try_from(plan.csv.delimiter).unwrap_or(b',');
-    options.csv.null = Some(plan.csv.null.clone());
-    options.csv.has_header = plan.csv.header;
-    options.csv.trim = plan.csv.trim;
-    options.types = plan.types;
-    Ok(Arc::from(grafter_source::open(&plan.source_url, base, &options).await?))
+    Ok(Arc::from(grafter_source::open(&plan.source_url, base, &plan.source_options).await?))
 }
 
 /// Opens the plan's target.

@@ -13,6 +13,7 @@ mod catalog;
 mod cursor;
 mod digest;
 mod fingerprint;
+pub mod identity;
 mod key;
 mod names;
 mod redact;

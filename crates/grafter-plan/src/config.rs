@@ -100,44 +100,12 @@ impl Default for ChangeLogConfig {
 pub struct SourceConfig {
     /// `sqlite:PATH`, `csv:DIR` or `ndjson:DIR`; relative paths are from the config's directory.
     pub url: String,
-    /// Options for `csv:` sources.
+    /// Options for `csv:` sources, typed by the CSV connector itself.
     #[serde(default)]
-    pub csv: CsvConfig,
+    pub csv: grafter_source::csv::CsvOptions,
     /// How values without an exact graph counterpart are converted.
     #[serde(default)]
     pub types: grafter_model::TypePolicy,
-}
-
-/// `[source.csv]`: how CSV files are read.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct CsvConfig {
-    /// Field separator, one ASCII character.
-    #[serde(default = "default_delimiter")]
-    pub delimiter: char,
-    /// The field text that means NULL (by default the empty field).
-    #[serde(default)]
-    pub null: String,
-    /// Whether the first line names the columns. Without a header, columns are `column_1`, ….
-    #[serde(default = "default_true")]
-    pub header: bool,
-    /// Strip spaces around fields.
-    #[serde(default)]
-    pub trim: bool,
-}
-
-impl Default for CsvConfig {
-    fn default() -> Self {
-        CsvConfig { delimiter: ',', null: String::new(), header: true, trim: false }
-    }
-}
-
-fn default_delimiter() -> char {
-    ','
-}
-
-fn default_true() -> bool {
-    true
 }
 
 /// `[target]`

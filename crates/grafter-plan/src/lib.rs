@@ -24,8 +24,7 @@ pub mod transform;
 pub use bind::{BoundMapping, BoundProperty, bind};
 pub use checks::{Check, CheckConfig, Expect, Expectation};
 pub use config::{
-    ChangeLogConfig, Config, ConfigError, CsvConfig, Endpoint, NodeMapping, NullReference, OneOrMany,
-    RelationshipMapping,
+    ChangeLogConfig, Config, ConfigError, Endpoint, NodeMapping, NullReference, OneOrMany, RelationshipMapping,
 };
 pub use locate::Location;
 pub use plan::{

@@ -205,10 +205,9 @@ pub struct Plan {
     pub run: RunSettings,
     /// Mappings in load order.
     pub mappings: Vec<Mapping>,
-    /// CSV options, passed through to the source.
-    pub csv: crate::config::CsvConfig,
-    /// Type conversion policy, passed through to the source.
-    pub types: grafter_model::TypePolicy,
+    /// What the source connectors are told besides the URL (`[source.csv]`, `[source.types]`),
+    /// typed by the connectors themselves.
+    pub source_options: grafter_source::SourceOptions,
     /// SHA-256 (hex) of the config file's text, for the audit trail.
     pub config_checksum: String,
     /// Custom checks for `grafter verify`, in file order.
@@ -369,8 +368,10 @@ impl Builder<'_> {
                 keep_snapshots: run.keep_snapshots.unwrap_or(DEFAULT_KEEP_SNAPSHOTS),
             },
             mappings,
-            csv: self.config.source.csv.clone(),
-            types: self.config.source.types,
+            source_options: grafter_source::SourceOptions {
+                csv: self.config.source.csv.clone(),
+                types: self.config.source.types,
+            },
             config_checksum: {
                 use sha2::Digest as _;
                 sha2::Sha256::digest(self.text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()

@@ -47,7 +47,7 @@ impl Location {
 }
 
 /// Options of the connectors that have any, from the config's `[source]` section.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SourceOptions {
     /// How CSV files are read.
     #[cfg(feature = "csv")]

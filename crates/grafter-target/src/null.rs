@@ -4,15 +4,27 @@
 //! Nothing survives the process, so resume and rollback have nothing to work with, and
 //! reading back finds an empty graph (it says so: [`GraphTarget::keeps_graph`]).
 
+use std::path::Path;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use futures::future::BoxFuture;
 use grafter_model::{Fingerprint, FingerprintBuilder, LockHolder, RunRecord, Value};
 
+use crate::encoded::Form;
+use crate::store::Store;
+use crate::Access;
 use crate::{
-    BeforeCommit, Checkpoint, Encoded, EndpointSpec, GraphLoader, GraphReader, GraphTarget, KeyIndex, LeaseLock,
-    QueryResult, RecordBatch, RowOutcome, RowStream, RunLedger, RunRecords, TargetError, WriteReport,
+    Checkpoint, Encoded, EndpointSpec, GraphLoader, GraphReader, GraphTarget, KeyIndex, LeaseLock, QueryResult,
+    RecordBatch, RowOutcome, RowStream, RunLedger, RunRecords, TargetError, WriteGate, WriteReport,
 };
+
+/// The null target in the table of stores: `null:`.
+pub(crate) const STORE: Store = Store { schemes: &["null"], check: |_, _| Ok(()), open: open_url };
+
+fn open_url<'a>(_: &'a str, _: &'a Path, _: Access) -> BoxFuture<'a, Result<Box<dyn GraphTarget>, TargetError>> {
+    Box::pin(async { Ok(Box::new(NullTarget::default()) as Box<dyn GraphTarget>) })
+}
 
 /// A target that discards records.
 #[derive(Default)]
@@ -83,17 +95,17 @@ impl GraphLoader for NullTarget {
     }
 
     fn encode(&self, batch: RecordBatch) -> Result<Encoded, TargetError> {
-        Ok(Encoded::new(batch.len(), batch.len()))
+        Ok(Encoded::new(batch.len(), Form::Null))
     }
 
     async fn write(
         &self,
         encoded: Encoded,
         checkpoint: &Checkpoint,
-        mut before_commit: BeforeCommit,
+        mut gate: WriteGate,
     ) -> Result<WriteReport, TargetError> {
         let report = WriteReport { outcomes: vec![RowOutcome::Created; encoded.records()], checkpoint_seconds: 0.0 };
-        before_commit(&report).map_err(|message| TargetError::Write { target: self.describe(), message })?;
+        gate.settle(&report).await.map_err(|message| TargetError::Write { target: self.describe(), message })?;
         self.keep(checkpoint.with_outcomes(&report));
         Ok(report)
     }

@@ -1,8 +1,7 @@
 //! What the engine hands a target and what it gets back: [`RecordBatch`]es of node and
-//! relationship records, the opaque [`Encoded`] form, [`WriteReport`]s, [`Checkpoint`]s and
+//! relationship records, [`WriteReport`]s, [`Checkpoint`]s and
 //! [`QueryResult`]s.
 
-use std::any::Any;
 use std::sync::Arc;
 
 use grafter_model::{Cursor, KeyRange, Value};
@@ -103,36 +102,6 @@ impl RecordBatch {
     /// Whether there are no records.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-}
-
-/// A batch in a target's own form, made by [`crate::GraphLoader::encode`] and consumed by
-/// [`crate::GraphLoader::write`] of the same target.
-pub struct Encoded {
-    records: usize,
-    inner: Box<dyn Any + Send>,
-}
-
-impl Encoded {
-    /// Wraps a target's encoded batch of `records` records.
-    pub fn new<T: Any + Send>(records: usize, inner: T) -> Encoded {
-        Encoded { records, inner: Box::new(inner) }
-    }
-
-    /// Number of records.
-    pub fn records(&self) -> usize {
-        self.records
-    }
-
-    /// Unwraps the target's own form; `None` if it was made by another kind of target.
-    pub fn downcast<T: Any>(self) -> Option<T> {
-        self.inner.downcast::<T>().ok().map(|b| *b)
-    }
-}
-
-impl std::fmt::Debug for Encoded {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Encoded({} records)", self.records)
     }
 }
 

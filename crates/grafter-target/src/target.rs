@@ -1,8 +1,9 @@
 //! The [`GraphTarget`] trait every store implements — a core of six methods — and its parts
 //! and abilities ([`GraphLoader`], [`GraphReader`], [`RunLedger`] = [`RunRecords`] + [`LeaseLock`],
 //! [`Snapshots`], [`ChangeSync`]), with what they are asked in: [`KeyIndex`], [`Access`], the
-//! [`RowStream`] of a read, the commit hooks of a load and a sync. A leaf of the crate's
-//! imports: it names the records, the census and the dialect, never a store.
+//! [`RowStream`] of a read, the gates a load and a sync settle through (`handover.rs`). Near
+//! a leaf of the crate's imports: it names the records, the census, the dialect and the
+//! gates, never a store.
 
 use std::path::Path;
 use std::pin::Pin;
@@ -13,11 +14,11 @@ use grafter_model::{Fingerprint, LockHolder, RunRecord, SyncState, Value};
 
 use crate::census::{Census, KnownProperties};
 use crate::dialect::{Ddl, Dialect};
+use crate::encoded::Encoded;
 use crate::error::TargetError;
+use crate::handover::{ChangeGate, WriteGate};
 use crate::read_only::writing_clause;
-use crate::records::{
-    ChangeReport, ChangeSet, Checkpoint, Encoded, EndpointSpec, QueryResult, RecordBatch, WriteReport,
-};
+use crate::records::{ChangeReport, ChangeSet, Checkpoint, EndpointSpec, QueryResult, RecordBatch, WriteReport};
 
 /// Whether a process with this id runs on this host (Linux: it has a /proc entry, and is
 /// not a zombie). Where that cannot be told, it is taken as alive, so a lock is never taken
@@ -46,18 +47,6 @@ pub struct KeyIndex {
 /// Rows read back from the graph, in batches: one value per requested column, NULL where
 /// a property is not set.
 pub type RowStream = Pin<Box<dyn Stream<Item = Result<Vec<Vec<Value>>, TargetError>> + Send>>;
-
-/// Called by a write after its outcomes are known and before it commits: the engine writes
-/// the batch's rejects there, so that rejects and data are durable together (a failure here
-/// rolls the batch back). A target may call it again before committing, with a report that
-/// rejects more records (a write tried one way that did not commit, then another): each call
-/// writes only the rejects not written by an earlier one.
-pub type BeforeCommit = Box<dyn FnMut(&WriteReport) -> Result<(), String> + Send>;
-
-/// Called by [`ChangeSync::apply_changes`] once every change's outcome is known and before
-/// the commit: the engine writes the rejects there and returns the sync state to store with
-/// the changes (its figures depend on the outcomes). An error rolls everything back.
-pub type ChangeCommit = Box<dyn FnOnce(&ChangeReport) -> Result<SyncState, String> + Send>;
 
 /// A graph store grafter loads into: a small core every store has, and optional abilities
 /// the engine asks for before it uses them (datafusion's `TableProvider` shape).
@@ -172,13 +161,17 @@ pub trait GraphLoader: Send + Sync {
 
     /// Writes an encoded batch and stores `checkpoint`, atomically: after a crash either
     /// both are there or neither. Rows the target cannot store are reported as rejected, with
-    /// the reason, and do not stop the batch. `before_commit` runs once the outcomes are
-    /// known, before the commit.
+    /// the reason, and do not stop the batch. Once the outcomes are known, and before
+    /// anything commits, the write shows them through `gate` ([`WriteGate::settle`]) and
+    /// waits: the engine makes the rejects durable, and an error there rolls the batch back.
+    /// It may settle again (a first try that wrote nothing, a lost connection); each reject
+    /// is written once. The engine calls this through `stage` (`handover.rs`), which hands
+    /// it the gate and drives it step by step.
     async fn write(
         &self,
         encoded: Encoded,
         checkpoint: &Checkpoint,
-        before_commit: BeforeCommit,
+        gate: WriteGate,
     ) -> Result<WriteReport, TargetError>;
 
     /// Whether the key indexes must exist before loading (servers, whose MERGE and MATCH
@@ -336,10 +329,12 @@ pub trait Snapshots: Send + Sync {
 /// Applying `grafter sync`'s changes, and the sync states kept with them.
 #[async_trait]
 pub trait ChangeSync: Send + Sync {
-    /// Applies one mapping's changes and stores the sync state `commit` returns,
-    /// atomically: after a crash either both are there or neither. Upserts leave exactly the
-    /// record's properties; a node delete takes its relationships along.
-    async fn apply_changes(&self, changes: ChangeSet, commit: ChangeCommit) -> Result<ChangeReport, TargetError>;
+    /// Applies one mapping's changes and stores the sync state the engine answers through
+    /// `gate` once the outcomes are settled ([`ChangeGate::settle`], once), atomically: after
+    /// a crash either both are there or neither. Upserts leave exactly the record's
+    /// properties; a node delete takes its relationships along. The engine calls this
+    /// through `stage_changes` (`handover.rs`).
+    async fn apply_changes(&self, changes: ChangeSet, gate: ChangeGate) -> Result<ChangeReport, TargetError>;
 
     /// The sync states stored, one per mapping that was synced or loaded with change tracking.
     async fn sync_states(&self) -> Result<Vec<SyncState>, TargetError>;

@@ -79,7 +79,7 @@ fn check_urls(plan: &Plan, file: &str, text: &str) -> Result<(), ConfigError> {
         }
         Err(other) => return Err(at_url("source", other.to_string(), None)),
     }
-    match grafter_target::parse_url(&plan.target_url, plan.config_dir()) {
+    match grafter_target::check_url(&plan.target_url, plan.config_dir()) {
         Ok(_) => Ok(()),
         Err(grafter_target::TargetError::BadUrl { url, reason, hint }) => {
             Err(at_url("target", format!("target URL {url:?}: {reason}"), Some(hint)))

@@ -180,3 +180,34 @@ columns = ["qty"]
         ORDERS.iter().map(|(order, sku, qty)| json!({"order_no": order, "sku": sku, "qty": qty})).collect();
     assert_eq!(lines.into_iter().map(Value::Object).collect::<Vec<_>>(), expected);
 }
+
+#[test]
+fn a_csv_delimiter_that_is_not_one_ascii_character_is_refused_naming_its_line() {
+    // It used to be accepted: `§` (U+00A7) was taken as the byte 0xA7, which splits its own
+    // UTF-8 encoding, and the run failed on "the header name is not valid UTF-8" (exit 3);
+    // a character above U+00FF silently became `,`.
+    let project = Project::new();
+    project.write("data/cities.csv", "id§name\n10§Oslo\n");
+    let config = r#"
+[source]
+url = "csv:data"
+
+[source.csv]
+delimiter = "§"
+
+[[nodes]]
+label = "City"
+table = "cities"
+key = "id"
+"#;
+    project.write("grafter.toml", config);
+    let line = common::line_of(config, "delimiter = ");
+    for command in ["plan", "run"] {
+        let output = project.grafter().arg(command).output().unwrap();
+        let (stdout, stderr) = common::output_text(&output);
+        assert_eq!(output.status.code(), Some(2), "grafter {command}:\nstdout: {stdout}\nstderr: {stderr}");
+        assert!(stderr.contains(&format!("grafter.toml:{line}")), "the line is named:\n{stderr}");
+        assert!(stderr.contains("one ASCII character"), "the rule is named:\n{stderr}");
+    }
+    assert!(!project.file("grafter.grafeo").exists(), "a config error must not create the graph store");
+}

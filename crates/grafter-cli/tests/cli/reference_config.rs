@@ -37,7 +37,10 @@ fn reference_config_values_round_trip() {
 
     assert_eq!(config.source.url, "sqlite:/srv/data/shop.sqlite", "${{DATA_DIR}} is interpolated");
     let csv = &config.source.csv;
-    assert_eq!((csv.delimiter, csv.null.as_str(), csv.header, csv.trim), (',', "", true, false));
+    assert_eq!(
+        (csv.delimiter, csv.quote, csv.null.as_deref(), csv.has_header, csv.trim),
+        (b',', b'"', Some(""), true, false)
+    );
     assert_eq!(config.target.url.as_deref(), Some("grafeo:shop.grafeo"));
     assert_eq!(config.run.batch_size, Some(10_000));
     assert_eq!(config.run.max_rejects, Some(1000));
@@ -132,7 +135,7 @@ fn reference_config_documented_defaults_hold_when_the_keys_are_omitted() {
     }
     let config = parse(&text);
     // "the field text that means NULL (default: the empty field)"
-    assert_eq!(config.source.csv.null, "");
+    assert_eq!(config.source.csv.null.as_deref(), Some(""));
     let plan = Plan::build(&config, Path::new("/project/shop.toml"), &text).unwrap();
     // "Default when omitted: grafeo:<config file name>.grafeo beside this file."
     // (relative, so resolved against the config's folder when opened, like a written URL)
@@ -184,11 +187,10 @@ fn reference_target_urls_in_comments_parse() {
         "{urls:?}"
     );
     for url in &urls {
-        let parsed = grafter_target::parse_url(url, Path::new("/project"))
+        grafter_target::check_url(url, Path::new("/project"))
             .unwrap_or_else(|e| panic!("the reference's {url} does not parse: {e}"));
-        if let grafter_target::TargetUrl::Bolt(bolt) = parsed
-            && url.contains("max_message_bytes")
-        {
+        if url.contains("max_message_bytes") {
+            let bolt = grafter_target::bolt::BoltUrl::parse(url).expect("checked above");
             assert_eq!(bolt.max_message_bytes, Some(2048), "{url}");
             assert_eq!(bolt.server.as_deref(), Some("falkordb"), "{url}");
             assert!(!bolt.connect.contains("max_message_bytes"), "grafter's settings stay out of the server's URL");

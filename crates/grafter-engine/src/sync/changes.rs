@@ -12,11 +12,13 @@
 //! `[sync] pending_timeout`.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use grafter_model::{KeyHash, PendingRow, SourceRow, SyncState, Value};
 use grafter_source::Source;
-use grafter_target::{Anchor, AnchorKey, ChangeCommit, ChangeOutcome, ChangeSet, GraphTarget, RecordBatch, RelRecord};
+use grafter_target::{
+    Anchor, AnchorKey, ChangeOutcome, ChangeReport, ChangeSet, GraphTarget, RecordBatch, RelRecord, Step,
+};
 
 use super::report::Counts;
 use super::tracked::{Removal, Tracked};
@@ -205,31 +207,33 @@ pub(crate) async fn apply(
         },
     };
 
-    let outcome = Arc::new(Mutex::new(None::<(SyncState, Counts)>));
-    let commit = next_state(
-        context,
-        tracked,
-        state.clone(),
-        Settle {
-            upserted,
-            removed,
-            rejected,
-            retried: incoming.retried,
-            positions: incoming.positions,
-            watermark: incoming.watermark,
-            newest: incoming.newest,
-            read: incoming.read,
-        },
-        Arc::clone(&outcome),
-    );
-    context.target.change_sync()?.apply_changes(change_set, commit).await?;
-    let (next, counts) = outcome
-        .lock()
-        .expect("outcome")
-        .take()
-        .ok_or_else(|| EngineError::Internal("the target committed a sync batch without its state".into()))?;
-    *state = next;
-    Ok(counts)
+    let settle = Settle {
+        upserted,
+        removed,
+        rejected,
+        retried: incoming.retried,
+        positions: incoming.positions,
+        watermark: incoming.watermark,
+        newest: incoming.newest,
+        read: incoming.read,
+    };
+    // The target settles the outcomes with its transaction open and waits; the state to
+    // store with the batch depends on them, and the rejects become durable before the commit.
+    let unsettled = || EngineError::Internal("the target applied a sync batch without settling its outcomes".into());
+    let Step::Settle(pending) = context.target.change_sync()?.stage_changes(change_set).await? else {
+        return Err(unsettled());
+    };
+    let (next, counts) = match next_state(context, tracked, state.clone(), settle, pending.report()) {
+        Ok(settled) => settled,
+        Err(reason) => return Err(pending.refuse(reason).await.into()),
+    };
+    match pending.commit(next.clone()).await? {
+        Step::Done(_) => {
+            *state = next;
+            Ok(counts)
+        }
+        Step::Settle(again) => Err(again.refuse("a sync batch is settled once".into()).await.into()),
+    }
 }
 
 /// The anchor key a relationship record fills.
@@ -241,7 +245,7 @@ fn anchor_key(anchor: Anchor, record: &RelRecord) -> AnchorKey {
     }
 }
 
-/// What the commit hook settles once the outcomes are known.
+/// What [`next_state`] settles once the outcomes are known.
 struct Settle {
     upserted: Vec<(Vec<Value>, Origin)>,
     removed: Vec<Vec<Value>>,
@@ -253,129 +257,122 @@ struct Settle {
     read: u64,
 }
 
-/// The hook the target calls before committing: counts the outcomes, moves rows into and
-/// out of the pending list, writes the rejects, and returns the state to store.
+/// Once the target has settled a batch's outcomes (`report`), before it commits: counts the
+/// outcomes, moves rows into and out of the pending list, makes the rejects durable, and
+/// returns the state to store with the batch.
 fn next_state(
     context: &BatchContext,
     tracked: &Tracked,
     mut state: SyncState,
     settle: Settle,
-    outcome: Arc<Mutex<Option<(SyncState, Counts)>>>,
-) -> ChangeCommit {
-    let sink = Arc::clone(&context.rejects);
+    report: &ChangeReport,
+) -> Result<(SyncState, Counts), String> {
+    let sink = &context.rejects;
     let timeout = chrono::Duration::from_std(context.pending_timeout).unwrap_or(chrono::Duration::minutes(5));
     let columns = Arc::new(RowShape { columns: tracked.columns.clone(), key: tracked.identity.clone() });
     let mapping = tracked.name().to_owned();
-    Box::new(move |report| {
-        let now = chrono::Utc::now();
-        let stamp = grafter_model::now();
-        let text = |identity: &[Value]| identity_text(identity);
-        let mut counts = Counts { read: settle.read, ..Counts::default() };
-        let mut lines: Vec<(Origin, String, Arc<RowShape>)> = Vec::new();
-        for (rejected, columns) in settle.rejected {
-            lines.push((rejected.origin, rejected.reason, columns));
-        }
-        // Pending rows: those this batch settles leave the list; those still waiting keep
-        // the time they started waiting (and their change's position, when this read has none).
-        let earlier: HashMap<String, PendingRow> =
-            state.pending.iter().filter_map(|p| Some((text(&p.key_values().ok()?), p.clone()))).collect();
-        let given_up: HashMap<String, Vec<Value>> = state
-            .given_up
-            .iter()
-            .filter_map(|p| Some((text(&p.key_values().ok()?), p.position_values().unwrap_or_default())))
-            .collect();
-        let mut settled: HashSet<String> = settle.retried.iter().map(|id| text(id)).collect();
-        settled.extend(settle.removed.iter().map(|id| text(id)));
-        settled.extend(settle.upserted.iter().map(|(id, _)| text(id)));
-        let mut waiting: Vec<PendingRow> = Vec::new();
-        for (outcome, (identity, origin)) in report.upserts.iter().zip(settle.upserted) {
-            match outcome {
-                ChangeOutcome::Created => counts.created += 1,
-                ChangeOutcome::Updated => counts.updated += 1,
-                ChangeOutcome::Unchanged | ChangeOutcome::Absent => counts.unchanged += 1,
-                ChangeOutcome::Deleted => counts.deleted += 1,
-                ChangeOutcome::Rejected(reason) => lines.push((origin, reason.clone(), Arc::clone(&columns))),
-                ChangeOutcome::Missing(reason) => {
-                    let key = text(&identity);
-                    let position = settle
-                        .positions
-                        .get(&key)
-                        .cloned()
-                        .or_else(|| earlier.get(&key).and_then(PendingRow::position_values));
-                    // The same change, read again after it was rejected for waiting too long.
-                    let already_rejected = given_up.get(&key).is_some_and(|rejected_at| match &position {
-                        Some(position) => !newer(position, rejected_at),
-                        None => true,
-                    });
-                    if already_rejected {
-                        counts.unchanged += 1;
-                        continue;
-                    }
-                    let first = earlier.get(&key).map_or_else(|| stamp.clone(), |p| p.since.clone());
-                    let waited_out = chrono::DateTime::parse_from_rfc3339(&first)
-                        .is_ok_and(|t| now.signed_duration_since(t) > timeout);
-                    if waited_out || state.pending.len() + waiting.len() >= MAX_PENDING {
-                        let why = if waited_out {
-                            format!("{reason} (waited since {first})")
-                        } else {
-                            format!("{reason} ({MAX_PENDING} rows already wait)")
-                        };
-                        lines.push((origin, why, Arc::clone(&columns)));
-                        state.given_up.retain(|p| p.key_values().map(|k| text(&k) != key).unwrap_or(false));
-                        state.given_up.push(PendingRow::new(
-                            &identity,
-                            stamp.clone(),
-                            reason.clone(),
-                            position.as_deref(),
-                        ));
+    let now = chrono::Utc::now();
+    let stamp = grafter_model::now();
+    let text = |identity: &[Value]| identity_text(identity);
+    let mut counts = Counts { read: settle.read, ..Counts::default() };
+    let mut lines: Vec<(Origin, String, Arc<RowShape>)> = Vec::new();
+    for (rejected, columns) in settle.rejected {
+        lines.push((rejected.origin, rejected.reason, columns));
+    }
+    // Pending rows: those this batch settles leave the list; those still waiting keep
+    // the time they started waiting (and their change's position, when this read has none).
+    let earlier: HashMap<String, PendingRow> =
+        state.pending.iter().filter_map(|p| Some((text(&p.key_values().ok()?), p.clone()))).collect();
+    let given_up: HashMap<String, Vec<Value>> = state
+        .given_up
+        .iter()
+        .filter_map(|p| Some((text(&p.key_values().ok()?), p.position_values().unwrap_or_default())))
+        .collect();
+    let mut settled: HashSet<String> = settle.retried.iter().map(|id| text(id)).collect();
+    settled.extend(settle.removed.iter().map(|id| text(id)));
+    settled.extend(settle.upserted.iter().map(|(id, _)| text(id)));
+    let mut waiting: Vec<PendingRow> = Vec::new();
+    for (outcome, (identity, origin)) in report.upserts.iter().zip(settle.upserted) {
+        match outcome {
+            ChangeOutcome::Created => counts.created += 1,
+            ChangeOutcome::Updated => counts.updated += 1,
+            ChangeOutcome::Unchanged | ChangeOutcome::Absent => counts.unchanged += 1,
+            ChangeOutcome::Deleted => counts.deleted += 1,
+            ChangeOutcome::Rejected(reason) => lines.push((origin, reason.clone(), Arc::clone(&columns))),
+            ChangeOutcome::Missing(reason) => {
+                let key = text(&identity);
+                let position = settle
+                    .positions
+                    .get(&key)
+                    .cloned()
+                    .or_else(|| earlier.get(&key).and_then(PendingRow::position_values));
+                // The same change, read again after it was rejected for waiting too long.
+                let already_rejected = given_up.get(&key).is_some_and(|rejected_at| match &position {
+                    Some(position) => !newer(position, rejected_at),
+                    None => true,
+                });
+                if already_rejected {
+                    counts.unchanged += 1;
+                    continue;
+                }
+                let first = earlier.get(&key).map_or_else(|| stamp.clone(), |p| p.since.clone());
+                let waited_out =
+                    chrono::DateTime::parse_from_rfc3339(&first).is_ok_and(|t| now.signed_duration_since(t) > timeout);
+                if waited_out || state.pending.len() + waiting.len() >= MAX_PENDING {
+                    let why = if waited_out {
+                        format!("{reason} (waited since {first})")
                     } else {
-                        waiting.push(PendingRow::new(&identity, first, reason.clone(), position.as_deref()));
-                    }
+                        format!("{reason} ({MAX_PENDING} rows already wait)")
+                    };
+                    lines.push((origin, why, Arc::clone(&columns)));
+                    state.given_up.retain(|p| p.key_values().map(|k| text(&k) != key).unwrap_or(false));
+                    state.given_up.push(PendingRow::new(&identity, stamp.clone(), reason.clone(), position.as_deref()));
+                } else {
+                    waiting.push(PendingRow::new(&identity, first, reason.clone(), position.as_deref()));
                 }
             }
         }
-        for outcome in &report.deletes {
-            match outcome {
-                ChangeOutcome::Deleted => counts.deleted += 1,
-                ChangeOutcome::Rejected(reason) => {
-                    return Err(format!("the target refused a removal: {reason}"));
-                }
-                _ => counts.unchanged += 1,
+    }
+    for outcome in &report.deletes {
+        match outcome {
+            ChangeOutcome::Deleted => counts.deleted += 1,
+            ChangeOutcome::Rejected(reason) => {
+                return Err(format!("the target refused a removal: {reason}"));
             }
+            _ => counts.unchanged += 1,
         }
-        counts.rejected = lines.len() as u64;
-        state.pending.retain(|p| p.key_values().map(|k| !settled.contains(&text(&k))).unwrap_or(false));
-        state.pending.extend(waiting);
-        counts.waiting = state.pending.len() as u64;
-        state.created += counts.created;
-        state.updated += counts.updated;
-        state.deleted += counts.deleted;
-        state.unchanged += counts.unchanged;
-        state.rejected += counts.rejected;
-        state.batches += 1;
-        if let Some(watermark) = settle.watermark {
-            state.watermark = grafter_model::Cursor::Key(watermark).encode();
-        }
-        if let Some(newest) = settle.newest {
-            state.newest_change = Some(newest.to_string());
-        }
-        state.updated_at = stamp;
-        let reject_lines: Vec<RejectLine<'_>> = lines
-            .iter()
-            .map(|(origin, reason, shape)| RejectLine {
-                mapping: &mapping,
-                partition: 0,
-                batch: state.batches,
-                shape,
-                origin,
-                reason,
-            })
-            .collect();
-        sink.write_batch(&reject_lines).map_err(|e| e.to_string())?;
-        crate::fault::pass(crate::fault::Point::BeforeCommit);
-        *outcome.lock().expect("outcome") = Some((state.clone(), counts));
-        Ok(state)
-    })
+    }
+    counts.rejected = lines.len() as u64;
+    state.pending.retain(|p| p.key_values().map(|k| !settled.contains(&text(&k))).unwrap_or(false));
+    state.pending.extend(waiting);
+    counts.waiting = state.pending.len() as u64;
+    state.created += counts.created;
+    state.updated += counts.updated;
+    state.deleted += counts.deleted;
+    state.unchanged += counts.unchanged;
+    state.rejected += counts.rejected;
+    state.batches += 1;
+    if let Some(watermark) = settle.watermark {
+        state.watermark = grafter_model::Cursor::Key(watermark).encode();
+    }
+    if let Some(newest) = settle.newest {
+        state.newest_change = Some(newest.to_string());
+    }
+    state.updated_at = stamp;
+    let reject_lines: Vec<RejectLine<'_>> = lines
+        .iter()
+        .map(|(origin, reason, shape)| RejectLine {
+            mapping: &mapping,
+            partition: 0,
+            batch: state.batches,
+            shape,
+            origin,
+            reason,
+        })
+        .collect();
+    sink.write_batch(&reject_lines).map_err(|e| e.to_string())?;
+    crate::fault::pass(crate::fault::Point::BeforeCommit);
+    Ok((state, counts))
 }
 
 /// Whether position `a` lies after `b`: compared value by value (cursor or log time first),

@@ -24,6 +24,7 @@
 //! properly is cut after the line where the unclosed quote opened. The rejected record's
 //! cursor points at the restart, so a resumed scan starts exactly where this one went on.
 
+mod options;
 mod records;
 
 use std::path::Path;
@@ -31,36 +32,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use grafter_model::{Column, SourceRow, Value};
+pub use options::CsvOptions;
 use records::Records;
 
 use crate::blocking::spawn_reader;
 use crate::files::{Batcher, Resume, TableDir, data_error, resolve_columns, resume_point, run_blocking};
 use crate::{BatchStream, Read, ScanRequest, Source, SourceError};
-
-/// How the CSV files of a directory are written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CsvOptions {
-    /// The byte separating fields (default `,`).
-    pub delimiter: u8,
-    /// The byte quoting fields that contain delimiters, quotes or line breaks (default `"`).
-    /// A quote inside a quoted field is written twice.
-    pub quote: u8,
-    /// The field text that means NULL, compared after trimming; `None`: no text is NULL.
-    /// Default `Some("")`: an empty field is NULL. A quoted empty field (`""`) is empty too,
-    /// so it is NULL under the default as well.
-    pub null: Option<String>,
-    /// Whether to strip ASCII whitespace around every field and header name (default false).
-    pub trim: bool,
-    /// Whether the first record names the columns (default true). Without a header the
-    /// columns are called `column_1`, `column_2`, … and the first record is data.
-    pub has_header: bool,
-}
-
-impl Default for CsvOptions {
-    fn default() -> Self {
-        CsvOptions { delimiter: b',', quote: b'"', null: Some(String::new()), trim: false, has_header: true }
-    }
-}
 
 impl CsvOptions {
     /// `field` with the whitespace around it removed when [`CsvOptions::trim`] asks for it.

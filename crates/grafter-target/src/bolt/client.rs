@@ -21,7 +21,8 @@ use super::server::{FALKORDB_TEXT_LIMIT, Server};
 use crate::cypher::queries::PessimisticNames;
 use crate::cypher::retry::Backoff;
 use crate::cypher::{CypherRunner, Params};
-use crate::{BoltUrl, TargetError};
+use super::url::BoltUrl;
+use crate::TargetError;
 
 /// How long TCP connect, the handshake and authentication may take. Short, because
 /// FalkorDB 4.16 leaves the handshake after another client's GOODBYE unanswered: the next

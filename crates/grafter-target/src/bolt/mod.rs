@@ -14,6 +14,7 @@
 //! FalkorDB's Bolt port), and snapshots kept beside the graph ([`snapshot`]).
 
 mod client;
+pub(crate) mod encoded;
 mod owned;
 mod params;
 mod relationship_keys;
@@ -21,27 +22,52 @@ mod server;
 mod snapshot;
 mod statements;
 mod sync;
+pub mod url;
 mod write;
 
+use std::path::Path;
+
 use async_trait::async_trait;
+use futures::future::BoxFuture;
 use grafter_model::{Fingerprint, LockHolder, SyncState, Value};
 
 use self::client::Client;
 use self::owned::Ownership;
 use self::relationship_keys::RelationshipKeys;
 use self::server::{FALKORDB_TEXT_LIMIT, Server};
+pub use self::url::{BoltUrl, MIN_MESSAGE_BYTES};
 use crate::cypher::server::CypherServer;
-use crate::cypher::{CypherRunner, batch, bookkeeping};
+use crate::cypher::{CypherRunner, bookkeeping};
+use crate::store::Store;
 use crate::{
-    Access, BeforeCommit, BoltUrl, ChangeCommit, ChangeReport, ChangeSet, ChangeSync, Checkpoint, Ddl, Dialect,
-    Encoded, GraphLoader, GraphReader, GraphTarget, KeyIndex, LeaseLock, QueryResult, RecordBatch, RunLedger,
-    Snapshots, TargetError, WriteReport,
+    Access, ChangeGate, ChangeReport, ChangeSet, ChangeSync, Checkpoint, Ddl, Dialect, Encoded, GraphLoader,
+    GraphReader, GraphTarget, KeyIndex, LeaseLock, QueryResult, RecordBatch, RunLedger, Snapshots, TargetError,
+    WriteGate, WriteReport,
 };
 
 /// How long a run on ArcadeDB waits after taking the lock before reading it back (see
 /// `acquire_lock`): far longer than the 0.3 ms seen between two racing `MERGE`s, far shorter
 /// than anything a user notices.
 const ARCADEDB_LOCK_SETTLE: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Bolt servers in the table of stores: `bolt://` and `neo4j://`, with `+s` / `+ssc` for TLS
+/// (`url.rs`).
+pub(crate) const STORE: Store = Store {
+    schemes: &["bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc"],
+    check: check_url,
+    open: open_url,
+};
+
+fn check_url(url: &str, _: &Path) -> Result<(), TargetError> {
+    BoltUrl::parse(url).map(|_| ())
+}
+
+fn open_url<'a>(url: &'a str, _: &'a Path, access: Access) -> BoxFuture<'a, Result<Box<dyn GraphTarget>, TargetError>> {
+    Box::pin(async move {
+        let target: Box<dyn GraphTarget> = Box::new(BoltTarget::open(&BoltUrl::parse(url)?, access).await?);
+        Ok(target)
+    })
+}
 
 /// A graph on a Bolt server.
 pub struct BoltTarget {
@@ -224,7 +250,7 @@ impl GraphLoader for BoltTarget {
         &self,
         encoded: Encoded,
         checkpoint: &Checkpoint,
-        before_commit: BeforeCommit,
+        gate: WriteGate,
     ) -> Result<WriteReport, TargetError> {
         write::write(
             &self.client,
@@ -232,7 +258,7 @@ impl GraphLoader for BoltTarget {
             &checkpoint.run_id,
             encoded,
             checkpoint,
-            before_commit,
+            gate,
         )
         .await
     }
@@ -241,7 +267,7 @@ impl GraphLoader for BoltTarget {
         // Each pass of the unmarking scans the graph: only a run that may have marked
         // something pays for it.
         if self.ownership.marked().await {
-            let unmarked = batch::unmark(self.client.as_ref(), run_id, 100_000).await?;
+            let unmarked = bookkeeping::unmark(self.client.as_ref(), run_id, 100_000).await?;
             tracing::debug!("{}: {unmarked} elements unmarked", self.describe());
         }
         let prefix = [("prefix".to_owned(), Value::String(format!("{run_id}/")))];
@@ -357,8 +383,8 @@ impl Snapshots for BoltTarget {
 
 #[async_trait]
 impl ChangeSync for BoltTarget {
-    async fn apply_changes(&self, changes: ChangeSet, commit: ChangeCommit) -> Result<ChangeReport, TargetError> {
-        sync::apply(&self.client, changes, commit).await
+    async fn apply_changes(&self, changes: ChangeSet, gate: ChangeGate) -> Result<ChangeReport, TargetError> {
+        sync::apply(&self.client, changes, gate).await
     }
 
     async fn sync_states(&self) -> Result<Vec<SyncState>, TargetError> {

@@ -2,15 +2,15 @@
 //! on servers whose transactions are real (Neo4j, Memgraph, ArcadeDB).
 //!
 //! Everything happens in one explicit transaction (BEGIN … COMMIT): the reads that settle
-//! every change's outcome, the engine's `commit` hook (which writes the rejects and returns
-//! the state to store), each part of the write (removals, updates in place, creations:
+//! every change's outcome, then the outcomes settled with the engine (`handover.rs`: it
+//! writes the rejects and answers with the state to store), each part of the write (removals, updates in place, creations:
 //! [`crate::cypher::sync`]'s statements, shared with the FalkorDB target, each cut to the
 //! byte cap), and last the state, behind the lock's fencing check: if the lock was taken
 //! over or broken since this process took it, the server refuses that statement and the
 //! whole transaction is undone ([`crate::TargetError::LockLost`]).
 //!
-//! If the connection fails (or the server reports a transient error) before the hook ran,
-//! the batch starts again; after it, the stored state's batch count says whether the
+//! If the connection fails (or the server reports a transient error) before the outcomes were
+//! settled, the batch starts again; after that, the stored state's batch count says whether the
 //! transaction committed (the failure may have come during COMMIT), and if it did not, the
 //! settled write is sent again in a new transaction — the lock keeps anyone else from
 //! changing what was read meanwhile.
@@ -31,7 +31,7 @@ use crate::cypher::CypherRunner;
 use crate::cypher::bookkeeping::{fenced, refused_by_fence};
 use crate::cypher::retry::{RETRY_WAITS_MS, jitter};
 use crate::cypher::sync::{ChangeReader, Part, settle, state_clause, state_params, stored_batches};
-use crate::{ChangeCommit, ChangeReport, ChangeSet, TargetError};
+use crate::{ChangeGate, ChangeReport, ChangeSet, TargetError};
 
 /// Why sync is refused on `server`, if it is.
 pub(crate) fn refusal(server: Server) -> Option<String> {
@@ -59,15 +59,14 @@ enum Failure {
 pub(crate) async fn apply(
     client: &Client,
     changes: ChangeSet,
-    commit: ChangeCommit,
+    mut gate: ChangeGate,
 ) -> Result<ChangeReport, TargetError> {
-    let mut commit = Some(commit);
     let mut settled: Option<Settled> = None;
     let mut waits = RETRY_WAITS_MS.iter();
     loop {
         let result = match client.acquire().await {
             Ok(mut conn) => {
-                let result = in_transaction(client, &mut conn, &changes, &mut commit, &mut settled).await;
+                let result = in_transaction(client, &mut conn, &changes, &mut gate, &mut settled).await;
                 let lost = match &result {
                     Err(Failure::Lost(error)) => Some(error),
                     _ => None,
@@ -105,7 +104,7 @@ async fn in_transaction(
     client: &Client,
     conn: &mut Connection,
     changes: &ChangeSet,
-    commit: &mut Option<ChangeCommit>,
+    gate: &mut ChangeGate,
     settled: &mut Option<Settled>,
 ) -> Result<ChangeReport, Failure> {
     let mut tx = conn.begin_with(client.tx_extra()).await.map_err(Failure::Lost)?;
@@ -117,8 +116,10 @@ async fn in_transaction(
             Ok(done) => done,
             Err(error) => return Err(reader.lost.map_or(Failure::Final(error), Failure::Lost)),
         };
-        let commit = commit.take().expect("the hook runs once: once it has run the batch stays settled");
-        let state = commit(&report)
+        // Settled once: a retry after a lost connection sends what was settled again.
+        let state = gate
+            .settle(&report)
+            .await
             .map_err(|message| Failure::Final(TargetError::Write { target: client.target().to_owned(), message }))?;
         *settled = Some(Settled { report, parts, state });
     }

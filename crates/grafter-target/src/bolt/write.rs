@@ -2,7 +2,7 @@
 //!
 //! Every record's outcome is settled first: a lookup finds end nodes that are missing, keys
 //! this run already wrote and elements from before the run (statements from
-//! [`crate::cypher::queries`]); then `before_commit` makes the rejects durable; then the
+//! [`crate::cypher::queries`]); then the engine makes the rejects durable (`handover.rs`); then the
 //! records go to the graph with the checkpoint. On a first load the lookup is skipped where
 //! nothing can need it: a relationship batch is first tried as one statement that writes
 //! only if every end is there and no relationship of it exists ([`optimistic`]: Neo4j,
@@ -30,6 +30,7 @@ use grafter_bolt::{BoltError, BoltMap, BoltValue, Connection, Transaction};
 use grafter_model::Value;
 
 use super::client::{Client, retryable};
+use super::encoded::{BoltBatch, Row};
 use super::owned::Ownership;
 use super::params::{self, exact_column, from_bolt};
 use super::relationship_keys::RelationshipKeys;
@@ -42,22 +43,11 @@ use crate::cypher::queries::{
     relationship_lookup, relationship_writes,
 };
 use crate::cypher::retry::{RETRY_WAITS_MS, jitter};
-use crate::{BeforeCommit, Checkpoint, Encoded, RecordBatch, RowOutcome, TargetError, WriteReport};
+use crate::encoded::{Encoded, Form};
+use crate::{Checkpoint, RecordBatch, RowOutcome, TargetError, WriteGate, WriteReport};
 
 /// Label of the nodes a FalkorDB batch is staged in.
 pub(crate) const STAGE_LABEL: &str = "_GrafterStage";
-
-/// A row as a parameter, with the positions of its doubles sent as `[m, e]`.
-type Row = (BoltValue, Vec<usize>);
-
-/// A batch ready to send.
-pub(crate) struct BoltBatch {
-    prepared: PreparedBatch,
-    /// `[i, key…]` per record in `prepared.positions`.
-    lookup: Vec<Row>,
-    /// `[i, key…, property…]` per record in `prepared.positions`.
-    rows: Vec<Row>,
-}
 
 /// Converts a batch for [`write`] (on a worker thread, beside the writer).
 pub(crate) fn encode(server: Server, batch: RecordBatch) -> Encoded {
@@ -77,7 +67,7 @@ pub(crate) fn encode(server: Server, batch: RecordBatch) -> Encoded {
             Err(reason) => encoded.prepared.outcomes[i] = Some(RowOutcome::Rejected(reason)),
         }
     }
-    Encoded::new(records, encoded)
+    Encoded::new(records, Form::Bolt(encoded))
 }
 
 /// The lookup of a batch; `owned`: the run owns what it finds (see [`super::owned`]);
@@ -295,12 +285,11 @@ pub(crate) async fn write(
     run_id: &str,
     encoded: Encoded,
     checkpoint: &Checkpoint,
-    mut before_commit: BeforeCommit,
+    mut gate: WriteGate,
 ) -> Result<WriteReport, TargetError> {
-    let mut batch = encoded.downcast::<BoltBatch>().ok_or_else(|| TargetError::Write {
-        target: client_target(client),
-        message: "the batch was encoded by another kind of target".into(),
-    })?;
+    let Form::Bolt(mut batch) = encoded.form else {
+        return Err(TargetError::Write { target: client_target(client), message: Encoded::MISMATCH.into() });
+    };
     batch.reject_oversized(client, run_id, checkpoint)?;
     // Asked before the batch's turn: the question may need a statement of its own.
     let owned = ownership.owns(client, run_id, &batch.prepared.shape).await?;
@@ -313,10 +302,10 @@ pub(crate) async fn write(
             let _turn = client.batch_turn(matches!(batch.prepared.shape, Shape::Relationships(_))).await;
             let mut conn = client.acquire().await.map_err(lost(None))?;
             let result = if client.server().has_transactions() {
-                in_transaction(&job, &mut conn, &mut batch, &mut before_commit).await
+                in_transaction(&job, &mut conn, &mut batch, &mut gate).await
             } else {
                 let mut session = Session::Auto(&mut conn);
-                write_batch(&job, &mut session, &mut batch, &mut before_commit).await
+                write_batch(&job, &mut session, &mut batch, &mut gate).await
             };
             let error = match &result {
                 Err(Failure::Lost { error, .. }) => Some(error.as_ref()),
@@ -369,23 +358,23 @@ async fn in_transaction(
     job: &Job<'_>,
     conn: &mut Connection,
     batch: &mut BoltBatch,
-    before_commit: &mut BeforeCommit,
+    gate: &mut WriteGate,
 ) -> Result<WriteReport, Failure> {
     let tx = conn.begin_with(job.client.tx_extra()).await.map_err(lost(None))?;
     let mut session = Session::Tx(tx);
-    let report = write_batch(job, &mut session, batch, before_commit).await?;
+    let report = write_batch(job, &mut session, batch, gate).await?;
     if let Session::Tx(tx) = session {
         tx.commit().await.map_err(lost(Some(&report)))?;
     }
     Ok(report)
 }
 
-/// Lookup, `before_commit`, then the write and the checkpoint (see the module docs).
+/// Lookup, the outcomes settled with the engine, then the write and the checkpoint (see the module docs).
 async fn write_batch(
     job: &Job<'_>,
     session: &mut Session<'_>,
     batch: &mut BoltBatch,
-    before_commit: &mut BeforeCommit,
+    gate: &mut WriteGate,
 ) -> Result<WriteReport, Failure> {
     let Job { client, run_id, owned, .. } = *job;
     let parameters = |params: &[(String, Value)]| client.parameters(params).map_err(Failure::Final);
@@ -396,10 +385,10 @@ async fn write_batch(
     let shape = batch.prepared.shape.clone();
 
     // 0. A first load: one statement, if it can write the batch as it is.
-    if let Some(report) = create_only(job, session, batch, before_commit).await? {
+    if let Some(report) = create_only(job, session, batch, gate).await? {
         return Ok(report);
     }
-    if let Some(report) = optimistic(job, session, batch, before_commit).await? {
+    if let Some(report) = optimistic(job, session, batch, gate).await? {
         return Ok(report);
     }
 
@@ -419,7 +408,7 @@ async fn write_batch(
         existing = batch.prepared.decide(found);
     }
     let report = batch.prepared.report();
-    before_commit(&report).map_err(|message| for_good(client, message))?;
+    gate.settle(&report).await.map_err(|message| for_good(client, message))?;
 
     // 2. The records and the checkpoint.
     let stored = job.checkpoint.with_outcomes(&report);
@@ -474,7 +463,7 @@ async fn optimistic(
     job: &Job<'_>,
     session: &mut Session<'_>,
     batch: &BoltBatch,
-    before_commit: &mut BeforeCommit,
+    gate: &mut WriteGate,
 ) -> Result<Option<WriteReport>, Failure> {
     let client = job.client;
     let Shape::Relationships(spec) = &batch.prepared.shape else { return Ok(None) };
@@ -491,7 +480,7 @@ async fn optimistic(
         return Ok(None);
     }
     let statement = statements.remove(0);
-    before_commit(&report).map_err(|message| for_good(client, message))?;
+    gate.settle(&report).await.map_err(|message| for_good(client, message))?;
     let mut params = fixed;
     params.insert("rows".into(), BoltValue::List(statement.rows));
     let written = session.run(client, &statement.query, params).await.map_err(lost(Some(&report)))?;
@@ -518,7 +507,7 @@ async fn create_only(
     job: &Job<'_>,
     session: &mut Session<'_>,
     batch: &BoltBatch,
-    before_commit: &mut BeforeCommit,
+    gate: &mut WriteGate,
 ) -> Result<Option<WriteReport>, Failure> {
     let client = job.client;
     let Shape::Nodes(spec) = &batch.prepared.shape else { return Ok(None) };
@@ -533,7 +522,7 @@ async fn create_only(
     }
     let (report, fixed, statements) =
         as_created(job, batch, Vec::new(), &|exact| node_writes(spec, UNWIND_ROWS, &exact_column(exact), true).1)?;
-    before_commit(&report).map_err(|message| for_good(client, message))?;
+    gate.settle(&report).await.map_err(|message| for_good(client, message))?;
     for statement in statements {
         let mut params = fixed.clone();
         params.insert("rows".into(), BoltValue::List(statement.rows));

@@ -11,10 +11,8 @@ use std::sync::Arc;
 use grafter_model::{KeyHash, Value, key_hash};
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::CypherRunner;
-use super::queries::unmark_statements;
 use crate::records::node_text;
-use crate::{NodeSpec, RecordBatch, RelSpec, RowOutcome, TargetError, WriteReport};
+use crate::{NodeSpec, RecordBatch, RelSpec, RowOutcome, WriteReport};
 
 /// The mapping a batch belongs to.
 #[derive(Clone)]
@@ -209,21 +207,4 @@ impl PreparedBatch {
             .filter(|&n| !matches!(report.outcomes[self.positions[n]], RowOutcome::Rejected(_)))
             .collect()
     }
-}
-
-/// Removes the run's marks from the elements it wrote, `step` at a time. Returns how many
-/// elements were unmarked.
-pub(crate) async fn unmark<R: CypherRunner + ?Sized>(runner: &R, run_id: &str, step: u64) -> Result<u64, TargetError> {
-    let mut total = 0;
-    for statement in unmark_statements(step) {
-        loop {
-            let rows = runner.write(&statement, &[("run".into(), Value::String(run_id.to_owned()))]).await?;
-            let n = super::first_count(&rows);
-            total += n;
-            if n == 0 {
-                break;
-            }
-        }
-    }
-    Ok(total)
 }

@@ -6,9 +6,9 @@
 //! cannot both win (FalkorDB runs a statement atomically and one at a time per graph; a
 //! Bolt server runs it in one transaction).
 
-use grafter_model::{LockHolder, RunRecord, Value};
+use grafter_model::{LockHolder, RunRecord, Value, quote_name};
 
-use super::{CHECKPOINT_LABEL, CypherRunner, LOCK_LABEL, RUN_LABEL};
+use super::{CHECKPOINT_LABEL, CypherRunner, LOCK_LABEL, RUN_LABEL, RUN_PROPERTY};
 use crate::process_alive;
 use crate::{Checkpoint, TargetError};
 
@@ -505,6 +505,31 @@ pub(crate) async fn break_lock<R: CypherRunner + ?Sized>(runner: &R) -> Result<O
         )
         .await?;
     holder_from(runner.target(), rows.iter().filter_map(|row| row.first()).find(|v| !v.is_null()))
+}
+
+/// The statements that remove the run marks from nodes and from relationships, `step`
+/// elements at a time; each returns how many it unmarked.
+pub(crate) fn unmark_statements(step: u64) -> [String; 2] {
+    let run = quote_name(RUN_PROPERTY);
+    ["MATCH (e) WHERE e.", "MATCH ()-[e]->() WHERE e."]
+        .map(|element| format!("{element}{run} IS NOT NULL WITH e LIMIT {step} SET e.{run} = NULL RETURN count(e)"))
+}
+
+/// Removes the run's marks from the elements it wrote, `step` at a time. Returns how many
+/// elements were unmarked.
+pub(crate) async fn unmark<R: CypherRunner + ?Sized>(runner: &R, run_id: &str, step: u64) -> Result<u64, TargetError> {
+    let mut total = 0;
+    for statement in unmark_statements(step) {
+        loop {
+            let rows = runner.write(&statement, &[("run".into(), Value::String(run_id.to_owned()))]).await?;
+            let n = super::first_count(&rows);
+            total += n;
+            if n == 0 {
+                break;
+            }
+        }
+    }
+    Ok(total)
 }
 
 #[cfg(test)]

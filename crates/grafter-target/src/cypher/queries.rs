@@ -287,14 +287,6 @@ impl PessimisticNames {
     }
 }
 
-/// The statements that remove the run marks from nodes and from relationships, `step`
-/// elements at a time; each returns how many it unmarked.
-pub(crate) fn unmark_statements(step: u64) -> [String; 2] {
-    let run = quote_name(RUN_PROPERTY);
-    ["MATCH (e) WHERE e.", "MATCH ()-[e]->() WHERE e."]
-        .map(|element| format!("{element}{run} IS NOT NULL WITH e LIMIT {step} SET e.{run} = NULL RETURN count(e)"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

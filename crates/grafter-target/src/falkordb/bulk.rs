@@ -49,7 +49,7 @@ use crate::cypher::CHECKPOINT_LABEL;
 use crate::cypher::batch::{PreparedBatch, Shape, duplicate_node, duplicate_relationship};
 use crate::cypher::bookkeeping::{OWNED_LABEL, checkpoint_fields, owned_labels};
 use crate::dialect::Dialect;
-use crate::{BeforeCommit, Checkpoint, KeyIndex, NodeSpec, RelSpec, RowOutcome, TargetError, WriteReport};
+use crate::{Checkpoint, KeyIndex, NodeSpec, RelSpec, RowOutcome, TargetError, WriteGate, WriteReport};
 
 /// Elements (node ids and relationship identities) the tables may hold before bulk loading
 /// stops taking new labels: about 1 GiB.
@@ -247,7 +247,7 @@ impl BulkState {
         prepared: &mut PreparedBatch,
         rows: &[Vec<Value>],
         checkpoint: &Checkpoint,
-        mut before_commit: BeforeCommit,
+        mut gate: WriteGate,
     ) -> Result<WriteReport, TargetError> {
         let fail = |message| TargetError::Write { target: target.to_owned(), message };
         let shape = prepared.shape.clone();
@@ -257,7 +257,7 @@ impl BulkState {
             Shape::Relationships(spec) => self.relationship_outcomes(spec, prepared, rows),
         };
         let report = prepared.report();
-        before_commit(&report).map_err(fail)?;
+        gate.settle(&report).await.map_err(fail)?;
         let stored = checkpoint.with_outcomes(&report);
         let base = match self.next_id {
             Some(id) => id,

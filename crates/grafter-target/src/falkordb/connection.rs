@@ -17,7 +17,8 @@ use super::reply::{self, Names, Reply};
 use crate::cypher::queries::PessimisticNames;
 use crate::cypher::retry::Backoff;
 use crate::cypher::{CypherRunner, Params};
-use crate::{FalkorDbUrl, TargetError};
+use super::url::FalkorDbUrl;
+use crate::TargetError;
 
 /// How long to wait for the server to accept a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);

@@ -11,29 +11,49 @@
 mod bulk;
 mod connection;
 mod constraint;
+pub(crate) mod encoded;
 mod ids;
 mod literal;
 mod lock;
 mod reply;
 mod snapshot;
 mod sync;
+pub mod url;
 mod write;
 
+use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use futures::future::BoxFuture;
 use grafter_model::{Fingerprint, LockHolder, SyncState, Value};
 
 use self::connection::{Client, ClientError, OnGraph, failed};
+pub use self::url::FalkorDbUrl;
 use crate::cypher::server::CypherServer;
-use crate::cypher::{CypherRunner, batch, scan};
+use crate::cypher::{CypherRunner, bookkeeping, scan};
 use crate::dialect::Dialect;
 use crate::process_alive;
+use crate::store::Store;
 use crate::{
-    Access, BeforeCommit, ChangeCommit, ChangeReport, ChangeSet, ChangeSync, Checkpoint, Ddl, Encoded, FalkorDbUrl,
-    GraphLoader, GraphReader, GraphTarget, KeyIndex, LeaseLock, QueryResult, RecordBatch, RunLedger, Snapshots,
-    TargetError, WriteReport,
+    Access, ChangeGate, ChangeReport, ChangeSet, ChangeSync, Checkpoint, Ddl, Encoded,  GraphLoader,
+    GraphReader, GraphTarget, KeyIndex, LeaseLock, QueryResult, RecordBatch, RunLedger, Snapshots, TargetError,
+    WriteGate, WriteReport,
 };
+
+/// FalkorDB in the table of stores: `falkordb://[USER:PASSWORD@]HOST[:PORT]/GRAPH` (`url.rs`).
+pub(crate) const STORE: Store = Store { schemes: &["falkordb"], check: check_url, open: open_url };
+
+fn check_url(url: &str, _: &Path) -> Result<(), TargetError> {
+    FalkorDbUrl::parse(url).map(|_| ())
+}
+
+fn open_url<'a>(url: &'a str, _: &'a Path, access: Access) -> BoxFuture<'a, Result<Box<dyn GraphTarget>, TargetError>> {
+    Box::pin(async move {
+        let target: Box<dyn GraphTarget> = Box::new(FalkorDbTarget::open(&FalkorDbUrl::parse(url)?, access).await?);
+        Ok(target)
+    })
+}
 
 /// A graph on a FalkorDB server.
 pub struct FalkorDbTarget {
@@ -214,10 +234,9 @@ impl GraphLoader for FalkorDbTarget {
         &self,
         encoded: Encoded,
         checkpoint: &Checkpoint,
-        before_commit: BeforeCommit,
+        gate: WriteGate,
     ) -> Result<WriteReport, TargetError> {
-        write::write(&self.client, &self.describe(), &checkpoint.run_id, encoded, checkpoint, &self.bulk, before_commit)
-            .await
+        write::write(&self.client, &self.describe(), &checkpoint.run_id, encoded, checkpoint, &self.bulk, gate).await
     }
 
     async fn finish_run(&self, run_id: &str) -> Result<(), TargetError> {
@@ -227,7 +246,7 @@ impl GraphLoader for FalkorDbTarget {
         // Elements written in bulk carry no mark: only a run that wrote the Cypher way (or
         // resumed one that may have) has marks to remove.
         if marked {
-            let unmarked = batch::unmark(self.client.as_ref(), run_id, 1_000_000).await?;
+            let unmarked = bookkeeping::unmark(self.client.as_ref(), run_id, 1_000_000).await?;
             tracing::debug!("{}: {unmarked} elements unmarked", self.describe());
         }
         Ok(())
@@ -316,8 +335,8 @@ impl Snapshots for FalkorDbTarget {
 
 #[async_trait]
 impl ChangeSync for FalkorDbTarget {
-    async fn apply_changes(&self, changes: ChangeSet, commit: ChangeCommit) -> Result<ChangeReport, TargetError> {
-        sync::apply(&self.client, &self.describe(), changes, commit).await
+    async fn apply_changes(&self, changes: ChangeSet, gate: ChangeGate) -> Result<ChangeReport, TargetError> {
+        sync::apply(&self.client, &self.describe(), changes, gate).await
     }
 
     async fn sync_states(&self) -> Result<Vec<SyncState>, TargetError> {

@@ -13,7 +13,7 @@ use grafter_model::{SyncState, Value};
 use super::connection::{Client, ClientError, failed};
 use super::literal::{params_prefix, storable};
 use crate::cypher::sync::{ChangeReader, combined, settle, state_clause, state_params, stored_batches};
-use crate::{ChangeCommit, ChangeReport, ChangeSet, TargetError};
+use crate::{ChangeGate, ChangeReport, ChangeSet, TargetError};
 
 /// Reads on the target's graph, retried while the connection fails.
 struct Reader<'a> {
@@ -34,11 +34,12 @@ pub(crate) async fn apply(
     client: &Client,
     target: &str,
     changes: ChangeSet,
-    commit: ChangeCommit,
+    mut gate: ChangeGate,
 ) -> Result<ChangeReport, TargetError> {
     let convert = |value: Value| storable(value).map_err(|e| e.0);
     let (report, parts) = settle(&changes, &convert, &mut Reader { client, target }).await?;
-    let state = commit(&report).map_err(|message| TargetError::Write { target: target.to_owned(), message })?;
+    let state =
+        gate.settle(&report).await.map_err(|message| TargetError::Write { target: target.to_owned(), message })?;
     let (query, mut params) = combined(parts);
     params.extend(state_params(&state));
     let text = format!("{}{query} {}", params_prefix(&params), state_clause());

@@ -22,6 +22,7 @@ use grafter_model::Value;
 
 use super::bulk::BulkState;
 use super::connection::{Client, ClientError, failed};
+use super::encoded::{EncodedBatch, Literals};
 use super::literal::{params_prefix, storable, write_literal};
 use crate::cypher::batch::{PreparedBatch, Shape};
 use crate::cypher::bookkeeping::{checkpoint_params, lost_batches, stored_batches};
@@ -29,22 +30,8 @@ use crate::cypher::queries::{
     KeyLookup, Optimism, UNWIND_ROWS, node_lookup, node_writes, optimistic_relationship_write, plain,
     relationship_lookup, relationship_writes,
 };
-use crate::{BeforeCommit, Checkpoint, Encoded, RecordBatch, TargetError, WriteReport};
-
-/// A batch ready to send: the prepared records, and their rows as parameter text unless
-/// the batch may go in bulk ([`super::bulk`] takes the values as they are).
-pub(crate) struct EncodedBatch {
-    prepared: PreparedBatch,
-    literals: Option<Literals>,
-}
-
-/// A batch's rows as parameter text.
-struct Literals {
-    /// `[i, key…]` per record, as literals.
-    lookup_rows: Vec<String>,
-    /// `[i, key…, property…]` per record, as literals.
-    write_rows: Vec<String>,
-}
+use crate::encoded::{Encoded, Form};
+use crate::{Checkpoint, RecordBatch, TargetError, WriteGate, WriteReport};
 
 impl Literals {
     fn of(prepared: &mut PreparedBatch) -> Literals {
@@ -67,7 +54,7 @@ pub(crate) fn encode(batch: RecordBatch, bulk: bool) -> Encoded {
     let records = batch.len();
     let mut prepared = PreparedBatch::new(batch, &|value| storable(value).map_err(|e| e.0));
     let literals = if bulk { None } else { Some(Literals::of(&mut prepared)) };
-    Encoded::new(records, EncodedBatch { prepared, literals })
+    Encoded::new(records, Form::FalkorDb(EncodedBatch { prepared, literals }))
 }
 
 /// What sending a write found.
@@ -145,18 +132,16 @@ pub(crate) async fn write(
     encoded: Encoded,
     checkpoint: &Checkpoint,
     bulk: &tokio::sync::Mutex<BulkState>,
-    mut before_commit: BeforeCommit,
+    mut gate: WriteGate,
 ) -> Result<WriteReport, TargetError> {
-    let EncodedBatch { mut prepared, literals } =
-        encoded.downcast::<EncodedBatch>().ok_or_else(|| TargetError::Write {
-            target: target.to_owned(),
-            message: "the batch was encoded by another kind of target".into(),
-        })?;
+    let Form::FalkorDb(EncodedBatch { mut prepared, literals }) = encoded.form else {
+        return Err(TargetError::Write { target: target.to_owned(), message: Encoded::MISMATCH.into() });
+    };
     let owned = {
         let mut state = bulk.lock().await;
         if literals.is_none() && state.takes(client, target, &prepared.shape).await? {
             let rows = std::mem::take(&mut prepared.write_rows);
-            return state.write(client, target, &mut prepared, &rows, checkpoint, before_commit).await;
+            return state.write(client, target, &mut prepared, &rows, checkpoint, gate).await;
         }
         // The Cypher way: what it writes is marked, and the marks go when the run finishes.
         state.marked = true;
@@ -181,7 +166,7 @@ pub(crate) async fn write(
         && !client.pessimistic.contains(&spec.rel_type)
     {
         let report = prepared.report();
-        before_commit(&report).map_err(fail)?;
+        gate.settle(&report).await.map_err(fail)?;
         let stored = checkpoint.with_outcomes(&report);
         let mut params = run.clone();
         params.extend(checkpoint_params(&stored, None));
@@ -210,7 +195,7 @@ pub(crate) async fn write(
         existing = prepared.decide(reply.rows);
     }
     let report = prepared.report();
-    before_commit(&report).map_err(fail)?;
+    gate.settle(&report).await.map_err(fail)?;
 
     // 2. The write and the checkpoint, in one query.
     let rows: Vec<&String> = prepared.to_write(&report).into_iter().map(|n| &write_rows[n]).collect();

@@ -24,8 +24,8 @@ impl HolderNote {
         let path = note_path(store);
         let note = serde_json::json!({
             "pid": std::process::id(),
-            "host": hostname(),
-            "user": std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_default(),
+            "host": grafter_model::identity::host(),
+            "user": grafter_model::identity::user(),
             "command": std::env::args().collect::<Vec<_>>().join(" "),
             "since": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         });
@@ -54,11 +54,4 @@ pub(crate) fn read(store: &Path) -> Option<String> {
         field("since").unwrap_or_default(),
         field("command").unwrap_or_default()
     ))
-}
-
-pub(crate) fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .or_else(|_| std::env::var("HOSTNAME"))
-        .unwrap_or_else(|_| "unknown-host".into())
 }

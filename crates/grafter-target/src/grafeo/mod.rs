@@ -11,6 +11,7 @@
 mod bookkeeping;
 mod census;
 mod convert;
+pub(crate) mod encoded;
 mod fingerprint;
 mod holder;
 mod index;
@@ -24,14 +25,43 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use futures::future::BoxFuture;
 use grafeo::GrafeoDB;
 use grafter_model::{Fingerprint, LockHolder, RunRecord, SyncState, Value, quote_name};
 
+use crate::store::Store;
 use crate::{
-    Access, BeforeCommit, ChangeCommit, ChangeReport, ChangeSet, ChangeSync, Checkpoint, Encoded, EndpointSpec,
-    GraphLoader, GraphReader, GraphTarget, KeyIndex, LeaseLock, QueryResult, RecordBatch, RowStream, RunLedger,
-    RunRecords, Snapshots, TargetError, WriteReport,
+    Access, ChangeGate, ChangeReport, ChangeSet, ChangeSync, Checkpoint, Encoded, EndpointSpec, GraphLoader,
+    GraphReader, GraphTarget, KeyIndex, LeaseLock, QueryResult, RecordBatch, RowStream, RunLedger, RunRecords,
+    Snapshots, TargetError, WriteGate, WriteReport,
 };
+
+/// The embedded store in the table of stores: `grafeo:PATH`, relative to grafter.toml's folder.
+pub(crate) const STORE: Store = Store { schemes: &["grafeo"], check: check_url, open: open_url };
+
+/// The part of `url` after its scheme, without a leading `//`: the store's path.
+fn path_part(url: &str) -> &str {
+    let rest = url.split_once(':').map_or(url, |(_, rest)| rest);
+    rest.strip_prefix("//").unwrap_or(rest)
+}
+
+fn check_url(url: &str, _: &Path) -> Result<(), TargetError> {
+    if path_part(url).is_empty() {
+        return Err(TargetError::BadUrl {
+            url: grafter_model::redact_url(url),
+            reason: "the path is empty".into(),
+            hint: "write grafeo:PATH, or leave [target] url out to use a file beside grafter.toml".into(),
+        });
+    }
+    Ok(())
+}
+
+fn open_url<'a>(url: &'a str, base_dir: &'a Path, access: Access) -> BoxFuture<'a, Result<Box<dyn GraphTarget>, TargetError>> {
+    Box::pin(async move {
+        let target: Box<dyn GraphTarget> = Box::new(GrafeoTarget::open(&base_dir.join(path_part(url)), access).await?);
+        Ok(target)
+    })
+}
 
 /// The embedded graph store.
 pub struct GrafeoTarget {
@@ -275,12 +305,12 @@ impl GraphLoader for GrafeoTarget {
         &self,
         encoded: Encoded,
         checkpoint: &Checkpoint,
-        before_commit: BeforeCommit,
+        gate: WriteGate,
     ) -> Result<WriteReport, TargetError> {
         let checkpoint = checkpoint.clone();
         self.blocking(move |inner| {
             let mut state = inner.state.lock().expect("writer state lock");
-            write::write(&inner.db, &mut state, encoded, &checkpoint, before_commit)
+            write::write(&inner.db, &mut state, encoded, &checkpoint, gate)
                 .map_err(|message| TargetError::Write { target: inner.describe(), message })
         })
         .await
@@ -516,10 +546,10 @@ impl Snapshots for GrafeoTarget {
 
 #[async_trait]
 impl ChangeSync for GrafeoTarget {
-    async fn apply_changes(&self, changes: ChangeSet, commit: ChangeCommit) -> Result<ChangeReport, TargetError> {
+    async fn apply_changes(&self, changes: ChangeSet, gate: ChangeGate) -> Result<ChangeReport, TargetError> {
         self.blocking(move |inner| {
             let mut state = inner.state.lock().expect("writer state lock");
-            sync::apply(&inner.db, &mut state, changes, commit)
+            sync::apply(&inner.db, &mut state, changes, gate)
                 .map_err(|message| TargetError::Write { target: inner.describe(), message })
         })
         .await

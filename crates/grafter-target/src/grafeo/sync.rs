@@ -15,10 +15,11 @@ use grafeo_common::types::{EdgeId, NodeId, PropertyKey, PropertyMap, Value as G}
 use grafter_model::{KeyHash, SyncState, Value, key_hash};
 
 use super::convert::{from_grafeo, to_grafeo};
+use super::encoded::{Properties, properties};
 use super::index::EdgeIndex;
-use super::write::{Properties, WriterState, properties, stored_key_hash};
+use super::write::{WriterState, stored_key_hash};
 use crate::records::node_text;
-use crate::{Anchor, AnchorKey, ChangeCommit, ChangeOutcome, ChangeReport, ChangeSet, NodeSpec, RelRecord, RelSpec};
+use crate::{Anchor, AnchorKey, ChangeGate, ChangeOutcome, ChangeReport, ChangeSet, NodeSpec, RelRecord, RelSpec};
 
 /// Label of the nodes holding sync states.
 pub(crate) const SYNC_LABEL: &str = "_GrafterSync";
@@ -86,7 +87,7 @@ pub(crate) fn apply(
     db: &GrafeoDB,
     state: &mut WriterState,
     changes: ChangeSet,
-    commit: ChangeCommit,
+    mut gate: ChangeGate,
 ) -> Result<ChangeReport, String> {
     let mut session = db.session();
     session.begin_transaction().map_err(|e| e.to_string())?;
@@ -100,7 +101,7 @@ pub(crate) fn apply(
         }
     }
     .and_then(|report| {
-        let sync_state = commit(&report)?;
+        let sync_state = gate.settle_blocking(&report)?;
         store_state(&session, &sync_state)?;
         Ok(report)
     });
@@ -401,8 +402,8 @@ mod tests {
 
     use crate::grafeo::GrafeoTarget;
     use crate::{
-        Access, Anchor, AnchorKey, ChangeCommit, ChangeOutcome, ChangeSet, ChangeSync, EndpointSpec, GraphTarget,
-        NodeRecord, NodeSpec, RelRecord, RelSpec,
+        Access, Anchor, AnchorKey, ChangeOutcome, ChangeReport, ChangeSet, ChangeSync, EndpointSpec, GraphTarget,
+        NodeRecord, NodeSpec, RelRecord, RelSpec, TargetError,
     };
 
     async fn target(dir: &tempfile::TempDir) -> GrafeoTarget {
@@ -446,10 +447,21 @@ mod tests {
         RelRecord { start: vec![Value::Int(id)], end: vec![Value::from(city)], properties: Vec::new() }
     }
 
-    fn state(mapping: &str, batches: u64) -> ChangeCommit {
+    fn state(mapping: &str, batches: u64) -> SyncState {
         let mut state = SyncState::new(mapping, "sum", &Cursor::Key(vec![Value::Int(batches as i64)]), "test");
         state.batches = batches;
-        Box::new(move |_| Ok(state))
+        state
+    }
+
+    /// Applies `changes` through the handover, answering with `answer` once settled.
+    async fn apply(
+        target: &GrafeoTarget,
+        changes: ChangeSet,
+        answer: Result<SyncState, String>,
+    ) -> Result<ChangeReport, TargetError> {
+        let sync: &dyn ChangeSync = target;
+        let mut answer = Some(answer);
+        sync.stage_changes(changes).await?.answer_with(|_| answer.take().expect("settled once")).await
     }
 
     async fn rows(target: &GrafeoTarget, cypher: &str) -> Vec<Vec<Value>> {
@@ -465,7 +477,7 @@ mod tests {
             upserts: vec![person(1, Some("Ada")), person(2, Some("Bob")), person(3, None)],
             deletes: vec![vec![Value::Int(7)]],
         };
-        let report = target.apply_changes(changes, state("people", 1)).await.unwrap();
+        let report = apply(&target, changes, Ok(state("people", 1))).await.unwrap();
         assert_eq!(report.upserts, [ChangeOutcome::Unchanged, ChangeOutcome::Updated, ChangeOutcome::Created]);
         assert_eq!(report.deletes, [ChangeOutcome::Absent]);
         let names = rows(&target, "MATCH (p:Person) RETURN p.id, p.name ORDER BY p.id").await;
@@ -480,7 +492,7 @@ mod tests {
         // A NULL removes the property an earlier version had.
         let changes =
             ChangeSet::Nodes { spec: people(), upserts: vec![person(1, None)], deletes: vec![vec![Value::Int(2)]] };
-        let report = target.apply_changes(changes, state("people", 2)).await.unwrap();
+        let report = apply(&target, changes, Ok(state("people", 2))).await.unwrap();
         assert_eq!(
             (report.upserts[0].clone(), report.deletes[0].clone()),
             (ChangeOutcome::Updated, ChangeOutcome::Deleted)
@@ -501,7 +513,7 @@ mod tests {
             upserts: vec![lives(1, "PAR"), lives(2, "LDN"), lives(9, "LDN")],
             deletes: Vec::new(),
         };
-        let report = target.apply_changes(changes, state("lives_in", 1)).await.unwrap();
+        let report = apply(&target, changes, Ok(state("lives_in", 1))).await.unwrap();
         assert_eq!(report.upserts[..2], [ChangeOutcome::Updated, ChangeOutcome::Unchanged]);
         assert_eq!(report.upserts[2], ChangeOutcome::Missing("start node (:Person {id: 9}) not found".into()));
         let homes = "MATCH (p:Person)-[:LIVES_IN]->(c:City) RETURN p.id, c.code ORDER BY p.id";
@@ -516,7 +528,7 @@ mod tests {
             upserts: vec![lives(2, "NYC")],
             deletes: vec![AnchorKey { start: vec![Value::Int(1)], end: Vec::new() }],
         };
-        let report = target.apply_changes(changes, state("lives_in", 2)).await.unwrap();
+        let report = apply(&target, changes, Ok(state("lives_in", 2))).await.unwrap();
         assert!(matches!(report.upserts[0], ChangeOutcome::Missing(_)));
         assert_eq!(report.deletes, [ChangeOutcome::Deleted]);
         assert!(rows(&target, homes).await.is_empty());
@@ -531,8 +543,7 @@ mod tests {
             upserts: vec![person(5, Some("Eve"))],
             deletes: vec![vec![Value::Int(1)]],
         };
-        let failing: ChangeCommit = Box::new(|_| Err("the reject file cannot be written".into()));
-        let error = target.apply_changes(changes, failing).await.unwrap_err();
+        let error = apply(&target, changes, Err("the reject file cannot be written".into())).await.unwrap_err();
         assert!(error.to_string().contains("the reject file cannot be written"), "{error}");
         assert_eq!(rows(&target, "MATCH (p:Person) RETURN count(p)").await, [vec![Value::Int(2)]]);
         assert!(target.sync_states().await.unwrap().is_empty());

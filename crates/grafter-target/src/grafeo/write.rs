@@ -3,7 +3,6 @@
 //! in one session transaction.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use grafeo::GrafeoDB;
 use grafeo::database::BatchEdge;
@@ -13,9 +12,11 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::bookkeeping::CHECKPOINT_LABEL;
 use super::convert::{from_grafeo, to_grafeo};
+use super::encoded::{EncodedBatch, EncodedNode, EncodedRel, Properties, properties};
 use super::index::{EdgeIdentity, EdgeIndex, NodeIndex, Seen};
+use crate::encoded::{Encoded, Form};
 use crate::records::node_text;
-use crate::{BeforeCommit, Checkpoint, Encoded, NodeSpec, RecordBatch, RelSpec, RowOutcome, WriteReport};
+use crate::{Checkpoint, NodeSpec, RecordBatch, RelSpec, RowOutcome, WriteGate, WriteReport};
 
 /// The loader's memory between batches: lookup tables and where the run's ids begin.
 pub(crate) struct WriterState {
@@ -72,50 +73,6 @@ fn next_ids(db: &GrafeoDB) -> (u64, u64) {
     (db.store().peek_next_node_id(), db.store().peek_next_edge_id())
 }
 
-/// A property set in grafeo's types, and the mapped properties that are NULL (removed from an
-/// existing element, so that it ends up exactly as a fresh load would leave it).
-pub(super) struct Properties {
-    pub set: HashMap<PropertyKey, G>,
-    pub unset: Vec<PropertyKey>,
-}
-
-pub(super) fn properties(names: &[PropertyKey], values: &[Value]) -> Properties {
-    let mut set = HashMap::with_capacity(values.len());
-    let mut unset = Vec::new();
-    for (name, value) in names.iter().zip(values) {
-        if value.is_null() {
-            unset.push(name.clone());
-        } else {
-            set.insert(name.clone(), to_grafeo(value));
-        }
-    }
-    Properties { set, unset }
-}
-
-struct EncodedNode {
-    key: KeyHash,
-    key_values: Vec<Value>,
-    properties: Properties,
-}
-
-struct EncodedRel {
-    start: KeyHash,
-    end: KeyHash,
-    key: KeyHash,
-    start_values: Vec<Value>,
-    end_values: Vec<Value>,
-    /// The store's record, built here off the writer; its endpoints are filled in by the
-    /// writer, which alone knows the node ids.
-    edge: BatchEdge,
-    /// Mapped properties that are NULL (removed from an existing relationship).
-    unset: Vec<PropertyKey>,
-}
-
-enum EncodedBatch {
-    Nodes { spec: Arc<NodeSpec>, rows: Vec<EncodedNode> },
-    Relationships { spec: Arc<RelSpec>, rows: Vec<EncodedRel> },
-}
-
 /// The hash of key values as the store will hold them: temporal values are stored to the
 /// microsecond, so they are hashed after the same round trip, or a re-run would not find them.
 pub(super) fn stored_key_hash(values: &[Value]) -> KeyHash {
@@ -144,7 +101,7 @@ pub(crate) fn encode(batch: RecordBatch) -> Encoded {
                     }
                 })
                 .collect();
-            Encoded::new(rows.len(), EncodedBatch::Nodes { spec, rows })
+            Encoded::new(rows.len(), Form::Grafeo(EncodedBatch::Nodes { spec, rows }))
         }
         RecordBatch::Relationships { spec, records } => {
             let names: Vec<PropertyKey> = spec.properties.iter().map(|p| PropertyKey::new(p.as_str())).collect();
@@ -169,7 +126,7 @@ pub(crate) fn encode(batch: RecordBatch) -> Encoded {
                     }
                 })
                 .collect();
-            Encoded::new(rows.len(), EncodedBatch::Relationships { spec, rows })
+            Encoded::new(rows.len(), Form::Grafeo(EncodedBatch::Relationships { spec, rows }))
         }
     }
 }
@@ -181,9 +138,9 @@ pub(crate) fn write(
     state: &mut WriterState,
     encoded: Encoded,
     checkpoint: &Checkpoint,
-    mut before_commit: BeforeCommit,
+    mut gate: WriteGate,
 ) -> Result<WriteReport, String> {
-    let batch = encoded.downcast::<EncodedBatch>().ok_or("the batch was encoded by another kind of target")?;
+    let Form::Grafeo(batch) = encoded.form else { return Err(Encoded::MISMATCH.into()) };
     let mut session = db.session();
     session.begin_transaction().map_err(|e| e.to_string())?;
     let outcome = match batch {
@@ -194,7 +151,7 @@ pub(crate) fn write(
         let started = std::time::Instant::now();
         let checkpoint_node = store_checkpoint(&session, state, &checkpoint.with_outcomes(&report))?;
         report.checkpoint_seconds = started.elapsed().as_secs_f64();
-        before_commit(&report)?;
+        gate.settle_blocking(&report)?;
         Ok((report, apply, checkpoint_node))
     });
     match outcome {
