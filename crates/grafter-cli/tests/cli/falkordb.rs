@@ -323,6 +323,79 @@ fn labels_new_to_the_graph_load_in_bulk_into_the_graph_the_cypher_way_makes() {
     assert_eq!(fingerprint(&bulk), fingerprint(&cypher));
 }
 
+/// A run killed after its people and its first friendships had loaded in bulk used to
+/// finish the Cypher way when resumed (several times slower): this process had no ids of
+/// what the killed one wrote. The resume reads them back and goes on in bulk, and judges a
+/// friendship met again after the kill a duplicate, as one clean run does.
+#[test]
+fn a_resumed_run_reads_back_what_was_loaded_in_bulk_and_goes_on_in_bulk() {
+    let _one_at_a_time = falkordb_serial();
+    let clean = friends_project(&falkordb_graph("bulk_clean"));
+    let resumed = friends_project(&falkordb_graph("bulk_resumed"));
+    let (clean_summary, _) = run_logged(&clean, &["--batch-size", "3"]);
+    clean_summary.assert_every_row_accounted_for();
+
+    // Three batches of people, then the first of friendships; killed right after it committed.
+    let killed = resumed
+        .grafter()
+        .env("GRAFTER_KILL_AT", "after-commit:4")
+        .args(["run", "--batch-size", "3", "--format", "json"])
+        .output()
+        .expect("start grafter");
+    assert_eq!(killed.status.code(), None, "the run was to be killed: {}", output_text(&killed).1);
+
+    let (summary, log) = run_logged(&resumed, &["--batch-size", "3"]);
+    server_runs::assert_resumed_run_accounts_for_every_row(&summary);
+    assert_eq!(summary.json["verification"]["passed"], true, "{}", summary.json);
+    assert!(
+        log.contains("read back the ids of 7 `Person` nodes the earlier attempt loaded: the label goes on in bulk"),
+        "the resume did not read the people back:\n{log}"
+    );
+    assert!(
+        log.contains("read back 2 `KNOWS` relationships the earlier attempt loaded: the type goes on in bulk"),
+        "the resume did not read the friendships back:\n{log}"
+    );
+    assert_eq!(reject_reasons(&resumed), reject_reasons(&clean), "rejects differ from one clean run's");
+    assert_eq!(fingerprint(&resumed), fingerprint(&clean), "resumed graph differs from one clean run");
+    assert_eq!(resumed.query_int("MATCH (n) WHERE n._grafter_run IS NOT NULL RETURN count(n) AS n"), 0);
+}
+
+/// A node created by another writer between two bulk batches (the run's own records do it
+/// whenever a mapping starts) moved the next batch's ids; grafter then looked the batch's
+/// nodes up by key, through an index FalkorDB was still building: label scans that stalled
+/// the 1M-row Placement load for 10 to 47 s. The batch's nodes are the ids right before its
+/// checkpoint: they are found there, with no lookup.
+#[test]
+fn ids_taken_by_another_writer_between_bulk_batches_are_found_without_a_lookup() {
+    let _one_at_a_time = falkordb_serial();
+    let project = friends_project(&falkordb_graph("stolen_ids"));
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_grafter"))
+        .current_dir(project.path())
+        .args(["run", "--batch-size", "3", "--format", "json"])
+        .env("RUST_LOG", "grafter_target=debug")
+        .env("GRAFTER_SLOW_BATCH_MS", "400")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the run");
+    let started = std::time::Instant::now();
+    while project.count_so_far("MATCH (n:Person) RETURN count(n) AS n") == 0 {
+        assert!(started.elapsed() < Duration::from_secs(60), "the run wrote nothing in a minute");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Between the first batch of people and the second.
+    project.grafter().args(["query", "--write", "CREATE (:Scratch {i: 1})"]).assert().success();
+    let output = run.wait_with_output().expect("wait for the run");
+    let (stdout, log) = output_text(&output);
+    assert!(output.status.success(), "{log}");
+    let summary = common::Summary::parse(stdout.as_bytes());
+    summary.assert_every_row_accounted_for();
+    assert_eq!(summary.json["verification"]["passed"], true, "{}", summary.json);
+    assert!(log.contains("past where predicted (another writer took ids"), "the moved ids went unnoticed:\n{log}");
+    assert!(!log.contains("looking them up"), "the batch's nodes were looked up by key:\n{log}");
+    assert_eq!(project.query_int("MATCH (p:Person) RETURN count(p) AS n"), 7);
+}
+
 /// A read-only query (`GRAPH.RO_QUERY`) on a graph that does not exist yet: FalkorDB answers
 /// with its words for an empty key; grafter says the graph has not been loaded, names it and
 /// says what creates it, and creates nothing itself (a check or `query` never writes).

@@ -3,9 +3,11 @@
 //!
 //! Where the server streams a result (Bolt servers other than FalkorDB) a whole read is one
 //! statement whose records come in batches ([`CypherRunner::stream`]). Elsewhere (FalkorDB)
-//! it is cut into pages of internal ids (`id(n) >= $from AND id(n) < $to`), so each statement
-//! is bounded and none needs the whole graph sorted; the id space is read once, up to the
-//! highest id there is (FalkorDB's ids are dense).
+//! it is cut into pages of internal node ids (`id(n) >= $from AND id(n) < $to`), so each
+//! statement is bounded and none needs the whole graph sorted; the id space is read once, up
+//! to the highest id there is (FalkorDB's ids are dense). Relationships are paged by their
+//! start nodes' ids, which FalkorDB seeks; it cannot seek relationship ids, so each page of
+//! those would traverse the whole type again.
 
 use std::sync::Arc;
 
@@ -103,14 +105,18 @@ pub(crate) fn relationships(
     if !properties.is_empty() {
         returned.push(columns("x", properties));
     }
+    // Paged by the start nodes' ids, never the relationships': FalkorDB seeks a range of
+    // node ids, but filters relationship ids only after traversing every relationship of the
+    // type, so pages of those made reading a type cost quadratic time (1M relationships, 20
+    // pages: 20 full traversals).
     let cypher = format!(
-        "MATCH (a:{})-[x:{}]->(b:{}) {{filter}} RETURN {}",
+        "MATCH (a:{}) {{filter}} MATCH (a)-[x:{}]->(b:{}) RETURN {}",
         quote_name(&start.label),
         quote_name(rel_type),
         quote_name(&end.label),
         returned.join(", ")
     );
-    whole(runner, &cypher, "WHERE id(x) >= $from AND id(x) < $to", false, Vec::new())
+    whole(runner, &cypher, "WHERE id(a) >= $from AND id(a) < $to", true, Vec::new())
 }
 
 /// The number of nodes labelled `label`.
@@ -186,18 +192,19 @@ pub(crate) const SNAPSHOT_FIELDS: &str = "_grafter_snapshot";
 /// The fingerprint of the graph `runner` reads.
 pub(crate) async fn fingerprint(runner: Arc<dyn CypherRunner>) -> Result<Fingerprint, TargetError> {
     let nodes = ("MATCH (n) {filter} RETURN id(n), labels(n), properties(n)", "WHERE id(n) >= $from AND id(n) < $to");
+    // Relationships paged by their start nodes' ids (see [`relationships`]).
     let relationships = (
-        "MATCH (a)-[x]->(b) {filter} RETURN id(a), id(b), type(x), properties(x)",
-        "WHERE id(x) >= $from AND id(x) < $to",
+        "MATCH (a) {filter} MATCH (a)-[x]->(b) RETURN id(a), id(b), type(x), properties(x)",
+        "WHERE id(a) >= $from AND id(a) < $to",
     );
-    fingerprint_whole(runner, nodes, relationships, false, Vec::new()).await
+    fingerprint_whole(runner, nodes, relationships, true, Vec::new()).await
 }
 
 /// The fingerprint of a graph read whole ([`whole`]) by two statements with their id
 /// filters: `nodes` returning `id, labels, properties` per node, then `relationships`
 /// returning `start id, end id, type, properties` per relationship; the latter's pages run
-/// over relationship ids unless `relationships_by_node_ids` (a copy that keeps relationships
-/// as nodes).
+/// over relationship ids unless `relationships_by_node_ids` (paged by their start nodes' ids,
+/// or a copy that keeps relationships as nodes).
 pub(crate) async fn fingerprint_whole(
     runner: Arc<dyn CypherRunner>,
     nodes: (&str, &str),
@@ -227,8 +234,8 @@ pub(crate) async fn fingerprint_whole(
 pub(crate) async fn fingerprint_paged<R: CypherRunner + ?Sized>(runner: &R) -> Result<Fingerprint, TargetError> {
     let nodes = "MATCH (n) WHERE id(n) >= $from AND id(n) < $to RETURN id(n), labels(n), properties(n)";
     let relationships =
-        "MATCH (a)-[x]->(b) WHERE id(x) >= $from AND id(x) < $to RETURN id(a), id(b), type(x), properties(x)";
-    fingerprint_of(runner, nodes, relationships, false, &[]).await
+        "MATCH (a) WHERE id(a) >= $from AND id(a) < $to MATCH (a)-[x]->(b) RETURN id(a), id(b), type(x), properties(x)";
+    fingerprint_of(runner, nodes, relationships, true, &[]).await
 }
 
 /// Adds a node row (`id, labels, properties`) to the fingerprint, remembering its digest
@@ -264,7 +271,8 @@ fn add_relationship_row(builder: &mut FingerprintBuilder, digests: &FxHashMap<i6
 /// with `params` beside): `nodes` returning `id, labels, properties` per node, then
 /// `relationships` returning `start id, end id, type, properties` per relationship. Their
 /// pages run over node ids, or for `relationships` over relationship ids unless
-/// `relationships_by_node_ids` (a copy that keeps relationships as nodes).
+/// `relationships_by_node_ids` (paged by their start nodes' ids, or a copy that keeps
+/// relationships as nodes).
 pub(crate) async fn fingerprint_of<R: CypherRunner + ?Sized>(
     runner: &R,
     nodes: &str,

@@ -9,8 +9,10 @@
 //! it is loaded in bulk, and grafter remembers each key's node id ([`IdTable`]: next to
 //! nothing for integer keys read in order, about 50 bytes a key otherwise). A relationship
 //! mapping goes in bulk when both its end labels did; anything else takes the Cypher way of
-//! [`super::write`]. A resumed run always does (what an earlier attempt wrote is not in
-//! this process's tables).
+//! [`super::write`]. A resumed run rebuilds the tables of the labels the run created whole
+//! (its checkpoints name them) and of the relationships between them from the graph, and
+//! goes on in bulk ([`read_ids`], [`read_relationships`]): a few seconds' reading instead
+//! of loading the rest of the run the Cypher way, several times slower.
 //!
 //! **Ids.** The server gives a new node the id of a deleted one if it has any, else the
 //! next one; grafter predicts the ids of a batch's nodes, then checks
@@ -38,14 +40,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use grafter_model::{KeyHash, Value, key_hash};
+use grafter_model::{KeyHash, Value, key_hash, quote_name};
 use rustc_hash::FxHashSet;
 
 use super::connection::{Client, ClientError, failed};
 use super::ids::IdTable;
 use super::literal::reported_form;
 use super::write::exactly_once;
-use crate::cypher::CHECKPOINT_LABEL;
+use crate::cypher::{CHECKPOINT_LABEL, CypherRunner, scan};
 use crate::cypher::batch::{PreparedBatch, Shape, duplicate_node, duplicate_relationship};
 use crate::cypher::bookkeeping::{OWNED_LABEL, checkpoint_fields, owned_labels};
 use crate::dialect::Dialect;
@@ -95,11 +97,17 @@ pub(crate) struct BulkState {
     /// Whether each label asked about held no node when first asked (the run holds the
     /// graph's lock: only the run changes that).
     empty_at_start: HashMap<String, bool>,
+    /// Whether this run resumes an earlier attempt, whose bulk tables are rebuilt from the
+    /// graph when first needed.
+    resumed: bool,
+    /// Relationship types whose identities could not be rebuilt exactly: the Cypher way.
+    unrebuilt: HashSet<String>,
 }
 
 impl BulkState {
-    /// The state of a run starting: a first attempt may load in bulk if `enabled`; a
-    /// resumed one does not, and learns from the graph which labels the first created.
+    /// The state of a run starting, in bulk where `enabled`: a first attempt with empty
+    /// tables; a resumed one learns from the graph which labels the run created whole, and
+    /// their ids.
     pub(crate) fn new(enabled: bool, resumed: bool) -> BulkState {
         BulkState {
             owned: if resumed { None } else { Some(HashSet::new()) },
@@ -111,6 +119,8 @@ impl BulkState {
             defer_indexes: enabled && !resumed,
             deferred: Vec::new(),
             empty_at_start: HashMap::new(),
+            resumed,
+            unrebuilt: HashSet::new(),
         }
     }
 
@@ -163,8 +173,14 @@ impl BulkState {
     /// Whether `batch` goes in bulk: its label new to the graph (nodes), or both end labels
     /// loaded in bulk by this run with the keys the relationship names (relationships).
     /// Asked only of batches encoded for bulk: in a first attempt without `?bulk=off`.
-    pub(crate) async fn takes(&mut self, client: &Client, target: &str, shape: &Shape) -> Result<bool, TargetError> {
-        let takes = self.decide(client, target, shape).await?;
+    pub(crate) async fn takes(
+        &mut self,
+        client: &Client,
+        target: &str,
+        run_id: &str,
+        shape: &Shape,
+    ) -> Result<bool, TargetError> {
+        let takes = self.decide(client, target, run_id, shape).await?;
         if !takes {
             // The Cypher way finds nodes by key: the indexes left for after the load are
             // needed now.
@@ -183,19 +199,35 @@ impl BulkState {
         Ok(takes)
     }
 
-    async fn decide(&mut self, client: &Client, target: &str, shape: &Shape) -> Result<bool, TargetError> {
+    async fn decide(&mut self, client: &Client, target: &str, run_id: &str, shape: &Shape) -> Result<bool, TargetError> {
         match shape {
             Shape::Nodes(spec) => {
                 if !self.labels.contains_key(&spec.label) {
-                    let standing =
-                        if self.remembered < MAX_REMEMBERED && self.empty_at_start(client, &spec.label).await? {
-                            LabelIds::Complete {
-                                key_names: spec.key_names().into_iter().map(str::to_owned).collect(),
-                                ids: IdTable::default(),
+                    if self.resumed && self.owned.is_none() {
+                        // Before this run adds a label of its own: the earlier attempt's first.
+                        self.owned = Some(owned_labels(client, run_id).await?);
+                    }
+                    let key_names: Vec<String> = spec.key_names().into_iter().map(str::to_owned).collect();
+                    let standing = if self.remembered >= MAX_REMEMBERED {
+                        LabelIds::Unavailable
+                    } else if self.empty_at_start(client, &spec.label).await? {
+                        LabelIds::Complete { key_names, ids: IdTable::default() }
+                    } else if self.resumed && self.owned(client, run_id, shape).await? {
+                        // Created whole by the earlier attempt: its ids are read back.
+                        match read_ids(client, &spec.label, &key_names).await? {
+                            Some((ids, nodes)) => {
+                                tracing::debug!(
+                                    "{target}: read back the ids of {nodes} `{}` nodes the earlier attempt loaded: the label goes on in bulk",
+                                    spec.label
+                                );
+                                self.remembered += ids.entries();
+                                LabelIds::Complete { key_names, ids }
                             }
-                        } else {
-                            LabelIds::Unavailable
-                        };
+                            None => LabelIds::Unavailable,
+                        }
+                    } else {
+                        LabelIds::Unavailable
+                    };
                     if matches!(standing, LabelIds::Complete { .. }) {
                         self.owned.get_or_insert_with(HashSet::new).insert(spec.label.clone());
                         tracing::debug!("{target}: label `{}` is new to the graph: its nodes load in bulk", spec.label);
@@ -217,9 +249,29 @@ impl BulkState {
             }
             Shape::Relationships(spec) => {
                 let complete = |label: &str, names: &[String]| matches!(self.labels.get(label), Some(LabelIds::Complete { key_names, .. }) if key_names == names);
-                let takes = complete(&spec.start.label, &spec.start.key_properties)
+                let mut takes = complete(&spec.start.label, &spec.start.key_properties)
                     && complete(&spec.end.label, &spec.end.key_properties)
-                    && self.remembered < MAX_REMEMBERED;
+                    && self.remembered < MAX_REMEMBERED
+                    && !self.unrebuilt.contains(&spec.rel_type);
+                if takes && self.resumed && !self.relationships.contains_key(&spec.rel_type) {
+                    // What the earlier attempt wrote of the type, so that duplicates are
+                    // judged as one clean run would.
+                    match read_relationships(client, spec).await? {
+                        Some(written) => {
+                            tracing::debug!(
+                                "{target}: read back {} `{}` relationships the earlier attempt loaded: the type goes on in bulk",
+                                written.len(),
+                                spec.rel_type
+                            );
+                            self.remembered += written.len();
+                            self.relationships.insert(spec.rel_type.clone(), written);
+                        }
+                        None => {
+                            self.unrebuilt.insert(spec.rel_type.clone());
+                            takes = false;
+                        }
+                    }
+                }
                 if takes && !self.relationships.contains_key(&spec.rel_type) {
                     tracing::debug!(
                         "{target}: both ends of `{}` were loaded in bulk by this run: its relationships load in bulk",
@@ -304,10 +356,27 @@ impl BulkState {
             }
             self.next_id = Some(checkpoint_id + 1);
         } else {
+            let mut highest = checkpoint_node_id(client, target, &stored).await?;
+            // Another writer took ids since the last batch (the run's own records, written
+            // beside the load): the command's nodes are then still the ids right before its
+            // checkpoint, unless the graph reused deleted ids among them.
+            let shifted = (highest + 1).checked_sub(nodes as u64);
+            if let Some(base) = shifted
+                && predicted(client, target, &stored, highest, base, first).await?
+            {
+                tracing::debug!(
+                    "{target}: node ids were {} past where predicted (another writer took ids since the last batch)",
+                    highest.abs_diff(checkpoint_id)
+                );
+                if let Shape::Nodes(spec) = &shape {
+                    self.remember_nodes(spec, keep.iter().enumerate().map(|(i, &n)| (&rows[n], base + i as u64)));
+                }
+                self.next_id = Some(highest + 1);
+                return Ok(report);
+            }
             tracing::debug!(
                 "{target}: node ids were not where predicted (the graph reused deleted ones); looking them up"
             );
-            let mut highest = checkpoint_node_id(client, target, &stored).await?;
             if let Shape::Nodes(spec) = &shape {
                 // Looking up by key wants the key's index now.
                 let (now, later): (Vec<KeyIndex>, Vec<KeyIndex>) =
@@ -402,6 +471,74 @@ impl BulkState {
             self.remembered += ids.entries() - before;
         }
     }
+}
+
+/// Whether a key value reads back from FalkorDB exactly as it was written, so that a table
+/// rebuilt from the graph finds what the rows name (doubles come back rounded, and temporal
+/// values as FalkorDB's own).
+fn reads_back_exactly(value: &Value) -> bool {
+    matches!(value, Value::Int(_) | Value::String(_) | Value::Bool(_) | Value::Null)
+}
+
+/// The id of every node of `label` by its key (`key_names`), read back from the graph page
+/// by page: a resumed run's table of a label the run created whole. `None` when a key does
+/// not read back exactly as written ([`reads_back_exactly`]). With the table, how many nodes.
+async fn read_ids(client: &Client, label: &str, key_names: &[String]) -> Result<Option<(IdTable, u64)>, TargetError> {
+    let keys: Vec<String> = key_names.iter().map(|k| format!("n.{}", quote_name(k))).collect();
+    let cypher = format!(
+        "MATCH (n:{}) WHERE id(n) >= $from AND id(n) < $to RETURN id(n), {}",
+        quote_name(label),
+        keys.join(", ")
+    );
+    let mut table = IdTable::default();
+    let mut nodes = 0;
+    let max = scan::max_id(client, true).await?;
+    let mut from = 0;
+    while from <= max {
+        for row in client.read(&cypher, &scan::page_params(from)).await? {
+            let mut row = row.into_iter();
+            let Some(Value::Int(id)) = row.next() else { return Ok(None) };
+            let key: Vec<Value> = row.collect();
+            if !key.iter().all(reads_back_exactly) || table.get(&key).is_some() {
+                return Ok(None);
+            }
+            table.insert(&key, id as u64);
+            nodes += 1;
+        }
+        from += scan::PAGE;
+    }
+    Ok(Some((table, nodes)))
+}
+
+/// The identities (ends' node ids and key) of every relationship of `spec`'s type between
+/// its labels, read back from the graph, paged by the start nodes' ids. `None` when a key
+/// does not read back exactly as written.
+async fn read_relationships(client: &Client, spec: &RelSpec) -> Result<Option<FxHashSet<KeyHash>>, TargetError> {
+    let mut returned = vec!["id(a)".to_owned(), "id(b)".to_owned()];
+    returned.extend(spec.key.iter().map(|&k| format!("x.{}", quote_name(&spec.properties[k]))));
+    let cypher = format!(
+        "MATCH (a:{}) WHERE id(a) >= $from AND id(a) < $to MATCH (a)-[x:{}]->(b:{}) RETURN {}",
+        quote_name(&spec.start.label),
+        quote_name(&spec.rel_type),
+        quote_name(&spec.end.label),
+        returned.join(", ")
+    );
+    let mut written = FxHashSet::default();
+    let max = scan::max_id(client, true).await?;
+    let mut from = 0;
+    while from <= max {
+        for row in client.read(&cypher, &scan::page_params(from)).await? {
+            let mut row = row.into_iter();
+            let (Some(Value::Int(start)), Some(Value::Int(end))) = (row.next(), row.next()) else { return Ok(None) };
+            let key: Vec<Value> = row.collect();
+            if !key.iter().all(reads_back_exactly) {
+                return Ok(None);
+            }
+            written.insert(key_hash(&[Value::Int(start), Value::Int(end), Value::List(key)]));
+        }
+        from += scan::PAGE;
+    }
+    Ok(Some(written))
 }
 
 /// The key of a node row `[i, property…]`, as relationships look it up.

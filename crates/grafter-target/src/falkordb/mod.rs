@@ -198,10 +198,10 @@ impl GraphTarget for FalkorDbTarget {
 impl GraphLoader for FalkorDbTarget {
     async fn begin_run(&self, marks: Option<&str>) -> Result<String, TargetError> {
         // Elements carry the run's id (the checkpoint's) until the run finishes: nothing else
-        // to remember. Only a first attempt loads in bulk: a resumed one does not know the
-        // ids of what the earlier attempt wrote.
+        // to remember. A resumed run loads in bulk too: it reads back the ids of what the
+        // earlier attempt wrote in bulk when it first needs them.
         let state = bulk::BulkState::new(self.url.bulk, marks.is_some());
-        self.bulk_on.store(self.url.bulk && marks.is_none(), std::sync::atomic::Ordering::Relaxed);
+        self.bulk_on.store(self.url.bulk, std::sync::atomic::Ordering::Relaxed);
         *self.bulk.lock().await = state;
         Ok(marks.unwrap_or("{}").to_owned())
     }

@@ -136,9 +136,10 @@ pub(crate) async fn copy_graph(client: &Client, target: &str, from: &str, to: &s
     }
 
     // Relationships, between the copies of their nodes.
-    let max = max_id(&source, false).await?;
+    // Paged by the start nodes' ids, which FalkorDB seeks (it scans to filter relationship ids).
+    let max = max_id(&source, true).await?;
     let read = format!(
-        "MATCH (a)-[x]->(b) WHERE id(x) >= $from AND id(x) < $to RETURN id(a), id(b), type(x), {}",
+        "MATCH (a) WHERE id(a) >= $from AND id(a) < $to MATCH (a)-[x]->(b) RETURN id(a), id(b), type(x), {}",
         exact_properties("x")
     );
     let mut start = 0;

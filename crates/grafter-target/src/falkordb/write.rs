@@ -139,7 +139,7 @@ pub(crate) async fn write(
     };
     let owned = {
         let mut state = bulk.lock().await;
-        if literals.is_none() && state.takes(client, target, &prepared.shape).await? {
+        if literals.is_none() && state.takes(client, target, run_id, &prepared.shape).await? {
             let rows = std::mem::take(&mut prepared.write_rows);
             return state.write(client, target, &mut prepared, &rows, checkpoint, gate).await;
         }
