@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use grafter_model::{Fingerprint, FingerprintBuilder, Value, is_bookkeeping_label, quote_name};
 use rustc_hash::FxHashMap;
 
@@ -53,28 +53,27 @@ pub(crate) fn whole(
     }
 }
 
+/// Pages a paged read keeps in flight: the next page's statement runs on the server while
+/// the reader works through the current one.
+const PAGES_AHEAD: usize = 2;
+
 /// Streams the rows of `cypher` (which filters on `$from` ≤ id < `$to`) over the whole id
-/// space, one page per item.
+/// space, one page per item, the next [`PAGES_AHEAD`] pages asked for ahead of the reader.
 fn paged(runner: Arc<dyn CypherRunner>, cypher: String, nodes: bool, params: Vec<(String, Value)>) -> RowStream {
-    let state = (runner, cypher, params, None::<i64>, 0i64);
-    futures::stream::unfold(state, move |(runner, cypher, params, max, from)| async move {
-        let max = match max {
-            Some(max) => max,
-            None => match max_id(runner.as_ref(), nodes).await {
-                Ok(max) => max,
-                Err(e) => return Some((Err(e), (runner, cypher, params, Some(-1), 1))),
-            },
+    let pages = async move {
+        let max = max_id(runner.as_ref(), nodes).await?;
+        let (cypher, params) = (Arc::new(cypher), Arc::new(params));
+        let page = move |from: i64| {
+            let (runner, cypher, params) = (Arc::clone(&runner), Arc::clone(&cypher), Arc::clone(&params));
+            async move {
+                let mut page = page_params(from).to_vec();
+                page.extend_from_slice(&params);
+                runner.read(&cypher, &page).await
+            }
         };
-        if from > max {
-            return None;
-        }
-        let mut page = page_params(from).to_vec();
-        page.extend_from_slice(&params);
-        let rows = runner.read(&cypher, &page).await;
-        Some((rows, (runner, cypher, params, Some(max), from + PAGE)))
-    })
-    .fuse()
-    .boxed()
+        Ok::<_, TargetError>(futures::stream::iter((0..=max).step_by(PAGE as usize)).map(page).buffered(PAGES_AHEAD))
+    };
+    futures::stream::once(pages).try_flatten().boxed()
 }
 
 fn columns(variable: &str, properties: &[String]) -> String {
