@@ -211,6 +211,7 @@ impl BulkState {
                     let standing = if self.remembered >= MAX_REMEMBERED {
                         LabelIds::Unavailable
                     } else if self.empty_at_start(client, &spec.label).await? {
+                        tracing::debug!("{target}: label `{}` is new to the graph: its nodes load in bulk", spec.label);
                         LabelIds::Complete { key_names, ids: IdTable::default() }
                     } else if self.resumed && self.owned(client, run_id, shape).await? {
                         // Created whole by the earlier attempt: its ids are read back.
@@ -230,7 +231,6 @@ impl BulkState {
                     };
                     if matches!(standing, LabelIds::Complete { .. }) {
                         self.owned.get_or_insert_with(HashSet::new).insert(spec.label.clone());
-                        tracing::debug!("{target}: label `{}` is new to the graph: its nodes load in bulk", spec.label);
                     }
                     self.labels.insert(spec.label.clone(), standing);
                 }
