@@ -172,7 +172,7 @@ impl BulkState {
 
     /// Whether `batch` goes in bulk: its label new to the graph (nodes), or both end labels
     /// loaded in bulk by this run with the keys the relationship names (relationships).
-    /// Asked only of batches encoded for bulk: in a first attempt without `?bulk=off`.
+    /// Asked only of batches encoded for bulk: in a run without `?bulk=off`, first or resumed.
     pub(crate) async fn takes(
         &mut self,
         client: &Client,
