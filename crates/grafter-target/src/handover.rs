@@ -83,10 +83,10 @@ pub enum Step<'a, R, A> {
     Done(R),
 }
 
+#[cfg(test)]
 impl<R, A> Step<'_, R, A> {
     /// Drives the write to its end, answering every settled report with `answer` (which runs
-    /// here, in the caller's task, between steps): for callers with nothing to make durable
-    /// in between, and tests.
+    /// here, in the caller's task, between steps): for tests.
     pub async fn answer_with(self, mut answer: impl FnMut(&R) -> Result<A, String>) -> Result<R, TargetError> {
         let mut step = self;
         loop {
@@ -179,8 +179,18 @@ pub enum WriteStep<'a> {
     Done(WriteReport),
 }
 
-impl WriteStep<'_> {
-    /// [`Step::answer_with`] for a load's write (an empty batch, a test).
+impl<'a> WriteStep<'a> {
+    /// A step of a load's write, `answered` saying which rejects earlier steps showed.
+    fn of(step: Step<'a, WriteReport, ()>, answered: Vec<bool>) -> WriteStep<'a> {
+        match step {
+            Step::Settle(pending) => WriteStep::Settle(PendingWrite { pending, answered }),
+            Step::Done(report) => WriteStep::Done(report),
+        }
+    }
+
+    /// Drives a load's write to its end, answering every settled report with `answer`
+    /// (which runs here, between steps): for a write with no reject to make durable (an
+    /// empty batch).
     pub async fn answer_with(
         self,
         mut answer: impl FnMut(&WriteReport) -> Result<(), String>,
@@ -235,10 +245,7 @@ impl<'a> PendingWrite<'a> {
         for (i, outcome) in outcomes.iter().enumerate() {
             answered[i] |= matches!(outcome, RowOutcome::Rejected(_));
         }
-        Ok(match self.pending.commit(()).await? {
-            Step::Settle(pending) => WriteStep::Settle(PendingWrite { pending, answered }),
-            Step::Done(report) => WriteStep::Done(report),
-        })
+        Ok(WriteStep::of(self.pending.commit(()).await?, answered))
     }
 
     /// The rejects could not be written: the write rolls back and fails with `reason`.
@@ -255,11 +262,7 @@ impl dyn GraphLoader + '_ {
         encoded: Encoded,
         checkpoint: &'a Checkpoint,
     ) -> Result<WriteStep<'a>, TargetError> {
-        let step = hand_over(|gate| self.write(encoded, checkpoint, gate)).await?;
-        Ok(match step {
-            Step::Settle(pending) => WriteStep::Settle(PendingWrite { pending, answered: Vec::new() }),
-            Step::Done(report) => WriteStep::Done(report),
-        })
+        Ok(WriteStep::of(hand_over(|gate| self.write(encoded, checkpoint, gate)).await?, Vec::new()))
     }
 }
 
@@ -301,11 +304,7 @@ mod tests {
     }
 
     async fn first(shown: Vec<WriteReport>) -> WriteStep<'static> {
-        let step = hand_over(work(shown)).await.unwrap();
-        match step {
-            Step::Settle(pending) => WriteStep::Settle(PendingWrite { pending, answered: Vec::new() }),
-            Step::Done(report) => WriteStep::Done(report),
-        }
+        WriteStep::of(hand_over(work(shown)).await.unwrap(), Vec::new())
     }
 
     #[tokio::test]

@@ -55,14 +55,13 @@ async fn repeat(client: &Client, cypher: &str, params: &[(String, Value)]) -> Re
 /// Neo4j (and servers that say they are) it is one statement whose rows commit in batches of
 /// their own transactions (`CALL { … } IN TRANSACTIONS`), which needs no id space; elsewhere
 /// (FalkorDB, Memgraph, whose ids are dense) one statement per page of the ids of `id_var`,
-/// a node unless `nodes` is false.
-#[allow(clippy::too_many_arguments)]
+/// a node: FalkorDB seeks a range of node ids, where it would scan every relationship to
+/// filter on theirs.
 async fn for_each(
     client: &Client,
     pattern: &str,
     carried: &str,
     id_var: &str,
-    nodes: bool,
     condition: &str,
     body: &str,
     params: &[(String, Value)],
@@ -75,7 +74,7 @@ async fn for_each(
         return Ok(());
     }
     let cypher = format!("MATCH {pattern} WHERE id({id_var}) >= $from AND id({id_var}) < $to AND {condition} {body}");
-    paged(client, &cypher, max_id(client, nodes).await?, params).await
+    paged(client, &cypher, max_id(client).await?, params).await
 }
 
 /// Copies the graph into snapshot `name` (replacing one of that name).
@@ -87,7 +86,6 @@ pub(crate) async fn take(client: &Client, name: &str) -> Result<(), TargetError>
         "(n)",
         "n",
         "n",
-        true,
         "NOT any(l IN labels(n) WHERE l IN $skip)",
         &format!(
             "CREATE (s:{NODE}) SET s = properties(n), s._grafter_snapshot = $snap, s._grafter_snapshot_id = id(n), \
@@ -100,8 +98,7 @@ pub(crate) async fn take(client: &Client, name: &str) -> Result<(), TargetError>
         client,
         "(a)-[x]->(b)",
         "a, x, b",
-        "x",
-        false,
+        "a",
         "NOT any(l IN labels(a) + labels(b) WHERE l IN $skip)",
         &format!(
             "CREATE (s:{REL}) SET s = properties(x), s._grafter_snapshot = $snap, s._grafter_snapshot_start = id(a), \
@@ -184,7 +181,6 @@ pub(crate) async fn restore(client: &Client, name: &str) -> Result<(), TargetErr
             &format!("(s:{NODE})"),
             "s",
             "s",
-            true,
             "s._grafter_snapshot = $snap AND s._grafter_snapshot_labels = $labels",
             &format!(
                 "CREATE (n{quoted}:{RESTORED}) SET n = properties(s), n.{RESTORED_ID} = s._grafter_snapshot_id, \
@@ -200,7 +196,6 @@ pub(crate) async fn restore(client: &Client, name: &str) -> Result<(), TargetErr
             &format!("(s:{REL})"),
             "s",
             "s",
-            true,
             "s._grafter_snapshot = $snap AND s._grafter_snapshot_type = $type",
             &format!(
                 "MATCH (a:{RESTORED} {{{RESTORED_ID}: s._grafter_snapshot_start}}) MATCH (b:{RESTORED} {{{RESTORED_ID}: s._grafter_snapshot_end}}) \
@@ -253,7 +248,7 @@ pub(crate) async fn fingerprint(
     );
     let filter = "AND id(s) >= $from AND id(s) < $to";
     let runner: std::sync::Arc<dyn crate::cypher::CypherRunner> = client.clone();
-    fingerprint_whole(runner, (&nodes, filter), (&relationships, filter), true, vec![snap(name)]).await.map(Some)
+    fingerprint_whole(runner, (&nodes, filter), (&relationships, filter), vec![snap(name)]).await.map(Some)
 }
 
 /// Removes snapshot `name`.

@@ -18,16 +18,14 @@ use crate::TargetError;
 use crate::census::{Census, Elements, KnownProperties, PropertyCount, property_counts};
 
 /// Every row of the aggregate `cypher` over the whole graph (see [`whole`]: `filter`, which
-/// bounds `$from` ≤ id < `$to` of nodes when `nodes`, else of relationships, takes the place
-/// of `{filter}` where the statement is paged). Paged, an aggregate gives one row per group
-/// per page: the caller sums them.
+/// bounds `$from` ≤ id < `$to` of nodes, takes the place of `{filter}` where the statement is
+/// paged). Paged, an aggregate gives one row per group per page: the caller sums them.
 async fn every_page(
     runner: &Arc<dyn CypherRunner>,
     cypher: &str,
     filter: &str,
-    nodes: bool,
 ) -> Result<Vec<Vec<Value>>, TargetError> {
-    let mut pages = whole(Arc::clone(runner), cypher, filter, nodes, Vec::new());
+    let mut pages = whole(Arc::clone(runner), cypher, filter, Vec::new());
     let mut rows = Vec::new();
     while let Some(page) = pages.next().await {
         rows.extend(page?);
@@ -87,7 +85,7 @@ pub(crate) async fn census(
 ) -> Result<Census, TargetError> {
     let bookkeeping = |labels: &[String]| labels.iter().any(|l| is_bookkeeping_label(l));
     let mut groups: Vec<Group> = Vec::new();
-    for row in every_page(&runner, NODES, "WHERE id(n) >= $from AND id(n) < $to", true).await? {
+    for row in every_page(&runner, NODES, "WHERE id(n) >= $from AND id(n) < $to").await? {
         let mut row = row.into_iter();
         let (labels, keys, count) = (names(row.next()), names(row.next()), count(row.next()));
         if !bookkeeping(&labels) {
@@ -95,7 +93,7 @@ pub(crate) async fn census(
         }
     }
     let node_groups = groups.len();
-    for row in every_page(&runner, RELATIONSHIPS, "WHERE id(a) >= $from AND id(a) < $to", true).await? {
+    for row in every_page(&runner, RELATIONSHIPS, "WHERE id(a) >= $from AND id(a) < $to").await? {
         let mut row = row.into_iter();
         let rel_type = match row.next() {
             Some(Value::String(text)) => text,

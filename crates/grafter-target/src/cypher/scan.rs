@@ -9,6 +9,7 @@
 //! start nodes' ids, which FalkorDB seeks; it cannot seek relationship ids, so each page of
 //! those would traverse the whole type again.
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use futures::{StreamExt, TryStreamExt};
@@ -21,10 +22,10 @@ use crate::{EndpointSpec, RowStream, TargetError};
 /// Ids per page.
 pub(crate) const PAGE: i64 = 50_000;
 
-/// The highest node id (`nodes`) or relationship id in use, -1 when there are none.
-pub(crate) async fn max_id<R: CypherRunner + ?Sized>(runner: &R, nodes: bool) -> Result<i64, TargetError> {
-    let cypher = if nodes { "MATCH (n) RETURN max(id(n))" } else { "MATCH ()-[x]->() RETURN max(id(x))" };
-    let rows = runner.read(cypher, &[]).await?;
+/// The highest node id in use, -1 when there are none. Every paged read runs over node ids
+/// (relationships by their start nodes'), which FalkorDB seeks.
+pub(crate) async fn max_id<R: CypherRunner + ?Sized>(runner: &R) -> Result<i64, TargetError> {
+    let rows = runner.read("MATCH (n) RETURN max(id(n))", &[]).await?;
     Ok(match rows.first().and_then(|r| r.first()) {
         Some(Value::Int(n)) => *n,
         _ => -1,
@@ -35,21 +36,37 @@ pub(crate) fn page_params(from: i64) -> [(String, Value); 2] {
     [("from".to_owned(), Value::Int(from)), ("to".to_owned(), Value::Int(from + PAGE))]
 }
 
+/// Runs `cypher` (which filters on `$from` ≤ node id < `$to`) page by page over the node id
+/// space, handing each page's rows to `each` until it breaks; whether every page was read.
+pub(crate) async fn each_page<R: CypherRunner + ?Sized>(
+    runner: &R,
+    cypher: &str,
+    mut each: impl FnMut(Vec<Vec<Value>>) -> ControlFlow<()>,
+) -> Result<bool, TargetError> {
+    let max = max_id(runner).await?;
+    let mut from = 0;
+    while from <= max {
+        if each(runner.read(cypher, &page_params(from)).await?).is_break() {
+            return Ok(false);
+        }
+        from += PAGE;
+    }
+    Ok(true)
+}
+
 /// Streams the rows of `cypher`: as one streamed statement without `filter` where the
-/// runner streams, else page by page over the id space (of nodes, or of relationships unless
-/// `nodes`) with `filter` (which bounds `$from` ≤ id < `$to`) in place of `{filter}`.
-/// `params` go with every statement.
+/// runner streams, else page by page over the node id space with `filter` (which bounds
+/// `$from` ≤ id < `$to` of a node) in place of `{filter}`. `params` go with every statement.
 pub(crate) fn whole(
     runner: Arc<dyn CypherRunner>,
     cypher: &str,
     filter: &str,
-    nodes: bool,
     params: Vec<(String, Value)>,
 ) -> RowStream {
     let unfiltered = cypher.replace("{filter}", "");
     match Arc::clone(&runner).stream(unfiltered, params.clone()) {
         Some(stream) => stream,
-        None => paged(runner, cypher.replace("{filter}", filter), nodes, params),
+        None => paged(runner, cypher.replace("{filter}", filter), params),
     }
 }
 
@@ -57,11 +74,11 @@ pub(crate) fn whole(
 /// the reader works through the current one.
 const PAGES_AHEAD: usize = 2;
 
-/// Streams the rows of `cypher` (which filters on `$from` ≤ id < `$to`) over the whole id
-/// space, one page per item, the next [`PAGES_AHEAD`] pages asked for ahead of the reader.
-fn paged(runner: Arc<dyn CypherRunner>, cypher: String, nodes: bool, params: Vec<(String, Value)>) -> RowStream {
+/// Streams the rows of `cypher` (which filters on `$from` ≤ node id < `$to`) over the whole
+/// id space, one page per item, the next [`PAGES_AHEAD`] pages asked for ahead of the reader.
+fn paged(runner: Arc<dyn CypherRunner>, cypher: String, params: Vec<(String, Value)>) -> RowStream {
     let pages = async move {
-        let max = max_id(runner.as_ref(), nodes).await?;
+        let max = max_id(runner.as_ref()).await?;
         let (cypher, params) = (Arc::new(cypher), Arc::new(params));
         let page = move |from: i64| {
             let (runner, cypher, params) = (Arc::clone(&runner), Arc::clone(&cypher), Arc::clone(&params));
@@ -84,7 +101,7 @@ fn columns(variable: &str, properties: &[String]) -> String {
 pub(crate) fn nodes(runner: Arc<dyn CypherRunner>, label: &str, properties: &[String]) -> RowStream {
     let returned = if properties.is_empty() { "1".to_owned() } else { columns("n", properties) };
     let cypher = format!("MATCH (n:{}) {{filter}} RETURN {returned}", quote_name(label));
-    let stream = whole(runner, &cypher, "WHERE id(n) >= $from AND id(n) < $to", true, Vec::new());
+    let stream = whole(runner, &cypher, "WHERE id(n) >= $from AND id(n) < $to", Vec::new());
     if properties.is_empty() {
         // `RETURN 1` only counts rows; the caller asked for no values.
         return stream.map(|page| page.map(|rows| rows.into_iter().map(|_| Vec::new()).collect())).boxed();
@@ -115,7 +132,7 @@ pub(crate) fn relationships(
         quote_name(&end.label),
         returned.join(", ")
     );
-    whole(runner, &cypher, "WHERE id(a) >= $from AND id(a) < $to", true, Vec::new())
+    whole(runner, &cypher, "WHERE id(a) >= $from AND id(a) < $to", Vec::new())
 }
 
 /// The number of nodes labelled `label`.
@@ -196,30 +213,28 @@ pub(crate) async fn fingerprint(runner: Arc<dyn CypherRunner>) -> Result<Fingerp
         "MATCH (a) {filter} MATCH (a)-[x]->(b) RETURN id(a), id(b), type(x), properties(x)",
         "WHERE id(a) >= $from AND id(a) < $to",
     );
-    fingerprint_whole(runner, nodes, relationships, true, Vec::new()).await
+    fingerprint_whole(runner, nodes, relationships, Vec::new()).await
 }
 
 /// The fingerprint of a graph read whole ([`whole`]) by two statements with their id
 /// filters: `nodes` returning `id, labels, properties` per node, then `relationships`
-/// returning `start id, end id, type, properties` per relationship; the latter's pages run
-/// over relationship ids unless `relationships_by_node_ids` (paged by their start nodes' ids,
-/// or a copy that keeps relationships as nodes).
+/// returning `start id, end id, type, properties` per relationship (paged by their start
+/// nodes' ids, or for a copy that keeps relationships as nodes, by those).
 pub(crate) async fn fingerprint_whole(
     runner: Arc<dyn CypherRunner>,
     nodes: (&str, &str),
     relationships: (&str, &str),
-    relationships_by_node_ids: bool,
     params: Vec<(String, Value)>,
 ) -> Result<Fingerprint, TargetError> {
     let mut builder = FingerprintBuilder::new();
     let mut digests: FxHashMap<i64, Option<u128>> = FxHashMap::default();
-    let mut node_pages = whole(Arc::clone(&runner), nodes.0, nodes.1, true, params.clone());
+    let mut node_pages = whole(Arc::clone(&runner), nodes.0, nodes.1, params.clone());
     while let Some(page) = node_pages.next().await {
         for row in page? {
             add_node_row(&mut builder, &mut digests, row);
         }
     }
-    let mut relationship_pages = whole(runner, relationships.0, relationships.1, relationships_by_node_ids, params);
+    let mut relationship_pages = whole(runner, relationships.0, relationships.1, params);
     while let Some(page) = relationship_pages.next().await {
         for row in page? {
             add_relationship_row(&mut builder, &digests, row);
@@ -228,13 +243,25 @@ pub(crate) async fn fingerprint_whole(
     Ok(builder.finish())
 }
 
-/// The fingerprint of the graph `runner` reads, page by page over ids (for a graph named by
-/// a borrowed runner, such as a FalkorDB snapshot).
+/// The fingerprint of the graph `runner` reads, page by page over node ids (for a graph
+/// named by a borrowed runner, such as a FalkorDB snapshot).
 pub(crate) async fn fingerprint_paged<R: CypherRunner + ?Sized>(runner: &R) -> Result<Fingerprint, TargetError> {
     let nodes = "MATCH (n) WHERE id(n) >= $from AND id(n) < $to RETURN id(n), labels(n), properties(n)";
     let relationships =
         "MATCH (a) WHERE id(a) >= $from AND id(a) < $to MATCH (a)-[x]->(b) RETURN id(a), id(b), type(x), properties(x)";
-    fingerprint_of(runner, nodes, relationships, true, &[]).await
+    let mut builder = FingerprintBuilder::new();
+    let mut digests: FxHashMap<i64, Option<u128>> = FxHashMap::default();
+    each_page(runner, nodes, |rows| {
+        rows.into_iter().for_each(|row| add_node_row(&mut builder, &mut digests, row));
+        ControlFlow::Continue(())
+    })
+    .await?;
+    each_page(runner, relationships, |rows| {
+        rows.into_iter().for_each(|row| add_relationship_row(&mut builder, &digests, row));
+        ControlFlow::Continue(())
+    })
+    .await?;
+    Ok(builder.finish())
 }
 
 /// Adds a node row (`id, labels, properties`) to the fingerprint, remembering its digest
@@ -266,36 +293,66 @@ fn add_relationship_row(builder: &mut FingerprintBuilder, digests: &FxHashMap<i6
     builder.add_relationship(&rel_type.to_string(), *start, *end, &properties);
 }
 
-/// The fingerprint of a graph read by two paged statements (over `$from` ≤ id < `$to`,
-/// with `params` beside): `nodes` returning `id, labels, properties` per node, then
-/// `relationships` returning `start id, end id, type, properties` per relationship. Their
-/// pages run over node ids, or for `relationships` over relationship ids unless
-/// `relationships_by_node_ids` (paged by their start nodes' ids, or a copy that keeps
-/// relationships as nodes).
-pub(crate) async fn fingerprint_of<R: CypherRunner + ?Sized>(
-    runner: &R,
-    nodes: &str,
-    relationships: &str,
-    relationships_by_node_ids: bool,
-    params: &[(String, Value)],
-) -> Result<Fingerprint, TargetError> {
-    let mut builder = FingerprintBuilder::new();
-    let mut digests: FxHashMap<i64, Option<u128>> = FxHashMap::default();
-    for (cypher, by_nodes) in [(nodes, true), (relationships, relationships_by_node_ids)] {
-        let max = max_id(runner, by_nodes).await?;
-        let mut from = 0;
-        while from <= max {
-            let mut page = page_params(from).to_vec();
-            page.extend_from_slice(params);
-            for row in runner.read(cypher, &page).await? {
-                if cypher == nodes {
-                    add_node_row(&mut builder, &mut digests, row);
-                } else {
-                    add_relationship_row(&mut builder, &digests, row);
-                }
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::cypher::Params;
+
+    /// A server that cannot stream (as FalkorDB): answers the highest node id and records
+    /// every other statement it is sent, with its page.
+    struct PagedServer {
+        max_node_id: i64,
+        sent: Mutex<Vec<(String, Value)>>,
+    }
+
+    #[async_trait::async_trait]
+    impl CypherRunner for PagedServer {
+        fn target(&self) -> &str {
+            "paged"
+        }
+
+        async fn read(&self, cypher: &str, params: &Params) -> Result<Vec<Vec<Value>>, TargetError> {
+            if cypher == "MATCH (n) RETURN max(id(n))" {
+                return Ok(vec![vec![Value::Int(self.max_node_id)]]);
             }
-            from += PAGE;
+            let from = params.iter().find(|(name, _)| name == "from").map_or(Value::Null, |(_, v)| v.clone());
+            self.sent.lock().unwrap().push((cypher.to_owned(), from));
+            Ok(Vec::new())
+        }
+
+        async fn write(&self, cypher: &str, params: &Params) -> Result<Vec<Vec<Value>>, TargetError> {
+            self.read(cypher, params).await
+        }
+
+        fn stored(&self, value: Value) -> Value {
+            value
         }
     }
-    Ok(builder.finish())
+
+    /// Pages of relationship ids made FalkorDB traverse the whole type for each page (it
+    /// cannot seek them): reading a type cost quadratic time. Pages run over the start
+    /// nodes' ids, which it seeks, each relationship in exactly one page.
+    #[tokio::test]
+    async fn relationships_are_read_in_pages_of_their_start_nodes_ids() {
+        let server = Arc::new(PagedServer { max_node_id: 120_000, sent: Mutex::new(Vec::new()) });
+        let start = EndpointSpec { label: "Consumer".into(), key_properties: vec!["uuid".into()] };
+        let end = EndpointSpec { label: "Inventory".into(), key_properties: vec!["id".into()] };
+        let runner: Arc<dyn CypherRunner> = Arc::clone(&server) as Arc<dyn CypherRunner>;
+        let pages: Vec<_> = relationships(runner, "CONSUMES", &start, &end, &["used".into()]).collect().await;
+        assert_eq!(pages.len(), 3, "node ids 0..=120000 in pages of {PAGE}");
+        let sent = server.sent.lock().unwrap().clone();
+        let froms: Vec<Value> = sent.iter().map(|(_, from)| from.clone()).collect();
+        assert_eq!(froms, [Value::Int(0), Value::Int(PAGE), Value::Int(2 * PAGE)]);
+        for (cypher, _) in &sent {
+            assert!(
+                cypher.starts_with(
+                    "MATCH (a:`Consumer`) WHERE id(a) >= $from AND id(a) < $to MATCH (a)-[x:`CONSUMES`]->"
+                ),
+                "{cypher}"
+            );
+            assert!(!cypher.contains("id(x)"), "{cypher}");
+        }
+    }
 }

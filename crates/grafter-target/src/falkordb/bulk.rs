@@ -39,6 +39,7 @@
 //! `MAX_REMEMBERED` entries, after which the Cypher way loads them.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::ControlFlow;
 
 use grafter_model::{KeyHash, Value, key_hash, quote_name};
 use rustc_hash::FxHashSet;
@@ -47,7 +48,7 @@ use super::connection::{Client, ClientError, failed};
 use super::ids::IdTable;
 use super::literal::reported_form;
 use super::write::exactly_once;
-use crate::cypher::{CHECKPOINT_LABEL, CypherRunner, scan};
+use crate::cypher::{CHECKPOINT_LABEL, scan};
 use crate::cypher::batch::{PreparedBatch, Shape, duplicate_node, duplicate_relationship};
 use crate::cypher::bookkeeping::{OWNED_LABEL, checkpoint_fields, owned_labels};
 use crate::dialect::Dialect;
@@ -160,14 +161,20 @@ impl BulkState {
     /// this run, unmarked, in bulk: nodes of a label this run created whole, or
     /// relationships between two such labels.
     pub(crate) async fn owned(&mut self, client: &Client, run_id: &str, shape: &Shape) -> Result<bool, TargetError> {
-        if self.owned.is_none() {
-            self.owned = Some(owned_labels(client, run_id).await?);
-        }
-        let owned = self.owned.as_ref().expect("read above");
+        let owned = self.owned_labels(client, run_id).await?;
         Ok(match shape {
             Shape::Nodes(spec) => owned.contains(&spec.label),
             Shape::Relationships(spec) => owned.contains(&spec.start.label) && owned.contains(&spec.end.label),
         })
+    }
+
+    /// The labels this run created whole, read from its checkpoints the first time a resumed
+    /// run asks.
+    async fn owned_labels(&mut self, client: &Client, run_id: &str) -> Result<&HashSet<String>, TargetError> {
+        if self.owned.is_none() {
+            self.owned = Some(owned_labels(client, run_id).await?);
+        }
+        Ok(self.owned.get_or_insert_with(HashSet::new))
     }
 
     /// Whether `batch` goes in bulk: its label new to the graph (nodes), or both end labels
@@ -203,10 +210,8 @@ impl BulkState {
         match shape {
             Shape::Nodes(spec) => {
                 if !self.labels.contains_key(&spec.label) {
-                    if self.resumed && self.owned.is_none() {
-                        // Before this run adds a label of its own: the earlier attempt's first.
-                        self.owned = Some(owned_labels(client, run_id).await?);
-                    }
+                    // The earlier attempt's labels first, before this run adds one of its own.
+                    self.owned_labels(client, run_id).await?;
                     let key_names: Vec<String> = spec.key_names().into_iter().map(str::to_owned).collect();
                     let standing = if self.remembered >= MAX_REMEMBERED {
                         LabelIds::Unavailable
@@ -490,24 +495,22 @@ async fn read_ids(client: &Client, label: &str, key_names: &[String]) -> Result<
         quote_name(label),
         keys.join(", ")
     );
-    let mut table = IdTable::default();
-    let mut nodes = 0;
-    let max = scan::max_id(client, true).await?;
-    let mut from = 0;
-    while from <= max {
-        for row in client.read(&cypher, &scan::page_params(from)).await? {
+    let (mut table, mut nodes) = (IdTable::default(), 0);
+    let whole = scan::each_page(client, &cypher, |rows| {
+        for row in rows {
             let mut row = row.into_iter();
-            let Some(Value::Int(id)) = row.next() else { return Ok(None) };
+            let Some(Value::Int(id)) = row.next() else { return ControlFlow::Break(()) };
             let key: Vec<Value> = row.collect();
             if !key.iter().all(reads_back_exactly) || table.get(&key).is_some() {
-                return Ok(None);
+                return ControlFlow::Break(());
             }
             table.insert(&key, id as u64);
             nodes += 1;
         }
-        from += scan::PAGE;
-    }
-    Ok(Some((table, nodes)))
+        ControlFlow::Continue(())
+    })
+    .await?;
+    Ok(whole.then_some((table, nodes)))
 }
 
 /// The identities (ends' node ids and key) of every relationship of `spec`'s type between
@@ -524,21 +527,22 @@ async fn read_relationships(client: &Client, spec: &RelSpec) -> Result<Option<Fx
         returned.join(", ")
     );
     let mut written = FxHashSet::default();
-    let max = scan::max_id(client, true).await?;
-    let mut from = 0;
-    while from <= max {
-        for row in client.read(&cypher, &scan::page_params(from)).await? {
+    let whole = scan::each_page(client, &cypher, |rows| {
+        for row in rows {
             let mut row = row.into_iter();
-            let (Some(Value::Int(start)), Some(Value::Int(end))) = (row.next(), row.next()) else { return Ok(None) };
+            let (Some(Value::Int(start)), Some(Value::Int(end))) = (row.next(), row.next()) else {
+                return ControlFlow::Break(());
+            };
             let key: Vec<Value> = row.collect();
             if !key.iter().all(reads_back_exactly) {
-                return Ok(None);
+                return ControlFlow::Break(());
             }
             written.insert(key_hash(&[Value::Int(start), Value::Int(end), Value::List(key)]));
         }
-        from += scan::PAGE;
-    }
-    Ok(Some(written))
+        ControlFlow::Continue(())
+    })
+    .await?;
+    Ok(whole.then_some(written))
 }
 
 /// The key of a node row `[i, property…]`, as relationships look it up.

@@ -108,7 +108,7 @@ pub(crate) async fn copy_graph(client: &Client, target: &str, from: &str, to: &s
 
     // Nodes, grouped by labels and property names so that each group is one UNWIND.
     let source = OnGraph { client, graph: from };
-    let max = max_id(&source, true).await?;
+    let max = max_id(&source).await?;
     let read =
         format!("MATCH (n) WHERE id(n) >= $from AND id(n) < $to RETURN id(n), labels(n), {}", exact_properties("n"));
     let mut start = 0;
@@ -137,7 +137,7 @@ pub(crate) async fn copy_graph(client: &Client, target: &str, from: &str, to: &s
 
     // Relationships, between the copies of their nodes.
     // Paged by the start nodes' ids, which FalkorDB seeks (it scans to filter relationship ids).
-    let max = max_id(&source, true).await?;
+    let max = max_id(&source).await?;
     let read = format!(
         "MATCH (a) WHERE id(a) >= $from AND id(a) < $to MATCH (a)-[x]->(b) RETURN id(a), id(b), type(x), {}",
         exact_properties("x")
