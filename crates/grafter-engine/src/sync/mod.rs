@@ -10,9 +10,9 @@
 //! nothing. The overlap rule that keeps late commits from being missed is in
 //! [`watermark`]; change logs are read in [`change_log`].
 //!
-//! `grafter run` sets the first watermark of a tracked mapping ([`first_watermarks`]): the newest change the
-//! source holds just before the load reads it, so that the first sync picks up exactly what
-//! changed while the load ran. A mapping no load set a watermark for (or whose tracking
+//! `grafter run` sets the first watermark of a tracked mapping ([`first_watermarks`]): the
+//! newest change the source holds just before the load reads it, so that the first sync
+//! picks up exactly what changed while the load ran. A mapping no load set a watermark for (or whose tracking
 //! changed) is read whole by its first pass: a cursor mapping from its first cursor value,
 //! a change-log mapping by reading its table, since its log holds nothing of what changed
 //! before it was followed. One pass, passes every `interval` until stopped (`--follow`),
