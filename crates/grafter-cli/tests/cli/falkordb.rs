@@ -326,7 +326,9 @@ fn labels_new_to_the_graph_load_in_bulk_into_the_graph_the_cypher_way_makes() {
 /// A run killed after its people and its first friendships had loaded in bulk used to
 /// finish the Cypher way when resumed (several times slower): this process had no ids of
 /// what the killed one wrote. The resume reads them back and goes on in bulk, and judges a
-/// friendship met again after the kill a duplicate, as one clean run does.
+/// friendship met again after the kill a duplicate, as one clean run does. The people's
+/// mapping had finished before the kill: their ids are read back for the friendships' ends
+/// (which went the Cypher way while a finished bulk mapping still looked unfinished).
 #[test]
 fn a_resumed_run_reads_back_what_was_loaded_in_bulk_and_goes_on_in_bulk() {
     let _one_at_a_time = falkordb_serial();
@@ -358,6 +360,29 @@ fn a_resumed_run_reads_back_what_was_loaded_in_bulk_and_goes_on_in_bulk() {
     assert_eq!(reject_reasons(&resumed), reject_reasons(&clean), "rejects differ from one clean run's");
     assert_eq!(fingerprint(&resumed), fingerprint(&clean), "resumed graph differs from one clean run");
     assert_eq!(resumed.query_int("MATCH (n) WHERE n._grafter_run IS NOT NULL RETURN count(n) AS n"), 0);
+}
+
+/// A bulk load stores a checkpoint node per batch, and the one with the most batches counts.
+/// The last, which says the mapping finished, has as many batches as the one before it
+/// (it carries no rows): which of the two counted was left to chance, and the run was
+/// often judged unfinished. Run again, the same config then wrote every row once more
+/// (1M people and 1M friendships: 80 s) instead of finding nothing to do.
+#[test]
+fn a_run_loaded_in_bulk_counts_as_finished_so_running_it_again_has_nothing_to_do() {
+    let _one_at_a_time = falkordb_serial();
+    let project = friends_project(&falkordb_graph("bulk_finished"));
+    let (first, log) = run_logged(&project, &["--batch-size", "3"]);
+    first.assert_every_row_accounted_for();
+    assert!(log.contains("its nodes load in bulk"), "the first run did not load in bulk:\n{log}");
+    let before = fingerprint(&project);
+    for _ in 0..3 {
+        let (again, _) = run_logged(&project, &["--batch-size", "3"]);
+        for mapping in again.json["mappings"].as_array().expect("mappings") {
+            assert_eq!(mapping["status"], "nothing_to_do", "{mapping}");
+            assert_eq!(mapping["read"], 0, "{mapping}");
+        }
+    }
+    assert_eq!(fingerprint(&project), before, "running again changed the graph");
 }
 
 /// A node created by another writer between two bulk batches (the run's own records do it

@@ -197,20 +197,19 @@ async fn checkpoints_where<R: CypherRunner + ?Sized>(
                 .ok_or_else(|| damaged(runner.target(), format!("a checkpoint has unexpected fields: {row:?}")))
         })
         .collect::<Result<_, _>>()?;
-    // A bulk write (FalkorDB) adds a checkpoint node per batch: the one with the most
-    // batches is the checkpoint.
-    found.sort_by(|a, b| {
-        (&a.run_id, &a.mapping, a.partition, std::cmp::Reverse(a.batches)).cmp(&(
-            &b.run_id,
-            &b.mapping,
-            b.partition,
-            std::cmp::Reverse(b.batches),
-        ))
-    });
+    // A bulk write (FalkorDB) adds a checkpoint node per batch: the newest is the
+    // checkpoint (see [`newest_first`]).
+    found.sort_by(|a, b| (&a.run_id, &a.mapping, a.partition).cmp(&(&b.run_id, &b.mapping, b.partition)).then(newest_first(a, b)));
     found.dedup_by(|later, kept| {
         (&later.run_id, &later.mapping, later.partition) == (&kept.run_id, &kept.mapping, kept.partition)
     });
     Ok(found)
+}
+
+/// Orders two checkpoint nodes of one partition newest first: the one with more batches;
+/// of two with as many, the finished one (the partition's last, which carries no rows).
+pub(crate) fn newest_first(a: &Checkpoint, b: &Checkpoint) -> std::cmp::Ordering {
+    (b.batches, b.finished).cmp(&(a.batches, a.finished))
 }
 
 /// The checkpoints of a run.

@@ -23,8 +23,10 @@
 //! **Exactly once.** The command creates the batch's elements and a new
 //! `_GrafterCheckpoint` node with the batch's checkpoint, and the server runs it whole
 //! (it holds the graph's write lock throughout, and replicates or logs it only once done):
-//! the batch and its checkpoint commit together. Readers of checkpoints take the node with
-//! the most batches, and [`collapse_checkpoints`] keeps only that one when the run ends.
+//! the batch and its checkpoint commit together. Readers of checkpoints take the newest
+//! node: the most batches, and of two with as many the finished one (a partition's last
+//! checkpoint carries no rows). [`collapse_checkpoints`] keeps only that one when the run
+//! ends.
 //!
 //! **Marks.** Elements written in bulk carry no `_grafter_run` mark (removing marks from a
 //! million elements when the run ends costs as much as writing them): the label they
@@ -210,34 +212,8 @@ impl BulkState {
         match shape {
             Shape::Nodes(spec) => {
                 if !self.labels.contains_key(&spec.label) {
-                    // The earlier attempt's labels first, before this run adds one of its own.
-                    self.owned_labels(client, run_id).await?;
                     let key_names: Vec<String> = spec.key_names().into_iter().map(str::to_owned).collect();
-                    let standing = if self.remembered >= MAX_REMEMBERED {
-                        LabelIds::Unavailable
-                    } else if self.empty_at_start(client, &spec.label).await? {
-                        tracing::debug!("{target}: label `{}` is new to the graph: its nodes load in bulk", spec.label);
-                        LabelIds::Complete { key_names, ids: IdTable::default() }
-                    } else if self.resumed && self.owned(client, run_id, shape).await? {
-                        // Created whole by the earlier attempt: its ids are read back.
-                        match read_ids(client, &spec.label, &key_names).await? {
-                            Some((ids, nodes)) => {
-                                tracing::debug!(
-                                    "{target}: read back the ids of {nodes} `{}` nodes the earlier attempt loaded: the label goes on in bulk",
-                                    spec.label
-                                );
-                                self.remembered += ids.entries();
-                                LabelIds::Complete { key_names, ids }
-                            }
-                            None => LabelIds::Unavailable,
-                        }
-                    } else {
-                        LabelIds::Unavailable
-                    };
-                    if matches!(standing, LabelIds::Complete { .. }) {
-                        self.owned.get_or_insert_with(HashSet::new).insert(spec.label.clone());
-                    }
-                    self.labels.insert(spec.label.clone(), standing);
+                    self.learn_label(client, target, run_id, &spec.label, key_names).await?;
                 }
                 let same_key = match self.labels.get(&spec.label) {
                     Some(LabelIds::Complete { key_names, .. }) => {
@@ -253,6 +229,15 @@ impl BulkState {
                 Ok(same_key)
             }
             Shape::Relationships(spec) => {
+                if self.resumed {
+                    // Ends whose node mappings the earlier attempt finished: their ids are
+                    // read back, as when it is their nodes that go on.
+                    for end in [&spec.start, &spec.end] {
+                        if !self.labels.contains_key(&end.label) {
+                            self.learn_label(client, target, run_id, &end.label, end.key_properties.clone()).await?;
+                        }
+                    }
+                }
                 let complete = |label: &str, names: &[String]| matches!(self.labels.get(label), Some(LabelIds::Complete { key_names, .. }) if key_names == names);
                 let mut takes = complete(&spec.start.label, &spec.start.key_properties)
                     && complete(&spec.end.label, &spec.end.key_properties)
@@ -286,6 +271,45 @@ impl BulkState {
                 Ok(takes)
             }
         }
+    }
+
+    /// Decides, the first time this process meets `label`, whether its nodes are all in
+    /// the id table from here on: new to the graph (they load in bulk), created whole by the
+    /// earlier attempt of a resumed run (their ids are read back), or neither.
+    async fn learn_label(
+        &mut self,
+        client: &Client,
+        target: &str,
+        run_id: &str,
+        label: &str,
+        key_names: Vec<String>,
+    ) -> Result<(), TargetError> {
+        // The earlier attempt's labels first, before this run adds one of its own.
+        let created_earlier = self.owned_labels(client, run_id).await?.contains(label);
+        let standing = if self.remembered >= MAX_REMEMBERED {
+            LabelIds::Unavailable
+        } else if self.empty_at_start(client, label).await? {
+            tracing::debug!("{target}: label `{label}` is new to the graph: its nodes load in bulk");
+            LabelIds::Complete { key_names, ids: IdTable::default() }
+        } else if self.resumed && created_earlier {
+            match read_ids(client, label, &key_names).await? {
+                Some((ids, nodes)) => {
+                    tracing::debug!(
+                        "{target}: read back the ids of {nodes} `{label}` nodes the earlier attempt loaded: the label goes on in bulk"
+                    );
+                    self.remembered += ids.entries();
+                    LabelIds::Complete { key_names, ids }
+                }
+                None => LabelIds::Unavailable,
+            }
+        } else {
+            LabelIds::Unavailable
+        };
+        if matches!(standing, LabelIds::Complete { .. }) {
+            self.owned.get_or_insert_with(HashSet::new).insert(label.to_owned());
+        }
+        self.labels.insert(label.to_owned(), standing);
+        Ok(())
     }
 
     /// Takes a label out of bulk loading: its nodes are no longer all in the table.
@@ -689,11 +713,12 @@ async fn node_ids<'a>(
     Ok(found.into_iter().map(|(_, id)| id).collect())
 }
 
-/// Keeps, of each checkpoint of `run_id`, only the node with the most batches (bulk writes
-/// add one per batch).
+/// Keeps, of each checkpoint of `run_id`, only the newest node (bulk writes add one per
+/// batch), as `bookkeeping::newest_first` orders them: the most batches, then finished.
 pub(crate) async fn collapse_checkpoints(client: &Client, target: &str, run_id: &str) -> Result<(), TargetError> {
     let cypher = format!(
-        "MATCH (c:{CHECKPOINT_LABEL} {{run: $run}}) WITH c ORDER BY c.batches DESC \
+        "MATCH (c:{CHECKPOINT_LABEL} {{run: $run}}) \
+         WITH c ORDER BY c.batches DESC, CASE WHEN c.finished THEN 1 ELSE 0 END DESC \
          WITH c.mapping AS m, c.partition AS p, collect(c) AS cs WHERE size(cs) > 1 \
          UNWIND cs[1..] AS old DELETE old"
     );
