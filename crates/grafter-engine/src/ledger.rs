@@ -75,39 +75,60 @@ pub(crate) async fn new_record(
     prepared: &[PreparedMapping],
 ) -> Result<RunRecord, EngineError> {
     let id = new_run_id();
-    let before = target.reader().fingerprint().await?;
-    if options.fresh && (before.node_count() > 0 || before.relationship_count() > 0) {
-        let labels: Vec<String> = prepared
-            .iter()
-            .filter_map(|p| match &p.mapping.kind {
-                MappingKind::Node { label, .. } => before.labels.get(label).map(|t| format!("{} :{label}", t.count)),
-                MappingKind::Relationship { rel_type, .. } => {
-                    before.types.get(rel_type).map(|t| format!("{} :{rel_type}", t.count))
-                }
-            })
-            .collect();
-        observer.message(&format!(
-            "--fresh: starting over, ignoring earlier checkpoints. The target already holds {} nodes and {} relationships{}. \
-             Every row is written again by key: existing elements with the same keys are updated in place, not duplicated; \
-             elements whose rows are gone from the source stay (roll back earlier runs first to remove them).",
-            before.node_count(),
-            before.relationship_count(),
-            if labels.is_empty() { String::new() } else { format!(" (of this config's: {})", labels.join(", ")) }
-        ));
+    if options.fresh {
+        warn_of_what_fresh_rewrites(target.reader(), observer.as_ref(), prepared).await?;
     }
-    let snapshot = match (options.snapshot, target.snapshots()) {
-        (true, Some(snapshots)) => Some(snapshots.take_snapshot(&id).await?),
-        _ => None,
+    // The fingerprint before the run is what a rollback proves its restore against, so it is
+    // read (the whole graph) only when there is a snapshot to roll back to: on a graph that
+    // already holds millions of elements it costs as long as a verification.
+    let (snapshot, before) = match (options.snapshot, target.snapshots()) {
+        (true, Some(snapshots)) => {
+            let before = target.reader().fingerprint().await?;
+            (Some(snapshots.take_snapshot(&id).await?), Some(before.overall_hex()))
+        }
+        _ => (None, None),
     };
     let marks = target.loader().begin_run(None).await?;
     let names: Vec<String> = prepared.iter().map(|p| p.mapping.name.clone()).collect();
     let mut record = blank_record(plan, id, grafter_model::RunKind::Load, &source, options.only, &names);
-    record.fingerprint_before = Some(before.overall_hex());
+    record.fingerprint_before = before;
     record.snapshot = snapshot;
     record.marks = Some(marks);
     record.set_status(RunStatus::Pending, None);
     record.set_status(RunStatus::InProgress, None);
     Ok(record)
+}
+
+/// Tells a `--fresh` run over elements of its labels and types that they are written again
+/// by key, not duplicated, and that those whose rows are gone stay. Counted per mapped label
+/// and type, which every target answers without reading the graph through.
+async fn warn_of_what_fresh_rewrites(
+    reader: &dyn grafter_target::GraphReader,
+    observer: &dyn Observer,
+    prepared: &[PreparedMapping],
+) -> Result<(), EngineError> {
+    let mut held = Vec::new();
+    for p in prepared {
+        let (count, shown) = match &p.mapping.kind {
+            MappingKind::Node { label, .. } => (reader.count_nodes(label).await?, format!(":{label}")),
+            MappingKind::Relationship { rel_type, start, end, .. } => {
+                (reader.count_relationships(rel_type, &start.label, &end.label).await?, p.mapping.pattern())
+            }
+        };
+        if count > 0 && !held.iter().any(|(_, s)| *s == shown) {
+            held.push((count, shown));
+        }
+    }
+    if !held.is_empty() {
+        let listed: Vec<String> = held.iter().map(|(count, shown)| format!("{count} {shown}")).collect();
+        observer.message(&format!(
+            "--fresh: starting over, ignoring earlier checkpoints. The target already holds {}. \
+             Every row is written again by key: existing elements with the same keys are updated in place, not duplicated; \
+             elements whose rows are gone from the source stay (roll back earlier runs first to remove them).",
+            listed.join(", ")
+        ));
+    }
+    Ok(())
 }
 
 /// Prepares `record` for another attempt.

@@ -18,7 +18,7 @@ use grafter_model::Value;
 
 use super::params::{self, from_bolt, statement_text_len};
 use super::server::{FALKORDB_TEXT_LIMIT, Server};
-use crate::cypher::queries::PessimisticNames;
+use crate::cypher::queries::NameSet;
 use crate::cypher::retry::Backoff;
 use crate::cypher::{CypherRunner, Params};
 use super::url::BoltUrl;
@@ -51,10 +51,10 @@ pub(crate) struct Client {
     fence: std::sync::atomic::AtomicI64,
     /// Relationship types whose one-statement write found something to look at closer (see
     /// `write::optimistic`).
-    pub(crate) pessimistic: PessimisticNames,
+    pub(crate) pessimistic: NameSet,
     /// Labels whose batches met a key already in the graph when written without a lookup
     /// (see `write::create_only`).
-    pub(crate) pessimistic_labels: PessimisticNames,
+    pub(crate) pessimistic_labels: NameSet,
 }
 
 /// Whether trying again may help.
@@ -105,8 +105,8 @@ impl Client {
             backoff: Backoff::default(),
             serial: tokio::sync::Mutex::new(()),
             fence: std::sync::atomic::AtomicI64::new(0),
-            pessimistic: PessimisticNames::default(),
-            pessimistic_labels: PessimisticNames::default(),
+            pessimistic: NameSet::default(),
+            pessimistic_labels: NameSet::default(),
         };
         let conn = client.retry(|| client.router.acquire(AccessMode::Write)).await?;
         client.server = named.unwrap_or_else(|| Server::detect(conn.server_agent(), conn.connection_id()));

@@ -322,7 +322,7 @@ pub(crate) async fn write(
                 match &batch.prepared.shape {
                     Shape::Nodes(spec) => client.pessimistic_labels.insert(&spec.label),
                     Shape::Relationships(spec) => client.pessimistic.insert(&spec.rel_type),
-                }
+                };
             }
             Err(Failure::Lost { error, report }) if retryable(&error) => {
                 // Did the batch commit before the failure? Its checkpoint says.
@@ -458,7 +458,7 @@ async fn write_batch(
 /// this one is rolled back ([`Failure::NeedsLookup`], where the statement counts what it
 /// wrote: ArcadeDB). On a first load that saves the lookup, which matched every end a second
 /// time. Tried until it finds something to look at closer once for the relationship type
-/// (`PessimisticNames`).
+/// (`NameSet`).
 async fn optimistic(
     job: &Job<'_>,
     session: &mut Session<'_>,

@@ -199,7 +199,9 @@ async fn checkpoints_where<R: CypherRunner + ?Sized>(
         .collect::<Result<_, _>>()?;
     // A bulk write (FalkorDB) adds a checkpoint node per batch: the newest is the
     // checkpoint (see [`newest_first`]).
-    found.sort_by(|a, b| (&a.run_id, &a.mapping, a.partition).cmp(&(&b.run_id, &b.mapping, b.partition)).then(newest_first(a, b)));
+    found.sort_by(|a, b| {
+        (&a.run_id, &a.mapping, a.partition).cmp(&(&b.run_id, &b.mapping, b.partition)).then(newest_first(a, b))
+    });
     found.dedup_by(|later, kept| {
         (&later.run_id, &later.mapping, later.partition) == (&kept.run_id, &kept.mapping, kept.partition)
     });
@@ -523,7 +525,8 @@ pub(crate) async fn unmark<R: CypherRunner + ?Sized>(runner: &R, run_id: &str, s
             let rows = runner.write(&statement, &[("run".into(), Value::String(run_id.to_owned()))]).await?;
             let n = super::first_count(&rows);
             total += n;
-            if n == 0 {
+            // Fewer than a step: none is left (another pass would scan every element again).
+            if n < step {
                 break;
             }
         }

@@ -267,23 +267,23 @@ pub(crate) fn optimistic_relationship_write(
     )
 }
 
-/// The relationship types whose [`optimistic_relationship_write`] (or the labels whose
-/// write without a lookup) found something to look at closer in this process: their batches
-/// take the lookup-then-write way from then on (a re-run over elements that exist would pay
-/// for a statement that never writes, batch after batch).
+/// Names of labels or relationship types that a client's writers share a finding about:
+/// those whose [`optimistic_relationship_write`] (or write without a lookup) found
+/// something to look at closer, whose batches take the lookup-then-write way from then on
+/// (a re-run over elements that exist would pay for a statement that never writes, batch
+/// after batch); those written by id (FalkorDB). Each field that holds one says which.
 #[derive(Debug, Default)]
-pub(crate) struct PessimisticNames(std::sync::Mutex<std::collections::HashSet<String>>);
+pub(crate) struct NameSet(std::sync::Mutex<std::collections::HashSet<String>>);
 
-impl PessimisticNames {
-    /// Whether the write without a lookup of `name` (a type or a label) found something to
-    /// look at closer before.
+impl NameSet {
+    /// Whether `name` is in the set.
     pub(crate) fn contains(&self, name: &str) -> bool {
         self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains(name)
     }
 
-    /// Remembers that the write without a lookup of `name` found something to look at closer.
-    pub(crate) fn insert(&self, name: &str) {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(name.to_owned());
+    /// Puts `name` in the set; whether it was not there before.
+    pub(crate) fn insert(&self, name: &str) -> bool {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(name.to_owned())
     }
 }
 

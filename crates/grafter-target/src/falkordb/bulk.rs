@@ -73,6 +73,10 @@ enum LabelIds {
     /// Every node of the label was created by this run in bulk: its key → node id, and the
     /// key property names those keys are made of.
     Complete { key_names: Vec<String>, ids: IdTable },
+    /// The label held nodes before the run, and a batch of it met only existing elements:
+    /// the ids of its nodes by key, read back once, for writing them again by id
+    /// ([`super::by_id`]). Not in bulk.
+    Existing { key_names: Vec<String>, ids: IdTable },
     /// The label held nodes before, or some went the Cypher way: not in bulk.
     Unavailable,
 }
@@ -105,6 +109,9 @@ pub(crate) struct BulkState {
     resumed: bool,
     /// Relationship types whose identities could not be rebuilt exactly: the Cypher way.
     unrebuilt: HashSet<String>,
+    /// Labels whose ids are not to be read back for writing by id: keyed differently by
+    /// two mappings, or tried once (keys that repeat or do not read back exactly).
+    not_by_id: HashSet<String>,
 }
 
 impl BulkState {
@@ -124,6 +131,7 @@ impl BulkState {
             empty_at_start: HashMap::new(),
             resumed,
             unrebuilt: HashSet::new(),
+            not_by_id: HashSet::new(),
         }
     }
 
@@ -314,10 +322,76 @@ impl BulkState {
 
     /// Takes a label out of bulk loading: its nodes are no longer all in the table.
     fn give_up(&mut self, label: &str) {
-        if let Some(LabelIds::Complete { ids, .. }) = self.labels.get(label) {
+        if let Some(LabelIds::Complete { ids, .. } | LabelIds::Existing { ids, .. }) = self.labels.get(label) {
             self.remembered -= ids.entries();
         }
         self.labels.insert(label.to_owned(), LabelIds::Unavailable);
+        self.not_by_id.insert(label.to_owned());
+    }
+
+    /// Reads back, once, the ids of the nodes of `label` (keyed by `key_names`), which held
+    /// nodes before the run and of which a batch met only existing elements: the batches
+    /// after it are written by id ([`super::by_id`]). Nothing is read for a label in bulk,
+    /// keyed otherwise by another mapping, already read or tried, or too big for the tables.
+    pub(crate) async fn learn_existing(
+        &mut self,
+        client: &Client,
+        target: &str,
+        label: &str,
+        key_names: &[String],
+    ) -> Result<(), TargetError> {
+        if self.not_by_id.contains(label)
+            || matches!(self.labels.get(label), Some(LabelIds::Complete { .. } | LabelIds::Existing { .. }))
+        {
+            return Ok(());
+        }
+        self.not_by_id.insert(label.to_owned());
+        let nodes = crate::cypher::scan::count_nodes(client, label).await?;
+        if self.remembered.saturating_add(nodes as usize) > MAX_REMEMBERED {
+            return Ok(());
+        }
+        if let Some((ids, nodes)) = read_ids(client, label, key_names).await? {
+            tracing::debug!("{target}: read the ids of the {nodes} `{label}` nodes the graph held: its batches are written by id");
+            self.remembered += ids.entries();
+            self.labels.insert(label.to_owned(), LabelIds::Existing { key_names: key_names.to_vec(), ids });
+        }
+        Ok(())
+    }
+
+    /// The node ids that write `prepared` by id ([`super::by_id`]), one per batch position (a
+    /// node's id, or a relationship's `[start, end]`), when every record to write has them.
+    pub(crate) fn ids_for(&self, prepared: &PreparedBatch) -> Option<Value> {
+        if prepared.positions.is_empty() {
+            return None;
+        }
+        let table = |label: &str, names: &[String], existing_only: bool| match self.labels.get(label) {
+            Some(LabelIds::Existing { key_names, ids }) if key_names == names => Some(ids),
+            Some(LabelIds::Complete { key_names, ids }) if key_names == names && !existing_only => Some(ids),
+            _ => None,
+        };
+        let mut list = vec![Value::Null; prepared.outcomes.len()];
+        match &prepared.shape {
+            Shape::Nodes(spec) => {
+                let names: Vec<String> = spec.key_names().into_iter().map(str::to_owned).collect();
+                let ids = table(&spec.label, &names, true)?;
+                for (n, &position) in prepared.positions.iter().enumerate() {
+                    list[position] = Value::Int(ids.get(&prepared.lookup_rows[n][1..])? as i64);
+                }
+            }
+            Shape::Relationships(spec) => {
+                let starts = table(&spec.start.label, &spec.start.key_properties, false)?;
+                let ends = table(&spec.end.label, &spec.end.key_properties, false)?;
+                let split = 1 + spec.start.key_properties.len();
+                let stop = split + spec.end.key_properties.len();
+                for (n, &position) in prepared.positions.iter().enumerate() {
+                    let row = &prepared.lookup_rows[n];
+                    let start = starts.get(&row[1..split])? as i64;
+                    let end = ends.get(&row[split..stop])? as i64;
+                    list[position] = Value::List(vec![Value::Int(start), Value::Int(end)]);
+                }
+            }
+        }
+        Some(Value::List(list))
     }
 
     /// Writes `prepared` (which [`BulkState::takes`]) and its checkpoint in one command.

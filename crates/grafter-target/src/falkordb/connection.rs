@@ -14,7 +14,7 @@ use tokio::sync::Mutex;
 
 use super::literal::params_prefix;
 use super::reply::{self, Names, Reply};
-use crate::cypher::queries::PessimisticNames;
+use crate::cypher::queries::NameSet;
 use crate::cypher::retry::Backoff;
 use crate::cypher::{CypherRunner, Params};
 use super::url::FalkorDbUrl;
@@ -109,7 +109,11 @@ pub(crate) struct Client {
     /// Retries, and whether the server is taken as down.
     backoff: Backoff,
     /// Relationship types whose one-query write failed once (see `write`).
-    pub(crate) pessimistic: PessimisticNames,
+    pub(crate) pessimistic: NameSet,
+    /// Labels `(:L)` and types `[:T]` whose write by node id failed once (see `by_id`).
+    pub(crate) not_by_id: NameSet,
+    /// Labels and types a batch of which was written by node id.
+    pub(crate) written_by_id: NameSet,
 }
 
 impl Client {
@@ -137,7 +141,9 @@ impl Client {
             token: std::sync::atomic::AtomicI64::new(0),
             names: Mutex::new(Names::default()),
             backoff: Backoff::default(),
-            pessimistic: PessimisticNames::default(),
+            pessimistic: NameSet::default(),
+            not_by_id: NameSet::default(),
+            written_by_id: NameSet::default(),
         })
     }
 

@@ -9,6 +9,7 @@
 //! ([`literal`]); replies are decoded in [`reply`], reading back in [`scan`].
 
 mod bulk;
+mod by_id;
 mod connection;
 mod constraint;
 pub(crate) mod encoded;

@@ -21,6 +21,7 @@
 use grafter_model::Value;
 
 use super::bulk::BulkState;
+use super::by_id;
 use super::connection::{Client, ClientError, failed};
 use super::encoded::{EncodedBatch, Literals};
 use super::literal::{params_prefix, storable, write_literal};
@@ -58,7 +59,7 @@ pub(crate) fn encode(batch: RecordBatch, bulk: bool) -> Encoded {
 }
 
 /// What sending a write found.
-enum Sent {
+pub(crate) enum Sent {
     /// It ran; its rows.
     Rows(Vec<Vec<Value>>),
     /// The connection failed after the write committed (its checkpoint is there).
@@ -67,7 +68,7 @@ enum Sent {
 
 /// Sends a write carrying checkpoint `stored`, exactly once: if the connection fails, the
 /// checkpoint says whether it committed, and it is sent again only if it did not.
-async fn send(client: &Client, target: &str, text: &str, stored: &Checkpoint) -> Result<Sent, TargetError> {
+pub(crate) async fn send(client: &Client, target: &str, text: &str, stored: &Checkpoint) -> Result<Sent, TargetError> {
     let sent = exactly_once(client, target, stored, || client.query_text(client.graph(), text, false)).await?;
     Ok(sent.map_or(Sent::CommittedUnseen, |reply| Sent::Rows(reply.rows)))
 }
@@ -137,7 +138,13 @@ pub(crate) async fn write(
     let Form::FalkorDb(EncodedBatch { mut prepared, literals }) = encoded.form else {
         return Err(TargetError::Write { target: target.to_owned(), message: Encoded::MISMATCH.into() });
     };
-    let owned = {
+    let name = match &prepared.shape {
+        Shape::Nodes(spec) => format!("(:{})", spec.label),
+        Shape::Relationships(spec) => format!("[:{}]", spec.rel_type),
+    };
+    // Rows still values (not `?bulk=off`): the batch may be written in bulk, or by id.
+    let rows_are_values = literals.is_none();
+    let (owned, ids) = {
         let mut state = bulk.lock().await;
         if literals.is_none() && state.takes(client, target, run_id, &prepared.shape).await? {
             let rows = std::mem::take(&mut prepared.write_rows);
@@ -145,9 +152,28 @@ pub(crate) async fn write(
         }
         // The Cypher way: what it writes is marked, and the marks go when the run finishes.
         state.marked = true;
-        state.owned(client, run_id, &prepared.shape).await?
+        let owned = state.owned(client, run_id, &prepared.shape).await?;
+        // Elements of this run's own (unmarked) labels are never written again by id: found,
+        // they are duplicates.
+        let by_id = rows_are_values && !owned && !client.not_by_id.contains(&name);
+        (owned, if by_id { state.ids_for(&prepared) } else { None })
     };
     let Literals { lookup_rows, write_rows } = literals.unwrap_or_else(|| Literals::of(&mut prepared));
+    let fail = |message| TargetError::Write { target: target.to_owned(), message };
+
+    // A batch over elements the graph held before the run, whose node ids are known: one
+    // statement, tried until it fails once for the label or type (see `by_id`).
+    if let Some(ids) = ids {
+        let written = by_id::write(client, target, &mut prepared, &write_rows, ids, checkpoint, &mut gate);
+        if let Some(report) = written.await? {
+            if client.written_by_id.insert(&name) {
+                tracing::debug!("{target}: batches of {name} are written by node id");
+            }
+            return Ok(report);
+        }
+        tracing::debug!("{target}: a batch of {name} needs a closer look than writing by id: the lookup way from here on");
+        client.not_by_id.insert(&name);
+    }
     let (lookup, (merge, create)) = match &prepared.shape {
         Shape::Nodes(spec) => (node_lookup(spec, &plain, owned), node_writes(spec, UNWIND_ROWS, &plain, false)),
         Shape::Relationships(spec) => (
@@ -156,7 +182,6 @@ pub(crate) async fn write(
         ),
     };
     let run = vec![("run".to_owned(), Value::String(run_id.to_owned()))];
-    let fail = |message| TargetError::Write { target: target.to_owned(), message };
 
     // 0. Relationships: one query, when every record can be written as it is — tried until
     // it fails once for the relationship type (a re-run over existing relationships would
@@ -181,7 +206,9 @@ pub(crate) async fn write(
             Sent::CommittedUnseen => return Ok(report),
             Sent::Rows(rows) if !rows.is_empty() => return Ok(report),
             // Something in the batch needs a closer look: nothing was written.
-            Sent::Rows(_) => client.pessimistic.insert(&spec.rel_type),
+            Sent::Rows(_) => {
+                client.pessimistic.insert(&spec.rel_type);
+            }
         }
     }
 
@@ -215,6 +242,22 @@ pub(crate) async fn write(
             }
         }
         Sent::CommittedUnseen => {}
+    }
+    if rows_are_values && existing > 0 && existing == prepared.positions.len() {
+        // Every record met an element from before the run: the graph holds this mapping's
+        // data, and the batches after this one are written by id.
+        let mut state = bulk.lock().await;
+        match &prepared.shape {
+            Shape::Nodes(spec) => {
+                let key_names: Vec<String> = spec.key_names().into_iter().map(str::to_owned).collect();
+                state.learn_existing(client, target, &spec.label, &key_names).await?;
+            }
+            Shape::Relationships(spec) => {
+                for end in [&spec.start, &spec.end] {
+                    state.learn_existing(client, target, &end.label, &end.key_properties).await?;
+                }
+            }
+        }
     }
     Ok(report)
 }
