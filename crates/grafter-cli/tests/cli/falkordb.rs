@@ -448,6 +448,23 @@ fn a_fresh_rerun_over_the_graph_writes_by_node_id_and_ends_as_the_lookup_way_doe
     assert_eq!(common::bolt_servers::count_back(&by_id_url, marked), 0);
 }
 
+/// Reading a label's ids pays only when the run writes a good part of the label: a re-run
+/// of seven people into a label of 307 reads nothing and takes the lookup way throughout.
+#[test]
+fn a_short_rerun_into_a_big_label_does_not_read_its_ids() {
+    let _one_at_a_time = falkordb_serial();
+    let project = friends_project(&falkordb_graph("rerun_big_label"));
+    let others = "UNWIND range(100, 399) AS i CREATE (:Person {id: i, name: 'someone else'})";
+    project.grafter().args(["query", "--write", others]).assert().success();
+    // (Verification would find the others, which no mapping covers.)
+    run_logged(&project, &["--batch-size", "2", "--no-verify"]).0.assert_every_row_accounted_for();
+    let (again, log) = run_logged(&project, &["--batch-size", "2", "--fresh", "--no-verify"]);
+    again.assert_every_row_accounted_for();
+    assert_eq!(again.mapping("people").updated, 7, "{}", again.json);
+    assert!(!log.contains("ids of the") && !log.contains("by node id"), "the big label was read:\n{log}");
+    assert_eq!(project.query_int("MATCH (p:Person) RETURN count(p) AS n"), 307);
+}
+
 /// A node created by another writer between two bulk batches (the run's own records do it
 /// whenever a mapping starts) moved the next batch's ids; grafter then looked the batch's
 /// nodes up by key, through an index FalkorDB was still building: label scans that stalled

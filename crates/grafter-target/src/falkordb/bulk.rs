@@ -112,6 +112,9 @@ pub(crate) struct BulkState {
     /// Labels whose ids are not to be read back for writing by id: keyed differently by
     /// two mappings, or tried once (keys that repeat or do not read back exactly).
     not_by_id: HashSet<String>,
+    /// Per label that held nodes before the run, the records of batches that met only
+    /// existing elements so far (see [`BulkState::learn_existing`]).
+    met_existing: HashMap<String, usize>,
 }
 
 impl BulkState {
@@ -132,6 +135,7 @@ impl BulkState {
             resumed,
             unrebuilt: HashSet::new(),
             not_by_id: HashSet::new(),
+            met_existing: HashMap::new(),
         }
     }
 
@@ -330,24 +334,34 @@ impl BulkState {
     }
 
     /// Reads back, once, the ids of the nodes of `label` (keyed by `key_names`), which held
-    /// nodes before the run and of which a batch met only existing elements: the batches
-    /// after it are written by id ([`super::by_id`]). Nothing is read for a label in bulk,
-    /// keyed otherwise by another mapping, already read or tried, or too big for the tables.
+    /// nodes before the run, when its batches keep meeting only existing elements (`met`
+    /// records more): the batches after are written by id ([`super::by_id`]). Reading costs
+    /// about a fifteenth of writing a record the lookup way, so it waits until the records
+    /// met are at least a thirty-second of the label's nodes: a short run into a big label
+    /// does not read it all. Nothing is read for a label in bulk, keyed otherwise by another
+    /// mapping, already read or tried, or too big for the tables.
     pub(crate) async fn learn_existing(
         &mut self,
         client: &Client,
         target: &str,
         label: &str,
         key_names: &[String],
+        met: usize,
     ) -> Result<(), TargetError> {
         if self.not_by_id.contains(label)
             || matches!(self.labels.get(label), Some(LabelIds::Complete { .. } | LabelIds::Existing { .. }))
         {
             return Ok(());
         }
+        let seen = self.met_existing.entry(label.to_owned()).or_default();
+        *seen += met;
+        let seen = *seen;
+        let nodes = crate::cypher::scan::count_nodes(client, label).await? as usize;
+        if seen.saturating_mul(32) < nodes {
+            return Ok(());
+        }
         self.not_by_id.insert(label.to_owned());
-        let nodes = crate::cypher::scan::count_nodes(client, label).await?;
-        if self.remembered.saturating_add(nodes as usize) > MAX_REMEMBERED {
+        if self.remembered.saturating_add(nodes) > MAX_REMEMBERED {
             return Ok(());
         }
         if let Some((ids, nodes)) = read_ids(client, label, key_names).await? {

@@ -250,11 +250,12 @@ pub(crate) async fn write(
         match &prepared.shape {
             Shape::Nodes(spec) => {
                 let key_names: Vec<String> = spec.key_names().into_iter().map(str::to_owned).collect();
-                state.learn_existing(client, target, &spec.label, &key_names).await?;
+                state.learn_existing(client, target, &spec.label, &key_names, existing).await?;
             }
             Shape::Relationships(spec) => {
-                for end in [&spec.start, &spec.end] {
-                    state.learn_existing(client, target, &end.label, &end.key_properties).await?;
+                state.learn_existing(client, target, &spec.start.label, &spec.start.key_properties, existing).await?;
+                if spec.end.label != spec.start.label {
+                    state.learn_existing(client, target, &spec.end.label, &spec.end.key_properties, existing).await?;
                 }
             }
         }
