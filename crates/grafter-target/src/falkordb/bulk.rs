@@ -49,7 +49,7 @@ use rustc_hash::FxHashSet;
 use super::connection::{Client, ClientError, failed};
 use super::ids::IdTable;
 use super::literal::reported_form;
-use super::write::exactly_once;
+use super::send::exactly_once;
 use crate::cypher::{CHECKPOINT_LABEL, scan};
 use crate::cypher::batch::{PreparedBatch, Shape, duplicate_node, duplicate_relationship};
 use crate::cypher::bookkeeping::{OWNED_LABEL, checkpoint_fields, owned_labels};

@@ -22,7 +22,7 @@
 use grafter_model::{Value, quote_name};
 
 use super::connection::Client;
-use super::write::{Sent, prefix_with_rows, send};
+use super::send::{Sent, prefix_with_rows, send};
 use crate::cypher::RUN_PROPERTY;
 use crate::cypher::batch::{PreparedBatch, Shape};
 use crate::cypher::bookkeeping::{checkpoint_clause, checkpoint_params};

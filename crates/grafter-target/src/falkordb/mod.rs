@@ -17,6 +17,7 @@ mod ids;
 mod literal;
 mod lock;
 mod reply;
+mod send;
 mod snapshot;
 mod sync;
 pub mod url;

@@ -22,11 +22,12 @@ use grafter_model::Value;
 
 use super::bulk::BulkState;
 use super::by_id;
-use super::connection::{Client, ClientError, failed};
+use super::connection::{Client, failed};
+use super::send::{Sent, prefix_with_rows, send};
 use super::encoded::{EncodedBatch, Literals};
-use super::literal::{params_prefix, storable, write_literal};
+use super::literal::{storable, write_literal};
 use crate::cypher::batch::{PreparedBatch, Shape};
-use crate::cypher::bookkeeping::{checkpoint_params, lost_batches, stored_batches};
+use crate::cypher::bookkeeping::checkpoint_params;
 use crate::cypher::queries::{
     KeyLookup, Optimism, UNWIND_ROWS, node_lookup, node_writes, optimistic_relationship_write, plain,
     relationship_lookup, relationship_writes,
@@ -56,73 +57,6 @@ pub(crate) fn encode(batch: RecordBatch, bulk: bool) -> Encoded {
     let mut prepared = PreparedBatch::new(batch, &|value| storable(value).map_err(|e| e.0));
     let literals = if bulk { None } else { Some(Literals::of(&mut prepared)) };
     Encoded::new(records, Form::FalkorDb(EncodedBatch { prepared, literals }))
-}
-
-/// What sending a write found.
-pub(crate) enum Sent {
-    /// It ran; its rows.
-    Rows(Vec<Vec<Value>>),
-    /// The connection failed after the write committed (its checkpoint is there).
-    CommittedUnseen,
-}
-
-/// Sends a write carrying checkpoint `stored`, exactly once: if the connection fails, the
-/// checkpoint says whether it committed, and it is sent again only if it did not.
-pub(crate) async fn send(client: &Client, target: &str, text: &str, stored: &Checkpoint) -> Result<Sent, TargetError> {
-    let sent = exactly_once(client, target, stored, || client.query_text(client.graph(), text, false)).await?;
-    Ok(sent.map_or(Sent::CommittedUnseen, |reply| Sent::Rows(reply.rows)))
-}
-
-/// Runs `attempt`, a write that stores checkpoint `stored`, exactly once: after a
-/// connection failure the stored checkpoint says whether it committed (`None`: it did, its
-/// reply is lost), and it is tried again only if it did not.
-pub(crate) async fn exactly_once<T, F, Fut>(
-    client: &Client,
-    target: &str,
-    stored: &Checkpoint,
-    mut attempt: F,
-) -> Result<Option<T>, TargetError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, ClientError>>,
-{
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        match attempt().await {
-            Ok(reply) => return Ok(Some(reply)),
-            Err(ClientError::Connection(message)) if attempts <= 5 => {
-                match stored_batches(client, stored).await? {
-                    Some(n) if n >= stored.batches => return Ok(None),
-                    Some(n) if n + 1 == stored.batches => {}
-                    None if stored.batches <= 1 => {}
-                    other => return Err(lost_batches(target, &message, other, stored)),
-                }
-                tracing::debug!("{target}: write failed before committing ({message}); sending it again");
-                tokio::time::sleep(std::time::Duration::from_millis(200 * attempts)).await;
-            }
-            Err(error) => return Err(failed(target, error)),
-        }
-    }
-}
-
-/// `CYPHER name=literal … rows=[…] ` with the rows given as ready-made literals.
-pub(crate) fn prefix_with_rows(params: &[(String, Value)], rows: &[&String]) -> String {
-    let mut text = params_prefix(params);
-    if text.is_empty() {
-        text.push_str("CYPHER ");
-    }
-    let size: usize = rows.iter().map(|r| r.len() + 1).sum();
-    text.reserve(size + 16);
-    text.push_str("rows=[");
-    for (i, row) in rows.iter().enumerate() {
-        if i > 0 {
-            text.push(',');
-        }
-        text.push_str(row);
-    }
-    text.push_str("] ");
-    text
 }
 
 /// Writes an encoded batch and its checkpoint; see the module documentation.
