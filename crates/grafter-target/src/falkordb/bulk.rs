@@ -73,9 +73,9 @@ enum LabelIds {
     /// Every node of the label was created by this run in bulk: its key → node id, and the
     /// key property names those keys are made of.
     Complete { key_names: Vec<String>, ids: IdTable },
-    /// The label held nodes before the run, and a batch of it met only existing elements:
-    /// the ids of its nodes by key, read back once, for writing them again by id
-    /// ([`super::by_id`]). Not in bulk.
+    /// The label held nodes before the run, and its batches met only existing elements
+    /// (see [`BulkState::learn_existing`]): the ids of its nodes by key, read back once, for
+    /// writing them again by id ([`super::by_id`]). Not in bulk.
     Existing { key_names: Vec<String>, ids: IdTable },
     /// The label held nodes before, or some went the Cypher way: not in bulk.
     Unavailable,

@@ -14,7 +14,10 @@
 //! `CREATE`, else `MERGE` on the key. Elements written by this run carry a
 //! `_grafter_run` property until the run finishes, which is how a resumed run still tells
 //! its own elements from older ones. If the connection fails during the write, the
-//! checkpoint says whether it committed: the write is repeated only if it did not.
+//! checkpoint says whether it committed: the write is repeated only if it did not
+//! ([`super::send`]). A re-run over elements the graph held before the run is written by
+//! node id once their label's ids are known ([`super::by_id`]), in one statement instead of
+//! these two.
 //!
 //! [`encode`] does the CPU work (value conversion, the parameter text) beside the writer.
 
@@ -179,7 +182,7 @@ pub(crate) async fn write(
     }
     if rows_are_values && existing > 0 && existing == prepared.positions.len() {
         // Every record met an element from before the run: the graph holds this mapping's
-        // data, and the batches after this one are written by id.
+        // data, and the batches after this one may be written by id (see `learn_existing`).
         let mut state = bulk.lock().await;
         match &prepared.shape {
             Shape::Nodes(spec) => {
