@@ -107,25 +107,34 @@ async fn warn_of_what_fresh_rewrites(
     observer: &dyn Observer,
     prepared: &[PreparedMapping],
 ) -> Result<(), EngineError> {
+    let mut asked = Vec::new();
     let mut held = Vec::new();
     for p in prepared {
-        let (count, shown) = match &p.mapping.kind {
-            MappingKind::Node { label, .. } => (reader.count_nodes(label).await?, format!(":{label}")),
+        let shown = match &p.mapping.kind {
+            MappingKind::Node { label, .. } => format!(":{label}"),
+            MappingKind::Relationship { .. } => p.mapping.pattern(),
+        };
+        // Two mappings of one label (or type between the same labels) are counted once.
+        if asked.contains(&shown) {
+            continue;
+        }
+        let count = match &p.mapping.kind {
+            MappingKind::Node { label, .. } => reader.count_nodes(label).await?,
             MappingKind::Relationship { rel_type, start, end, .. } => {
-                (reader.count_relationships(rel_type, &start.label, &end.label).await?, p.mapping.pattern())
+                reader.count_relationships(rel_type, &start.label, &end.label).await?
             }
         };
-        if count > 0 && !held.iter().any(|(_, s)| *s == shown) {
-            held.push((count, shown));
+        if count > 0 {
+            held.push(format!("{count} {shown}"));
         }
+        asked.push(shown);
     }
     if !held.is_empty() {
-        let listed: Vec<String> = held.iter().map(|(count, shown)| format!("{count} {shown}")).collect();
         observer.message(&format!(
             "--fresh: starting over, ignoring earlier checkpoints. The target already holds {}. \
              Every row is written again by key: existing elements with the same keys are updated in place, not duplicated; \
              elements whose rows are gone from the source stay (roll back earlier runs first to remove them).",
-            listed.join(", ")
+            held.join(", ")
         ));
     }
     Ok(())

@@ -45,7 +45,7 @@ fn assignments(variable: &str, names: &[String], first: usize, col: Column, owne
 }
 
 /// `v.`_grafter_run` = $run`.
-fn run_mark(variable: &str) -> String {
+pub(crate) fn run_mark(variable: &str) -> String {
     format!("{variable}.{} = $run", quote_name(RUN_PROPERTY))
 }
 

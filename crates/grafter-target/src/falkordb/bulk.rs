@@ -110,8 +110,9 @@ pub(crate) struct BulkState {
     /// Relationship types whose identities could not be rebuilt exactly: the Cypher way.
     unrebuilt: HashSet<String>,
     /// Labels whose ids are not to be read back for writing by id: keyed differently by
-    /// two mappings, or tried once (keys that repeat or do not read back exactly).
-    not_by_id: HashSet<String>,
+    /// two mappings, or tried once (keys that repeat or do not read back exactly). (Which
+    /// labels and types failed a write by id is the client's `not_by_id`.)
+    ids_not_to_read: HashSet<String>,
     /// Per label that held nodes before the run, the records of batches that met only
     /// existing elements so far (see [`BulkState::learn_existing`]).
     met_existing: HashMap<String, usize>,
@@ -134,7 +135,7 @@ impl BulkState {
             empty_at_start: HashMap::new(),
             resumed,
             unrebuilt: HashSet::new(),
-            not_by_id: HashSet::new(),
+            ids_not_to_read: HashSet::new(),
             met_existing: HashMap::new(),
         }
     }
@@ -330,7 +331,7 @@ impl BulkState {
             self.remembered -= ids.entries();
         }
         self.labels.insert(label.to_owned(), LabelIds::Unavailable);
-        self.not_by_id.insert(label.to_owned());
+        self.ids_not_to_read.insert(label.to_owned());
     }
 
     /// Reads back, once, the ids of the nodes of `label` (keyed by `key_names`), which held
@@ -348,7 +349,7 @@ impl BulkState {
         key_names: &[String],
         met: usize,
     ) -> Result<(), TargetError> {
-        if self.not_by_id.contains(label)
+        if self.ids_not_to_read.contains(label)
             || matches!(self.labels.get(label), Some(LabelIds::Complete { .. } | LabelIds::Existing { .. }))
         {
             return Ok(());
@@ -360,7 +361,7 @@ impl BulkState {
         if seen.saturating_mul(32) < nodes {
             return Ok(());
         }
-        self.not_by_id.insert(label.to_owned());
+        self.ids_not_to_read.insert(label.to_owned());
         if self.remembered.saturating_add(nodes) > MAX_REMEMBERED {
             return Ok(());
         }
@@ -378,23 +379,27 @@ impl BulkState {
         if prepared.positions.is_empty() {
             return None;
         }
-        let table = |label: &str, names: &[String], existing_only: bool| match self.labels.get(label) {
-            Some(LabelIds::Existing { key_names, ids }) if key_names == names => Some(ids),
-            Some(LabelIds::Complete { key_names, ids }) if key_names == names && !existing_only => Some(ids),
+        // A relationship's ends may be in either table: created in bulk by this run, or held before.
+        let table = |label: &str, names: &[String]| match self.labels.get(label) {
+            Some(LabelIds::Existing { key_names, ids } | LabelIds::Complete { key_names, ids }) if key_names == names => {
+                Some(ids)
+            }
             _ => None,
         };
         let mut list = vec![Value::Null; prepared.outcomes.len()];
         match &prepared.shape {
             Shape::Nodes(spec) => {
-                let names: Vec<String> = spec.key_names().into_iter().map(str::to_owned).collect();
-                let ids = table(&spec.label, &names, true)?;
+                let ids = match self.labels.get(&spec.label) {
+                    Some(LabelIds::Existing { key_names, ids }) if key_names.iter().map(String::as_str).eq(spec.key_names()) => ids,
+                    _ => return None,
+                };
                 for (n, &position) in prepared.positions.iter().enumerate() {
                     list[position] = Value::Int(ids.get(&prepared.lookup_rows[n][1..])? as i64);
                 }
             }
             Shape::Relationships(spec) => {
-                let starts = table(&spec.start.label, &spec.start.key_properties, false)?;
-                let ends = table(&spec.end.label, &spec.end.key_properties, false)?;
+                let starts = table(&spec.start.label, &spec.start.key_properties)?;
+                let ends = table(&spec.end.label, &spec.end.key_properties)?;
                 let split = 1 + spec.start.key_properties.len();
                 let stop = split + spec.end.key_properties.len();
                 for (n, &position) in prepared.positions.iter().enumerate() {

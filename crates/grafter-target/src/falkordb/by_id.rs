@@ -22,10 +22,12 @@
 use grafter_model::{Value, quote_name};
 
 use super::connection::Client;
-use super::send::{Sent, prefix_with_rows, send};
+use super::literal::prefix_with_rows;
+use super::send::{Sent, send};
 use crate::cypher::RUN_PROPERTY;
 use crate::cypher::batch::{PreparedBatch, Shape};
 use crate::cypher::bookkeeping::{checkpoint_clause, checkpoint_params};
+use crate::cypher::queries::run_mark;
 use crate::{Checkpoint, NodeSpec, RelSpec, RowOutcome, TargetError, WriteGate, WriteReport};
 
 /// `v.`k1` = r[p1] AND v.`k2` = r[p2]`: the node under the id still has the key, whose
@@ -54,7 +56,7 @@ fn updates(variable: &str, names: &[String], key: &[usize], first: usize) -> Str
         .enumerate()
         .filter(|(i, _)| !key.contains(i))
         .map(|(i, name)| format!("{variable}.{} = r[{}]", quote_name(name), first + i))
-        .chain(std::iter::once(format!("{variable}.{} = $run", quote_name(RUN_PROPERTY))))
+        .chain(std::iter::once(run_mark(variable)))
         .collect();
     format!("SET {}", sets.join(", "))
 }

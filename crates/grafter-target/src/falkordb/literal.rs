@@ -117,6 +117,32 @@ pub(crate) fn params_prefix(params: &[(String, Value)]) -> String {
     out
 }
 
+/// `[a, b, …]`: a list of values as one literal (a row of a batch).
+pub(crate) fn list_literal(values: impl IntoIterator<Item = Value>) -> String {
+    let mut out = String::new();
+    write_literal(&mut out, &Value::List(values.into_iter().collect()));
+    out
+}
+
+/// `CYPHER name=literal … rows=[…] ` with the rows given as ready-made literals.
+pub(crate) fn prefix_with_rows(params: &[(String, Value)], rows: &[&String]) -> String {
+    let mut text = params_prefix(params);
+    if text.is_empty() {
+        text.push_str("CYPHER ");
+    }
+    let size: usize = rows.iter().map(|r| r.len() + 1).sum();
+    text.reserve(size + 16);
+    text.push_str("rows=[");
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(row);
+    }
+    text.push_str("] ");
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,6 @@
 use grafter_model::Value;
 
 use super::connection::{Client, ClientError, failed};
-use super::literal::params_prefix;
 use crate::cypher::bookkeeping::{lost_batches, stored_batches};
 use crate::{Checkpoint, TargetError};
 
@@ -56,23 +55,4 @@ where
             Err(error) => return Err(failed(target, error)),
         }
     }
-}
-
-/// `CYPHER name=literal … rows=[…] ` with the rows given as ready-made literals.
-pub(crate) fn prefix_with_rows(params: &[(String, Value)], rows: &[&String]) -> String {
-    let mut text = params_prefix(params);
-    if text.is_empty() {
-        text.push_str("CYPHER ");
-    }
-    let size: usize = rows.iter().map(|r| r.len() + 1).sum();
-    text.reserve(size + 16);
-    text.push_str("rows=[");
-    for (i, row) in rows.iter().enumerate() {
-        if i > 0 {
-            text.push(',');
-        }
-        text.push_str(row);
-    }
-    text.push_str("] ");
-    text
 }

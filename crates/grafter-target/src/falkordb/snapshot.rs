@@ -13,8 +13,7 @@ use std::collections::BTreeMap;
 use grafter_model::{Value, quote_name};
 
 use super::connection::{Client, ClientError, OnGraph, failed};
-use super::send::prefix_with_rows;
-use super::write::list_literal;
+use super::literal::{list_literal, prefix_with_rows};
 use crate::TargetError;
 use crate::cypher::scan::max_id;
 

@@ -26,9 +26,9 @@ use grafter_model::Value;
 use super::bulk::BulkState;
 use super::by_id;
 use super::connection::{Client, failed};
-use super::send::{Sent, prefix_with_rows, send};
+use super::send::{Sent, send};
 use super::encoded::{EncodedBatch, Literals};
-use super::literal::{storable, write_literal};
+use super::literal::{list_literal, prefix_with_rows, storable};
 use crate::cypher::batch::{PreparedBatch, Shape};
 use crate::cypher::bookkeeping::checkpoint_params;
 use crate::cypher::queries::{
@@ -45,12 +45,6 @@ impl Literals {
             write_rows: std::mem::take(&mut prepared.write_rows).into_iter().map(list_literal).collect(),
         }
     }
-}
-
-pub(crate) fn list_literal(values: impl IntoIterator<Item = Value>) -> String {
-    let mut out = String::new();
-    write_literal(&mut out, &Value::List(values.into_iter().collect()));
-    out
 }
 
 /// Converts a batch for [`write`] (on a worker thread, beside the writer). With `bulk`, the
@@ -83,7 +77,7 @@ pub(crate) async fn write(
     let rows_are_values = literals.is_none();
     let (owned, ids) = {
         let mut state = bulk.lock().await;
-        if literals.is_none() && state.takes(client, target, run_id, &prepared.shape).await? {
+        if rows_are_values && state.takes(client, target, run_id, &prepared.shape).await? {
             let rows = std::mem::take(&mut prepared.write_rows);
             return state.write(client, target, &mut prepared, &rows, checkpoint, gate).await;
         }
