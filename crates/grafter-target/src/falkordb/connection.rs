@@ -12,8 +12,10 @@ use grafter_model::Value;
 use redis::aio::MultiplexedConnection;
 use tokio::sync::Mutex;
 
+use super::frame::{self, Frame};
 use super::literal::params_prefix;
 use super::reply::{self, Names, Reply};
+use super::wire::Wire;
 use crate::cypher::queries::NameSet;
 use crate::cypher::retry::Backoff;
 use crate::cypher::{CypherRunner, Params};
@@ -72,6 +74,18 @@ fn server_message(code: &str, detail: &str) -> String {
     if code == "ERR" { detail.to_owned() } else { format!("{code} {detail}") }
 }
 
+/// An error reply's words as [`classify`] gives them: a server still loading its data is a
+/// connection to try again, anything else a refusal.
+fn refused(message: &str) -> ClientError {
+    if message.starts_with("LOADING") {
+        return ClientError::Connection(message.to_owned());
+    }
+    ClientError::Query(match message.split_once(' ') {
+        Some((code, detail)) => server_message(code, detail),
+        None => message.to_owned(),
+    })
+}
+
 /// Commands that change a graph: while this process holds the lock they are fenced.
 const WRITES: &[&[u8]] = &[b"GRAPH.QUERY", b"GRAPH.BULK", b"GRAPH.DELETE", b"GRAPH.CONSTRAINT", b"GRAPH.COPY"];
 
@@ -100,6 +114,8 @@ pub(crate) struct Client {
     /// The URL for people to read (password redacted), for errors.
     description: String,
     connection: Mutex<Option<MultiplexedConnection>>,
+    /// Read-only queries travel on connections of their own (see [`super::wire`]).
+    wire: Wire,
     /// Set while this process holds the lock: its writes are fenced.
     fence: Mutex<Option<Fence>>,
     /// The fencing token while the lock is held, 0 otherwise (tokens start at 1): read
@@ -137,6 +153,7 @@ impl Client {
             url: url.clone(),
             description: url.describe(),
             connection: Mutex::new(None),
+            wire: Wire::new(url, CONNECT_TIMEOUT, RESPONSE_TIMEOUT),
             fence: Mutex::new(None),
             token: std::sync::atomic::AtomicI64::new(0),
             names: Mutex::new(Names::default()),
@@ -305,11 +322,27 @@ impl Client {
         self.query_text(graph, &text, read_only).await
     }
 
-    /// Runs a query whose text already carries its parameters.
+    /// Runs a query whose text already carries its parameters: a read-only one on the read
+    /// connections, anything else through the `redis` crate (writes may be fenced).
     pub async fn query_text(&self, graph: &str, text: &str, read_only: bool) -> Result<Reply, ClientError> {
-        let mut command = redis::cmd(if read_only { "GRAPH.RO_QUERY" } else { "GRAPH.QUERY" });
+        if read_only {
+            let answer =
+                self.wire.request(&[b"GRAPH.RO_QUERY", graph.as_bytes(), text.as_bytes(), b"--compact"]).await?;
+            let raw = frame::parse(answer.bytes()).map_err(|e| ClientError::Connection(e.to_string()))?;
+            return self.decoded(graph, raw).await;
+        }
+        let mut command = redis::cmd("GRAPH.QUERY");
         command.arg(graph).arg(text).arg("--compact");
         let raw = self.command(command).await?;
+        self.decoded(graph, frame::from_redis(&raw)).await
+    }
+
+    /// A reply decoded, the graph's names read again first when it holds numbers they do
+    /// not resolve yet.
+    async fn decoded(&self, graph: &str, raw: Frame<'_>) -> Result<Reply, ClientError> {
+        if let Frame::Error(message) = raw {
+            return Err(refused(&String::from_utf8_lossy(message)));
+        }
         let stale = reply::needs_names(&raw, &*self.names.lock().await);
         if stale {
             self.refresh_names(graph).await?;
@@ -339,7 +372,7 @@ impl Client {
             let mut command = redis::cmd("GRAPH.RO_QUERY");
             command.arg(graph).arg(procedure).arg("--compact");
             let raw = self.command(command).await?;
-            let decoded = reply::decode(raw, &Names::default()).map_err(ClientError::Query)?;
+            let decoded = reply::decode(frame::from_redis(&raw), &Names::default()).map_err(ClientError::Query)?;
             *list = decoded.rows.into_iter().filter_map(|row| row.into_iter().next()).map(|v| v.to_string()).collect();
         }
         *self.names.lock().await = names;

@@ -13,6 +13,7 @@ mod by_id;
 mod connection;
 mod constraint;
 pub(crate) mod encoded;
+mod frame;
 mod ids;
 mod literal;
 mod lock;
@@ -21,6 +22,7 @@ mod send;
 mod snapshot;
 mod sync;
 pub mod url;
+mod wire;
 mod write;
 
 use std::path::Path;

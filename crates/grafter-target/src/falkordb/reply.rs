@@ -4,12 +4,15 @@
 //! returns nothing). Every cell is a `[type, value]` pair, so integers, strings and booleans
 //! are never confused. Nodes and relationships name their labels, types and property keys by
 //! number; [`Names`] holds the server's lists to turn the numbers back into names, and
-//! [`Reply::needs_names`] says when those lists must be (re)read first.
+//! [`needs_names`] says when those lists must be (re)read first. Replies come as
+//! [`Frame`]s, whether read from the socket's bytes ([`super::wire`]) or through the `redis`
+//! crate ([`super::frame::from_redis`]).
 
 use std::collections::BTreeMap;
 
 use grafter_model::Value;
-use redis::Value as R;
+
+use super::frame::Frame as R;
 
 /// The server's names for label, relationship-type and property-key numbers.
 #[derive(Debug, Clone, Default)]
@@ -29,7 +32,7 @@ pub(crate) struct Reply {
 }
 
 /// Whether the reply holds a node, relationship or path whose numbers `names` cannot resolve.
-pub(crate) fn needs_names(raw: &R, names: &Names) -> bool {
+pub(crate) fn needs_names(raw: &R<'_>, names: &Names) -> bool {
     let R::Array(parts) = raw else { return false };
     let Some(R::Array(rows)) = parts.get(1) else { return false };
     rows.iter().any(|row| match row {
@@ -38,7 +41,7 @@ pub(crate) fn needs_names(raw: &R, names: &Names) -> bool {
     })
 }
 
-fn cell_needs_names(cell: &R, names: &Names) -> bool {
+fn cell_needs_names(cell: &R<'_>, names: &Names) -> bool {
     let R::Array(pair) = cell else { return false };
     let (Some(kind), Some(value)) = (pair.first().and_then(int), pair.get(1)) else { return false };
     let beyond = |id: Option<i64>, list: &[String]| id.is_none_or(|id| id < 0 || id as usize >= list.len());
@@ -60,7 +63,7 @@ fn cell_needs_names(cell: &R, names: &Names) -> bool {
     }
 }
 
-fn properties_need_names(properties: Option<&R>, names: &Names) -> bool {
+fn properties_need_names(properties: Option<&R<'_>>, names: &Names) -> bool {
     let Some(R::Array(properties)) = properties else { return false };
     properties.iter().any(|p| match p {
         R::Array(triple) => triple.first().and_then(int).is_none_or(|id| id < 0 || id as usize >= names.keys.len()),
@@ -69,7 +72,7 @@ fn properties_need_names(properties: Option<&R>, names: &Names) -> bool {
 }
 
 /// Decodes a compact reply.
-pub(crate) fn decode(raw: R, names: &Names) -> Result<Reply, String> {
+pub(crate) fn decode(raw: R<'_>, names: &Names) -> Result<Reply, String> {
     let R::Array(parts) = raw else { return Err(format!("unexpected reply {raw:?}")) };
     let mut parts = parts.into_iter();
     let mut reply = Reply::default();
@@ -97,26 +100,27 @@ pub(crate) fn decode(raw: R, names: &Names) -> Result<Reply, String> {
     Ok(reply)
 }
 
-fn int(value: &R) -> Option<i64> {
+fn int(value: &R<'_>) -> Option<i64> {
     match value {
         R::Int(i) => Some(*i),
-        R::BulkString(bytes) => std::str::from_utf8(bytes).ok()?.parse().ok(),
-        R::SimpleString(s) => s.parse().ok(),
+        R::Text(bytes) => std::str::from_utf8(bytes).ok()?.parse().ok(),
         _ => None,
     }
 }
 
-fn text(value: R) -> String {
+fn text(value: R<'_>) -> String {
     match value {
-        R::BulkString(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-        R::SimpleString(s) => s,
+        R::Text(bytes) => match std::str::from_utf8(bytes) {
+            Ok(text) => text.to_owned(),
+            Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+        },
         R::Int(i) => i.to_string(),
-        R::Okay => "OK".into(),
+        R::Nil => String::new(),
         other => format!("{other:?}"),
     }
 }
 
-fn strings(value: R) -> Vec<String> {
+fn strings(value: R<'_>) -> Vec<String> {
     match value {
         R::Array(items) => items.into_iter().map(text).collect(),
         other => vec![text(other)],
@@ -128,7 +132,7 @@ fn name(list: &[String], id: i64) -> String {
 }
 
 /// One `[type, value]` cell.
-fn cell_value(cell: R, names: &Names) -> Result<Value, String> {
+fn cell_value(cell: R<'_>, names: &Names) -> Result<Value, String> {
     let R::Array(pair) = cell else { return Err(format!("unexpected cell {cell:?}")) };
     let mut pair = pair.into_iter();
     let (Some(kind), Some(value)) = (pair.next(), pair.next()) else {
@@ -138,7 +142,7 @@ fn cell_value(cell: R, names: &Names) -> Result<Value, String> {
     typed_value(kind, value, names)
 }
 
-fn typed_value(kind: i64, value: R, names: &Names) -> Result<Value, String> {
+fn typed_value(kind: i64, value: R<'_>, names: &Names) -> Result<Value, String> {
     Ok(match kind {
         1 => Value::Null,
         2 => Value::String(text(value)),
@@ -215,12 +219,12 @@ fn typed_value(kind: i64, value: R, names: &Names) -> Result<Value, String> {
     })
 }
 
-fn epoch_seconds(value: &R, make: impl Fn(i64) -> Option<Value>) -> Result<Value, String> {
+fn epoch_seconds(value: &R<'_>, make: impl Fn(i64) -> Option<Value>) -> Result<Value, String> {
     let seconds = int(value).ok_or_else(|| format!("bad temporal value {value:?}"))?;
     make(seconds).ok_or_else(|| format!("temporal value out of range: {seconds}"))
 }
 
-fn properties(value: Option<R>, names: &Names, into: &mut BTreeMap<String, Value>) -> Result<(), String> {
+fn properties(value: Option<R<'_>>, names: &Names, into: &mut BTreeMap<String, Value>) -> Result<(), String> {
     let Some(R::Array(properties)) = value else { return Ok(()) };
     for property in properties {
         let R::Array(triple) = property else { continue };
@@ -234,7 +238,7 @@ fn properties(value: Option<R>, names: &Names, into: &mut BTreeMap<String, Value
 }
 
 /// A node as a map: `_id`, `_labels` and its properties.
-fn node(value: R, names: &Names) -> Result<Value, String> {
+fn node(value: R<'_>, names: &Names) -> Result<Value, String> {
     let R::Array(parts) = value else { return Err(format!("bad node {value:?}")) };
     let mut parts = parts.into_iter();
     let mut map = BTreeMap::new();
@@ -250,7 +254,7 @@ fn node(value: R, names: &Names) -> Result<Value, String> {
 }
 
 /// A relationship as a map: `_id`, `_type`, `_start`, `_end` and its properties.
-fn edge(value: R, names: &Names) -> Result<Value, String> {
+fn edge(value: R<'_>, names: &Names) -> Result<Value, String> {
     let R::Array(parts) = value else { return Err(format!("bad relationship {value:?}")) };
     let mut parts = parts.into_iter();
     let mut map = BTreeMap::new();
@@ -268,11 +272,11 @@ fn edge(value: R, names: &Names) -> Result<Value, String> {
 mod tests {
     use super::*;
 
-    fn bulk(s: &str) -> R {
-        R::BulkString(s.as_bytes().to_vec())
+    fn bulk(s: &str) -> R<'_> {
+        R::Text(s.as_bytes())
     }
 
-    fn cell(kind: i64, value: R) -> R {
+    fn cell(kind: i64, value: R<'_>) -> R<'_> {
         R::Array(vec![R::Int(kind), value])
     }
 
