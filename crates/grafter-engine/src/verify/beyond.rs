@@ -30,32 +30,44 @@ pub(crate) struct Beyond {
     pub not_from_config: Vec<NotFromConfig>,
 }
 
-/// Looks beyond the mappings: asks the target's census, with the properties each selected
-/// group knows (relationships only when compared in full: `sampled` counts them), adds to
-/// each group the properties its elements carry beyond them (read back with the others
-/// then, so digests cover them), and holds the census against `groups`. `None` when the
-/// target cannot tell.
-pub(crate) async fn look(
-    target: &dyn GraphTarget,
-    groups: &mut [Group],
-    sampled: bool,
-    everything: bool,
-) -> Result<Option<Beyond>, TargetError> {
+/// The census's questions: which groups are asked about (the selected ones; relationships
+/// only when compared in full: `sampled` counts them), and the properties each knows.
+pub(crate) fn questions(groups: &[Group], sampled: bool) -> (Vec<usize>, Vec<KnownProperties>) {
     let asked: Vec<usize> =
         (0..groups.len()).filter(|&i| groups[i].selected && (!sampled || groups[i].label().is_some())).collect();
-    let questions: Vec<KnownProperties> = asked
+    let questions = asked
         .iter()
         .map(|&i| KnownProperties { elements: elements(&groups[i]), properties: groups[i].names.clone() })
         .collect();
-    let census = match target.reader().census(&questions).await {
-        Ok(census) => census,
-        Err(TargetError::Unsupported { .. }) => return Ok(None),
-        Err(error) => return Err(error),
-    };
-    for (&i, found) in asked.iter().zip(&census.beyond) {
-        groups[i].add_unmapped(found.iter().map(|p| p.name.clone()));
+    (asked, questions)
+}
+
+/// The target's census of the graph, `None` when the target cannot tell.
+pub(crate) async fn census(
+    target: &dyn GraphTarget,
+    questions: &[KnownProperties],
+) -> Result<Option<Census>, TargetError> {
+    match target.reader().census(questions).await {
+        Ok(census) => Ok(Some(census)),
+        Err(TargetError::Unsupported { .. }) => Ok(None),
+        Err(error) => Err(error),
     }
-    Ok(Some(compare(&census, groups, everything)))
+}
+
+/// Looks beyond the mappings with the answers to [`questions`]: adds to each `asked` group
+/// the properties its elements carry beyond its names (read back with the others then, so
+/// digests cover them), and holds the census against `groups`. Also returns the groups
+/// whose names grew: compared without those properties, they must be compared again.
+pub(crate) fn look(census: &Census, asked: &[usize], groups: &mut [Group], everything: bool) -> (Beyond, Vec<usize>) {
+    let mut grown = Vec::new();
+    for (&i, found) in asked.iter().zip(&census.beyond) {
+        let before = groups[i].names.len();
+        groups[i].add_unmapped(found.iter().map(|p| p.name.clone()));
+        if groups[i].names.len() != before {
+            grown.push(i);
+        }
+    }
+    (compare(census, groups, everything), grown)
 }
 
 /// Holds `census` against `groups` (every mapping's, selected or not). Findings concern the
