@@ -25,7 +25,7 @@ async fn every_page(
     cypher: &str,
     filter: &str,
 ) -> Result<Vec<Vec<Value>>, TargetError> {
-    let mut pages = whole(Arc::clone(runner), cypher, filter, Vec::new());
+    let mut pages = whole(Arc::clone(runner), cypher, filter, None, Vec::new());
     let mut rows = Vec::new();
     while let Some(page) = pages.next().await {
         rows.extend(page?);

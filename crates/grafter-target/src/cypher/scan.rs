@@ -54,19 +54,31 @@ pub(crate) async fn each_page<R: CypherRunner + ?Sized>(
     Ok(true)
 }
 
+/// The lowest and highest id of the nodes labelled `label`, `None` when there are none.
+async fn label_ids<R: CypherRunner + ?Sized>(runner: &R, label: &str) -> Result<Option<(i64, i64)>, TargetError> {
+    let cypher = format!("MATCH (n:{}) RETURN min(id(n)), max(id(n))", quote_name(label));
+    let rows = runner.read(&cypher, &[]).await?;
+    Ok(match rows.first().map(Vec::as_slice) {
+        Some([Value::Int(low), Value::Int(high)]) => Some((*low, *high)),
+        _ => None,
+    })
+}
+
 /// Streams the rows of `cypher`: as one streamed statement without `filter` where the
-/// runner streams, else page by page over the node id space with `filter` (which bounds
-/// `$from` ≤ id < `$to` of a node) in place of `{filter}`. `params` go with every statement.
+/// runner streams, else page by page with `filter` (which bounds `$from` ≤ id < `$to` of a
+/// node) in place of `{filter}`, over the ids of the nodes labelled `within` (every node's
+/// when `None`). `params` go with every statement.
 pub(crate) fn whole(
     runner: Arc<dyn CypherRunner>,
     cypher: &str,
     filter: &str,
+    within: Option<&str>,
     params: Vec<(String, Value)>,
 ) -> RowStream {
     let unfiltered = cypher.replace("{filter}", "");
     match Arc::clone(&runner).stream(unfiltered, params.clone()) {
         Some(stream) => stream,
-        None => paged(runner, cypher.replace("{filter}", filter), params),
+        None => paged(runner, cypher.replace("{filter}", filter), within.map(str::to_owned), params),
     }
 }
 
@@ -74,11 +86,23 @@ pub(crate) fn whole(
 /// the reader works through the current one.
 const PAGES_AHEAD: usize = 2;
 
-/// Streams the rows of `cypher` (which filters on `$from` ≤ node id < `$to`) over the whole
-/// id space, one page per item, the next [`PAGES_AHEAD`] pages asked for ahead of the reader.
-fn paged(runner: Arc<dyn CypherRunner>, cypher: String, params: Vec<(String, Value)>) -> RowStream {
+/// Streams the rows of `cypher` (which filters on `$from` ≤ node id < `$to`) over the ids of
+/// the nodes labelled `within` (every node's when `None`), one page per item, the next
+/// [`PAGES_AHEAD`] pages asked for ahead of the reader. A label's own ids, not every node's:
+/// a label of 50 nodes in a graph of a million is one page, not twenty mostly empty ones
+/// (each waiting its turn behind the other reads of a verification: 7.8 s for 53 traits in
+/// the 4M-row Placement graph).
+fn paged(
+    runner: Arc<dyn CypherRunner>,
+    cypher: String,
+    within: Option<String>,
+    params: Vec<(String, Value)>,
+) -> RowStream {
     let pages = async move {
-        let max = max_id(runner.as_ref()).await?;
+        let (low, high) = match &within {
+            Some(label) => label_ids(runner.as_ref(), label).await?.unwrap_or((0, -1)),
+            None => (0, max_id(runner.as_ref()).await?),
+        };
         let (cypher, params) = (Arc::new(cypher), Arc::new(params));
         let page = move |from: i64| {
             let (runner, cypher, params) = (Arc::clone(&runner), Arc::clone(&cypher), Arc::clone(&params));
@@ -88,7 +112,7 @@ fn paged(runner: Arc<dyn CypherRunner>, cypher: String, params: Vec<(String, Val
                 runner.read(&cypher, &page).await
             }
         };
-        Ok::<_, TargetError>(futures::stream::iter((0..=max).step_by(PAGE as usize)).map(page).buffered(PAGES_AHEAD))
+        Ok::<_, TargetError>(futures::stream::iter((low..=high).step_by(PAGE as usize)).map(page).buffered(PAGES_AHEAD))
     };
     futures::stream::once(pages).try_flatten().boxed()
 }
@@ -101,7 +125,7 @@ fn columns(variable: &str, properties: &[String]) -> String {
 pub(crate) fn nodes(runner: Arc<dyn CypherRunner>, label: &str, properties: &[String]) -> RowStream {
     let returned = if properties.is_empty() { "1".to_owned() } else { columns("n", properties) };
     let cypher = format!("MATCH (n:{}) {{filter}} RETURN {returned}", quote_name(label));
-    let stream = whole(runner, &cypher, "WHERE id(n) >= $from AND id(n) < $to", Vec::new());
+    let stream = whole(runner, &cypher, "WHERE id(n) >= $from AND id(n) < $to", Some(label), Vec::new());
     if properties.is_empty() {
         // `RETURN 1` only counts rows; the caller asked for no values.
         return stream.map(|page| page.map(|rows| rows.into_iter().map(|_| Vec::new()).collect())).boxed();
@@ -132,7 +156,7 @@ pub(crate) fn relationships(
         quote_name(&end.label),
         returned.join(", ")
     );
-    whole(runner, &cypher, "WHERE id(a) >= $from AND id(a) < $to", Vec::new())
+    whole(runner, &cypher, "WHERE id(a) >= $from AND id(a) < $to", Some(&start.label), Vec::new())
 }
 
 /// The number of nodes labelled `label`.
@@ -228,13 +252,13 @@ pub(crate) async fn fingerprint_whole(
 ) -> Result<Fingerprint, TargetError> {
     let mut builder = FingerprintBuilder::new();
     let mut digests: FxHashMap<i64, Option<u128>> = FxHashMap::default();
-    let mut node_pages = whole(Arc::clone(&runner), nodes.0, nodes.1, params.clone());
+    let mut node_pages = whole(Arc::clone(&runner), nodes.0, nodes.1, None, params.clone());
     while let Some(page) = node_pages.next().await {
         for row in page? {
             add_node_row(&mut builder, &mut digests, row);
         }
     }
-    let mut relationship_pages = whole(runner, relationships.0, relationships.1, params);
+    let mut relationship_pages = whole(runner, relationships.0, relationships.1, None, params);
     while let Some(page) = relationship_pages.next().await {
         for row in page? {
             add_relationship_row(&mut builder, &digests, row);
@@ -300,10 +324,12 @@ mod tests {
     use super::*;
     use crate::cypher::Params;
 
-    /// A server that cannot stream (as FalkorDB): answers the highest node id and records
+    /// A server that cannot stream (as FalkorDB): answers the highest node id, and the
+    /// lowest and highest of every label (`labels`, else 0 and the highest), and records
     /// every other statement it is sent, with its page.
     struct PagedServer {
         max_node_id: i64,
+        labels: Vec<(&'static str, i64, i64)>,
         sent: Mutex<Vec<(String, Value)>>,
     }
 
@@ -316,6 +342,15 @@ mod tests {
         async fn read(&self, cypher: &str, params: &Params) -> Result<Vec<Vec<Value>>, TargetError> {
             if cypher == "MATCH (n) RETURN max(id(n))" {
                 return Ok(vec![vec![Value::Int(self.max_node_id)]]);
+            }
+            if let Some(label) =
+                cypher.strip_prefix("MATCH (n:`").and_then(|rest| rest.strip_suffix("`) RETURN min(id(n)), max(id(n))"))
+            {
+                return Ok(vec![match self.labels.iter().find(|(l, ..)| *l == label) {
+                    Some((_, -1, _)) => vec![Value::Null, Value::Null],
+                    Some((_, low, high)) => vec![Value::Int(*low), Value::Int(*high)],
+                    None => vec![Value::Int(0), Value::Int(self.max_node_id)],
+                }]);
             }
             let from = params.iter().find(|(name, _)| name == "from").map_or(Value::Null, |(_, v)| v.clone());
             self.sent.lock().unwrap().push((cypher.to_owned(), from));
@@ -336,7 +371,7 @@ mod tests {
     /// nodes' ids, which it seeks, each relationship in exactly one page.
     #[tokio::test]
     async fn relationships_are_read_in_pages_of_their_start_nodes_ids() {
-        let server = Arc::new(PagedServer { max_node_id: 120_000, sent: Mutex::new(Vec::new()) });
+        let server = Arc::new(PagedServer { max_node_id: 120_000, labels: Vec::new(), sent: Mutex::new(Vec::new()) });
         let start = EndpointSpec { label: "Consumer".into(), key_properties: vec!["uuid".into()] };
         let end = EndpointSpec { label: "Inventory".into(), key_properties: vec!["id".into()] };
         let runner: Arc<dyn CypherRunner> = Arc::clone(&server) as Arc<dyn CypherRunner>;
@@ -354,5 +389,34 @@ mod tests {
             );
             assert!(!cypher.contains("id(x)"), "{cypher}");
         }
+    }
+
+    /// Paging every node's ids made a label of 53 nodes in a graph of 1.3M cost 26 reads,
+    /// each waiting behind the verification's other reads (7.8 s). A label is read over
+    /// its own ids; a label without nodes is not read at all.
+    #[tokio::test]
+    async fn a_small_label_is_read_in_the_pages_its_own_ids_span() {
+        let server = Arc::new(PagedServer {
+            max_node_id: 1_300_000,
+            labels: vec![("Trait", 1_250_010, 1_250_062), ("Empty", -1, -1)],
+            sent: Mutex::new(Vec::new()),
+        });
+        let runner: Arc<dyn CypherRunner> = Arc::clone(&server) as Arc<dyn CypherRunner>;
+        let pages: Vec<_> = nodes(Arc::clone(&runner), "Trait", &["name".into()]).collect().await;
+        assert_eq!(pages.len(), 1);
+        assert_eq!(
+            server.sent.lock().unwrap().clone(),
+            [(
+                "MATCH (n:`Trait`) WHERE id(n) >= $from AND id(n) < $to RETURN n.`name`".to_owned(),
+                Value::Int(1_250_010)
+            )]
+        );
+        server.sent.lock().unwrap().clear();
+        let start = EndpointSpec { label: "Trait".into(), key_properties: vec!["name".into()] };
+        let end = EndpointSpec { label: "Empty".into(), key_properties: vec!["id".into()] };
+        let pages: Vec<_> = relationships(Arc::clone(&runner), "OF", &start, &end, &[]).collect().await;
+        assert_eq!(pages.len(), 1, "pages over the start label's ids");
+        let pages: Vec<_> = nodes(runner, "Empty", &["id".into()]).collect().await;
+        assert!(pages.is_empty(), "a label without nodes is not read");
     }
 }
