@@ -114,7 +114,7 @@ pub(crate) struct Client {
     /// The URL for people to read (password redacted), for errors.
     description: String,
     connection: Mutex<Option<MultiplexedConnection>>,
-    /// Read-only queries travel on connections of their own (see [`super::wire`]).
+    /// Read-only queries travel on a connection of their own (see [`super::wire`]).
     wire: Wire,
     /// Set while this process holds the lock: its writes are fenced.
     fence: Mutex<Option<Fence>>,
@@ -323,7 +323,7 @@ impl Client {
     }
 
     /// Runs a query whose text already carries its parameters: a read-only one on the read
-    /// connections, anything else through the `redis` crate (writes may be fenced).
+    /// connection, anything else through the `redis` crate (writes may be fenced).
     pub async fn query_text(&self, graph: &str, text: &str, read_only: bool) -> Result<Reply, ClientError> {
         if read_only {
             let answer =
