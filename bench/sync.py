@@ -40,7 +40,7 @@ from placement import GRAFTER, build
 DATABASE = "grafter_bench_sync"
 PSQL = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-q"]
 
-SCHEMA = """
+SCHEMA_TEMPLATE = """
 DROP TABLE IF EXISTS item, ledger, change_log CASCADE;
 DROP FUNCTION IF EXISTS touch, log_change CASCADE;
 CREATE TABLE item (id bigint PRIMARY KEY, name text NOT NULL, price numeric(10,2) NOT NULL,
@@ -57,9 +57,14 @@ CREATE FUNCTION log_change() RETURNS trigger AS $$ BEGIN
     VALUES (TG_TABLE_NAME, TG_OP, CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END::text);
   RETURN NULL; END $$ LANGUAGE plpgsql;
 CREATE TRIGGER ledger_log AFTER INSERT OR UPDATE OR DELETE ON ledger FOR EACH ROW EXECUTE FUNCTION log_change();
-INSERT INTO item (id, name, price, stock) SELECT g, 'item ' || g, (g % 1000) / 10.0, g % 50 FROM generate_series(1, 100000) g;
-INSERT INTO ledger (id, item_id, amount, note) SELECT g, 1 + g % 100000, g % 977, 'entry ' || g FROM generate_series(1, 50000) g;
+INSERT INTO item (id, name, price, stock) SELECT g, 'item ' || g, (g % 1000) / 10.0, g % 50 FROM generate_series(1, {items}) g;
+INSERT INTO ledger (id, item_id, amount, note) SELECT g, 1 + g % {items}, g % 977, 'entry ' || g FROM generate_series(1, {entries}) g;
 """
+
+
+def schema(items=100_000, entries=50_000):
+    """The shop's tables and triggers, with `items` items and `entries` ledger entries."""
+    return SCHEMA_TEMPLATE.replace("{items}", str(items)).replace("{entries}", str(entries))
 
 CONFIG = """[source]
 url = "postgres://postgres@127.0.0.1:5432/{database}"
@@ -93,16 +98,22 @@ end = {{ label = "Item", key = "item_id" }}
 change_log = "change_log"
 """
 
-# pgbench scripts, one change per transaction, picked by weight.
-WRITERS = {
-    "item_update.sql@6": "\\set id random(1, 100000)\nUPDATE item SET stock = stock + 1 WHERE id = :id;\n",
-    "item_insert.sql@1": "\\set id random(1000000, 1000000000)\n"
-    "INSERT INTO item (id, name, price, stock) VALUES (:id, 'new ' || :id, 1.5, 1) ON CONFLICT DO NOTHING;\n",
-    "ledger_update.sql@2": "\\set id random(1, 50000)\nUPDATE ledger SET amount = amount + 1 WHERE id = :id;\n",
-    "ledger_insert.sql@1": "\\set id random(1000000, 1000000000)\n\\set item random(1, 100000)\n"
-    "INSERT INTO ledger (id, item_id, amount, note) VALUES (:id, :item, 9.99, 'new') ON CONFLICT DO NOTHING;\n",
-    "ledger_delete.sql@1": "\\set id random(1, 50000)\nDELETE FROM ledger WHERE id = :id;\n",
-}
+def writers(items=100_000, entries=50_000):
+    """pgbench scripts, one change per transaction, picked by weight (new keys lie above the
+    generated ones)."""
+    fresh = f"random({10 * (items + entries)}, {10 * (items + entries) + 1_000_000_000})"
+    return {
+        "item_update.sql@6": f"\\set id random(1, {items})\nUPDATE item SET stock = stock + 1 WHERE id = :id;\n",
+        "item_insert.sql@1": f"\\set id {fresh}\n"
+        "INSERT INTO item (id, name, price, stock) VALUES (:id, 'new ' || :id, 1.5, 1) ON CONFLICT DO NOTHING;\n",
+        "ledger_update.sql@2": f"\\set id random(1, {entries})\nUPDATE ledger SET amount = amount + 1 WHERE id = :id;\n",
+        "ledger_insert.sql@1": f"\\set id {fresh}\n\\set item random(1, {items})\n"
+        "INSERT INTO ledger (id, item_id, amount, note) VALUES (:id, :item, 9.99, 'new') ON CONFLICT DO NOTHING;\n",
+        "ledger_delete.sql@1": f"\\set id random(1, {entries})\nDELETE FROM ledger WHERE id = :id;\n",
+    }
+
+
+WRITERS = writers()
 
 PASS_LINE = re.compile(
     r"^pass (\d+): (\d+) changes read, (\d+) applied .* in ([\d.]+)s; lag ([\d.]+|unknown)s?"
@@ -155,7 +166,7 @@ def main():
     build("grafter-cli")
     subprocess.run(PSQL + ["-d", "test", "-c", f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"], check=True)
     subprocess.run(PSQL + ["-d", "test", "-c", f"CREATE DATABASE {DATABASE}"], check=True)
-    psql(SCHEMA)
+    psql(schema())
 
     with tempfile.TemporaryDirectory(prefix="grafter-bench-sync-") as tmp:
         work = Path(tmp)
