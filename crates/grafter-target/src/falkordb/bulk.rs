@@ -42,19 +42,18 @@
 
 use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
-use std::time::{Duration, Instant};
 
 use grafter_model::{KeyHash, Value, key_hash, quote_name};
 use rustc_hash::FxHashSet;
 
-use super::connection::{Client, ClientError, failed};
+use super::connection::{Client, failed};
 use super::ids::IdTable;
+use super::index::create_index;
 use super::literal::reported_form;
 use super::send::exactly_once;
 use crate::cypher::{CHECKPOINT_LABEL, scan};
 use crate::cypher::batch::{PreparedBatch, Shape, duplicate_node, duplicate_relationship};
 use crate::cypher::bookkeeping::{OWNED_LABEL, checkpoint_fields, owned_labels};
-use crate::dialect::Dialect;
 use crate::{Checkpoint, KeyIndex, NodeSpec, RelSpec, RowOutcome, TargetError, WriteGate, WriteReport};
 
 /// Elements (node ids and relationship identities) the tables may hold before bulk loading
@@ -666,57 +665,6 @@ async fn read_relationships(client: &Client, spec: &RelSpec) -> Result<Option<Fx
 /// The key of a node row `[i, property…]`, as relationships look it up.
 fn node_key(spec: &NodeSpec, row: &[Value]) -> Vec<Value> {
     spec.key.iter().map(|&k| row[1 + k].clone()).collect()
-}
-
-/// Creates a key index unless it is there, and waits until it is built; returns the
-/// statements that created something.
-pub(crate) async fn create_index(client: &Client, target: &str, index: &KeyIndex) -> Result<Vec<String>, TargetError> {
-    let mut statements = Vec::new();
-    for statement in Dialect::FalkorDb.key_index(&index.label, &index.properties) {
-        match client.idempotent(&statement, &[]).await {
-            Ok(_) => statements.push(statement),
-            // FalkorDB has no IF NOT EXISTS: an index already there is fine.
-            Err(ClientError::Query(message)) if message.contains("already indexed") => {}
-            Err(error) => return Err(failed(target, error)),
-        }
-    }
-    wait_until_built(client, target, &index.label).await?;
-    Ok(statements)
-}
-
-/// How long an index may take to build before the run gives up on it.
-const INDEX_BUILD_TIMEOUT: Duration = Duration::from_secs(600);
-
-/// Waits until every index of `label` is built. FalkorDB builds an index in the
-/// background and plans queries without it meanwhile — and keeps those plans in its cache
-/// once it is built: a `grafter sync` right after a bulk load of 150,000 rows looked every
-/// key up by scanning the label, 66 s for its first pass against 16 s (at 1M rows one
-/// lookup of 5,000 keys took 332 s).
-async fn wait_until_built(client: &Client, target: &str, label: &str) -> Result<(), TargetError> {
-    let started = Instant::now();
-    let mut wait = Duration::from_millis(5);
-    loop {
-        let reply = client
-            .read_query(
-                "CALL db.indexes() YIELD label, status WHERE label = $label AND status <> 'OPERATIONAL' RETURN status",
-                &[("label".to_owned(), Value::from(label))],
-            )
-            .await
-            .map_err(|e| failed(target, e))?;
-        let Some(status) = reply.rows.into_iter().next().and_then(|row| row.into_iter().next()) else {
-            return Ok(());
-        };
-        if started.elapsed() > INDEX_BUILD_TIMEOUT {
-            return Err(TargetError::Query {
-                message: format!(
-                    "the key index of :{label} was still being built after {} s ({status})\n  hint: once `CALL db.indexes()` shows it OPERATIONAL, run again: the run resumes",
-                    INDEX_BUILD_TIMEOUT.as_secs()
-                ),
-            });
-        }
-        tokio::time::sleep(wait).await;
-        wait = (wait * 2).min(Duration::from_millis(200));
-    }
 }
 
 /// The id the next node is likely to get: one past the highest in use.

@@ -15,7 +15,7 @@ use tokio::sync::Mutex;
 use super::frame::{self, Frame};
 use super::literal::params_prefix;
 use super::reply::{self, Names, Reply};
-use super::wire::Wire;
+use super::wire::{Answer, Wire};
 use crate::cypher::queries::NameSet;
 use crate::cypher::retry::Backoff;
 use crate::cypher::{CypherRunner, Params};
@@ -84,6 +84,14 @@ fn refused(message: &str) -> ClientError {
         Some((code, detail)) => server_message(code, detail),
         None => message.to_owned(),
     })
+}
+
+/// What a read's reply holds; an error reply is the server refusing the query.
+fn answered<'a>(answer: &'a Answer<'_>) -> Result<Frame<'a>, ClientError> {
+    match frame::parse(answer.bytes()).map_err(ClientError::Connection)? {
+        Frame::Error(message) => Err(refused(&String::from_utf8_lossy(message))),
+        frame => Ok(frame),
+    }
 }
 
 /// Commands that change a graph: while this process holds the lock they are fenced.
@@ -326,10 +334,8 @@ impl Client {
     /// connection, anything else through the `redis` crate (writes may be fenced).
     pub async fn query_text(&self, graph: &str, text: &str, read_only: bool) -> Result<Reply, ClientError> {
         if read_only {
-            let answer =
-                self.wire.request(&[b"GRAPH.RO_QUERY", graph.as_bytes(), text.as_bytes(), b"--compact"]).await?;
-            let raw = frame::parse(answer.bytes()).map_err(|e| ClientError::Connection(e.to_string()))?;
-            return self.decoded(graph, raw).await;
+            let answer = self.read_only(graph, text).await?;
+            return self.decoded(graph, answered(&answer)?).await;
         }
         let mut command = redis::cmd("GRAPH.QUERY");
         command.arg(graph).arg(text).arg("--compact");
@@ -340,9 +346,6 @@ impl Client {
     /// A reply decoded, the graph's names read again first when it holds numbers they do
     /// not resolve yet.
     async fn decoded(&self, graph: &str, raw: Frame<'_>) -> Result<Reply, ClientError> {
-        if let Frame::Error(message) = raw {
-            return Err(refused(&String::from_utf8_lossy(message)));
-        }
         let stale = reply::needs_names(&raw, &*self.names.lock().await);
         if stale {
             self.refresh_names(graph).await?;
@@ -361,6 +364,11 @@ impl Client {
         self.retry(|| self.query_graph(&self.url.graph, cypher, params, false)).await
     }
 
+    /// Sends a read-only query on the read connection; its reply's bytes.
+    async fn read_only(&self, graph: &str, text: &str) -> Result<Answer<'_>, ClientError> {
+        self.wire.request(&[b"GRAPH.RO_QUERY", graph.as_bytes(), text.as_bytes(), b"--compact"]).await
+    }
+
     /// Reads the graph's label, type and property-key names (to decode nodes and edges).
     async fn refresh_names(&self, graph: &str) -> Result<(), ClientError> {
         let mut names = Names::default();
@@ -369,10 +377,8 @@ impl Client {
             ("CALL db.relationshipTypes()", &mut names.types),
             ("CALL db.propertyKeys()", &mut names.keys),
         ] {
-            let mut command = redis::cmd("GRAPH.RO_QUERY");
-            command.arg(graph).arg(procedure).arg("--compact");
-            let raw = self.command(command).await?;
-            let decoded = reply::decode(frame::from_redis(&raw), &Names::default()).map_err(ClientError::Query)?;
+            let answer = self.read_only(graph, procedure).await?;
+            let decoded = reply::decode(answered(&answer)?, &Names::default()).map_err(ClientError::Query)?;
             *list = decoded.rows.into_iter().filter_map(|row| row.into_iter().next()).map(|v| v.to_string()).collect();
         }
         *self.names.lock().await = names;

@@ -7,11 +7,9 @@ use std::time::{Duration, Instant};
 
 use grafter_model::Value;
 
-use super::connection::{Client, ClientError, failed};
-use crate::{Dialect, TargetError};
-
-/// How long a constraint may take to build before grafter gives up waiting.
-const BUILD_TIMEOUT: Duration = Duration::from_secs(600);
+use super::connection::{Client, failed};
+use super::index::{BUILD_TIMEOUT, create_index};
+use crate::{KeyIndex, TargetError};
 
 fn command(create: bool, graph: &str, label: &str, property: &str) -> redis::Cmd {
     let mut command = redis::cmd("GRAPH.CONSTRAINT");
@@ -41,14 +39,8 @@ pub(super) async fn create_unique(
     label: &str,
     property: &str,
 ) -> Result<(), TargetError> {
-    for statement in Dialect::FalkorDb.key_index(label, &[property.to_owned()]) {
-        match client.idempotent(&statement, &[]).await {
-            // The key index a run made is the index the constraint needs.
-            Ok(_) => {}
-            Err(ClientError::Query(message)) if message.contains("already indexed") => {}
-            Err(error) => return Err(failed(target, error)),
-        }
-    }
+    // The key index a run made is the index the constraint needs.
+    create_index(client, target, &KeyIndex { label: label.to_owned(), properties: vec![property.to_owned()] }).await?;
     client.command(command(true, client.graph(), label, property)).await.map_err(|e| failed(target, e))?;
     let started = Instant::now();
     let mut wait = Duration::from_millis(5);

@@ -15,6 +15,7 @@ mod constraint;
 pub(crate) mod encoded;
 mod frame;
 mod ids;
+mod index;
 mod literal;
 mod lock;
 mod reply;
@@ -224,7 +225,7 @@ impl GraphLoader for FalkorDbTarget {
             if state.defers(&self.client, index).await? {
                 continue;
             }
-            statements.extend(bulk::create_index(&self.client, &self.describe(), index).await?);
+            statements.extend(index::create_index(&self.client, &self.describe(), index).await?);
         }
         state.indexes_asked();
         Ok(statements)
