@@ -9,6 +9,30 @@
 //! with a `_Grafter…` label, the relationships touching them, the run mark property) never
 //! appears.
 
+/// Which part of the graph a census looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CensusPart {
+    /// Nodes and relationships.
+    Whole,
+    /// Nodes only: no relationship shapes, and questions about relationships unanswered
+    /// (empty).
+    Nodes,
+    /// Relationships only: no label sets, and questions about nodes unanswered (empty).
+    Relationships,
+}
+
+impl CensusPart {
+    /// Whether the part takes in nodes.
+    pub fn nodes(self) -> bool {
+        self != CensusPart::Relationships
+    }
+
+    /// Whether the part takes in relationships.
+    pub fn relationships(self) -> bool {
+        self != CensusPart::Nodes
+    }
+}
+
 /// Nodes that carry exactly these labels.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct LabelSet {

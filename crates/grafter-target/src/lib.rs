@@ -61,7 +61,7 @@ stores! {
     grafeo => "grafeo",
 }
 
-pub use census::{Census, Elements, KnownProperties, LabelSet, PropertyCount, RelationshipShape};
+pub use census::{Census, CensusPart, Elements, KnownProperties, LabelSet, PropertyCount, RelationshipShape};
 pub use dialect::{Ddl, Dialect, PropertySchema, SchemaKind};
 pub use encoded::Encoded;
 pub use error::TargetError;

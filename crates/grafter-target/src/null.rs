@@ -135,7 +135,11 @@ impl GraphReader for NullTarget {
         Ok(0)
     }
 
-    async fn census(&self, questions: &[crate::KnownProperties]) -> Result<crate::Census, TargetError> {
+    async fn census(
+        &self,
+        questions: &[crate::KnownProperties],
+        _: crate::CensusPart,
+    ) -> Result<crate::Census, TargetError> {
         Ok(crate::Census { beyond: vec![Vec::new(); questions.len()], ..crate::Census::default() })
     }
 

@@ -5,6 +5,7 @@
 //! a leaf of the crate's imports: it names the records, the census, the dialect and the
 //! gates, never a store.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::pin::Pin;
 
@@ -12,7 +13,7 @@ use async_trait::async_trait;
 use futures::Stream;
 use grafter_model::{Fingerprint, LockHolder, RunRecord, SyncState, Value};
 
-use crate::census::{Census, KnownProperties};
+use crate::census::{Census, CensusPart, KnownProperties};
 use crate::dialect::{Ddl, Dialect};
 use crate::encoded::Encoded;
 use crate::error::TargetError;
@@ -242,10 +243,37 @@ pub trait GraphReader: Send + Sync {
         properties: &[String],
     ) -> Result<Vec<Vec<Value>>, TargetError>;
 
-    /// The whole graph by shape ([`Census`]): nodes per set of labels, relationships per
-    /// type and their ends' label sets, grafter's bookkeeping left out; and for each of
-    /// `questions`, the properties those elements carry beyond the ones known.
-    async fn census(&self, questions: &[KnownProperties]) -> Result<Census, TargetError>;
+    /// The graph by shape ([`Census`]): nodes per set of labels, relationships per type and
+    /// their ends' label sets, grafter's bookkeeping left out; and for each of `questions`,
+    /// the properties those elements carry beyond the ones known. At least `part` of it: a
+    /// target that counts everything in one pass (the embedded store) may answer the whole.
+    async fn census(&self, questions: &[KnownProperties], part: CensusPart) -> Result<Census, TargetError>;
+
+    /// Relationships per type, where the target counts them without reading them (a count
+    /// store, a matrix per type), so that verification can do without the relationship half
+    /// of the census when the scans account for every one of them. `None` where it cannot;
+    /// a target that answers must also offer
+    /// [`GraphReader::scan_relationships_counting_properties`].
+    async fn relationship_counts(&self) -> Result<Option<BTreeMap<String, u64>>, TargetError> {
+        Ok(None)
+    }
+
+    /// [`GraphReader::scan_relationships`] with one more value at the end of each row: how
+    /// many properties the relationship carries (grafter's run mark among them), so that the
+    /// reader tells whether it carries any beyond `properties`.
+    async fn scan_relationships_counting_properties(
+        &self,
+        rel_type: &str,
+        start: &EndpointSpec,
+        end: &EndpointSpec,
+        properties: &[String],
+    ) -> Result<RowStream, TargetError> {
+        let _ = (rel_type, start, end, properties);
+        Err(TargetError::Unsupported {
+            target: "this target".into(),
+            what: "counting a relationship's properties as it is read".into(),
+        })
+    }
 
     /// The value `value` becomes once stored and read back: what verification compares the
     /// graph's values with. Targets that store some types with less precision (grafeo keeps

@@ -63,11 +63,27 @@ fn corrupt(project: &Project, cypher: &str, params: &[(&str, &str)]) {
 
 /// `grafter verify --format json <args>`: its exit code and report.
 fn verify(project: &Project, args: &[&str]) -> (i32, Value) {
+    let (code, report, _) = verify_logged(project, args);
+    (code, report)
+}
+
+/// [`verify`], with what it logged.
+fn verify_logged(project: &Project, args: &[&str]) -> (i32, Value, String) {
     let output = project.grafter().args(["verify", "--format", "json"]).args(args).output().expect("start grafter");
     let (stdout, stderr) = output_text(&output);
     let report = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("verify output is not JSON ({e}):\n{stdout}\nstderr:\n{stderr}"));
-    (output.status.code().expect("exit code"), report)
+    (output.status.code().expect("exit code"), report, stderr)
+}
+
+/// What verify logs when it reads every relationship a second time, for its shape: on a
+/// server that counts relationships per type, only when the comparisons did not account for
+/// them all.
+const SHAPES_READ_AGAIN: &str = "reading every relationship's shape";
+
+/// Whether the server counts relationships per type without reading them (FalkorDB, Neo4j).
+fn counts_relationships_by_type(target: Target) -> bool {
+    !matches!(target, Target::Embedded | Target::ArcadeDb)
 }
 
 fn provider(uuid: &str) -> String {
@@ -94,6 +110,7 @@ on_every_target!(
     a_duplicated_key_is_reported,
     a_property_no_mapping_sets_on_a_mapped_node_or_relationship_is_reported,
     a_label_no_mapping_gives_a_mapped_node_and_a_mapped_type_between_other_labels_are_reported,
+    a_mapped_type_between_other_labels_is_reported_when_no_node_carries_two_labels,
     elements_of_labels_and_types_no_mapping_creates_are_listed_and_fail_only_strict,
 );
 
@@ -102,13 +119,16 @@ on_every_target!(
 on_targets!([bolt => Bolt, neo4j => Neo4j, neo4j_routed => Neo4jRouted, arcadedb => ArcadeDb] [
     a_property_no_mapping_sets_on_a_mapped_node_or_relationship_is_reported,
     a_label_no_mapping_gives_a_mapped_node_and_a_mapped_type_between_other_labels_are_reported,
+    a_mapped_type_between_other_labels_is_reported_when_no_node_carries_two_labels,
     elements_of_labels_and_types_no_mapping_creates_are_listed_and_fail_only_strict,
 ]);
 
 fn a_clean_migration_verifies_with_no_findings_and_the_example_checks_hold(target: Target) {
     let (project, db) = migrated_into(target, true);
-    let (code, report) = verify(&project, &[]);
+    let (code, report, log) = verify_logged(&project, &[]);
     assert_eq!(code, 0, "{report}");
+    // The comparisons read every relationship: the census does not read them again.
+    assert!(!log.contains(SHAPES_READ_AGAIN), "{log}");
     assert_eq!(report["passed"], true);
     assert_eq!(findings(&report), BTreeSet::new());
     // Every mapping: what the source holds is what the graph holds (this data has no rejects).
@@ -366,6 +386,46 @@ fn a_property_no_mapping_sets_on_a_mapped_node_or_relationship_is_reported(targe
         ])
     );
     assert_eq!(not_from_config(&report), BTreeSet::new());
+
+    // Only the relationship's property: the comparisons' counts see that it carries one more
+    // than they read, and the census names it.
+    corrupt(&project, "MATCH (p:ResourceProvider {uuid: $uuid}) REMOVE p.nickname", &[("uuid", &uuid)]);
+    let (code, report, log) = verify_logged(&project, &[]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(
+        findings(&report),
+        set(&[format!(
+            "provider_traits: unmapped properties {} since: 2019",
+            rel(&provider(&uuid), "HAS_TRAIT", &node("Trait", &[("name", &name)]))
+        )])
+    );
+    assert_eq!(log.contains(SHAPES_READ_AGAIN), counts_relationships_by_type(target), "{log}");
+}
+
+fn a_mapped_type_between_other_labels_is_reported_when_no_node_carries_two_labels(target: Target) {
+    let (project, db) = migrated_into(target, false);
+    let (consumer, user): (String, String) = db
+        .query_row(
+            "SELECT c.uuid, u.external_id FROM consumers c JOIN users u ON u.id = c.user_id ORDER BY c.id LIMIT 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    corrupt(
+        &project,
+        "MATCH (c:Consumer {uuid: $c}), (u:User {external_id: $u}) CREATE (c)-[:OWNED_BY]->(u)",
+        &[("c", &consumer), ("u", &user)],
+    );
+
+    // Every group's scan reads what it should; only the type's count tells one more.
+    let (code, report, log) = verify_logged(&project, &[]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(
+        findings(&report),
+        set(&["consumer_projects: misplaced (:Consumer)-[:OWNED_BY]->(:User) x1".to_owned()])
+    );
+    assert_eq!(not_from_config(&report), BTreeSet::new());
+    assert_eq!(log.contains(SHAPES_READ_AGAIN), counts_relationships_by_type(target), "{log}");
 }
 
 fn a_label_no_mapping_gives_a_mapped_node_and_a_mapped_type_between_other_labels_are_reported(target: Target) {

@@ -7,11 +7,13 @@
 //! type, no mapping creates at all are another matter: the graph may be shared, or hold
 //! what another tool wrote. They are listed as not from this config and fail a verification
 //! only when it is strict. (Properties no mapping sets are found per group, then compared
-//! element by element: [`super::group::Group::add_unmapped`].)
+//! element by element: [`super::group::Group::add_unmapped`].) Where the comparisons read
+//! every relationship already, the census's relationship half is told from what they read
+//! ([`relationships_from_scans`]) rather than read again.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use grafter_target::{Census, Elements, GraphTarget, KnownProperties, TargetError};
+use grafter_target::{Census, CensusPart, Elements, GraphTarget, KnownProperties, RelationshipShape, TargetError};
 
 use super::group::{Group, Kind};
 use super::report::{Finding, NotFromConfig};
@@ -42,16 +44,86 @@ pub(crate) fn questions(groups: &[Group], sampled: bool) -> (Vec<usize>, Vec<Kno
     (asked, questions)
 }
 
-/// The target's census of the graph, `None` when the target cannot tell.
+/// The target's census of `part` of the graph, `None` when the target cannot tell.
 pub(crate) async fn census(
     target: &dyn GraphTarget,
     questions: &[KnownProperties],
+    part: CensusPart,
 ) -> Result<Option<Census>, TargetError> {
-    match target.reader().census(questions).await {
+    match target.reader().census(questions, part).await {
         Ok(census) => Ok(Some(census)),
         Err(TargetError::Unsupported { .. }) => Ok(None),
         Err(error) => Err(error),
     }
+}
+
+/// The relationship half of the census, told from what the comparisons read, when that
+/// settles it — so that a clean graph's relationships are read once, not twice. `scanned`
+/// gives, per compared group (by index), the relationships its scan read and how many of
+/// them carry properties beyond its names; `type_counts` the graph's relationships per type
+/// (from the target's counts, [`GraphReader::relationship_counts`]).
+///
+/// Settled when no node carries two labels (so no relationship matches two groups' label
+/// pairs, and each one's ends carry exactly its group's labels), the groups of every type
+/// read as many relationships as the graph holds of it (so every one was read: none between
+/// other labels, none of a type no mapping creates), and none carried a property beyond
+/// its group's names. Then the census would list each group's relationships as one shape,
+/// `(:start)-[:TYPE]->(:end)`, with nothing beyond: that list is returned. `None` otherwise:
+/// the census must read the relationships.
+///
+/// [`GraphReader::relationship_counts`]: grafter_target::GraphReader::relationship_counts
+pub(crate) fn relationships_from_scans(
+    nodes: &Census,
+    type_counts: &BTreeMap<String, u64>,
+    groups: &[Group],
+    scanned: &BTreeMap<usize, (u64, u64)>,
+) -> Option<Vec<RelationshipShape>> {
+    if nodes.nodes.iter().any(|set| set.labels.len() > 1) {
+        return None;
+    }
+    let mut read_per_type = BTreeMap::<&str, u64>::new();
+    let mut shapes = Vec::new();
+    for (index, group) in groups.iter().enumerate() {
+        let Kind::Relationships { rel_type, start, end, .. } = &group.kind else { continue };
+        let &(read, carrying_more) = scanned.get(&index)?;
+        if carrying_more > 0 {
+            return None;
+        }
+        *read_per_type.entry(rel_type).or_default() += read;
+        if read > 0 {
+            shapes.push(RelationshipShape {
+                rel_type: rel_type.clone(),
+                start: vec![start.label.clone()],
+                end: vec![end.label.clone()],
+                relationships: read,
+            });
+        }
+    }
+    let every_type = type_counts.keys().map(String::as_str).chain(read_per_type.keys().copied());
+    let accounted = every_type
+        .into_iter()
+        .all(|t| type_counts.get(t).copied().unwrap_or(0) == read_per_type.get(t).copied().unwrap_or(0));
+    accounted.then(|| {
+        shapes.sort();
+        shapes
+    })
+}
+
+/// A census of the nodes and one of the relationships as one: each question answered by
+/// the half that covers its elements.
+pub(crate) fn joined(nodes: &Census, relationships: Census, questions: &[KnownProperties]) -> Census {
+    let beyond = questions
+        .iter()
+        .enumerate()
+        .map(|(i, question)| {
+            let half = match question.elements {
+                Elements::Nodes { .. } => nodes,
+                Elements::Relationships { .. } => &relationships,
+            };
+            half.beyond.get(i).cloned().unwrap_or_default()
+        })
+        .collect();
+    Census { nodes: nodes.nodes.clone(), relationships: relationships.relationships, beyond }
 }
 
 /// Looks beyond the mappings with the answers to [`questions`]: adds to each `asked` group

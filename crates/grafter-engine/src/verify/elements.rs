@@ -225,8 +225,11 @@ pub(crate) fn source_batch(
 }
 
 /// Feeds one batch of rows read back from the graph to `sink`: a node's values of the
-/// group's names, or a relationship's start key, end key, then those values.
-pub(crate) fn target_batch(group: &Group, rows: Vec<Vec<Value>>, sink: &mut dyn Sink) {
+/// group's names, or a relationship's start key, end key, then those values — and, read
+/// with `counted` properties, how many it carries. Returns how many of the batch's
+/// relationships carry properties beyond the group's names (always 0 without `counted`).
+pub(crate) fn target_batch(group: &Group, rows: Vec<Vec<Value>>, counted: bool, sink: &mut dyn Sink) -> u64 {
+    let mut carrying_more = 0;
     match &group.kind {
         Kind::Nodes { .. } => {
             for values in rows {
@@ -246,6 +249,16 @@ pub(crate) fn target_batch(group: &Group, rows: Vec<Vec<Value>>, sink: &mut dyn 
         Kind::Relationships { start, end, .. } => {
             let (starts, ends) = (start.key_properties.len(), end.key_properties.len());
             for mut row in rows {
+                if counted {
+                    // A property no mapping of the group sets, or the run mark: the census
+                    // must name it (see `beyond::relationships_from_scans`).
+                    let carried = match row.pop() {
+                        Some(Value::Int(n)) => n,
+                        _ => i64::MAX,
+                    };
+                    let read = row[starts + ends..].iter().filter(|v| !matches!(v, Value::Null)).count();
+                    carrying_more += u64::from(usize::try_from(carried) != Ok(read));
+                }
                 let values = row.split_off(starts + ends);
                 let end_values = row.split_off(starts);
                 let (start_hash, end_hash) = (key_hash(&row), key_hash(&end_values));
@@ -264,6 +277,7 @@ pub(crate) fn target_batch(group: &Group, rows: Vec<Vec<Value>>, sink: &mut dyn 
             }
         }
     }
+    carrying_more
 }
 
 #[cfg(test)]

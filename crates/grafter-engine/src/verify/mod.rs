@@ -11,7 +11,9 @@
 //! one streaming pass per side; each difference costs a few dozen rows read one by one.
 //! Properties no mapping sets are found by an aggregate per group first and, when there are
 //! any, read back with the others so that digests cover them. What the graph holds beyond
-//! the mappings' labels and types comes from the target's census ([`beyond`]). Then the
+//! the mappings' labels and types comes from the target's census ([`beyond`]); where the
+//! target counts relationships per type, its relationship half comes from the comparisons'
+//! own reads when those account for every relationship. Then the
 //! structure of hierarchies ([`hierarchy`]) and the custom checks of grafter.toml
 //! ([`checks`]). With `sample`, node contents are checked for a random sample of keys
 //! instead, looked up one by one; counts are still exact.
@@ -41,7 +43,7 @@ use futures::StreamExt as _;
 use grafter_model::redact_url;
 use grafter_plan::Plan;
 use grafter_source::Source;
-use grafter_target::GraphTarget;
+use grafter_target::{Census, CensusPart, GraphTarget};
 use tokio::runtime::Handle;
 
 use self::bisect::{FIRST_BITS, MAX_RANGES, Pass, Tally, conclude};
@@ -80,6 +82,9 @@ struct Context {
     sample: Option<usize>,
     /// Mixed into sample scores, so each verification samples other keys.
     salt: u128,
+    /// Whether relationships are read with how many properties each carries (see
+    /// [`beyond::relationships_from_scans`]).
+    count_properties: bool,
 }
 
 /// Verifies with a source and target already open (`grafter run` ends with this).
@@ -96,24 +101,45 @@ pub(crate) async fn verify_with(
     let only = &options.only;
     let mut groups = group::groups(&prepared, |name| only.is_empty() || only.iter().any(|o| o == name));
     let mut warnings = Vec::new();
+    // Where the target counts relationships per type without reading them, and every group
+    // is compared in full, the scans may account for every relationship: the census then
+    // reads only the nodes.
+    let type_counts = match options.sample.is_none() && only.is_empty() {
+        true => target.reader().relationship_counts().await?,
+        false => None,
+    };
     let context = Context {
         source: Arc::clone(source),
         target: Arc::clone(target),
         observer: Arc::clone(observer),
         sample: options.sample,
         salt: chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default() as u128,
+        count_properties: type_counts.is_some(),
     };
     // The census, the groups' comparisons and the custom checks read side by side: the
     // census is the server's work, a comparison mostly grafter's.
     observer.message("looking for what the mappings do not cover (labels, types, properties), beside the comparisons");
     let (asked, questions) = beyond::questions(&groups, options.sample.is_some());
+    let part = if type_counts.is_some() { CensusPart::Nodes } else { CensusPart::Whole };
     let (census, compared, checks) =
-        tokio::join!(beyond::census(target.as_ref(), &questions), compare_groups(&context, &groups), async {
+        tokio::join!(beyond::census(target.as_ref(), &questions, part), compare_groups(&context, &groups), async {
             let checks = checks::run(&plan.checks, target.as_ref(), source.as_ref()).await;
             context.observer.message("custom checks done");
             checks
         });
-    let (census, mut compared) = (census?, compared?);
+    let (mut census, mut compared) = (census?, compared?);
+    if let (Some(counts), Some(nodes)) = (&type_counts, &census) {
+        let scanned: BTreeMap<usize, (u64, u64)> =
+            compared.outcomes.iter().map(|(&i, o)| (i, (o.target_count, o.carrying_more))).collect();
+        census = match beyond::relationships_from_scans(nodes, counts, &groups, &scanned) {
+            Some(relationships) => Some(Census { relationships, ..nodes.clone() }),
+            None => {
+                observer.message("reading every relationship's shape: the comparisons did not account for them all");
+                let relationships = beyond::census(target.as_ref(), &questions, CensusPart::Relationships).await?;
+                relationships.map(|relationships| beyond::joined(nodes, relationships, &questions))
+            }
+        };
+    }
     let beyond = match census {
         Some(census) => {
             let (beyond, grown) = beyond::look(&census, &asked, &mut groups, only.is_empty());
@@ -297,6 +323,9 @@ struct GroupOutcome {
     group_findings: Vec<Finding>,
     /// A node group's keys, for the relationship groups after it.
     keys: Option<KeySet>,
+    /// Relationships read with properties beyond the group's names (counted only with
+    /// [`Context::count_properties`]).
+    carrying_more: u64,
     rows_total: u64,
     rows_individual: u64,
     passes: u64,
@@ -369,24 +398,32 @@ async fn source_pass<S: Sink + Send + 'static>(
 }
 
 /// Streams the group's elements back from the graph into `sink`, on a worker thread.
+/// Returns the sink and how many relationships carry properties beyond the group's names
+/// (counted only with [`Context::count_properties`]).
 async fn target_pass<S: Sink + Send + 'static>(
     context: &Context,
     group: &Arc<Group>,
     mut sink: S,
-) -> Result<S, EngineError> {
+) -> Result<(S, u64), EngineError> {
+    let reader = context.target.reader();
+    let counted = context.count_properties && group.label().is_none();
     let mut stream = match &group.kind {
-        Kind::Nodes { label, .. } => context.target.reader().scan_nodes(label, &group.names).await?,
+        Kind::Nodes { label, .. } => reader.scan_nodes(label, &group.names).await?,
+        Kind::Relationships { rel_type, start, end, .. } if counted => {
+            reader.scan_relationships_counting_properties(rel_type, start, end, &group.names).await?
+        }
         Kind::Relationships { rel_type, start, end, .. } => {
-            context.target.reader().scan_relationships(rel_type, start, end, &group.names).await?
+            reader.scan_relationships(rel_type, start, end, &group.names).await?
         }
     };
     let group = Arc::clone(group);
     let handle = Handle::current();
     tokio::task::spawn_blocking(move || {
+        let mut carrying_more = 0;
         while let Some(batch) = handle.block_on(stream.next()) {
-            target_batch(&group, batch?, &mut sink);
+            carrying_more += target_batch(&group, batch?, counted, &mut sink);
         }
-        Ok(sink)
+        Ok((sink, carrying_more))
     })
     .await
     .map_err(|e| EngineError::Internal(format!("verification reader failed: {e}")))?
@@ -409,7 +446,7 @@ async fn full(
             source_pass(context, group, endpoints.clone(), dedup, PassSink::new(&pass)),
             target_pass(context, group, PassSink::new(&pass))
         );
-        let ((expected, used_dedup, counts), actual) = (source?, target?);
+        let ((expected, used_dedup, counts), (actual, carrying_more)) = (source?, target?);
         let (seen, later) = used_dedup.into_later();
         dedup = later;
         if outcome.passes == 0 {
@@ -418,6 +455,7 @@ async fn full(
             }
             outcome.counts = counts;
             outcome.target_count = actual.tally.elements;
+            outcome.carrying_more = carrying_more;
             outcome.rows_total = expected.tally.elements + actual.tally.elements;
         }
         outcome.passes += 1;

@@ -83,7 +83,7 @@ pub(super) async fn sampled(
             let wanted: Vec<Vec<grafter_model::Value>> = sample.iter().map(|k| k.start.clone()).collect();
             let rows = context.target.reader().lookup_nodes(label, key, &wanted, &group.names).await?;
             let mut found = Collect(Vec::new());
-            target_batch(group, rows, &mut found);
+            target_batch(group, rows, false, &mut found);
             outcome.rows_individual = (sample.len() + found.0.len()) as u64;
             findings.resolve(group, sample, found.0);
         }

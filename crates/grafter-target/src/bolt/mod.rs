@@ -312,6 +312,12 @@ impl CypherServer for BoltTarget {
     fn record_text_limit(&self) -> Option<usize> {
         (self.server() == Server::FalkorDb).then_some((FALKORDB_TEXT_LIMIT - 600) / 2)
     }
+
+    /// Neo4j from its count store, FalkorDB from the type's matrix; Memgraph and ArcadeDB
+    /// would read every relationship.
+    fn counts_relationships_by_type(&self) -> bool {
+        matches!(self.server(), Server::Neo4j | Server::FalkorDb)
+    }
 }
 
 #[async_trait]

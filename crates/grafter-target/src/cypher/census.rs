@@ -7,15 +7,16 @@
 //! streamed statement where the server streams, else paged over the id space (FalkorDB), so
 //! no statement has the whole graph to go through.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use futures::StreamExt;
-use grafter_model::{Value, is_bookkeeping_label};
+use grafter_model::{Value, is_bookkeeping_label, quote_name};
 
-use super::scan::whole;
+use super::scan::{single_count, whole};
 use super::{CypherRunner, RUN_PROPERTY};
 use crate::TargetError;
-use crate::census::{Census, Elements, KnownProperties, PropertyCount, property_counts};
+use crate::census::{Census, CensusPart, Elements, KnownProperties, PropertyCount, property_counts};
 
 /// Every row of the aggregate `cypher` over the whole graph (see [`whole`]: `filter`, which
 /// bounds `$from` ≤ id < `$to` of nodes, takes the place of `{filter}` where the statement is
@@ -78,14 +79,21 @@ struct Group {
     count: u64,
 }
 
-/// The graph `runner` reads, by shape, bookkeeping left out, and the answers to `questions`.
+/// `part` of the graph `runner` reads, by shape, bookkeeping left out, and the answers to
+/// `questions` about it (the others unanswered: empty).
 pub(crate) async fn census(
     runner: Arc<dyn CypherRunner>,
     questions: &[KnownProperties],
+    part: CensusPart,
 ) -> Result<Census, TargetError> {
     let bookkeeping = |labels: &[String]| labels.iter().any(|l| is_bookkeeping_label(l));
     let mut groups: Vec<Group> = Vec::new();
-    for row in every_page(&runner, NODES, "WHERE id(n) >= $from AND id(n) < $to").await? {
+    let node_pages = if part.nodes() {
+        every_page(&runner, NODES, "WHERE id(n) >= $from AND id(n) < $to").await?
+    } else {
+        Vec::new()
+    };
+    for row in node_pages {
         let mut row = row.into_iter();
         let (labels, keys, count) = (names(row.next()), names(row.next()), count(row.next()));
         if !bookkeeping(&labels) {
@@ -93,7 +101,12 @@ pub(crate) async fn census(
         }
     }
     let node_groups = groups.len();
-    for row in every_page(&runner, RELATIONSHIPS, "WHERE id(a) >= $from AND id(a) < $to").await? {
+    let relationship_pages = if part.relationships() {
+        every_page(&runner, RELATIONSHIPS, "WHERE id(a) >= $from AND id(a) < $to").await?
+    } else {
+        Vec::new()
+    };
+    for row in relationship_pages {
         let mut row = row.into_iter();
         let rel_type = match row.next() {
             Some(Value::String(text)) => text,
@@ -124,6 +137,29 @@ pub(crate) async fn census(
         relationships.iter().map(|g| ((g.rel_type.clone(), g.labels.clone(), g.end.clone()), g.count)),
         beyond,
     ))
+}
+
+/// Relationships per type, bookkeeping left out: the server's types
+/// (`CALL db.relationshipTypes()`), then one count each, which FalkorDB (a matrix per type)
+/// and Neo4j (its count store) answer without reading a relationship. Types without any
+/// are left out.
+pub(crate) async fn relationship_counts(runner: &dyn CypherRunner) -> Result<BTreeMap<String, u64>, TargetError> {
+    let mut counts = BTreeMap::new();
+    for row in runner.read("CALL db.relationshipTypes()", &[]).await? {
+        let rel_type = match row.into_iter().next() {
+            Some(Value::String(text)) => text,
+            other => other.map(|v| v.to_string()).unwrap_or_default(),
+        };
+        if is_bookkeeping_label(&rel_type) {
+            continue;
+        }
+        let count =
+            single_count(runner, &format!("MATCH ()-[x:{}]->() RETURN count(x)", quote_name(&rel_type))).await?;
+        if count > 0 {
+            counts.insert(rel_type, count);
+        }
+    }
+    Ok(counts)
 }
 
 /// The properties the elements of `groups` carry other than `known` (and the run mark),

@@ -6,13 +6,16 @@
 //! blanket implementations here. The lease lock stays each server's own: FalkorDB locks
 //! with its own commands, the Bolt servers with a fenced Cypher node.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use grafter_model::{Fingerprint, RunRecord, Value};
 
 use super::{CypherRunner, bookkeeping, census, scan};
-use crate::{Census, Checkpoint, EndpointSpec, GraphReader, KnownProperties, RowStream, RunRecords, TargetError};
+use crate::{
+    Census, CensusPart, Checkpoint, EndpointSpec, GraphReader, KnownProperties, RowStream, RunRecords, TargetError,
+};
 
 /// Keys looked up per statement by [`GraphReader::lookup_nodes`] (as many as fit the cap:
 /// see [`CypherRunner::fit`]).
@@ -31,6 +34,12 @@ pub(crate) trait CypherServer: Send + Sync {
     /// (FalkorDB's Bolt port takes statements of a few KB); `None`: no limit.
     fn record_text_limit(&self) -> Option<usize> {
         None
+    }
+
+    /// Whether the server counts a type's relationships without reading them (see
+    /// [`GraphReader::relationship_counts`]).
+    fn counts_relationships_by_type(&self) -> bool {
+        false
     }
 }
 
@@ -78,7 +87,24 @@ impl<T: CypherServer> GraphReader for T {
         end: &EndpointSpec,
         properties: &[String],
     ) -> Result<RowStream, TargetError> {
-        Ok(scan::relationships(self.runner(), rel_type, start, end, properties))
+        Ok(scan::relationships(self.runner(), rel_type, start, end, properties, false))
+    }
+
+    async fn relationship_counts(&self) -> Result<Option<BTreeMap<String, u64>>, TargetError> {
+        if !self.counts_relationships_by_type() {
+            return Ok(None);
+        }
+        census::relationship_counts(self.runner().as_ref()).await.map(Some)
+    }
+
+    async fn scan_relationships_counting_properties(
+        &self,
+        rel_type: &str,
+        start: &EndpointSpec,
+        end: &EndpointSpec,
+        properties: &[String],
+    ) -> Result<RowStream, TargetError> {
+        Ok(scan::relationships(self.runner(), rel_type, start, end, properties, true))
     }
 
     async fn count_nodes(&self, label: &str) -> Result<u64, TargetError> {
@@ -104,7 +130,7 @@ impl<T: CypherServer> GraphReader for T {
         scan::lookup_nodes(self.runner().as_ref(), label, key_properties, keys, properties, LOOKUP_KEYS).await
     }
 
-    async fn census(&self, questions: &[KnownProperties]) -> Result<Census, TargetError> {
-        census::census(self.runner(), questions).await
+    async fn census(&self, questions: &[KnownProperties], part: CensusPart) -> Result<Census, TargetError> {
+        census::census(self.runner(), questions, part).await
     }
 }

@@ -272,6 +272,11 @@ impl CypherServer for FalkorDbTarget {
     fn reads_back_as(&self, value: Value) -> Value {
         literal::reported_form(value)
     }
+
+    /// From the type's matrix, without reading a relationship.
+    fn counts_relationships_by_type(&self) -> bool {
+        true
+    }
 }
 
 #[async_trait]

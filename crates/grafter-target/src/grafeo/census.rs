@@ -270,7 +270,7 @@ mod tests {
             ask(&lives_in, &[]),
             ask(&lives_in, &["since"]),
         ];
-        let census = target.census(&questions).await.unwrap();
+        let census = target.census(&questions, crate::CensusPart::Whole).await.unwrap();
         let set = |labels: &[&str], nodes| LabelSet { labels: names(labels), nodes };
         assert_eq!(
             census.nodes,

@@ -401,7 +401,12 @@ impl GraphReader for GrafeoTarget {
         self.blocking(move |inner| Ok(scan::lookup_nodes(&inner.db, &label, &key_properties, &keys, &properties))).await
     }
 
-    async fn census(&self, questions: &[crate::KnownProperties]) -> Result<crate::Census, TargetError> {
+    /// The whole census whatever `part`: one pass over the store counts both halves.
+    async fn census(
+        &self,
+        questions: &[crate::KnownProperties],
+        _: crate::CensusPart,
+    ) -> Result<crate::Census, TargetError> {
         let questions = questions.to_vec();
         self.blocking(move |inner| Ok(census::census(&inner.db, &questions))).await
     }
