@@ -212,11 +212,13 @@ pub fn import_plan(plan: &Plan, archive: &Path) -> Result<Plan, EngineError> {
     let archive = std::path::absolute(archive).unwrap_or_else(|_| archive.to_path_buf());
     let quote = |text: &str| serde_json::to_string(text).expect("a string serialises");
     let list = |items: &[String]| format!("[{}]", items.iter().map(|i| quote(i)).collect::<Vec<_>>().join(", "));
+    // The batch size only if the user chose one: unset, the target may take bigger batches.
+    let batch_size =
+        if plan.run.batch_size_chosen { format!("batch_size = {}\n", plan.run.batch_size) } else { String::new() };
     let mut text = format!(
-        "[source]\nurl = {}\n\n[target]\nurl = {}\n\n[run]\nbatch_size = {}\nreject_file = {}\n",
+        "[source]\nurl = {}\n\n[target]\nurl = {}\n\n[run]\n{batch_size}reject_file = {}\n",
         quote(&format!("archive:{}", archive.display())),
         quote(&plan.target_url),
-        plan.run.batch_size,
         quote(&plan.run.reject_file.display().to_string())
     );
     for entity in &manifest.entities {

@@ -44,6 +44,11 @@ pub(crate) struct RunContext {
     pub count_rows: bool,
     /// How fresh mappings are split.
     pub layout: Layout,
+    /// Whether the user chose the batch size (`--batch-size`, `[run] batch_size`): it is
+    /// kept then; otherwise the target may ask for bigger batches ([`GraphLoader::batch_rows`]).
+    ///
+    /// [`GraphLoader::batch_rows`]: grafter_target::GraphLoader::batch_rows
+    pub batch_size_chosen: bool,
 }
 
 /// Where a partition stands: from nothing, or from the checkpoint of an earlier attempt.
@@ -340,18 +345,22 @@ async fn lay_out(
     Ok(starts)
 }
 
+/// A batch of `prepared`'s without records.
+fn empty_batch(prepared: &PreparedMapping) -> RecordBatch {
+    match &prepared.shape {
+        Shape::Node(spec) => RecordBatch::Nodes { spec: spec.clone(), records: Vec::new() },
+        Shape::Relationship(spec) => RecordBatch::Relationships { spec: spec.clone(), records: Vec::new() },
+    }
+}
+
 /// Stores a checkpoint with an empty batch, in its own small transaction.
 async fn write_empty(
     prepared: &PreparedMapping,
     context: &RunContext,
     checkpoint: &Checkpoint,
 ) -> Result<(), EngineError> {
-    let empty = match &prepared.shape {
-        Shape::Node(spec) => RecordBatch::Nodes { spec: spec.clone(), records: Vec::new() },
-        Shape::Relationship(spec) => RecordBatch::Relationships { spec: spec.clone(), records: Vec::new() },
-    };
     let loader = context.target.loader();
-    loader.stage(loader.encode(empty)?, checkpoint).await?.answer_with(|_| Ok(())).await?;
+    loader.stage(loader.encode(empty_batch(prepared))?, checkpoint).await?.answer_with(|_| Ok(())).await?;
     Ok(())
 }
 
@@ -409,6 +418,10 @@ async fn pass(
     let mut request = prepared.request.clone();
     request.after = progress.cursor.clone();
     request.range = progress.range.clone();
+    if !context.batch_size_chosen {
+        request.batch_size =
+            context.target.loader().batch_rows(&context.run_id, &empty_batch(prepared), request.batch_size).await?;
+    }
     let mut stream = source.scan(request).await?;
     let (sender, mut receiver) = mpsc::channel::<Result<ReadyBatch, EngineError>>(AHEAD);
     let bound = Arc::new(prepared.bound.clone());

@@ -254,6 +254,7 @@ impl Run<'_> {
             stop: stop.clone(),
             count_rows: self.options.count_rows,
             layout: crate::pipeline::Layout { partitions: self.options.partitions },
+            batch_size_chosen: self.options.batch_size.is_some() || plan.run.batch_size_chosen,
         });
         // Watched until this returns: a stop that waits too long on the target (its
         // bookkeeping included) ends the process.

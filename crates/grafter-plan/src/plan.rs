@@ -161,6 +161,9 @@ impl Mapping {
 pub struct RunSettings {
     /// Rows per batch.
     pub batch_size: usize,
+    /// Whether grafter.toml sets `batch_size` (else the default, which a target may raise
+    /// for a faster way of writing: see `GraphLoader::batch_rows`).
+    pub batch_size_chosen: bool,
     /// Reject limit, if any.
     pub max_rejects: Option<u64>,
     /// Reject file path.
@@ -363,6 +366,7 @@ impl Builder<'_> {
             target_url,
             run: RunSettings {
                 batch_size: run.batch_size.unwrap_or(DEFAULT_BATCH_SIZE),
+                batch_size_chosen: run.batch_size.is_some(),
                 max_rejects: run.max_rejects,
                 reject_file,
                 keep_snapshots: run.keep_snapshots.unwrap_or(DEFAULT_KEEP_SNAPSHOTS),

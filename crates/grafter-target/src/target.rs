@@ -156,6 +156,17 @@ pub trait GraphLoader: Send + Sync {
     /// Creates the key indexes (idempotently). Returns the statements it ran, for the log.
     async fn ensure_indexes(&self, indexes: &[KeyIndex]) -> Result<Vec<String>, TargetError>;
 
+    /// How many rows each batch of the mapping `shape` belongs to (a batch without records)
+    /// should hold, `rows` being the configured size: a target with a faster way for bigger
+    /// batches asks for more (FalkorDB in bulk, where each command costs the server a pass
+    /// over the graph's matrices). Asked by run `run_id` before each pass over a mapping's
+    /// rows, unless the user chose the batch size; every batch is still one write with its
+    /// checkpoint. Defaults to `rows`.
+    async fn batch_rows(&self, run_id: &str, shape: &RecordBatch, rows: usize) -> Result<usize, TargetError> {
+        let _ = (run_id, shape);
+        Ok(rows)
+    }
+
     /// Prepares a batch for [`GraphLoader::write`]: converts values to the store's types and
     /// checks them. Pure CPU work, safe to run on any thread beside a write in progress.
     fn encode(&self, batch: RecordBatch) -> Result<Encoded, TargetError>;

@@ -23,6 +23,16 @@ pub(crate) enum Shape {
     Relationships(Arc<RelSpec>),
 }
 
+impl Shape {
+    /// The mapping `batch` belongs to.
+    pub(crate) fn of(batch: &RecordBatch) -> Shape {
+        match batch {
+            RecordBatch::Nodes { spec, .. } => Shape::Nodes(Arc::clone(spec)),
+            RecordBatch::Relationships { spec, .. } => Shape::Relationships(Arc::clone(spec)),
+        }
+    }
+}
+
 /// A batch ready for the lookup and the write.
 pub(crate) struct PreparedBatch {
     pub shape: Shape,
@@ -68,10 +78,7 @@ impl PreparedBatch {
     pub(crate) fn new(batch: RecordBatch, storable: &dyn Fn(Value) -> Result<Value, String>) -> PreparedBatch {
         let records = batch.len();
         let mut prepared = PreparedBatch {
-            shape: match &batch {
-                RecordBatch::Nodes { spec, .. } => Shape::Nodes(Arc::clone(spec)),
-                RecordBatch::Relationships { spec, .. } => Shape::Relationships(Arc::clone(spec)),
-            },
+            shape: Shape::of(&batch),
             outcomes: Vec::with_capacity(records),
             positions: Vec::with_capacity(records),
             lookup_rows: Vec::with_capacity(records),
