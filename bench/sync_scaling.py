@@ -7,7 +7,8 @@ rows, two thirds items and one third ledger entries. For each N and each target 
 store; FalkorDB and Neo4j 5 as private servers the project's scripts start, emptied before
 each size):
   1. `grafter run --no-verify --no-snapshot` loads the N rows, and a first `grafter sync` pass
-     takes its positions (it reads every row once, having none yet; both timed, for reference);
+     takes its positions (it reads every row once: they share the timestamp the run's watermark
+     is, which sync's overlap takes in again; both timed, for reference);
      100 changes and a pass more than sync's overlap later move the positions past the load.
   2. With sync stopped, pgbench writes a backlog of N / 10 changes as fast as it can (the same
      weights as bench/sync.py: updates, inserts and deletes over both tables).
@@ -91,10 +92,11 @@ def main():
                     (scripts / script.split("@")[0]).write_text(body)
                 target.empty(work)
                 _, loaded, _ = timed(work, "run", "-q", "--no-verify", "--no-snapshot")
-                # sync's first pass after a run reads every source row (it has no position yet)
-                # and finds them unchanged. Its position is then the load's own time, which
-                # every generated row shares: a few changes and a pass later than sync's
-                # overlap (3 s) move it on, as a follower's would be before it stopped.
+                # The run left sync a watermark (the newest change before it read), but every
+                # generated row shares that one timestamp, so sync's overlap (3 s back from
+                # it) takes them all in again: the first pass reads every row and finds them
+                # unchanged. A few changes and a pass later than the overlap move it on, as a
+                # follower's would be before it stopped.
                 _, first, _ = timed(work, "sync", "-q")
                 time.sleep(4)
                 pgbench(scripts, None, transactions=100)
