@@ -121,7 +121,7 @@ pub struct TargetConfig {
 #[serde(deny_unknown_fields)]
 pub struct RunConfig {
     /// Rows per batch (one transaction each). Default 10000 (FalkorDB, for labels new to
-    /// the graph, which load in bulk: 50000).
+    /// the graph, which load in bulk: 30000).
     pub batch_size: Option<usize>,
     /// Stop the run when more rows than this have been rejected. Default: no limit.
     pub max_rejects: Option<u64>,

@@ -240,7 +240,7 @@ pub fn render_text(explanation: &Explanation) -> String {
         out,
         "  batches  {} rows, one transaction each{}",
         explanation.batch_size,
-        if bulk { " (labels new to the graph load in bulk, in batches of five times that)" } else { "" }
+        if bulk { " (labels new to the graph load in bulk, in batches of three times that)" } else { "" }
     );
     let _ = writeln!(
         out,
