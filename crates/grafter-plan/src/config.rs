@@ -120,8 +120,8 @@ pub struct TargetConfig {
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RunConfig {
-    /// Rows per batch (one transaction each). Default 10000 (FalkorDB, for labels new to
-    /// the graph, which load in bulk: 30000).
+    /// Rows per batch (one transaction each). Default 10000; left unset, a store that
+    /// writes faster in bigger batches may take more (see the reference config).
     pub batch_size: Option<usize>,
     /// Stop the run when more rows than this have been rejected. Default: no limit.
     pub max_rejects: Option<u64>,

@@ -26,9 +26,6 @@ pub struct Explanation {
     pub target: String,
     /// Rows per batch.
     pub batch_size: usize,
-    /// Whether the config or the command line chose `batch_size` (else a target may raise
-    /// it where it writes faster in bigger batches: FalkorDB in bulk).
-    pub batch_size_chosen: bool,
     /// Where rejected rows go.
     pub reject_file: String,
     /// Reject limit.
@@ -91,7 +88,6 @@ pub fn explain(plan: &Plan, bound: &BTreeMap<String, BoundMapping>, catalog: Opt
         source: redact_url(&plan.source_url),
         target: redact_url(&plan.target_url),
         batch_size: plan.run.batch_size,
-        batch_size_chosen: plan.run.batch_size_chosen,
         reject_file: plan.run.reject_file.display().to_string(),
         max_rejects: plan.run.max_rejects,
         stages: plan.stage_count(),
@@ -232,16 +228,7 @@ pub fn render_text(explanation: &Explanation) -> String {
     let _ = writeln!(out, "Plan for {}", explanation.config);
     let _ = writeln!(out, "  source   {}", explanation.source);
     let _ = writeln!(out, "  target   {}", explanation.target);
-    // FalkorDB's bulk batches: `BULK_BATCHES` in grafter-target's falkordb/mod.rs.
-    let bulk = !explanation.batch_size_chosen
-        && explanation.target.starts_with("falkordb:")
-        && !explanation.target.contains("bulk=off");
-    let _ = writeln!(
-        out,
-        "  batches  {} rows, one transaction each{}",
-        explanation.batch_size,
-        if bulk { " (labels new to the graph load in bulk, in batches of three times that)" } else { "" }
-    );
+    let _ = writeln!(out, "  batches  {} rows, one transaction each", explanation.batch_size);
     let _ = writeln!(
         out,
         "  rejects  {}{}",

@@ -104,10 +104,8 @@ pub(crate) async fn verify_with(
     // Where the target counts relationships per type without reading them, and every group
     // is compared in full, the scans may account for every relationship: the census then
     // reads only the nodes.
-    let type_counts = match options.sample.is_none() && only.is_empty() {
-        true => target.reader().relationship_counts().await?,
-        false => None,
-    };
+    let type_counts =
+        if options.sample.is_none() && only.is_empty() { target.reader().relationship_counts().await? } else { None };
     let context = Context {
         source: Arc::clone(source),
         target: Arc::clone(target),

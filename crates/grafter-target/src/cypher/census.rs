@@ -44,16 +44,18 @@ const NODES: &str = "MATCH (n) {filter} RETURN labels(n), keys(n), count(n)";
 const RELATIONSHIPS: &str =
     "MATCH (a) {filter} MATCH (a)-[x]->(b) RETURN type(x), labels(a), labels(b), keys(x), count(x)";
 
+/// A name (a type, a label, a property name) as a reply gives it; empty when missing.
+fn name(value: Option<Value>) -> String {
+    match value {
+        Some(Value::String(text)) => text,
+        other => other.map(|v| v.to_string()).unwrap_or_default(),
+    }
+}
+
 /// A list of names (labels, property names) as a reply gives it.
 fn names(value: Option<Value>) -> Vec<String> {
     match value {
-        Some(Value::List(items)) => items
-            .into_iter()
-            .map(|item| match item {
-                Value::String(text) => text,
-                other => other.to_string(),
-            })
-            .collect(),
+        Some(Value::List(items)) => items.into_iter().map(|item| name(Some(item))).collect(),
         _ => Vec::new(),
     }
 }
@@ -108,10 +110,7 @@ pub(crate) async fn census(
     };
     for row in relationship_pages {
         let mut row = row.into_iter();
-        let rel_type = match row.next() {
-            Some(Value::String(text)) => text,
-            other => other.map(|v| v.to_string()).unwrap_or_default(),
-        };
+        let rel_type = name(row.next());
         let (labels, end, keys, count) = (names(row.next()), names(row.next()), names(row.next()), count(row.next()));
         if !bookkeeping(&labels) && !bookkeeping(&end) {
             groups.push(Group { rel_type, labels, end, keys, count });
@@ -146,10 +145,7 @@ pub(crate) async fn census(
 pub(crate) async fn relationship_counts(runner: &dyn CypherRunner) -> Result<BTreeMap<String, u64>, TargetError> {
     let mut counts = BTreeMap::new();
     for row in runner.read("CALL db.relationshipTypes()", &[]).await? {
-        let rel_type = match row.into_iter().next() {
-            Some(Value::String(text)) => text,
-            other => other.map(|v| v.to_string()).unwrap_or_default(),
-        };
+        let rel_type = name(row.into_iter().next());
         if is_bookkeeping_label(&rel_type) {
             continue;
         }
