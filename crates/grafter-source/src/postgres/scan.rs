@@ -287,6 +287,12 @@ pub(super) async fn scan(
         (Cursor::Rows { rows, .. }, _) => (None, *rows),
         (Cursor::Start, _) => (None, 0),
     };
+    // Rows fetched by key (sync reads back up to 1,000 changed rows at a time) go through a
+    // bound statement: as session settings their key values would be one select-list item
+    // each, and PostgreSQL takes at most 1,664 in one statement; before version 16 it also
+    // re-sorts its whole table of settings for every new one (a batch of 1,000 keys cost
+    // 80 ms of server time in each new connection). A fetch is short: COPY gains nothing.
+    let transfer = if request.filters.iter().any(|f| matches!(f, Filter::KeyIn(_))) { Transfer::Portal } else { transfer };
     let style = match transfer {
         Transfer::Copy => Placeholders::Settings,
         Transfer::Portal => Placeholders::Bind,

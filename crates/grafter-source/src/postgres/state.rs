@@ -15,7 +15,8 @@ pub enum Transfer {
     #[default]
     Copy,
     /// The `SELECT` itself with bound parameters, rows streamed in binary from an unnamed
-    /// portal. Kept for comparison in the benchmark.
+    /// portal. What reads of rows by key use whatever is chosen (their values would not
+    /// fit in session settings); otherwise kept for comparison in the benchmark.
     Portal,
 }
 
