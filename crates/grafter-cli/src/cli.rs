@@ -103,6 +103,19 @@ pub struct InitArgs {
     /// Overwrite an existing file.
     #[arg(long)]
     pub force: bool,
+    /// Map only the tables matching these patterns (comma-separated or repeated; `*`, `?`
+    /// and `[abc]` as in a shell, matched against the name `table = "…"` takes, such as
+    /// `orders` or `audit.events`; case-sensitive).
+    #[arg(long, value_delimiter = ',', value_name = "PATTERNS")]
+    pub include: Vec<String>,
+    /// Leave out the tables matching these patterns (wins over --include). What is left
+    /// out, and why, is listed and written into the file as a comment.
+    #[arg(long, value_delimiter = ',', value_name = "PATTERNS")]
+    pub exclude: Vec<String>,
+    /// Leave out tables without rows (each asked for its greatest primary key, or counted
+    /// when it has none).
+    #[arg(long)]
+    pub skip_empty: bool,
 }
 
 /// `grafter plan`

@@ -1,5 +1,5 @@
 //! [`Catalog`]: what introspection learns about a source database (tables, keys, foreign
-//! keys), handed from a source to `grafter init`, which turns it into a starter mapping.
+//! keys, the names of its views and partitions), handed from a source to `grafter init`, which turns it into a starter mapping.
 
 use crate::Column;
 
@@ -8,6 +8,21 @@ use crate::Column;
 pub struct Catalog {
     /// Tables in a stable order (as the source lists them, usually by name).
     pub tables: Vec<Table>,
+    /// Views (and PostgreSQL's materialized views), named as [`Table::name`]s are: readable
+    /// with `table = "…"`, but with no key to map by, so `grafter init` lists them as skipped.
+    pub views: Vec<String>,
+    /// PostgreSQL partitions: tables of their own, read as part of the table they partition,
+    /// so never mapped alone.
+    pub partitions: Vec<Partition>,
+}
+
+/// A partition of a partitioned table, both named as [`Table::name`]s are.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Partition {
+    /// The partition.
+    pub name: String,
+    /// The table it is a partition of (itself a partition, for a sub-partition).
+    pub of: String,
 }
 
 /// One table (or, in PostgreSQL, `schema.table`).
@@ -91,6 +106,8 @@ mod tests {
                 table("loop_a", &["loop_b"]),
                 table("loop_b", &["loop_a"]),
             ],
+            views: Vec::new(),
+            partitions: Vec::new(),
         };
         assert_eq!(catalog.ancestors("managers"), ["staff", "people"]);
         assert_eq!(catalog.ancestors("staff"), ["people"]);

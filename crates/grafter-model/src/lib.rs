@@ -24,7 +24,7 @@ mod types;
 mod value;
 
 pub use batch::{Batch, Column, LogicalType, SourceRow};
-pub use catalog::{Catalog, ForeignKey, Table};
+pub use catalog::{Catalog, ForeignKey, Partition, Table};
 pub use cursor::{Cursor, CursorError, KeyRange};
 pub use digest::{RowDigest, combine_hashes};
 pub use fingerprint::{Fingerprint, FingerprintBuilder, Tally, is_bookkeeping_label};

@@ -20,7 +20,15 @@
 //!   [`grafter_model::check_name`]) is renamed to the nearest name it can take
 //!   ([`grafter_model::usable_name`], made unique in its table) with `rename`, and a warning
 //!   says so: its data still loads, and the file plans as written. Expressions (relationship
-//!   endpoints) read such columns backtick-quoted.
+//!   endpoints) read such columns backtick-quoted;
+//! - tables `--include` / `--exclude` patterns leave out ([`TableSelection`]) are not
+//!   mapped, nor views (no key to map by) nor partitions (read with the table they
+//!   partition): [`Starter::skipped`] lists each with the reason,
+//!   and the file says so in a comment. A foreign key to a table left out stays a property.
+
+mod selection;
+
+pub use selection::{PatternError, TableSelection};
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -36,10 +44,23 @@ pub struct Starter {
     pub text: String,
     /// Decisions that need a person's attention.
     pub warnings: Vec<String>,
+    /// Tables and views not mapped, and why.
+    pub skipped: Vec<Skipped>,
     /// Number of node mappings.
     pub node_mappings: usize,
     /// Number of relationship mappings.
     pub relationship_mappings: usize,
+}
+
+/// A table or view `grafter init` did not map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// `table`, `view` or `partition`.
+    pub kind: &'static str,
+    /// Its name, as `table = "…"` would write it.
+    pub name: String,
+    /// Why it was not mapped.
+    pub reason: String,
 }
 
 /// How a table is mapped.
@@ -52,9 +73,35 @@ enum Role<'a> {
     Inherited { root: &'a str },
 }
 
-/// Builds the starter config for `catalog`, whose source is written as `source_url`.
-pub fn starter_config(catalog: &Catalog, source_url: &str) -> Starter {
+/// Builds the starter config for the tables of `catalog` that `selection` takes, whose source
+/// is written as `source_url`.
+pub fn starter_config(catalog: &Catalog, source_url: &str, selection: &TableSelection) -> Starter {
     let mut warnings = Vec::new();
+    let mut skipped = Vec::new();
+    let left_out = |name: &str| selection.why_left_out(name);
+    for table in &catalog.tables {
+        if let Some(reason) = left_out(&table.name) {
+            skipped.push(Skipped { kind: "table", name: table.name.clone(), reason });
+        }
+    }
+    for view in &catalog.views {
+        let reason = left_out(view).unwrap_or_else(|| {
+            format!("a view has no primary key to map by: map it by hand (`table = \"{view}\"` with a `key`)")
+        });
+        skipped.push(Skipped { kind: "view", name: view.clone(), reason });
+    }
+    for partition in &catalog.partitions {
+        let reason = left_out(&partition.name)
+            .unwrap_or_else(|| format!("a partition of `{}`: reading that table returns its rows", partition.of));
+        skipped.push(Skipped { kind: "partition", name: partition.name.clone(), reason });
+    }
+    // What the patterns take: the rules below see no other table (a child whose parent was
+    // left out is then mapped on its own, as it is read).
+    let catalog = &Catalog {
+        tables: catalog.tables.iter().filter(|t| left_out(&t.name).is_none()).cloned().collect(),
+        views: Vec::new(),
+        partitions: Vec::new(),
+    };
     let mut roles: BTreeMap<&str, Role<'_>> = BTreeMap::new();
     let mut used_labels: Vec<String> = Vec::new();
     for table in &catalog.tables {
@@ -62,12 +109,17 @@ pub fn starter_config(catalog: &Catalog, source_url: &str) -> Starter {
         let mapped = ancestors.iter().find(|a| catalog.table(a).is_some_and(|t| !has_parent_in(catalog, t)));
         if let Some(&root) = mapped {
             let via = if ancestors[0] == root { String::new() } else { format!(" (through `{}`)", ancestors[0]) };
-            warnings.push(format!(
-                "table `{}` inherits from `{root}`{via}: PostgreSQL returns its rows when `{root}` is read, so it is not \
-                 mapped on its own (each of its rows would become two nodes); its own columns and foreign keys are not \
-                 mapped — to map them, read `{root}` with a query `SELECT … FROM ONLY {root}` and map `{}` separately",
-                table.name, table.name
-            ));
+            skipped.push(Skipped {
+                kind: "table",
+                name: table.name.clone(),
+                reason: format!(
+                    "it inherits from `{root}`{via}: PostgreSQL returns its rows when `{root}` is read, so it is not \
+                     mapped on its own (each of its rows would become two nodes); its own columns and foreign keys are \
+                     not mapped — to map them, read `{root}` with a query `SELECT … FROM ONLY {root}` and map `{}` \
+                     separately",
+                    table.name
+                ),
+            });
             roles.insert(&table.name, Role::Inherited { root });
             continue;
         }
@@ -109,6 +161,9 @@ pub fn starter_config(catalog: &Catalog, source_url: &str) -> Starter {
     let _ = writeln!(out, "# grafter.toml — generated by `grafter init`. Every mapping says why it exists in its");
     let _ = writeln!(out, "# `description`; `grafter plan` explains the load order. Edit freely: this is a start.");
     let _ = writeln!(out, "# Reference of every option: docs/grafter.reference.toml in the grafter repository.\n");
+    // Written once every table's role is known: join tables between tables not mapped are
+    // found below.
+    let skipped_at = out.len();
     let _ = writeln!(out, "[source]\nurl = {}\n", quote(source_url));
     let _ = writeln!(out, "[target]");
     let _ = writeln!(
@@ -171,10 +226,19 @@ pub fn starter_config(catalog: &Catalog, source_url: &str) -> Starter {
                 let (Some(start), Some(end)) =
                     (node_role(&roles, &first.ref_table), node_role(&roles, &second.ref_table))
                 else {
-                    warnings.push(format!(
-                        "join table `{}` references a table that is not a node; it is not mapped",
-                        table.name
-                    ));
+                    let missing = if node_role(&roles, &first.ref_table).is_none() {
+                        &first.ref_table
+                    } else {
+                        &second.ref_table
+                    };
+                    skipped.push(Skipped {
+                        kind: "table",
+                        name: table.name.clone(),
+                        reason: format!(
+                            "a join table (its primary key is two foreign keys) to `{missing}`, which is not mapped to \
+                             nodes: it has no relationship to become"
+                        ),
+                    });
                     continue;
                 };
                 relationship_mappings += 1;
@@ -220,7 +284,7 @@ pub fn starter_config(catalog: &Catalog, source_url: &str) -> Starter {
                 for fk in &table.foreign_keys {
                     let Some((ref_label, ref_key)) = node_role(&roles, &fk.ref_table) else {
                         warnings.push(format!(
-                            "foreign key {}.{} references `{}`, which is not mapped to nodes; no relationship was generated",
+                            "foreign key {}.{} references `{}`, which is not mapped to nodes; no relationship was generated (the column stays a property)",
                             table.name,
                             fk.columns.join("+"),
                             fk.ref_table
@@ -278,7 +342,24 @@ pub fn starter_config(catalog: &Catalog, source_url: &str) -> Starter {
             Some(Role::Inherited { .. }) | None => {}
         }
     }
-    Starter { text: out, warnings, node_mappings, relationship_mappings }
+    out.insert_str(skipped_at, &skipped_comment(&skipped, selection));
+    Starter { text: out, warnings, skipped, node_mappings, relationship_mappings }
+}
+
+/// The comment that lists what was not mapped, or nothing.
+fn skipped_comment(skipped: &[Skipped], selection: &TableSelection) -> String {
+    if skipped.is_empty() {
+        return String::new();
+    }
+    let mut out = match selection.describe() {
+        Some(options) => format!("# Not mapped (`grafter init {options}`):\n"),
+        None => "# Not mapped:\n".to_owned(),
+    };
+    for Skipped { kind, name, reason } in skipped {
+        let _ = writeln!(out, "#   {kind} `{name}`: {reason}");
+    }
+    out.push('\n');
+    out
 }
 
 /// Whether `table` inherits from a table of the catalog.
@@ -509,7 +590,7 @@ fn array(items: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use grafter_model::Column;
+    use grafter_model::{Column, Partition};
 
     fn table(name: &str, columns: &[&str], pk: &[&str], fks: &[(&[&str], &str, &[&str])]) -> Table {
         Table {
@@ -564,8 +645,10 @@ mod tests {
                 ),
                 table("Track", &["TrackId", "Name"], &["TrackId"], &[]),
             ],
+            views: Vec::new(),
+            partitions: Vec::new(),
         };
-        let starter = starter_config(&catalog, "sqlite:chinook.db");
+        let starter = starter_config(&catalog, "sqlite:chinook.db", &TableSelection::all());
         assert!(starter.warnings.is_empty(), "{:?}", starter.warnings);
         assert_eq!((starter.node_mappings, starter.relationship_mappings), (3, 2));
         let config = crate::Config::parse(&starter.text, "grafter.toml", |_| None).unwrap();
@@ -598,8 +681,10 @@ mod tests {
                     &[(&["person"], "people", &["id`x"]), (&["city"], "cities", &["id"])],
                 ),
             ],
+            views: Vec::new(),
+            partitions: Vec::new(),
         };
-        let starter = starter_config(&catalog, "sqlite:x.db");
+        let starter = starter_config(&catalog, "sqlite:x.db", &TableSelection::all());
         let config = crate::Config::parse(&starter.text, "grafter.toml", |_| None).unwrap();
         let plan = crate::Plan::build(&config, std::path::Path::new("grafter.toml"), &starter.text)
             .unwrap_or_else(|e| panic!("{e}\n{}", starter.text));
@@ -637,14 +722,25 @@ mod tests {
                 table("people", &["id", "name"], &["id"], &[]),
                 staff,
             ],
+            views: Vec::new(),
+            partitions: Vec::new(),
         };
-        let starter = starter_config(&catalog, "postgres://db/x");
+        let starter = starter_config(&catalog, "postgres://db/x", &TableSelection::all());
         let config = crate::Config::parse(&starter.text, "grafter.toml", |_| None).unwrap();
         let tables: Vec<&str> = config.nodes.iter().filter_map(|n| n.table.as_deref()).collect();
         assert_eq!(tables, ["badges", "people"]);
-        assert_eq!(starter.warnings.len(), 2, "{:?}", starter.warnings);
-        assert!(starter.warnings[0].starts_with("table `managers` inherits from `people` (through `staff`)"));
-        assert!(starter.warnings[1].starts_with("table `staff` inherits from `people`: "));
+        assert!(starter.warnings.is_empty(), "{:?}", starter.warnings);
+        let skipped: Vec<(&str, &str)> = starter.skipped.iter().map(|s| (s.name.as_str(), s.reason.as_str())).collect();
+        assert_eq!(skipped.len(), 2, "{skipped:?}");
+        assert_eq!(skipped[0].0, "managers");
+        assert!(skipped[0].1.starts_with("it inherits from `people` (through `staff`)"), "{skipped:?}");
+        assert_eq!(skipped[1].0, "staff");
+        assert!(skipped[1].1.starts_with("it inherits from `people`: "), "{skipped:?}");
+        assert!(
+            starter.text.contains("# Not mapped:\n#   table `managers`: it inherits from `people`"),
+            "{}",
+            starter.text
+        );
         let holder = config.relationships.iter().find(|r| r.rel_type == "HOLDER").unwrap();
         assert_eq!(holder.end.label, "People");
         crate::Plan::build(&config, std::path::Path::new("grafter.toml"), &starter.text).unwrap();
@@ -652,12 +748,73 @@ mod tests {
 
     #[test]
     fn tables_without_primary_key_get_a_guessed_key_and_a_warning() {
-        let catalog = Catalog { tables: vec![table("audit_log", &["at", "entry_id", "text"], &[], &[])] };
-        let starter = starter_config(&catalog, "sqlite:x.db");
+        let catalog =
+            Catalog { tables: vec![table("audit_log", &["at", "entry_id", "text"], &[], &[])], ..Catalog::default() };
+        let starter = starter_config(&catalog, "sqlite:x.db", &TableSelection::all());
         assert_eq!(starter.warnings.len(), 1);
         assert!(starter.warnings[0].contains("no primary key"));
         let config = crate::Config::parse(&starter.text, "grafter.toml", |_| None).unwrap();
         assert!(config.nodes[0].key_guessed);
         assert_eq!(config.nodes[0].key, crate::OneOrMany::One("entry_id".into()));
+    }
+
+    #[test]
+    fn tables_left_out_by_patterns_and_views_are_listed_and_references_to_them_stay_properties() {
+        let catalog = Catalog {
+            tables: vec![
+                table("audit_log", &["id", "text"], &["id"], &[]),
+                table("customer", &["id", "name"], &["id"], &[]),
+                table("orders", &["id", "customer_id", "total"], &["id"], &[(&["customer_id"], "customer", &["id"])]),
+                table(
+                    "order_tags",
+                    &["order_id", "tag_id"],
+                    &["order_id", "tag_id"],
+                    &[(&["order_id"], "orders", &["id"]), (&["tag_id"], "tag", &["id"])],
+                ),
+                table("tag", &["id"], &["id"], &[]),
+            ],
+            views: vec!["big_orders".into(), "audit_view".into()],
+            partitions: vec![Partition { name: "orders_2024".into(), of: "orders".into() }],
+        };
+        let selection = TableSelection::new(&[], &["audit*".into(), "customer".into(), "tag".into()]).unwrap();
+        let starter = starter_config(&catalog, "sqlite:x.db", &selection);
+        let skipped: Vec<(&str, &str, &str)> =
+            starter.skipped.iter().map(|s| (s.kind, s.name.as_str(), s.reason.as_str())).collect();
+        assert_eq!(
+            skipped,
+            [
+                ("table", "audit_log", "excluded by --exclude 'audit*'"),
+                ("table", "customer", "excluded by --exclude 'customer'"),
+                ("table", "tag", "excluded by --exclude 'tag'"),
+                (
+                    "view",
+                    "big_orders",
+                    "a view has no primary key to map by: map it by hand (`table = \"big_orders\"` with a `key`)"
+                ),
+                ("view", "audit_view", "excluded by --exclude 'audit*'"),
+                ("partition", "orders_2024", "a partition of `orders`: reading that table returns its rows"),
+                (
+                    "table",
+                    "order_tags",
+                    "a join table (its primary key is two foreign keys) to `tag`, which is not mapped to nodes: it has no \
+                     relationship to become"
+                ),
+            ]
+        );
+        let config = crate::Config::parse(&starter.text, "grafter.toml", |_| None).unwrap();
+        let labels: Vec<&str> = config.nodes.iter().map(|n| n.label.as_str()).collect();
+        assert_eq!(labels, ["Order"]);
+        assert!(config.relationships.is_empty());
+        // The reference to a customer is kept as a property, and the file says what it left out.
+        assert!(config.nodes[0].exclude.is_empty(), "{:?}", config.nodes[0].exclude);
+        assert!(starter.warnings.iter().any(|w| w.contains("orders.customer_id references `customer`")));
+        assert!(
+            starter
+                .text
+                .contains("# Not mapped (`grafter init --exclude 'audit*' --exclude 'customer' --exclude 'tag'`):"),
+            "{}",
+            starter.text
+        );
+        crate::Plan::build(&config, std::path::Path::new("grafter.toml"), &starter.text).unwrap();
     }
 }

@@ -3,7 +3,8 @@
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::Context as _;
-use grafter_source::{Location, SourceOptions, parse_url};
+use grafter_model::{Cursor, KeyRange, Table};
+use grafter_source::{Location, Read, ScanRequest, Source, SourceOptions, parse_url};
 
 use crate::cli::{Cli, InitArgs};
 use crate::commands::UsageError;
@@ -19,6 +20,11 @@ pub async fn run(cli: &Cli, args: &InitArgs) -> anyhow::Result<Exit> {
         }
         .into());
     }
+    let mut selection =
+        grafter_plan::init::TableSelection::new(&args.include, &args.exclude).map_err(|e| UsageError {
+            message: e.to_string(),
+            hint: "patterns are globs over table names: `*` and `?` match any characters, `[abc]` one of a set".into(),
+        })?;
     crate::output::secrets::remember(&args.from);
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let source = grafter_source::open(&args.from, &cwd, &SourceOptions::default()).await?;
@@ -32,22 +38,75 @@ pub async fn run(cli: &Cli, args: &InitArgs) -> anyhow::Result<Exit> {
     }
     let output_dir = output.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| cwd.clone(), |p| cwd.join(p));
     let url_in_file = url_relative_to(&args.from, &cwd, &output_dir)?;
-    let starter = grafter_plan::init::starter_config(&catalog, &url_in_file);
+    if args.skip_empty {
+        for table in &catalog.tables {
+            if selection.why_left_out(&table.name).is_none() && is_empty(source.as_ref(), table).await? {
+                selection.leave_out(&table.name, "it has no rows (--skip-empty)".into());
+            }
+        }
+    }
+    let names = catalog.tables.iter().map(|t| t.name.as_str()).chain(catalog.views.iter().map(String::as_str));
+    let matching_nothing = selection.matching_nothing(names);
+    let starter = grafter_plan::init::starter_config(&catalog, &url_in_file, &selection);
+    if starter.node_mappings == 0 {
+        return Err(UsageError {
+            message: format!(
+                "no table of {} is left to map ({} tables, {} left out)",
+                source.describe(),
+                catalog.tables.len(),
+                starter.skipped.iter().filter(|s| s.kind == "table").count()
+            ),
+            hint:
+                "check --include and --exclude: they match table names as `grafter init` lists them, case-sensitively"
+                    .into(),
+        }
+        .into());
+    }
     std::fs::create_dir_all(&output_dir).with_context(|| format!("cannot create {}", output_dir.display()))?;
     std::fs::write(&output, &starter.text).with_context(|| format!("cannot write {}", output.display()))?;
     eprintln!(
-        "wrote {}: {} node mappings and {} relationship mappings from {} tables of {}",
+        "wrote {}: {} node mappings and {} relationship mappings from {} tables of {}{}",
         output.display(),
         starter.node_mappings,
         starter.relationship_mappings,
         catalog.tables.len(),
-        source.describe()
+        source.describe(),
+        if starter.skipped.is_empty() {
+            String::new()
+        } else {
+            format!(" ({} skipped, listed below)", starter.skipped.len())
+        }
     );
+    for skipped in &starter.skipped {
+        eprintln!("skipped: {} `{}`: {}", skipped.kind, skipped.name, skipped.reason);
+    }
+    for pattern in matching_nothing {
+        eprintln!("warning: {pattern} matches no table or view");
+    }
     for warning in &starter.warnings {
         eprintln!("warning: {warning}");
     }
     eprintln!("next: grafter plan -c {}   (then: grafter run -c {})", output.display(), output.display());
     Ok(Exit::Done)
+}
+
+/// Whether `table` has no rows: its greatest primary key (an index answers), or its count.
+async fn is_empty(source: &dyn Source, table: &Table) -> anyhow::Result<bool> {
+    let read = Read::Table(table.name.clone());
+    if !table.primary_key.is_empty() {
+        return Ok(source.max_key(&read, &table.primary_key).await?.is_none());
+    }
+    let request = ScanRequest {
+        read,
+        columns: Vec::new(),
+        skip_null: Vec::new(),
+        order_by: Vec::new(),
+        after: Cursor::Start,
+        batch_size: 1,
+        range: KeyRange::default(),
+        filters: Vec::new(),
+    };
+    Ok(source.count(&request).await? == Some(0))
 }
 
 /// The source URL as the config must spell it: file paths relative to the config's directory.

@@ -742,3 +742,43 @@ fn a_lock_lease_under_three_seconds_is_refused_instead_of_silently_raised() {
     }
     assert!(!project.file("grafter.grafeo").exists(), "nothing was written");
 }
+
+#[test]
+fn init_lists_a_sqlite_view_and_the_tables_its_patterns_and_skip_empty_leave_out() {
+    let project = Project::new();
+    sqlite(&project.file("shop.sqlite"))
+        .execute_batch(
+            "CREATE TABLE orders (id INTEGER PRIMARY KEY, total INTEGER);
+             CREATE TABLE tmp_import (id INTEGER PRIMARY KEY, raw TEXT);
+             CREATE TABLE never_used (id INTEGER PRIMARY KEY, note TEXT);
+             CREATE TABLE no_key_no_rows (note TEXT);
+             CREATE TABLE no_key (note TEXT);
+             INSERT INTO no_key VALUES ('kept');
+             CREATE VIEW big_orders AS SELECT id, total FROM orders WHERE total > 100;
+             INSERT INTO orders VALUES (1, 50), (2, 500);",
+        )
+        .unwrap();
+    let output = project
+        .grafter()
+        .args(["init", "--from", "sqlite:shop.sqlite", "--exclude", "tmp_*", "--skip-empty"])
+        .output()
+        .unwrap();
+    let (_, stderr) = output_text(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert_contains(&stderr, "skipped: table `tmp_import`: excluded by --exclude 'tmp_*'");
+    assert_contains(
+        &stderr,
+        "skipped: view `big_orders`: a view has no primary key to map by: map it by hand (`table = \"big_orders\"` with a `key`)",
+    );
+    assert_contains(&stderr, "skipped: table `never_used`: it has no rows (--skip-empty)");
+    assert_contains(&stderr, "skipped: table `no_key_no_rows`: it has no rows (--skip-empty)");
+    assert_contains(&stderr, "0 relationship mappings from 5 tables of sqlite:");
+    assert_contains(&stderr, "shop.sqlite (4 skipped, listed below)");
+    let config = std::fs::read(project.file("grafter.toml")).map(String::from_utf8).unwrap().unwrap();
+    assert_contains(&config, "#   view `big_orders`: a view has no primary key");
+    assert_eq!(config.matches("\ntable = ").count(), 2, "orders and no_key:\n{config}");
+    // no_key's guessed key must be confirmed before a run.
+    project.write("grafter.toml", config.replace("key_guessed = true", ""));
+    project.run(&[]).assert_every_row_accounted_for();
+    assert_eq!(project.query_int("MATCH (o:Order) RETURN count(o) AS n"), 2);
+}

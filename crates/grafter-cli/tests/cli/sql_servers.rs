@@ -1,5 +1,5 @@
-//! PostgreSQL and MariaDB as sources, through the binary: `init --from` a server, `run`,
-//! and check through `grafter query` that every count matches SQL's, that a value of every
+//! PostgreSQL and MariaDB as sources, through the binary: `init --from` a server (with
+//! `--include` / `--exclude` patterns, views listed as skipped), `run`, and check through `grafter query` that every count matches SQL's, that a value of every
 //! type arrives exactly, that a connection killed mid-run is resumed to correct counts, and
 //! that a server that is down or a bad query fails with a clear message.
 //!
@@ -339,14 +339,20 @@ fn postgres_inheritance_children_are_read_once_through_their_parent_and_plan_war
     for child in ["staff", "managers"] {
         assert!(!config.contains(&format!("table = \"{child}\"")), "{child} is read through people:\n{config}");
         assert!(
-            stderr.contains(&format!("warning: table `{child}` inherits from `people`"))
+            stderr.contains(&format!("skipped: table `{child}`: it inherits from `people`"))
                 && stderr.contains("it is not mapped on its own"),
             "init says why {child} is not mapped: {stderr}"
         );
+        assert!(config.contains(&format!("#   table `{child}`: it inherits from `people`")), "{config}");
     }
-    // A partitioned table stays one table, its partitions unmapped and unmentioned.
+    // A partitioned table stays one table, its partitions unmapped and listed as skipped.
     assert!(config.contains("table = \"events\""), "{config}");
-    assert!(!config.contains("events_2023") && !stderr.contains("events_2023"), "{config}\n{stderr}");
+    for partition in ["events_2023", "events_2024"] {
+        assert!(!config.contains(&format!("table = \"{partition}\"")), "{config}");
+        let line =
+            format!("skipped: partition `{partition}`: a partition of `events`: reading that table returns its rows");
+        assert!(stderr.contains(&line), "{line}\n{stderr}");
+    }
 
     ok(dir.path(), &["run", "-q"]);
     let people = db.count("SELECT count(*) FROM people");
@@ -511,4 +517,86 @@ fn mariadb_errors_name_what_is_wrong() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("key property `idd`") && stderr.contains("hint: properties: id"), "{stderr}");
+}
+
+/// A shop with a view, two audit tables and a customer table to leave out.
+const SHOP_WITH_VIEWS: &str = "CREATE TABLE customer (id integer PRIMARY KEY, name varchar(40));
+     CREATE TABLE orders (id integer PRIMARY KEY, customer_id integer REFERENCES customer (id), total integer);
+     CREATE TABLE audit_log (id integer PRIMARY KEY, text varchar(40));
+     CREATE TABLE audit_trail (id integer PRIMARY KEY, text varchar(40));
+     CREATE VIEW big_orders AS SELECT id, total FROM orders WHERE total > 100;
+     INSERT INTO customer VALUES (1, 'Ann'), (2, 'Bob');
+     INSERT INTO orders VALUES (10, 1, 50), (11, 2, 500);
+     INSERT INTO audit_log VALUES (1, 'x');";
+
+/// `init --include/--exclude` on a server: what is left out is listed with the pattern that
+/// decided it (views always, with why), a pattern matching nothing is named, a reference to
+/// a table left out stays a property, and patterns that leave nothing or are no globs are
+/// refused. `views` are the views the server has beyond `big_orders`.
+fn init_maps_the_tables_patterns_choose_and_lists_the_rest(url: &str, views: &[&str]) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = run(dir.path(), &["init", "--from", url, "--exclude", "audit*", "--exclude", "customer,nothing_*"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    for line in [
+        "skipped: table `audit_log`: excluded by --exclude 'audit*'",
+        "skipped: table `audit_trail`: excluded by --exclude 'audit*'",
+        "skipped: table `customer`: excluded by --exclude 'customer'",
+        "skipped: view `big_orders`: a view has no primary key to map by",
+        "warning: --exclude 'nothing_*' matches no table or view",
+        "warning: foreign key orders.customer_id references `customer`, which is not mapped to nodes; no relationship \
+         was generated (the column stays a property)",
+    ] {
+        assert!(stderr.contains(line), "{line}\n{stderr}");
+    }
+    let listed = format!("from 4 tables of {url} ({} skipped, listed below)", 4 + views.len());
+    assert!(stderr.contains(&listed), "{listed}\n{stderr}");
+    for view in views {
+        assert!(stderr.contains(&format!("skipped: view `{view}`: a view has no primary key")), "{view}: {stderr}");
+    }
+    let config = std::fs::read_to_string(dir.path().join("grafter.toml")).expect("config");
+    assert!(
+        config.contains("# Not mapped (`grafter init --exclude 'audit*' --exclude 'customer' --exclude 'nothing_*'`):"),
+        "{config}"
+    );
+    let tables: Vec<&str> = config.lines().filter(|l| l.starts_with("table = ")).collect();
+    assert_eq!(tables, ["table = \"orders\""], "{config}");
+    ok(dir.path(), &["run", "-q"]);
+    assert_eq!(count(dir.path(), "MATCH (o:Order) WHERE o.customer_id IS NOT NULL RETURN count(o) AS n"), 2);
+
+    let output = run(dir.path(), &["init", "--from", url, "--force", "--include", "ord*,cust*"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("skipped: table `audit_log`: matches no --include pattern ('ord*', 'cust*')"), "{stderr}");
+    let config = std::fs::read_to_string(dir.path().join("grafter.toml")).expect("config");
+    assert!(config.contains("table = \"customer\"") && config.contains("type = \"CUSTOMER\""), "{config}");
+
+    for (args, expected) in [
+        (&["--include", "[ord"][..], "--include \"[ord\" is not a table pattern"),
+        (&["--include", "Orders"][..], "no table of "),
+    ] {
+        let mut all = vec!["init", "--from", url, "--force"];
+        all.extend(args);
+        let output = run(dir.path(), &all);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn postgres_init_maps_the_tables_patterns_choose_and_lists_views_and_the_rest() {
+    let db = Postgres::new();
+    db.sql(&format!(
+        "{SHOP_WITH_VIEWS}
+         CREATE MATERIALIZED VIEW order_totals AS SELECT customer_id, sum(total) AS total FROM orders GROUP BY customer_id;"
+    ));
+    init_maps_the_tables_patterns_choose_and_lists_the_rest(&db.url(), &["order_totals"]);
+}
+
+#[test]
+fn mariadb_init_maps_the_tables_patterns_choose_and_lists_views_and_the_rest() {
+    let db = Mariadb::new();
+    db.sql(SHOP_WITH_VIEWS);
+    init_maps_the_tables_patterns_choose_and_lists_the_rest(&db.url(), &[]);
 }

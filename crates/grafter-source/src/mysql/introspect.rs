@@ -145,8 +145,8 @@ pub(super) async fn primary_key(
     Ok(exact_name(rows, table, |row| &row.0).into_iter().map(|(_, column)| column).collect())
 }
 
-/// The whole catalog: every base table of the URL's database, in name order. Five queries
-/// whatever the number of tables.
+/// The whole catalog: every base table of the URL's database, in name order, and its views.
+/// Six queries whatever the number of tables.
 pub(super) async fn catalog(source: &MysqlSource, connection: &mut Conn) -> Result<Catalog, SourceError> {
     let schema = source.database.as_str();
     let failed = |e| statement_error(source, &READING_SCHEMA, e);
@@ -248,7 +248,16 @@ pub(super) async fn catalog(source: &MysqlSource, connection: &mut Conn) -> Resu
             foreign_key.ref_columns.push(ref_column);
         }
     }
-    Ok(Catalog { tables: tables.into_values().collect() })
+    let views: Vec<String> = connection
+        .exec(
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'VIEW' \
+             ORDER BY TABLE_NAME",
+            (schema,),
+        )
+        .await
+        .map_err(failed)?;
+    // MySQL's partitions are not tables of their own.
+    Ok(Catalog { tables: tables.into_values().collect(), views, partitions: Vec::new() })
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Reads a PostgreSQL database's schema (tables, columns, primary keys, unique constraints,
-//! foreign keys) into a [`Catalog`] for `grafter init`.
+//! foreign keys, the names of views and materialized views, and of partitions) into a
+//! [`Catalog`] for `grafter init`.
 //!
 //! Every table of every user schema is listed (not `pg_catalog`, `information_schema`,
 //! TOAST or temporary schemas, nor tables an extension owns, nor the partitions of a
@@ -11,13 +12,14 @@
 //! Table inheritance (`CREATE TABLE child (…) INHERITS (parent)`) is recorded in
 //! [`Table::inherits`]: a scan of the parent returns the children's rows too, so `grafter
 //! init` maps the parent alone and `grafter plan` warns about mappings reading both. A
-//! partitioned table's partitions are not children in that sense: they are not listed at all
-//! (the partitioned table is read as one), and partitioned parents (`relkind 'p'`) are left
-//! out of `inherits`.
+//! partitioned table's partitions are not children in that sense: they are not tables of the
+//! catalog (the partitioned table is read as one) but listed apart, in
+//! [`Catalog::partitions`], for `grafter init` to say why it skips them; partitioned parents
+//! (`relkind 'p'`) are left out of `inherits`.
 
 use std::collections::HashMap;
 
-use grafter_model::{Catalog, Column, ForeignKey, Table};
+use grafter_model::{Catalog, Column, ForeignKey, Partition, Table};
 use postgres_types::{Kind, Type};
 use tokio_postgres::Client;
 
@@ -149,7 +151,38 @@ pub(super) async fn catalog(client: &Client) -> Result<Catalog, tokio_postgres::
             table.unique.push(columns);
         }
     }
-    Ok(Catalog { tables })
+    let views = client
+        .query(
+            "SELECT n.nspname::text, c.relname::text \
+             FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind IN ('v', 'm') \
+               AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' \
+               AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
+                               WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e') \
+             ORDER BY n.nspname <> 'public', n.nspname, c.relname",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|row| display_name(row.get(0), row.get(1)))
+        .collect();
+    // Partitions, each with the table it directly partitions.
+    let partitions = client
+        .query(
+            "SELECT cn.nspname::text, c.relname::text, pn.nspname::text, p.relname::text \
+             FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace \
+             JOIN pg_catalog.pg_inherits i ON i.inhrelid = c.oid \
+             JOIN pg_catalog.pg_class p ON p.oid = i.inhparent \
+             JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace \
+             WHERE c.relispartition AND cn.nspname <> 'information_schema' AND cn.nspname NOT LIKE 'pg\\_%' \
+             ORDER BY cn.nspname <> 'public', cn.nspname, c.relname",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|row| Partition { name: display_name(row.get(0), row.get(1)), of: display_name(row.get(2), row.get(3)) })
+        .collect();
+    Ok(Catalog { tables, views, partitions })
 }
 
 /// What the catalog says about a type that is not built in.

@@ -1,5 +1,5 @@
-//! Reads a SQLite database's schema (tables, primary keys, unique constraints, foreign keys)
-//! into a [`Catalog`] for `grafter init`.
+//! Reads a SQLite database's schema (tables, primary keys, unique constraints, foreign keys,
+//! the names of views) into a [`Catalog`] for `grafter init`.
 
 use grafter_model::{Catalog, Column, ForeignKey, Table};
 use rusqlite::Connection;
@@ -7,7 +7,7 @@ use rusqlite::Connection;
 use super::convert::logical_type;
 use super::state::quote_ident;
 
-/// The whole catalog: every user table, in name order.
+/// The whole catalog: every user table, in name order, and the views.
 pub(super) fn catalog(connection: &Connection) -> rusqlite::Result<Catalog> {
     let mut statement = connection
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")?;
@@ -16,7 +16,11 @@ pub(super) fn catalog(connection: &Connection) -> rusqlite::Result<Catalog> {
     for name in names {
         tables.push(table(connection, &name)?);
     }
-    Ok(Catalog { tables })
+    let views = connection
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY name")?
+        .query_map([], |row| row.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Catalog { tables, views, partitions: Vec::new() })
 }
 
 fn table(connection: &Connection, name: &str) -> rusqlite::Result<Table> {
