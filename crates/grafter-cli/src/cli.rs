@@ -122,8 +122,20 @@ pub struct InitArgs {
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+}
+
+/// What `grafter plan` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// Every mapping explained, for people.
+    Text,
+    /// The same, as JSON for programs.
+    Json,
+    /// The graph model as a Mermaid flowchart (labels as boxes with their keys and
+    /// properties, relationship types as arrows), for docs and reviews.
+    Mermaid,
 }
 
 /// `grafter run`

@@ -14,6 +14,7 @@
 mod bind;
 mod checks;
 mod config;
+pub mod diagram;
 pub mod explain;
 pub mod init;
 mod locate;

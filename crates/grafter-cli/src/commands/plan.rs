@@ -1,8 +1,8 @@
 //! `grafter plan`: explain what a run will do.
 
-use grafter_plan::explain;
+use grafter_plan::{diagram, explain};
 
-use crate::cli::{Cli, Format, PlanArgs};
+use crate::cli::{Cli, PlanArgs, PlanFormat};
 use crate::exit::Exit;
 
 /// Runs `grafter plan`.
@@ -13,8 +13,9 @@ pub async fn run(cli: &Cli, args: &PlanArgs) -> anyhow::Result<Exit> {
     let described = grafter_engine::describe_plan(&plan).await?;
     let explanation = explain::explain(&plan, &described.bound, described.catalog.as_ref());
     match args.format {
-        Format::Text => out!("{}", explain::render_text(&explanation)),
-        Format::Json => outln!("{}", serde_json::to_string_pretty(&explanation)?),
+        PlanFormat::Text => out!("{}", explain::render_text(&explanation)),
+        PlanFormat::Json => outln!("{}", serde_json::to_string_pretty(&explanation)?),
+        PlanFormat::Mermaid => out!("{}", diagram::mermaid(&plan, &explanation)),
     }
     Ok(Exit::Done)
 }

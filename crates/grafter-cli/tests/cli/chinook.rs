@@ -492,3 +492,64 @@ fn plan_json_lists_every_mapping_with_its_order_stage_and_reasons() {
         }
     }
 }
+
+/// `grafter plan --format mermaid` draws the model: a box per label (with its key) and an
+/// arrow per relationship mapping, from its start label to its end label, labelled with its
+/// type — what the config says, read from the config, not from the picture's own code.
+#[test]
+fn plan_draws_every_label_and_relationship_of_chinook_as_a_mermaid_flowchart() {
+    let chinook = Chinook::init();
+    let output = chinook.project.grafter().args(["plan", "--format", "mermaid"]).output().unwrap();
+    let (stdout, stderr) = output_text(&output);
+    assert!(output.status.success(), "{stderr}");
+    let mut lines = stdout.lines();
+    assert_eq!(lines.next(), Some("flowchart LR"), "{stdout}");
+    let mut boxes: BTreeMap<String, String> = BTreeMap::new();
+    let mut arrows: BTreeSet<(String, String, String)> = BTreeSet::new();
+    for line in lines {
+        if let Some((id, rest)) = line.trim_start().split_once("[\"<b>") {
+            let (label, details) = rest.split_once("</b>").expect("a box names its label in bold");
+            assert!(details.ends_with("\"]"), "a box closes its quoted text: {line}");
+            let key = &chinook.config.nodes.iter().find(|n| n.label == label).expect("a label of the config").key;
+            let key = match key {
+                grafter_plan::OneOrMany::One(one) => one.clone(),
+                grafter_plan::OneOrMany::Many(many) => many.join(", "),
+            };
+            assert!(details.contains(&format!("<br/>key: {key}<br/>")), "{label}'s box shows its key {key}: {line}");
+            boxes.insert(id.to_owned(), label.to_owned());
+        } else if let Some((start, rest)) = line.trim_start().split_once(" -->|\"") {
+            let (text, end) = rest.split_once("\"| ").expect("an arrow's text is quoted");
+            let rel_type = text.split("<br/>").next().unwrap();
+            arrows.insert((start.to_owned(), rel_type.to_owned(), end.to_owned()));
+        } else {
+            panic!("neither a box nor an arrow: {line:?}\n{stdout}");
+        }
+    }
+    let labels: BTreeSet<&str> = boxes.values().map(String::as_str).collect();
+    let expected_labels: BTreeSet<&str> = chinook.config.nodes.iter().map(|n| n.label.as_str()).collect();
+    assert_eq!(labels, expected_labels);
+    assert_eq!(boxes.len(), labels.len(), "one box per label");
+    let drawn: BTreeSet<(String, String, String)> = arrows
+        .into_iter()
+        .map(|(start, rel_type, end)| (boxes[&start].clone(), rel_type, boxes[&end].clone()))
+        .collect();
+    let expected: BTreeSet<(String, String, String)> = chinook
+        .config
+        .relationships
+        .iter()
+        .map(|r| (r.start.label.clone(), r.rel_type.clone(), r.end.label.clone()))
+        .collect();
+    assert_eq!(drawn, expected);
+
+    // And Mermaid itself reads it as a flowchart.
+    let checker = std::env::var("GRAFTER_TEST_MERMAID").expect(
+        "GRAFTER_TEST_MERMAID is not set: run `eval \"$(scripts/services start mermaid)\"` (scripts/test does) to install \
+         Mermaid's parser",
+    );
+    let diagram = chinook.project.file("model.mmd");
+    std::fs::write(&diagram, &stdout).unwrap();
+    let parsed = std::process::Command::new("node").arg(&checker).arg(&diagram).output().expect("run node");
+    let (parsed_out, parsed_err) = output_text(&parsed);
+    assert!(parsed.status.success(), "Mermaid refuses the diagram: {parsed_err}\n{stdout}");
+    assert_eq!(parsed_out.trim(), "flowchart-v2");
+}

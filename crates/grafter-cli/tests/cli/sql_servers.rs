@@ -431,21 +431,21 @@ fn every_mariadb_type_arrives_exactly() {
            id INT PRIMARY KEY, flag TINYINT(1), small SMALLINT, big BIGINT, unsigned_big BIGINT UNSIGNED,
            exact DECIMAL(30,10), real_ FLOAT, double_ DOUBLE, short CHAR(3), name_ VARCHAR(20), body TEXT,
            raw BLOB, day DATE, clock TIME(6), stamp DATETIME(6), stamp_ts TIMESTAMP(3) NULL, year_ YEAR,
-           feeling ENUM('sad','happy'), doc JSON, nothing TEXT)",
+           feeling ENUM('sad','happy'), tags SET('red','green','blue'), doc JSON, nothing TEXT)",
     );
     db.sql(
         "SET time_zone = '+00:00';
          INSERT INTO everything VALUES (1, 1, -32768, -9223372036854775808, 9223372036854775807,
            '12345678901234567890.1234567890', 1.5, -0.25, 'ab', 'grüße 😀', 'line one\\nline two',
            x'00ff10', '1962-02-18', '13:05:09.25', '1969-12-31 23:59:59.123456', '2024-06-15 05:00:00.125', 2024,
-           'happy', '{\"a\": [1, 2.5, null], \"b\": {\"c\": \"d\"}}', NULL)",
+           'happy', 'blue,red', '{\"a\": [1, 2.5, null], \"b\": {\"c\": \"d\"}}', NULL)",
     );
     let expected = serde_json::json!({
         "id": 1, "flag": true, "small": -32768, "big": i64::MIN, "unsigned_big": i64::MAX,
         "exact": "12345678901234567890.1234567890", "real_": 1.5, "double_": -0.25, "short": "ab",
         "name_": "grüße 😀", "body": "line one\nline two", "raw": "AP8Q", "day": "1962-02-18",
         "clock": "13:05:09.250", "stamp": "1969-12-31T23:59:59.123456", "stamp_ts": "2024-06-15T05:00:00.125+00:00",
-        "year_": 2024, "feeling": "happy", "doc": {"a": [1, 2.5, null], "b": {"c": "d"}},
+        "year_": 2024, "feeling": "happy", "tags": ["red", "blue"], "doc": {"a": [1, 2.5, null], "b": {"c": "d"}},
     });
     the_row_of_everything_arrives_as(&db.url(), &expected);
 }

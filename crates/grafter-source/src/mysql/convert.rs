@@ -14,7 +14,8 @@
 //! | `BIGINT UNSIGNED` above 2^63-1 | [`UnsignedOverflow`]: reject (value in the reason) or the decimal text |
 //! | `DECIMAL` | [`DecimalPolicy`]: the exact text the server sends, or a float |
 //! | `FLOAT`, `DOUBLE` | `Float` (a `FLOAT` is widened by its shortest decimal form, so 0.1 stays 0.1) |
-//! | `CHAR`, `VARCHAR`, `TEXT`, `ENUM`, `SET` | `String`; bytes that are not UTF-8 reject the row (never a lossy string) |
+//! | `CHAR`, `VARCHAR`, `TEXT`, `ENUM` | `String`; bytes that are not UTF-8 reject the row (never a lossy string) |
+//! | `SET` | a `List` of its members' names, in the column's order (`'x,z'` → `["x", "z"]`, `''` → `[]`): a set is several values, not one comma-joined string |
 //! | `BINARY`, `VARBINARY`, `BLOB` | [`BytesPolicy`]: base64 text or raw bytes |
 //! | `DATE` | `Date` |
 //! | `DATETIME` | `DateTime` (microseconds kept) |
@@ -62,6 +63,9 @@ pub(super) enum Conversion {
     Double,
     /// Text in the connection's character set (utf8mb4).
     Text,
+    /// `SET`: the members present, comma-separated on the wire (a member's name cannot hold
+    /// a comma).
+    Set,
     /// JSON documents, by policy.
     Json,
     /// Binary strings, by the bytes policy.
@@ -110,7 +114,9 @@ impl Conversion {
             ColumnType::MYSQL_TYPE_JSON => Conversion::Json,
             ColumnType::MYSQL_TYPE_GEOMETRY => Conversion::Geometry,
             ColumnType::MYSQL_TYPE_NULL => Conversion::Null,
-            // ENUM and SET arrive as MYSQL_TYPE_STRING with a flag; both are text.
+            // ENUM and SET arrive as MYSQL_TYPE_STRING with a flag: an ENUM is text, a SET
+            // several.
+            _ if flags.contains(ColumnFlags::SET_FLAG) && !binary => Conversion::Set,
             _ if json && !binary => Conversion::Json,
             _ if binary => Conversion::Bytes,
             _ => Conversion::Text,
@@ -154,6 +160,11 @@ pub(super) fn convert(value: My, conversion: Conversion, policy: &TypePolicy, in
         },
         (Conversion::UnsignedBig, My::UInt(u)) => unsigned(u, policy.unsigned_overflow),
         (Conversion::Text, My::Bytes(bytes)) => text(bytes),
+        (Conversion::Set, My::Bytes(bytes)) => match text(bytes)? {
+            Value::String(members) if members.is_empty() => Ok(Value::List(Vec::new())),
+            Value::String(members) => Ok(Value::List(members.split(',').map(|m| Value::String(m.to_owned())).collect())),
+            other => Ok(other),
+        },
         (Conversion::Decimal, My::Bytes(bytes)) => decimal(bytes, policy.decimal),
         (Conversion::Json, My::Bytes(bytes)) => json(bytes, policy.json),
         (Conversion::Bytes, My::Bytes(bytes)) => Ok(binary(bytes, policy.bytes)),
@@ -387,7 +398,8 @@ fn logical_of(conversion: Conversion) -> LogicalType {
         Conversion::DateTime => LogicalType::DateTime,
         Conversion::Timestamp => LogicalType::DateTimeTz,
         Conversion::Time => LogicalType::Time,
-        Conversion::Null => LogicalType::Any,
+        // A list, as PostgreSQL's arrays are.
+        Conversion::Set | Conversion::Null => LogicalType::Any,
     }
 }
 
@@ -407,7 +419,8 @@ pub(super) fn logical_type(data_type: &str, column_type: &str, json: bool) -> Lo
         "decimal" | "numeric" => LogicalType::Decimal,
         "float" | "double" | "real" => LogicalType::Float,
         "json" => LogicalType::Json,
-        "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" | "enum" | "set" => {
+        "set" => LogicalType::Any,
+        "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" | "enum" => {
             if json {
                 LogicalType::Json
             } else {
