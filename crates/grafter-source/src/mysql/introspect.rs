@@ -146,20 +146,23 @@ pub(super) async fn primary_key(
 }
 
 /// The whole catalog: every base table of the URL's database, in name order, and its views.
-/// Six queries whatever the number of tables.
+/// Five queries whatever the number of tables.
 pub(super) async fn catalog(source: &MysqlSource, connection: &mut Conn) -> Result<Catalog, SourceError> {
     let schema = source.database.as_str();
     let failed = |e| statement_error(source, &READING_SCHEMA, e);
-    let names: Vec<String> = connection
+    let listed: Vec<(String, String)> = connection
         .exec(
-            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' \
-             ORDER BY TABLE_NAME",
+            "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES \
+             WHERE TABLE_SCHEMA = ? AND TABLE_TYPE IN ('BASE TABLE', 'VIEW') ORDER BY TABLE_NAME",
             (schema,),
         )
         .await
         .map_err(failed)?;
+    let (names, views): (Vec<_>, Vec<_>) = listed.into_iter().partition(|(_, kind)| kind == "BASE TABLE");
+    let views: Vec<String> = views.into_iter().map(|(name, _)| name).collect();
     let mut tables: BTreeMap<String, Table> = names
         .into_iter()
+        .map(|(name, _)| name)
         .map(|name| {
             let table = Table {
                 name: name.clone(),
@@ -248,14 +251,6 @@ pub(super) async fn catalog(source: &MysqlSource, connection: &mut Conn) -> Resu
             foreign_key.ref_columns.push(ref_column);
         }
     }
-    let views: Vec<String> = connection
-        .exec(
-            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'VIEW' \
-             ORDER BY TABLE_NAME",
-            (schema,),
-        )
-        .await
-        .map_err(failed)?;
     // MySQL's partitions are not tables of their own.
     Ok(Catalog { tables: tables.into_values().collect(), views, partitions: Vec::new() })
 }
