@@ -1,5 +1,6 @@
 //! [`Catalog`]: what introspection learns about a source database (tables, keys, foreign
-//! keys, the names of its views and partitions), handed from a source to `grafter init`, which turns it into a starter mapping.
+//! keys, the names of its views and partitions), handed from a source to `grafter init`,
+//! which turns it into a starter mapping.
 
 use crate::Column;
 

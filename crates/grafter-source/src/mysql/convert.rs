@@ -160,11 +160,10 @@ pub(super) fn convert(value: My, conversion: Conversion, policy: &TypePolicy, in
         },
         (Conversion::UnsignedBig, My::UInt(u)) => unsigned(u, policy.unsigned_overflow),
         (Conversion::Text, My::Bytes(bytes)) => text(bytes),
-        (Conversion::Set, My::Bytes(bytes)) => match text(bytes)? {
-            Value::String(members) if members.is_empty() => Ok(Value::List(Vec::new())),
-            Value::String(members) => Ok(Value::List(members.split(',').map(|m| Value::String(m.to_owned())).collect())),
-            other => Ok(other),
-        },
+        (Conversion::Set, My::Bytes(bytes)) => utf8(bytes).map(|members| match members.as_str() {
+            "" => Value::List(Vec::new()),
+            listed => Value::List(listed.split(',').map(|m| Value::String(m.to_owned())).collect()),
+        }),
         (Conversion::Decimal, My::Bytes(bytes)) => decimal(bytes, policy.decimal),
         (Conversion::Json, My::Bytes(bytes)) => json(bytes, policy.json),
         (Conversion::Bytes, My::Bytes(bytes)) => Ok(binary(bytes, policy.bytes)),
@@ -220,8 +219,13 @@ fn unsigned(value: u64, policy: UnsignedOverflow) -> Result<Value, Rejected> {
 }
 
 fn text(bytes: Vec<u8>) -> Result<Value, Rejected> {
+    utf8(bytes).map(Value::String)
+}
+
+/// The bytes as a string, or the row's rejection when they are not UTF-8.
+fn utf8(bytes: Vec<u8>) -> Result<String, Rejected> {
     // Moves the buffer into the string: no copy on the hot path.
-    String::from_utf8(bytes).map(Value::String).map_err(|e| {
+    String::from_utf8(bytes).map_err(|e| {
         Rejected::new(
             format!("invalid UTF-8 ({}): the stored bytes are not text in the column's character set", e.utf8_error()),
             Value::String(String::from_utf8_lossy(e.as_bytes()).into_owned()),

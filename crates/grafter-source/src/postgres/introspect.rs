@@ -26,17 +26,29 @@ use tokio_postgres::Client;
 use super::convert::logical_type;
 use super::describe::display_name;
 
+/// `SELECT columns FROM` the relations `c` (in namespace `n`, `JOIN`ed with `joins`) of the
+/// user's schemas that no extension owns and that meet `condition`, `public` first, then by
+/// schema and name: the catalog's tables, views and partitions alike.
+fn user_relations(columns: &str, joins: &str, condition: &str) -> String {
+    format!(
+        "SELECT {columns} FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace {joins} \
+         WHERE n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' \
+           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
+                           WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e') \
+           AND {condition} \
+         ORDER BY n.nspname <> 'public', n.nspname, c.relname"
+    )
+}
+
 /// The whole catalog: user tables, `public` first, then by schema and name.
 pub(super) async fn catalog(client: &Client) -> Result<Catalog, tokio_postgres::Error> {
     let rows = client
         .query(
-            "SELECT c.oid, n.nspname::text, c.relname::text \
-             FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-             WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition \
-               AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' \
-               AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
-                               WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e') \
-             ORDER BY n.nspname <> 'public', n.nspname, c.relname",
+            &user_relations(
+                "c.oid, n.nspname::text, c.relname::text",
+                "",
+                "c.relkind IN ('r', 'p') AND NOT c.relispartition",
+            ),
             &[],
         )
         .await?;
@@ -152,16 +164,7 @@ pub(super) async fn catalog(client: &Client) -> Result<Catalog, tokio_postgres::
         }
     }
     let views = client
-        .query(
-            "SELECT n.nspname::text, c.relname::text \
-             FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-             WHERE c.relkind IN ('v', 'm') \
-               AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' \
-               AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
-                               WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e') \
-             ORDER BY n.nspname <> 'public', n.nspname, c.relname",
-            &[],
-        )
+        .query(&user_relations("n.nspname::text, c.relname::text", "", "c.relkind IN ('v', 'm')"), &[])
         .await?
         .iter()
         .map(|row| display_name(row.get(0), row.get(1)))
@@ -169,13 +172,12 @@ pub(super) async fn catalog(client: &Client) -> Result<Catalog, tokio_postgres::
     // Partitions, each with the table it directly partitions.
     let partitions = client
         .query(
-            "SELECT cn.nspname::text, c.relname::text, pn.nspname::text, p.relname::text \
-             FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace \
-             JOIN pg_catalog.pg_inherits i ON i.inhrelid = c.oid \
-             JOIN pg_catalog.pg_class p ON p.oid = i.inhparent \
-             JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace \
-             WHERE c.relispartition AND cn.nspname <> 'information_schema' AND cn.nspname NOT LIKE 'pg\\_%' \
-             ORDER BY cn.nspname <> 'public', cn.nspname, c.relname",
+            &user_relations(
+                "n.nspname::text, c.relname::text, pn.nspname::text, p.relname::text",
+                "JOIN pg_catalog.pg_inherits i ON i.inhrelid = c.oid JOIN pg_catalog.pg_class p ON p.oid = i.inhparent \
+                 JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace",
+                "c.relispartition",
+            ),
             &[],
         )
         .await?

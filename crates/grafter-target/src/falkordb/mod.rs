@@ -46,10 +46,10 @@ use crate::{
     WriteGate, WriteReport,
 };
 
-/// FalkorDB in the table of stores: `falkordb://[USER:PASSWORD@]HOST[:PORT]/GRAPH` (`url.rs`).
 /// Default batches a batch holds when it goes in bulk (see `batch_rows`).
 const BULK_BATCHES: usize = 3;
 
+/// FalkorDB in the table of stores: `falkordb://[USER:PASSWORD@]HOST[:PORT]/GRAPH` (`url.rs`).
 pub(crate) const STORE: Store = Store { schemes: &["falkordb"], check: check_url, open: open_url };
 
 fn check_url(url: &str, _: &Path) -> Result<(), TargetError> {

@@ -86,12 +86,7 @@ pub(crate) fn nodes(db: &GrafeoDB, label: &str, properties: &[String], sender: &
 /// are tested in constant time, where a binary search over millions of ids missed the cache
 /// on every step and made the scan grow faster than the graph.
 fn label_members(db: &GrafeoDB, label: &str) -> FixedBitSet {
-    let ids = db.store().nodes_by_label(label);
-    let mut members = FixedBitSet::with_capacity(ids.iter().map(|id| bit(*id).saturating_add(1)).max().unwrap_or(0));
-    for id in ids {
-        members.insert(bit(id));
-    }
-    members
+    db.store().nodes_by_label(label).into_iter().map(bit).collect()
 }
 
 /// A node's place in a [`label_members`] set.
