@@ -82,8 +82,8 @@ async fn main() {
             ReadSpec::Table(t) => Read::Table(t.clone()),
             ReadSpec::Query(q) => Read::Query(q.clone()),
         };
-        let columns: Vec<String> = source.columns(&read).await.expect("columns").into_iter().map(|c| c.name).collect();
-        let bound = bind(mapping, &columns).expect("bind");
+        let columns = source.columns(&read).await.expect("columns");
+        let bound = bind(mapping, &columns, &plan.casts, &plan.source_options.types).expect("bind");
         let names: Vec<PropertyKey> = bound.properties.iter().map(|p| PropertyKey::new(p.name.as_str())).collect();
         let request = ScanRequest {
             read,

@@ -116,7 +116,8 @@ fn plain_kind(logical: LogicalType) -> Option<ValueKind> {
         LogicalType::Time => ValueKind::Time,
         LogicalType::DateTime => ValueKind::DateTime,
         LogicalType::DateTimeTz => ValueKind::DateTimeTz,
-        LogicalType::Json => return None,
+        // Typed JSON carries durations and lists exactly.
+        LogicalType::Json | LogicalType::Duration | LogicalType::List => return None,
     })
 }
 
@@ -231,7 +232,7 @@ mod tests {
         ]
     }
 
-    const EVERY_TYPE: [LogicalType; 12] = [
+    const EVERY_TYPE: [LogicalType; 14] = [
         LogicalType::Bool,
         LogicalType::Int,
         LogicalType::Float,
@@ -243,6 +244,8 @@ mod tests {
         LogicalType::DateTime,
         LogicalType::DateTimeTz,
         LogicalType::Json,
+        LogicalType::Duration,
+        LogicalType::List,
         LogicalType::Any,
     ];
 

@@ -29,7 +29,7 @@ pub async fn describe_plan(plan: &Plan) -> Result<PlanDescription, EngineError> 
     let source = source.as_ref();
     let mut bound = BTreeMap::new();
     for mapping in &plan.mappings {
-        let prepared = prepare(mapping, &plan.remaps, source, plan.run.batch_size).await?;
+        let prepared = prepare(plan, mapping, source, plan.run.batch_size).await?;
         bound.insert(mapping.name.clone(), prepared.bound);
     }
     let reads_tables = plan.mappings.iter().any(|m| matches!(m.read, ReadSpec::Table(_)));

@@ -2,11 +2,10 @@
 //! given a scan order, and turned into the record shape its target writes. Everything that
 //! can be wrong with a config shows up here, before anything is written.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use grafter_model::Cursor;
-use grafter_plan::{BoundMapping, Mapping, MappingKind, ReadSpec, bind};
+use grafter_plan::{BoundMapping, Mapping, MappingKind, Plan, ReadSpec, bind};
 use grafter_source::{Filter, Read, ScanRequest, Source};
 use grafter_target::{EndpointSpec, NodeSpec, RelSpec};
 
@@ -44,16 +43,16 @@ pub(crate) fn read_of(mapping: &Mapping) -> Read {
     }
 }
 
-/// Binds `mapping` against the source.
+/// Binds `mapping` (of `plan`) against the source.
 pub(crate) async fn prepare(
+    plan: &Plan,
     mapping: &Mapping,
-    remaps: &BTreeMap<String, grafter_plan::RemapTable>,
     source: &dyn Source,
     batch_size: usize,
 ) -> Result<PreparedMapping, EngineError> {
     let read = read_of(mapping);
-    let columns: Vec<String> = source.columns(&read).await?.into_iter().map(|c| c.name).collect();
-    let bound = bind(mapping, &columns)?;
+    let columns = source.columns(&read).await?;
+    let bound = bind(mapping, &columns, &plan.casts, &plan.source_options.types)?;
     // A unique key to order by makes the cursor a key: resuming then seeks instead of
     // skipping, and the read can be split into key ranges.
     let order_by = if mapping.order_by.is_empty() {
@@ -98,6 +97,6 @@ pub(crate) async fn prepare(
             key: bound.key.clone(),
         })),
     };
-    let remap = Arc::new(crate::remap::Remapper::load(mapping, remaps, &bound.scan_columns, source).await?);
+    let remap = Arc::new(crate::remap::Remapper::load(mapping, &plan.remaps, &bound.scan_columns, source).await?);
     Ok(PreparedMapping { mapping: mapping.clone(), bound, request, shape, remap })
 }

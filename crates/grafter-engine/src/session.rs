@@ -59,7 +59,7 @@ pub(crate) async fn prepare_all(
 ) -> Result<Vec<PreparedMapping>, EngineError> {
     let mut prepared = Vec::with_capacity(mappings.len());
     for mapping in mappings {
-        prepared.push(prepare(mapping, &plan.remaps, source, batch_size).await?);
+        prepared.push(prepare(plan, mapping, source, batch_size).await?);
     }
     Ok(prepared)
 }

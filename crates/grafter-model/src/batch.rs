@@ -32,6 +32,11 @@ pub enum LogicalType {
     DateTimeTz,
     /// JSON documents.
     Json,
+    /// Spans of time (PostgreSQL intervals, MySQL `TIME`, which may pass 24 hours or be
+    /// negative).
+    Duration,
+    /// Lists (PostgreSQL arrays, MySQL `SET`).
+    List,
     /// Anything else, or unknown (CSV columns, SQLite columns without declared type).
     Any,
 }

@@ -36,5 +36,7 @@ pub use run::{
 };
 pub use suggest::suggest;
 pub use sync::{PendingRow, SyncState};
-pub use types::{BytesPolicy, DecimalPolicy, JsonPolicy, TypePolicy, UnsignedOverflow, ZeroDatePolicy};
+pub use types::{
+    Arrival, BytesPolicy, DecimalPolicy, JsonPolicy, TypePolicy, UnsignedOverflow, ZeroDatePolicy, arrival,
+};
 pub use value::{Duration, Value, ValueKind};

@@ -77,3 +77,69 @@ pub enum ZeroDatePolicy {
     /// Reject the row, with the column in the reason.
     Reject,
 }
+
+/// What a column's values become in the graph when no cast rule says otherwise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arrival {
+    /// The graph type, in the words `grafter plan` shows (`integer`, `zoned datetime`, …).
+    pub graph_type: &'static str,
+    /// The `[source.types]` setting that chose it, in words, when the type has more than
+    /// one graph form; `None` when it has exactly one.
+    pub setting: Option<String>,
+}
+
+/// How values of a `logical` column arrive under `policy`.
+pub fn arrival(logical: crate::LogicalType, policy: &TypePolicy) -> Arrival {
+    use crate::LogicalType as L;
+    let defaults = TypePolicy::default();
+    let setting = |key: &str, value: &str, is_default: bool| {
+        let origin = if is_default { " (the default)" } else { "" };
+        Some(format!("[source.types] {key} = \"{value}\"{origin}"))
+    };
+    let (graph_type, setting) = match logical {
+        L::Bool => ("boolean", None),
+        L::Int => ("integer", None),
+        L::Float => ("float", None),
+        L::Decimal => match policy.decimal {
+            DecimalPolicy::String => ("string", setting("decimal", "string", policy.decimal == defaults.decimal)),
+            DecimalPolicy::Float => ("float", setting("decimal", "float", policy.decimal == defaults.decimal)),
+        },
+        L::String => ("string", None),
+        L::Bytes => match policy.bytes {
+            BytesPolicy::Base64 => ("string (base64)", setting("bytes", "base64", policy.bytes == defaults.bytes)),
+            BytesPolicy::Raw => ("bytes", setting("bytes", "raw", policy.bytes == defaults.bytes)),
+        },
+        L::Date => ("date", None),
+        L::Time => ("local time", None),
+        L::DateTime => ("local datetime", None),
+        L::DateTimeTz => ("zoned datetime", None),
+        L::Json => match policy.json {
+            JsonPolicy::Map => ("map or list (JSON)", setting("json", "map", policy.json == defaults.json)),
+            JsonPolicy::String => ("string (JSON text)", setting("json", "string", policy.json == defaults.json)),
+        },
+        L::Duration => ("duration", None),
+        L::List => ("list", None),
+        L::Any => ("as read", None),
+    };
+    Arrival { graph_type, setting }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::LogicalType;
+
+    #[test]
+    fn a_choice_names_its_setting_and_whether_it_is_the_default() {
+        let default = arrival(LogicalType::Decimal, &TypePolicy::default());
+        assert_eq!(default.graph_type, "string");
+        assert_eq!(default.setting.as_deref(), Some("[source.types] decimal = \"string\" (the default)"));
+        let float = TypePolicy { decimal: DecimalPolicy::Float, ..TypePolicy::default() };
+        let chosen = arrival(LogicalType::Decimal, &float);
+        assert_eq!(
+            (chosen.graph_type, chosen.setting.as_deref()),
+            ("float", Some("[source.types] decimal = \"float\""))
+        );
+        assert_eq!(arrival(LogicalType::Duration, &float), Arrival { graph_type: "duration", setting: None });
+    }
+}

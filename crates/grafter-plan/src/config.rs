@@ -36,6 +36,9 @@ pub struct Config {
     /// Remap tables (old → new values) that mappings can apply to columns.
     #[serde(default)]
     pub remaps: BTreeMap<String, crate::remap::RemapConfig>,
+    /// Cast rules: the graph type of columns by source type or by name.
+    #[serde(default)]
+    pub casts: Vec<crate::casts::CastConfig>,
     /// How `grafter sync` follows changes.
     #[serde(default)]
     pub sync: SyncConfig,

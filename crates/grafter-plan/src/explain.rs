@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use grafter_model::{Catalog, redact_url};
 use serde::Serialize;
 
-use crate::{BoundMapping, Mapping, MappingKind, Plan, ReadSpec};
+use crate::{BoundMapping, Mapping, MappingKind, Plan, PropertyOrigin, ReadSpec};
 
 /// A whole plan, explained.
 #[derive(Debug, Clone, Serialize)]
@@ -34,6 +34,28 @@ pub struct Explanation {
     pub stages: usize,
     /// Mappings in load order.
     pub mappings: Vec<MappingExplanation>,
+    /// The cast rules (`[[casts]]`), in file order, as `plan` shows them.
+    pub casts: Vec<String>,
+    /// Things about the whole config a person should look at (a cast rule matching no
+    /// column).
+    pub warnings: Vec<String>,
+}
+
+/// What one property's values are: for a copied column, its source type, graph type and the
+/// rule that decided it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PropertyType {
+    /// The property.
+    pub property: String,
+    /// The column it copies; `None` for a transform.
+    pub column: Option<String>,
+    /// The column's type in the source (as declared, else grafter's logical type).
+    pub source_type: Option<String>,
+    /// What the values become in the graph (`computed` for a transform).
+    pub graph_type: String,
+    /// The cast rule or `[source.types]` setting that decided it; `None` when the source
+    /// type has one exact graph type (and for transforms).
+    pub rule: Option<String>,
 }
 
 /// One mapping, explained.
@@ -57,6 +79,8 @@ pub struct MappingExplanation {
     pub key: Vec<String>,
     /// Properties written (exact when the source was read, else what the config says).
     pub properties: Vec<String>,
+    /// Each property's types (when the source was read).
+    pub types: Vec<PropertyType>,
     /// How the start node is found (relationships).
     pub start: Option<String>,
     /// How the end node is found (relationships).
@@ -101,7 +125,51 @@ pub fn explain(plan: &Plan, bound: &BTreeMap<String, BoundMapping>, catalog: Opt
                 explained
             })
             .collect(),
+        casts: plan.casts.iter().map(crate::CastRule::describe).collect(),
+        warnings: unused_casts(plan, bound),
     }
+}
+
+/// A warning for each cast rule that matched no column of any mapping, once every mapping
+/// was bound (a rule for a type no column has is most likely misspelt).
+fn unused_casts(plan: &Plan, bound: &BTreeMap<String, BoundMapping>) -> Vec<String> {
+    if plan.mappings.iter().any(|m| !bound.contains_key(&m.name)) {
+        return Vec::new();
+    }
+    (0..plan.casts.len())
+        .filter(|index| !bound.values().any(|b| b.casts_applied.contains(index)))
+        .map(|index| {
+            format!(
+                "{} matches no column the mappings read: check the type's spelling (as the source declares it, \
+                 or a logical type such as `decimal`)",
+                plan.casts[index].describe()
+            )
+        })
+        .collect()
+}
+
+/// Each bound property's types.
+fn property_types(bound: &BoundMapping) -> Vec<PropertyType> {
+    bound
+        .properties
+        .iter()
+        .map(|property| match &property.origin {
+            PropertyOrigin::Column { column, decision } => PropertyType {
+                property: property.name.clone(),
+                column: Some(column.clone()),
+                source_type: Some(decision.source_type.clone()),
+                graph_type: decision.graph_type.clone(),
+                rule: decision.rule.clone(),
+            },
+            PropertyOrigin::Transform => PropertyType {
+                property: property.name.clone(),
+                column: None,
+                source_type: None,
+                graph_type: "computed".into(),
+                rule: None,
+            },
+        })
+        .collect()
 }
 
 /// Warnings, by mapping name, for each pair of mappings where one reads a table and the other
@@ -178,6 +246,7 @@ fn explain_mapping(order: usize, mapping: &Mapping, bound: Option<&BoundMapping>
         creates: mapping.pattern(),
         key,
         properties,
+        types: bound.map(property_types).unwrap_or_default(),
         start,
         end,
         skips_rows_where_null: bound.map(|b| b.skip_null.clone()).unwrap_or_default(),
@@ -285,9 +354,13 @@ pub fn render_text(explanation: &Explanation) -> String {
                 }
             }
         }
-        let properties =
-            if mapping.properties.is_empty() { "(none)".to_owned() } else { mapping.properties.join(", ") };
-        let _ = writeln!(out, "       properties  {properties}");
+        if mapping.types.is_empty() {
+            let properties =
+                if mapping.properties.is_empty() { "(none)".to_owned() } else { mapping.properties.join(", ") };
+            let _ = writeln!(out, "       properties  {properties}");
+        } else {
+            write_types(&mut out, &mapping.types);
+        }
         if let Some(column) = &mapping.soft_delete {
             let _ = writeln!(out, "       deleted     rows whose {column} is set are left out (and removed by sync)");
         }
@@ -301,7 +374,36 @@ pub fn render_text(explanation: &Explanation) -> String {
             let _ = writeln!(out, "       WARNING     {warning}");
         }
     }
+    if !explanation.casts.is_empty() {
+        let _ = writeln!(out, "\nCast rules (a column rule wins over a type rule):");
+        for rule in &explanation.casts {
+            let _ = writeln!(out, "  {rule}");
+        }
+    }
+    for warning in &explanation.warnings {
+        let _ = writeln!(out, "WARNING  {warning}");
+    }
     out
+}
+
+/// `properties` lines, one per property: `name  source type → graph type  by rule`, aligned;
+/// a transform's says so.
+fn write_types(out: &mut String, types: &[PropertyType]) {
+    let name_width = types.iter().map(|t| t.property.chars().count()).max().unwrap_or(0);
+    let from_width = types.iter().filter_map(|t| t.source_type.as_ref()).map(|s| s.chars().count()).max().unwrap_or(0);
+    let mut label = "properties";
+    for t in types {
+        let line = match (&t.column, &t.source_type) {
+            (Some(column), Some(source_type)) => {
+                let renamed = if *column == t.property { String::new() } else { format!(" (column {column})") };
+                let rule = t.rule.as_ref().map(|r| format!("  by {r}")).unwrap_or_default();
+                format!("{:<name_width$}  {source_type:<from_width$} → {}{renamed}{rule}", t.property, t.graph_type)
+            }
+            _ => format!("{:<name_width$}  computed by its transform", t.property),
+        };
+        let _ = writeln!(out, "       {label:<11} {}", line.trim_end());
+        label = "";
+    }
 }
 
 fn plural(n: usize) -> &'static str {

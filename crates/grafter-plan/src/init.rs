@@ -690,8 +690,9 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}\n{}", starter.text));
         for mapping in &plan.mappings {
             let crate::ReadSpec::Table(name) = &mapping.read else { panic!("init maps tables") };
-            let columns: Vec<String> = catalog.table(name).unwrap().columns.iter().map(|c| c.name.clone()).collect();
-            crate::bind(mapping, &columns).unwrap_or_else(|e| panic!("{e}\n{}", starter.text));
+            let columns = &catalog.table(name).unwrap().columns;
+            crate::bind(mapping, columns, &plan.casts, &plan.source_options.types)
+                .unwrap_or_else(|e| panic!("{e}\n{}", starter.text));
         }
         let people = config.nodes.iter().find(|n| n.label == "People").unwrap();
         assert_eq!(people.key, crate::OneOrMany::One("id_x".into()));

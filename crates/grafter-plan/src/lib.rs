@@ -12,6 +12,7 @@
 //! lists, which keeps every rule here testable in isolation.
 
 mod bind;
+mod casts;
 mod checks;
 mod config;
 pub mod diagram;
@@ -22,7 +23,8 @@ mod plan;
 mod remap;
 pub mod transform;
 
-pub use bind::{BoundMapping, BoundProperty, bind};
+pub use bind::{BoundMapping, BoundProperty, PropertyOrigin, bind};
+pub use casts::{CastConfig, CastMatch, CastRule, Decision, normalise_type};
 pub use checks::{Check, CheckConfig, Expect, Expectation};
 pub use config::{
     ChangeLogConfig, Config, ConfigError, Endpoint, NodeMapping, NullReference, OneOrMany, RelationshipMapping,

@@ -140,6 +140,14 @@ impl std::fmt::Display for Tracking {
 }
 
 impl Mapping {
+    /// The name cast rules know its read by: the table, or for a query the mapping's name.
+    pub fn read_name(&self) -> &str {
+        match &self.read {
+            ReadSpec::Table(table) => table,
+            ReadSpec::Query(_) => &self.name,
+        }
+    }
+
     /// Whether this is a node mapping.
     pub fn is_node(&self) -> bool {
         matches!(self.kind, MappingKind::Node { .. })
@@ -219,6 +227,8 @@ pub struct Plan {
     pub remaps: BTreeMap<String, crate::remap::RemapTable>,
     /// How `grafter sync` follows changes.
     pub sync: SyncSettings,
+    /// Cast rules (`[[casts]]`), in file order.
+    pub casts: Vec<crate::casts::CastRule>,
 }
 
 /// SHA-256 of `parts`, as hex.
@@ -230,6 +240,18 @@ fn sha256_hex(parts: &[&str]) -> String {
         hasher.update(part.as_bytes());
     }
     hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What the mappings read, as cast rules name it: a table's name, or a query mapping's name.
+fn reads_of(mappings: &[Mapping]) -> Vec<String> {
+    let mut reads: Vec<String> = Vec::new();
+    for mapping in mappings {
+        let read = mapping.read_name().to_owned();
+        if !reads.contains(&read) {
+            reads.push(read);
+        }
+    }
+    reads
 }
 
 /// A config that parses but cannot be planned.
@@ -360,6 +382,7 @@ impl Builder<'_> {
                 hint: Some("to take no snapshots at all, run with `grafter run --no-snapshot`".into()),
             });
         }
+        let casts = crate::casts::build(&self.config.casts, self.text, &self.file, &reads_of(&mappings))?;
         Ok(Plan {
             config_path: config_path.to_path_buf(),
             source_url: self.config.source.url.clone(),
@@ -383,6 +406,7 @@ impl Builder<'_> {
             checks: crate::checks::build(&self.config.checks, self.text, &self.file)?,
             remaps: self.remap_tables(config_dir)?,
             sync: self.sync_settings()?,
+            casts,
         })
     }
 
@@ -493,7 +517,16 @@ impl Builder<'_> {
     /// between two attempts of a run must not make the second start over.
     fn checksum(&self, definition: &impl serde::Serialize) -> String {
         let json = serde_json::to_string(definition).unwrap_or_default();
-        sha256_hex(&[&grafter_model::redact_url(&self.config.source.url), &json])
+        let source = grafter_model::redact_url(&self.config.source.url);
+        if self.config.casts.is_empty() {
+            sha256_hex(&[&source, &json])
+        } else {
+            // Cast rules change what a mapping writes: a run whose rules changed starts over.
+            // Without rules the checksum is what it always was, so graphs loaded before rules
+            // existed still resume.
+            let casts = serde_json::to_string(&self.config.casts).unwrap_or_default();
+            sha256_hex(&[&source, &json, &casts])
+        }
     }
 
     fn location(&self, entry: Entry) -> Location {

@@ -782,3 +782,70 @@ fn init_lists_a_sqlite_view_and_the_tables_its_patterns_and_skip_empty_leave_out
     project.run(&[]).assert_every_row_accounted_for();
     assert_eq!(project.query_int("MATCH (o:Order) RETURN count(o) AS n"), 2);
 }
+
+#[test]
+fn a_cast_rule_naming_a_column_the_table_lacks_stops_plan_at_its_line() {
+    let config = format!("{SHOP}\n[[casts]]\ncolumn = \"orders.totl\"\nto = \"string\"\n");
+    let project = shop(&config);
+    let stderr = fails(&project, &["plan"], EXIT_CONFIG);
+    let line = line_of(&config, "column = \"orders.totl\"") - 1;
+    assert!(
+        stderr.contains(&format!("grafter.toml:{line}: cast rule: `totl` is not a column of table `orders`")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("did you mean `orders.total`?"), "{stderr}");
+    // The run refuses it the same way, before writing anything.
+    let stderr = fails(&project, &["run"], EXIT_CONFIG);
+    assert!(stderr.contains("`totl` is not a column of table `orders`"), "{stderr}");
+    assert!(!project.file("grafter.grafeo").exists(), "nothing was written");
+
+    let project = shop(&format!("{SHOP}\n[[casts]]\ntype = \"real\"\nto = \"flaot\"\n"));
+    let stderr = fails(&project, &["plan"], EXIT_CONFIG);
+    assert!(stderr.contains("`to = \"flaot\"` is not a type grafter casts to"), "{stderr}");
+    assert!(stderr.contains("did you mean `float`?"), "{stderr}");
+}
+
+#[test]
+fn cast_rules_turn_a_key_and_its_references_into_strings_and_a_value_that_cannot_be_cast_is_rejected_with_its_reason() {
+    let config = format!(
+        "{SHOP}\n[[casts]]\ncolumn = \"customers.id\"\nto = \"string\"\n\n[[casts]]\ncolumn = \"orders.customer_id\"\nto = \"string\"\n\n[[casts]]\ncolumn = \"orders.total\"\nto = \"int\"\n"
+    );
+    let project = shop(&config);
+    let plan = project.grafter().arg("plan").output().unwrap();
+    let (stdout, stderr) = output_text(&plan);
+    assert!(plan.status.success(), "{stderr}");
+    let rule_line = |rule: &str| -> String {
+        stdout
+            .lines()
+            .find(|l| l.contains(&format!("by [[casts]] column = \"{rule}\"")))
+            .unwrap_or_else(|| panic!("{rule}: {stdout}"))
+            .to_owned()
+    };
+    assert!(rule_line("customers.id").contains("INTEGER → string"), "{stdout}");
+    assert!(rule_line("orders.total").contains("REAL    → integer"), "{stdout}");
+
+    let summary = project.run(&[]);
+    summary.assert_every_row_accounted_for();
+    // 9.5 is no integer: order 10 is rejected with the value in the reason (and so is the
+    // relationship to it); 20.0, 1.0 and 2.0 are whole and arrive as integers.
+    let rejects = project.rejects();
+    let orders: Vec<&Value> = rejects.iter().filter(|r| r["mapping"] == "orders").collect();
+    assert_eq!(orders.len(), 1, "{rejects:?}");
+    let reason = orders[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("total") && reason.contains("9.5"), "{reason}");
+    let totals = project.query("MATCH (o:Order) RETURN o.id AS id, o.total AS total ORDER BY id");
+    assert_eq!(
+        totals.iter().map(|r| r["total"].clone()).collect::<Vec<_>>(),
+        [Value::from(20), Value::from(1), Value::from(2)]
+    );
+    let ids = project.query("MATCH (c:Customer) RETURN c.id AS id ORDER BY id");
+    assert_eq!(
+        ids.iter().map(|r| r["id"].clone()).collect::<Vec<_>>(),
+        [Value::from("1"), Value::from("2"), Value::from("3")]
+    );
+    // The relationship's key column was cast alike, so Cy's order finds Cy's string key
+    // (uncast, 3 would never equal "3"); Ann's order was rejected, 99 has no customer.
+    let placed = project.query("MATCH (c:Customer)-[:PLACED]->(o:Order) RETURN c.id AS c, o.id AS o");
+    assert_eq!(placed.len(), 1, "{placed:?}");
+    assert_eq!((placed[0]["c"].clone(), placed[0]["o"].clone()), (Value::from("3"), Value::from(11)));
+}

@@ -84,6 +84,10 @@ fn reference_config_values_round_trip() {
             ("emails are lower case", Some(Expect::Valid), false),
         ]
     );
+
+    let casts: Vec<(Option<&str>, Option<&str>, &str)> =
+        config.casts.iter().map(|c| (c.source_type.as_deref(), c.column.as_deref(), c.to.as_str())).collect();
+    assert_eq!(casts, [(Some("numeric"), None, "float"), (None, Some("customers.born"), "string")]);
 }
 
 #[test]

@@ -15,6 +15,7 @@ use serde_json::Value as Json;
 
 use crate::common;
 
+use common::line_of;
 use common::mariadb::Mariadb;
 use common::postgres::Postgres;
 
@@ -599,4 +600,133 @@ fn mariadb_init_maps_the_tables_patterns_choose_and_lists_views_and_the_rest() {
     let db = Mariadb::new();
     db.sql(SHOP_WITH_VIEWS);
     init_maps_the_tables_patterns_choose_and_lists_the_rest(&db.url(), &[]);
+}
+
+#[test]
+fn postgres_cast_rules_give_columns_the_graph_types_plan_names_as_falkordbs_own_client_reads_them() {
+    let db = Postgres::new();
+    db.sql(
+        "CREATE TABLE account (id numeric(10,0) PRIMARY KEY, balance numeric(12,2), opened time, code varchar(8), note text);
+         CREATE TABLE transfer (id int PRIMARY KEY, account_id numeric(10,0) REFERENCES account, amount numeric(12,2));
+         INSERT INTO account VALUES (1, 10.50, '08:30', '17', 'first'), (2, 3.25, '17:45:30', 'x9', 'second');
+         INSERT INTO transfer VALUES (10, 1, 99.99), (11, 2, 1.00), (12, 1, 0.10)",
+    );
+    let graph = common::falkordb_graph("casts");
+    let config = format!(
+        r#"[source]
+url = "{}"
+
+[target]
+url = "{graph}"
+
+[[nodes]]
+label = "Account"
+table = "account"
+key = "id"
+
+[[nodes]]
+label = "Transfer"
+table = "transfer"
+key = "id"
+exclude = ["account_id"]
+
+[[relationships]]
+name = "from"
+type = "FROM"
+table = "transfer"
+start = {{ label = "Transfer", key = "id" }}
+end = {{ label = "Account", key = "account_id" }}
+
+[[casts]]
+type = "decimal"
+to = "float"
+
+[[casts]]
+column = "account.id"
+to = "int"
+
+[[casts]]
+column = "transfer.account_id"
+to = "int"
+
+[[casts]]
+column = "account.code"
+to = "int"
+
+[[casts]]
+type = "time"
+to = "string"
+
+[[casts]]
+type = "money"
+to = "float"
+"#,
+        db.url()
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("grafter.toml"), &config).expect("config");
+    let rule = |matcher: &str, to: &str| {
+        format!("[[casts]] {matcher} → {to} (grafter.toml:{})", line_of(&config, matcher) - 1)
+    };
+
+    // plan says, per column, the source type, the graph type and the rule that decided.
+    let plan = ok(dir.path(), &["plan"]);
+    let line = |property: &str| {
+        plan.lines()
+            .find(|l| l.split_whitespace().any(|word| word == property) && l.contains('→'))
+            .unwrap_or_else(|| panic!("{property}: {plan}"))
+    };
+    let decimal_rule = rule("type = \"decimal\"", "float");
+    assert!(line("balance").contains("numeric(12,2)") && line("balance").contains(&decimal_rule), "{plan}");
+    // A column rule beats the type rule that also matches the key column.
+    assert!(line("id").contains("numeric(10,0)") && line("id").contains("→ integer"), "{plan}");
+    assert!(line("id").contains(&rule("column = \"account.id\"", "int")), "{plan}");
+    assert!(line("opened").contains("time without time zone") && line("opened").contains("→ string"), "{plan}");
+    assert!(line("note").contains("text") && !line("note").contains("by "), "exact types need no rule: {plan}");
+    assert!(plan.contains(&format!("WARNING  {} matches no column", rule("type = \"money\"", "float"))), "{plan}");
+    let json: Json = serde_json::from_str(&ok(dir.path(), &["plan", "--format", "json"])).expect("JSON");
+    let account = json["mappings"].as_array().unwrap().iter().find(|m| m["name"] == "account").expect("account");
+    let balance = account["types"].as_array().unwrap().iter().find(|t| t["property"] == "balance").expect("balance");
+    assert_eq!(
+        (&balance["source_type"], &balance["graph_type"], &balance["rule"]),
+        (&Json::from("numeric(12,2)"), &Json::from("float"), &Json::from(decimal_rule.as_str()))
+    );
+
+    // 'x9' is no integer: that account is rejected with its reason, and the transfer to it
+    // with its own; the rest arrives typed as the rules say, read by FalkorDB's own client.
+    ok(dir.path(), &["run", "-q"]);
+    let rejects = std::fs::read_to_string(dir.path().join("grafter.rejects.ndjson")).expect("rejects");
+    let account_reject = rejects.lines().find(|l| l.contains("\"mapping\":\"account\"")).expect(&rejects);
+    assert!(account_reject.contains("code") && account_reject.contains("x9"), "{account_reject}");
+    assert_eq!(rejects.lines().count(), 2, "the account and the transfer to it: {rejects}");
+    let own = |label: &str| -> Vec<Json> {
+        let nodes = common::bolt_servers::read_back(&graph, label);
+        nodes
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .map(|n| {
+                let properties = n.as_object().expect("a node's properties");
+                properties
+                    .iter()
+                    .filter(|(k, _)| !k.starts_with("_grafter"))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .collect()
+    };
+    assert_eq!(
+        own("Account"),
+        [serde_json::json!({
+            "id": ["int", "1"], "balance": ["float", "10.5"], "opened": ["str", "08:30:00"], "code": ["int", "17"],
+            "note": ["str", "first"]
+        })]
+    );
+    let mut amounts: Vec<String> = own("Transfer").iter().map(|t| t["amount"].to_string()).collect();
+    amounts.sort();
+    assert_eq!(amounts, [r#"["float","0.1"]"#, r#"["float","1.0"]"#, r#"["float","99.99"]"#]);
+    // The relationship's key column was cast like the node key, so both transfers of
+    // account 1 find it (an uncast numeric would never equal the integer key).
+    let linked = "MATCH (:Transfer)-[r:FROM]->(:Account {id: 1}) RETURN count(r)";
+    assert_eq!(common::bolt_servers::count_back(&graph, linked), 2);
 }

@@ -115,7 +115,7 @@ pub async fn sync(plan: &Plan, options: &SyncOptions, observer: Arc<dyn Observer
     let source = open_source(plan).await?;
     let mut tracked = Vec::with_capacity(followed.len());
     for mapping in followed {
-        let prepared = prepare(mapping, &plan.remaps, source.as_ref(), batch_size).await?;
+        let prepared = prepare(plan, mapping, source.as_ref(), batch_size).await?;
         tracked.push(Tracked::new(prepared, source.as_ref(), &plan.sync).await?);
     }
     let target = open_target(plan, Access::Write).await?;

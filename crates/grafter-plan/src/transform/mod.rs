@@ -121,6 +121,7 @@ use std::str::FromStr;
 
 use grafter_model::Value;
 
+pub(crate) use convert::CastType;
 pub use error::{BindError, EvalError, ExprError};
 
 /// A parsed expression, not yet tied to any source.
@@ -147,6 +148,13 @@ impl Expr {
     /// (`to_string`) quotes the name with backticks when it needs them.
     pub fn column(name: &str) -> Expr {
         Expr { root: ast::Node::Column(name.to_owned()) }
+    }
+
+    /// `cast(self, 'to')`: the expression's value converted to the graph type `to`, as
+    /// cast rules apply it.
+    pub(crate) fn cast(&self, to: CastType) -> Expr {
+        let to = ast::Node::Literal(Value::String(to.name().to_owned()));
+        Expr { root: ast::Node::Call(functions::Func::Cast, vec![self.root.clone(), to]) }
     }
 
     /// The distinct column names the expression reads, in order of first appearance.

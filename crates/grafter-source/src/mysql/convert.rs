@@ -401,9 +401,9 @@ fn logical_of(conversion: Conversion) -> LogicalType {
         Conversion::Date => LogicalType::Date,
         Conversion::DateTime => LogicalType::DateTime,
         Conversion::Timestamp => LogicalType::DateTimeTz,
-        Conversion::Time => LogicalType::Time,
-        // A list, as PostgreSQL's arrays are.
-        Conversion::Set | Conversion::Null => LogicalType::Any,
+        Conversion::Time => LogicalType::Duration,
+        Conversion::Set => LogicalType::List,
+        Conversion::Null => LogicalType::Any,
     }
 }
 
@@ -423,7 +423,7 @@ pub(super) fn logical_type(data_type: &str, column_type: &str, json: bool) -> Lo
         "decimal" | "numeric" => LogicalType::Decimal,
         "float" | "double" | "real" => LogicalType::Float,
         "json" => LogicalType::Json,
-        "set" => LogicalType::Any,
+        "set" => LogicalType::List,
         "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" | "enum" => {
             if json {
                 LogicalType::Json
@@ -437,7 +437,7 @@ pub(super) fn logical_type(data_type: &str, column_type: &str, json: bool) -> Lo
         "date" => LogicalType::Date,
         "datetime" => LogicalType::DateTime,
         "timestamp" => LogicalType::DateTimeTz,
-        "time" => LogicalType::Time,
+        "time" => LogicalType::Duration,
         _ => LogicalType::Any,
     }
 }

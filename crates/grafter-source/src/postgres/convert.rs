@@ -196,7 +196,8 @@ pub(super) fn logical_type(ty: &Type) -> LogicalType {
         Decoder::Timestamp => LogicalType::DateTime,
         Decoder::TimestampTz => LogicalType::DateTimeTz,
         Decoder::Json | Decoder::Jsonb => LogicalType::Json,
-        Decoder::Interval | Decoder::Array(_) => LogicalType::Any,
+        Decoder::Interval => LogicalType::Duration,
+        Decoder::Array(_) => LogicalType::List,
     }
 }
 

@@ -198,7 +198,9 @@ async fn columns_describe_declared_and_logical_types() {
     assert_eq!(by_name["ts"], ("timestamp(6)", L::DateTimeTz));
     assert_eq!(by_name["vb"], ("varbinary(10)", L::Bytes));
     assert_eq!(by_name["b64"].1, L::Bytes);
-    assert_eq!(by_name["st"], ("set('x','y','z')", L::Any));
+    assert_eq!(by_name["st"], ("set('x','y','z')", L::List));
+    // TIME is a span (it may pass 24 hours or be negative): a duration, not a time of day.
+    assert_eq!(by_name["tm"], ("time(6)", L::Duration));
     assert_eq!(columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), COLUMNS);
 
     // A query: described by the server, JSON still found behind it (MariaDB's JSON is text).

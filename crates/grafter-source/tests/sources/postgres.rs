@@ -265,7 +265,9 @@ async fn every_type_arrives_as_the_right_value() {
     assert_eq!(declared("id"), ("integer".into(), L::Int, Some(false)));
     assert_eq!(declared("c_numeric_scaled"), ("numeric(12,2)".into(), L::Decimal, Some(true)));
     assert_eq!(declared("c_timestamptz"), ("timestamp with time zone".into(), L::DateTimeTz, Some(true)));
-    assert_eq!(declared("c_int_array"), ("integer[]".into(), L::Any, Some(true)));
+    assert_eq!(declared("c_int_array"), ("integer[]".into(), L::List, Some(true)));
+    assert_eq!(declared("c_interval"), ("interval".into(), L::Duration, Some(true)));
+    assert_eq!(declared("c_time"), ("time without time zone".into(), L::Time, Some(true)));
     assert_eq!(declared("c_mood"), ("mood".into(), L::String, Some(true)));
     assert_eq!(declared("c_price"), ("price".into(), L::Decimal, Some(true)));
     assert_eq!(declared("c_varchar"), ("character varying(40)".into(), L::String, Some(true)));
