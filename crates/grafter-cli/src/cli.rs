@@ -100,7 +100,8 @@ pub struct InitArgs {
     /// Where to write the configuration (default: the --config path).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Overwrite an existing file.
+    /// Overwrite an existing file, keeping its `[init.relationships]` naming rules (type
+    /// template, direction, overrides), which name and direct the new file's relationships.
     #[arg(long)]
     pub force: bool,
     /// Map only the tables matching these patterns (comma-separated or repeated; `*`, `?`

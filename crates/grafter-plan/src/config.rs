@@ -39,6 +39,9 @@ pub struct Config {
     /// Cast rules: the graph type of columns by source type or by name.
     #[serde(default)]
     pub casts: Vec<crate::casts::CastConfig>,
+    /// What `grafter init --force` applies when it generates this file again.
+    #[serde(default)]
+    pub init: crate::init::InitConfig,
     /// How `grafter sync` follows changes.
     #[serde(default)]
     pub sync: SyncConfig,

@@ -24,10 +24,15 @@
 //! - tables `--include` / `--exclude` patterns leave out ([`TableSelection`]) are not
 //!   mapped, nor views (no key to map by) nor partitions (read with the table they
 //!   partition): [`Starter::skipped`] lists each with the reason,
-//!   and the file says so in a comment. A foreign key to a table left out stays a property.
+//!   and the file says so in a comment. A foreign key to a table left out stays a property;
+//! - relationship types and directions follow `[init.relationships]` ([`RelationshipNaming`]:
+//!   a template, a direction, overrides per relationship), which the file carries for the
+//!   next `init --force`; a relationship pointing against its foreign key is no hierarchy.
 
+mod naming;
 mod selection;
 
+pub use naming::{Direction, InitConfig, Override, RelationshipNaming};
 pub use selection::{PatternError, TableSelection};
 
 use std::collections::BTreeMap;
@@ -74,8 +79,14 @@ enum Role<'a> {
 }
 
 /// Builds the starter config for the tables of `catalog` that `selection` takes, whose source
-/// is written as `source_url`.
-pub fn starter_config(catalog: &Catalog, source_url: &str, selection: &TableSelection) -> Starter {
+/// is written as `source_url`, its relationships named and directed by `naming` (checked
+/// with [`RelationshipNaming::check`]).
+pub fn starter_config(
+    catalog: &Catalog,
+    source_url: &str,
+    selection: &TableSelection,
+    naming: &RelationshipNaming,
+) -> Starter {
     let mut warnings = Vec::new();
     let mut skipped = Vec::new();
     let left_out = |name: &str| selection.why_left_out(name);
@@ -171,6 +182,8 @@ pub fn starter_config(catalog: &Catalog, source_url: &str, selection: &TableSele
         "# The embedded graph store; omit `url` to use a .grafeo file named after this config, beside it."
     );
     let _ = writeln!(out, "# url = \"grafeo:graph.grafeo\"\n");
+    let _ = writeln!(out, "{}", naming.to_toml());
+    let mut relationship_names: Vec<String> = Vec::new();
 
     let mut node_mappings = 0;
     for table in &catalog.tables {
@@ -254,25 +267,24 @@ pub fn starter_config(catalog: &Catalog, source_url: &str, selection: &TableSele
                     second.ref_table,
                     if properties.is_empty() { String::new() } else { " carrying the other columns".into() }
                 );
+                let column = upper_snake(&table.name);
+                let column = if column.is_empty() { upper_snake(&format!("{}_{}", start.0, end.0)) } else { column };
+                let named =
+                    naming.name(&table.name, &naming::Parts { column, from: start.0, to: end.0, table: &table.name });
+                relationship_names.push(table.name.clone());
+                let description = format!("{description}; {}", named.because);
+                let first_end = (start.0, ordered_reference(first, start.1));
+                let second_end = (end.0, ordered_reference(second, end.1));
+                let (from, to) = match named.direction {
+                    Direction::Outgoing => (first_end, second_end),
+                    Direction::Incoming => (second_end, first_end),
+                };
                 let _ = writeln!(out, "[[relationships]]");
                 let _ = writeln!(out, "name = {}", quote(&table.name));
-                let rel_type = upper_snake(&table.name);
-                let rel_type =
-                    if rel_type.is_empty() { upper_snake(&format!("{}_{}", start.0, end.0)) } else { rel_type };
-                let _ = writeln!(out, "type = {}", quote(&rel_type));
+                let _ = writeln!(out, "type = {}", quote(&named.rel_type));
                 let _ = writeln!(out, "table = {}", quote(&table.name));
-                let _ = writeln!(
-                    out,
-                    "start = {{ label = {}, key = {} }}",
-                    quote(start.0),
-                    expressions(&ordered_reference(first, start.1))
-                );
-                let _ = writeln!(
-                    out,
-                    "end = {{ label = {}, key = {} }}",
-                    quote(end.0),
-                    expressions(&ordered_reference(second, end.1))
-                );
+                let _ = writeln!(out, "start = {{ label = {}, key = {} }}", quote(from.0), expressions(&from.1));
+                let _ = writeln!(out, "end = {{ label = {}, key = {} }}", quote(to.0), expressions(&to.1));
                 if !properties.is_empty() {
                     let _ = writeln!(out, "columns = {}", array(&properties));
                     let copied: Vec<&String> = properties.iter().collect();
@@ -303,8 +315,17 @@ pub fn starter_config(catalog: &Catalog, source_url: &str, selection: &TableSele
                         continue;
                     }
                     relationship_mappings += 1;
-                    let self_reference = fk.ref_table == table.name;
-                    let rel_type = relationship_type(fk, ref_label);
+                    let mapping_name = format!("{}.{}", table.name, fk.columns.join("+"));
+                    let parts = naming::Parts {
+                        column: relationship_type(fk, ref_label),
+                        from: label,
+                        to: ref_label,
+                        table: &table.name,
+                    };
+                    let named = naming.name(&mapping_name, &parts);
+                    relationship_names.push(mapping_name.clone());
+                    // A hierarchy points from each node to its one parent.
+                    let self_reference = fk.ref_table == table.name && named.direction == Direction::Outgoing;
                     let description = if self_reference {
                         format!(
                             "self-referencing foreign key {}.{} → {}.{}: a hierarchy, from each {label} to its parent",
@@ -322,17 +343,19 @@ pub fn starter_config(catalog: &Catalog, source_url: &str, selection: &TableSele
                             fk.ref_columns.join("+")
                         )
                     };
+                    let description = format!("{description}; {}", named.because);
+                    let own_end = (label.as_str(), key.clone());
+                    let referenced_end = (ref_label, ordered_reference(fk, ref_key));
+                    let (from, to) = match named.direction {
+                        Direction::Outgoing => (own_end, referenced_end),
+                        Direction::Incoming => (referenced_end, own_end),
+                    };
                     let _ = writeln!(out, "[[relationships]]");
-                    let _ = writeln!(out, "name = {}", quote(&format!("{}.{}", table.name, fk.columns.join("+"))));
-                    let _ = writeln!(out, "type = {}", quote(&rel_type));
+                    let _ = writeln!(out, "name = {}", quote(&mapping_name));
+                    let _ = writeln!(out, "type = {}", quote(&named.rel_type));
                     let _ = writeln!(out, "table = {}", quote(&table.name));
-                    let _ = writeln!(out, "start = {{ label = {}, key = {} }}", quote(label), expressions(key));
-                    let _ = writeln!(
-                        out,
-                        "end = {{ label = {}, key = {} }}",
-                        quote(ref_label),
-                        expressions(&ordered_reference(fk, ref_key))
-                    );
+                    let _ = writeln!(out, "start = {{ label = {}, key = {} }}", quote(from.0), expressions(&from.1));
+                    let _ = writeln!(out, "end = {{ label = {}, key = {} }}", quote(to.0), expressions(&to.1));
                     if self_reference {
                         let _ = writeln!(out, "hierarchy = true");
                     }
@@ -341,6 +364,12 @@ pub fn starter_config(catalog: &Catalog, source_url: &str, selection: &TableSele
             }
             Some(Role::Inherited { .. }) | None => {}
         }
+    }
+    for unused in naming.unused_overrides(&relationship_names) {
+        warnings.push(format!(
+            "[init.relationships.overrides] \"{unused}\" names no relationship init generated (they are named like \
+             `Invoice.CustomerId`, or after a join table)"
+        ));
     }
     out.insert_str(skipped_at, &skipped_comment(&skipped, selection));
     Starter { text: out, warnings, skipped, node_mappings, relationship_mappings }
@@ -648,7 +677,8 @@ mod tests {
             views: Vec::new(),
             partitions: Vec::new(),
         };
-        let starter = starter_config(&catalog, "sqlite:chinook.db", &TableSelection::all());
+        let starter =
+            starter_config(&catalog, "sqlite:chinook.db", &TableSelection::all(), &RelationshipNaming::default());
         assert!(starter.warnings.is_empty(), "{:?}", starter.warnings);
         assert_eq!((starter.node_mappings, starter.relationship_mappings), (3, 2));
         let config = crate::Config::parse(&starter.text, "grafter.toml", |_| None).unwrap();
@@ -684,7 +714,7 @@ mod tests {
             views: Vec::new(),
             partitions: Vec::new(),
         };
-        let starter = starter_config(&catalog, "sqlite:x.db", &TableSelection::all());
+        let starter = starter_config(&catalog, "sqlite:x.db", &TableSelection::all(), &RelationshipNaming::default());
         let config = crate::Config::parse(&starter.text, "grafter.toml", |_| None).unwrap();
         let plan = crate::Plan::build(&config, std::path::Path::new("grafter.toml"), &starter.text)
             .unwrap_or_else(|e| panic!("{e}\n{}", starter.text));
@@ -726,7 +756,8 @@ mod tests {
             views: Vec::new(),
             partitions: Vec::new(),
         };
-        let starter = starter_config(&catalog, "postgres://db/x", &TableSelection::all());
+        let starter =
+            starter_config(&catalog, "postgres://db/x", &TableSelection::all(), &RelationshipNaming::default());
         let config = crate::Config::parse(&starter.text, "grafter.toml", |_| None).unwrap();
         let tables: Vec<&str> = config.nodes.iter().filter_map(|n| n.table.as_deref()).collect();
         assert_eq!(tables, ["badges", "people"]);
@@ -751,7 +782,7 @@ mod tests {
     fn tables_without_primary_key_get_a_guessed_key_and_a_warning() {
         let catalog =
             Catalog { tables: vec![table("audit_log", &["at", "entry_id", "text"], &[], &[])], ..Catalog::default() };
-        let starter = starter_config(&catalog, "sqlite:x.db", &TableSelection::all());
+        let starter = starter_config(&catalog, "sqlite:x.db", &TableSelection::all(), &RelationshipNaming::default());
         assert_eq!(starter.warnings.len(), 1);
         assert!(starter.warnings[0].contains("no primary key"));
         let config = crate::Config::parse(&starter.text, "grafter.toml", |_| None).unwrap();
@@ -778,7 +809,7 @@ mod tests {
             partitions: vec![Partition { name: "orders_2024".into(), of: "orders".into() }],
         };
         let selection = TableSelection::new(&[], &["audit*".into(), "customer".into(), "tag".into()]).unwrap();
-        let starter = starter_config(&catalog, "sqlite:x.db", &selection);
+        let starter = starter_config(&catalog, "sqlite:x.db", &selection, &RelationshipNaming::default());
         let skipped: Vec<(&str, &str, &str)> =
             starter.skipped.iter().map(|s| (s.kind, s.name.as_str(), s.reason.as_str())).collect();
         assert_eq!(

@@ -383,6 +383,12 @@ impl Builder<'_> {
             });
         }
         let casts = crate::casts::build(&self.config.casts, self.text, &self.file, &reads_of(&mappings))?;
+        self.config.init.relationships.check().map_err(|message| PlanError {
+            location: locate::key_line(self.text, "init.relationships", "type")
+                .map_or(Location::file(&self.file), |line| Location::line(&self.file, line)),
+            message,
+            hint: Some("`grafter init --force` applies this section when it generates the file again".into()),
+        })?;
         Ok(Plan {
             config_path: config_path.to_path_buf(),
             source_url: self.config.source.url.clone(),

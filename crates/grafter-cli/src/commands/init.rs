@@ -47,7 +47,8 @@ pub async fn run(cli: &Cli, args: &InitArgs) -> anyhow::Result<Exit> {
     }
     let names = catalog.tables.iter().map(|t| t.name.as_str()).chain(catalog.views.iter().map(String::as_str));
     let matching_nothing = selection.matching_nothing(names);
-    let starter = grafter_plan::init::starter_config(&catalog, &url_in_file, &selection);
+    let naming = naming_to_keep(&output, args.force)?;
+    let starter = grafter_plan::init::starter_config(&catalog, &url_in_file, &selection, &naming);
     if starter.node_mappings == 0 {
         return Err(UsageError {
             message: format!(
@@ -88,6 +89,25 @@ pub async fn run(cli: &Cli, args: &InitArgs) -> anyhow::Result<Exit> {
     }
     eprintln!("next: grafter plan -c {}   (then: grafter run -c {})", output.display(), output.display());
     Ok(Exit::Done)
+}
+
+/// The `[init.relationships]` of the file `init --force` replaces (the defaults when there is
+/// none), so that a modeller's naming rules survive generating the file again.
+fn naming_to_keep(output: &Path, force: bool) -> anyhow::Result<grafter_plan::init::RelationshipNaming> {
+    if !(force && output.exists()) {
+        return Ok(Default::default());
+    }
+    let text = std::fs::read_to_string(output).with_context(|| format!("cannot read {}", output.display()))?;
+    let naming = grafter_plan::init::RelationshipNaming::of_config(&text).map_err(|message| UsageError {
+        message: format!("{}: {message}", output.display()),
+        hint:
+            "fix the [init.relationships] section (see docs/grafter.reference.toml), or remove it, then run init again"
+                .into(),
+    })?;
+    if naming != grafter_plan::init::RelationshipNaming::default() {
+        eprintln!("kept [init.relationships] from {}: relationships are named and directed by it", output.display());
+    }
+    Ok(naming)
 }
 
 /// Whether `table` has no rows: its greatest primary key (an index answers), or its count.

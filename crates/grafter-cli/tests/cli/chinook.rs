@@ -553,3 +553,70 @@ fn plan_draws_every_label_and_relationship_of_chinook_as_a_mermaid_flowchart() {
     assert!(parsed.status.success(), "Mermaid refuses the diagram: {parsed_err}\n{stdout}");
     assert_eq!(parsed_out.trim(), "flowchart-v2");
 }
+
+#[test]
+fn init_force_names_and_directs_relationships_by_the_naming_rules_of_the_file_it_replaces() {
+    let sample = Chinook::init();
+    let project = &sample.project;
+    let text = std::fs::read_to_string(project.file("grafter.toml")).unwrap();
+    // The first file carries the default rule, ready to edit.
+    assert!(text.contains("[init.relationships]\n"), "{text}");
+    assert!(sample.config.relationships.iter().any(|r| r.rel_type == "SUPPORT_REP"), "{text}");
+    let edited = text.replace(
+        "type = \"{column}\"\ndirection = \"outgoing\"\n",
+        "type = \"HAS_{from}\"\ndirection = \"incoming\"\n\n[init.relationships.overrides]\n\
+         \"Invoice.CustomerId\" = { type = \"BILLED_TO\", direction = \"outgoing\" }\n\"Invoce.CustomerId\" = { type = \"X\" }\n",
+    );
+    assert_ne!(edited, text, "the default rule is in the file");
+    project.write("grafter.toml", &edited);
+    let output = project
+        .grafter()
+        .args(["init", "--force", "--from", &format!("sqlite:{}", chinook().display())])
+        .output()
+        .unwrap();
+    let (_, stderr) = output_text(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("kept [init.relationships] from grafter.toml"), "{stderr}");
+    assert!(
+        stderr.contains("warning: [init.relationships.overrides] \"Invoce.CustomerId\" names no relationship"),
+        "{stderr}"
+    );
+
+    let text = std::fs::read_to_string(project.file("grafter.toml")).unwrap();
+    let config = Config::parse(&text, "grafter.toml", |_| None).expect("a valid config");
+    let by_name = |name: &str| config.relationships.iter().find(|r| r.name.as_deref() == Some(name)).expect(name);
+    // The rule: the type from the template, pointing from the referenced row to the one
+    // holding the foreign key.
+    let genre = by_name("Track.GenreId");
+    assert_eq!(
+        (genre.rel_type.as_str(), genre.start.label.as_str(), genre.end.label.as_str()),
+        ("HAS_TRACK", "Genre", "Track")
+    );
+    let description = genre.description.as_deref().unwrap();
+    assert!(
+        description.contains("type from [init.relationships] type = \"HAS_{from}\"")
+            && description.contains("incoming"),
+        "{description}"
+    );
+    // A reversed self-reference is no longer a hierarchy (it points from parent to children).
+    let reports = by_name("Employee.ReportsTo");
+    assert_eq!((reports.rel_type.as_str(), reports.hierarchy), ("HAS_EMPLOYEE", false));
+    // The override wins over the rule, for type and direction.
+    let billed = by_name("Invoice.CustomerId");
+    assert_eq!(
+        (billed.rel_type.as_str(), billed.start.label.as_str(), billed.end.label.as_str()),
+        ("BILLED_TO", "Invoice", "Customer")
+    );
+    // The rules survive into the new file, for the next init.
+    assert_eq!(config.init.relationships.overrides.len(), 2, "{text}");
+
+    // plan shows why each was named so; the graph holds them as named, one per row.
+    let plan = project.grafter().arg("plan").output().unwrap();
+    let (stdout, _) = output_text(&plan);
+    assert!(stdout.contains("type from [init.relationships.overrides] \"Invoice.CustomerId\""), "{stdout}");
+    project.run(&[]).assert_every_row_accounted_for();
+    let invoices = sql_int(&sample.db, "SELECT count(*) FROM Invoice");
+    assert_eq!(project.query_int("MATCH (:Invoice)-[r:BILLED_TO]->(:Customer) RETURN count(r) AS n"), invoices);
+    let tracks = sql_int(&sample.db, "SELECT count(*) FROM Track WHERE GenreId IS NOT NULL");
+    assert_eq!(project.query_int("MATCH (:Genre)-[r:HAS_TRACK]->(:Track) RETURN count(r) AS n"), tracks);
+}

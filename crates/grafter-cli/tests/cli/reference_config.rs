@@ -88,6 +88,14 @@ fn reference_config_values_round_trip() {
     let casts: Vec<(Option<&str>, Option<&str>, &str)> =
         config.casts.iter().map(|c| (c.source_type.as_deref(), c.column.as_deref(), c.to.as_str())).collect();
     assert_eq!(casts, [(Some("numeric"), None, "float"), (None, Some("customers.born"), "string")]);
+
+    let naming = &config.init.relationships;
+    assert_eq!((naming.template.as_str(), naming.direction), ("{column}", grafter_plan::init::Direction::Outgoing));
+    let billed = &naming.overrides["Invoice.CustomerId"];
+    assert_eq!(
+        (billed.rel_type.as_deref(), billed.direction),
+        (Some("BILLED_TO"), Some(grafter_plan::init::Direction::Outgoing))
+    );
 }
 
 #[test]
