@@ -55,6 +55,6 @@ pub use summary::{KeptArchive, MappingStats, MappingStatus, RunSummary};
 pub use sync::{Counts, MappingSync, PassReport, SyncEnd, SyncOptions, SyncSummary, sync};
 pub use verify::command::verify;
 pub use verify::{
-    CheckReport, ElementRef, FieldDifference, Finding, MappingReport, MappingVerdict, NodeRef, NotFromConfig,
-    RunGlance, Verdict, VerifyOptions, VerifyReport,
+    CheckReport, ElementRef, FieldDifference, Finding, KeyConstraintReport, MappingReport, MappingVerdict, NodeRef,
+    NotFromConfig, RunGlance, Verdict, VerifyOptions, VerifyReport,
 };

@@ -193,10 +193,12 @@ impl Run<'_> {
         Ok(summary)
     }
 
-    /// A summary for when everything was finished by earlier runs: nothing is written, not
-    /// even a run record.
-    fn nothing_to_do(&self, run_id: String) -> RunSummary {
+    /// A summary for when everything was finished by earlier runs: no data is written, not
+    /// even a run record — only key indexes and constraints missing since (dropped by
+    /// someone, or from a grafter that made none) are made again.
+    async fn nothing_to_do(&self, run_id: String) -> Result<RunSummary, EngineError> {
         let mut summary = summary_shell(self.plan, self.source.describe(), run_id.clone(), RunStatus::Completed, 0);
+        summary.indexes = self.target.loader().ensure_indexes(&key_indexes(self.prepared)).await?;
         for mapping in self.prepared {
             let mut stats = new_stats(mapping, None);
             stats.status = MappingStatus::NothingToDo;
@@ -206,14 +208,14 @@ impl Run<'_> {
             "nothing to do: every mapping was finished by an earlier run (newest: {run_id}); `grafter run --fresh` starts over"
         ));
         summary.seconds = self.started.elapsed().as_secs_f64();
-        summary
+        Ok(summary)
     }
 
     async fn with_lease(&self, stop: &StopRequest, lease: &Lease) -> Result<RunSummary, EngineError> {
         let (plan, target, observer) = (self.plan, self.target, self.observer);
         let resume = decide(target.as_ref(), self.prepared, self.options.fresh).await?;
         if let Some(run_id) = resume.all_done_by() {
-            return Ok(self.nothing_to_do(run_id));
+            return self.nothing_to_do(run_id).await;
         }
         let ResumePlan { decisions, open_run } = &resume;
         let resuming = open_run.is_some();

@@ -34,11 +34,26 @@ pub struct Explanation {
     pub stages: usize,
     /// Mappings in load order.
     pub mappings: Vec<MappingExplanation>,
+    /// Each label's key, which the run holds unique (a uniqueness constraint where the target
+    /// has them, see `key_guard`), and verify checks.
+    pub keys: Vec<LabelKey>,
+    /// How the target holds keys unique, in words (the caller fills it in from the target's
+    /// URL; `None` when it did not).
+    pub key_guard: Option<String>,
     /// The cast rules (`[[casts]]`), in file order, as `plan` shows them.
     pub casts: Vec<String>,
     /// Things about the whole config a person should look at (a cast rule matching no
     /// column).
     pub warnings: Vec<String>,
+}
+
+/// A label and the properties that identify its nodes.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct LabelKey {
+    /// The label.
+    pub label: String,
+    /// Its key properties.
+    pub properties: Vec<String>,
 }
 
 /// What one property's values are: for a copied column, its source type, graph type and the
@@ -125,9 +140,24 @@ pub fn explain(plan: &Plan, bound: &BTreeMap<String, BoundMapping>, catalog: Opt
                 explained
             })
             .collect(),
+        keys: label_keys(plan),
+        key_guard: None,
         casts: plan.casts.iter().map(crate::CastRule::describe).collect(),
         warnings: unused_casts(plan, bound),
     }
+}
+
+/// Each label the node mappings create, once, with its key.
+fn label_keys(plan: &Plan) -> Vec<LabelKey> {
+    let mut keys: Vec<LabelKey> = Vec::new();
+    for mapping in &plan.mappings {
+        if let MappingKind::Node { label, key } = &mapping.kind
+            && !keys.iter().any(|k| &k.label == label)
+        {
+            keys.push(LabelKey { label: label.clone(), properties: key.clone() });
+        }
+    }
+    keys
 }
 
 /// A warning for each cast rule that matched no column of any mapping, once every mapping
@@ -372,6 +402,15 @@ pub fn render_text(explanation: &Explanation) -> String {
         }
         for warning in &mapping.warnings {
             let _ = writeln!(out, "       WARNING     {warning}");
+        }
+    }
+    if !explanation.keys.is_empty() {
+        let _ = writeln!(out, "\nNode keys (verify checks that each identifies one node):");
+        for key in &explanation.keys {
+            let _ = writeln!(out, "  (:{}) {}", key.label, key.properties.join(", "));
+        }
+        if let Some(guard) = &explanation.key_guard {
+            let _ = writeln!(out, "  held by {guard}");
         }
     }
     if !explanation.casts.is_empty() {

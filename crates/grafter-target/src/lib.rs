@@ -75,7 +75,7 @@ pub use target::{
     Access, ChangeSync, GraphLoader, GraphReader, GraphTarget, KeyIndex, LeaseLock, RowStream, RunLedger, RunRecords,
     Snapshots, process_alive,
 };
-pub use url::check_url;
+pub use url::{check_url, key_guard};
 
 /// Opens the target a URL names (connecting to a server at once). Relative paths are
 /// resolved against `base_dir`.

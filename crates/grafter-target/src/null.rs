@@ -20,7 +20,8 @@ use crate::{
 };
 
 /// The null target in the table of stores: `null:`.
-pub(crate) const STORE: Store = Store { schemes: &["null"], check: |_, _| Ok(()), open: open_url };
+pub(crate) const STORE: Store =
+    Store { schemes: &["null"], check: |_, _| Ok(()), open: open_url, key_guard: "nothing (the graph is discarded)" };
 
 fn open_url<'a>(_: &'a str, _: &'a Path, _: Access) -> BoxFuture<'a, Result<Box<dyn GraphTarget>, TargetError>> {
     Box::pin(async { Ok(Box::new(NullTarget::default()) as Box<dyn GraphTarget>) })

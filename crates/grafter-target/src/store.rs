@@ -27,6 +27,8 @@ pub(crate) struct Store {
     pub check: UrlCheck,
     /// How it opens.
     pub open: Opener,
+    /// How it holds node keys unique, in words, for `grafter plan`.
+    pub key_guard: &'static str,
 }
 
 impl Store {

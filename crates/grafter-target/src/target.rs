@@ -217,6 +217,13 @@ pub trait GraphLoader: Send + Sync {
 /// fingerprinted and counted by shape. grafter's own bookkeeping never appears.
 #[async_trait]
 pub trait GraphReader: Send + Sync {
+    /// The node keys (label and properties) that hold a working uniqueness constraint, for
+    /// verify to check that every mapped label's key has one; `None` where the target keeps
+    /// no such constraints (its keys are guarded by an index and the loader alone).
+    async fn key_constraints(&self) -> Result<Option<Vec<crate::KeyIndex>>, TargetError> {
+        Ok(None)
+    }
+
     /// The fingerprint of the graph, grafter's bookkeeping left out.
     async fn fingerprint(&self) -> Result<Fingerprint, TargetError>;
 

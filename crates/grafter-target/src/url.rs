@@ -48,6 +48,11 @@ pub fn check_url(url: &str, base_dir: &Path) -> Result<&'static str, TargetError
     Ok(store.name())
 }
 
+/// How the store of `url` holds node keys unique, in words (`grafter plan` says it).
+pub fn key_guard(url: &str) -> Result<&'static str, TargetError> {
+    Ok(store_for(url)?.key_guard)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

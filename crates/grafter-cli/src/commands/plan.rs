@@ -11,7 +11,8 @@ pub async fn run(cli: &Cli, args: &PlanArgs) -> anyhow::Result<Exit> {
     // Reading the source's columns lets the plan list exact properties and catches unknown
     // tables and columns now rather than mid-run; its catalog shows reads that overlap.
     let described = grafter_engine::describe_plan(&plan).await?;
-    let explanation = explain::explain(&plan, &described.bound, described.catalog.as_ref());
+    let mut explanation = explain::explain(&plan, &described.bound, described.catalog.as_ref());
+    explanation.key_guard = Some(grafter_target::key_guard(&plan.target_url)?.to_owned());
     match args.format {
         PlanFormat::Text => out!("{}", explain::render_text(&explanation)),
         PlanFormat::Json => outln!("{}", serde_json::to_string_pretty(&explanation)?),

@@ -147,6 +147,14 @@ pub fn report(report: &VerifyReport) -> String {
             }
         }
     }
+    if let Some(constraints) = &report.key_constraints {
+        let held = constraints.iter().filter(|k| k.held).count();
+        let _ =
+            writeln!(out, "\nkey constraints: {held} of {} labels' keys held unique by the target", constraints.len());
+        for missing in constraints.iter().filter(|k| !k.held) {
+            let _ = writeln!(out, "  MISSING  :{} ({})", missing.label, missing.properties.join(", "));
+        }
+    }
     for warning in &report.warnings {
         let _ = writeln!(out, "\nwarning: {warning}");
     }

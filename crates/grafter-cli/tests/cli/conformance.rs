@@ -321,7 +321,7 @@ fn every_value_type_round_trips_exactly_as_the_official_driver_sees_it(target: T
     let summary = project.run(&[]);
     summary.assert_every_row_accounted_for();
     assert_eq!(summary.json["verification"]["passed"], true, "{}", summary.json);
-    let url = project_target_url(&project);
+    let url = project.target_url();
     let nodes = nodes_read_back(&project, target, &url, "Kinds");
     assert_eq!(nodes.len(), 1, "{nodes:?}");
     let node = &nodes[0];
@@ -381,14 +381,6 @@ fn every_value_type_round_trips_exactly_as_the_official_driver_sees_it(target: T
             assert_eq!(node.get(property).and_then(|v| v[0].as_str()), Some("str"), "`{property}`: {node:?}");
         }
     }
-}
-
-/// The URL in the `[target]` section of `project`'s config.
-fn project_target_url(project: &Project) -> String {
-    let config = std::fs::read_to_string(project.file("grafter.toml")).expect("config");
-    let Some(section) = config.split("\n[target]\n").nth(1) else { return "grafeo:grafter.grafeo".into() };
-    let line = section.lines().find(|l| l.starts_with("url = ")).expect("a URL");
-    line.trim_start_matches("url = ").trim_matches('"').to_owned()
 }
 
 /// Ten points where grafter is killed (SIGKILL, by itself: `GRAFTER_KILL_AT`): inside a
@@ -473,7 +465,7 @@ fn each_node_key_becomes_a_uniqueness_constraint_that_refuses_a_duplicate(target
         ),
     );
     project.run(&[]);
-    let url = project_target_url(&project);
+    let url = project.target_url();
     let constraints = rows_read_back(
         &project,
         target,
@@ -497,6 +489,16 @@ fn each_node_key_becomes_a_uniqueness_constraint_that_refuses_a_duplicate(target
     let again = project.run(&["--fresh"]);
     assert_eq!(again.json["verification"]["passed"], true, "{}", again.json);
     assert_eq!(project.query_int("MATCH (i:Item) RETURN count(i)"), 3);
+    // verify finds each label's key held by a constraint.
+    let verify = project.grafter().args(["verify", "--format", "json"]).output().expect("verify");
+    let report: Json = serde_json::from_slice(&verify.stdout).expect("a JSON report");
+    assert_eq!(
+        report["key_constraints"],
+        json!([
+            {"label": "Item", "properties": ["id", "region"], "held": true},
+            {"label": "Tag", "properties": ["tag"], "held": true},
+        ])
+    );
 }
 
 /// Relationship batches that cannot simply be created — their relationships are there

@@ -592,3 +592,66 @@ fn a_bulk_load_ends_with_its_key_indexes_built() {
         "CALL db.indexes() YIELD label, status WHERE label = 'Person' AND status = 'OPERATIONAL' RETURN count(*)";
     assert_eq!(common::bolt_servers::count_back(&url, built), 1);
 }
+
+#[test]
+fn a_run_makes_every_node_key_a_uniqueness_constraint_the_server_enforces_and_verify_checks_each() {
+    let _one_at_a_time = falkordb_serial();
+    let project = chinook_project();
+    // plan lists each label's key and how this target holds it.
+    let plan = project.grafter().arg("plan").output().unwrap();
+    let (plan, _) = output_text(&plan);
+    assert!(plan.contains("\n  (:Album) AlbumId\n"), "{plan}");
+    assert!(plan.contains("held by a uniqueness constraint per label's key (GRAPH.CONSTRAINT)"), "{plan}");
+    project.run(&[]).assert_every_row_accounted_for();
+    let config = std::fs::read_to_string(project.file("grafter.toml")).unwrap();
+    let config = grafter_plan::Config::parse(&config, "grafter.toml", |_| None).unwrap();
+    let url = config.target.url.clone().expect("a FalkorDB URL");
+
+    // FalkorDB's own client lists one working constraint per label, on exactly its key.
+    let listed = common::bolt_servers::independent_reader(&[
+        "rows",
+        &url,
+        "CALL db.constraints() YIELD type, label, properties, entitytype, status RETURN label, properties, type, entitytype, status",
+    ]);
+    let listed: serde_json::Value = serde_json::from_str(&listed).expect("JSON");
+    let mut expected: Vec<serde_json::Value> = config
+        .nodes
+        .iter()
+        .map(|node| {
+            let key: Vec<serde_json::Value> = node.key.to_vec().iter().map(|p| serde_json::json!(["str", p])).collect();
+            serde_json::json!([
+                ["str", node.label],
+                ["list", key],
+                ["str", "UNIQUE"],
+                ["str", "NODE"],
+                ["str", "OPERATIONAL"]
+            ])
+        })
+        .collect();
+    expected.sort_by_key(|row| row.to_string());
+    assert_eq!(listed, serde_json::Value::Array(expected));
+
+    // The server itself refuses a second node with a key that is taken.
+    let duplicate =
+        project.grafter().args(["query", "--write", "CREATE (:Album {AlbumId: 1, Title: 'again'})"]).output().unwrap();
+    let (_, stderr) = output_text(&duplicate);
+    assert!(!duplicate.status.success() && stderr.contains("unique constraint violation"), "{stderr}");
+
+    let verify = |expect_held: usize| -> String {
+        let output = project.grafter().arg("verify").output().unwrap();
+        let (stdout, stderr) = output_text(&output);
+        assert!(output.status.success(), "a missing constraint warns, the data still verifies: {stdout}{stderr}");
+        assert!(stdout.contains(&format!("key constraints: {expect_held} of 10 labels' keys held unique")), "{stdout}");
+        stdout
+    };
+    verify(10);
+
+    // A constraint dropped behind grafter's back is named by verify, and the next run
+    // makes it again.
+    common::drop_falkordb_key_constraint(&url, "Album", &["AlbumId"]);
+    let stdout = verify(9);
+    assert!(stdout.contains("MISSING  :Album (AlbumId)"), "{stdout}");
+    assert!(stdout.contains("warning: no uniqueness constraint holds the key of :Album (AlbumId)"), "{stdout}");
+    project.run(&[]);
+    verify(10);
+}

@@ -337,7 +337,19 @@ fn a_duplicated_key_is_reported(target: Target) {
     let (project, db) = migrated_into(target, false);
     let uuid: String =
         db.query_row("SELECT uuid FROM resource_providers ORDER BY id LIMIT 1", [], |row| row.get(0)).unwrap();
-    corrupt(&project, "CREATE (:ResourceProvider {uuid: $uuid, name: 'impostor', generation: 0})", &[("uuid", &uuid)]);
+    let impostor = "CREATE (:ResourceProvider {uuid: $uuid, name: 'impostor', generation: 0})";
+    if target == Target::FalkorDb {
+        // The run made the key a uniqueness constraint, so the server refuses the impostor;
+        // once someone drops it, only verify can find a duplicate.
+        let refused = project
+            .grafter()
+            .args(["query", "--write", impostor, "--param", &format!("uuid={}", serde_json::to_string(&uuid).unwrap())])
+            .output()
+            .expect("start grafter");
+        assert!(!refused.status.success(), "the server accepted a duplicate key");
+        common::drop_falkordb_key_constraint(&project.target_url(), "ResourceProvider", &["uuid"]);
+    }
+    corrupt(&project, impostor, &[("uuid", &uuid)]);
 
     let providers = sql_int(&db, "SELECT count(*) FROM resource_providers");
     let (code, report) = verify(&project, &[]);

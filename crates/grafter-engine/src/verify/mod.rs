@@ -51,8 +51,8 @@ use self::compare::GroupFindings;
 use self::elements::{Dedup, Discard, Kept, KeySet, Sink, SourceCounts, source_batch, target_batch};
 use self::group::{Group, Kind};
 pub use self::report::{
-    CheckReport, ElementRef, FieldDifference, Finding, MappingReport, MappingVerdict, NodeRef, NotFromConfig,
-    RunGlance, Verdict, VerifyReport,
+    CheckReport, ElementRef, FieldDifference, Finding, KeyConstraintReport, MappingReport, MappingVerdict, NodeRef,
+    NotFromConfig, RunGlance, Verdict, VerifyReport,
 };
 use crate::rejects::sync_reject_file;
 use crate::session::prepare_all;
@@ -180,6 +180,16 @@ pub(crate) async fn verify_with(
         started_at: run.started_at,
         throughput: run.throughput,
     });
+    let key_constraints = key_constraint_reports(plan, target.reader().key_constraints().await?);
+    for missing in key_constraints.iter().flatten().filter(|k| !k.held) {
+        warnings.push(format!(
+            "no uniqueness constraint holds the key of :{} ({}): another writer could add a second node with the \
+             same key, which only verify would find; `grafter run` creates it (nodes sharing a key, which verify \
+             reports, keep it from holding)",
+            missing.label,
+            missing.properties.join(", ")
+        ));
+    }
     for (mapping, finding) in beyond.findings {
         if let Some(report) = reports.get_mut(&mapping) {
             report.findings.push(finding);
@@ -224,7 +234,35 @@ pub(crate) async fn verify_with(
         passes: totals.passes,
         seconds: started.elapsed().as_secs_f64(),
         latest_run,
+        key_constraints,
     })
+}
+
+/// Each label the plan's node mappings create, with its key and whether `held` (the target's
+/// constraints, `None` where it keeps none) holds it.
+fn key_constraint_reports(
+    plan: &Plan,
+    held: Option<Vec<grafter_target::KeyIndex>>,
+) -> Option<Vec<KeyConstraintReport>> {
+    let held = held?;
+    let mut reports: Vec<KeyConstraintReport> = Vec::new();
+    for mapping in &plan.mappings {
+        let grafter_plan::MappingKind::Node { label, key } = &mapping.kind else { continue };
+        if reports.iter().any(|r| &r.label == label) {
+            continue;
+        }
+        let holds = held.iter().any(|c| &c.label == label && same_properties(&c.properties, key));
+        reports.push(KeyConstraintReport { label: label.clone(), properties: key.clone(), held: holds });
+    }
+    Some(reports)
+}
+
+/// Whether two property lists name the same properties (a constraint's order is its own).
+fn same_properties(a: &[String], b: &[String]) -> bool {
+    let (mut a, mut b) = (a.to_vec(), b.to_vec());
+    a.sort();
+    b.sort();
+    a == b
 }
 
 /// What comparing the groups gave: each selected group's outcome (by its index), and the

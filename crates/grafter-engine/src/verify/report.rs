@@ -403,6 +403,21 @@ pub struct VerifyReport {
     pub seconds: f64,
     /// The newest run recorded in the target, if any.
     pub latest_run: Option<RunGlance>,
+    /// Each mapped label's key and whether a uniqueness constraint holds it; `None` where the
+    /// target keeps no such constraints (the embedded store: an index and the loader guard
+    /// its keys).
+    pub key_constraints: Option<Vec<KeyConstraintReport>>,
+}
+
+/// A mapped label's key and whether the target holds it with a uniqueness constraint.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct KeyConstraintReport {
+    /// The label.
+    pub label: String,
+    /// Its key properties.
+    pub properties: Vec<String>,
+    /// Whether a working uniqueness constraint holds exactly these properties.
+    pub held: bool,
 }
 
 impl VerifyReport {

@@ -56,6 +56,8 @@ pub(crate) const STORE: Store = Store {
     schemes: &["bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc"],
     check: check_url,
     open: open_url,
+    key_guard: "a uniqueness constraint per label's key, made before loading where the server has them (Neo4j, \
+                Memgraph, ArcadeDB); FalkorDB's Bolt port: an index",
 };
 
 fn check_url(url: &str, _: &Path) -> Result<(), TargetError> {
@@ -311,6 +313,17 @@ impl CypherServer for BoltTarget {
     /// statement around it needs room.
     fn record_text_limit(&self) -> Option<usize> {
         (self.server() == Server::FalkorDb).then_some((FALKORDB_TEXT_LIMIT - 600) / 2)
+    }
+
+    /// Neo4j's uniqueness constraints (`UNIQUENESS`, `NODE_PROPERTY_UNIQUENESS` from 2025 on)
+    /// and node keys, which ArcadeDB lists alike; FalkorDB's Bolt port keeps none grafter
+    /// makes, and Memgraph's would need its own listing (`SHOW CONSTRAINT INFO`), not met yet.
+    fn key_constraints_query(&self) -> Option<&'static str> {
+        matches!(self.server(), Server::Neo4j | Server::ArcadeDb).then_some(
+            "SHOW CONSTRAINTS YIELD type, labelsOrTypes, properties \
+             WHERE (type CONTAINS 'UNIQUENESS' OR type = 'NODE_KEY') AND NOT type STARTS WITH 'RELATIONSHIP' \
+             RETURN labelsOrTypes[0] AS label, properties",
+        )
     }
 
     /// Neo4j from its count store, FalkorDB from the type's matrix; Memgraph and ArcadeDB

@@ -14,7 +14,8 @@ use grafter_model::{Fingerprint, RunRecord, Value};
 
 use super::{CypherRunner, bookkeeping, census, scan};
 use crate::{
-    Census, CensusPart, Checkpoint, EndpointSpec, GraphReader, KnownProperties, RowStream, RunRecords, TargetError,
+    Census, CensusPart, Checkpoint, EndpointSpec, GraphReader, KeyIndex, KnownProperties, RowStream, RunRecords,
+    TargetError,
 };
 
 /// Keys looked up per statement by [`GraphReader::lookup_nodes`] (as many as fit the cap:
@@ -33,6 +34,12 @@ pub(crate) trait CypherServer: Send + Sync {
     /// The most text one statement may carry of a run record, which is then saved in parts
     /// (FalkorDB's Bolt port takes statements of a few KB); `None`: no limit.
     fn record_text_limit(&self) -> Option<usize> {
+        None
+    }
+
+    /// A read query listing the node keys that hold a working uniqueness constraint, one row
+    /// of (label, list of properties) each; `None` where the target makes none.
+    fn key_constraints_query(&self) -> Option<&'static str> {
         None
     }
 
@@ -88,6 +95,22 @@ impl<T: CypherServer> GraphReader for T {
         properties: &[String],
     ) -> Result<RowStream, TargetError> {
         Ok(scan::relationships(self.runner(), rel_type, start, end, properties, false))
+    }
+
+    async fn key_constraints(&self) -> Result<Option<Vec<KeyIndex>>, TargetError> {
+        let Some(query) = self.key_constraints_query() else { return Ok(None) };
+        let rows = self.runner().read(query, &[]).await?;
+        Ok(Some(
+            rows.into_iter()
+                .filter_map(|row| match row.as_slice() {
+                    [Value::String(label), Value::List(properties)] => Some(KeyIndex {
+                        label: label.clone(),
+                        properties: properties.iter().map(ToString::to_string).collect(),
+                    }),
+                    _ => None,
+                })
+                .collect(),
+        ))
     }
 
     async fn relationship_counts(&self) -> Result<Option<BTreeMap<String, u64>>, TargetError> {

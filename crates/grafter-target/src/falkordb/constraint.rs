@@ -1,7 +1,8 @@
 //! FalkorDB's uniqueness constraints, which have no Cypher: `GRAPH.CONSTRAINT CREATE|DROP`
-//! commands. A constraint needs an index on its property first, and is built in the
+//! commands. A constraint needs an index on its properties first, and is built in the
 //! background: creating one waits until the server reports it working, or says why not
-//! (nodes already sharing a value) and drops the failed constraint.
+//! (nodes already sharing a value) and drops the failed constraint. Schema migrations create
+//! them on one property; runs on each label's key ([`ensure_key_unique`]).
 
 use std::time::{Duration, Instant};
 
@@ -11,19 +12,28 @@ use super::connection::{Client, failed};
 use super::index::{BUILD_TIMEOUT, create_index};
 use crate::{KeyIndex, TargetError};
 
-fn command(create: bool, graph: &str, label: &str, property: &str) -> redis::Cmd {
+fn command(create: bool, graph: &str, key: &KeyIndex) -> redis::Cmd {
     let mut command = redis::cmd("GRAPH.CONSTRAINT");
-    command.arg(if create { "CREATE" } else { "DROP" }).arg(graph).arg("UNIQUE").arg("NODE").arg(label);
-    command.arg("PROPERTIES").arg(1).arg(property);
+    command.arg(if create { "CREATE" } else { "DROP" }).arg(graph).arg("UNIQUE").arg("NODE").arg(&key.label);
+    command.arg("PROPERTIES").arg(key.properties.len());
+    for property in &key.properties {
+        command.arg(property);
+    }
     command
 }
 
+/// The statement [`command`] sends, as a person reads it (for the run summary).
+fn shown(key: &KeyIndex) -> String {
+    format!("GRAPH.CONSTRAINT CREATE <graph> UNIQUE NODE {} PROPERTIES {} {}", key.label, key.properties.len(), key.properties.join(" "))
+}
+
 /// The constraint's status (`PENDING`, `OPERATIONAL`, `FAILED`), `None` when there is none.
-async fn status(client: &Client, target: &str, label: &str, property: &str) -> Result<Option<String>, TargetError> {
-    let params = [("label".to_owned(), Value::from(label)), ("property".to_owned(), Value::from(property))];
+async fn status(client: &Client, target: &str, key: &KeyIndex) -> Result<Option<String>, TargetError> {
+    let properties = Value::List(key.properties.iter().map(|p| Value::from(p.as_str())).collect());
+    let params = [("label".to_owned(), Value::from(key.label.as_str())), ("properties".to_owned(), properties)];
     let reply = client
         .read_query(
-            "CALL db.constraints() YIELD type, label, properties, status WHERE type = 'UNIQUE' AND label = $label AND properties = [$property] RETURN status",
+            "CALL db.constraints() YIELD type, label, properties, entitytype, status WHERE type = 'UNIQUE' AND entitytype = 'NODE' AND label = $label AND properties = $properties RETURN status",
             &params,
         )
         .await
@@ -31,40 +41,42 @@ async fn status(client: &Client, target: &str, label: &str, property: &str) -> R
     Ok(reply.rows.into_iter().next().and_then(|row| row.into_iter().next()).map(|v| v.to_string()))
 }
 
-/// Creates the uniqueness constraint on `label`.`property` (and the index it needs) and
-/// waits until it holds.
-pub(super) async fn create_unique(
-    client: &Client,
-    target: &str,
-    label: &str,
-    property: &str,
-) -> Result<(), TargetError> {
+/// The node keys that hold a working uniqueness constraint: (label, properties) rows.
+pub(super) const OPERATIONAL: &str = "CALL db.constraints() YIELD type, label, properties, entitytype, status WHERE type = 'UNIQUE' AND entitytype = 'NODE' AND status = 'OPERATIONAL' RETURN label, properties";
+
+/// Creates the uniqueness constraint on `key` (and the index it needs) unless it holds
+/// already, and waits until it holds.
+pub(super) async fn create_unique(client: &Client, target: &str, key: &KeyIndex) -> Result<(), TargetError> {
     // The key index a run made is the index the constraint needs.
-    create_index(client, target, &KeyIndex { label: label.to_owned(), properties: vec![property.to_owned()] }).await?;
-    client.command(command(true, client.graph(), label, property)).await.map_err(|e| failed(target, e))?;
+    create_index(client, target, key).await?;
+    let (label, properties) = (&key.label, key.properties.join(", "));
+    if status(client, target, key).await?.is_none() {
+        client.command(command(true, client.graph(), key)).await.map_err(|e| failed(target, e))?;
+    }
     let started = Instant::now();
     let mut wait = Duration::from_millis(5);
     loop {
-        match status(client, target, label, property).await?.as_deref() {
+        match status(client, target, key).await?.as_deref() {
             Some("OPERATIONAL") => return Ok(()),
             Some("FAILED") => {
                 // A failed constraint stays listed: drop it, so that the graph is as before.
-                let _ = client.command(command(false, client.graph(), label, property)).await;
+                let _ = client.command(command(false, client.graph(), key)).await;
+                let found = key.properties.iter().map(|p| format!("n.`{p}`")).collect::<Vec<_>>().join(", ");
                 return Err(TargetError::Query {
                     message: format!(
-                        "the unique constraint on :{label}({property}) cannot hold: some {label} nodes share a {property}\n  hint: find them with MATCH (n:`{label}`) WITH n.`{property}` AS value, count(*) AS nodes WHERE nodes > 1 RETURN value, nodes (merge_duplicate_nodes merges them)"
+                        "the unique constraint on :{label}({properties}) cannot hold: some {label} nodes share a value of ({properties})\n  hint: find them with MATCH (n:`{label}`) WITH [{found}] AS value, count(*) AS nodes WHERE nodes > 1 RETURN value, nodes (merge_duplicate_nodes merges them)"
                     ),
                 });
             }
             None => {
                 return Err(TargetError::Query {
-                    message: format!("the unique constraint on :{label}({property}) was created but is not listed"),
+                    message: format!("the unique constraint on :{label}({properties}) was created but is not listed"),
                 });
             }
             Some(_) if started.elapsed() > BUILD_TIMEOUT => {
                 return Err(TargetError::Query {
                     message: format!(
-                        "the unique constraint on :{label}({property}) was still being built after {}s",
+                        "the unique constraint on :{label}({properties}) was still being built after {}s",
                         BUILD_TIMEOUT.as_secs()
                     ),
                 });
@@ -77,8 +89,30 @@ pub(super) async fn create_unique(
     }
 }
 
-/// Drops the uniqueness constraint on `label`.`property` (the index stays).
-pub(super) async fn drop_unique(client: &Client, target: &str, label: &str, property: &str) -> Result<(), TargetError> {
-    client.command(command(false, client.graph(), label, property)).await.map_err(|e| failed(target, e))?;
+/// Makes `key` its label's key with a uniqueness constraint, as Neo4j's key constraints do,
+/// so that a second writer's duplicate is refused by the server itself. Returns the
+/// statement when it created one. Nodes already sharing a key (loaded before, or by someone
+/// else) leave the label with its index only, and a warning: verify reports the duplicates.
+pub(super) async fn ensure_key_unique(
+    client: &Client,
+    target: &str,
+    key: &KeyIndex,
+) -> Result<Option<String>, TargetError> {
+    if status(client, target, key).await?.as_deref() == Some("OPERATIONAL") {
+        return Ok(None);
+    }
+    match create_unique(client, target, key).await {
+        Ok(()) => Ok(Some(shown(key))),
+        Err(TargetError::Query { message }) if message.contains("cannot hold") => {
+            tracing::warn!("{target}: no uniqueness constraint on the key of :{}, an index instead: {message}", key.label);
+            Ok(None)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Drops the uniqueness constraint on `key` (the index stays).
+pub(super) async fn drop_unique(client: &Client, target: &str, key: &KeyIndex) -> Result<(), TargetError> {
+    client.command(command(false, client.graph(), key)).await.map_err(|e| failed(target, e))?;
     Ok(())
 }

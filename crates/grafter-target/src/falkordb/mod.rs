@@ -50,7 +50,13 @@ use crate::{
 const BULK_BATCHES: usize = 3;
 
 /// FalkorDB in the table of stores: `falkordb://[USER:PASSWORD@]HOST[:PORT]/GRAPH` (`url.rs`).
-pub(crate) const STORE: Store = Store { schemes: &["falkordb"], check: check_url, open: open_url };
+pub(crate) const STORE: Store = Store {
+    schemes: &["falkordb"],
+    check: check_url,
+    open: open_url,
+    key_guard: "a uniqueness constraint per label's key (GRAPH.CONSTRAINT), made with its index once the label's \
+                nodes are loaded",
+};
 
 fn check_url(url: &str, _: &Path) -> Result<(), TargetError> {
     FalkorDbUrl::parse(url).map(|_| ())
@@ -160,11 +166,13 @@ impl GraphTarget for FalkorDbTarget {
     async fn run_ddl(&self, ddl: &Ddl) -> Result<(), TargetError> {
         match ddl {
             Ddl::Cypher(text) => self.query(text, Vec::new()).await.map(|_| ()),
-            Ddl::FalkorDbUnique { create: true, label, property } => {
-                constraint::create_unique(&self.client, &self.describe(), label, property).await
-            }
-            Ddl::FalkorDbUnique { create: false, label, property } => {
-                constraint::drop_unique(&self.client, &self.describe(), label, property).await
+            Ddl::FalkorDbUnique { create, label, property } => {
+                let key = KeyIndex { label: label.clone(), properties: vec![property.clone()] };
+                if *create {
+                    constraint::create_unique(&self.client, &self.describe(), &key).await
+                } else {
+                    constraint::drop_unique(&self.client, &self.describe(), &key).await
+                }
             }
         }
     }
@@ -229,6 +237,7 @@ impl GraphLoader for FalkorDbTarget {
                 continue;
             }
             statements.extend(index::create_index(&self.client, &self.describe(), index).await?);
+            statements.extend(constraint::ensure_key_unique(&self.client, &self.describe(), index).await?);
         }
         state.indexes_asked();
         Ok(statements)
@@ -294,6 +303,11 @@ impl CypherServer for FalkorDbTarget {
     /// From the type's matrix, without reading a relationship.
     fn counts_relationships_by_type(&self) -> bool {
         true
+    }
+
+    /// Runs make one per label's key once its nodes are loaded ([`constraint`]).
+    fn key_constraints_query(&self) -> Option<&'static str> {
+        Some(constraint::OPERATIONAL)
     }
 }
 

@@ -37,7 +37,13 @@ use crate::{
 };
 
 /// The embedded store in the table of stores: `grafeo:PATH`, relative to grafter.toml's folder.
-pub(crate) const STORE: Store = Store { schemes: &["grafeo"], check: check_url, open: open_url };
+pub(crate) const STORE: Store = Store {
+    schemes: &["grafeo"],
+    check: check_url,
+    open: open_url,
+    key_guard: "an index per label's key (the embedded store has no uniqueness constraints; one writer at a time \
+                holds its file, and verify finds duplicate keys)",
+};
 
 /// The part of `url` after its scheme, without a leading `//`: the store's path.
 fn path_part(url: &str) -> &str {

@@ -187,6 +187,15 @@ impl Project {
         rows[0].as_object().and_then(|row| row.values().next()).and_then(Value::as_i64).unwrap_or(0)
     }
 
+    /// The `[target]` URL of the project's grafter.toml (the embedded store's default when it
+    /// has none).
+    pub fn target_url(&self) -> String {
+        let config = std::fs::read_to_string(self.file("grafter.toml")).expect("config");
+        let Some(section) = config.split("\n[target]\n").nth(1) else { return "grafeo:grafter.grafeo".into() };
+        let line = section.lines().find(|l| l.starts_with("url = ")).expect("a URL");
+        line.trim_start_matches("url = ").trim_matches('"').to_owned()
+    }
+
     /// The graph's overall fingerprint (`grafter fingerprint`, which must succeed).
     pub fn fingerprint(&self) -> String {
         let output = self.grafter().args(["fingerprint", "--format", "json"]).output().expect("start grafter");
@@ -809,4 +818,23 @@ macro_rules! on_every_target {
     ($($scenario:ident),* $(,)?) => {
         on_targets!([embedded => Embedded, falkordb => FalkorDb] [$($scenario),*]);
     };
+}
+
+/// Drops the uniqueness constraint on `label`'s key `properties` from the FalkorDB graph at
+/// `url` with the server's own command (through the Python `redis` client), as someone
+/// changing the graph behind grafter's back would.
+pub fn drop_falkordb_key_constraint(url: &str, label: &str, properties: &[&str]) {
+    let address = url.trim_start_matches("falkordb://");
+    let (host_port, graph) = address.split_once('/').expect("falkordb://HOST:PORT/GRAPH");
+    let port = host_port.rsplit(':').next().expect("a port");
+    let arguments: Vec<String> = ["GRAPH.CONSTRAINT", "DROP", graph, "UNIQUE", "NODE", label, "PROPERTIES"]
+        .iter()
+        .map(|a| format!("{a:?}"))
+        .chain(std::iter::once(format!("'{}'", properties.len())))
+        .chain(properties.iter().map(|p| format!("{p:?}")))
+        .collect();
+    let script = format!("import redis; redis.Redis(port={port}).execute_command({})", arguments.join(", "));
+    let output =
+        std::process::Command::new(bolt_servers::python()).args(["-c", &script]).output().expect("start Python");
+    assert!(output.status.success(), "dropping the constraint: {}", output_text(&output).1);
 }
