@@ -125,6 +125,12 @@ pub struct PlanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
+    /// Also write the graph model as a self-contained HTML page: labels as boxes with their
+    /// key and properties, relationship types as arrows, each with the rows the source
+    /// gives it and, once a run has loaded the target, what the graph holds; the source's
+    /// tables no mapping reads greyed.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// What `grafter plan` prints.

@@ -1,15 +1,18 @@
 //! `grafter plan`'s look at the source: every mapping bound against the columns its read
 //! really has, and the source's catalog when some mapping reads a table, for the warnings
-//! that need it.
+//! that need it; for the model page, the rows each mapping reads ([`count_model`]) and, once
+//! a run has loaded the target, what the graph holds.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 use grafter_model::Catalog;
-use grafter_plan::{BoundMapping, Plan, ReadSpec};
+use grafter_plan::{BoundMapping, MappingKind, Plan, ReadSpec};
+use grafter_target::Access;
 
 use crate::EngineError;
 use crate::prepare::prepare;
-use crate::session::open_source;
+use crate::session::{open_source, open_target};
 
 /// What `grafter plan` learns from the source.
 #[derive(Debug, Clone)]
@@ -44,4 +47,60 @@ pub async fn describe_plan(plan: &Plan) -> Result<PlanDescription, EngineError> 
         None
     };
     Ok(PlanDescription { bound, catalog })
+}
+
+/// The figures `grafter plan --html` shows beside the model.
+#[derive(Debug, Clone)]
+pub struct ModelCounts {
+    /// Rows each mapping reads from the source (by mapping name); `None` where the source
+    /// cannot count without reading.
+    pub expected: BTreeMap<String, Option<u64>>,
+    /// What the target holds, or why it could not be read (nothing loaded yet, a server
+    /// down): never an error of the plan's own.
+    pub actual: Result<ActualCounts, String>,
+}
+
+/// Elements in the target graph.
+#[derive(Debug, Clone, Default)]
+pub struct ActualCounts {
+    /// Nodes per label.
+    pub nodes: BTreeMap<String, u64>,
+    /// Relationships per (type, start label, end label).
+    pub relationships: BTreeMap<(String, String, String), u64>,
+}
+
+/// Counts what each mapping of `plan` reads, and what the target holds of each label and
+/// relationship pattern when it can be read (opened read-only: counting writes nothing).
+pub async fn count_model(plan: &Plan) -> Result<ModelCounts, EngineError> {
+    let source = open_source(plan).await?;
+    let mut expected = BTreeMap::new();
+    for mapping in &plan.mappings {
+        let prepared = prepare(plan, mapping, source.as_ref(), plan.run.batch_size).await?;
+        expected.insert(mapping.name.clone(), source.count(&prepared.request).await?);
+    }
+    let actual = match open_target(plan, Access::Read).await {
+        Ok(target) => actual_counts(plan, target.as_ref()).await.map_err(|e| e.to_string()),
+        Err(error) => Err(error.to_string()),
+    };
+    Ok(ModelCounts { expected, actual })
+}
+
+async fn actual_counts(plan: &Plan, target: &dyn grafter_target::GraphTarget) -> Result<ActualCounts, EngineError> {
+    let mut counts = ActualCounts::default();
+    for mapping in &plan.mappings {
+        match &mapping.kind {
+            MappingKind::Node { label, .. } => {
+                if let Entry::Vacant(slot) = counts.nodes.entry(label.clone()) {
+                    slot.insert(target.reader().count_nodes(label).await?);
+                }
+            }
+            MappingKind::Relationship { rel_type, start, end, .. } => {
+                let pattern = (rel_type.clone(), start.label.clone(), end.label.clone());
+                if let Entry::Vacant(slot) = counts.relationships.entry(pattern) {
+                    slot.insert(target.reader().count_relationships(rel_type, &start.label, &end.label).await?);
+                }
+            }
+        }
+    }
+    Ok(counts)
 }

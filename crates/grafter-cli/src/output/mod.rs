@@ -4,6 +4,7 @@
 pub mod fanout;
 pub mod html;
 pub mod metrics;
+pub mod model;
 pub mod progress;
 pub mod secrets;
 pub mod table;

@@ -620,3 +620,115 @@ fn init_force_names_and_directs_relationships_by_the_naming_rules_of_the_file_it
     let tracks = sql_int(&sample.db, "SELECT count(*) FROM Track WHERE GenreId IS NOT NULL");
     assert_eq!(project.query_int("MATCH (:Genre)-[r:HAS_TRACK]->(:Track) RETURN count(r) AS n"), tracks);
 }
+
+/// The values of attribute `name` in `dom`, for each element that has them all: the
+/// elements of the model page that carry `data-…` figures.
+fn elements_with(dom: &str, tag_start: &str, names: &[&str]) -> Vec<BTreeMap<String, String>> {
+    dom.split(tag_start)
+        .skip(1)
+        .map(|element| element.split_once('>').map_or(element, |(head, _)| head))
+        .map(|head| {
+            let mut attributes = BTreeMap::new();
+            for name in names {
+                if let Some((_, rest)) = head.split_once(&format!(" {name}=\"")) {
+                    attributes.insert((*name).to_owned(), rest.split('"').next().unwrap_or_default().to_owned());
+                }
+            }
+            attributes
+        })
+        .collect()
+}
+
+/// `n` as the page writes it: thousands apart by a thin space.
+fn thin_grouped(n: i64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('\u{2009}');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `grafter plan --html` draws the model in a page a browser renders: a box per label and an
+/// arrow per relationship mapping (start, type, end), each with the rows SQL counts for it;
+/// the tables left out greyed; once a run has loaded the graph, what the graph holds beside.
+#[test]
+fn plan_html_shows_every_label_and_relationship_of_chinook_with_counts_in_a_browser() {
+    let project = Project::new();
+    let db_url = format!("sqlite:{}", chinook().display());
+    let init = project.grafter().args(["init", "--from", &db_url, "--exclude", "Playlist*"]).output().unwrap();
+    assert!(init.status.success(), "{}", output_text(&init).1);
+    let text = std::fs::read_to_string(project.file("grafter.toml")).unwrap();
+    let config = Config::parse(&text, "grafter.toml", |_| None).unwrap();
+    let db = sqlite(&chinook());
+    let rows = |table: &str| sql_int(&db, &format!("SELECT count(*) FROM {}", ident(table)));
+
+    let page = project.file("model.html");
+    let render = |loaded: bool| -> String {
+        let output = project.grafter().arg("plan").arg("--html").arg(&page).output().unwrap();
+        assert!(output.status.success(), "{}", output_text(&output).1);
+        let html = std::fs::read_to_string(&page).unwrap();
+        assert!(!html.contains("<script") && !html.contains("src="), "the page fetches nothing");
+        let dom = common::render_in_chromium(&page, &project.file(if loaded { "profile-2" } else { "profile-1" }));
+        // Every label once, with its key and its rows.
+        let boxes = elements_with(&dom, "<g class=\"label\"", &["data-label", "data-expected", "data-in-graph"]);
+        let drawn: BTreeSet<&str> = boxes.iter().map(|b| b["data-label"].as_str()).collect();
+        let labels: BTreeSet<&str> = config.nodes.iter().map(|n| n.label.as_str()).collect();
+        assert_eq!(drawn, labels);
+        assert_eq!(boxes.len(), labels.len());
+        for node in &config.nodes {
+            let drawn = boxes.iter().find(|b| b["data-label"] == node.label).unwrap();
+            let expected = rows(node.table.as_deref().unwrap());
+            assert_eq!(drawn["data-expected"], expected.to_string(), "{}", node.label);
+            assert_eq!(drawn.get("data-in-graph"), loaded.then(|| expected.to_string()).as_ref(), "{}", node.label);
+            let key = node.key.to_vec().join(", ");
+            assert!(
+                dom.contains(&format!("key {key} · expected {}", thin_grouped(expected))),
+                "{} in {dom}",
+                node.label
+            );
+        }
+        // Every relationship mapping an arrow from its start to its end label.
+        let arrows = elements_with(
+            &dom,
+            "<g class=\"rel\"",
+            &["data-type", "data-start", "data-end", "data-expected", "data-in-graph"],
+        );
+        assert_eq!(arrows.len(), config.relationships.len());
+        for rel in &config.relationships {
+            let arrow = arrows
+                .iter()
+                .find(|a| {
+                    a["data-type"] == rel.rel_type
+                        && a["data-start"] == rel.start.label
+                        && a["data-end"] == rel.end.label
+                })
+                .unwrap_or_else(|| panic!("no arrow for {}", rel.rel_type));
+            let present: Vec<String> =
+                endpoint_columns(rel).iter().map(|c| format!("{} IS NOT NULL", ident(c))).collect();
+            let expected = sql_int(
+                &db,
+                &format!(
+                    "SELECT count(*) FROM {} WHERE {}",
+                    ident(rel.table.as_deref().unwrap()),
+                    present.join(" AND ")
+                ),
+            );
+            assert_eq!(arrow["data-expected"], expected.to_string(), "{}", rel.rel_type);
+            assert_eq!(arrow.get("data-in-graph"), loaded.then(|| expected.to_string()).as_ref(), "{}", rel.rel_type);
+            assert!(dom.contains(&format!("{} expected {}", rel.rel_type, thin_grouped(expected))), "{}", rel.rel_type);
+        }
+        // The tables left out, greyed.
+        let skipped = elements_with(&dom, "<g class=\"skipped\"", &["data-table"]);
+        let skipped: BTreeSet<&str> = skipped.iter().map(|s| s["data-table"].as_str()).collect();
+        assert_eq!(skipped, BTreeSet::from(["Playlist", "PlaylistTrack"]));
+        dom
+    };
+    let before = render(false);
+    assert!(before.contains("the target was not read"), "before a run the graph holds nothing yet");
+    project.run(&[]).assert_every_row_accounted_for();
+    render(true);
+}

@@ -12,7 +12,6 @@
 use crate::common;
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use common::{
     Project, Target, chinook, example, findings, node, not_from_config, output_text, rel, set, sql_int, sqlite,
@@ -798,32 +797,6 @@ fn an_unknown_mapping_is_a_usage_error() {
     assert!(output_text(&output).1.contains("did you mean `resource_providers`?"), "{}", output_text(&output).1);
 }
 
-/// Renders `page` in headless Chromium and returns the DOM it built.
-fn render(page: &Path, profile: &Path) -> String {
-    let chromium = Path::new("/usr/bin/chromium");
-    assert!(
-        chromium.exists(),
-        "Chromium is missing at /usr/bin/chromium: run `scripts/services start chromium` (scripts/test does) to install it"
-    );
-    let output = std::process::Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("--dump-dom")
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .expect("start chromium");
-    assert!(output.status.success(), "chromium failed: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
 #[test]
 fn the_html_report_shows_the_failing_mapping_and_its_differing_key_in_a_browser() {
     let (project, db) = migrated(true);
@@ -839,7 +812,7 @@ fn the_html_report_shows_the_failing_mapping_and_its_differing_key_in_a_browser(
         !html.contains("<script") && !html.contains("http-equiv") && !html.contains("src="),
         "the page fetches nothing"
     );
-    let dom = render(&page, &project.file("chromium-profile"));
+    let dom = common::render_in_chromium(&page, &project.file("chromium-profile"));
     assert!(dom.contains("Verification FAILED"), "{dom}");
     // The failing mapping links to its findings, which name the key and both values.
     assert!(dom.contains(r##"<a href="#m-resource_providers">resource_providers</a>"##), "{dom}");

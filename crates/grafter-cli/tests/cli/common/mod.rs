@@ -838,3 +838,30 @@ pub fn drop_falkordb_key_constraint(url: &str, label: &str, properties: &[&str])
         std::process::Command::new(bolt_servers::python()).args(["-c", &script]).output().expect("start Python");
     assert!(output.status.success(), "dropping the constraint: {}", output_text(&output).1);
 }
+
+/// Renders `page` in headless Chromium (a profile of its own in `profile`) and returns the
+/// DOM it built.
+pub fn render_in_chromium(page: &Path, profile: &Path) -> String {
+    let chromium = Path::new("/usr/bin/chromium");
+    assert!(
+        chromium.exists(),
+        "Chromium is missing at /usr/bin/chromium: run `scripts/services start chromium` (scripts/test does) to install it"
+    );
+    let output = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("start chromium");
+    assert!(output.status.success(), "chromium failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
