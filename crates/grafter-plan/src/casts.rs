@@ -13,7 +13,7 @@ use grafter_model::{Column, LogicalType, TypePolicy};
 use serde::{Deserialize, Serialize};
 
 use crate::locate::{self, Location};
-use crate::plan::PlanError;
+use crate::config::ConfigError as PlanError;
 use crate::transform::CastType;
 
 /// One `[[casts]]` entry as written.
