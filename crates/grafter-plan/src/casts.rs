@@ -10,25 +10,11 @@
 //! (`'12.50'` to `int`) rejects its row with the reason, never truncates.
 
 use grafter_model::{Column, LogicalType, TypePolicy};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+use crate::config::{CastConfig, ConfigError as PlanError};
 use crate::locate::{self, Location};
-use crate::config::ConfigError as PlanError;
 use crate::transform::CastType;
-
-/// One `[[casts]]` entry as written.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct CastConfig {
-    /// A source type: as declared (`numeric`, `tinyint`, `character varying`; precision and
-    /// length ignored) or grafter's logical name (`decimal`, `time`, `duration`, `json`, …).
-    #[serde(rename = "type")]
-    pub source_type: Option<String>,
-    /// A column: `table.column` (for a mapping reading a query, `mapping.column`).
-    pub column: Option<String>,
-    /// The graph type: `int`, `float`, `bool`, `string`, `date`, `datetime` or `json`.
-    pub to: String,
-}
 
 /// What a rule matches.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -277,7 +263,7 @@ mod tests {
     }
 
     fn rules(text: &str) -> Result<Vec<CastRule>, PlanError> {
-        #[derive(Deserialize)]
+        #[derive(serde::Deserialize)]
         struct File {
             casts: Vec<CastConfig>,
         }

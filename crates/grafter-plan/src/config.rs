@@ -38,7 +38,7 @@ pub struct Config {
     pub remaps: BTreeMap<String, crate::remap::RemapConfig>,
     /// Cast rules: the graph type of columns by source type or by name.
     #[serde(default)]
-    pub casts: Vec<crate::casts::CastConfig>,
+    pub casts: Vec<CastConfig>,
     /// What `grafter init --force` applies when it generates this file again.
     #[serde(default)]
     pub init: crate::init::InitConfig,
@@ -156,6 +156,20 @@ impl OneOrMany {
             OneOrMany::Many(many) => many.clone(),
         }
     }
+}
+
+/// One `[[casts]]` entry as written.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CastConfig {
+    /// A source type: as declared (`numeric`, `tinyint`, `character varying`; precision and
+    /// length ignored) or grafter's logical name (`decimal`, `time`, `duration`, `json`, …).
+    #[serde(rename = "type")]
+    pub source_type: Option<String>,
+    /// A column: `table.column` (for a mapping reading a query, `mapping.column`).
+    pub column: Option<String>,
+    /// The graph type: `int`, `float`, `bool`, `string`, `date`, `datetime` or `json`.
+    pub to: String,
 }
 
 /// `[[nodes]]`: each row of a table or query becomes one node.

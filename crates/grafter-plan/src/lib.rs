@@ -24,10 +24,11 @@ mod remap;
 pub mod transform;
 
 pub use bind::{BoundMapping, BoundProperty, PropertyOrigin, bind};
-pub use casts::{CastConfig, CastMatch, CastRule, Decision, normalise_type};
+pub use casts::{CastMatch, CastRule, Decision, normalise_type};
 pub use checks::{Check, CheckConfig, Expect, Expectation};
 pub use config::{
-    ChangeLogConfig, Config, ConfigError, Endpoint, NodeMapping, NullReference, OneOrMany, RelationshipMapping,
+    CastConfig, ChangeLogConfig, Config, ConfigError, Endpoint, NodeMapping, NullReference, OneOrMany,
+    RelationshipMapping,
 };
 pub use locate::Location;
 pub use plan::{
