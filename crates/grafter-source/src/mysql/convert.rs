@@ -24,7 +24,7 @@
 //! | zero dates (`0000-00-00`, `2024-00-10`) | [`ZeroDatePolicy`]: NULL or reject; always reject in a key column (a NULL cannot be a cursor) |
 //! | `JSON` | [`JsonPolicy`]: parsed (maps, lists) or the document's text |
 //! | `BIT(n)` | `Int` for n ≤ 63, else per [`BytesPolicy`] |
-//! | `GEOMETRY` | its WKB per [`BytesPolicy`] (MySQL's 4-byte SRID prefix dropped: `ST_SRID(col)` reads it) |
+//! | `GEOMETRY` (and `POINT`, `POLYGON`, …) | its WKT text, `POINT(1 2)`, as EWKT `SRID=4326;POINT(1 2)` when the SRID is not 0 (crate `geozero` reads MySQL's SRID-prefixed WKB): the text every spatial tool reads, not the server's internal bytes |
 //! | `NULL` | `Null` |
 //!
 //! JSON differs between the servers: MySQL 8 has a JSON type (protocol type 245), MariaDB's
@@ -168,10 +168,7 @@ pub(super) fn convert(value: My, conversion: Conversion, policy: &TypePolicy, in
         (Conversion::Json, My::Bytes(bytes)) => json(bytes, policy.json),
         (Conversion::Bytes, My::Bytes(bytes)) => Ok(binary(bytes, policy.bytes)),
         (Conversion::Bits, My::Bytes(bytes)) => Ok(Value::Int(bits(&bytes))),
-        (Conversion::Geometry, My::Bytes(bytes)) => match bytes.get(4..) {
-            Some(wkb) => Ok(binary(wkb.to_vec(), policy.bytes)),
-            None => Err(Rejected::new("a geometry shorter than its SRID".into(), binary(bytes, BytesPolicy::Base64))),
-        },
+        (Conversion::Geometry, My::Bytes(bytes)) => geometry_wkt(bytes),
         (Conversion::Float32, My::Float(x)) => Ok(Value::Float(widen(x))),
         (Conversion::Double | Conversion::Float32, My::Double(x)) => Ok(Value::Float(x)),
         (Conversion::Date | Conversion::DateTime | Conversion::Timestamp, My::Date(y, m, d, h, i, s, us)) => {
@@ -262,6 +259,25 @@ fn json(bytes: Vec<u8>, policy: JsonPolicy) -> Result<Value, Rejected> {
                 Err(Rejected::new(format!("invalid JSON: {e}"), stored))
             }
         },
+    }
+}
+
+/// A geometry (MySQL's 4-byte little-endian SRID, then WKB) as WKT, or EWKT with its SRID.
+fn geometry_wkt(bytes: Vec<u8>) -> Result<Value, Rejected> {
+    use geozero::{CoordDimensions, ToWkt as _, wkb::MySQLWkb, wkt::WktDialect};
+    let srid = match bytes.get(..4) {
+        Some(prefix) => u32::from_le_bytes(prefix.try_into().expect("4 bytes")),
+        None => {
+            return Err(Rejected::new("a geometry shorter than its SRID".into(), binary(bytes, BytesPolicy::Base64)));
+        }
+    };
+    let srid = i32::try_from(srid).ok().filter(|&srid| srid != 0);
+    match MySQLWkb(&bytes).to_wkt_with_opts(WktDialect::Ewkt, CoordDimensions::xy(), srid) {
+        Ok(text) => Ok(Value::String(text)),
+        Err(error) => Err(Rejected::new(
+            format!("a geometry whose WKB cannot be read ({error})"),
+            binary(bytes, BytesPolicy::Base64),
+        )),
     }
 }
 
@@ -397,7 +413,8 @@ fn logical_of(conversion: Conversion) -> LogicalType {
         Conversion::Float32 | Conversion::Double => LogicalType::Float,
         Conversion::Text => LogicalType::String,
         Conversion::Json => LogicalType::Json,
-        Conversion::Bytes | Conversion::Geometry => LogicalType::Bytes,
+        Conversion::Bytes => LogicalType::Bytes,
+        Conversion::Geometry => LogicalType::String,
         Conversion::Date => LogicalType::Date,
         Conversion::DateTime => LogicalType::DateTime,
         Conversion::Timestamp => LogicalType::DateTimeTz,
@@ -433,7 +450,7 @@ pub(super) fn logical_type(data_type: &str, column_type: &str, json: bool) -> Lo
         }
         "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" => LogicalType::Bytes,
         "geometry" | "point" | "linestring" | "polygon" | "multipoint" | "multilinestring" | "multipolygon"
-        | "geometrycollection" | "geomcollection" => LogicalType::Bytes,
+        | "geometrycollection" | "geomcollection" => LogicalType::String,
         "date" => LogicalType::Date,
         "datetime" => LogicalType::DateTime,
         "timestamp" => LogicalType::DateTimeTz,
@@ -643,6 +660,20 @@ mod tests {
         let text = TypePolicy { json: JsonPolicy::String, ..TypePolicy::default() };
         let kept = convert(My::Bytes(br#"{"a":[1]}"#.to_vec()), Conversion::Json, &text, false);
         assert_eq!(kept, Ok(Value::from(r#"{"a":[1]}"#)));
+    }
+
+    #[test]
+    fn geometries_arrive_as_wkt_and_unreadable_bytes_are_rejected_with_the_reason() {
+        let policy = TypePolicy::default();
+        // SRID 0, then POINT(1 2) as little-endian WKB.
+        let mut point = vec![0, 0, 0, 0, 1, 1, 0, 0, 0];
+        point.extend(1.0f64.to_le_bytes());
+        point.extend(2.0f64.to_le_bytes());
+        assert_eq!(convert(My::Bytes(point), Conversion::Geometry, &policy, false).unwrap(), Value::from("POINT(1 2)"));
+        let broken = convert(My::Bytes(vec![0, 0, 0, 0, 1, 99, 0]), Conversion::Geometry, &policy, false).unwrap_err();
+        assert!(broken.reason.starts_with("a geometry whose WKB cannot be read"), "{}", broken.reason);
+        let short = convert(My::Bytes(vec![1, 2]), Conversion::Geometry, &policy, false).unwrap_err();
+        assert_eq!(short.reason, "a geometry shorter than its SRID");
     }
 
     #[test]

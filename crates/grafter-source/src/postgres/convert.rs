@@ -48,6 +48,7 @@ pub(super) mod oid {
     pub const TEXT: u32 = 25;
     pub const OID: u32 = 26;
     pub const JSON: u32 = 114;
+    pub const POINT: u32 = 600;
     pub const CIDR: u32 = 650;
     pub const FLOAT4: u32 = 700;
     pub const FLOAT8: u32 = 701;
@@ -112,6 +113,8 @@ pub(super) enum Decoder {
     Jsonb,
     /// inet and cidr
     Inet,
+    /// point: its WKT text, `POINT(x y)`
+    Point,
     /// An array of the inner decoder's type.
     Array(Box<Decoder>),
 }
@@ -173,6 +176,7 @@ pub(super) fn plan(ty: &Type) -> (Decoder, Cast) {
                 oid::JSON => Decoder::Json,
                 oid::JSONB => Decoder::Jsonb,
                 oid::INET | oid::CIDR => Decoder::Inet,
+                oid::POINT => Decoder::Point,
                 _ => return (Decoder::Text, Cast::Text),
             };
             (decoder, Cast::None)
@@ -189,7 +193,9 @@ pub(super) fn logical_type(ty: &Type) -> LogicalType {
         Decoder::Int2 | Decoder::Int4 | Decoder::Int8 | Decoder::Oid => LogicalType::Int,
         Decoder::Float4 | Decoder::Float8 => LogicalType::Float,
         Decoder::Numeric => LogicalType::Decimal,
-        Decoder::Text | Decoder::Char | Decoder::Uuid | Decoder::TimeTz | Decoder::Inet => LogicalType::String,
+        Decoder::Text | Decoder::Char | Decoder::Uuid | Decoder::TimeTz | Decoder::Inet | Decoder::Point => {
+            LogicalType::String
+        }
         Decoder::Bytea => LogicalType::Bytes,
         Decoder::Date => LogicalType::Date,
         Decoder::Time => LogicalType::Time,
@@ -280,6 +286,7 @@ pub(super) fn decode(decoder: &Decoder, raw: &[u8], policy: Policy) -> Result<Va
             None => return Err("jsonb value is empty".into()),
         },
         Decoder::Inet => Value::String(inet_text(raw)?),
+        Decoder::Point => Value::String(point_wkt(raw)?),
         Decoder::Array(element) => array(element, raw, policy)?,
     })
 }
@@ -435,6 +442,15 @@ fn json(text: &str, policy: Policy) -> Result<Value, String> {
         JsonPolicy::String => Ok(Value::String(text.to_owned())),
         JsonPolicy::Map => crate::json_column::parse(text).map_err(|e| format!("invalid JSON from the server: {e}")),
     }
+}
+
+/// A point (two big-endian doubles) as WKT, `POINT(x y)`, each number in its shortest exact
+/// form: the text every spatial tool reads, where PostgreSQL's own `(x,y)` is its alone.
+fn point_wkt(raw: &[u8]) -> Result<String, String> {
+    let raw = fixed::<16>(raw, "point")?;
+    let x = f64::from_be_bytes(raw[..8].try_into().expect("8 bytes"));
+    let y = f64::from_be_bytes(raw[8..].try_into().expect("8 bytes"));
+    Ok(format!("POINT({x} {y})"))
 }
 
 /// inet and cidr as PostgreSQL's `network_out` prints them: the whole address, then

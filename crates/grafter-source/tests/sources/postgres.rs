@@ -167,7 +167,8 @@ fn first_row() -> Vec<Value> {
         Value::from("$12.50"),
         Value::from("1010"),
         Value::from("<a>x</a>"),
-        Value::from("(1,2)"),
+        // A point as WKT, as every spatial tool writes it.
+        Value::from("POINT(1 2)"),
         list(vec![Value::from("sad"), Value::from("happy")]),
         list(vec![Value::from("$1.50"), Value::Null]),
     ]
