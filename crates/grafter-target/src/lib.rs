@@ -72,8 +72,8 @@ pub use records::{
     QueryResult, RecordBatch, RelRecord, RelSpec, RowOutcome, WriteReport,
 };
 pub use target::{
-    Access, ChangeSync, GraphLoader, GraphReader, GraphTarget, KeyIndex, LeaseLock, RowStream, RunLedger, RunRecords,
-    Snapshots, process_alive,
+    Access, ChangeSync, GraphLoader, GraphReader, GraphTarget, KeyConstraint, KeyIndex, LeaseLock, RowStream,
+    RunLedger, RunRecords, Snapshots, process_alive,
 };
 pub use url::{check_url, key_guard};
 

@@ -45,6 +45,16 @@ pub struct KeyIndex {
     pub properties: Vec<String>,
 }
 
+/// A node key a uniqueness constraint of the target's holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyConstraint {
+    /// The label and key properties.
+    pub key: KeyIndex,
+    /// Whether it holds now; `false` while the server still builds it over nodes already
+    /// there (FalkorDB builds in the background).
+    pub working: bool,
+}
+
 /// Rows read back from the graph, in batches: one value per requested column, NULL where
 /// a property is not set.
 pub type RowStream = Pin<Box<dyn Stream<Item = Result<Vec<Vec<Value>>, TargetError>> + Send>>;
@@ -217,10 +227,10 @@ pub trait GraphLoader: Send + Sync {
 /// fingerprinted and counted by shape. grafter's own bookkeeping never appears.
 #[async_trait]
 pub trait GraphReader: Send + Sync {
-    /// The node keys (label and properties) that hold a working uniqueness constraint, for
-    /// verify to check that every mapped label's key has one; `None` where the target keeps
-    /// no such constraints (its keys are guarded by an index and the loader alone).
-    async fn key_constraints(&self) -> Result<Option<Vec<crate::KeyIndex>>, TargetError> {
+    /// The node keys (label and properties) a uniqueness constraint holds or is being built
+    /// for, for verify to check that every mapped label's key has one; `None` where the
+    /// target keeps no such constraints (its keys are guarded by an index and the loader alone).
+    async fn key_constraints(&self) -> Result<Option<Vec<KeyConstraint>>, TargetError> {
         Ok(None)
     }
 

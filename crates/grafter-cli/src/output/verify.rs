@@ -149,10 +149,16 @@ pub fn report(report: &VerifyReport) -> String {
     }
     if let Some(constraints) = &report.key_constraints {
         let held = constraints.iter().filter(|k| k.held).count();
-        let _ =
-            writeln!(out, "\nkey constraints: {held} of {} labels' keys held unique by the target", constraints.len());
-        for missing in constraints.iter().filter(|k| !k.held) {
-            let _ = writeln!(out, "  MISSING  :{} ({})", missing.label, missing.properties.join(", "));
+        let building = constraints.iter().filter(|k| k.building).count();
+        let _ = writeln!(
+            out,
+            "\nkey constraints: {held} of {} labels' keys held unique by the target{}",
+            constraints.len(),
+            if building > 0 { format!(", {building} being built by the server") } else { String::new() }
+        );
+        for constraint in constraints.iter().filter(|k| !k.held) {
+            let state = if constraint.building { "BUILDING" } else { "MISSING " };
+            let _ = writeln!(out, "  {state} :{} ({})", constraint.label, constraint.properties.join(", "));
         }
     }
     for warning in &report.warnings {

@@ -495,8 +495,8 @@ fn each_node_key_becomes_a_uniqueness_constraint_that_refuses_a_duplicate(target
     assert_eq!(
         report["key_constraints"],
         json!([
-            {"label": "Item", "properties": ["id", "region"], "held": true},
-            {"label": "Tag", "properties": ["tag"], "held": true},
+            {"label": "Item", "properties": ["id", "region"], "held": true, "building": false},
+            {"label": "Tag", "properties": ["tag"], "held": true, "building": false},
         ])
     );
 }

@@ -181,7 +181,7 @@ pub(crate) async fn verify_with(
         throughput: run.throughput,
     });
     let key_constraints = key_constraint_reports(plan, target.reader().key_constraints().await?);
-    for missing in key_constraints.iter().flatten().filter(|k| !k.held) {
+    for missing in key_constraints.iter().flatten().filter(|k| !k.held && !k.building) {
         warnings.push(format!(
             "no uniqueness constraint holds the key of :{} ({}): another writer could add a second node with the \
              same key, which only verify would find; `grafter run` creates it (nodes sharing a key, which verify \
@@ -242,17 +242,22 @@ pub(crate) async fn verify_with(
 /// constraints, `None` where it keeps none) holds it.
 fn key_constraint_reports(
     plan: &Plan,
-    held: Option<Vec<grafter_target::KeyIndex>>,
+    listed: Option<Vec<grafter_target::KeyConstraint>>,
 ) -> Option<Vec<KeyConstraintReport>> {
-    let held = held?;
+    let listed = listed?;
     let mut reports: Vec<KeyConstraintReport> = Vec::new();
     for mapping in &plan.mappings {
         let grafter_plan::MappingKind::Node { label, key } = &mapping.kind else { continue };
         if reports.iter().any(|r| &r.label == label) {
             continue;
         }
-        let holds = held.iter().any(|c| &c.label == label && same_properties(&c.properties, key));
-        reports.push(KeyConstraintReport { label: label.clone(), properties: key.clone(), held: holds });
+        let constraint = listed.iter().find(|c| &c.key.label == label && same_properties(&c.key.properties, key));
+        reports.push(KeyConstraintReport {
+            label: label.clone(),
+            properties: key.clone(),
+            held: constraint.is_some_and(|c| c.working),
+            building: constraint.is_some_and(|c| !c.working),
+        });
     }
     Some(reports)
 }

@@ -418,6 +418,9 @@ pub struct KeyConstraintReport {
     pub properties: Vec<String>,
     /// Whether a working uniqueness constraint holds exactly these properties.
     pub held: bool,
+    /// Whether the server is still building one (FalkorDB, after a large load): it holds
+    /// once built.
+    pub building: bool,
 }
 
 impl VerifyReport {

@@ -322,7 +322,7 @@ impl CypherServer for BoltTarget {
         matches!(self.server(), Server::Neo4j | Server::ArcadeDb).then_some(
             "SHOW CONSTRAINTS YIELD type, labelsOrTypes, properties \
              WHERE (type CONTAINS 'UNIQUENESS' OR type = 'NODE_KEY') AND NOT type STARTS WITH 'RELATIONSHIP' \
-             RETURN labelsOrTypes[0] AS label, properties",
+             RETURN labelsOrTypes[0] AS label, properties, true AS working",
         )
     }
 

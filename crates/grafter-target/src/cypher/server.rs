@@ -14,8 +14,8 @@ use grafter_model::{Fingerprint, RunRecord, Value};
 
 use super::{CypherRunner, bookkeeping, census, scan};
 use crate::{
-    Census, CensusPart, Checkpoint, EndpointSpec, GraphReader, KeyIndex, KnownProperties, RowStream, RunRecords,
-    TargetError,
+    Census, CensusPart, Checkpoint, EndpointSpec, GraphReader, KeyConstraint, KeyIndex, KnownProperties, RowStream,
+    RunRecords, TargetError,
 };
 
 /// Keys looked up per statement by [`GraphReader::lookup_nodes`] (as many as fit the cap:
@@ -37,8 +37,8 @@ pub(crate) trait CypherServer: Send + Sync {
         None
     }
 
-    /// A read query listing the node keys that hold a working uniqueness constraint, one row
-    /// of (label, list of properties) each; `None` where the target makes none.
+    /// A read query listing the node keys under a uniqueness constraint, one row of (label,
+    /// list of properties, whether it works yet) each; `None` where the target makes none.
     fn key_constraints_query(&self) -> Option<&'static str> {
         None
     }
@@ -97,15 +97,18 @@ impl<T: CypherServer> GraphReader for T {
         Ok(scan::relationships(self.runner(), rel_type, start, end, properties, false))
     }
 
-    async fn key_constraints(&self) -> Result<Option<Vec<KeyIndex>>, TargetError> {
+    async fn key_constraints(&self) -> Result<Option<Vec<KeyConstraint>>, TargetError> {
         let Some(query) = self.key_constraints_query() else { return Ok(None) };
         let rows = self.runner().read(query, &[]).await?;
         Ok(Some(
             rows.into_iter()
                 .filter_map(|row| match row.as_slice() {
-                    [Value::String(label), Value::List(properties)] => Some(KeyIndex {
-                        label: label.clone(),
-                        properties: properties.iter().map(ToString::to_string).collect(),
+                    [Value::String(label), Value::List(properties), Value::Bool(working)] => Some(KeyConstraint {
+                        key: KeyIndex {
+                            label: label.clone(),
+                            properties: properties.iter().map(ToString::to_string).collect(),
+                        },
+                        working: *working,
                     }),
                     _ => None,
                 })

@@ -41,8 +41,15 @@ async fn status(client: &Client, target: &str, key: &KeyIndex) -> Result<Option<
     Ok(reply.rows.into_iter().next().and_then(|row| row.into_iter().next()).map(|v| v.to_string()))
 }
 
-/// The node keys that hold a working uniqueness constraint: (label, properties) rows.
-pub(super) const OPERATIONAL: &str = "CALL db.constraints() YIELD type, label, properties, entitytype, status WHERE type = 'UNIQUE' AND entitytype = 'NODE' AND status = 'OPERATIONAL' RETURN label, properties";
+/// The node keys under a uniqueness constraint that works or is being built: (label,
+/// properties, working) rows. A failed one is not listed: it holds nothing.
+pub(super) const LISTED: &str = "CALL db.constraints() YIELD type, label, properties, entitytype, status WHERE type = 'UNIQUE' AND entitytype = 'NODE' AND status <> 'FAILED' RETURN label, properties, status = 'OPERATIONAL'";
+
+/// How long a run waits for a key's new constraint to hold before it leaves the server to
+/// finish building it: FalkorDB builds over the nodes there in the background, 21 s for a
+/// label of 1M nodes (its index: 3.4 s), and what the constraint guards against — a second
+/// writer — cannot happen while the run holds the graph's lock. Small labels are done within.
+const KEY_CONSTRAINT_WAIT: Duration = Duration::from_secs(2);
 
 /// Creates the uniqueness constraint on `key` (and the index it needs) unless it holds
 /// already, and waits until it holds.
@@ -90,25 +97,52 @@ pub(super) async fn create_unique(client: &Client, target: &str, key: &KeyIndex)
 }
 
 /// Makes `key` its label's key with a uniqueness constraint, as Neo4j's key constraints do,
-/// so that a second writer's duplicate is refused by the server itself. Returns the
-/// statement when it created one. Nodes already sharing a key (loaded before, or by someone
-/// else) leave the label with its index only, and a warning: verify reports the duplicates.
+/// so that a second writer's duplicate is refused by the server itself (its index is there
+/// already). Returns the statement when it created one. The server builds it in the
+/// background; a run waits [`KEY_CONSTRAINT_WAIT`] at most, and verify tells one still being
+/// built. One that failed (nodes sharing a key, loaded before or by someone else) is
+/// dropped with a warning, leaving the label its index: verify reports the duplicates.
 pub(super) async fn ensure_key_unique(
     client: &Client,
     target: &str,
     key: &KeyIndex,
 ) -> Result<Option<String>, TargetError> {
-    if status(client, target, key).await?.as_deref() == Some("OPERATIONAL") {
-        return Ok(None);
-    }
-    match create_unique(client, target, key).await {
-        Ok(()) => Ok(Some(shown(key))),
-        Err(TargetError::Query { message }) if message.contains("cannot hold") => {
-            tracing::warn!("{target}: no uniqueness constraint on the key of :{}, an index instead: {message}", key.label);
-            Ok(None)
+    let (label, properties) = (&key.label, key.properties.join(", "));
+    let created = match status(client, target, key).await?.as_deref() {
+        Some("FAILED") => {
+            let _ = client.command(command(false, client.graph(), key)).await;
+            tracing::warn!(
+                "{target}: no uniqueness constraint on the key of :{label} ({properties}), an index instead: some \
+                 {label} nodes share a key (verify names them)"
+            );
+            return Ok(None);
         }
-        Err(error) => Err(error),
+        Some(_) => false,
+        None => {
+            client.command(command(true, client.graph(), key)).await.map_err(|e| failed(target, e))?;
+            true
+        }
+    };
+    let started = Instant::now();
+    let mut wait = Duration::from_millis(5);
+    while started.elapsed() < KEY_CONSTRAINT_WAIT {
+        match status(client, target, key).await?.as_deref() {
+            Some("OPERATIONAL") | None => break,
+            Some("FAILED") => {
+                let _ = client.command(command(false, client.graph(), key)).await;
+                tracing::warn!(
+                    "{target}: no uniqueness constraint on the key of :{label} ({properties}), an index instead: \
+                     some {label} nodes share a key (verify names them)"
+                );
+                return Ok(None);
+            }
+            Some(_) => {
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_millis(200));
+            }
+        }
     }
+    Ok(created.then(|| shown(key)))
 }
 
 /// Drops the uniqueness constraint on `key` (the index stays).

@@ -307,7 +307,7 @@ impl CypherServer for FalkorDbTarget {
 
     /// Runs make one per label's key once its nodes are loaded ([`constraint`]).
     fn key_constraints_query(&self) -> Option<&'static str> {
-        Some(constraint::OPERATIONAL)
+        Some(constraint::LISTED)
     }
 }
 
