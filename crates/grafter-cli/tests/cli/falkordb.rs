@@ -655,3 +655,23 @@ fn a_run_makes_every_node_key_a_uniqueness_constraint_the_server_enforces_and_ve
     project.run(&[]);
     verify(10);
 }
+
+#[test]
+fn key_constraints_off_in_the_url_leaves_keys_their_index_and_verify_checks_no_constraint() {
+    let _one_at_a_time = falkordb_serial();
+    let project = chinook_project();
+    let config = std::fs::read_to_string(project.file("grafter.toml")).unwrap();
+    let url = project.target_url();
+    project.write("grafter.toml", config.replace(&url, &format!("{url}?key_constraints=off")));
+    let summary = project.run(&[]);
+    assert_eq!(summary.json["verification"]["passed"], true, "{}", summary.json);
+    let listed =
+        common::bolt_servers::independent_reader(&["rows", &url, "CALL db.constraints() YIELD label RETURN label"]);
+    assert_eq!(listed.trim(), "[]", "no constraint was made");
+    let indexed =
+        common::bolt_servers::independent_reader(&["rows", &url, "CALL db.indexes() YIELD label RETURN label"]);
+    assert!(indexed.contains("\"Album\""), "the keys keep their index: {indexed}");
+    let output = project.grafter().args(["verify", "--format", "json"]).output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(report["key_constraints"], serde_json::Value::Null, "nothing to check: {report}");
+}

@@ -55,7 +55,7 @@ pub(crate) const STORE: Store = Store {
     check: check_url,
     open: open_url,
     key_guard: "a uniqueness constraint per label's key (GRAPH.CONSTRAINT), made with its index once the label's \
-                nodes are loaded",
+                nodes are loaded (`?key_constraints=off`: the index alone)",
 };
 
 fn check_url(url: &str, _: &Path) -> Result<(), TargetError> {
@@ -237,7 +237,9 @@ impl GraphLoader for FalkorDbTarget {
                 continue;
             }
             statements.extend(index::create_index(&self.client, &self.describe(), index).await?);
-            statements.extend(constraint::ensure_key_unique(&self.client, &self.describe(), index).await?);
+            if self.url.key_constraints {
+                statements.extend(constraint::ensure_key_unique(&self.client, &self.describe(), index).await?);
+            }
         }
         state.indexes_asked();
         Ok(statements)
@@ -305,9 +307,10 @@ impl CypherServer for FalkorDbTarget {
         true
     }
 
-    /// Runs make one per label's key once its nodes are loaded ([`constraint`]).
+    /// Runs make one per label's key once its nodes are loaded ([`constraint`]), unless the
+    /// URL says `key_constraints=off`: then there are none to check.
     fn key_constraints_query(&self) -> Option<&'static str> {
-        Some(constraint::LISTED)
+        self.url.key_constraints.then_some(constraint::LISTED)
     }
 }
 
