@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use grafter_model::{NameKind, check_name};
+
+use super::upper_snake;
 use serde::{Deserialize, Serialize};
 
 /// `[init]`: what `grafter init` applies when it generates the file again.
@@ -210,10 +212,6 @@ impl RelationshipNaming {
 
 fn toml_string(text: &str) -> String {
     toml::Value::String(text.to_owned()).to_string()
-}
-
-fn upper_snake(name: &str) -> String {
-    super::upper_snake(name)
 }
 
 #[cfg(test)]

@@ -107,16 +107,8 @@ pub(super) async fn ensure_key_unique(
     target: &str,
     key: &KeyIndex,
 ) -> Result<Option<String>, TargetError> {
-    let (label, properties) = (&key.label, key.properties.join(", "));
     let created = match status(client, target, key).await?.as_deref() {
-        Some("FAILED") => {
-            let _ = client.command(command(false, client.graph(), key)).await;
-            tracing::warn!(
-                "{target}: no uniqueness constraint on the key of :{label} ({properties}), an index instead: some \
-                 {label} nodes share a key (verify names them)"
-            );
-            return Ok(None);
-        }
+        Some("FAILED") => return Ok(drop_failed(client, target, key).await),
         Some(_) => false,
         None => {
             client.command(command(true, client.graph(), key)).await.map_err(|e| failed(target, e))?;
@@ -128,14 +120,7 @@ pub(super) async fn ensure_key_unique(
     while started.elapsed() < KEY_CONSTRAINT_WAIT {
         match status(client, target, key).await?.as_deref() {
             Some("OPERATIONAL") | None => break,
-            Some("FAILED") => {
-                let _ = client.command(command(false, client.graph(), key)).await;
-                tracing::warn!(
-                    "{target}: no uniqueness constraint on the key of :{label} ({properties}), an index instead: \
-                     some {label} nodes share a key (verify names them)"
-                );
-                return Ok(None);
-            }
+            Some("FAILED") => return Ok(drop_failed(client, target, key).await),
             Some(_) => {
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(Duration::from_millis(200));
@@ -143,6 +128,19 @@ pub(super) async fn ensure_key_unique(
         }
     }
     Ok(created.then(|| shown(key)))
+}
+
+/// Drops a key's constraint the server could not build (nodes share a key), which stays
+/// listed otherwise, and warns: the label keeps its index, and verify names the duplicates.
+async fn drop_failed(client: &Client, target: &str, key: &KeyIndex) -> Option<String> {
+    let _ = client.command(command(false, client.graph(), key)).await;
+    tracing::warn!(
+        "{target}: no uniqueness constraint on the key of :{} ({}), an index instead: some of its nodes share a key \
+         (verify names them)",
+        key.label,
+        key.properties.join(", ")
+    );
+    None
 }
 
 /// Drops the uniqueness constraint on `key` (the index stays).
