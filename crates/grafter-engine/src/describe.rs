@@ -1,6 +1,6 @@
 //! `grafter plan`'s look at the source: every mapping bound against the columns its read
 //! really has, and the source's catalog when some mapping reads a table, for the warnings
-//! that need it; for the model page, the rows each mapping reads ([`count_model`]) and, once
+//! that need it; for the model page, the rows each mapping reads ([`ModelCounts`], asked with the same look) and, once
 //! a run has loaded the target, what the graph holds.
 
 use std::collections::BTreeMap;
@@ -22,17 +22,25 @@ pub struct PlanDescription {
     /// The source's tables, when it can describe them (SQL sources), for the warnings that
     /// need them (table inheritance).
     pub catalog: Option<Catalog>,
+    /// The model page's figures, when asked for.
+    pub counts: Option<ModelCounts>,
 }
 
 /// Binds every mapping of `plan` against its source, for `grafter plan` to show exact
-/// properties, and reads the source's catalog when some mapping reads a table. Stops at the
-/// first mapping that does not fit.
-pub async fn describe_plan(plan: &Plan) -> Result<PlanDescription, EngineError> {
+/// properties, and reads the source's catalog when some mapping reads a table; with
+/// `counting`, also the rows each mapping reads and, when the target can be read (opened
+/// read-only: counting writes nothing), what it holds. Stops at the first mapping that does
+/// not fit.
+pub async fn describe_plan(plan: &Plan, counting: bool) -> Result<PlanDescription, EngineError> {
     let source = open_source(plan).await?;
     let source = source.as_ref();
     let mut bound = BTreeMap::new();
+    let mut expected = BTreeMap::new();
     for mapping in &plan.mappings {
         let prepared = prepare(plan, mapping, source, plan.run.batch_size).await?;
+        if counting {
+            expected.insert(mapping.name.clone(), source.count(&prepared.request).await?);
+        }
         bound.insert(mapping.name.clone(), prepared.bound);
     }
     let reads_tables = plan.mappings.iter().any(|m| matches!(m.read, ReadSpec::Table(_)));
@@ -46,7 +54,16 @@ pub async fn describe_plan(plan: &Plan) -> Result<PlanDescription, EngineError> 
     } else {
         None
     };
-    Ok(PlanDescription { bound, catalog })
+    let counts = if counting {
+        let actual = match open_target(plan, Access::Read).await {
+            Ok(target) => actual_counts(plan, target.as_ref()).await.map_err(|e| e.to_string()),
+            Err(error) => Err(error.to_string()),
+        };
+        Some(ModelCounts { expected, actual })
+    } else {
+        None
+    };
+    Ok(PlanDescription { bound, catalog, counts })
 }
 
 /// The figures `grafter plan --html` shows beside the model.
@@ -67,22 +84,6 @@ pub struct ActualCounts {
     pub nodes: BTreeMap<String, u64>,
     /// Relationships per (type, start label, end label).
     pub relationships: BTreeMap<(String, String, String), u64>,
-}
-
-/// Counts what each mapping of `plan` reads, and what the target holds of each label and
-/// relationship pattern when it can be read (opened read-only: counting writes nothing).
-pub async fn count_model(plan: &Plan) -> Result<ModelCounts, EngineError> {
-    let source = open_source(plan).await?;
-    let mut expected = BTreeMap::new();
-    for mapping in &plan.mappings {
-        let prepared = prepare(plan, mapping, source.as_ref(), plan.run.batch_size).await?;
-        expected.insert(mapping.name.clone(), source.count(&prepared.request).await?);
-    }
-    let actual = match open_target(plan, Access::Read).await {
-        Ok(target) => actual_counts(plan, target.as_ref()).await.map_err(|e| e.to_string()),
-        Err(error) => Err(error.to_string()),
-    };
-    Ok(ModelCounts { expected, actual })
 }
 
 async fn actual_counts(plan: &Plan, target: &dyn grafter_target::GraphTarget) -> Result<ActualCounts, EngineError> {

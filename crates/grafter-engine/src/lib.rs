@@ -40,7 +40,7 @@ mod throughput;
 mod verify;
 
 pub use admin::{LockState, RollbackReport, RollbackTarget, break_lock, fingerprint, history, lock_status, rollback};
-pub use describe::{ActualCounts, ModelCounts, PlanDescription, count_model, describe_plan};
+pub use describe::{ActualCounts, ModelCounts, PlanDescription, describe_plan};
 pub use error::EngineError;
 pub use export::{ExportOptions, ExportSummary, ExportedEntity, export};
 pub use graph_archive::{export_graph, import_plan};

@@ -40,11 +40,22 @@ pub struct Explanation {
     /// How the target holds keys unique, in words (the caller fills it in from the target's
     /// URL; `None` when it did not).
     pub key_guard: Option<String>,
+    /// The source's tables and views no mapping reads (with the source's catalog).
+    pub not_mapped: Vec<NotMapped>,
     /// The cast rules (`[[casts]]`), in file order, as `plan` shows them.
     pub casts: Vec<String>,
     /// Things about the whole config a person should look at (a cast rule matching no
     /// column).
     pub warnings: Vec<String>,
+}
+
+/// A table or view of the source no mapping reads.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct NotMapped {
+    /// `table` or `view`.
+    pub kind: &'static str,
+    /// Its name, as the catalog gives it.
+    pub name: String,
 }
 
 /// A label and the properties that identify its nodes.
@@ -141,6 +152,7 @@ pub fn explain(plan: &Plan, bound: &BTreeMap<String, BoundMapping>, catalog: Opt
             })
             .collect(),
         keys: label_keys(plan),
+        not_mapped: catalog.map(|catalog| not_mapped(plan, catalog)).unwrap_or_default(),
         key_guard: None,
         casts: plan.casts.iter().map(crate::CastRule::describe).collect(),
         warnings: unused_casts(plan, bound),
@@ -202,14 +214,30 @@ fn property_types(bound: &BoundMapping) -> Vec<PropertyType> {
         .collect()
 }
 
+/// The table `mapping` reads, as the catalog names it: tables in `public` go by their bare
+/// name there.
+fn table_of(mapping: &Mapping) -> Option<String> {
+    match &mapping.read {
+        ReadSpec::Table(table) => Some(table.strip_prefix("public.").unwrap_or(table).to_owned()),
+        ReadSpec::Query(_) => None,
+    }
+}
+
+/// The catalog's tables and views no mapping of `plan` reads.
+fn not_mapped(plan: &Plan, catalog: &Catalog) -> Vec<NotMapped> {
+    let read: Vec<String> = plan.mappings.iter().filter_map(table_of).collect();
+    let tables = catalog.tables.iter().map(|t| ("table", &t.name));
+    let views = catalog.views.iter().map(|v| ("view", v));
+    tables
+        .chain(views)
+        .filter(|(_, name)| !read.contains(name))
+        .map(|(kind, name)| NotMapped { kind, name: name.clone() })
+        .collect()
+}
+
 /// Warnings, by mapping name, for each pair of mappings where one reads a table and the other
 /// a table inheriting from it (directly or not).
 fn inherited_reads(plan: &Plan, catalog: &Catalog) -> BTreeMap<String, Vec<String>> {
-    // Tables in `public` go by their bare name in the catalog.
-    let table_of = |mapping: &Mapping| match &mapping.read {
-        ReadSpec::Table(table) => Some(table.strip_prefix("public.").unwrap_or(table).to_owned()),
-        ReadSpec::Query(_) => None,
-    };
     let mut warnings: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for child_mapping in &plan.mappings {
         let Some(child) = table_of(child_mapping) else { continue };

@@ -18,14 +18,6 @@ use grafter_plan::{MappingKind, Plan};
 
 use super::html::escape;
 
-/// A table or view of the source no mapping reads.
-pub struct NotMapped {
-    /// `table` or `view`.
-    pub kind: &'static str,
-    /// Its name.
-    pub name: String,
-}
-
 const STYLE: &str = r#"
 * { box-sizing: border-box; }
 body { margin: 0; font: 15px/1.5 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: #1d2433; }
@@ -46,6 +38,15 @@ th { background: #f6f8fb; } td.n { text-align: right; font-variant-numeric: tabu
 .grey { color: #8a90a0; } .differs { color: #b42318; font-weight: 600; }
 "#;
 
+/// A label, the mappings creating it and its figures.
+struct LabelFigures<'a> {
+    label: String,
+    key: String,
+    mappings: Vec<&'a MappingExplanation>,
+    expected: Option<u64>,
+    in_graph: Option<u64>,
+}
+
 /// A label's box on the circle.
 struct Placed {
     label: String,
@@ -55,8 +56,10 @@ struct Placed {
     height: f64,
 }
 
-/// The page for `plan` (explained as `explanation`) with `counts`; `not_mapped` are greyed.
-pub fn page(plan: &Plan, explanation: &Explanation, counts: &ModelCounts, not_mapped: &[NotMapped]) -> String {
+/// The page for `plan` (explained as `explanation`) with `counts`; the tables and views no
+/// mapping reads are greyed.
+pub fn page(plan: &Plan, explanation: &Explanation, counts: &ModelCounts) -> String {
+    let not_mapped = &explanation.not_mapped;
     let label_of = |mapping: &MappingExplanation| -> String {
         match plan.mapping(&mapping.name).map(|m| &m.kind) {
             Some(MappingKind::Node { label, .. }) => label.clone(),
@@ -73,17 +76,23 @@ pub fn page(plan: &Plan, explanation: &Explanation, counts: &ModelCounts, not_ma
     };
     let nodes: Vec<&MappingExplanation> = explanation.mappings.iter().filter(|m| m.kind == "node").collect();
     let rels: Vec<&MappingExplanation> = explanation.mappings.iter().filter(|m| m.kind != "node").collect();
-    let mut labels: Vec<String> = Vec::new();
-    for node in &nodes {
-        let label = label_of(node);
-        if !labels.contains(&label) {
-            labels.push(label);
-        }
-    }
-    let expected = |mappings: &[&MappingExplanation]| -> Option<u64> {
-        mappings.iter().map(|m| counts.expected.get(&m.name).copied().flatten()).sum()
-    };
     let actual = counts.actual.as_ref().ok();
+    // Each label once (the explanation lists them with their keys), with its figures.
+    let labels: Vec<LabelFigures> = explanation
+        .keys
+        .iter()
+        .map(|key| {
+            let mappings: Vec<&MappingExplanation> =
+                nodes.iter().copied().filter(|m| label_of(m) == key.label).collect();
+            LabelFigures {
+                label: key.label.clone(),
+                key: key.properties.join(", "),
+                expected: mappings.iter().map(|m| counts.expected.get(&m.name).copied().flatten()).sum(),
+                in_graph: actual.and_then(|a| a.nodes.get(&key.label).copied()),
+                mappings,
+            }
+        })
+        .collect();
 
     let mut out = String::new();
     let _ = write!(
@@ -115,23 +124,19 @@ pub fn page(plan: &Plan, explanation: &Explanation, counts: &ModelCounts, not_ma
     );
 
     // The diagram.
-    let subtitle = |label: &String| -> String {
-        let creating: Vec<&MappingExplanation> = nodes.iter().copied().filter(|m| &label_of(m) == label).collect();
-        let key = creating.first().map(|m| m.key.join(", ")).unwrap_or_default();
-        format!("key {key} · {}", figures(expected(&creating), actual.and_then(|a| a.nodes.get(label).copied())))
-    };
+    let subtitle = |l: &LabelFigures| format!("key {} · {}", l.key, figures(l.expected, l.in_graph));
     let widths: Vec<f64> =
-        labels.iter().map(|l| text_width(l, 8.5).max(text_width(&subtitle(l), 6.4)).max(120.0)).collect();
+        labels.iter().map(|l| text_width(&l.label, 8.5).max(text_width(&subtitle(l), 6.4)).max(120.0)).collect();
     let radius = (labels.len() as f64 * 70.0).max(180.0);
     let margin = 140.0;
     let side = 2.0 * (radius + margin);
     let placed: Vec<Placed> = labels
         .iter()
         .enumerate()
-        .map(|(i, label)| {
+        .map(|(i, l)| {
             let angle = -PI / 2.0 + 2.0 * PI * i as f64 / labels.len().max(1) as f64;
             Placed {
-                label: label.clone(),
+                label: l.label.clone(),
                 x: side / 2.0 + radius * angle.cos(),
                 y: side / 2.0 + radius * angle.sin(),
                 width: widths[i],
@@ -210,16 +215,12 @@ pub fn page(plan: &Plan, explanation: &Explanation, counts: &ModelCounts, not_ma
         }
         out.push_str("</g>");
     }
-    for p in &placed {
+    for (p, l) in placed.iter().zip(&labels) {
         let _ = write!(
             out,
             "<g class=\"label\" data-label=\"{}\"{}><rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" rx=\"8\"/><text class=\"name\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text></g>",
             escape(&p.label),
-            {
-                let creating: Vec<&MappingExplanation> =
-                    nodes.iter().copied().filter(|m| label_of(m) == p.label).collect();
-                count_attributes(expected(&creating), actual.and_then(|a| a.nodes.get(&p.label).copied()))
-            },
+            count_attributes(l.expected, l.in_graph),
             p.x - p.width / 2.0,
             p.y - p.height / 2.0,
             p.width,
@@ -229,7 +230,7 @@ pub fn page(plan: &Plan, explanation: &Explanation, counts: &ModelCounts, not_ma
             escape(&p.label),
             p.x,
             p.y + 14.0,
-            escape(&subtitle(&p.label))
+            escape(&subtitle(l))
         );
     }
     out.push_str(&captions);
@@ -254,18 +255,16 @@ pub fn page(plan: &Plan, explanation: &Explanation, counts: &ModelCounts, not_ma
 
     // The same in tables, with every property.
     out.push_str("<h2>Labels</h2><table><tr><th>label</th><th>key</th><th>properties (source type → graph type)</th><th>mappings</th><th class=\"n\">expected</th><th class=\"n\">in graph</th></tr>");
-    for label in &labels {
-        let creating: Vec<&MappingExplanation> = nodes.iter().copied().filter(|m| &label_of(m) == label).collect();
-        let in_graph = actual.and_then(|a| a.nodes.get(label).copied());
-        let properties: Vec<String> = creating.iter().flat_map(|m| m.types.iter().map(property_text)).collect();
+    for l in &labels {
+        let properties: Vec<String> = l.mappings.iter().flat_map(|m| m.types.iter().map(property_text)).collect();
         let _ = write!(
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}</tr>",
-            escape(label),
-            escape(&creating.first().map(|m| m.key.join(", ")).unwrap_or_default()),
+            escape(&l.label),
+            escape(&l.key),
             properties.join("<br>"),
-            escape(&creating.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ")),
-            count_cells(expected(&creating), in_graph, actual.is_some())
+            escape(&l.mappings.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ")),
+            count_cells(l.expected, l.in_graph, actual.is_some())
         );
     }
     out.push_str("</table><h2>Relationships</h2><table><tr><th>pattern</th><th>mapping</th><th>properties</th><th class=\"n\">expected</th><th class=\"n\">in graph</th></tr>");
